@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef SC_CONFIG_H
+#define SC_CONFIG_H
+
+#include <stdint.h>
+
+#include "error.h"
+
+/*
+ * stapcache's config.yaml: a flat mapping.
+ *
+ *     cache-dir: ~/.cache/stapcache     # where entries live
+ *     max-size: 2G                      # LRU eviction above this (0: no limit)
+ *     stap: /usr/bin/stap               # the translator to run on a miss
+ *     runtime: /var/lib/stapcache/...   # default -R runtime directory
+ *
+ * Strings are NULL when not set. "~/" at the start of a path is expanded
+ * with $HOME.
+ */
+struct sc_config {
+	char *cache_dir;
+	char *stap;
+	char *runtime;
+	uint64_t max_size;
+	int has_max_size;
+};
+
+/*
+ * Load path. A missing file yields an empty config (return 0). Unknown keys,
+ * non-scalar values, duplicate keys and YAML syntax errors fail with -EINVAL
+ * and a message naming the file and line. Returns 0 and sets *out (free with
+ * sc_config_free), or -errno.
+ */
+int sc_config_load(const char *path, struct sc_config **out, struct sc_error *err);
+
+/* Parse a config from memory; name is used in messages. Same contract as above. */
+int sc_config_parse(const char *name, const char *buf, size_t len, struct sc_config **out,
+		    struct sc_error *err);
+
+void sc_config_free(struct sc_config *cfg);
+
+/* Expand a leading "~/" with $HOME into a new string (caller frees). */
+char *sc_expand_home(const char *path);
+
+#endif

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "build-config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include <openssl/sha.h>
+
+#include "digest.h"
+
+struct sc_sha256 {
+	SHA256_CTX ctx;
+};
+
+struct sc_sha256 *sc_sha256_new(void)
+{
+	struct sc_sha256 *c = malloc(sizeof(*c));
+
+	if (c)
+		SHA256_Init(&c->ctx);
+	return c;
+}
+
+void sc_sha256_free(struct sc_sha256 *ctx)
+{
+	free(ctx);
+}
+
+void sc_sha256_update(struct sc_sha256 *ctx, const void *data, size_t len)
+{
+	SHA256_Update(&ctx->ctx, data, len);
+}
+
+void sc_sha256_final(struct sc_sha256 *ctx, uint8_t out[SC_SHA256_LEN])
+{
+	SHA256_Final(out, &ctx->ctx);
+}
+
+void sc_sha256(const void *data, size_t len, uint8_t out[SC_SHA256_LEN])
+{
+	SHA256(data, len, out);
+}
+
+void sc_hex(char *out, const uint8_t *in, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int sc_unhex_sha256(const char *hex, size_t len, uint8_t out[SC_SHA256_LEN])
+{
+	size_t i;
+
+	if (len != SC_SHA256_HEXLEN)
+		return -EINVAL;
+	for (i = 0; i < SC_SHA256_LEN; i++) {
+		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef SC_DIGEST_H
+#define SC_DIGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SC_SHA256_LEN 32
+#define SC_SHA256_HEXLEN 64
+
+/*
+ * SHA-256 through libcrypto's plain digest functions: no provider or
+ * configuration loading (OPENSSL_CONF is never read), which keeps a cache hit
+ * fast and keeps the setuid runner's environment out of the picture.
+ */
+struct sc_sha256;
+
+/* Returns a new context, or NULL when out of memory. Free with sc_sha256_free(). */
+struct sc_sha256 *sc_sha256_new(void);
+void sc_sha256_free(struct sc_sha256 *ctx);
+void sc_sha256_update(struct sc_sha256 *ctx, const void *data, size_t len);
+/* Writes the digest to out; the context may not be updated afterwards. */
+void sc_sha256_final(struct sc_sha256 *ctx, uint8_t out[SC_SHA256_LEN]);
+
+/* One-shot digest of a buffer. */
+void sc_sha256(const void *data, size_t len, uint8_t out[SC_SHA256_LEN]);
+
+/* Lower-case hex of len bytes into out, which must hold 2 * len + 1 bytes. */
+void sc_hex(char *out, const uint8_t *in, size_t len);
+
+/*
+ * Parse exactly 64 hex digits (either case) into out.
+ * Returns 0, or -EINVAL when hex is not 64 hex digits.
+ */
+int sc_unhex_sha256(const char *hex, size_t len, uint8_t out[SC_SHA256_LEN]);
+
+#endif

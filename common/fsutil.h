@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef SC_FSUTIL_H
+#define SC_FSUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/*
+ * Read a whole file (at most max bytes) into a new NUL-terminated buffer.
+ * Returns 0 and sets *out (caller frees) and *len, -EFBIG when the file is
+ * larger than max, or another -errno.
+ */
+int sc_read_file(const char *path, size_t max, char **out, size_t *len);
+
+/* Same, from an open descriptor (read from its current offset to EOF). */
+int sc_read_fd(int fd, size_t max, char **out, size_t *len);
+
+/* write(2) all of buf, retrying on EINTR and short writes. Returns 0 or -errno. */
+int sc_write_all(int fd, const void *buf, size_t len);
+
+/*
+ * Replace path atomically with buf: write a temporary file in the same
+ * directory, fsync it, rename it over path, fsync the directory. On failure
+ * path is untouched and no temporary file is left. Returns 0 or -errno.
+ */
+int sc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode);
+
+/* mkdir -p. Returns 0 or -errno (-ENOTDIR when a component is not a directory). */
+int sc_mkdir_p(const char *path, mode_t mode);
+
+/* rm -rf without following symlinks. A missing path is success. Returns 0 or -errno. */
+int sc_rm_rf(const char *path);
+
+/* fsync a directory by path. Returns 0 or -errno. */
+int sc_fsync_dir(const char *path);
+
+/*
+ * Describe a file's identity without reading it: size, ns mtime, inode,
+ * device and ns ctime. Any rewrite of the file changes ctime.
+ * Writes into buf (n bytes) and returns 0, or -ENOSPC when buf is too small.
+ */
+int sc_stat_fingerprint(const struct stat *st, char *buf, size_t n);
+
+/* Total bytes of regular files under path (not following symlinks); 0 when missing. */
+uint64_t sc_du(const char *path);
+
+/* "1.2 MiB"-style text for n bytes into buf. */
+void sc_human_size(uint64_t n, char *buf, size_t len);
+
+/*
+ * Parse a size like "500M", "2G", "1.5GiB", "100k", "4096". Units are powers of
+ * 1024. Returns 0, or -EINVAL with err describing the problem.
+ */
+int sc_parse_size(const char *s, uint64_t *out, struct sc_error *err);
+
+/* asprintf that aborts the program on out-of-memory; never returns NULL. */
+char *sc_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

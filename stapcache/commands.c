@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "build-config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "commands.h"
+#include "context.h"
+#include "digest.h"
+#include "fsutil.h"
+
+#define MODULE_MAX (64u << 20)
+
+__attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "stapcache: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return 1;
+}
+
+static void fmt_time(time_t t, char *buf, size_t n)
+{
+	struct tm tm;
+
+	if (t <= 0 || !localtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, n, "-");
+}
+
+static int cache_stats(struct sc_cache *c, const struct sc_ctx *ctx)
+{
+	struct sc_entry_info *e;
+	uint64_t v[SC_STAT_N], bytes = 0;
+	char hs[32], hl[32];
+	size_t n;
+
+	if (sc_cache_stats(c, v) < 0 || sc_cache_entries(c, &e, &n) < 0)
+		return fail("cannot read the cache in %s", ctx->cache_dir);
+	for (size_t i = 0; i < n; i++)
+		bytes += e[i].size;
+	sc_cache_entries_free(e, n);
+	sc_human_size(bytes, hs, sizeof(hs));
+	if (ctx->max_size)
+		sc_human_size(ctx->max_size, hl, sizeof(hl));
+	else
+		snprintf(hl, sizeof(hl), "none");
+	printf("cache directory      %s\n", ctx->cache_dir);
+	printf("entries              %zu\n", n);
+	printf("size                 %s (%" PRIu64 " bytes)\n", hs, bytes);
+	printf("size limit           %s\n", hl);
+	printf("hits                 %" PRIu64 "\n", v[SC_STAT_HITS]);
+	printf("misses               %" PRIu64 "\n", v[SC_STAT_MISSES]);
+	printf("builds               %" PRIu64 "\n", v[SC_STAT_BUILDS]);
+	printf("failed builds        %" PRIu64 "\n", v[SC_STAT_BUILD_FAILURES]);
+	printf("evictions            %" PRIu64 "\n", v[SC_STAT_EVICTIONS]);
+	if (v[SC_STAT_HITS] + v[SC_STAT_MISSES])
+		printf("hit rate             %.1f %%\n",
+		       100.0 * (double)v[SC_STAT_HITS] /
+			       (double)(v[SC_STAT_HITS] + v[SC_STAT_MISSES]));
+	return 0;
+}
+
+static int cache_list(struct sc_cache *c, const struct sc_ctx *ctx)
+{
+	struct sc_entry_info *e;
+	size_t n;
+
+	if (sc_cache_entries(c, &e, &n) < 0)
+		return fail("cannot read the cache in %s", ctx->cache_dir);
+	printf("%-16s  %-37s  %-20s  %9s  %s\n", "KEY", "MODULE", "KERNEL", "SIZE",
+	       "LAST USE");
+	/* Most recently used first, as people read lists. */
+	for (size_t i = n; i-- > 0;) {
+		char when[32], sz[32];
+
+		fmt_time(e[i].last_use, when, sizeof(when));
+		sc_human_size(e[i].size, sz, sizeof(sz));
+		printf("%.16s  %-37s  %-20s  %9s  %s\n", e[i].key, e[i].module,
+		       e[i].kernel[0] ? e[i].kernel : "-", sz, when);
+	}
+	sc_cache_entries_free(e, n);
+	return 0;
+}
+
+static int cache_prune(struct sc_cache *c, const struct sc_ctx *ctx, int argc, char **argv)
+{
+	struct sc_error err = {{0}};
+	uint64_t max = ctx->max_size, freed;
+	size_t evicted;
+	char hs[32];
+
+	for (int i = 0; i < argc; i++) {
+		const char *v = NULL;
+
+		if (!strcmp(argv[i], "--max-size") && i + 1 < argc)
+			v = argv[++i];
+		else if (!strncmp(argv[i], "--max-size=", 11))
+			v = argv[i] + 11;
+		else
+			return fail("cache prune: unknown argument '%s' (usage: stapcache cache "
+				    "prune [--max-size SIZE])", argv[i]);
+		if (sc_parse_size(v, &max, &err) < 0)
+			return fail("cache prune: %s", err.msg);
+	}
+	if (max == 0) {
+		printf("no size limit set (max-size in %s); nothing to prune\n",
+		       ctx->config_path);
+		return 0;
+	}
+	if (sc_cache_prune(c, max, NULL, &evicted, &freed) < 0)
+		return fail("cannot prune the cache in %s", ctx->cache_dir);
+	sc_human_size(freed, hs, sizeof(hs));
+	printf("evicted %zu entries, freed %s\n", evicted, hs);
+	return 0;
+}
+
+int sc_cmd_cache(int argc, char **argv)
+{
+	struct sc_error err = {{0}};
+	struct sc_cache *c = NULL;
+	struct sc_ctx ctx;
+	const char *sub = argc > 1 ? argv[1] : NULL;
+	int status;
+
+	if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h")) {
+		printf("Usage: stapcache cache stats | list | prune [--max-size SIZE] | clear\n");
+		return sub ? 0 : 2;
+	}
+	if (sc_ctx_init(&ctx, &err) < 0) {
+		fprintf(stderr, "stapcache: %s\n", err.msg);
+		return 1;
+	}
+	if (sc_cache_open(ctx.cache_dir, &c, &err) < 0) {
+		fprintf(stderr, "stapcache: %s\n", err.msg);
+		sc_ctx_clear(&ctx);
+		return 1;
+	}
+	if (!strcmp(sub, "stats") && argc == 2) {
+		status = cache_stats(c, &ctx);
+	} else if (!strcmp(sub, "list") && argc == 2) {
+		status = cache_list(c, &ctx);
+	} else if (!strcmp(sub, "prune")) {
+		status = cache_prune(c, &ctx, argc - 2, argv + 2);
+	} else if (!strcmp(sub, "clear") && argc == 2) {
+		size_t removed;
+
+		status = sc_cache_clear(c, &removed) < 0;
+		if (status)
+			fail("cannot clear the cache in %s", ctx.cache_dir);
+		else
+			printf("removed %zu entries\n", removed);
+	} else {
+		status = fail("cache: unknown subcommand or extra arguments '%s' (stats, list, "
+			      "prune [--max-size SIZE], clear)", sub);
+		status = 2;
+	}
+	sc_cache_free(c);
+	sc_ctx_clear(&ctx);
+	return status;
+}
+
+int sc_cmd_bless(int argc, char **argv)
+{
+	uint8_t md[SC_SHA256_LEN];
+	char hex[SC_SHA256_HEXLEN + 1], name[256];
+	const char *path, *base;
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0, blen;
+	int fd, r;
+
+	if (argc != 2 || argv[1][0] == '-') {
+		fprintf(stderr, "Usage: stapcache bless MODULE.ko\n"
+				"Prints the line that blesses MODULE.ko in authorized_probes(5).\n");
+		return 2;
+	}
+	path = argv[1];
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail("bless: cannot open %s (check the path)", path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return fail("bless: %s is not a regular file", path);
+	}
+	r = sc_read_fd(fd, MODULE_MAX, &buf, &len);
+	close(fd);
+	if (r < 0)
+		return fail("bless: cannot read %s (or larger than 64 MiB)", path);
+	if (len < 4 || memcmp(buf, "\177ELF", 4) != 0) {
+		free(buf);
+		return fail("bless: %s is not a kernel module (no ELF header)", path);
+	}
+	sc_sha256(buf, len, md);
+	free(buf);
+	sc_hex(hex, md, sizeof(md));
+	base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	blen = strlen(base);
+	if (blen > 3 && !strcmp(base + blen - 3, ".ko"))
+		blen -= 3;
+	snprintf(name, sizeof(name), "%.*s", (int)blen, base);
+	printf("sha256:%s  # %s\n", hex, name);
+	return 0;
+}
