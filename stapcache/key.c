@@ -15,9 +15,9 @@
 
 #include "fsutil.h"
 #include "key.h"
+#include "tree.h"
 
 #define SCRIPT_MAX (16u << 20)
-#define TREE_MAX_DEPTH 16
 
 void sc_kernel_clear(struct sc_kernel *k)
 {
@@ -114,121 +114,16 @@ static int add_file_fp(struct sc_record *rec, const char *label, const char *pat
 	return sc_record_addf(rec, label, "%s %s", path, fp);
 }
 
-struct tree_walk {
-	struct sc_sha256 *sha;
-	unsigned long files;
-};
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Feed (relative path, stat identity) of every entry under fd, in name order. */
-static int walk_tree(struct tree_walk *w, int fd, const char *rel, int depth)
-{
-	char **names = NULL;
-	size_t n = 0, cap = 0, i;
-	struct dirent *de;
-	DIR *d;
-	int r = 0;
-
-	if (depth > TREE_MAX_DEPTH)
-		return -ELOOP;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (n == cap) {
-			char **nn = realloc(names, (cap = cap ? cap * 2 : 64) * sizeof(*nn));
-
-			if (!nn) {
-				r = -ENOMEM;
-				goto out;
-			}
-			names = nn;
-		}
-		names[n] = strdup(de->d_name);
-		if (!names[n]) {
-			r = -ENOMEM;
-			goto out;
-		}
-		n++;
-	}
-	qsort(names, n, sizeof(*names), cmp_names);
-	for (i = 0; i < n && r == 0; i++) {
-		char fp[256], line[PATH_MAX + 320];
-		struct stat st;
-		int len;
-
-		if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue; /* vanished while we looked */
-		if (S_ISLNK(st.st_mode)) {
-			char target[PATH_MAX];
-			ssize_t tl = readlinkat(dirfd(d), names[i], target, sizeof(target) - 1);
-
-			target[tl > 0 ? tl : 0] = '\0';
-			sc_sha256_update(w->sha, "L", 1);
-			sc_sha256_update(w->sha, target, strlen(target) + 1);
-			if (fstatat(dirfd(d), names[i], &st, 0) < 0)
-				continue;
-		}
-		sc_stat_fingerprint(&st, fp, sizeof(fp));
-		len = snprintf(line, sizeof(line), "%s/%s%c%s\n", rel, names[i], 0, fp);
-		sc_sha256_update(w->sha, line, (size_t)len);
-		if (S_ISDIR(st.st_mode)) {
-			int sub = openat(dirfd(d), names[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			char *subrel;
-
-			if (sub < 0)
-				continue;
-			subrel = sc_strdupf("%s/%s", rel, names[i]);
-			r = walk_tree(w, sub, subrel, depth + 1);
-			free(subrel);
-		} else {
-			w->files++;
-		}
-	}
-out:
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	closedir(d);
-	return r;
-}
-
-/* Record "PATH sha256:DIGEST files=N" for a directory tree (by stat identity). */
+/* Record a tree's fingerprint (see tree.h). */
 static int add_tree_fp(struct sc_record *rec, const char *label, const char *path,
-		       struct sc_error *err)
+		       const char *cache_dir, struct sc_error *err)
 {
-	struct tree_walk w = {0};
-	uint8_t md[SC_SHA256_LEN];
-	char hex[SC_SHA256_HEXLEN + 1], real[PATH_MAX];
-	int fd, r;
+	char *memo = cache_dir ? sc_strdupf("%s/trees", cache_dir) : NULL;
+	char value[PATH_MAX + 128];
+	int r = sc_tree_fingerprint(path, memo, value, sizeof(value), err);
 
-	if (!realpath(path, real) || (fd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		r = -errno;
-		sc_error_set(err, "cannot read directory %s: %s", path, strerror(-r));
-		return r;
-	}
-	w.sha = sc_sha256_new();
-	if (!w.sha) {
-		close(fd);
-		return -ENOMEM;
-	}
-	r = walk_tree(&w, fd, "", 0);
-	sc_sha256_final(w.sha, md);
-	sc_sha256_free(w.sha);
-	if (r < 0) {
-		sc_error_set(err, "cannot read directory %s: %s", path, strerror(-r));
-		return r;
-	}
-	sc_hex(hex, md, sizeof(md));
-	return sc_record_addf(rec, label, "%s sha256:%s files=%lu", real, hex, w.files);
+	free(memo);
+	return r < 0 ? r : sc_record_add_str(rec, label, value);
 }
 
 /* ------------------------------------------------------------ stap version */
@@ -417,7 +312,7 @@ static int add_options(struct sc_record *rec, const struct sc_request *req,
 	r = r ?: add_strv(rec, "define", &req->defines);
 	r = r ?: add_strv(rec, "kbuild", &req->kbuild);
 	for (i = 0; r == 0 && i < req->includes.n; i++)
-		r = add_tree_fp(rec, "include", req->includes.v[i], err);
+		r = add_tree_fp(rec, "include", req->includes.v[i], NULL, err);
 	return r;
 }
 
@@ -495,12 +390,13 @@ int sc_key_compute(const struct sc_request *req, const struct sc_kernel *kernel,
 	r = add_stap(rec, env, err);
 	if (r < 0)
 		goto fail;
-	r = add_tree_fp(rec, "runtime", env->runtime, err);
+	r = add_tree_fp(rec, "runtime", env->runtime, env->cache_dir, err);
 	if (r < 0) {
 		sc_error_prefix(err, "runtime (-R or 'runtime:' in config.yaml)");
 		goto fail;
 	}
-	r = add_tree_fp(rec, "tapset", tapset_env && *tapset_env ? tapset_env : env->tapset, err);
+	r = add_tree_fp(rec, "tapset", tapset_env && *tapset_env ? tapset_env : env->tapset,
+			env->cache_dir, err);
 	if (r < 0)
 		goto fail;
 	r = r ?: add_stap_rc(rec);

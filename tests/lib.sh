@@ -1,0 +1,127 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Shared helpers for the shell tests: TAP output, temporary dirs, real stap setup.
+# Sourced by tests/integration/*.sh; run under automake's TAP driver.
+
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir/build}"
+: "${STAPCACHE:=$top_builddir/stapcache/stapcache}"
+
+_tap_n=0
+_tap_failed=0
+
+ok() {  # ok COND-STATUS DESCRIPTION  (use: cmd; ok $? "desc")
+	_tap_n=$((_tap_n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $_tap_n - $2"
+	else
+		echo "not ok $_tap_n - $2"
+		_tap_failed=$((_tap_failed + 1))
+	fi
+}
+
+is() {  # is GOT WANT DESCRIPTION
+	_tap_n=$((_tap_n + 1))
+	if [ "$1" = "$2" ]; then
+		echo "ok $_tap_n - $3"
+	else
+		echo "not ok $_tap_n - $3"
+		printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
+		_tap_failed=$((_tap_failed + 1))
+	fi
+}
+
+isnt() {  # isnt GOT UNWANTED DESCRIPTION
+	_tap_n=$((_tap_n + 1))
+	if [ "$1" != "$2" ]; then
+		echo "ok $_tap_n - $3"
+	else
+		echo "not ok $_tap_n - $3"
+		printf '#   both: %s\n' "$1"
+		_tap_failed=$((_tap_failed + 1))
+	fi
+}
+
+like() {  # like TEXT EXTENDED-REGEX DESCRIPTION
+	_tap_n=$((_tap_n + 1))
+	if printf '%s' "$1" | grep -Eq -- "$2"; then
+		echo "ok $_tap_n - $3"
+	else
+		echo "not ok $_tap_n - $3"
+		printf '%s\n' "$1" | sed 's/^/#   /' | head -20
+		printf '#   does not match: %s\n' "$2"
+		_tap_failed=$((_tap_failed + 1))
+	fi
+}
+
+diag() { printf '# %s\n' "$*"; }
+
+done_testing() {
+	echo "1..$_tap_n"
+	[ "$_tap_failed" -eq 0 ]
+}
+
+# Skip the whole file. Under SC_STRICT=1 (CI) a skip is a failure: nothing is
+# silently left out of a green run.
+skip_all() {
+	if [ "${SC_STRICT:-0}" = 1 ]; then
+		echo "1..1"
+		echo "not ok 1 - would skip, and skips are failures in strict mode: $*"
+		exit 1
+	fi
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+# A private scratch dir, removed at exit (TEST_KEEP=1 keeps it for debugging).
+T=$(mktemp -d "${TMPDIR:-/tmp}/sctest.XXXXXX")
+chmod 755 "$T"
+_cleanups=""
+at_exit() { _cleanups="$*; $_cleanups"; }
+_run_cleanups() {
+	eval "$_cleanups"
+	[ "${TEST_KEEP:-0}" = 1 ] && { echo "# kept $T" >&2; return; }
+	rm -rf "$T"
+}
+trap _run_cleanups EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Every test gets its own cache and config; stap's own state (~/.systemtap)
+# is shared so that its per-kernel configuration header is built only once.
+export XDG_CACHE_HOME="$T/xdg-cache" XDG_CONFIG_HOME="$T/xdg-config"
+unset STAPCACHE_DIR STAPCACHE_CONFIG
+
+# The kernel the compile tests build for: SC_TEST_KREL (set by ./run-tests),
+# else the newest installed Debian headers.
+sc_test_krel() {
+	if [ -n "${SC_TEST_KREL:-}" ]; then
+		echo "$SC_TEST_KREL"
+		return
+	fi
+	for d in /lib/modules/*/build; do
+		[ -e "$d/Makefile" ] && basename "$(dirname "$d")"
+	done | sort -V | tail -n 1
+}
+
+# The runtime the compile tests use: SC_TEST_RUNTIME (the fixed copy that
+# ./run-tests prepares), else stap's own.
+sc_test_runtime() {
+	echo "${SC_TEST_RUNTIME:-/usr/share/systemtap/runtime}"
+}
+
+# Skip unless real compiles can work here.
+require_stap() {
+	command -v stap >/dev/null 2>&1 || skip_all "stap is not installed (run ./run-tests, which installs it)"
+	KREL=$(sc_test_krel)
+	[ -n "$KREL" ] || skip_all "no kernel build tree in /lib/modules/*/build (apt-get install linux-headers-amd64)"
+	RUNTIME=$(sc_test_runtime)
+	[ -d "$RUNTIME" ] || skip_all "runtime $RUNTIME is missing (run ./run-tests)"
+	export KREL RUNTIME
+}
+
+# Write a config.yaml for this test.
+write_config() {
+	mkdir -p "$XDG_CONFIG_HOME/stapcache"
+	printf '%s\n' "$@" > "$XDG_CONFIG_HOME/stapcache/config.yaml"
+}

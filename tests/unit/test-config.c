@@ -1,1 +1,71 @@
-int main(void){return 0;}
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* config.yaml: valid settings, and clear errors for each malformed form. */
+#include "build-config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "tap.h"
+
+static struct sc_config *parse(const char *text, int *rc, struct sc_error *err)
+{
+	struct sc_config *cfg = NULL;
+
+	memset(err, 0, sizeof(*err));
+	*rc = sc_config_parse("config.yaml", text, strlen(text), &cfg, err);
+	return cfg;
+}
+
+static void bad(const char *text, const char *want, const char *name)
+{
+	struct sc_error err;
+	int rc;
+	struct sc_config *cfg = parse(text, &rc, &err);
+
+	tap_ok(rc < 0 && !cfg && strstr(err.msg, want), "%s: %s", name, err.msg);
+	sc_config_free(cfg);
+}
+
+int main(void)
+{
+	struct sc_error err;
+	struct sc_config *cfg;
+	int rc;
+
+	setenv("HOME", "/home/u", 1);
+	cfg = parse("cache-dir: ~/c\nmax-size: 2G\nstap: /opt/stap\nruntime: /rt\n", &rc, &err);
+	tap_is_int(rc, 0, "a full config parses");
+	tap_is_str(cfg->cache_dir, "/home/u/c", "~/ expands to $HOME");
+	tap_is_int(cfg->max_size, 2ULL << 30, "max-size 2G");
+	tap_is_int(cfg->has_max_size, 1, "max-size marked as set");
+	tap_is_str(cfg->stap, "/opt/stap", "stap path");
+	tap_is_str(cfg->runtime, "/rt", "runtime path");
+	sc_config_free(cfg);
+
+	cfg = parse("# only a comment\n", &rc, &err);
+	tap_ok(rc == 0 && cfg && !cfg->cache_dir && !cfg->has_max_size, "an empty config is valid");
+	sc_config_free(cfg);
+	cfg = parse("max-size: 0\n", &rc, &err);
+	tap_ok(rc == 0 && cfg->has_max_size && cfg->max_size == 0, "max-size 0 means no limit");
+	sc_config_free(cfg);
+
+	bad("cache_dir: /x\n", "unknown key 'cache_dir'", "a misspelt key is an error");
+	bad("max-size: lots\n", "config.yaml:1: max-size", "a bad size names file and line");
+	bad("max-size: -5G\n", "invalid size", "a negative size");
+	bad("stap: /a\nstap: /b\n", "config.yaml:2: 'stap' is set twice", "a duplicate key");
+	bad("runtime: [a, b]\n", "must be a single value", "a list value");
+	bad("- a\n- b\n", "expected a mapping", "a list at the top");
+	bad("stap: \"unterminated\n", "config.yaml:", "YAML syntax error");
+	bad("cache-dir: ''\n", "must not be empty", "an empty path");
+
+	{
+		struct sc_config *c2 = NULL;
+
+		rc = sc_config_load("/nonexistent/stapcache/config.yaml", &c2, &err);
+		tap_ok(rc == 0 && c2 && !c2->stap, "a missing config file means defaults");
+		sc_config_free(c2);
+	}
+	sc_config_free(NULL);
+	return tap_done();
+}
