@@ -23,7 +23,7 @@ static void forward(int sig)
 {
 	got_signal = sig;
 	if (child_pid > 0)
-		kill(child_pid, sig);
+		kill(-child_pid, sig);
 }
 
 int sc_build_interrupted(void)
@@ -157,6 +157,8 @@ static pid_t spawn(const char *const *argv, const char *work, int verbose)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(127);
+	/* Its own process group, so that every compiler it starts can be stopped. */
+	setpgid(0, 0);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
@@ -228,6 +230,7 @@ int sc_build_run(const struct sc_request *req, const struct sc_kernel *kernel,
 		sc_error_set(err, "cannot start stap: %s", strerror(-r));
 		goto restore;
 	}
+	setpgid(pid, pid);
 	child_pid = pid;
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
@@ -236,6 +239,7 @@ int sc_build_run(const struct sc_request *req, const struct sc_kernel *kernel,
 		}
 	}
 	child_pid = 0;
+	kill(-pid, SIGKILL); /* stragglers of an interrupted or failed kbuild */
 	*seconds = now() - t0;
 	if (got_signal) {
 		r = -EINTR;

@@ -11,6 +11,7 @@
  * compiling exactly the script bytes that were hashed. stap's stderr is
  * passed through; its work files stay inside tmpdir. On success tmpdir holds
  * MODULE.ko and nothing else, and *seconds is the build's wall time.
+ * stap runs in a process group of its own, which is killed when it ends.
  * SIGINT/SIGTERM/SIGHUP during the build are passed to stap; the build then
  * fails with -EINTR. Returns 0 or -errno with err set.
  */

@@ -20,20 +20,32 @@ static char *xdg_path(const char *var, const char *fallback, const char *leaf)
 	return sc_strdupf("%s/%s/%s", home && *home ? home : "/", fallback, leaf);
 }
 
-/* stap's tapsets live in PREFIX/share/systemtap/tapset for stap in PREFIX/bin. */
+/*
+ * stap's tapsets live in PREFIX/share/systemtap/tapset for stap in PREFIX/bin;
+ * a stap elsewhere (a wrapper script, say) uses the installed systemtap's.
+ */
 static char *tapset_for(const char *stap)
 {
-	char real[PATH_MAX], *slash;
+	char real[PATH_MAX], *slash, *cand;
 
-	if (!realpath(stap, real))
-		return sc_strdupf("/usr/share/systemtap/tapset");
-	slash = strrchr(real, '/');
+	if (realpath(stap, real)) {
+		for (int i = 0; i < 2; i++) {
+			slash = strrchr(real, '/');
+			if (slash)
+				*slash = '\0';
+		}
+		cand = sc_strdupf("%s/share/systemtap/tapset", real);
+		if (access(cand, F_OK) == 0)
+			return cand;
+		free(cand);
+	}
+	cand = sc_strdupf("%s", SC_STAP_RUNTIME_DEFAULT);
+	slash = strrchr(cand, '/');
 	if (slash)
 		*slash = '\0';
-	slash = strrchr(real, '/');
-	if (slash)
-		*slash = '\0';
-	return sc_strdupf("%s/share/systemtap/tapset", real);
+	slash = sc_strdupf("%s/tapset", cand);
+	free(cand);
+	return slash;
 }
 
 int sc_ctx_init(struct sc_ctx *ctx, struct sc_error *err)

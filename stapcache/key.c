@@ -43,6 +43,28 @@ static char *read_line_file(const char *path)
 	return buf;
 }
 
+/*
+ * The release a build tree builds for: UTS_RELEASE (what vermagic and uname
+ * say; Debian's include/config/kernel.release holds the upstream version).
+ */
+static char *tree_release(const char *tree)
+{
+	char *path = sc_strdupf("%s/include/generated/utsrelease.h", tree);
+	char *buf = NULL, *p, *q, *rel = NULL;
+
+	if (sc_read_file(path, 4096, &buf, NULL) == 0 && (p = strstr(buf, "UTS_RELEASE")) &&
+	    (p = strchr(p, '"')) && (q = strchr(p + 1, '"')) && q > p + 1)
+		rel = strndup(p + 1, (size_t)(q - p - 1));
+	free(buf);
+	free(path);
+	if (!rel) {
+		path = sc_strdupf("%s/include/config/kernel.release", tree);
+		rel = read_line_file(path);
+		free(path);
+	}
+	return rel;
+}
+
 int sc_kernel_resolve(const char *spec, const char *arch, struct sc_kernel *out,
 		      struct sc_error *err)
 {
@@ -54,14 +76,11 @@ int sc_kernel_resolve(const char *spec, const char *arch, struct sc_kernel *out,
 	if (uname(&u) < 0)
 		return -errno;
 	if (spec && strchr(spec, '/')) {
-		char *rel_path = sc_strdupf("%s/include/config/kernel.release", spec);
-
-		out->release = read_line_file(rel_path);
-		free(rel_path);
+		out->release = tree_release(spec);
 		if (!out->release) {
 			sc_error_set(err,
 				     "'%s' is not a configured kernel build tree "
-				     "(include/config/kernel.release is missing); "
+				     "(include/generated/utsrelease.h is missing); "
 				     "give a kernel release or a prepared build tree to -r",
 				     spec);
 			return -ENOENT;

@@ -7,6 +7,14 @@ set -u
 : "${top_builddir:=$top_srcdir/build}"
 : "${STAPCACHE:=$top_builddir/stapcache/stapcache}"
 
+# ./run-tests records the kernel and runtime it prepared here.
+if [ -z "${SC_TEST_KREL:-}" ] && [ -f "$top_builddir/tests/env.sh" ]; then
+	. "$top_builddir/tests/env.sh"
+	export SC_TEST_KREL SC_TEST_RUNTIME
+fi
+# stap's kbuild must not join the test harness's make jobserver.
+unset MAKEFLAGS MFLAGS MAKELEVEL
+
 _tap_n=0
 _tap_failed=0
 
@@ -124,4 +132,25 @@ require_stap() {
 write_config() {
 	mkdir -p "$XDG_CONFIG_HOME/stapcache"
 	printf '%s\n' "$@" > "$XDG_CONFIG_HOME/stapcache/config.yaml"
+}
+
+# A stap wrapper that logs every compile (not the one-off `stap -V`) to
+# $T/stap-runs, so tests can prove how often stap really ran.
+make_stap_wrapper() {
+	mkdir -p "$T/bin"
+	cat > "$T/bin/stap" <<WRAP
+#!/bin/sh
+case " \$* " in *" -V "*) ;; *) printf '%s\\n' "\$\$ \$*" | tr '\\n' ' ' >> "$T/stap-runs"; echo >> "$T/stap-runs" ;; esac
+exec /usr/bin/stap "\$@"
+WRAP
+	chmod +x "$T/bin/stap"
+	: > "$T/stap-runs"
+}
+
+stap_runs() { wc -l < "$T/stap-runs" | tr -d ' '; }
+
+# Entries in a cache dir (complete ones only).
+count_entries() {
+	find "$1" -mindepth 2 -maxdepth 2 -type d -regextype posix-extended \
+		-regex '.*/[0-9a-f]{2}/[0-9a-f]{64}' 2>/dev/null | wc -l | tr -d ' '
 }

@@ -1,1 +1,86 @@
-echo 1..0
+#!/bin/bash
+# Command line and error messages: each bad input gets one clear line and a hint.
+. "$top_srcdir/tests/lib.sh"
+
+out=$("$STAPCACHE" --help); ok $? "--help exits 0"
+like "$out" "Usage: stapcache" "--help prints usage"
+like "$("$STAPCACHE" --version)" "^stapcache [0-9]" "--version"
+
+out=$("$STAPCACHE" -k -e 'probe begin {}' 2>&1); rc=$?
+is "$rc" 2 "an unsupported option exits 2"
+like "$out" "unsupported option '-k'.*run stap directly" "and says what to do"
+
+out=$("$STAPCACHE" -p4 2>&1); rc=$?
+is "$rc" 2 "no script exits 2"
+like "$out" "no script: give -e SCRIPT or a script FILE" "and says so"
+
+out=$("$STAPCACHE" -p4 -m 'bad-name' -e 'probe begin {}' 2>&1)
+like "$out" "-m 'bad-name': a module name is" "a bad module name is refused"
+
+out=$("$STAPCACHE" -p4 -G '1x=3' -e 'probe begin {}' 2>&1)
+like "$out" "is not a global variable name" "a bad -G name is refused"
+
+krel=$(sc_test_krel)
+out=$("$STAPCACHE" -p4 -r "$krel" "$T/missing.stp" 2>&1); rc=$?
+is "$rc" 1 "a missing script exits 1"
+like "$out" "^stapcache: cannot read script $T/missing.stp: No such file or directory \(check the path" "and names it"
+is "$(echo "$out" | wc -l)" 1 "in one line"
+echo 'probe begin {}' > "$T/secret.stp"; chmod 000 "$T/secret.stp"
+if [ "$(id -u)" != 0 ]; then
+	out=$("$STAPCACHE" -p4 -r "$krel" "$T/secret.stp" 2>&1)
+	like "$out" "Permission denied" "an unreadable script is reported"
+else
+	mkdir -p "$T/nc" && chmod 777 "$T/nc"
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$T/nc" STAPCACHE_DIR="$T/nc/cache" \
+		"$STAPCACHE" -p4 -r "$krel" "$T/secret.stp" 2>&1)
+	like "$out" "cannot read script .*Permission denied" "an unreadable script is reported"
+fi
+
+out=$("$STAPCACHE" -p4 -r 0.0.0-nosuch -e 'probe begin {}' 2>&1); rc=$?
+is "$rc" 1 "a kernel without headers exits 1"
+like "$out" "no kernel build tree for 0.0.0-nosuch.*apt-get install linux-headers-0.0.0-nosuch" \
+	"and names the package"
+if [ ! -e "/lib/modules/$(uname -r)/build" ]; then
+	out=$("$STAPCACHE" -p4 -e 'probe begin {}' 2>&1)
+	like "$out" "running kernel $(uname -r) has no build tree.*-r RELEASE.*-T NAME" \
+		"no -r on a kernel without headers suggests -r and -T"
+else
+	ok 0 "running kernel has headers here; the no-build-tree hint is covered by -r above"
+fi
+
+write_config "stap: $T/no/stap"
+out=$("$STAPCACHE" -p4 -r "$krel" -e 'probe begin {}' 2>&1); rc=$?
+is "$rc" 1 "stap missing exits 1"
+like "$out" "stap not found at $T/no/stap: install systemtap" "stap missing is explained"
+
+write_config "max_size: 1G"
+out=$("$STAPCACHE" -p4 -r "$krel" -e 'probe begin {}' 2>&1)
+like "$out" "config.yaml:1: unknown key 'max_size'" "a bad config names file and line"
+write_config ""
+
+out=$(STAPCACHE_DIR=/proc/stapcache-test "$STAPCACHE" -p4 -r "$krel" -e 'probe begin {}' 2>&1); rc=$?
+is "$rc" 1 "an unwritable cache dir exits 1"
+like "$out" "cannot create the cache directory /proc/stapcache-test.*cache-dir" \
+	"and says how to choose another"
+
+out=$("$STAPCACHE" -p4 -R "$T/nort" -r "$krel" -e 'probe begin {}' 2>&1)
+like "$out" "runtime .*cannot read directory $T/nort" "a missing runtime is reported"
+
+echo "not elf" > "$T/x.ko"
+out=$("$STAPCACHE" bless "$T/x.ko" 2>&1); rc=$?
+is "$rc" 1 "bless of a non-module exits 1"
+like "$out" "not a kernel module" "and says why"
+out=$("$STAPCACHE" bless 2>&1); rc=$?
+is "$rc" 2 "bless without a file shows usage"
+printf '\177ELFfake' > "$T/stap_demo.ko"
+sum=$(sha256sum "$T/stap_demo.ko" | cut -d' ' -f1)
+is "$("$STAPCACHE" bless "$T/stap_demo.ko")" "sha256:$sum  # stap_demo" \
+	"bless prints the authorized_probes line"
+
+out=$("$STAPCACHE" cache frobnicate 2>&1); rc=$?
+is "$rc" 2 "an unknown cache subcommand exits 2"
+like "$out" "stats, list, prune" "and lists the real ones"
+out=$("$STAPCACHE" cache prune --max-size banana 2>&1)
+like "$out" "invalid size 'banana'" "a bad prune size is refused"
+
+done_testing
