@@ -38,7 +38,12 @@ void sc_sha256_final(struct sc_sha256 *ctx, uint8_t out[SC_SHA256_LEN])
 
 void sc_sha256(const void *data, size_t len, uint8_t out[SC_SHA256_LEN])
 {
-	SHA256(data, len, out);
+	SHA256_CTX ctx;
+
+	/* Not SHA256(): in OpenSSL 3 it goes through EVP and loads providers. */
+	SHA256_Init(&ctx);
+	SHA256_Update(&ctx, data, len);
+	SHA256_Final(out, &ctx);
 }
 
 void sc_hex(char *out, const uint8_t *in, size_t len)

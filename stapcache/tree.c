@@ -235,6 +235,16 @@ static void memo_store(const char *memo_dir, const char *path, const char *diges
 	free(text);
 }
 
+/*
+ * Trees that are replaced whole rather than edited in place: package-managed
+ * ones under /usr, and runtime copies made by stapcache-fix-runtime (which
+ * swaps in a finished copy by rename and marks it with STAPCACHE-FIXES).
+ */
+static bool memoizable(const char *real, int fd)
+{
+	return !strncmp(real, "/usr/", 5) || faccessat(fd, "STAPCACHE-FIXES", F_OK, 0) == 0;
+}
+
 int sc_tree_fingerprint(const char *path, const char *memo_dir, char *out, size_t n,
 			struct sc_error *err)
 {
@@ -249,7 +259,7 @@ int sc_tree_fingerprint(const char *path, const char *memo_dir, char *out, size_
 		sc_error_set(err, "cannot read directory %s: %s", path, strerror(-r));
 		return r;
 	}
-	if (memo_dir && !strncmp(real, "/usr/", 5)) {
+	if (memo_dir && memoizable(real, fd)) {
 		memo = memo_path(memo_dir, real);
 		if (memo_load(memo, fd, digest, &w.files) == 0) {
 			close(fd);

@@ -6,6 +6,7 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build}"
 : "${STAPCACHE:=$top_builddir/stapcache/stapcache}"
+: "${STAPCACHE_FIX_RUNTIME:=$top_builddir/stapcache/stapcache-fix-runtime}"
 
 # ./run-tests records the kernel and runtime it prepared here.
 if [ -z "${SC_TEST_KREL:-}" ] && [ -f "$top_builddir/tests/env.sh" ]; then

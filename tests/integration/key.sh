@@ -40,8 +40,10 @@ isnt "$(key -r "$T/tree" -e "$script" one)" "$base" "the kernel release changes 
 like "$("$STAPCACHE" --explain -p4 -r "$T/tree" -e "$script" one)" "^9.9.9-test\$" \
 	"the release is read from the build tree"
 
-# The runtime: another directory, and a file rewritten in place.
+# The runtime: another directory, and a file rewritten in place. (A copy of
+# our own, so not marked as a stapcache-fix-runtime copy: those are memoized.)
 cp -a "$RUNTIME" "$T/rt"
+rm -f "$T/rt/STAPCACHE-FIXES"
 k1=$(key -R "$T/rt" -r "$KREL" -e "$script" one)
 isnt "$k1" "$base" "another runtime directory changes the key"
 is "$(key -R "$T/rt" -r "$KREL" -e "$script" one)" "$k1" "an unchanged runtime keeps its key"
@@ -49,6 +51,20 @@ sleep 0.01
 echo "/* local change */" >> "$T/rt/runtime.h"
 isnt "$(key -R "$T/rt" -r "$KREL" -e "$script" one)" "$k1" \
 	"a runtime file changed in place changes the key"
+
+# A prepared runtime copy is memoized by its directories; re-preparing it
+# (which swaps in a new copy) changes the key.
+"$STAPCACHE_FIX_RUNTIME" -r "$KREL" "$T/fixed" >/dev/null 2>&1
+if [ -f "$T/fixed/STAPCACHE-FIXES" ]; then
+	k4=$(key -R "$T/fixed" -r "$KREL" -e "$script" one)
+	is "$(key -R "$T/fixed" -r "$KREL" -e "$script" one)" "$k4" "a prepared runtime keeps its key"
+	"$STAPCACHE_FIX_RUNTIME" --force -r "$KREL" "$T/fixed" >/dev/null 2>&1
+	isnt "$(key -R "$T/fixed" -r "$KREL" -e "$script" one)" "$k4" \
+		"re-preparing the runtime copy changes the key"
+else
+	ok 0 "this kernel needs no runtime fix: no prepared copy to check"
+	ok 0 "(idem)"
+fi
 
 # -I: the files in the directory are inputs.
 mkdir -p "$T/inc"
