@@ -135,7 +135,7 @@ int sc_options_parse(int argc, char **argv, struct sc_request *req, struct sc_er
 	req->last_pass = 5;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:p:vr:a:R:m:D:I:B:gbtue:G:c:x:o:s:hV",
+	while ((c = getopt_long(argc, argv, "+:p:vr:a:R:m:D:I:B:gbtue:G:c:x:o:s:T:hV",
 				long_options, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -174,6 +174,11 @@ int sc_options_parse(int argc, char **argv, struct sc_request *req, struct sc_er
 		case 'x': req->pid = optarg; break;
 		case 'o': req->output = optarg; break;
 		case 's': req->bufsize = optarg; break;
+		case 'T':
+			sc_error_set(err, "-T %s: named remote targets are not supported by this "
+					  "version yet; compile with -p4 -r THEIR-RELEASE and copy the "
+					  "module there", optarg);
+			return -EINVAL;
 		case OPT_EXPLAIN: req->explain = true; break;
 		case OPT_SALT: req->salt = optarg; break;
 		case OPT_PRIVILEGE: req->privilege = optarg; break;
