@@ -526,8 +526,9 @@ static int evict(struct sc_cache *c, const char *hex)
 		return -EBUSY;
 	}
 	tmp = sc_strdupf("%s/tmp", c->dir);
-	grave = sc_strdupf("%s/%s.evict", tmp, hex);
-	if (sc_mkdir_p(tmp, 0755) < 0 || rename(dir, grave) < 0)
+	grave = sc_strdupf("%s/%s.evict.XXXXXX", tmp, hex);
+	/* A fresh name, so a leftover from an eviction that died cannot block this one. */
+	if (sc_mkdir_p(tmp, 0755) < 0 || !mkdtemp(grave) || rename(dir, grave) < 0)
 		r = -errno;
 	else
 		r = sc_rm_rf(grave);
