@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef SC_MODINFO_H
+#define SC_MODINFO_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+/*
+ * The facts a loader needs from a kernel module image held in memory: its
+ * internal name, its vermagic and the parameters it declares. The parser is
+ * bounds-checked against every offset and size in the image (it is run, in
+ * the setuid runner, on bytes a user chose), never maps or re-reads a file,
+ * and accepts only what an x86-64-style kernel takes: a 64-bit relocatable
+ * ELF in this machine's byte order.
+ */
+struct sc_modinfo;
+
+/* Longest module name the kernel accepts (MODULE_NAME_LEN - 1 on 64-bit). */
+#define SC_MODULE_NAME_MAX 55
+
+/*
+ * Parse the image buf[0..len). The buffer is not kept: the result owns copies
+ * of what it needs. Returns 0 and sets *out (free with sc_modinfo_free), or
+ * -ENOEXEC when the bytes are not such a module (err says what is wrong),
+ * or -ENOMEM.
+ */
+int sc_modinfo_parse(const void *buf, size_t len, struct sc_modinfo **out,
+		     struct sc_error *err);
+
+/* Free mi; NULL is a no-op. */
+void sc_modinfo_free(struct sc_modinfo *mi);
+
+/*
+ * The module's internal name: .modinfo "name=", else the name field of
+ * .gnu.linkonce.this_module. When both exist they agree (the parser refuses
+ * an image where they differ). Never NULL; owned by mi.
+ */
+const char *sc_modinfo_name(const struct sc_modinfo *mi);
+
+/* The whole "vermagic=" value, or NULL when there is none. Owned by mi. */
+const char *sc_modinfo_vermagic(const struct sc_modinfo *mi);
+
+/*
+ * The kernel release the module was built for: the first word of vermagic,
+ * copied into buf (n bytes). Returns 0, -ENOENT when the module has no
+ * vermagic, or -ENOSPC when buf is too small.
+ */
+int sc_modinfo_release(const struct sc_modinfo *mi, char *buf, size_t n);
+
+/* The first value of .modinfo key, or NULL. Owned by mi. */
+const char *sc_modinfo_get(const struct sc_modinfo *mi, const char *key);
+
+/* Number of declared parameters ("parm=" and "parmtype=" names, without duplicates). */
+size_t sc_modinfo_param_count(const struct sc_modinfo *mi);
+
+/* The i-th declared parameter name (i < sc_modinfo_param_count), owned by mi. */
+const char *sc_modinfo_param_name(const struct sc_modinfo *mi, size_t i);
+
+/* 1 when the module declares parameter name, else 0. */
+int sc_modinfo_has_param(const struct sc_modinfo *mi, const char *name);
+
+#endif

@@ -1,0 +1,730 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * authorized_probes(5): parsing, loading with trust checks on the opened
+ * descriptors, and matching a load request against the entries.
+ */
+#include "build-config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "digest.h"
+#include "fsutil.h"
+#include "policy.h"
+
+#define MAX_LIST 256 /* items in one comma list */
+
+struct strlist {
+	char **v;
+	size_t n;
+	int set;
+};
+
+struct entry {
+	uint8_t digest[SC_SHA256_LEN];
+	char *where; /* "file:line" */
+	struct strlist users, groups, kernels, params;
+	long expires; /* YYYYMMDD, 0 when none */
+};
+
+struct sc_policy {
+	struct entry *e;
+	size_t n, cap;
+};
+
+/* ------------------------------------------------------------------ memory */
+
+static void strlist_free(struct strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static void entry_free(struct entry *e)
+{
+	free(e->where);
+	strlist_free(&e->users);
+	strlist_free(&e->groups);
+	strlist_free(&e->kernels);
+	strlist_free(&e->params);
+}
+
+struct sc_policy *sc_policy_new(void)
+{
+	return calloc(1, sizeof(struct sc_policy));
+}
+
+void sc_policy_free(struct sc_policy *pol)
+{
+	size_t i;
+
+	if (!pol)
+		return;
+	for (i = 0; i < pol->n; i++)
+		entry_free(&pol->e[i]);
+	free(pol->e);
+	free(pol);
+}
+
+size_t sc_policy_count(const struct sc_policy *pol)
+{
+	return pol->n;
+}
+
+/* Drop the entries added after the first n (a file that failed to parse). */
+static void truncate_entries(struct sc_policy *pol, size_t n)
+{
+	while (pol->n > n)
+		entry_free(&pol->e[--pol->n]);
+}
+
+static int push_entry(struct sc_policy *pol, struct entry *e)
+{
+	if (pol->n == pol->cap) {
+		size_t cap = pol->cap ? pol->cap * 2 : 16;
+		struct entry *ne = realloc(pol->e, cap * sizeof(*ne));
+
+		if (!ne)
+			return -ENOMEM;
+		pol->e = ne;
+		pol->cap = cap;
+	}
+	pol->e[pol->n++] = *e;
+	memset(e, 0, sizeof(*e));
+	return 0;
+}
+
+/* ----------------------------------------------------------------- parsing */
+
+/* What a caller sees of the line being parsed, for messages. */
+struct ctx {
+	const char *file;
+	size_t line;
+	struct sc_error *err;
+};
+
+#define BAD(c, ...)                                                                      \
+	do {                                                                             \
+		sc_error_set((c)->err, __VA_ARGS__);                                     \
+		sc_error_prefix((c)->err, "%s:%zu", (c)->file, (c)->line);               \
+	} while (0)
+
+static int is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* User and group names: [A-Za-z0-9_][A-Za-z0-9_.-]*, optionally ending in '$'. */
+static int account_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > 64 || s[0] == '-' || s[0] == '.')
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!(is_alnum(c) || c == '_' || c == '.' || c == '-' ||
+		      (c == '$' && i == n - 1)))
+			return 0;
+	}
+	return 1;
+}
+
+/* Kernel releases: [A-Za-z0-9._+~-]. */
+static int release_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!(is_alnum(s[i]) || strchr("._+~-", s[i])))
+			return 0;
+	return 1;
+}
+
+/* Module parameter names: [A-Za-z_][A-Za-z0-9_]*. */
+static int param_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > 64 || (s[0] >= '0' && s[0] <= '9'))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!(is_alnum(s[i]) || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+static int parse_list(const struct ctx *c, const char *key, const char *val,
+		      int (*valid)(const char *), struct strlist *out)
+{
+	const char *p = val;
+
+	if (out->set) {
+		BAD(c, "option %s= given twice", key);
+		return -EINVAL;
+	}
+	out->set = 1;
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		char *item;
+		char **nv;
+
+		item = strndup(p, n);
+		if (!item)
+			return -ENOMEM;
+		if (!valid(item) || out->n >= MAX_LIST) {
+			BAD(c, "invalid value '%.64s' in %s=", item, key);
+			free(item);
+			return -EINVAL;
+		}
+		nv = realloc(out->v, (out->n + 1) * sizeof(*nv));
+		if (!nv) {
+			free(item);
+			return -ENOMEM;
+		}
+		out->v = nv;
+		out->v[out->n++] = item;
+		if (!p[n])
+			return 0;
+		p += n + 1;
+	}
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return d[m - 1];
+}
+
+static int parse_date(const struct ctx *c, const char *val, long *out)
+{
+	int y, m, d, i;
+
+	if (*out) {
+		BAD(c, "option expires= given twice");
+		return -EINVAL;
+	}
+	for (i = 0; i < 10; i++) {
+		int dash = i == 4 || i == 7;
+
+		if (dash ? val[i] != '-' : !(val[i] >= '0' && val[i] <= '9'))
+			break;
+	}
+	if (i != 10 || val[10] != '\0' || sscanf(val, "%4d-%2d-%2d", &y, &m, &d) != 3 ||
+	    y < 1970 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m)) {
+		BAD(c, "invalid date '%.32s' in expires= (want YYYY-MM-DD)", val);
+		return -EINVAL;
+	}
+	*out = (long)y * 10000 + m * 100 + d;
+	return 0;
+}
+
+static int parse_option(const struct ctx *c, struct entry *e, char *tok)
+{
+	char *val = strchr(tok, '=');
+
+	if (!val || val == tok) {
+		BAD(c, "expected option=value, got '%.64s'", tok);
+		return -EINVAL;
+	}
+	*val++ = '\0';
+	if (!*val) {
+		BAD(c, "option %s= has an empty value", tok);
+		return -EINVAL;
+	}
+	if (!strcmp(tok, "users"))
+		return parse_list(c, tok, val, account_ok, &e->users);
+	if (!strcmp(tok, "groups"))
+		return parse_list(c, tok, val, account_ok, &e->groups);
+	if (!strcmp(tok, "kernel"))
+		return parse_list(c, tok, val, release_ok, &e->kernels);
+	if (!strcmp(tok, "params"))
+		return parse_list(c, tok, val, param_ok, &e->params);
+	if (!strcmp(tok, "expires"))
+		return parse_date(c, val, &e->expires);
+	BAD(c, "unknown option '%.64s' (known: users, groups, kernel, params, expires)",
+	    tok);
+	return -EINVAL;
+}
+
+static int parse_digest(const struct ctx *c, struct entry *e, const char *tok)
+{
+	if (!strncmp(tok, "md5:", 4)) {
+		BAD(c, "md5 digests are refused (md5 collisions are practical): "
+		       "bless the module again as sha256:HEX (stapcache bless)");
+		return -EINVAL;
+	}
+	if (strncmp(tok, "sha256:", 7) != 0) {
+		BAD(c, "expected sha256:HEX at the start of the entry, got '%.80s'", tok);
+		return -EINVAL;
+	}
+	if (sc_unhex_sha256(tok + 7, strlen(tok + 7), e->digest) < 0) {
+		BAD(c, "sha256: needs exactly 64 hex digits, got '%.80s'", tok + 7);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Parse one line (NUL-terminated, modified in place). Blank lines add nothing. */
+static int parse_line(struct sc_policy *pol, const struct ctx *c, char *line)
+{
+	struct entry e = {.expires = 0};
+	char *save = NULL, *tok;
+	int r;
+
+	line[strcspn(line, "#")] = '\0';
+	tok = strtok_r(line, " \t\r", &save);
+	if (!tok)
+		return 0;
+	r = parse_digest(c, &e, tok);
+	while (r == 0 && (tok = strtok_r(NULL, " \t\r", &save)))
+		r = parse_option(c, &e, tok);
+	if (r == 0 && asprintf(&e.where, "%s:%zu", c->file, c->line) < 0) {
+		e.where = NULL;
+		r = -ENOMEM;
+	}
+	if (r == 0)
+		r = push_entry(pol, &e);
+	entry_free(&e);
+	return r;
+}
+
+static int check_chars(const struct ctx *c, const char *line, size_t n)
+{
+	size_t i;
+
+	if (n > SC_POLICY_MAX_LINE) {
+		BAD(c, "line longer than %d bytes", SC_POLICY_MAX_LINE);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)line[i];
+
+		if ((ch < 0x20 && ch != '\t' && ch != '\r') || ch == 0x7f) {
+			BAD(c, "control character 0x%02x in line", ch);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int sc_policy_parse(struct sc_policy *pol, const char *name, const char *text, size_t len,
+		    struct sc_error *err)
+{
+	struct ctx c = {.file = name, .line = 0, .err = err};
+	size_t before = pol->n, off = 0;
+	char *line;
+	int r = 0;
+
+	while (r == 0 && off < len) {
+		const char *nl = memchr(text + off, '\n', len - off);
+		size_t n = nl ? (size_t)(nl - (text + off)) : len - off;
+
+		c.line++;
+		r = check_chars(&c, text + off, n);
+		if (r < 0)
+			break;
+		line = strndup(text + off, n);
+		if (!line) {
+			r = -ENOMEM;
+			break;
+		}
+		r = parse_line(pol, &c, line);
+		free(line);
+		off += n + 1;
+	}
+	if (r == -ENOMEM)
+		sc_error_set(err, "%s: out of memory", name);
+	if (r < 0)
+		truncate_entries(pol, before);
+	return r;
+}
+
+/* ------------------------------------------------------- loading with trust */
+
+/*
+ * Check what fd refers to. strict: owned by root and not writable by group
+ * or others. Otherwise (an ancestor directory) a root-owned sticky directory
+ * may be writable by others: they cannot replace root's entries in it.
+ */
+static int check_trust(int fd, const char *path, int want_dir, int strict,
+		       struct sc_error *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		int r = -errno;
+
+		sc_error_set(err, "cannot stat %s: %s", path, strerror(-r));
+		return r;
+	}
+	if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+		sc_error_set(err, "refusing %s: not a %s", path,
+			     want_dir ? "directory" : "regular file");
+		return -EPERM;
+	}
+	if (st.st_uid != 0) {
+		sc_error_set(err, "refusing %s: owned by uid %u, not by root", path,
+			     (unsigned)st.st_uid);
+		return -EPERM;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && (strict || !(st.st_mode & S_ISVTX))) {
+		sc_error_set(err, "refusing %s: writable by group or others (mode %04o)",
+			     path, (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* openat one directory component; *fd is replaced on success. */
+static int step_dir(int *fd, const char *name, const char *path, int strict,
+		    struct sc_error *err)
+{
+	int nfd = openat(*fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int r;
+
+	if (nfd < 0) {
+		r = -errno;
+		if (r == -ELOOP || r == -ENOTDIR)
+			sc_error_set(err, "refusing %s: not a directory (or a symlink)",
+				     path);
+		else
+			sc_error_set(err, "cannot open %s: %s", path, strerror(-r));
+		return r;
+	}
+	r = check_trust(nfd, path, 1, strict, err);
+	if (r < 0) {
+		close(nfd);
+		return r;
+	}
+	close(*fd);
+	*fd = nfd;
+	return 0;
+}
+
+/* Walk the absolute path dir from '/', checking each directory. Sets *out. */
+static int open_trusted_dir(const char *dir, int *out, struct sc_error *err)
+{
+	char *copy = NULL, *save = NULL, *comp, *next;
+	char path[4096] = "";
+	int fd = -1, r = -EINVAL;
+
+	if (dir[0] != '/' || strlen(dir) >= sizeof(path)) {
+		sc_error_set(err, "policy directory %s is not an absolute path", dir);
+		goto out;
+	}
+	copy = strdup(dir);
+	r = -ENOMEM;
+	if (!copy)
+		goto out;
+	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = fd < 0 ? -errno : check_trust(fd, "/", 1, 0, err);
+	if (r < 0)
+		goto out;
+	comp = strtok_r(copy, "/", &save);
+	while (comp) {
+		next = strtok_r(NULL, "/", &save);
+		strcat(path, "/");
+		strcat(path, comp);
+		r = step_dir(&fd, comp, path, next == NULL, err);
+		if (r < 0)
+			goto out;
+		comp = next;
+	}
+	*out = fd;
+	fd = -1;
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	return r;
+}
+
+int sc_policy_open_dir(const char *dir, int *fd, struct sc_error *err)
+{
+	return open_trusted_dir(dir, fd, err);
+}
+
+/* Open, check and parse dirfd/name (shown as path). A missing file is fine. */
+static int load_file(struct sc_policy *pol, int dirfd, const char *name, const char *path,
+		     struct sc_error *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int fd, r;
+
+	fd = openat(dirfd, name,
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		if (r == -ENOENT)
+			return 0;
+		if (r == -ELOOP)
+			sc_error_set(err, "refusing %s: a symlink", path);
+		else
+			sc_error_set(err, "cannot open %s: %s", path, strerror(-r));
+		return r == -ELOOP ? -EPERM : r;
+	}
+	r = check_trust(fd, path, 0, 1, err);
+	if (r == 0) {
+		r = sc_read_fd(fd, SC_POLICY_MAX_FILE, &text, &len);
+		if (r < 0)
+			sc_error_set(err, "cannot read %s: %s", path,
+				     r == -EFBIG ? "too large" : strerror(-r));
+	}
+	if (r == 0 && memchr(text, '\0', len)) {
+		sc_error_set(err, "refusing %s: it contains a NUL byte", path);
+		r = -EINVAL;
+	}
+	if (r == 0)
+		r = sc_policy_parse(pol, path, text, len, err);
+	free(text);
+	close(fd);
+	return r;
+}
+
+static int skip_name(const char *n)
+{
+	size_t len = strlen(n);
+
+	return n[0] == '.' || n[len - 1] == '~' || strstr(n, ".dpkg-") ||
+	       strstr(n, ".rpmnew") || strstr(n, ".rpmsave") || strstr(n, ".ucf-");
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in directory fd worth reading, sorted. */
+static int list_dir(int fd, char ***out, size_t *count)
+{
+	char **names = NULL, **nn;
+	size_t n = 0;
+	struct dirent *d;
+	DIR *dir;
+	int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0), r = 0;
+
+	if (dfd < 0)
+		return -errno;
+	dir = fdopendir(dfd);
+	if (!dir) {
+		r = -errno;
+		close(dfd);
+		return r;
+	}
+	while (r == 0 && (errno = 0, d = readdir(dir))) {
+		if (skip_name(d->d_name))
+			continue;
+		nn = realloc(names, (n + 1) * sizeof(*nn));
+		r = -ENOMEM;
+		if (!nn)
+			break;
+		names = nn;
+		names[n] = strdup(d->d_name);
+		r = names[n] ? 0 : -ENOMEM;
+		n += names[n] != NULL;
+	}
+	if (r == 0 && errno)
+		r = -errno;
+	closedir(dir);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_names);
+	*out = names;
+	*count = n;
+	return r;
+}
+
+static int load_dropins(struct sc_policy *pol, int dirfd, const char *dir,
+			struct sc_error *err)
+{
+	char **names = NULL, path[4096];
+	size_t n = 0, i;
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/authorized_probes.d", dir);
+	fd = openat(dirfd, "authorized_probes.d",
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		if (r == -ENOENT)
+			return 0;
+		sc_error_set(err, "refusing %s: %s", path,
+			     r == -ELOOP || r == -ENOTDIR
+				 ? "not a directory (or a symlink)"
+				 : strerror(-r));
+		return r == -ELOOP || r == -ENOTDIR ? -EPERM : r;
+	}
+	r = check_trust(fd, path, 1, 1, err);
+	if (r == 0) {
+		r = list_dir(fd, &names, &n);
+		if (r < 0)
+			sc_error_set(err, "cannot read %s: %s", path, strerror(-r));
+	}
+	for (i = 0; r == 0 && i < n; i++) {
+		char fpath[4096 + 256];
+
+		snprintf(fpath, sizeof(fpath), "%s/%s", path, names[i]);
+		r = load_file(pol, fd, names[i], fpath, err);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	close(fd);
+	return r;
+}
+
+int sc_policy_load(struct sc_policy *pol, const char *dir, struct sc_error *err)
+{
+	char path[4096];
+	int dirfd = -1, r;
+
+	r = open_trusted_dir(dir, &dirfd, err);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/authorized_probes", dir);
+	r = load_file(pol, dirfd, "authorized_probes", path, err);
+	if (r == 0)
+		r = load_dropins(pol, dirfd, dir, err);
+	close(dirfd);
+	return r;
+}
+
+/* ---------------------------------------------------------------- matching */
+
+static int in_list(const struct strlist *l, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i], s))
+			return 1;
+	return 0;
+}
+
+static long utc_date(time_t now)
+{
+	struct tm tm;
+
+	if (!gmtime_r(&now, &tm))
+		return 99991231; /* fail closed: everything with a date has expired */
+	return (long)(tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+}
+
+static int who_ok(const struct entry *e, const struct sc_policy_request *req)
+{
+	size_t i;
+
+	if (!e->users.set && !e->groups.set)
+		return 1;
+	if (req->user && in_list(&e->users, req->user))
+		return 1;
+	for (i = 0; i < req->ngroups; i++)
+		if (req->groups[i] && in_list(&e->groups, req->groups[i]))
+			return 1;
+	return 0;
+}
+
+static void join(char *buf, size_t n, const struct strlist *l)
+{
+	size_t i, off = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < l->n && off < n; i++) {
+		int w = snprintf(buf + off, n - off, "%s%s", i ? "," : "", l->v[i]);
+
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
+/* 0 when e allows req, else -EACCES with the reason in err. */
+static int entry_allows(const struct entry *e, const struct sc_policy_request *req,
+			struct sc_error *err)
+{
+	char u[256], g[256];
+	size_t i;
+
+	if (e->expires && utc_date(req->now) > e->expires) {
+		sc_error_set(err, "entry %s expired on %04ld-%02ld-%02ld", e->where,
+			     e->expires / 10000, e->expires / 100 % 100,
+			     e->expires % 100);
+		return -EACCES;
+	}
+	if (!who_ok(e, req)) {
+		join(u, sizeof(u), &e->users);
+		join(g, sizeof(g), &e->groups);
+		sc_error_set(err,
+			     "user %s is not allowed by entry %s (users=%s groups=%s)",
+			     req->user ? req->user : "?", e->where,
+			     e->users.set ? u : "-", e->groups.set ? g : "-");
+		return -EACCES;
+	}
+	if (e->kernels.set && !in_list(&e->kernels, req->kernel)) {
+		join(u, sizeof(u), &e->kernels);
+		sc_error_set(err, "entry %s allows kernel=%s, this kernel is %s",
+			     e->where, u, req->kernel);
+		return -EACCES;
+	}
+	for (i = 0; i < req->nparams; i++) {
+		if (in_list(&e->params, req->params[i]))
+			continue;
+		join(u, sizeof(u), &e->params);
+		sc_error_set(err, "parameter %s is not allowed by entry %s (%s%s)",
+			     req->params[i], e->where, e->params.set ? "params=" : "",
+			     e->params.set ? u : "it has no params=, so none may be set");
+		return -EACCES;
+	}
+	return 0;
+}
+
+int sc_policy_check(const struct sc_policy *pol, const struct sc_policy_request *req,
+		    const char **where, struct sc_error *err)
+{
+	struct sc_error first = {.msg = ""};
+	size_t i, matched = 0;
+
+	for (i = 0; i < pol->n; i++) {
+		const struct entry *e = &pol->e[i];
+		struct sc_error why;
+
+		if (memcmp(e->digest, req->digest, SC_SHA256_LEN) != 0)
+			continue;
+		if (entry_allows(e, req, &why) == 0) {
+			if (where)
+				*where = e->where;
+			return 0;
+		}
+		if (matched++ == 0)
+			first = why;
+	}
+	if (!matched)
+		return -ENOENT;
+	if (matched == 1)
+		sc_error_set(err, "%s", first.msg);
+	else
+		sc_error_set(err,
+			     "%s (and %zu other entries for this digest refuse it too)",
+			     first.msg, matched - 1);
+	return -EACCES;
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef SC_POLICY_H
+#define SC_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "error.h"
+
+/*
+ * authorized_probes(5): the modules an admin has blessed, by SHA-256 of their
+ * bytes. One entry a line:
+ *
+ *     sha256:HEX [users=a,b] [groups=g,h] [kernel=REL[,REL]] [params=p,q]
+ *                [expires=YYYY-MM-DD] [# comment]
+ *
+ * Blank lines and comments are ignored. Anything else (an unknown option, a
+ * repeated option, a malformed value, an md5: entry) is an error naming
+ * file:line, so that a typo never widens what is allowed.
+ */
+struct sc_policy;
+
+/* Largest policy file read (bytes) and longest line accepted. */
+#define SC_POLICY_MAX_FILE (1024 * 1024)
+#define SC_POLICY_MAX_LINE 4096
+
+/* Returns a new, empty policy (free with sc_policy_free), or NULL when out of memory. */
+struct sc_policy *sc_policy_new(void);
+
+/* Free pol; NULL is a no-op. */
+void sc_policy_free(struct sc_policy *pol);
+
+/*
+ * Add the entries of one file's text (len bytes; need not be NUL-terminated)
+ * to pol. name is used in messages ("name:line: ..."). Returns 0, -EINVAL with
+ * err naming the file and line of the first bad line (pol then holds no entry
+ * of this text), or -ENOMEM.
+ */
+int sc_policy_parse(struct sc_policy *pol, const char *name, const char *text, size_t len,
+		    struct sc_error *err);
+
+/*
+ * Load dir/authorized_probes and every file of dir/authorized_probes.d (in
+ * name order; names starting with '.' or ending in '~', and dpkg/rpm backup
+ * files are skipped) into pol, with trust checks done on the opened
+ * descriptors: dir is walked from '/' with openat(O_DIRECTORY|O_NOFOLLOW);
+ * every directory on the way must be owned by root and not writable by group
+ * or others (an ancestor that is root-owned and sticky, like /tmp, is
+ * accepted); dir, authorized_probes.d and every policy file must be owned by
+ * root and not writable by group or others, and the files must be regular.
+ * A missing dir or file is an empty policy. Returns 0, -EPERM when a trust
+ * check fails (err names the file and the reason), -EINVAL for a bad line, or
+ * another -errno.
+ */
+int sc_policy_load(struct sc_policy *pol, const char *dir, struct sc_error *err);
+
+/*
+ * Open the absolute directory path dir after the walk sc_policy_load() does
+ * (from '/', O_DIRECTORY|O_NOFOLLOW, every directory root-owned and not
+ * writable by group or others; ancestors may be root-owned and sticky).
+ * Returns 0 and sets *fd (O_CLOEXEC, the caller closes it), or -errno with err
+ * naming the directory (-ENOENT when a component is missing, -EPERM when a
+ * trust check fails).
+ */
+int sc_policy_open_dir(const char *dir, int *fd, struct sc_error *err);
+
+/* Number of entries in pol. */
+size_t sc_policy_count(const struct sc_policy *pol);
+
+/* Who asks to load what; see sc_policy_check(). */
+struct sc_policy_request {
+	const uint8_t *digest;	   /* SHA-256 of the module's bytes (32 bytes) */
+	const char *user;	   /* the caller's user name */
+	const char *const *groups; /* the caller's group names (primary and others) */
+	size_t ngroups;
+	const char *kernel;	   /* the running kernel's release */
+	const char *const *params; /* names of the module parameters to set */
+	size_t nparams;
+	time_t now; /* for expires= (compared as a UTC date) */
+};
+
+/*
+ * Decide req against pol. An entry allows the request when its digest
+ * matches, it has not expired (expires=D allows through day D, UTC), the
+ * caller is in users= or in groups= (either list; no list: anyone), the
+ * kernel is in kernel= (if given), and every parameter named in req is in
+ * params= (no params=: no parameter may be set).
+ *
+ * Returns 0 when some entry allows it (*where, when where is non-NULL, is set
+ * to that entry's "file:line", owned by pol); -ENOENT when no entry has this
+ * digest; -EACCES when entries have the digest but none allows the request
+ * (err says why).
+ */
+int sc_policy_check(const struct sc_policy *pol, const struct sc_policy_request *req,
+		    const char **where, struct sc_error *err);
+
+#endif

@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * staprun-auth: run a SystemTap module whose SHA-256 an admin blessed in
+ * authorized_probes(5), without a root password, and nothing else.
+ *
+ *   main.c      start-up order, options, dispatch
+ *   hygiene.c   descriptors, environment, the caller's identity
+ *   load.c      read once, hash, policy, ELF checks, init_module
+ *   params.c    NAME=VALUE arguments and the parameter string
+ *   control.c   the control-channel messages staprun 4.8 sends
+ *   run.c       fork, privilege drop and stapio, the watchdog
+ *   registry.c  records of what was loaded for whom; -d and --list
+ *   privs.c     file-system ids and the permanent drop
+ *   kernel.c    live / instance / unload
+ *   audit.c     syslog (LOG_AUTHPRIV) and refusals on stderr
+ */
+#include "build-config.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auth.h"
+
+enum { OPT_VERIFY = 256, OPT_LIST };
+
+static const char usage_text[] =
+    "Usage: staprun-auth [-v] [-c CMD | -x PID] [-o FILE] [-b BUFSIZE] [-C WHEN]\n"
+    "                    MODULE.ko [NAME=VALUE ...]\n"
+    "       staprun-auth -d MODULE_NAME\n"
+    "       staprun-auth --verify MODULE.ko [NAME=VALUE ...]\n"
+    "       staprun-auth --list | --help | --version\n"
+    "\n"
+    "Load a SystemTap module whose SHA-256 is listed in\n"
+    "  " SYSCONFDIR "/systemtap/authorized_probes\n"
+    "run it through stapio as you, and unload it at the end.\n"
+    "\n"
+    "  -v            more messages (repeat for more)\n"
+    "  -c CMD        run CMD (as you) and stop when it exits\n"
+    "  -x PID        set the script's target() to PID\n"
+    "  -o FILE       write the output to FILE (strftime formats allowed)\n"
+    "  -b BUFSIZE    buffer size in MiB, 1-4095\n"
+    "  -C WHEN       colour error messages: never, auto or always\n"
+    "  -d NAME       unload module NAME, if staprun-auth loaded it for you\n"
+    "  --verify      say whether MODULE.ko would be allowed, and why not; load nothing\n"
+    "  --list        modules staprun-auth loaded that are still loaded\n"
+    "  -h, --help    this text\n"
+    "  -V, --version the version\n"
+    "\n"
+    "See staprun-auth(8) and authorized_probes(5).\n";
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", SA_PROG);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help'.\n", SA_PROG);
+	return SA_EXIT_USAGE;
+}
+
+static int set_mode(struct sa_opts *o, enum sa_mode mode)
+{
+	if (o->mode != SA_RUN && o->mode != mode)
+		return -1;
+	o->mode = mode;
+	return 0;
+}
+
+static int digits(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= max && strspn(s, "0123456789") == n && s[0] != '0';
+}
+
+static int parse_flag(struct sa_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case 'v':
+		o->verbose++;
+		return 0;
+	case 'c':
+		o->cmd = arg;
+		return 0;
+	case 'x':
+		o->pid = arg;
+		return digits(arg, 9)
+			   ? 0
+			   : usage_error("-x needs a process id, not '%s'", arg);
+	case 'o':
+		o->outfile = arg;
+		return 0;
+	case 'b':
+		o->bufsize = digits(arg, 4) ? (unsigned)atoi(arg) : 0;
+		return o->bufsize >= 1 && o->bufsize <= 4095
+			   ? 0
+			   : usage_error("invalid buffer size '%s' (1-4095 MiB)", arg);
+	case 'C':
+		o->color = arg;
+		return !strcmp(arg, "never") || !strcmp(arg, "auto") ||
+			       !strcmp(arg, "always")
+			   ? 0
+			   : usage_error("-C takes never, auto or always, not '%s'", arg);
+	case 'd':
+	case OPT_VERIFY:
+	case OPT_LIST:
+	case 'h':
+	case 'V': {
+		enum sa_mode m = c == 'd'	   ? SA_DELETE
+				 : c == OPT_VERIFY ? SA_VERIFY
+				 : c == OPT_LIST   ? SA_LIST
+				 : c == 'h'	   ? SA_HELP
+						   : SA_VERSION;
+
+		return set_mode(o, m) ? usage_error("%s", "conflicting modes") : 0;
+	}
+	default:
+		return usage_error("%s", "unknown option");
+	}
+}
+
+/* What is left after the options: MODULE [NAME=VALUE ...], or a name, or nothing. */
+static int parse_operands(struct sa_opts *o, int argc, char **argv)
+{
+	if (o->mode == SA_HELP || o->mode == SA_VERSION || o->mode == SA_LIST)
+		return argc > 0 ? usage_error("unexpected argument '%s'", argv[0]) : 0;
+	if (argc < 1)
+		return usage_error("%s", o->mode == SA_DELETE ? "-d needs a module name"
+							      : "no module given");
+	o->module = argv[0];
+	if (o->mode == SA_DELETE)
+		return argc > 1 ? usage_error("unexpected argument '%s'", argv[1]) : 0;
+	if (argc - 1 > SA_MAX_PARAMS)
+		return usage_error("%s", "too many module parameters");
+	/* Checked (and a bad one refused and logged) when the module is prepared. */
+	o->params = argv + 1;
+	o->nparams = argc - 1;
+	return 0;
+}
+
+static int parse_options(int argc, char **argv, struct sa_opts *o)
+{
+	static const struct option longopts[] = {
+	    {"verify", no_argument, NULL, OPT_VERIFY},
+	    {"list", no_argument, NULL, OPT_LIST},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c, r;
+
+	memset(o, 0, sizeof(*o));
+	opterr = 0;
+	/* '+': stop at the module; everything after it is a module parameter. */
+	while ((c = getopt_long(argc, argv, "+vc:x:o:b:C:dhV", longopts, NULL)) != -1) {
+		if (c == '?')
+			return usage_error("invalid option or missing argument near '%s'",
+					   argv[optind - 1]);
+		r = parse_flag(o, c, optarg);
+		if (r)
+			return r;
+	}
+	if (o->mode != SA_RUN && (o->cmd || o->pid || o->outfile))
+		return usage_error("%s",
+				   "-c, -x and -o only apply when loading a module");
+	if (o->cmd && o->pid)
+		return usage_error("%s", "-c and -x cannot be used together");
+	return parse_operands(o, argc - optind, argv + optind);
+}
+
+static int dispatch(const struct sa_opts *o, const struct sa_ids *ids)
+{
+	switch (o->mode) {
+	case SA_HELP:
+		fputs(usage_text, stdout);
+		return SA_EXIT_OK;
+	case SA_VERSION:
+		printf("%s %s\n", SA_PROG, PACKAGE_VERSION);
+		return SA_EXIT_OK;
+	default:
+		break;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr,
+			"%s: not installed setuid root (the effective user id must be "
+			"0)\n",
+			SA_PROG);
+		return SA_EXIT_REFUSED;
+	}
+	switch (o->mode) {
+	case SA_VERIFY:
+		return sa_cmd_verify(o, ids);
+	case SA_DELETE:
+		return sa_cmd_delete(o, ids);
+	case SA_LIST:
+		return sa_cmd_list(o, ids);
+	default:
+		return sa_cmd_run(o, ids);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct sa_ids ids;
+	struct sa_opts o;
+	mode_t mask;
+	int rc = SA_EXIT_REFUSED;
+
+	sa_sanitise_fds();
+	/* PwnKit (CVE-2021-4034): with argc 0, argv[1] would be envp[0]. Newer
+	 * kernels turn an empty argv into { "" }; refuse that too. */
+	if (argc < 1 || !argv || !argv[0] || !argv[0][0]) {
+		fputs(SA_PROG ": refusing to run with an empty argument list\n", stderr);
+		return SA_EXIT_REFUSED;
+	}
+	if (sa_rebuild_env() < 0) {
+		fputs(SA_PROG ": cannot set up a clean environment\n", stderr);
+		return SA_EXIT_REFUSED;
+	}
+	mask = umask(077);
+	if (sa_ids_capture(&ids) < 0) {
+		fputs(SA_PROG ": cannot determine who you are\n", stderr);
+		goto out;
+	}
+	ids.umask = mask;
+	sa_audit_open(&ids);
+	rc = parse_options(argc, argv, &o);
+	if (rc == 0)
+		rc = dispatch(&o, &ids);
+out:
+	sa_ids_release(&ids);
+	return rc;
+}
