@@ -17,6 +17,7 @@
 #include "context.h"
 #include "digest.h"
 #include "fsutil.h"
+#include "modinfo.h"
 
 #define MODULE_MAX (64u << 20)
 
@@ -175,8 +176,10 @@ int sc_cmd_cache(int argc, char **argv)
 int sc_cmd_bless(int argc, char **argv)
 {
 	uint8_t md[SC_SHA256_LEN];
-	char hex[SC_SHA256_HEXLEN + 1], name[256];
-	const char *path, *base;
+	char hex[SC_SHA256_HEXLEN + 1];
+	struct sc_error err = {{0}};
+	struct sc_modinfo *mi = NULL;
+	const char *path, *base, *name;
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0, blen;
@@ -190,7 +193,7 @@ int sc_cmd_bless(int argc, char **argv)
 	path = argv[1];
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail("bless: cannot open %s (check the path)", path);
+		return fail("bless: cannot open %s: %s (check the path)", path, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return fail("bless: %s is not a regular file", path);
@@ -198,20 +201,25 @@ int sc_cmd_bless(int argc, char **argv)
 	r = sc_read_fd(fd, MODULE_MAX, &buf, &len);
 	close(fd);
 	if (r < 0)
-		return fail("bless: cannot read %s (or larger than 64 MiB)", path);
-	if (len < 4 || memcmp(buf, "\177ELF", 4) != 0) {
+		return fail("bless: cannot read %s: %s", path,
+			    r == -EFBIG ? "larger than 64 MiB" : strerror(-r));
+	/* The digest is of exactly the bytes checked as a module. */
+	if (sc_modinfo_parse(buf, len, &mi, &err) < 0) {
 		free(buf);
-		return fail("bless: %s is not a kernel module (no ELF header)", path);
+		return fail("bless: %s is not a kernel module: %s", path, err.msg);
 	}
 	sc_sha256(buf, len, md);
 	free(buf);
 	sc_hex(hex, md, sizeof(md));
+	name = sc_modinfo_name(mi);
 	base = strrchr(path, '/');
 	base = base ? base + 1 : path;
 	blen = strlen(base);
-	if (blen > 3 && !strcmp(base + blen - 3, ".ko"))
-		blen -= 3;
-	snprintf(name, sizeof(name), "%.*s", (int)blen, base);
+	if (blen < 3 || strcmp(base + blen - 3, ".ko") != 0 || blen - 3 != strlen(name) ||
+	    strncmp(base, name, blen - 3) != 0)
+		fprintf(stderr, "stapcache: warning: %s is module %s; it can be loaded only "
+				"as a file named %s.ko\n", path, name, name);
 	printf("sha256:%s  # %s\n", hex, name);
+	sc_modinfo_free(mi);
 	return 0;
 }

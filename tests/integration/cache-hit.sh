@@ -57,6 +57,11 @@ named=$("$STAPCACHE" -p4 -r "$KREL" -m sc_named "$T/named.stp")
 like "$named" "/sc_named\.ko\$" "-m NAME names the module file"
 is "$(stap_runs)" 2 "a different request builds"
 is "$("$STAPCACHE" -p4 -r "$KREL" -m sc_named "$T/named.stp")" "$named" "and hits afterwards"
+cp "$named" "$T/renamed.ko"
+out=$("$STAPCACHE" bless "$T/renamed.ko" 2>&1)
+like "$out" "^sha256:[0-9a-f]{64}  # sc_named\$" "bless names the module by its internal name"
+like "$out" "warning: .*renamed.ko is module sc_named; it can be loaded only as a file named sc_named.ko" \
+	"and warns when the file name differs"
 is "$(stap_runs)" 2 "without stap"
 
 # Passes 1-3 are stap's own business: passed through, not cached.
