@@ -170,6 +170,12 @@ static int run_module(const struct sc_request *req, const char *module_path)
 	for (size_t i = 0; i < req->globals.n; i++)
 		argv[n++] = req->globals.v[i];
 	argv[n] = NULL;
+	if (verbose) {
+		fprintf(stderr, "stapcache: running");
+		for (size_t i = 0; i < n; i++)
+			fprintf(stderr, " %s", argv[i]);
+		fputc('\n', stderr);
+	}
 	fflush(NULL);
 	execvp(runner, (char *const *)argv);
 	fprintf(stderr, "stapcache: cannot run %s: %s; install staprun-auth (make install) "

@@ -64,6 +64,15 @@ like "$out" "warning: .*renamed.ko is module sc_named; it can be loaded only as 
 	"and warns when the file name differs"
 is "$(stap_runs)" 2 "without stap"
 
+# Without -p4 the module is run: through staprun-auth when it is installed
+# setuid root, else systemtap's staprun. (This host's kernel cannot load
+# modules, so the runner's answer is the kernel's refusal; the QEMU tests in
+# tests/vm run modules for real.)
+out=$("$STAPCACHE" -v -r "$KREL" -G greeting=hey -c true -e "$script" world 2>&1)
+like "$out" "running (staprun|.*/staprun-auth)( -v)? -c true $path greeting=hey" \
+	"without -p4 the cached module goes to the runner with -c and -G NAME=VALUE"
+is "$(stap_runs)" 2 "still without compiling"
+
 # Passes 1-3 are stap's own business: passed through, not cached.
 out=$("$STAPCACHE" -p1 -r "$KREL" -e 'probe begin { exit() }' 2>&1)
 like "$out" "probe begin" "-p1 is passed through to stap"
