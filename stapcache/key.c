@@ -73,6 +73,10 @@ int sc_kernel_resolve(const char *spec, const char *arch, struct sc_kernel *out,
 	char *tree;
 
 	memset(out, 0, sizeof(*out));
+	if (spec && !*spec) {
+		sc_error_set(err, "-r needs a kernel release or a build tree, not an empty string");
+		return -EINVAL;
+	}
 	if (uname(&u) < 0)
 		return -errno;
 	if (spec && strchr(spec, '/')) {

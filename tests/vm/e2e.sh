@@ -12,6 +12,7 @@ write_config "runtime: $RUNTIME"
 
 export VM_STAPRUN_AUTH=$auth
 . "$top_srcdir/tests/vm/lib.sh"
+vm_build >&2 || skip_all "could not build the guest (see the messages above)"
 rel=$(vm_release)
 is "$rel" "$KREL" "the guest runs the kernel the headers are for ($KREL)"
 
