@@ -163,7 +163,7 @@ static int find_section(const struct image *im, const char *name, Elf64_Shdr *ou
 	return found;
 }
 
-static int name_ok(const char *s)
+int sc_module_name_ok(const char *s)
 {
 	size_t n = strlen(s), i;
 
@@ -173,7 +173,7 @@ static int name_ok(const char *s)
 		char c = s[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
+		      (c >= '0' && c <= '9') || c == '_'))
 			return 0;
 	}
 	return 1;
@@ -306,7 +306,7 @@ static int settle_name(struct sc_modinfo *mi, const char *linkonce, struct sc_er
 				  ".gnu.linkonce.this_module)");
 		return -ENOEXEC;
 	}
-	if (!name_ok(info)) {
+	if (!sc_module_name_ok(info)) {
 		sc_error_set(err, "invalid module name '%.64s'", info);
 		return -ENOEXEC;
 	}

@@ -20,6 +20,14 @@ struct sc_modinfo;
 #define SC_MODULE_NAME_MAX 55
 
 /*
+ * 1 when s is a module name as the kernel knows it: [A-Za-z0-9_], 1 to
+ * SC_MODULE_NAME_MAX characters; else 0. A '-' is refused: kbuild and stap
+ * never put one in an internal name, and tools that map '-' to '_' (libkmod,
+ * modprobe) would look at another /sys/module entry than the kernel's.
+ */
+int sc_module_name_ok(const char *s);
+
+/*
  * Parse the image buf[0..len). The buffer is not kept: the result owns copies
  * of what it needs. Returns 0 and sets *out (free with sc_modinfo_free), or
  * -ENOEXEC when the bytes are not such a module (err says what is wrong),

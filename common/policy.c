@@ -30,7 +30,8 @@ struct entry {
 	uint8_t digest[SC_SHA256_LEN];
 	char *where; /* "file:line" */
 	struct strlist users, groups, kernels, params;
-	long expires; /* YYYYMMDD, 0 when none */
+	unsigned bufsize; /* MiB per CPU, 0 when none */
+	long expires;	  /* YYYYMMDD, 0 when none */
 };
 
 struct sc_policy {
@@ -235,6 +236,24 @@ static int parse_date(const struct ctx *c, const char *val, long *out)
 	return 0;
 }
 
+static int parse_bufsize(const struct ctx *c, const char *val, unsigned *out)
+{
+	size_t n = strlen(val);
+
+	if (*out) {
+		BAD(c, "option bufsize= given twice");
+		return -EINVAL;
+	}
+	if (n == 0 || n > 4 || strspn(val, "0123456789") != n || val[0] == '0' ||
+	    atoi(val) > SC_POLICY_BUFSIZE_MAX) {
+		BAD(c, "invalid value '%.32s' in bufsize= (MiB per CPU, 1-%d)", val,
+		    SC_POLICY_BUFSIZE_MAX);
+		return -EINVAL;
+	}
+	*out = (unsigned)atoi(val);
+	return 0;
+}
+
 static int parse_option(const struct ctx *c, struct entry *e, char *tok)
 {
 	char *val = strchr(tok, '=');
@@ -256,9 +275,13 @@ static int parse_option(const struct ctx *c, struct entry *e, char *tok)
 		return parse_list(c, tok, val, release_ok, &e->kernels);
 	if (!strcmp(tok, "params"))
 		return parse_list(c, tok, val, param_ok, &e->params);
+	if (!strcmp(tok, "bufsize"))
+		return parse_bufsize(c, val, &e->bufsize);
 	if (!strcmp(tok, "expires"))
 		return parse_date(c, val, &e->expires);
-	BAD(c, "unknown option '%.64s' (known: users, groups, kernel, params, expires)",
+	BAD(c,
+	    "unknown option '%.64s' (known: users, groups, kernel, params, bufsize, "
+	    "expires)",
 	    tok);
 	return -EINVAL;
 }
@@ -658,6 +681,26 @@ static void join(char *buf, size_t n, const struct strlist *l)
 	}
 }
 
+static int bufsize_ok(const struct entry *e, const struct sc_policy_request *req,
+		      struct sc_error *err)
+{
+	unsigned limit = e->bufsize ? e->bufsize : SC_POLICY_BUFSIZE_DEFAULT;
+
+	if (req->bufsize <= limit)
+		return 0;
+	if (e->bufsize)
+		sc_error_set(err,
+			     "a buffer of %u MiB per CPU is more than entry %s allows "
+			     "(bufsize=%u)",
+			     req->bufsize, e->where, limit);
+	else
+		sc_error_set(err,
+			     "a buffer of %u MiB per CPU is more than entry %s allows "
+			     "(it has no bufsize=, so at most %u)",
+			     req->bufsize, e->where, limit);
+	return -EACCES;
+}
+
 /* 0 when e allows req, else -EACCES with the reason in err. */
 static int entry_allows(const struct entry *e, const struct sc_policy_request *req,
 			struct sc_error *err)
@@ -695,7 +738,7 @@ static int entry_allows(const struct entry *e, const struct sc_policy_request *r
 			     e->params.set ? u : "it has no params=, so none may be set");
 		return -EACCES;
 	}
-	return 0;
+	return bufsize_ok(e, req, err);
 }
 
 int sc_policy_check(const struct sc_policy *pol, const struct sc_policy_request *req,

@@ -13,7 +13,7 @@
  * bytes. One entry a line:
  *
  *     sha256:HEX [users=a,b] [groups=g,h] [kernel=REL[,REL]] [params=p,q]
- *                [expires=YYYY-MM-DD] [# comment]
+ *                [bufsize=MIB] [expires=YYYY-MM-DD] [# comment]
  *
  * Blank lines and comments are ignored. Anything else (an unknown option, a
  * repeated option, a malformed value, an md5: entry) is an error naming
@@ -24,6 +24,14 @@ struct sc_policy;
 /* Largest policy file read (bytes) and longest line accepted. */
 #define SC_POLICY_MAX_FILE (1024 * 1024)
 #define SC_POLICY_MAX_LINE 4096
+
+/*
+ * Trace buffer sizes (MiB per CPU, the runtime's _stp_bufsize): the most an
+ * entry allows without bufsize=, and the most any entry may allow (the
+ * runtime computes _stp_bufsize * 1024 * 1024 in an int).
+ */
+#define SC_POLICY_BUFSIZE_DEFAULT 64
+#define SC_POLICY_BUFSIZE_MAX 2047
 
 /* Returns a new, empty policy (free with sc_policy_free), or NULL when out of memory. */
 struct sc_policy *sc_policy_new(void);
@@ -77,15 +85,17 @@ struct sc_policy_request {
 	const char *kernel;	   /* the running kernel's release */
 	const char *const *params; /* names of the module parameters to set */
 	size_t nparams;
-	time_t now; /* for expires= (compared as a UTC date) */
+	unsigned bufsize; /* trace buffer asked for, MiB per CPU; 0: the default */
+	time_t now;	  /* for expires= (compared as a UTC date) */
 };
 
 /*
  * Decide req against pol. An entry allows the request when its digest
  * matches, it has not expired (expires=D allows through day D, UTC), the
  * caller is in users= or in groups= (either list; no list: anyone), the
- * kernel is in kernel= (if given), and every parameter named in req is in
- * params= (no params=: no parameter may be set).
+ * kernel is in kernel= (if given), every parameter named in req is in
+ * params= (no params=: no parameter may be set), and the buffer size is at
+ * most bufsize= (no bufsize=: SC_POLICY_BUFSIZE_DEFAULT).
  *
  * Returns 0 when some entry allows it (*where, when where is non-NULL, is set
  * to that entry's "file:line", owned by pol); -ENOENT when no entry has this

@@ -6,8 +6,10 @@
 #ifndef SA_AUTH_H
 #define SA_AUTH_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "digest.h"
@@ -25,6 +27,10 @@
 /* Most NAME=VALUE arguments and longest value (staprun: 64 options). */
 #define SA_MAX_PARAMS 64
 #define SA_MAX_VALUE 1024
+/* Longest wait for the registry lock (only root processes hold it, briefly). */
+#define SA_LOCK_WAIT_MS 5000
+/* sa_module_insert(): the loading child died before it said how init_module went. */
+#define SA_LOADER_DIED (-ECHILD)
 
 /* Exit statuses. */
 #define SA_EXIT_OK 0
@@ -56,7 +62,8 @@ struct sa_ids {
 	char *user;	    /* NULL when the uid has no name */
 	char **group_names; /* names of gid and groups (unnamed ones skipped) */
 	size_t ngroup_names;
-	mode_t umask; /* the caller's, restored for stapio */
+	mode_t umask;			    /* the caller's, restored for stapio */
+	struct rlimit limits[RLIM_NLIMITS]; /* the caller's, restored for stapio */
 };
 
 /* hygiene.c: start-up, before anything else. */
@@ -65,6 +72,13 @@ int sa_rebuild_env(void);
 int sa_ids_capture(struct sa_ids *ids);
 void sa_ids_release(struct sa_ids *ids);
 const char *sa_user_label(const struct sa_ids *ids); /* "alice(1000)" */
+int sa_limits_harden(const struct sa_ids *ids, struct sc_error *err);
+int sa_limits_restore(const struct sa_ids *ids);
+int sa_signals_startup(void);
+int sa_signals_pending(void);
+int sa_signals_watchdog(void);
+int sa_signals_default(void);
+int sa_signals_release(void);
 
 /* audit.c: every decision to syslog (LOG_AUTHPRIV), refusals to stderr too. */
 struct sa_event {
@@ -87,8 +101,10 @@ int sa_params_build(unsigned bufsize, char *const *args, int n, char **out,
 		    struct sc_error *err);
 
 /* privs.c */
-int sa_fsuid_user(const struct sa_ids *ids);
-int sa_fsuid_root(void);
+int sa_become_root(struct sc_error *err);
+int sa_as_caller(const struct sa_ids *ids);
+int sa_as_root(void);
+int sa_loader_ids(const struct sa_ids *ids);
 int sa_drop_privileges(const struct sa_ids *ids, struct sc_error *err);
 
 /* load.c: a module read once, hashed and checked. */
@@ -106,12 +122,14 @@ struct sa_module {
 };
 int sa_module_prepare(const struct sa_opts *o, const struct sa_ids *ids,
 		      struct sa_module *m, struct sc_error *err);
-int sa_module_insert(const struct sa_module *m, struct sc_error *err);
+int sa_module_insert(const struct sa_module *m, const struct sa_ids *ids,
+		     struct sc_error *err);
 void sa_module_release(struct sa_module *m);
 
 /* kernel.c: the kernel's view of a module. */
 int sa_kernel_live(const char *name);
 int sa_kernel_instance(const char *name, char *buf, size_t n);
+int sa_kernel_same(const char *name, const char *instance);
 int sa_kernel_unload(const char *name, struct sc_error *err);
 int sa_kernel_release(char *buf, size_t n);
 

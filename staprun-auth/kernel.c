@@ -28,9 +28,11 @@ int sa_kernel_release(char *buf, size_t n)
 }
 
 /*
- * 1 when a module called name is in the kernel (live, coming or going), 0
- * when not, or -errno. libkmod reads /sys/module/NAME/initstate; no
- * configuration is parsed and nothing is inserted through it.
+ * 1 when a module called name is in the kernel (live, coming, going or built
+ * in), 0 when not, or -errno. libkmod reads /sys/module/NAME (no
+ * configuration is parsed and nothing is inserted through it). Names are
+ * [A-Za-z0-9_] only, so libkmod's '-' to '_' folding cannot change which
+ * module is asked about.
  */
 int sa_kernel_live(const char *name)
 {
@@ -39,6 +41,8 @@ int sa_kernel_live(const char *name)
 	struct kmod_ctx *ctx;
 	int r;
 
+	if (!sc_module_name_ok(name))
+		return -EINVAL;
 	ctx = kmod_new(NULL, no_config);
 	if (!ctx)
 		return -ENOMEM;
@@ -56,32 +60,55 @@ int sa_kernel_live(const char *name)
 }
 
 /*
- * Which loaded instance of name this is: the inode of /sys/module/NAME and
- * the address of its struct module, "-" for what cannot be read. A module
- * unloaded and loaded again under the same name gets another identity.
+ * Which loaded instance of name this is: "INODE:ADDRESS", the inode of
+ * /sys/module/NAME and the address of its struct module. A module unloaded
+ * and loaded again under the same name gets another identity. Returns 0, or
+ * -errno when either cannot be read (-ENOENT: not loaded): an instance is
+ * never half known.
  */
 int sa_kernel_instance(const char *name, char *buf, size_t n)
 {
-	char path[256], addr[64] = "-";
+	char path[256], addr[64];
 	struct stat st;
 	FILE *f;
-	int w;
+	int w, r;
 
+	if (!sc_module_name_ok(name))
+		return -EINVAL;
 	snprintf(path, sizeof(path), "/sys/module/%s", name);
-	if (stat(path, &st) < 0) {
-		snprintf(buf, n, "-");
+	if (stat(path, &st) < 0)
 		return -errno;
-	}
 	snprintf(path, sizeof(path), "/sys/module/%s/sections/.gnu.linkonce.this_module",
 		 name);
 	f = fopen(path, "re");
-	if (f) {
-		if (fscanf(f, "%63s", addr) != 1)
-			strcpy(addr, "-");
-		fclose(f);
-	}
+	if (!f)
+		return -errno;
+	r = fscanf(f, "%63s", addr) == 1 ? 0 : -EIO;
+	fclose(f);
+	if (r < 0)
+		return r;
 	w = snprintf(buf, n, "%llu:%s", (unsigned long long)st.st_ino, addr);
 	return w < 0 || (size_t)w >= n ? -ENOSPC : 0;
+}
+
+/*
+ * 1 when name is loaded and is the instance a record names, 0 when it is not
+ * loaded or is another instance, -errno when that cannot be told (then
+ * nothing may be concluded: not "gone", not "ours").
+ */
+int sa_kernel_same(const char *name, const char *instance)
+{
+	char now[96];
+	int r = sa_kernel_live(name);
+
+	if (r <= 0)
+		return r;
+	r = sa_kernel_instance(name, now, sizeof(now));
+	if (r == -ENOENT && sa_kernel_live(name) == 0)
+		return 0; /* went away meanwhile */
+	if (r < 0)
+		return r;
+	return instance[0] && !strcmp(now, instance);
 }
 
 /*

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The module: opened without following a symlink and with the caller's own
- * file access rights, read once into memory, hashed, matched against the
- * policy, checked as ELF, and handed to init_module(2) from that same buffer.
- * Nothing here ever looks at the path again after the one read.
+ * The module: opened without following a symlink, with the caller's own
+ * ids and no effective capability, read once into memory, hashed, matched
+ * against the policy, checked as ELF, and handed to init_module(2) from that
+ * same buffer by a child whose real ids are the caller's. Nothing here ever
+ * looks at the path again after the one read.
  */
 #include "build-config.h"
 
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,7 +40,7 @@ static const char *file_kind(mode_t m)
 static int name_from_path(struct sa_module *m, struct sc_error *err)
 {
 	const char *base = strrchr(m->path, '/');
-	size_t n, i;
+	size_t n;
 
 	base = base ? base + 1 : m->path;
 	n = strlen(base);
@@ -47,22 +49,18 @@ static int name_from_path(struct sa_module *m, struct sc_error *err)
 		return -EINVAL;
 	}
 	n -= 3;
-	for (i = 0; i < n; i++) {
-		char c = base[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
-			break;
+	if (n <= SC_MODULE_NAME_MAX) {
+		memcpy(m->name, base, n);
+		m->name[n] = '\0';
 	}
-	if (i != n || n > SC_MODULE_NAME_MAX) {
+	if (n > SC_MODULE_NAME_MAX || !sc_module_name_ok(m->name)) {
+		m->name[0] = '\0';
 		sc_error_set(err,
-			     "%s: not a valid module file name ([A-Za-z0-9_-], at most "
+			     "%s: not a valid module file name ([A-Za-z0-9_], at most "
 			     "%d characters, then .ko)",
 			     m->path, SC_MODULE_NAME_MAX);
 		return -EINVAL;
 	}
-	memcpy(m->name, base, n);
-	m->name[n] = '\0';
 	return 0;
 }
 
@@ -71,16 +69,16 @@ static int open_module(const struct sa_module *m, const struct sa_ids *ids,
 {
 	int fd, e;
 
-	if (sa_fsuid_user(ids) < 0) {
-		sc_error_set(err, "cannot switch to your file access rights");
+	if (sa_as_caller(ids) < 0) {
+		sc_error_set(err, "cannot switch to your user and group ids");
 		return -EPERM;
 	}
 	fd = open(m->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	e = errno;
-	if (sa_fsuid_root() < 0) {
+	if (sa_as_root() < 0) {
 		if (fd >= 0)
 			close(fd);
-		sc_error_set(err, "cannot restore file access rights");
+		sc_error_set(err, "cannot switch back to root");
 		return -EPERM;
 	}
 	if (fd >= 0)
@@ -149,6 +147,7 @@ static int match_policy(struct sa_module *m, const struct sa_opts *o,
 	    .kernel = m->kernel,
 	    .params = names,
 	    .nparams = (size_t)o->nparams,
+	    .bufsize = o->bufsize,
 	    .now = time(NULL),
 	};
 	const char *where = NULL;
@@ -305,33 +304,111 @@ static const char *init_error(int e)
 	}
 }
 
-/* Refuse like staprun in FIPS mode: an unsigned module may panic such a kernel. */
-static int fips_mode(void)
+/*
+ * Like staprun, refuse in FIPS mode: an unsigned module may panic such a
+ * kernel. 0 when not in FIPS mode (or the kernel has no such switch),
+ * -EPERM when it is, -errno when that cannot be told: fail closed.
+ */
+static int check_fips(const char *name, struct sc_error *err)
 {
 	char c = '0';
-	int fd = open("/proc/sys/crypto/fips_enabled", O_RDONLY | O_CLOEXEC);
+	int fd = open("/proc/sys/crypto/fips_enabled", O_RDONLY | O_CLOEXEC), r = 0;
+	ssize_t n;
 
-	if (fd < 0)
+	if (fd < 0 && errno == ENOENT)
 		return 0;
-	if (read(fd, &c, 1) != 1)
-		c = '0';
-	close(fd);
-	return c != '0';
+	if (fd < 0) {
+		r = -errno;
+	} else {
+		n = read(fd, &c, 1);
+		r = n == 1 ? 0 : n < 0 ? -errno : -EIO;
+		close(fd);
+	}
+	if (r < 0)
+		sc_error_set(err,
+			     "cannot load %s: cannot tell whether the kernel is in "
+			     "FIPS mode (%s)",
+			     name, strerror(-r));
+	else if (c != '0')
+		sc_error_set(err, "cannot load %s: the kernel is in FIPS mode", name);
+	return r < 0 ? r : c != '0' ? -EPERM : 0;
 }
 
-int sa_module_insert(const struct sa_module *m, struct sc_error *err)
+/*
+ * The loading child: real ids the caller's (the runtime gives its control
+ * files to current_uid()), effective root. The caller may stop or kill it,
+ * it holds nothing; the parent, whom the caller cannot signal, cleans up.
+ * Reports errno (0: loaded) on fd and exits.
+ */
+static void __attribute__((noreturn))
+insert_child(const struct sa_module *m, const struct sa_ids *ids, int fd)
 {
-	int e;
+	int e = EPERM;
 
-	if (fips_mode()) {
-		sc_error_set(err, "cannot load %s: the kernel is in FIPS mode", m->name);
-		return -EPERM;
+	if (fd != 3 && dup2(fd, 3) < 0)
+		_exit(1);
+	closefrom(4);
+	if (sa_loader_ids(ids) == 0) {
+		e = 0;
+		if (syscall(SYS_init_module, m->buf, (unsigned long)m->len, m->params) !=
+		    0)
+			e = errno ? errno : EIO;
 	}
-	if (syscall(SYS_init_module, m->buf, (unsigned long)m->len, m->params) == 0)
-		return 0;
-	e = errno ? errno : EIO;
-	sc_error_set(err, "cannot load %s: %s", m->name, init_error(e));
-	return -e;
+	_exit(write(3, &e, sizeof(e)) == (ssize_t)sizeof(e) ? 0 : 1);
+}
+
+/* The child's answer: 0, -errno of init_module, or SA_LOADER_DIED. */
+static int insert_wait(pid_t pid, int fd)
+{
+	int e = 0, st;
+	ssize_t n;
+
+	do
+		n = read(fd, &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(e))
+		return SA_LOADER_DIED;
+	return e > 0 ? -e : e == 0 ? 0 : -EIO;
+}
+
+/*
+ * init_module(2) on the checked buffer, in a child (see insert_child).
+ * Returns 0 when the module is loaded; -errno when it is not; SA_LOADER_DIED
+ * when the child died without saying, so the module may be loaded: the
+ * caller must unload it. err says why.
+ */
+int sa_module_insert(const struct sa_module *m, const struct sa_ids *ids,
+		     struct sc_error *err)
+{
+	int p[2], r;
+	pid_t pid;
+
+	r = check_fips(m->name, err);
+	if (r < 0)
+		return r;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		r = -errno;
+		sc_error_set(err, "cannot load %s: pipe: %s", m->name, strerror(-r));
+		return r;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0)
+		insert_child(m, ids, p[1]);
+	r = pid < 0 ? -errno : 0;
+	close(p[1]);
+	if (r == 0)
+		r = insert_wait(pid, p[0]);
+	close(p[0]);
+	if (r == SA_LOADER_DIED)
+		sc_error_set(err, "the process loading %s was killed", m->name);
+	else if (r < 0 && pid < 0)
+		sc_error_set(err, "cannot load %s: fork: %s", m->name, strerror(-r));
+	else if (r < 0)
+		sc_error_set(err, "cannot load %s: %s", m->name, init_error(-r));
+	return r;
 }
 
 void sa_module_release(struct sa_module *m)

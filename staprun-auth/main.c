@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "policy.h"
 
 enum { OPT_VERIFY = 256, OPT_LIST };
 
@@ -43,7 +44,7 @@ static const char usage_text[] =
     "  -c CMD        run CMD (as you) and stop when it exits\n"
     "  -x PID        set the script's target() to PID\n"
     "  -o FILE       write the output to FILE (strftime formats allowed)\n"
-    "  -b BUFSIZE    buffer size in MiB, 1-4095\n"
+    "  -b BUFSIZE    buffer size in MiB per CPU, 1-2047 (the policy may allow less)\n"
     "  -C WHEN       colour error messages: never, auto or always\n"
     "  -d NAME       unload module NAME, if staprun-auth loaded it for you\n"
     "  --verify      say whether MODULE.ko would be allowed, and why not; load nothing\n"
@@ -99,9 +100,10 @@ static int parse_flag(struct sa_opts *o, int c, const char *arg)
 		return 0;
 	case 'b':
 		o->bufsize = digits(arg, 4) ? (unsigned)atoi(arg) : 0;
-		return o->bufsize >= 1 && o->bufsize <= 4095
+		return o->bufsize >= 1 && o->bufsize <= SC_POLICY_BUFSIZE_MAX
 			   ? 0
-			   : usage_error("invalid buffer size '%s' (1-4095 MiB)", arg);
+			   : usage_error("invalid buffer size '%s' (1-%d MiB)", arg,
+					 SC_POLICY_BUFSIZE_MAX);
 	case 'C':
 		o->color = arg;
 		return !strcmp(arg, "never") || !strcmp(arg, "auto") ||
@@ -206,8 +208,28 @@ static int dispatch(const struct sa_opts *o, const struct sa_ids *ids)
 	}
 }
 
+/*
+ * Once the caller is known: root through and through (the caller can no
+ * longer signal us), limits and signals of our own. Without the setuid bit
+ * only the signals change (dispatch() then refuses what needs root).
+ */
+static int harden(const struct sa_ids *ids, struct sc_error *err)
+{
+	int r = 0;
+
+	if (geteuid() == 0) {
+		r = sa_limits_harden(ids, err);
+		if (r == 0)
+			r = sa_become_root(err);
+	}
+	if (r == 0 && (r = sa_signals_startup()) < 0)
+		sc_error_set(err, "cannot set up signals: %s", strerror(-r));
+	return r;
+}
+
 int main(int argc, char **argv)
 {
+	struct sc_error err = {.msg = ""};
 	struct sa_ids ids;
 	struct sa_opts o;
 	mode_t mask;
@@ -230,10 +252,18 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	ids.umask = mask;
+	if (harden(&ids, &err) < 0) {
+		fprintf(stderr, "%s: %s\n", SA_PROG, err.msg);
+		goto out;
+	}
 	sa_audit_open(&ids);
 	rc = parse_options(argc, argv, &o);
 	if (rc == 0)
 		rc = dispatch(&o, &ids);
+	/* A Ctrl-C that came while we worked ends us now, as the caller asked. */
+	fflush(NULL);
+	if (sa_signals_release() < 0)
+		rc = SA_EXIT_REFUSED;
 out:
 	sa_ids_release(&ids);
 	return rc;

@@ -1,17 +1,32 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Privileges. Only the file-system ids are ever switched temporarily (so
- * that the module file is opened with the caller's own access rights); the
- * real drop is permanent and then proven, after OpenSSH's
- * permanently_set_uid().
+ * Privileges. Right after start-up the process becomes root through and
+ * through (real, effective and saved ids 0), so that the caller, whose uid
+ * no longer matches its real or saved uid, cannot signal it: kill(2) needs
+ * one of them to match, and a process stopped or killed while it holds the
+ * registry lock, or between init_module and its record, is what the runner
+ * must never be. From there:
+ *   - the module file is opened with the effective ids switched to the
+ *     caller's (real and saved stay 0, so the caller still cannot signal):
+ *     euid != 0 empties the effective capability set, so neither
+ *     CAP_DAC_* nor CAP_SYS_PTRACE (/proc/PID/cwd) opens anything the
+ *     caller could not open;
+ *   - init_module is called by a short-lived child whose real ids are the
+ *     caller's (the runtime gives its files to current_uid()), effective
+ *     root;
+ *   - stapio's child drops everything for good and proves it, after
+ *     OpenSSH's permanently_set_uid().
  */
 #include "build-config.h"
 
 #include <errno.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -27,20 +42,89 @@ static int fsgid_is(gid_t want)
 	return (gid_t)setfsgid((gid_t)-1) == want;
 }
 
-int sa_fsuid_user(const struct sa_ids *ids)
+static int ids_are(uid_t ru, uid_t eu, uid_t su, gid_t rg, gid_t eg, gid_t sg)
 {
-	setfsgid(ids->gid);
-	setfsuid(ids->uid);
-	if (!fsuid_is(ids->uid) || !fsgid_is(ids->gid))
+	uid_t r, e, s;
+	gid_t gr, ge, gs;
+
+	if (getresuid(&r, &e, &s) < 0 || getresgid(&gr, &ge, &gs) < 0)
+		return 0;
+	return r == ru && e == eu && s == su && gr == rg && ge == eg && gs == sg &&
+	       fsuid_is(eu) && fsgid_is(eg);
+}
+
+/* 1 when no capability is effective (capget(2), the kernel's own view). */
+static int no_effective_caps(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2];
+
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d) < 0)
+		return 0;
+	return d[0].effective == 0 && d[1].effective == 0;
+}
+
+/*
+ * Become root through and through: no supplementary groups, every uid and
+ * gid 0, not dumpable. Returns 0 or -EPERM (err says why).
+ */
+int sa_become_root(struct sc_error *err)
+{
+	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+		sc_error_set(err, "cannot become root: %s", strerror(errno));
+		return -EPERM;
+	}
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		sc_error_set(err, "prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+		return -EPERM;
+	}
+	if (!ids_are(0, 0, 0, 0, 0, 0)) {
+		sc_error_set(err, "cannot become root: the ids did not change");
+		return -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * For one open(2) of a path the caller chose: the caller's groups and
+ * effective ids, real and saved ids still 0, and (for a caller other than
+ * root) no effective capability, proven with capget(2). Returns 0, or
+ * -EPERM after switching back (sa_as_root()) when any of that failed.
+ */
+int sa_as_caller(const struct sa_ids *ids)
+{
+	if (setgroups((size_t)ids->ngroups, ids->groups) < 0 ||
+	    setresgid((gid_t)-1, ids->gid, (gid_t)-1) < 0 ||
+	    setresuid((uid_t)-1, ids->uid, (uid_t)-1) < 0 ||
+	    !ids_are(0, ids->uid, 0, 0, ids->gid, 0) ||
+	    (ids->uid != 0 && !no_effective_caps())) {
+		/* A failure either way: the caller refuses and ends. */
+		(void)sa_as_root();
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Back from sa_as_caller(): every id 0 and no supplementary group. 0 or -EPERM. */
+int sa_as_root(void)
+{
+	if (setresuid((uid_t)-1, 0, (uid_t)-1) < 0 ||
+	    setresgid((gid_t)-1, 0, (gid_t)-1) < 0 || setgroups(0, NULL) < 0 ||
+	    !ids_are(0, 0, 0, 0, 0, 0))
 		return -EPERM;
 	return 0;
 }
 
-int sa_fsuid_root(void)
+/*
+ * In the child that calls init_module: real uid and gid the caller's, as
+ * the runtime takes current_uid()/current_gid() for its files; effective and
+ * saved ids root. Returns 0 or -EPERM.
+ */
+int sa_loader_ids(const struct sa_ids *ids)
 {
-	setfsuid(0);
-	setfsgid(0);
-	if (!fsuid_is(0) || !fsgid_is(0))
+	if (setresgid(ids->gid, 0, 0) < 0 || setresuid(ids->uid, 0, 0) < 0 ||
+	    !ids_are(ids->uid, 0, 0, ids->gid, 0, 0))
 		return -EPERM;
 	return 0;
 }
@@ -70,16 +154,8 @@ out:
 /* After the drop: every id is the caller's, and root cannot be had back. */
 static int verify_dropped(const struct sa_ids *ids, struct sc_error *err)
 {
-	uid_t ru, eu, su;
-	gid_t rg, eg, sg;
-
-	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0) {
-		sc_error_set(err, "getresuid: %s", strerror(errno));
-		return -EPERM;
-	}
-	if (ru != ids->uid || eu != ids->uid || su != ids->uid || rg != ids->gid ||
-	    eg != ids->gid || sg != ids->gid || !fsuid_is(ids->uid) ||
-	    !fsgid_is(ids->gid) || !same_groups(ids)) {
+	if (!ids_are(ids->uid, ids->uid, ids->uid, ids->gid, ids->gid, ids->gid) ||
+	    !same_groups(ids)) {
 		sc_error_set(err, "privileges were not dropped completely");
 		return -EPERM;
 	}

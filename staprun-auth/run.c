@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The load command: check, claim a registry record, init_module, start the
+ * The load command: check, claim a registry record, init_module (in a
+ * child whose real ids are the caller's), note the instance, start the
  * module, then fork. The child drops privileges for good and becomes
- * systemtap's stapio, exactly as staprun 4.8 would run it; the root parent
- * stays behind as a small watchdog that ignores the terminal's signals,
- * waits for the child and unloads the module if it is still loaded, however
- * the child ended (Ctrl-C, SIGTERM, SIGHUP, even SIGKILL).
+ * systemtap's stapio, exactly as staprun 4.8 would run it; the parent, root
+ * through and through since start-up (the caller cannot signal it), stays
+ * behind as a small watchdog that ignores the terminal's signals, waits for
+ * the child and unloads the module if it is still the instance it loaded,
+ * however the child ended (Ctrl-C, SIGTERM, SIGHUP, even SIGKILL).
+ *
+ * Until stapio runs, SIGINT, SIGTERM, SIGHUP and SIGQUIT are blocked and
+ * looked at between steps: a run interrupted while loading ends with the
+ * module unloaded and its record gone.
  */
 #include "build-config.h"
 
@@ -22,20 +28,6 @@
 #include "auth.h"
 
 #define STAPIO_FD 3 /* where the relay directory reaches stapio (-F3) */
-
-static const int term_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-
-static void set_term_signals(void (*handler)(int))
-{
-	struct sigaction sa;
-	size_t i;
-
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = handler;
-	for (i = 0; i < sizeof(term_signals) / sizeof(term_signals[0]); i++)
-		sigaction(term_signals[i], &sa, NULL);
-}
 
 int sa_cmd_verify(const struct sa_opts *o, const struct sa_ids *ids)
 {
@@ -103,38 +95,66 @@ static void build_argv(const struct sa_opts *o, char **argv, char *bopt, size_t 
 	argv[n] = NULL;
 }
 
-/* The child: become the caller for good, then stapio. Never returns. */
-static void exec_stapio(const struct sa_opts *o, const struct sa_ids *ids,
-			const struct sa_module *m, int relay_fd)
+/*
+ * stapio's descriptors: 0-2, the relay directory as 3, and the close-on-exec
+ * end of the pipe whose end-of-file tells the watchdog that the exec
+ * happened, as 4. Nothing else.
+ */
+static int set_fds(int relay_fd, int exec_fd)
+{
+	int fd = fcntl(exec_fd, F_DUPFD_CLOEXEC, STAPIO_FD + 1);
+
+	if (fd < 0)
+		return -errno;
+	if (relay_fd != STAPIO_FD && dup2(relay_fd, STAPIO_FD) < 0)
+		return -errno;
+	if (fcntl(STAPIO_FD, F_SETFD, 0) < 0)
+		return -errno;
+	if (fd != STAPIO_FD + 1 && dup3(fd, STAPIO_FD + 1, O_CLOEXEC) < 0)
+		return -errno;
+	closefrom(STAPIO_FD + 2);
+	return 0;
+}
+
+/* The child: the caller's signals and limits, become the caller for good, then stapio. */
+static void __attribute__((noreturn))
+exec_stapio(const struct sa_opts *o, const struct sa_ids *ids, const struct sa_module *m,
+	    int relay_fd, int exec_fd)
 {
 	char *argv[SA_MAX_PARAMS + 32], bopt[16], modpath[4096 + 8], verbose[16];
 	struct sc_error err = {.msg = ""};
-	sigset_t none;
+	int r;
 
-	set_term_signals(SIG_DFL);
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGXFSZ, SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (relay_fd != STAPIO_FD && dup2(relay_fd, STAPIO_FD) < 0)
-		goto fail;
-	if (fcntl(STAPIO_FD, F_SETFD, 0) < 0)
-		goto fail;
-	closefrom(STAPIO_FD + 1);
+	r = sa_signals_default();
+	if (r == 0)
+		r = set_fds(relay_fd, exec_fd);
 	snprintf(verbose, sizeof(verbose), "%d", o->verbose);
-	if (setenv("SYSTEMTAP_STAPRUN", SA_SELF, 1) < 0 ||
-	    setenv("SYSTEMTAP_VERBOSE", verbose, 1) < 0 ||
-	    setenv("SYSTEMTAP_MODULE", m->name, 1) < 0)
-		goto fail;
+	if (r == 0 && (setenv("SYSTEMTAP_STAPRUN", SA_SELF, 1) < 0 ||
+		       setenv("SYSTEMTAP_VERBOSE", verbose, 1) < 0 ||
+		       setenv("SYSTEMTAP_MODULE", m->name, 1) < 0))
+		r = -errno;
+	/* As root: the caller's hard limits may be above ours. */
+	if (r == 0)
+		r = sa_limits_restore(ids);
+	if (r < 0)
+		sc_error_set(&err, "cannot set up stapio: %s", strerror(-r));
 	umask(ids->umask);
-	if (sa_drop_privileges(ids, &err) < 0)
-		goto fail;
-	build_argv(o, argv, bopt, sizeof(bopt), modpath, sizeof(modpath));
-	execv(SC_STAPIO, argv);
-	sc_error_set(&err, "cannot run %s: %s", SC_STAPIO, strerror(errno));
-fail:
-	fprintf(stderr, "%s: %s\n", SA_PROG, err.msg[0] ? err.msg : strerror(errno));
+	if (r == 0 && sa_drop_privileges(ids, &err) == 0) {
+		build_argv(o, argv, bopt, sizeof(bopt), modpath, sizeof(modpath));
+		execv(SC_STAPIO, argv);
+		sc_error_set(&err, "cannot run %s: %s", SC_STAPIO, strerror(errno));
+	}
+	fprintf(stderr, "%s: %s\n", SA_PROG, err.msg);
 	_exit(127);
+}
+
+/* Until end-of-file: stapio has started (or its child died trying). */
+static void wait_exec(int fd)
+{
+	char c;
+
+	while (read(fd, &c, 1) < 0 && errno == EINTR)
+		;
 }
 
 static int wait_child(pid_t pid)
@@ -150,26 +170,11 @@ static int wait_child(pid_t pid)
 	return 128 + WTERMSIG(st);
 }
 
-/* Fork stapio, watch it, clean up after it. Returns the exit status. */
-static int run_stapio(const struct sa_opts *o, const struct sa_ids *ids,
-		      const struct sa_module *m, struct sa_control *ctl,
-		      struct sa_record *rec, const struct sa_event *ev)
+/* The watchdog's end: unload if still ours, and say how it went. */
+static int end_of_run(struct sa_record *rec, const struct sa_event *ev, int rc)
 {
 	struct sc_error err = {.msg = ""};
-	pid_t pid;
-	int rc;
 
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		sa_audit_refuse(ev, NULL, "fork: %s", strerror(errno));
-		sa_registry_release(rec, SA_UNLOAD_NOW, &err);
-		return SA_EXIT_REFUSED;
-	}
-	if (pid == 0)
-		exec_stapio(o, ids, m, ctl->relay_fd);
-	sa_control_release(ctl);
-	rc = wait_child(pid);
 	if (sa_registry_release(rec, SA_UNLOAD_IF_OURS, &err) < 0) {
 		sa_audit_refuse(ev, "run staprun-auth -d MODULE to try again", "%s",
 				err.msg);
@@ -179,26 +184,60 @@ static int run_stapio(const struct sa_opts *o, const struct sa_ids *ids,
 	return rc;
 }
 
+/* Fork stapio, watch it, clean up after it. Returns the exit status. */
+static int run_stapio(const struct sa_opts *o, const struct sa_ids *ids,
+		      const struct sa_module *m, struct sa_control *ctl,
+		      struct sa_record *rec, const struct sa_event *ev)
+{
+	struct sc_error err = {.msg = ""};
+	int p[2], r;
+	pid_t pid = -1;
+
+	r = pipe2(p, O_CLOEXEC) < 0 ? -errno : sa_signals_watchdog();
+	if (r == 0) {
+		fflush(NULL);
+		pid = fork();
+		r = pid < 0 ? -errno : 0;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		exec_stapio(o, ids, m, ctl->relay_fd, p[1]);
+	}
+	if (r < 0) {
+		sa_control_release(ctl);
+		sa_audit_refuse(ev, NULL, "cannot start stapio: %s (unloading %s)",
+				strerror(-r), m->name);
+		if (sa_registry_release(rec, SA_UNLOAD_NOW, &err) < 0)
+			fprintf(stderr, "%s: %s\n", SA_PROG, err.msg);
+		return SA_EXIT_REFUSED;
+	}
+	close(p[1]);
+	/* As staprun: the .gnu.linkonce.this_module files stay open until stapio runs. */
+	wait_exec(p[0]);
+	close(p[0]);
+	sa_control_release(ctl);
+	return end_of_run(rec, ev, wait_child(pid));
+}
+
 /*
- * After a successful init_module the module's ids are fixed (the runtime took
- * the caller's uid for its files), so the parent becomes root through and
- * through: the caller can no longer kill the watchdog that unloads it.
+ * After a successful init_module: note the instance, start the module and
+ * run stapio. Any failure before stapio runs unloads the module again.
  */
 static int loaded(const struct sa_opts *o, const struct sa_ids *ids, struct sa_module *m,
 		  struct sa_record *rec, const struct sa_event *ev)
 {
 	struct sa_control ctl = {.relay_fd = -1};
-	struct sc_error err = {.msg = ""}, err2;
-	int r;
+	struct sc_error err = {.msg = ""}, err2 = {.msg = ""};
+	int r, sig;
 
 	sa_audit_allow(ev, "loaded");
-	r = setresuid(0, 0, 0) < 0 ? -errno : 0;
-	if (r < 0)
-		sc_error_set(&err, "setresuid: %s", strerror(-r));
-	if (r == 0)
-		r = sa_registry_commit(rec, &err);
+	r = sa_registry_commit(rec, &err);
 	if (r == 0)
 		r = sa_control_start(m->name, ids->uid, o->verbose, &ctl, &err);
+	if (r == 0 && (sig = sa_signals_pending()) != 0) {
+		sc_error_set(&err, "interrupted by %s", strsignal(sig));
+		r = -EINTR;
+	}
 	if (r == 0)
 		return run_stapio(o, ids, m, &ctl, rec, ev);
 	sa_control_release(&ctl);
@@ -208,22 +247,41 @@ static int loaded(const struct sa_opts *o, const struct sa_ids *ids, struct sa_m
 	return SA_EXIT_REFUSED;
 }
 
+/* init_module, and what its outcome asks of the record. 0 when loaded. */
+static int insert(const struct sa_module *m, const struct sa_ids *ids,
+		  struct sa_record *rec, struct sc_error *err)
+{
+	struct sc_error err2 = {.msg = ""};
+	int r = sa_module_insert(m, ids, err);
+	size_t n;
+
+	if (r == 0)
+		return 0;
+	/* A loader that died may have loaded it: unload whatever is there. */
+	if (sa_registry_release(rec, r == SA_LOADER_DIED ? SA_UNLOAD_NOW : SA_KEEP,
+				&err2) < 0) {
+		n = strlen(err->msg);
+		snprintf(err->msg + n, sizeof(err->msg) - n, "; %s", err2.msg);
+	}
+	return r;
+}
+
 int sa_cmd_run(const struct sa_opts *o, const struct sa_ids *ids)
 {
 	struct sa_event ev = {.action = "load", .module = o->module};
 	struct sc_error err = {.msg = ""};
 	struct sa_record *rec = NULL;
 	struct sa_module m;
-	int rc = SA_EXIT_REFUSED;
+	int rc = SA_EXIT_REFUSED, sig;
 
 	memset(&m, 0, sizeof(m));
-	/* From here on a signal must not leave a module loaded behind us. */
-	set_term_signals(SIG_IGN);
-	/* A caller's RLIMIT_FSIZE must make a write fail, not kill us mid-load. */
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGXFSZ, SIG_IGN);
 	if (sa_module_prepare(o, ids, &m, &err) < 0)
 		goto refused;
+	if ((sig = sa_signals_pending()) != 0) {
+		sc_error_set(&err, "interrupted by %s; nothing was loaded",
+			     strsignal(sig));
+		goto refused;
+	}
 	ev.digest = m.hex;
 	ev.params = m.params;
 	if (sa_registry_claim(&m, ids, &rec, &err) < 0)
@@ -231,9 +289,8 @@ int sa_cmd_run(const struct sa_opts *o, const struct sa_ids *ids)
 	sa_audit_allow(&ev, "entry %s", m.hintbuf);
 	sa_info(o->verbose, "init_module(%s, %zu bytes, \"%s\")", m.name, m.len,
 		m.params);
-	if (sa_module_insert(&m, &err) < 0) {
+	if (insert(&m, ids, rec, &err) < 0) {
 		m.hint = NULL;
-		sa_registry_release(rec, SA_KEEP, NULL);
 		goto refused;
 	}
 	free(m.buf);

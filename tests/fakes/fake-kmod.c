@@ -17,6 +17,10 @@
  * before main's work begins):
  *   FAKE_KMOD_OUT        directory for the records (required)
  *   FAKE_KMOD_ERRNO      errno init_module fails with; 0 or unset: success
+ *   FAKE_INIT_ACTION     "kill": init_module loads, then kills its caller
+ *                        with SIGKILL before it can return; "sigparent": it
+ *                        loads and sends SIGINT to the caller's parent (a
+ *                        Ctrl-C that comes during the load)
  *   FAKE_UNAME_RELEASE   the release uname() reports
  *   FAKE_REDIRECT        "FROM=TO[:FROM=TO...]": path prefixes to rewrite in
  *                        open/stat/fopen
@@ -33,7 +37,9 @@
  * descriptors and their targets), ids (real/effective/saved uid and gid),
  * finit (if finit_module was ever called), delete (one "NAME FLAGS" line a
  * call), and for FAKE_EXEC: exec.argv (one argument a line), exec.env,
- * exec.fds, exec.ids (ids, supplementary groups, umask, and whether setuid(0)
+ * exec.fds (the descriptors the exec would keep: close-on-exec ones are left
+ * out), exec.ids (ids, supplementary groups, umask, RLIMIT_NOFILE, ignored
+ * and blocked signals as /proc/self/status shows them, and whether setuid(0)
  * and setgid(0) still succeed).
  */
 #include <dirent.h>
@@ -45,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -59,6 +66,7 @@ static char redirects[4096];
 static char exec_path[1024];
 static char exec_status[32];
 static char live_dir[2048];
+static char init_action[32];
 static long fake_uid = -1, fake_gid = -1;
 
 __attribute__((constructor)) static void fake_setup(void)
@@ -73,6 +81,8 @@ __attribute__((constructor)) static void fake_setup(void)
 		snprintf(exec_status, sizeof(exec_status), "%s", v);
 	if ((v = getenv("FAKE_LIVE_DIR")))
 		snprintf(live_dir, sizeof(live_dir), "%s", v);
+	if ((v = getenv("FAKE_INIT_ACTION")))
+		snprintf(init_action, sizeof(init_action), "%s", v);
 	if ((v = getenv("FAKE_UID")))
 		fake_uid = atol(v);
 	if ((v = getenv("FAKE_GID")))
@@ -117,6 +127,17 @@ static void record_str(const char *name, const char *s, int append)
 	record(name, s, strlen(s), append);
 }
 
+/* Descriptors with FD_CLOEXEC do not survive an exec: left out of exec.fds. */
+static int skip_fd(const char *prefix, int fd)
+{
+	int flags;
+
+	if (strcmp(prefix, "exec."))
+		return 0;
+	flags = fcntl(fd, F_GETFD);
+	return flags >= 0 && (flags & FD_CLOEXEC);
+}
+
 static void record_state(const char *prefix)
 {
 	char line[600], target[256], name[64];
@@ -137,7 +158,8 @@ static void record_state(const char *prefix)
 	record_str(name, "", 0);
 	dir = opendir("/proc/self/fd");
 	while (dir && (d = readdir(dir))) {
-		if (d->d_name[0] == '.' || atoi(d->d_name) == dirfd(dir))
+		if (d->d_name[0] == '.' || atoi(d->d_name) == dirfd(dir) ||
+		    skip_fd(prefix, atoi(d->d_name)))
 			continue;
 		snprintf(line, sizeof(line), "/proc/self/fd/%s", d->d_name);
 		n = readlink(line, target, sizeof(target) - 1);
@@ -178,6 +200,10 @@ static long fake_init(const void *buf, unsigned long len, const char *params)
 		return -1;
 	}
 	set_live(1);
+	if (!strcmp(init_action, "kill"))
+		raise(SIGKILL);
+	if (!strcmp(init_action, "sigparent"))
+		kill(getppid(), SIGINT);
 	return 0;
 }
 
@@ -384,14 +410,36 @@ int getgroups(int size, gid_t list[])
 
 /* ------------------------------------------------------------ the exec */
 
+/* "SigIgn:" and "SigBlk:" of /proc/self/status, as "sigign=HEX sigblk=HEX". */
+static void record_signals(const char *name)
+{
+	char line[256], out[128] = "", ign[32] = "?", blk[32] = "?";
+	FILE *f = fopen("/proc/self/status", "re");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		sscanf(line, "SigIgn: %31s", ign);
+		sscanf(line, "SigBlk: %31s", blk);
+	}
+	if (f)
+		fclose(f);
+	snprintf(out, sizeof(out), "sigign=%s sigblk=%s\n", ign, blk);
+	record_str(name, out, 1);
+}
+
 static void record_exec(char *const argv[])
 {
 	char line[256];
+	struct rlimit nofile = {0, 0}, roomy;
 	gid_t groups[64];
 	int i, n;
 	mode_t mask = umask(0);
 
 	umask(mask);
+	/* The limit stapio would get, then room to record it (a soft limit of 5). */
+	getrlimit(RLIMIT_NOFILE, &nofile);
+	roomy = nofile;
+	roomy.rlim_cur = nofile.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &roomy);
 	record_str("exec.argv", "", 0);
 	for (i = 0; argv[i]; i++) {
 		record_str("exec.argv", argv[i], 1);
@@ -401,6 +449,11 @@ static void record_exec(char *const argv[])
 	n = (int)syscall(SYS_getgroups, 64, groups);
 	snprintf(line, sizeof(line), "groups=%d umask=%04o\n", n, (unsigned)mask);
 	record_str("exec.ids", line, 1);
+	snprintf(line, sizeof(line), "nofile=%llu:%llu\n",
+		 (unsigned long long)nofile.rlim_cur,
+		 (unsigned long long)nofile.rlim_max);
+	record_str("exec.ids", line, 1);
+	record_signals("exec.ids");
 	snprintf(line, sizeof(line), "setuid0=%s setgid0=%s\n",
 		 syscall(SYS_setuid, 0) == 0 ? "succeeded" : "failed",
 		 syscall(SYS_setgid, 0) == 0 ? "succeeded" : "failed");

@@ -70,10 +70,11 @@ ok $? "  the registry record was removed again"
 fake 38 "$MOD"
 is "$(cat "$OUTD/params")" "_stp_bufsize=0" "no parameters: just _stp_bufsize=0, as staprun"
 
-# ---------------------------------- success, then the control channel fails
+# ------------- success, then the loaded instance cannot be told (no sysfs)
 fake 0 "$MOD" greeting=hello
-is "$RC" 1 "init_module succeeding, no control channel (no real module here): status 1"
-like "$OUT" "cannot attach to the control channel of sc_auth_f.*\(unloading it\)" "  says so"
+is "$RC" 1 "init_module succeeding, but no /sys/module/sc_auth_f to name the instance: status 1"
+like "$OUT" "cannot tell which instance of sc_auth_f was loaded.*\(unloading it\)" \
+	"  says so (an instance is never half known)"
 is "$(cat "$OUTD/delete" 2>/dev/null)" "sc_auth_f 2048" \
 	"  and unloads it at once: delete_module(sc_auth_f, O_NONBLOCK)"
 registry_empty
@@ -132,12 +133,22 @@ full_reset() {
 	: >"$PROCFS/sc_auth_f/.cmd"
 	chown "$AUTH_UID:$AUTH_GID" "$PROCFS/sc_auth_f/.cmd"
 }
-full() {  # full STATUS ARGS...: a whole run; stapio "exits" with STATUS
+# The ignored and blocked signals stapio starts with, as two numbers; glibc's
+# own signals 32 and 33 (which it sets up itself in every program) left out.
+sigs_of() {
+	local ign blk
+	read -r ign blk < <(sed -n 's/^sigign=\([0-9a-f]*\) sigblk=\([0-9a-f]*\)$/\1 \2/p' "$1")
+	echo "$(( 16#${ign:-1} & ~0x180000000 )) $(( 16#${blk:-1} & ~0x180000000 ))"
+}
+# full STATUS ARGS...: a whole run; stapio "exits" with STATUS. FULL_XENV adds
+# variables, FULL_PRE is a command that runs staprun-auth (prlimit ...).
+FULL_XENV=() FULL_PRE=()
+full() {
 	local st=$1
 	shift
 	full_reset
-	OUT=$(umask 027 && env "${FULL_ENV[@]}" FAKE_EXEC_STATUS="$st" \
-		timeout 20 "$BIN" "$@" 2>&1)
+	OUT=$(umask 027 && env "${FULL_ENV[@]}" ${FULL_XENV[@]+"${FULL_XENV[@]}"} \
+		FAKE_EXEC_STATUS="$st" timeout 20 ${FULL_PRE[@]+"${FULL_PRE[@]}"} "$BIN" "$@" 2>&1)
 	RC=$?
 }
 
@@ -147,11 +158,15 @@ printf '%s\n' "$STAPIO" -v -c "echo hi" -o "$T/out.txt" -b 4 "$MOD" greeting=hel
 	>"$T/want.argv"
 is "$(cat "$OUTD/exec.argv" 2>/dev/null)" "$(cat "$T/want.argv")" \
 	"  stapio gets staprun 4.8's argv (options, module, parameters, -F3)"
+is "$(cat "$OUTD/ids" 2>/dev/null)" "uid=$AUTH_UID,0,0 gid=$AUTH_GID,0,0" \
+	"  init_module ran with the caller's real ids (the runtime's owner), effective root"
 IDS=$(cat "$OUTD/exec.ids" 2>/dev/null)
 like "$IDS" "^uid=$AUTH_UID,$AUTH_UID,$AUTH_UID gid=$AUTH_GID,$AUTH_GID,$AUTH_GID" \
 	"  as the caller: real, effective and saved ids"
 like "$IDS" "groups=0 umask=0027" "  with the caller's groups (none) and umask"
 like "$IDS" "setuid0=failed setgid0=failed" "  and root cannot be had back"
+like "$IDS" "nofile=$(ulimit -Sn):$(ulimit -Hn)" "  with the caller's RLIMIT_NOFILE"
+is "$(sigs_of "$OUTD/exec.ids")" "0 0" "  no signal ignored or blocked"
 like "$(cut -d' ' -f1 "$OUTD/exec.fds" 2>/dev/null | tr '\n' ' ')" "^0 1 2 3 $" \
 	"  descriptors: 0, 1, 2 and 3 only"
 is "$(sed -n 's/^3 //p' "$OUTD/exec.fds" 2>/dev/null)" "$PROCFS/sc_auth_f" \
@@ -249,5 +264,182 @@ kill -INT "$(pgrep -P "$BG" | head -n 1)" 2>/dev/null
 wait "$BG"
 is "$(cat "$OUTD/delete" 2>/dev/null)" "sc_auth_f 2048" \
 	"after stapio's -d, the watchdog does not unload a second time"
+
+# --------------------------------------- the control channel cannot be had
+mv "$PROCFS/sc_auth_f" "$PROCFS/sc_auth_f.off"
+full 0 "$MOD"
+mv "$PROCFS/sc_auth_f.off" "$PROCFS/sc_auth_f"
+is "$RC" 1 "no control channel after a load: status 1"
+like "$OUT" "cannot attach to the control channel of sc_auth_f.*\(unloading it\)" "  says so"
+is "$(cat "$OUTD/delete" 2>/dev/null)" "sc_auth_f 2048" "  and unloads it at once"
+registry_empty
+ok $? "  and removes its record"
+
+# ------------------------------- the loader is killed (it is the caller's)
+FULL_XENV=(FAKE_INIT_ACTION=kill)
+full 0 "$MOD"
+is "$RC" 1 "the loading child killed right after init_module: status 1"
+like "$OUT" "the process loading sc_auth_f was killed" "  says so"
+is "$(cat "$OUTD/delete" 2>/dev/null)" "sc_auth_f 2048" "  and the parent unloads what it may have loaded"
+[ ! -e "$OUTD/exec.argv" ]
+ok $? "  and runs no stapio"
+registry_empty
+ok $? "  and removes its record"
+
+# ------------------------------------------- Ctrl-C while the module loads
+FULL_XENV=(FAKE_INIT_ACTION=sigparent)
+full 0 "$MOD"
+is "$RC" 130 "SIGINT during init_module: the run ends as SIGINT asks (130)"
+like "$OUT" "interrupted by Interrupt \(unloading it\)" "  acted on once the load is done"
+is "$(cat "$OUTD/delete" 2>/dev/null)" "sc_auth_f 2048" "  the module is unloaded"
+[ ! -e "$OUTD/exec.argv" ]
+ok $? "  and no stapio runs"
+registry_empty
+ok $? "  and the record is gone"
+FULL_XENV=()
+
+# -------------------------------------------- FIPS: only ENOENT means "no"
+FIPS_REDIRECT="FAKE_REDIRECT=/proc/systemtap/=$PROCFS/:/sys/module/sc_auth_f=$SYSMOD:/proc/sys/crypto/fips_enabled=$T/fips"
+FULL_XENV=("$FIPS_REDIRECT")
+mkdir "$T/fips"
+full 0 "$MOD"
+is "$RC" 1 "fips_enabled unreadable (EISDIR): refused, fail closed"
+like "$OUT" "cannot tell whether the kernel is in FIPS mode \(Is a directory\)" "  says why"
+[ ! -e "$OUTD/module.bin" ]
+ok $? "  and init_module was never called"
+rmdir "$T/fips" && echo 1 >"$T/fips"
+full 0 "$MOD"
+like "$OUT" "the kernel is in FIPS mode" "fips_enabled=1: refused"
+[ ! -e "$OUTD/module.bin" ] && registry_empty
+ok $? "  nothing loaded, nothing claimed"
+echo 0 >"$T/fips"
+full 0 "$MOD"
+is "$RC" 0 "fips_enabled=0: the run goes ahead"
+FULL_XENV=()
+
+# ------------------------------------- the caller's limits are not ours
+FULL_PRE=(prlimit --nofile=5:4096 --)
+full 0 "$MOD"
+is "$RC" 0 "RLIMIT_NOFILE soft limit 5 (EMFILE after the load before): the run succeeds"
+is "$(cat "$OUTD/delete" 2>/dev/null)" "sc_auth_f 2048" "  and the module is unloaded"
+registry_empty
+ok $? "  and its record removed"
+like "$(cat "$OUTD/exec.ids" 2>/dev/null)" "nofile=5:4096" "  while stapio gets the caller's limit back"
+FULL_PRE=(prlimit --nofile=5:5 --)
+full 0 "$MOD"
+if prlimit --nofile=8:8 -- sh -c 'ulimit -Hn 16' 2>/dev/null; then
+	is "$RC" 0 "hard RLIMIT_NOFILE 5 (CAP_SYS_RESOURCE raises it): the run succeeds"
+	like "$(cat "$OUTD/exec.ids" 2>/dev/null)" "nofile=5:5" "  and stapio gets 5:5 back"
+else
+	is "$RC" 1 "hard RLIMIT_NOFILE 5 that cannot be raised here: refused up front"
+	like "$OUT" "your RLIMIT_NOFILE \(5\) is too low to load a module safely" "  says why"
+	[ ! -e "$OUTD/module.bin" ] && registry_empty
+	ok $? "  before anything was loaded or claimed"
+fi
+FULL_PRE=()
+
+# ------------------------ the caller's ignored and blocked signals are not ours
+# The interpreter itself (a pyenv shim is a shell script, which drops privileges
+# when getuid() differs from geteuid(), as under the fake).
+PY=$(python3 -c 'import sys; print(sys.executable)')
+FULL_PRE=("$PY" -c 'import os, signal, sys
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2})
+os.execv(sys.argv[1], sys.argv[1:])')
+full 7 "$MOD"
+FULL_PRE=()
+is "$RC" 7 "SIGCHLD ignored by the caller: the watchdog still waits for stapio's status"
+is "$(sigs_of "$OUTD/exec.ids")" "0 0" \
+	"  and stapio starts with no signal ignored or blocked"
+
+# ------------------------------------------------- records that stay put
+mkdir -p -m 700 "$AUTH_REGISTRY"
+REC=$AUTH_REGISTRY/sc_auth_f
+printf 'module=sc_auth_f\nuid=65534\nuser=nobody\nsha256=%s\nloaded=1\npid=1\nnonce=00\n' \
+	"$DIG" >"$REC"
+chmod 644 "$REC"
+full 0 "$MOD"
+is "$RC" 1 "a record that cannot be trusted (mode 0644): refused"
+like "$OUT" "the record $REC cannot be read \(Operation not permitted\)" "  says so"
+[ -e "$REC" ] && [ ! -e "$OUTD/module.bin" ]
+ok $? "  keeps it (not taken for stale) and loads nothing"
+chmod 600 "$REC"
+full 0 "$MOD"
+is "$RC" 1 "a record without an instance whose run (pid 1) still runs: refused"
+like "$OUT" "sc_auth_f is being loaded by another run \(nobody, pid 1\)" "  says so"
+[ -e "$REC" ] && [ ! -e "$OUTD/module.bin" ]
+ok $? "  keeps it and loads nothing"
+sh -c 'exit 0' &
+DEAD=$!
+wait "$DEAD"
+sed -i "s/^pid=1\$/pid=$DEAD/" "$REC"
+full 0 "$MOD"
+is "$RC" 0 "the same record once its run has ended: stale, replaced, the run goes ahead"
+registry_empty
+ok $? "  and its own record is gone at the end"
+
+# ---------------------- a running module: job control, -d, another run's record
+bg_run() {
+	full_reset
+	(umask 027 && exec env "${FULL_ENV[@]}" FAKE_EXEC_STATUS=sleep "$BIN" "$MOD") \
+		>"$T/bg.out" 2>&1 &
+	BG=$!
+	for _ in $(seq 100); do [ -s "$OUTD/exec.argv" ] && break; sleep 0.1; done
+}
+bg_run
+kill -TSTP "$BG"; kill -TTIN "$BG"; kill -TTOU "$BG"
+sleep 0.3
+isnt "$(awk '{print $3}' "/proc/$BG/stat" 2>/dev/null)" T \
+	"the watchdog ignores SIGTSTP, SIGTTIN and SIGTTOU (never stopped)"
+THIS=$SYSMOD/sections/.gnu.linkonce.this_module
+mv "$THIS" "$T/this_module"
+OUT=$(env "${FULL_ENV[@]}" "$BIN" -d sc_auth_f 2>&1)
+is "$?" 1 "-d while the loaded instance cannot be read: refused"
+like "$OUT" "cannot tell whether sc_auth_f is still the module that was loaded .*its record stays" \
+	"  says so"
+[ -e "$REC" ] && [ ! -e "$OUTD/delete" ]
+ok $? "  keeps the record and unloads nothing"
+mv "$T/this_module" "$THIS"
+# The owner's -d unloads; then another run loads the same name (another
+# instance) and writes its record: the first watchdog must leave both alone.
+OUT=$(env "${FULL_ENV[@]}" "$BIN" -d sc_auth_f 2>&1)
+is "$?:$OUT" "0:" "-d by the owner during the run"
+echo 0xffffffffc0b00000 >"$SYSMOD.off/sections/.gnu.linkonce.this_module"
+mv "$SYSMOD.off" "$SYSMOD"
+printf 'module=sc_auth_f\nuid=65534\nuser=nobody\nsha256=%s\nloaded=1\npid=1\nnonce=%s\ninstance=%s:0xffffffffc0b00000\n' \
+	"$DIG" ffffffffffffffffffffffffffffffff "$(stat -c %i "$SYSMOD")" >"$REC"
+chmod 600 "$REC"
+kill -INT "$(pgrep -P "$BG" | head -n 1)" 2>/dev/null
+wait "$BG"
+is "$(grep -c . "$OUTD/delete" 2>/dev/null)" 1 \
+	"the first watchdog does not unload the other run's instance"
+grep -q '^nonce=f\{32\}$' "$REC" 2>/dev/null
+ok $? "  nor remove its record (the nonce is not its own)"
+rm -f "$REC"
+mv "$SYSMOD" "$SYSMOD.off"
+echo 0xffffffffc0a00000 >"$SYSMOD.off/sections/.gnu.linkonce.this_module"
+
+# ----------------- the watchdog's end of run never waits long for the lock
+bg_run
+flock "$AUTH_REGISTRY" sleep 9 &
+HOLDER=$!
+sleep 0.3
+START=$SECONDS
+kill -INT "$(pgrep -P "$BG" | head -n 1)" 2>/dev/null
+wait "$BG"
+ELAPSED=$((SECONDS - START))
+is "$(cat "$OUTD/delete" 2>/dev/null)" "sc_auth_f 2048" \
+	"registry locked at the end of a run: the watchdog unloads all the same"
+[ "$ELAPSED" -lt 8 ]
+ok $? "  without waiting for the lock's holder ($ELAPSED s)"
+like "$(cat "$T/bg.out")" "is busy: its lock has been held for more than 5 s" \
+	"  and says why its record stays"
+kill "$HOLDER" 2>/dev/null
+wait "$HOLDER" 2>/dev/null
+full 0 "$MOD"
+is "$RC" 0 "the next run takes that record for stale (module gone, run ended) and goes ahead"
+registry_empty
+ok $? "  and leaves no record"
 
 done_testing

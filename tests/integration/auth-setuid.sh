@@ -92,6 +92,10 @@ run "$T/mods/secret.ko"
 [[ "$OUT" != *"$RUNDIG"* ]]
 ok $? "  and its digest is not shown"
 refused "a file name without .ko" "must end in .ko" "$T/mods/run"
+mkdir -p -m 755 "$T/mods/dash" && cp "$RUNMOD" "$T/mods/dash/sc-auth_a.ko" &&
+	chmod 644 "$T/mods/dash/sc-auth_a.ko"
+refused "a file name with a '-' (libkmod would look up sc_auth_a)" \
+	"not a valid module file name \(\[A-Za-z0-9_\]" "$T/mods/dash/sc-auth_a.ko"
 
 # ------------------------------------------------------------- the policy
 policy "sha256:$RUNDIG"
@@ -164,6 +168,39 @@ ok $? "  and the registry record is gone again"
 run --list
 is "$RC:$OUT" "0:" "--list: nothing is loaded"
 
+# A file under a root-only directory, reached through /proc/PID/cwd of a root
+# process whose cwd is below it: only CAP_SYS_PTRACE (or CAP_DAC_*) gets
+# there, and the open must have no capability at all.
+mkdir -m 700 "$T/rootonly" && mkdir -m 755 "$T/rootonly/in" &&
+	cp "$RUNMOD" "$T/rootonly/in/sc_auth_a.ko" && chmod 644 "$T/rootonly/in/sc_auth_a.ko"
+(cd "$T/rootonly/in" && exec sleep 60) &
+SLEEPER=$!
+at_exit "kill $SLEEPER 2>/dev/null"
+sleep 0.2
+refused "a module reached through a root process's /proc/PID/cwd" \
+	"cannot open /proc/$SLEEPER/cwd/sc_auth_a.ko: Permission denied" \
+	--verify "/proc/$SLEEPER/cwd/sc_auth_a.ko"
+[[ "$OUT" != *"$RUNDIG"* ]]
+ok $? "  and its digest is not shown"
+kill "$SLEEPER" 2>/dev/null
+
+# ------------------------------------------------------------ buffer size
+policy "sha256:$RUNDIG users=$AUTH_USER"
+run --verify -b 64 "$RUNMOD"
+is "$RC" 0 "-b 64 without bufsize=: allowed"
+refused "-b 65 without bufsize=" \
+	"a buffer of 65 MiB per CPU is more than entry $AUTH_POLICY:1 allows \(it has no bufsize=, so at most 64\)" \
+	-b 65 "$RUNMOD"
+policy "sha256:$RUNDIG users=$AUTH_USER bufsize=512"
+run --verify -b 512 "$RUNMOD"
+is "$RC" 0 "-b 512 with bufsize=512: allowed"
+like "$OUT" "parameters '_stp_bufsize=512'" "  and passed on as _stp_bufsize"
+refused "-b 513 with bufsize=512" "more than entry $AUTH_POLICY:1 allows \(bufsize=512\)" \
+	-b 513 "$RUNMOD"
+run -b 2048 "$RUNMOD"
+is "$RC" 2 "-b 2048 (the runtime's int arithmetic overflows): a usage error"
+like "$OUT" "invalid buffer size '2048' \(1-2047 MiB\)" "  says the range"
+
 # -------------------------------------------------------------------- -d
 refused "-d of a module it did not load" "sc_auth_a was not loaded by staprun-auth \(no record in $AUTH_REGISTRY\)" -d sc_auth_a
 mkdir -p -m 700 "$AUTH_REGISTRY"
@@ -174,7 +211,37 @@ is "$RC" 1 "-d of a module loaded for another user: refused"
 like "$OUT" "sc_auth_b was loaded by root \(uid 0\), not by you" "  says whose it is"
 rm -f "$AUTH_REGISTRY/sc_auth_b"
 refused "-d of a path" "'../../etc/passwd' is not a module name" -d ../../etc/passwd
+refused "-d of a name with a '-'" "'sc-auth_b' is not a module name" -d sc-auth_b
 refused "-d of an arbitrary kernel module" "ext4 was not loaded by staprun-auth" -d ext4
+
+# ------------------------------------- the caller cannot stop or kill it
+# Root holds the registry lock; the user's -d waits for it, as root through
+# and through: the user cannot signal it, and it gives up with a message
+# after a few seconds instead of hanging.
+mkdir -p -m 777 "$T/lw"
+flock "$AUTH_REGISTRY" sleep 8 &
+HOLDER=$!
+at_exit "kill $HOLDER 2>/dev/null"
+sleep 0.3
+START=$SECONDS
+as_user sh -c 'echo $$ >"$1/pid"; exec "$2" -d sc_auth_a >"$1/out" 2>&1' sh "$T/lw" "$AUTH_BIN" &
+WAITER=$!
+sleep 1
+PID=$(cat "$T/lw/pid" 2>/dev/null)
+like "$(grep '^Uid:' "/proc/$PID/status" 2>/dev/null)" "^Uid:\s+0\s+0\s+0\s+0$" \
+	"while it waits for the registry lock it is root through and through"
+as_user sh -c 'kill -STOP "$1"' sh "$PID" 2>/dev/null
+isnt "$?" 0 "the user cannot SIGSTOP it"
+as_user sh -c 'kill -KILL "$1"' sh "$PID" 2>/dev/null
+isnt "$?" 0 "  nor SIGKILL it"
+wait "$WAITER"
+is "$?" 1 "it gives up on the lock"
+like "$(cat "$T/lw/out")" "$AUTH_REGISTRY is busy: its lock has been held for more than 5 s" \
+	"  and says so"
+[ $((SECONDS - START)) -lt 7 ]
+ok $? "  after about 5 s, without waiting for the holder ($((SECONDS - START)) s)"
+kill "$HOLDER" 2>/dev/null
+wait "$HOLDER" 2>/dev/null
 
 # ------------------------------------------------------ hostile environment
 # A preload library that announces itself works on an ordinary program...

@@ -108,6 +108,22 @@ static void test_parse(void)
 	    "invalid value 'a-b' in params=", "a parameter name with a dash");
 	bad("sha256:" HEX_A " kernel=6.1;rm\n",
 	    "invalid value '6.1;rm' in kernel=", "a kernel release with a ;");
+	tap_is_int(parse("sha256:" HEX_A " bufsize=1\nsha256:" HEX_B " bufsize=2047\n",
+			 &err, &n),
+		   0, "bufsize= from 1 to 2047 MiB");
+	bad("sha256:" HEX_A " bufsize=0\n", "invalid value '0' in bufsize=", "bufsize=0");
+	bad("sha256:" HEX_A " bufsize=2048\n",
+	    "invalid value '2048' in bufsize= (MiB per CPU, 1-2047)",
+	    "bufsize=2048 (the runtime's int arithmetic overflows)");
+	bad("sha256:" HEX_A " bufsize=064\n", "invalid value '064'",
+	    "bufsize= with a leading 0");
+	bad("sha256:" HEX_A " bufsize=64M\n", "invalid value '64M'",
+	    "bufsize= with a unit");
+	bad("sha256:" HEX_A " bufsize=99999\n", "invalid value '99999'",
+	    "a huge bufsize=");
+	bad("sha256:" HEX_A " bufsize=-1\n", "invalid value '-1'", "a negative bufsize=");
+	bad("sha256:" HEX_A " bufsize=8 bufsize=16\n", "bufsize= given twice",
+	    "a repeated bufsize=");
 	bad("sha256:" HEX_A " expires=2030-02-30\n", "invalid date", "February 30th");
 	bad("sha256:" HEX_A " expires=2030-13-01\n", "invalid date", "month 13");
 	bad("sha256:" HEX_A " expires=30-01-01\n", "invalid date", "a two-digit year");
@@ -231,6 +247,50 @@ static void test_match(void)
 	tap_is_int(check(pol, dig_c, "carol", NULL, NULL, 0, now, &err, &where), 0,
 		   "a second entry for the same digest can allow");
 	tap_is_str(where, "ap:4", "  and is the one named");
+	sc_policy_free(pol);
+}
+
+static int check_buf(struct sc_policy *pol, const uint8_t *dig, unsigned bufsize,
+		     struct sc_error *err)
+{
+	struct sc_policy_request req = {
+	    .digest = dig,
+	    .user = "bob",
+	    .kernel = "6.1.0-56-amd64",
+	    .bufsize = bufsize,
+	    .now = utc(2030, 1, 1, 0, 0),
+	};
+
+	err->msg[0] = '\0';
+	return sc_policy_check(pol, &req, NULL, err);
+}
+
+static void test_bufsize(void)
+{
+	const char *text = "sha256:" HEX_A "\n"
+			   "sha256:" HEX_B " bufsize=256\n"
+			   "sha256:" HEX_C " bufsize=8\n";
+	struct sc_policy *pol = sc_policy_new();
+	struct sc_error err;
+
+	tap_is_int(sc_policy_parse(pol, "ap", text, strlen(text), &err), 0,
+		   "bufsize policy parses");
+	tap_is_int(check_buf(pol, dig_a, 0, &err), 0, "no -b: the module's default");
+	tap_is_int(check_buf(pol, dig_a, SC_POLICY_BUFSIZE_DEFAULT, &err), 0,
+		   "no bufsize=: 64 MiB is allowed");
+	tap_is_int(check_buf(pol, dig_a, SC_POLICY_BUFSIZE_DEFAULT + 1, &err), -EACCES,
+		   "no bufsize=: 65 MiB is not");
+	tap_ok(strstr(err.msg,
+		      "a buffer of 65 MiB per CPU is more than entry ap:1 allows "
+		      "(it has no bufsize=, so at most 64)") != NULL,
+	       "  and says so: %s", err.msg);
+	tap_is_int(check_buf(pol, dig_b, 256, &err), 0, "bufsize=256 allows 256 MiB");
+	tap_is_int(check_buf(pol, dig_b, 257, &err), -EACCES, "  but not 257");
+	tap_ok(strstr(err.msg, "more than entry ap:2 allows (bufsize=256)") != NULL,
+	       "  and says so: %s", err.msg);
+	tap_is_int(check_buf(pol, dig_c, 16, &err), -EACCES,
+		   "bufsize=8 lowers the limit below the default");
+	tap_is_int(check_buf(pol, dig_c, 8, &err), 0, "  and allows up to it");
 	sc_policy_free(pol);
 }
 
@@ -413,6 +473,7 @@ int main(void)
 	sc_unhex_sha256(HEX_C, 64, dig_c);
 	test_parse();
 	test_match();
+	test_bufsize();
 	test_load();
 	test_sample();
 	return tap_done();

@@ -110,11 +110,22 @@ out=$(vm_ssh scother "staprun-auth -d $K" 2>&1); rc=$?
 isnt "$rc" 0 "another user's -d is refused"
 like "$out" "$K" "and names the module"
 live "$K"; ok $? "the module is still loaded"
+# The watchdog that will unload it is root through and through: its user cannot stop or kill it.
+out=$(vm_ssh scuser 'for p in $(pidof staprun-auth); do kill -STOP $p || kill -KILL $p; done' 2>&1)
+like "$out" "[Oo]peration not permitted|not permitted" "the user cannot signal the watchdog"
+like "$(vm_ssh root 'grep ^Uid: /proc/$(pidof staprun-auth)/status' </dev/null)" "^Uid:\s+0\s+0\s+0\s+0" \
+	"the watchdog runs with every uid 0"
 vm_ssh root "kill -TERM \$(pidof stapio)" </dev/null
 no_stap_modules; ok $? "and is unloaded when its run ends"
 out=$(vm_ssh scuser "staprun-auth -d virtio_net" 2>&1); rc=$?
 isnt "$rc" 0 "-d of a module staprun-auth did not load is refused"
 live virtio_net; ok $? "virtio_net is still loaded"
+
+# A relay buffer above the entry's bufsize= (default 64 MiB) is refused.
+out=$(vm_ssh scuser "staprun-auth -b 65 /tmp/$H.ko" 2>&1); rc=$?
+isnt "$rc" 0 "-b beyond the allowed buffer size is refused"
+like "$out" "bufsize|buffer" "and says why"
+no_stap_modules; ok $? "and nothing was loaded"
 
 # 7. Baseline: root runs systemtap's own staprun on the same module.
 out=$(vm_ssh root "staprun /tmp/$H.ko" 2>&1); rc=$?
