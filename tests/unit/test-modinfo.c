@@ -319,8 +319,27 @@ out:
 	free(buf);
 }
 
+static void test_names(void)
+{
+	char longest[SC_MODULE_NAME_MAX + 2];
+
+	tap_ok(sc_module_name_ok("stap_0123abcd"), "a stap module name is valid");
+	tap_ok(sc_module_name_ok("A_b9"), "letters, digits and _ are valid");
+	tap_ok(!sc_module_name_ok("a-b"), "a '-' is refused (libkmod folds it to '_')");
+	tap_ok(!sc_module_name_ok(""), "an empty name is refused");
+	tap_ok(!sc_module_name_ok("../x"), "path characters are refused");
+	tap_ok(!sc_module_name_ok("a b"), "a space is refused");
+	memset(longest, 'a', SC_MODULE_NAME_MAX);
+	longest[SC_MODULE_NAME_MAX] = '\0';
+	tap_ok(sc_module_name_ok(longest), "%d characters are allowed", SC_MODULE_NAME_MAX);
+	longest[SC_MODULE_NAME_MAX] = 'a';
+	longest[SC_MODULE_NAME_MAX + 1] = '\0';
+	tap_ok(!sc_module_name_ok(longest), "%d characters are too many", SC_MODULE_NAME_MAX + 1);
+}
+
 int main(void)
 {
+	test_names();
 	test_made();
 	test_real();
 	return tap_done();
