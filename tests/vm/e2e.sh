@@ -10,7 +10,7 @@ auth=$top_builddir/staprun-auth/staprun-auth
 [ -x "$auth" ] || skip_all "staprun-auth is not built"
 write_config "runtime: $RUNTIME"
 
-export VM_STAPRUN_AUTH=$auth
+export VM_STAPRUN_AUTH=$auth VM_KERNEL_RELEASE=$KREL
 . "$top_srcdir/tests/vm/lib.sh"
 vm_build >&2 || skip_all "could not build the guest (see the messages above)"
 rel=$(vm_release)

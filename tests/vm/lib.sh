@@ -18,6 +18,7 @@
 #                      <srcdir>/staprun-auth/staprun-auth,
 #                      <srcdir>/build/staprun-auth/staprun-auth.
 #                      VM_STAPRUN_AUTH= (set, empty) builds without it.
+#                      VM_KERNEL_RELEASE=REL pins the guest's kernel.
 #   vm_start           vm_build, boot, wait for SSH. Sets and exports
 #                      VM_RUNDIR VM_PORT VM_PID VM_REL VM_SSH_CONFIG
 #                      VM_KNOWN_HOSTS_YAML (stapcache target "testvm",
@@ -76,11 +77,12 @@ vm_build() {
 			if [ -f "$_vm_c" ]; then _vm_auth=$_vm_c; break; fi
 		done
 	fi
-	if [ -n "$_vm_auth" ]; then
-		"$VM_DIR/build-guest" --out "$VM_OUT" --staprun-auth "$_vm_auth"
-	else
-		"$VM_DIR/build-guest" --out "$VM_OUT"
-	fi
+	# VM_KERNEL_RELEASE pins the guest to the kernel the host compiles for
+	# (else build-guest takes linux-image-amd64's current ABI).
+	set -- --out "$VM_OUT"
+	[ -n "${VM_KERNEL_RELEASE:-}" ] && set -- "$@" --kernel-release "$VM_KERNEL_RELEASE"
+	[ -n "$_vm_auth" ] && set -- "$@" --staprun-auth "$_vm_auth"
+	"$VM_DIR/build-guest" "$@"
 }
 
 # Record the EXIT trap that is in force now (trap's listing is only reliable
