@@ -8,6 +8,9 @@ set -u
 : "${STAPCACHE:=$top_builddir/stapcache/stapcache}"
 : "${STAPCACHE_FIX_RUNTIME:=$top_builddir/stapcache/stapcache-fix-runtime}"
 
+# Tests read nothing from stdin; CI runs with none at all.
+(exec 3<&0) 2>/dev/null || exec </dev/null
+
 # ./run-tests records the kernel and runtime it prepared here.
 if [ -z "${SC_TEST_KREL:-}" ] && [ -f "$top_builddir/tests/env.sh" ]; then
 	. "$top_builddir/tests/env.sh"

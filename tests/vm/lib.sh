@@ -182,7 +182,11 @@ _vm_need() {
 # Run "$@" in the background and wait, keeping stdin: a trapped signal then
 # interrupts the wait at once.
 _vm_bgwait() {
-	{ "$@" <&3 3<&- & } 3<&0
+	if (exec 3<&0) 2>/dev/null; then
+		{ "$@" <&3 3<&- & } 3<&0
+	else
+		"$@" </dev/null & # no stdin at all (as in CI): give ssh /dev/null
+	fi
 	_vm_p=$!
 	wait "$_vm_p"
 }
