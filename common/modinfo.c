@@ -169,13 +169,21 @@ int sc_module_name_ok(const char *s)
 
 	if (n == 0 || n > SC_MODULE_NAME_MAX)
 		return 0;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_'))
+	for (i = 0; i < n; i++)
+		if (!sc_name_char(s[i]))
 			return 0;
-	}
+	return 1;
+}
+
+int sc_identifier_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || (s[0] >= '0' && s[0] <= '9'))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!sc_name_char(s[i]))
+			return 0;
 	return 1;
 }
 

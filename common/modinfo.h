@@ -27,6 +27,19 @@ struct sc_modinfo;
  */
 int sc_module_name_ok(const char *s);
 
+/* 1 when c may appear in a kernel or C name: [A-Za-z0-9_]. */
+static inline int sc_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_';
+}
+
+/*
+ * 1 when s[0..n) is a C identifier (a script global, a module parameter):
+ * [A-Za-z_][A-Za-z0-9_]*, at least one character; else 0. No length limit.
+ */
+int sc_identifier_ok(const char *s, size_t n);
+
 /*
  * Parse the image buf[0..len). The buffer is not kept: the result owns copies
  * of what it needs. Returns 0 and sets *out (free with sc_modinfo_free), or

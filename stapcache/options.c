@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "modinfo.h"
 #include "options.h"
 
 enum {
@@ -95,19 +96,15 @@ void sc_options_free(struct sc_request *req)
 static int parse_global(const char *arg, struct sc_error *err)
 {
 	const char *eq = strchr(arg, '=');
-	const char *p;
 
 	if (!eq || eq == arg) {
 		sc_error_set(err, "-G '%s': expected NAME=VALUE", arg);
 		return -EINVAL;
 	}
-	for (p = arg; p < eq; p++) {
-		if (!(*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (p > arg && *p >= '0' && *p <= '9'))) {
-			sc_error_set(err, "-G '%s': '%.*s' is not a global variable name", arg,
-				     (int)(eq - arg), arg);
-			return -EINVAL;
-		}
+	if (!sc_identifier_ok(arg, (size_t)(eq - arg))) {
+		sc_error_set(err, "-G '%s': '%.*s' is not a global variable name", arg,
+			     (int)(eq - arg), arg);
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -214,21 +211,12 @@ int sc_options_parse(int argc, char **argv, struct sc_request *req, struct sc_er
 	for (; optind < argc; optind++)
 		if (strv_push(&req->args, argv[optind]) < 0)
 			return -ENOMEM;
-	if (req->module) {
-		const char *p = req->module;
-
-		if (strlen(p) > 55)
-			goto badname;
-		for (; *p; p++)
-			if (!(*p == '_' || (*p >= 'a' && *p <= 'z') ||
-			      (*p >= 'A' && *p <= 'Z') || (p > req->module && *p >= '0' && *p <= '9')))
-				goto badname;
-		if (!*req->module)
-			goto badname;
+	/* stap wants a C identifier; the kernel, at most SC_MODULE_NAME_MAX characters. */
+	if (req->module && (strlen(req->module) > SC_MODULE_NAME_MAX ||
+			    !sc_identifier_ok(req->module, strlen(req->module)))) {
+		sc_error_set(err, "-m '%s': a module name is 1-55 letters, digits or '_', "
+				  "not starting with a digit", req->module);
+		return -EINVAL;
 	}
 	return 0;
-badname:
-	sc_error_set(err, "-m '%s': a module name is 1-55 letters, digits or '_', "
-			  "not starting with a digit", req->module);
-	return -EINVAL;
 }

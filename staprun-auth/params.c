@@ -16,18 +16,7 @@
 
 static int name_ok(const char *s, size_t n)
 {
-	size_t i;
-
-	if (n == 0 || n > 64 || (s[0] >= '0' && s[0] <= '9'))
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_'))
-			return 0;
-	}
-	return 1;
+	return n <= 64 && sc_identifier_ok(s, n);
 }
 
 /* Why value may not be passed, or NULL when it may. */

@@ -335,6 +335,12 @@ static void test_names(void)
 	longest[SC_MODULE_NAME_MAX] = 'a';
 	longest[SC_MODULE_NAME_MAX + 1] = '\0';
 	tap_ok(!sc_module_name_ok(longest), "%d characters are too many", SC_MODULE_NAME_MAX + 1);
+
+	tap_ok(sc_identifier_ok("_greeting2", 10), "an identifier");
+	tap_ok(!sc_identifier_ok("2x", 2), "an identifier does not start with a digit");
+	tap_ok(!sc_identifier_ok("a-b", 3), "an identifier has no '-'");
+	tap_ok(!sc_identifier_ok("", 0), "an identifier is not empty");
+	tap_ok(sc_identifier_ok("ab=1", 2), "only the first n characters count");
 }
 
 int main(void)
