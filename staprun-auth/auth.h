@@ -24,13 +24,17 @@
 
 /* Largest module accepted (stap modules are ~120 KiB; big ones a few MiB). */
 #define SA_MODULE_MAX (64u << 20)
+/* Address space of a root-side process: the module buffer plus room to work. */
+#define SA_AS_LIMIT ((rlim_t)SA_MODULE_MAX + (64u << 20))
+/* Root-side staprun-auth processes one user may have at once (root: no limit). */
+#define SA_MAX_PER_USER 4
 /* Most NAME=VALUE arguments and longest value (staprun: 64 options). */
 #define SA_MAX_PARAMS 64
 #define SA_MAX_VALUE 1024
-/* Longest wait for the registry lock (only root processes hold it, briefly). */
-#define SA_LOCK_WAIT_MS 5000
-/* sa_module_insert(): the loading child died before it said how init_module went. */
-#define SA_LOADER_DIED (-ECHILD)
+/* Longest wait for a message to the caller's terminal or pipe. */
+#define SA_WRITE_TIMEOUT_MS 2000
+/* Longest init_module(2) before the loading child is killed. */
+#define SA_LOAD_TIMEOUT_MS 60000
 
 /* Exit statuses. */
 #define SA_EXIT_OK 0
@@ -53,7 +57,7 @@ struct sa_opts {
 	int nparams;
 };
 
-/* The caller, captured once at start-up (hygiene.c). */
+/* The caller, captured once at start-up (privs.c). */
 struct sa_ids {
 	uid_t uid;
 	gid_t gid;
@@ -64,25 +68,41 @@ struct sa_ids {
 	size_t ngroup_names;
 	mode_t umask;			    /* the caller's, restored for stapio */
 	struct rlimit limits[RLIM_NLIMITS]; /* the caller's, restored for stapio */
+	char cgroup[512];		    /* the caller's cgroup v2 path, or "" */
 };
 
-/* hygiene.c: start-up, before anything else. */
-void sa_sanitise_fds(void);
-int sa_rebuild_env(void);
-int sa_ids_capture(struct sa_ids *ids);
-void sa_ids_release(struct sa_ids *ids);
-const char *sa_user_label(const struct sa_ids *ids); /* "alice(1000)" */
-int sa_limits_harden(const struct sa_ids *ids, struct sc_error *err);
+/* attrs.c: every process attribute the caller set before exec, reset once. */
+void sa_attrs_reset_early(void);
+int sa_attrs_reset_root(const struct sa_ids *ids, struct sc_error *err);
 int sa_limits_restore(const struct sa_ids *ids);
+
+/* env.c */
+int sa_env_rebuild(void);
+
+/* signals.c */
 int sa_signals_startup(void);
 int sa_signals_pending(void);
 int sa_signals_watchdog(void);
 int sa_signals_default(void);
-int sa_signals_release(void);
+int sa_signals_unblock(void);
 
-/* audit.c: every decision to syslog (LOG_AUTHPRIV), refusals to stderr too. */
+/* cgroup.c: out of the caller's cgroup before any lock or load. */
+int sa_cgroup_leave(struct sa_ids *ids, struct sc_error *err);
+void sa_cgroup_return(const struct sa_ids *ids);
+
+/* privs.c: the caller's identity and every switch of ids. */
+int sa_ids_capture(struct sa_ids *ids);
+void sa_ids_free(struct sa_ids *ids);
+int sa_become_root(struct sc_error *err);
+int sa_as_caller(const struct sa_ids *ids);
+int sa_as_root(void);
+int sa_loader_ids(const struct sa_ids *ids);
+int sa_drop_privileges(const struct sa_ids *ids, struct sc_error *err);
+
+/* audit.c: every decision and failure to syslog (LOG_AUTHPRIV); messages to
+ * the caller never block for longer than SA_WRITE_TIMEOUT_MS. */
 struct sa_event {
-	const char *action; /* "load", "verify", "unload", "list" */
+	const char *action; /* "load", "verify", "unload", "list", "start" */
 	const char *module; /* path or name as given */
 	const char *digest; /* hex, or NULL */
 	const char *params; /* the parameter string, or NULL */
@@ -90,22 +110,18 @@ struct sa_event {
 void sa_audit_open(const struct sa_ids *ids);
 void sa_audit_allow(const struct sa_event *ev, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Logs and prints "staprun-auth: REASON" plus "  hint: HINT" when hint is set. */
+/* Logs, and prints "staprun-auth: REASON" plus "  hint: HINT" when hint is set. */
 void sa_audit_refuse(const struct sa_event *ev, const char *hint, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Logs a failure that is not a refusal (an unload that did not happen yet). */
+void sa_audit_fail(const struct sa_event *ev, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void sa_info(int verbose, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sa_say(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* params.c: NAME=VALUE arguments and the init_module parameter string. */
-int sa_param_check(const char *arg, struct sc_error *err);
 int sa_params_build(unsigned bufsize, char *const *args, int n, char **out,
 		    struct sc_error *err);
-
-/* privs.c */
-int sa_become_root(struct sc_error *err);
-int sa_as_caller(const struct sa_ids *ids);
-int sa_as_root(void);
-int sa_loader_ids(const struct sa_ids *ids);
-int sa_drop_privileges(const struct sa_ids *ids, struct sc_error *err);
 
 /* load.c: a module read once, hashed and checked. */
 struct sa_module {
@@ -122,16 +138,17 @@ struct sa_module {
 };
 int sa_module_prepare(const struct sa_opts *o, const struct sa_ids *ids,
 		      struct sa_module *m, struct sc_error *err);
-int sa_module_insert(const struct sa_module *m, const struct sa_ids *ids,
-		     struct sc_error *err);
-void sa_module_release(struct sa_module *m);
+void sa_module_drop_buffer(struct sa_module *m);
+void sa_module_free(struct sa_module *m);
 
 /* kernel.c: the kernel's view of a module. */
+#define SA_INSTANCE_MAX 96
+int sa_kernel_osrelease(char *buf, size_t n);
 int sa_kernel_live(const char *name);
 int sa_kernel_instance(const char *name, char *buf, size_t n);
-int sa_kernel_same(const char *name, const char *instance);
-int sa_kernel_unload(const char *name, struct sc_error *err);
-int sa_kernel_release(char *buf, size_t n);
+int sa_kernel_insert(const struct sa_module *m, const struct sa_ids *ids,
+		     struct sc_error *err);
+int sa_kernel_unload(const char *name, long max_ms, struct sc_error *err);
 
 /* control.c: start the module the way staprun 4.8 does. */
 struct sa_control {
@@ -141,15 +158,15 @@ struct sa_control {
 };
 int sa_control_start(const char *name, uid_t uid, int verbose, struct sa_control *c,
 		     struct sc_error *err);
-void sa_control_release(struct sa_control *c);
+void sa_control_close(struct sa_control *c);
 
-/* registry.c: which modules staprun-auth loaded, for whom. */
+/* registry.c: which runs hold which module, for whom; per-user slots. */
 struct sa_record;
-enum { SA_KEEP, SA_UNLOAD_IF_OURS, SA_UNLOAD_NOW };
+int sa_slot_take(const struct sa_ids *ids, struct sc_error *err);
 int sa_registry_claim(const struct sa_module *m, const struct sa_ids *ids,
 		      struct sa_record **out, struct sc_error *err);
-int sa_registry_commit(struct sa_record *rec, struct sc_error *err);
-int sa_registry_release(struct sa_record *rec, int unload, struct sc_error *err);
+int sa_registry_commit(struct sa_record *rec, pid_t stapio, struct sc_error *err);
+int sa_registry_end(struct sa_record *rec, int maybe_loaded, const struct sa_event *ev);
 void sa_record_free(struct sa_record *rec);
 int sa_cmd_delete(const struct sa_opts *o, const struct sa_ids *ids);
 int sa_cmd_list(const struct sa_opts *o, const struct sa_ids *ids);

@@ -290,7 +290,7 @@ int sa_control_start(const char *name, uid_t uid, int verbose, struct sa_control
 	return r;
 }
 
-void sa_control_release(struct sa_control *c)
+void sa_control_close(struct sa_control *c)
 {
 	size_t i;
 

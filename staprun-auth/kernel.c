@@ -1,77 +1,79 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The kernel's view of a module: running release, live or not, which instance, unload. */
+/*
+ * The kernel's view of a module: the running release, live or not, which
+ * loaded instance, init_module(2) from the checked buffer, and an unload
+ * that keeps trying. Everything is read from /proc/sys and /sys/module
+ * directly: no library, no configuration, nothing executed.
+ */
 #include "build-config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
-
-#include <libkmod.h>
 
 #include "auth.h"
 
-int sa_kernel_release(char *buf, size_t n)
+static long now_ms(void)
 {
-	struct utsname u;
+	struct timespec t;
 
-	if (uname(&u) < 0)
-		return -errno;
-	if (strlen(u.release) >= n)
-		return -ENOSPC;
-	strcpy(buf, u.release);
-	return 0;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/*
- * 1 when a module called name is in the kernel (live, coming, going or built
- * in), 0 when not, or -errno. libkmod reads /sys/module/NAME (no
- * configuration is parsed and nothing is inserted through it). Names are
- * [A-Za-z0-9_] only, so libkmod's '-' to '_' folding cannot change which
- * module is asked about.
- */
+/* The running release from /proc/sys/kernel/osrelease (personality cannot
+ * change it, unlike uname(2) under UNAME26). 0 or -errno. */
+int sa_kernel_osrelease(char *buf, size_t n)
+{
+	int fd = open("/proc/sys/kernel/osrelease", O_RDONLY | O_CLOEXEC);
+	ssize_t len;
+
+	if (fd < 0)
+		return -errno;
+	len = read(fd, buf, n - 1);
+	close(fd);
+	if (len <= 0)
+		return len < 0 ? -errno : -EIO;
+	buf[len] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf[0] ? 0 : -EIO;
+}
+
+/* 1 when the kernel has a module called name (live, coming, going or built
+ * in: /sys/module/NAME exists), 0 when not, or -errno. */
 int sa_kernel_live(const char *name)
 {
-	const char *no_config[] = {NULL};
-	struct kmod_module *mod = NULL;
-	struct kmod_ctx *ctx;
-	int r;
+	char path[128];
+	struct stat st;
 
 	if (!sc_module_name_ok(name))
 		return -EINVAL;
-	ctx = kmod_new(NULL, no_config);
-	if (!ctx)
-		return -ENOMEM;
-	r = kmod_module_new_from_name(ctx, name, &mod);
-	if (r == 0) {
-		r = kmod_module_get_initstate(mod);
-		if (r == -ENOENT)
-			r = 0;
-		else if (r >= 0)
-			r = 1;
-		kmod_module_unref(mod);
-	}
-	kmod_unref(ctx);
-	return r;
+	snprintf(path, sizeof(path), "/sys/module/%s", name);
+	if (lstat(path, &st) == 0)
+		return 1;
+	return errno == ENOENT ? 0 : -errno;
 }
 
 /*
  * Which loaded instance of name this is: "INODE:ADDRESS", the inode of
  * /sys/module/NAME and the address of its struct module. A module unloaded
  * and loaded again under the same name gets another identity. Returns 0, or
- * -errno when either cannot be read (-ENOENT: not loaded): an instance is
- * never half known.
+ * -errno (-ENOENT: not loaded).
  */
 int sa_kernel_instance(const char *name, char *buf, size_t n)
 {
-	char path[256], addr[64];
+	char path[256], addr[64] = "";
 	struct stat st;
-	FILE *f;
-	int w, r;
+	ssize_t len;
+	int fd, w;
 
 	if (!sc_module_name_ok(name))
 		return -EINVAL;
@@ -80,47 +82,186 @@ int sa_kernel_instance(const char *name, char *buf, size_t n)
 		return -errno;
 	snprintf(path, sizeof(path), "/sys/module/%s/sections/.gnu.linkonce.this_module",
 		 name);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	r = fscanf(f, "%63s", addr) == 1 ? 0 : -EIO;
-	fclose(f);
-	if (r < 0)
-		return r;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) /* there, but which one cannot be told */
+		return errno == ENOENT && sa_kernel_live(name) == 1 ? -EIO : -errno;
+	len = read(fd, addr, sizeof(addr) - 1);
+	close(fd);
+	if (len <= 0)
+		return -EIO;
+	addr[len] = '\0';
+	addr[strcspn(addr, "\n")] = '\0';
 	w = snprintf(buf, n, "%llu:%s", (unsigned long long)st.st_ino, addr);
 	return w < 0 || (size_t)w >= n ? -ENOSPC : 0;
 }
 
-/*
- * 1 when name is loaded and is the instance a record names, 0 when it is not
- * loaded or is another instance, -errno when that cannot be told (then
- * nothing may be concluded: not "gone", not "ours").
- */
-int sa_kernel_same(const char *name, const char *instance)
+static const char *init_error(int e)
 {
-	char now[96];
-	int r = sa_kernel_live(name);
-
-	if (r <= 0)
-		return r;
-	r = sa_kernel_instance(name, now, sizeof(now));
-	if (r == -ENOENT && sa_kernel_live(name) == 0)
-		return 0; /* went away meanwhile */
-	if (r < 0)
-		return r;
-	return instance[0] && !strcmp(now, instance);
+	switch (e) {
+	case ENOSYS:
+		return "this kernel cannot load modules (CONFIG_MODULES is off)";
+	case EEXIST:
+		return "a module with this name is already loaded";
+	case ENOEXEC:
+		return "invalid module format";
+	case ENOENT:
+		return "unknown symbol in module";
+	case ESRCH:
+		return "module has wrong symbol version";
+	case EINVAL:
+		return "invalid parameters";
+	case EPERM:
+		return "the kernel refuses to load modules (modules_disabled, lockdown "
+		       "or a security module)";
+	case EKEYREJECTED:
+	case ENOKEY:
+	case EBADMSG:
+		return "the kernel only loads signed modules and rejected this one";
+	default:
+		return strerror(e);
+	}
 }
 
 /*
- * delete_module(name, O_NONBLOCK), retried while the module is busy for a
- * moment (a stapio that just died still holds it). Returns 0, -ENOENT when
- * no such module is loaded, or -errno (err says why).
+ * Like staprun, refuse in FIPS mode: an unsigned module may panic such a
+ * kernel. 0 when not in FIPS mode (or the kernel has no such switch),
+ * -EPERM when it is, -errno when that cannot be told: fail closed.
  */
-int sa_kernel_unload(const char *name, struct sc_error *err)
+static int check_fips(const char *name, struct sc_error *err)
 {
-	int i, e = 0;
+	char c = '0';
+	int fd = open("/proc/sys/crypto/fips_enabled", O_RDONLY | O_CLOEXEC), r = 0;
+	ssize_t n;
 
-	for (i = 0; i < 10; i++) {
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0) {
+		r = -errno;
+	} else {
+		n = read(fd, &c, 1);
+		r = n == 1 ? 0 : n < 0 ? -errno : -EIO;
+		close(fd);
+	}
+	if (r < 0)
+		sc_error_set(err,
+			     "cannot load %s: cannot tell whether the kernel is in "
+			     "FIPS mode (%s)",
+			     name, strerror(-r));
+	else if (c != '0')
+		sc_error_set(err, "cannot load %s: the kernel is in FIPS mode", name);
+	return r < 0 ? r : c != '0' ? -EPERM : 0;
+}
+
+/*
+ * The loading child: real ids the caller's (the runtime gives its control
+ * files to current_uid()), effective root. The caller may stop or kill it;
+ * it holds no lock. Reports errno (0: loaded) on fd 3 and exits.
+ */
+static void __attribute__((noreturn))
+insert_child(const struct sa_module *m, const struct sa_ids *ids, int fd)
+{
+	int e = EPERM;
+
+	if (fd != 3 && dup2(fd, 3) < 0)
+		_exit(1);
+	closefrom(4);
+	if (sa_loader_ids(ids) == 0) {
+		e = 0;
+		if (syscall(SYS_init_module, m->buf, (unsigned long)m->len, m->params) != 0)
+			e = errno ? errno : EIO;
+	}
+	_exit(write(3, &e, sizeof(e)) == (ssize_t)sizeof(e) ? 0 : 1);
+}
+
+/*
+ * The child's answer, watched: a child that stops (the caller may SIGSTOP
+ * it: its real uid is the caller's) or takes longer than SA_LOAD_TIMEOUT_MS
+ * is killed by us. Returns 0 or -errno of init_module, or -ECHILD when the
+ * child ended without an answer (the module may be loaded: the caller of
+ * sa_kernel_insert looks).
+ */
+static int insert_wait(pid_t pid, int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	long start = now_ms();
+	int e = 0, st, killed = 0;
+	ssize_t n = -1;
+
+	for (;;) {
+		int ready = poll(&p, 1, 100);
+
+		if (ready > 0) {
+			do
+				n = read(fd, &e, sizeof(e));
+			while (n < 0 && errno == EINTR);
+			break;
+		}
+		if (!killed && (waitpid(pid, &st, WNOHANG | WUNTRACED) == pid
+					? WIFSTOPPED(st)
+					: now_ms() - start > SA_LOAD_TIMEOUT_MS)) {
+			kill(pid, SIGKILL);
+			killed = 1;
+		}
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(e))
+		return -ECHILD;
+	return e > 0 ? -e : e == 0 ? 0 : -EIO;
+}
+
+/*
+ * init_module(2) on the checked buffer, in a watched child. Returns 0 when
+ * the module is loaded, -errno when it is not, or -ECHILD when the child
+ * died without saying (then the module may be loaded; see sa_kernel_live).
+ * err says why.
+ */
+int sa_kernel_insert(const struct sa_module *m, const struct sa_ids *ids,
+		     struct sc_error *err)
+{
+	int p[2], r;
+	pid_t pid;
+
+	r = check_fips(m->name, err);
+	if (r < 0)
+		return r;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		r = -errno;
+		sc_error_set(err, "cannot load %s: pipe: %s", m->name, strerror(-r));
+		return r;
+	}
+	pid = fork();
+	if (pid == 0)
+		insert_child(m, ids, p[1]);
+	r = pid < 0 ? -errno : 0;
+	close(p[1]);
+	if (r == 0)
+		r = insert_wait(pid, p[0]);
+	close(p[0]);
+	if (r == -ECHILD)
+		sc_error_set(err, "the process loading %s was stopped or killed", m->name);
+	else if (r < 0 && pid < 0)
+		sc_error_set(err, "cannot load %s: fork: %s", m->name, strerror(-r));
+	else if (r < 0)
+		sc_error_set(err, "cannot load %s: %s", m->name, init_error(-r));
+	return r;
+}
+
+/*
+ * delete_module(name, O_NONBLOCK) until it is gone: while the module is
+ * busy (a stapio that just died, or anyone holding its .cmd open), again
+ * after a back-off that doubles from 50 ms to 10 s, for at most max_ms
+ * (max_ms < 0: for as long as the module lives). Each failed round after the
+ * first is logged by the caller through err only at the end; long waits log
+ * as they go. Returns 0, -ENOENT when no such module is loaded, or -errno.
+ */
+int sa_kernel_unload(const char *name, long max_ms, struct sc_error *err)
+{
+	struct sa_event ev = {.action = "unload", .module = name};
+	long start = now_ms(), nap = 50, logged = 0;
+	int e;
+
+	for (;;) {
 		if (syscall(SYS_delete_module, name, O_NONBLOCK) == 0)
 			return 0;
 		e = errno;
@@ -128,7 +269,16 @@ int sa_kernel_unload(const char *name, struct sc_error *err)
 			return -ENOENT;
 		if (e != EINTR && e != EAGAIN && e != EBUSY)
 			break;
-		usleep(50000 * (unsigned)(i + 1));
+		if (max_ms >= 0 && now_ms() - start + nap > max_ms)
+			break;
+		if (max_ms < 0 && now_ms() - start >= logged * 1000) {
+			sa_audit_fail(&ev, "cannot unload it yet (%s); trying again for as "
+					   "long as it is loaded",
+				      strerror(e));
+			logged = logged ? logged * 2 : 1;
+		}
+		usleep((useconds_t)nap * 1000);
+		nap = nap * 2 > 10000 ? 10000 : nap * 2;
 	}
 	if (e == ENOSYS)
 		sc_error_set(err, "cannot unload %s: this kernel cannot unload modules",

@@ -2,9 +2,8 @@
 /*
  * The module: opened without following a symlink, with the caller's own
  * ids and no effective capability, read once into memory, hashed, matched
- * against the policy, checked as ELF, and handed to init_module(2) from that
- * same buffer by a child whose real ids are the caller's. Nothing here ever
- * looks at the path again after the one read.
+ * against the policy and checked as ELF; kernel.c hands that same buffer to
+ * init_module(2). Nothing ever looks at the path again after the one read.
  */
 #include "build-config.h"
 
@@ -101,9 +100,9 @@ static int read_module(struct sa_module *m, const struct sa_ids *ids,
 	fd = open_module(m, ids, err);
 	if (fd < 0)
 		return fd;
-	r = -errno;
 	if (fstat(fd, &st) < 0) {
-		sc_error_set(err, "cannot stat %s: %s", m->path, strerror(errno));
+		r = -errno;
+		sc_error_set(err, "cannot stat %s: %s", m->path, strerror(-r));
 		goto out;
 	}
 	r = -EINVAL;
@@ -234,22 +233,6 @@ out:
 	return r;
 }
 
-static int check_not_loaded(const struct sa_module *m, struct sc_error *err)
-{
-	int r = sa_kernel_live(m->name);
-
-	if (r < 0) {
-		sc_error_set(err, "cannot tell whether %s is loaded: %s", m->name,
-			     strerror(-r));
-		return r;
-	}
-	if (r > 0) {
-		sc_error_set(err, "a module named %s is already loaded", m->name);
-		return -EEXIST;
-	}
-	return 0;
-}
-
 int sa_module_prepare(const struct sa_opts *o, const struct sa_ids *ids,
 		      struct sa_module *m, struct sc_error *err)
 {
@@ -257,8 +240,8 @@ int sa_module_prepare(const struct sa_opts *o, const struct sa_ids *ids,
 
 	m->path = o->module;
 	r = name_from_path(m, err);
-	if (r == 0 && (r = sa_kernel_release(m->kernel, sizeof(m->kernel))) < 0)
-		sc_error_set(err, "uname: %s", strerror(-r));
+	if (r == 0 && (r = sa_kernel_osrelease(m->kernel, sizeof(m->kernel))) < 0)
+		sc_error_set(err, "cannot read /proc/sys/kernel/osrelease: %s", strerror(-r));
 	if (r == 0)
 		r = sa_params_build(o->bufsize, o->params, o->nparams, &m->params, err);
 	if (r == 0)
@@ -271,150 +254,19 @@ int sa_module_prepare(const struct sa_opts *o, const struct sa_ids *ids,
 	r = match_policy(m, o, ids, err);
 	if (r == 0)
 		r = check_elf(m, o, err);
-	if (r == 0)
-		r = check_not_loaded(m, err);
 	return r;
 }
 
-static const char *init_error(int e)
-{
-	switch (e) {
-	case ENOSYS:
-		return "this kernel cannot load modules (CONFIG_MODULES is off)";
-	case EEXIST:
-		return "a module with this name is already loaded";
-	case ENOEXEC:
-		return "invalid module format";
-	case ENOENT:
-		return "unknown symbol in module";
-	case ESRCH:
-		return "module has wrong symbol version";
-	case EINVAL:
-		return "invalid parameters";
-	case EPERM:
-		return "the kernel refuses to load modules (modules_disabled, lockdown "
-		       "or "
-		       "a security module)";
-	case EKEYREJECTED:
-	case ENOKEY:
-	case EBADMSG:
-		return "the kernel only loads signed modules and rejected this one";
-	default:
-		return strerror(e);
-	}
-}
-
-/*
- * Like staprun, refuse in FIPS mode: an unsigned module may panic such a
- * kernel. 0 when not in FIPS mode (or the kernel has no such switch),
- * -EPERM when it is, -errno when that cannot be told: fail closed.
- */
-static int check_fips(const char *name, struct sc_error *err)
-{
-	char c = '0';
-	int fd = open("/proc/sys/crypto/fips_enabled", O_RDONLY | O_CLOEXEC), r = 0;
-	ssize_t n;
-
-	if (fd < 0 && errno == ENOENT)
-		return 0;
-	if (fd < 0) {
-		r = -errno;
-	} else {
-		n = read(fd, &c, 1);
-		r = n == 1 ? 0 : n < 0 ? -errno : -EIO;
-		close(fd);
-	}
-	if (r < 0)
-		sc_error_set(err,
-			     "cannot load %s: cannot tell whether the kernel is in "
-			     "FIPS mode (%s)",
-			     name, strerror(-r));
-	else if (c != '0')
-		sc_error_set(err, "cannot load %s: the kernel is in FIPS mode", name);
-	return r < 0 ? r : c != '0' ? -EPERM : 0;
-}
-
-/*
- * The loading child: real ids the caller's (the runtime gives its control
- * files to current_uid()), effective root. The caller may stop or kill it,
- * it holds nothing; the parent, whom the caller cannot signal, cleans up.
- * Reports errno (0: loaded) on fd and exits.
- */
-static void __attribute__((noreturn))
-insert_child(const struct sa_module *m, const struct sa_ids *ids, int fd)
-{
-	int e = EPERM;
-
-	if (fd != 3 && dup2(fd, 3) < 0)
-		_exit(1);
-	closefrom(4);
-	if (sa_loader_ids(ids) == 0) {
-		e = 0;
-		if (syscall(SYS_init_module, m->buf, (unsigned long)m->len, m->params) !=
-		    0)
-			e = errno ? errno : EIO;
-	}
-	_exit(write(3, &e, sizeof(e)) == (ssize_t)sizeof(e) ? 0 : 1);
-}
-
-/* The child's answer: 0, -errno of init_module, or SA_LOADER_DIED. */
-static int insert_wait(pid_t pid, int fd)
-{
-	int e = 0, st;
-	ssize_t n;
-
-	do
-		n = read(fd, &e, sizeof(e));
-	while (n < 0 && errno == EINTR);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (n != (ssize_t)sizeof(e))
-		return SA_LOADER_DIED;
-	return e > 0 ? -e : e == 0 ? 0 : -EIO;
-}
-
-/*
- * init_module(2) on the checked buffer, in a child (see insert_child).
- * Returns 0 when the module is loaded; -errno when it is not; SA_LOADER_DIED
- * when the child died without saying, so the module may be loaded: the
- * caller must unload it. err says why.
- */
-int sa_module_insert(const struct sa_module *m, const struct sa_ids *ids,
-		     struct sc_error *err)
-{
-	int p[2], r;
-	pid_t pid;
-
-	r = check_fips(m->name, err);
-	if (r < 0)
-		return r;
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		r = -errno;
-		sc_error_set(err, "cannot load %s: pipe: %s", m->name, strerror(-r));
-		return r;
-	}
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0)
-		insert_child(m, ids, p[1]);
-	r = pid < 0 ? -errno : 0;
-	close(p[1]);
-	if (r == 0)
-		r = insert_wait(pid, p[0]);
-	close(p[0]);
-	if (r == SA_LOADER_DIED)
-		sc_error_set(err, "the process loading %s was killed", m->name);
-	else if (r < 0 && pid < 0)
-		sc_error_set(err, "cannot load %s: fork: %s", m->name, strerror(-r));
-	else if (r < 0)
-		sc_error_set(err, "cannot load %s: %s", m->name, init_error(-r));
-	return r;
-}
-
-void sa_module_release(struct sa_module *m)
+/* A refused module's bytes go before anything is reported or waited for. */
+void sa_module_drop_buffer(struct sa_module *m)
 {
 	free(m->buf);
-	free(m->params);
 	m->buf = NULL;
+}
+
+void sa_module_free(struct sa_module *m)
+{
+	sa_module_drop_buffer(m);
+	free(m->params);
 	m->params = NULL;
 }

@@ -4,15 +4,18 @@
  * authorized_probes(5), without a root password, and nothing else.
  *
  *   main.c      start-up order, options, dispatch
- *   hygiene.c   descriptors, environment, the caller's identity
- *   load.c      read once, hash, policy, ELF checks, init_module
+ *   attrs.c     descriptors and every inherited process attribute, reset
+ *   env.c       the environment, rebuilt from an allow-list
+ *   signals.c   dispositions, mask, the termination signals
+ *   privs.c     the caller's identity, every switch of ids, the final drop
+ *   cgroup.c    out of the caller's cgroup
+ *   registry.c  records of what is loaded for whom, per-user slots; -d, --list
+ *   load.c      read once, hash, policy, ELF checks
  *   params.c    NAME=VALUE arguments and the parameter string
+ *   kernel.c    release, live / instance, watched init_module, unload
  *   control.c   the control-channel messages staprun 4.8 sends
- *   run.c       fork, privilege drop and stapio, the watchdog
- *   registry.c  records of what was loaded for whom; -d and --list
- *   privs.c     file-system ids and the permanent drop
- *   kernel.c    live / instance / unload
- *   audit.c     syslog (LOG_AUTHPRIV) and refusals on stderr
+ *   run.c       the run: load, stapio, the watchdog; --verify
+ *   audit.c     syslog (LOG_AUTHPRIV) and bounded writes to the caller
  */
 #include "build-config.h"
 
@@ -56,13 +59,15 @@ static const char usage_text[] =
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
+	struct sa_event ev = {.action = "usage"};
+	char text[512];
 	va_list ap;
 
-	fprintf(stderr, "%s: ", SA_PROG);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry '%s --help'.\n", SA_PROG);
+	sa_audit_refuse(&ev, NULL, "%s", text);
+	sa_say(2, "Try '%s --help'.\n", SA_PROG);
 	return SA_EXIT_USAGE;
 }
 
@@ -181,22 +186,11 @@ static int dispatch(const struct sa_opts *o, const struct sa_ids *ids)
 {
 	switch (o->mode) {
 	case SA_HELP:
-		fputs(usage_text, stdout);
+		sa_say(1, "%s", usage_text);
 		return SA_EXIT_OK;
 	case SA_VERSION:
-		printf("%s %s\n", SA_PROG, PACKAGE_VERSION);
+		sa_say(1, "%s %s\n", SA_PROG, PACKAGE_VERSION);
 		return SA_EXIT_OK;
-	default:
-		break;
-	}
-	if (geteuid() != 0) {
-		fprintf(stderr,
-			"%s: not installed setuid root (the effective user id must be "
-			"0)\n",
-			SA_PROG);
-		return SA_EXIT_REFUSED;
-	}
-	switch (o->mode) {
 	case SA_VERIFY:
 		return sa_cmd_verify(o, ids);
 	case SA_DELETE:
@@ -209,62 +203,73 @@ static int dispatch(const struct sa_opts *o, const struct sa_ids *ids)
 }
 
 /*
- * Once the caller is known: root through and through (the caller can no
- * longer signal us), limits and signals of our own. Without the setuid bit
- * only the signals change (dispatch() then refuses what needs root).
+ * Root through and through, so that the caller can no longer signal us;
+ * then what needs root to reset (priorities, OOM score, limits); then out of
+ * the caller's cgroup, so that it cannot freeze or kill us; only then a
+ * slot, the first lock we take. Without the setuid bit only the signals
+ * change, and the caller is told.
  */
-static int harden(const struct sa_ids *ids, struct sc_error *err)
+static int harden(struct sa_ids *ids, const struct sa_event *ev)
 {
-	int r = 0;
+	struct sc_error err = {.msg = ""};
+	int r;
 
-	if (geteuid() == 0) {
-		r = sa_limits_harden(ids, err);
-		if (r == 0)
-			r = sa_become_root(err);
+	if (geteuid() != 0) {
+		sa_audit_refuse(ev, "as root: chown root:root " SA_SELF " && chmod 4755 " SA_SELF,
+				"not installed setuid root (the effective user id must be 0)");
+		return -EPERM;
 	}
-	if (r == 0 && (r = sa_signals_startup()) < 0)
-		sc_error_set(err, "cannot set up signals: %s", strerror(-r));
+	r = sa_become_root(&err);
+	if (r == 0)
+		r = sa_attrs_reset_root(ids, &err);
+	if (r == 0)
+		r = sa_cgroup_leave(ids, &err);
+	if (r == 0)
+		r = sa_slot_take(ids, &err);
+	if (r < 0)
+		sa_audit_refuse(ev, NULL, "%s", err.msg);
 	return r;
 }
 
 int main(int argc, char **argv)
 {
-	struct sc_error err = {.msg = ""};
+	struct sa_event ev = {.action = "start"};
 	struct sa_ids ids;
 	struct sa_opts o;
 	mode_t mask;
 	int rc = SA_EXIT_REFUSED;
 
-	sa_sanitise_fds();
-	/* PwnKit (CVE-2021-4034): with argc 0, argv[1] would be envp[0]. Newer
-	 * kernels turn an empty argv into { "" }; refuse that too. */
-	if (argc < 1 || !argv || !argv[0] || !argv[0][0]) {
-		fputs(SA_PROG ": refusing to run with an empty argument list\n", stderr);
-		return SA_EXIT_REFUSED;
-	}
-	if (sa_rebuild_env() < 0) {
-		fputs(SA_PROG ": cannot set up a clean environment\n", stderr);
+	/* Timers, personality and descriptors first: nothing of the caller's may
+	 * end or mislead us at a moment it picks. Then the environment, before
+	 * any library reads it. */
+	sa_attrs_reset_early();
+	memset(&ids, 0, sizeof(ids));
+	if (sa_env_rebuild() < 0 || sa_signals_startup() < 0) {
+		sa_say(2, "%s: cannot set up a clean environment\n", SA_PROG);
 		return SA_EXIT_REFUSED;
 	}
 	mask = umask(077);
 	if (sa_ids_capture(&ids) < 0) {
-		fputs(SA_PROG ": cannot determine who you are\n", stderr);
+		sa_say(2, "%s: cannot determine who you are\n", SA_PROG);
 		goto out;
 	}
 	ids.umask = mask;
-	if (harden(&ids, &err) < 0) {
-		fprintf(stderr, "%s: %s\n", SA_PROG, err.msg);
+	sa_audit_open(&ids);
+	/* PwnKit (CVE-2021-4034): with argc 0, argv[1] would be envp[0]. Newer
+	 * kernels turn an empty argv into { "" }; refuse that too. */
+	if (argc < 1 || !argv || !argv[0] || !argv[0][0]) {
+		sa_audit_refuse(&ev, NULL, "refusing to run with an empty argument list");
 		goto out;
 	}
-	sa_audit_open(&ids);
 	rc = parse_options(argc, argv, &o);
-	if (rc == 0)
+	if (rc == 0 && o.mode != SA_HELP && o.mode != SA_VERSION && harden(&ids, &ev) < 0)
+		rc = SA_EXIT_REFUSED;
+	else if (rc == 0)
 		rc = dispatch(&o, &ids);
 	/* A Ctrl-C that came while we worked ends us now, as the caller asked. */
-	fflush(NULL);
-	if (sa_signals_release() < 0)
+	if (sa_signals_unblock() < 0)
 		rc = SA_EXIT_REFUSED;
 out:
-	sa_ids_release(&ids);
+	sa_ids_free(&ids);
 	return rc;
 }

@@ -45,7 +45,7 @@ static const char *value_problem(const char *v)
 	return NULL;
 }
 
-int sa_param_check(const char *arg, struct sc_error *err)
+static int param_check(const char *arg, struct sc_error *err)
 {
 	const char *eq = strchr(arg, '=');
 	const char *why;
@@ -94,7 +94,7 @@ int sa_params_build(unsigned bufsize, char *const *args, int n, char **out,
 		return -E2BIG;
 	}
 	for (i = 0; i < n; i++) {
-		r = sa_param_check(args[i], err);
+		r = param_check(args[i], err);
 		if (r < 0)
 			return r;
 		for (j = 0; j < i; j++) {

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <pwd.h>
 #include <linux/capability.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,74 @@
 #include <unistd.h>
 
 #include "auth.h"
+
+/* ---------------------------------------------------- who the caller is */
+
+static int add_group_name(struct sa_ids *ids, gid_t gid)
+{
+	struct group *gr = getgrgid(gid);
+	char **nn;
+	size_t i;
+
+	if (!gr)
+		return 0;
+	for (i = 0; i < ids->ngroup_names; i++)
+		if (!strcmp(ids->group_names[i], gr->gr_name))
+			return 0;
+	nn = realloc(ids->group_names, (ids->ngroup_names + 1) * sizeof(*nn));
+	if (!nn)
+		return -ENOMEM;
+	ids->group_names = nn;
+	nn[ids->ngroup_names] = strdup(gr->gr_name);
+	if (!nn[ids->ngroup_names])
+		return -ENOMEM;
+	ids->ngroup_names++;
+	return 0;
+}
+
+int sa_ids_capture(struct sa_ids *ids)
+{
+	struct passwd *pw;
+	int n, i, r;
+
+	memset(ids, 0, sizeof(*ids));
+	ids->uid = getuid();
+	ids->gid = getgid();
+	for (i = 0; i < RLIM_NLIMITS; i++)
+		if (getrlimit(i, &ids->limits[i]) < 0)
+			return -errno;
+	n = getgroups(0, NULL);
+	if (n < 0)
+		return -errno;
+	ids->groups = calloc((size_t)n + 1, sizeof(gid_t));
+	if (!ids->groups)
+		return -ENOMEM;
+	n = getgroups(n, ids->groups);
+	if (n < 0)
+		return -errno;
+	ids->ngroups = n;
+	pw = getpwuid(ids->uid);
+	if (pw && !(ids->user = strdup(pw->pw_name)))
+		return -ENOMEM;
+	r = add_group_name(ids, ids->gid);
+	for (i = 0; r == 0 && i < n; i++)
+		r = add_group_name(ids, ids->groups[i]);
+	return r;
+}
+
+void sa_ids_free(struct sa_ids *ids)
+{
+	size_t i;
+
+	for (i = 0; i < ids->ngroup_names; i++)
+		free(ids->group_names[i]);
+	free(ids->group_names);
+	free(ids->groups);
+	free(ids->user);
+	memset(ids, 0, sizeof(*ids));
+}
+
+/* ------------------------------------------------------------ switches */
 
 /* setfsuid() reports the previous id; asking for an invalid one reads it back. */
 static int fsuid_is(uid_t want)

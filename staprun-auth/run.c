@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The load command: check, claim a registry record, init_module (in a
- * child whose real ids are the caller's), note the instance, start the
- * module, then fork. The child drops privileges for good and becomes
- * systemtap's stapio, exactly as staprun 4.8 would run it; the parent, root
- * through and through since start-up (the caller cannot signal it), stays
- * behind as a small watchdog that ignores the terminal's signals, waits for
- * the child and unloads the module if it is still the instance it loaded,
- * however the child ended (Ctrl-C, SIGTERM, SIGHUP, even SIGKILL).
+ * The load command: check, claim the module's record (locked for the whole
+ * run), init_module in a watched child whose real ids are the caller's, note
+ * the instance, start the module, then fork. The child goes back into the
+ * caller's cgroup, drops privileges for good and becomes systemtap's stapio,
+ * as staprun 4.8 would run it; the parent, which the caller can neither
+ * signal, stop nor freeze, stays behind as a small watchdog that ignores the
+ * terminal's signals, waits for the child and unloads the module however
+ * the child ended (Ctrl-C, SIGTERM, SIGHUP, SIGKILL), for as long as that
+ * takes.
  *
  * Until stapio runs, SIGINT, SIGTERM, SIGHUP and SIGQUIT are blocked and
  * looked at between steps: a run interrupted while loading ends with the
@@ -38,19 +39,21 @@ int sa_cmd_verify(const struct sa_opts *o, const struct sa_ids *ids)
 
 	memset(&m, 0, sizeof(m));
 	if (sa_module_prepare(o, ids, &m, &err) < 0) {
+		sa_module_drop_buffer(&m);
 		ev.digest = m.hex[0] ? m.hex : NULL;
 		ev.params = m.params;
 		sa_audit_refuse(&ev, m.hint, "%s", err.msg);
 		goto out;
 	}
+	sa_module_drop_buffer(&m);
 	ev.digest = m.hex;
 	ev.params = m.params;
 	sa_audit_allow(&ev, "would load (entry %s)", m.hintbuf);
-	printf("allowed: %s (sha256:%s, entry %s, parameters '%s')\n", m.path, m.hex,
+	sa_say(1, "allowed: %s (sha256:%s, entry %s, parameters '%s')\n", m.path, m.hex,
 	       m.hintbuf, m.params);
 	rc = SA_EXIT_OK;
 out:
-	sa_module_release(&m);
+	sa_module_free(&m);
 	return rc;
 }
 
@@ -136,6 +139,7 @@ exec_stapio(const struct sa_opts *o, const struct sa_ids *ids, const struct sa_m
 	/* As root: the caller's hard limits may be above ours. */
 	if (r == 0)
 		r = sa_limits_restore(ids);
+	sa_cgroup_return(ids);
 	if (r < 0)
 		sc_error_set(&err, "cannot set up stapio: %s", strerror(-r));
 	umask(ids->umask);
@@ -144,7 +148,7 @@ exec_stapio(const struct sa_opts *o, const struct sa_ids *ids, const struct sa_m
 		execv(SC_STAPIO, argv);
 		sc_error_set(&err, "cannot run %s: %s", SC_STAPIO, strerror(errno));
 	}
-	fprintf(stderr, "%s: %s\n", SA_PROG, err.msg);
+	sa_say(2, "%s: %s\n", SA_PROG, err.msg);
 	_exit(127);
 }
 
@@ -170,32 +174,17 @@ static int wait_child(pid_t pid)
 	return 128 + WTERMSIG(st);
 }
 
-/* The watchdog's end: unload if still ours, and say how it went. */
-static int end_of_run(struct sa_record *rec, const struct sa_event *ev, int rc)
-{
-	struct sc_error err = {.msg = ""};
-
-	if (sa_registry_release(rec, SA_UNLOAD_IF_OURS, &err) < 0) {
-		sa_audit_refuse(ev, "run staprun-auth -d MODULE to try again", "%s",
-				err.msg);
-		return rc ? rc : SA_EXIT_REFUSED;
-	}
-	sa_audit_allow(ev, "run ended (status %d), module unloaded", rc);
-	return rc;
-}
-
-/* Fork stapio, watch it, clean up after it. Returns the exit status. */
+/* Fork stapio, watch it, unload after it. Returns the exit status. */
 static int run_stapio(const struct sa_opts *o, const struct sa_ids *ids,
 		      const struct sa_module *m, struct sa_control *ctl,
 		      struct sa_record *rec, const struct sa_event *ev)
 {
 	struct sc_error err = {.msg = ""};
-	int p[2], r;
+	int p[2], r, rc;
 	pid_t pid = -1;
 
 	r = pipe2(p, O_CLOEXEC) < 0 ? -errno : sa_signals_watchdog();
 	if (r == 0) {
-		fflush(NULL);
 		pid = fork();
 		r = pid < 0 ? -errno : 0;
 	}
@@ -204,19 +193,24 @@ static int run_stapio(const struct sa_opts *o, const struct sa_ids *ids,
 		exec_stapio(o, ids, m, ctl->relay_fd, p[1]);
 	}
 	if (r < 0) {
-		sa_control_release(ctl);
+		sa_control_close(ctl);
 		sa_audit_refuse(ev, NULL, "cannot start stapio: %s (unloading %s)",
 				strerror(-r), m->name);
-		if (sa_registry_release(rec, SA_UNLOAD_NOW, &err) < 0)
-			fprintf(stderr, "%s: %s\n", SA_PROG, err.msg);
+		sa_registry_end(rec, 1, ev);
 		return SA_EXIT_REFUSED;
 	}
 	close(p[1]);
+	if (sa_registry_commit(rec, pid, &err) < 0)
+		sa_audit_fail(ev, "%s", err.msg); /* --list shows no stapio pid */
 	/* As staprun: the .gnu.linkonce.this_module files stay open until stapio runs. */
 	wait_exec(p[0]);
 	close(p[0]);
-	sa_control_release(ctl);
-	return end_of_run(rec, ev, wait_child(pid));
+	sa_control_close(ctl);
+	rc = wait_child(pid);
+	if (sa_registry_end(rec, 1, ev) < 0)
+		return rc ? rc : SA_EXIT_REFUSED;
+	sa_audit_allow(ev, "run ended (status %d), module unloaded", rc);
+	return rc;
 }
 
 /*
@@ -227,11 +221,11 @@ static int loaded(const struct sa_opts *o, const struct sa_ids *ids, struct sa_m
 		  struct sa_record *rec, const struct sa_event *ev)
 {
 	struct sa_control ctl = {.relay_fd = -1};
-	struct sc_error err = {.msg = ""}, err2 = {.msg = ""};
+	struct sc_error err = {.msg = ""};
 	int r, sig;
 
 	sa_audit_allow(ev, "loaded");
-	r = sa_registry_commit(rec, &err);
+	r = sa_registry_commit(rec, 0, &err);
 	if (r == 0)
 		r = sa_control_start(m->name, ids->uid, o->verbose, &ctl, &err);
 	if (r == 0 && (sig = sa_signals_pending()) != 0) {
@@ -240,30 +234,10 @@ static int loaded(const struct sa_opts *o, const struct sa_ids *ids, struct sa_m
 	}
 	if (r == 0)
 		return run_stapio(o, ids, m, &ctl, rec, ev);
-	sa_control_release(&ctl);
+	sa_control_close(&ctl);
 	sa_audit_refuse(ev, NULL, "%s (unloading it)", err.msg);
-	if (sa_registry_release(rec, SA_UNLOAD_NOW, &err2) < 0)
-		fprintf(stderr, "%s: %s\n", SA_PROG, err2.msg);
+	sa_registry_end(rec, 1, ev);
 	return SA_EXIT_REFUSED;
-}
-
-/* init_module, and what its outcome asks of the record. 0 when loaded. */
-static int insert(const struct sa_module *m, const struct sa_ids *ids,
-		  struct sa_record *rec, struct sc_error *err)
-{
-	struct sc_error err2 = {.msg = ""};
-	int r = sa_module_insert(m, ids, err);
-	size_t n;
-
-	if (r == 0)
-		return 0;
-	/* A loader that died may have loaded it: unload whatever is there. */
-	if (sa_registry_release(rec, r == SA_LOADER_DIED ? SA_UNLOAD_NOW : SA_KEEP,
-				&err2) < 0) {
-		n = strlen(err->msg);
-		snprintf(err->msg + n, sizeof(err->msg) - n, "; %s", err2.msg);
-	}
-	return r;
 }
 
 int sa_cmd_run(const struct sa_opts *o, const struct sa_ids *ids)
@@ -272,37 +246,39 @@ int sa_cmd_run(const struct sa_opts *o, const struct sa_ids *ids)
 	struct sc_error err = {.msg = ""};
 	struct sa_record *rec = NULL;
 	struct sa_module m;
-	int rc = SA_EXIT_REFUSED, sig;
+	int rc = SA_EXIT_REFUSED, sig, r;
 
 	memset(&m, 0, sizeof(m));
 	if (sa_module_prepare(o, ids, &m, &err) < 0)
 		goto refused;
-	if ((sig = sa_signals_pending()) != 0) {
-		sc_error_set(&err, "interrupted by %s; nothing was loaded",
-			     strsignal(sig));
-		goto refused;
-	}
 	ev.digest = m.hex;
 	ev.params = m.params;
+	if ((sig = sa_signals_pending()) != 0) {
+		sc_error_set(&err, "interrupted by %s; nothing was loaded", strsignal(sig));
+		goto refused;
+	}
 	if (sa_registry_claim(&m, ids, &rec, &err) < 0)
 		goto refused;
 	sa_audit_allow(&ev, "entry %s", m.hintbuf);
 	sa_info(o->verbose, "init_module(%s, %zu bytes, \"%s\")", m.name, m.len,
 		m.params);
-	if (insert(&m, ids, rec, &err) < 0) {
+	r = sa_kernel_insert(&m, ids, &err);
+	sa_module_drop_buffer(&m);
+	if (r < 0) {
 		m.hint = NULL;
+		/* A loader that died may have loaded it: that is unloaded too. */
+		sa_registry_end(rec, r == -ECHILD, &ev);
 		goto refused;
 	}
-	free(m.buf);
-	m.buf = NULL;
 	rc = loaded(o, ids, &m, rec, &ev);
 	goto out;
 refused:
+	sa_module_drop_buffer(&m);
 	ev.digest = m.hex[0] ? m.hex : NULL;
 	ev.params = m.params;
 	sa_audit_refuse(&ev, m.hint, "%s", err.msg);
 out:
 	sa_record_free(rec);
-	sa_module_release(&m);
+	sa_module_free(&m);
 	return rc;
 }

@@ -21,9 +21,12 @@
  *                        with SIGKILL before it can return; "sigparent": it
  *                        loads and sends SIGINT to the caller's parent (a
  *                        Ctrl-C that comes during the load)
- *   FAKE_UNAME_RELEASE   the release uname() reports
+ *   FAKE_UNAME_RELEASE   the release uname() and /proc/sys/kernel/osrelease
+ *                        report (the latter read from FAKE_KMOD_OUT/osrelease)
  *   FAKE_REDIRECT        "FROM=TO[:FROM=TO...]": path prefixes to rewrite in
  *                        open/stat/fopen
+ *   FAKE_DELETE_BUSY     N: the first N delete_module calls fail with EAGAIN
+ *                        (a module whose .cmd someone holds open)
  *   FAKE_LIVE_DIR        a directory that exists while the module is loaded:
  *                        init_module renames DIR.off to DIR, delete_module
  *                        renames it back (point /sys/module/NAME at it)
@@ -68,6 +71,7 @@ static char exec_status[32];
 static char live_dir[2048];
 static char init_action[32];
 static long fake_uid = -1, fake_gid = -1;
+static int delete_busy;
 
 __attribute__((constructor)) static void fake_setup(void)
 {
@@ -79,6 +83,8 @@ __attribute__((constructor)) static void fake_setup(void)
 		snprintf(exec_path, sizeof(exec_path), "%s", v);
 	if ((v = getenv("FAKE_EXEC_STATUS")))
 		snprintf(exec_status, sizeof(exec_status), "%s", v);
+	if ((v = getenv("FAKE_DELETE_BUSY")))
+		delete_busy = atoi(v);
 	if ((v = getenv("FAKE_LIVE_DIR")))
 		snprintf(live_dir, sizeof(live_dir), "%s", v);
 	if ((v = getenv("FAKE_INIT_ACTION")))
@@ -211,6 +217,12 @@ static long fake_delete(const char *name, unsigned int flags)
 {
 	char line[256];
 
+	if (delete_busy > 0) {
+		delete_busy--;
+		record_str("delete.busy", "EAGAIN\n", 1);
+		errno = EAGAIN;
+		return -1;
+	}
 	snprintf(line, sizeof(line), "%s %u\n", name, flags);
 	record_str("delete", line, 1);
 	set_live(0);
@@ -288,6 +300,15 @@ int uname(struct utsname *u)
 static const char *redirect(const char *path, char *buf, size_t n)
 {
 	const char *p = redirects;
+
+	if (path && release[0] && !strcmp(path, "/proc/sys/kernel/osrelease")) {
+		char line[80];
+
+		snprintf(line, sizeof(line), "%s\n", release);
+		record_str("osrelease", line, 0);
+		snprintf(buf, n, "%s/osrelease", out_dir);
+		return buf;
+	}
 
 	while (path && *p) {
 		const char *eq = strchr(p, '='), *end = strchr(p, ':');
@@ -370,6 +391,22 @@ int stat64(const char *path, struct stat64 *st)
 	char buf[4096];
 
 	return REAL("stat64", int (*)(const char *, struct stat64 *))(
+	    redirect(path, buf, sizeof(buf)), st);
+}
+
+int lstat(const char *path, struct stat *st)
+{
+	char buf[4096];
+
+	return REAL("lstat", int (*)(const char *, struct stat *))(
+	    redirect(path, buf, sizeof(buf)), st);
+}
+
+int lstat64(const char *path, struct stat64 *st)
+{
+	char buf[4096];
+
+	return REAL("lstat64", int (*)(const char *, struct stat64 *))(
 	    redirect(path, buf, sizeof(buf)), st);
 }
 

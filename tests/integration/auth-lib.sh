@@ -120,9 +120,25 @@ as_user_in_group() {
 # Replace the policy file's contents.
 policy() { printf '%s\n' "$@" >"$AUTH_POLICY"; }
 
-# The registry holds no record (nothing was left loaded, or claimed).
+# The registry holds no record (nothing was left loaded, or claimed); the
+# per-user slot files (.slot-UID-N, locked while a process lives) do not count.
 registry_empty() {
-	[ ! -d "$AUTH_REGISTRY" ] || [ -z "$(ls -A "$AUTH_REGISTRY")" ]
+	[ ! -d "$AUTH_REGISTRY" ] || [ -z "$(ls "$AUTH_REGISTRY")" ]
+}
+
+# auth_record NAME UID USER SHA256 [INSTANCE [WATCHDOG [STAPIO]]]: a registry
+# record as staprun-auth writes it (registry.c, struct sa_run: a fixed layout,
+# x86-64 alignment), root's, mode 0600.
+auth_record() {
+	mkdir -p -m 700 "$AUTH_REGISTRY"
+	python3 -c '
+import struct, sys
+path, uid, user, sha, name, inst, wd, stapio = sys.argv[1:]
+rec = struct.pack("<8sIii4xq64s56s65s96s7x", b"sa-run-1", int(uid), int(wd), int(stapio),
+                  1, user.encode(), name.encode(), sha.encode(), inst.encode())
+open(path, "wb").write(rec)
+' "$AUTH_REGISTRY/$1" "$2" "$3" "$4" "$1" "${5:-}" "${6:-1}" "${7:-0}" &&
+		chmod 600 "$AUTH_REGISTRY/$1"
 }
 
 # ------------------------------------------------------------------ syslog
