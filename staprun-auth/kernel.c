@@ -184,27 +184,33 @@ static int insert_wait(pid_t pid, int fd)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	long start = now_ms();
-	int e = 0, st, killed = 0;
+	int e = 0, st, killed = 0, reaped = 0;
 	ssize_t n = -1;
 
 	for (;;) {
-		int ready = poll(&p, 1, 100);
-
-		if (ready > 0) {
+		if (poll(&p, 1, 100) > 0) {
 			do
 				n = read(fd, &e, sizeof(e));
 			while (n < 0 && errno == EINTR);
 			break;
 		}
-		if (!killed && (waitpid(pid, &st, WNOHANG | WUNTRACED) == pid
-					? WIFSTOPPED(st)
-					: now_ms() - start > SA_LOAD_TIMEOUT_MS)) {
+		if (killed || reaped)
+			continue;
+		st = 0;
+		if (waitpid(pid, &st, WNOHANG | WUNTRACED) == pid)
+			reaped = !WIFSTOPPED(st);
+		if (!reaped && (WIFSTOPPED(st) || now_ms() - start > SA_LOAD_TIMEOUT_MS)) {
 			kill(pid, SIGKILL);
 			killed = 1;
 		}
 	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
+	/* Answered or not, the child has nothing left to do: a stopped one
+	 * would never be reaped by a plain waitpid. */
+	if (!reaped) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+	}
 	if (n != (ssize_t)sizeof(e))
 		return -ECHILD;
 	return e > 0 ? -e : e == 0 ? 0 : -EIO;
@@ -248,19 +254,53 @@ int sa_kernel_insert(const struct sa_module *m, const struct sa_ids *ids,
 }
 
 /*
+ * The module's control files (the caller's, by design) made unopenable
+ * before an unload. systemtap 4.8's runtime takes a module reference in the
+ * open of .cmd without checking that the module is going away, so an open
+ * that races delete_module leaves a file whose close drops a reference of a
+ * freed module: a kernel BUG the caller could trigger at will (seen in
+ * tests/vm/attacks.sh). Files already open hold the module busy instead,
+ * which the unload waits out. modes[] gets the old modes (0: none).
+ */
+static const struct {
+	const char *dir, *file;
+} fenced[] = {{"/proc/systemtap/", "/.cmd"},
+	      {"/proc/systemtap/", ""},
+	      {"/sys/kernel/debug/systemtap/", ""}};
+#define NFENCED (sizeof(fenced) / sizeof(fenced[0]))
+
+static void fence(const char *name, mode_t *modes, int on)
+{
+	char path[160];
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < NFENCED; i++) {
+		snprintf(path, sizeof(path), "%s%s%s", fenced[i].dir, name, fenced[i].file);
+		if (on && (modes[i] = lstat(path, &st) == 0 ? st.st_mode & 07777 : 0))
+			(void)chmod(path, 0);
+		else if (!on && modes[i])
+			(void)chmod(path, modes[i]);
+	}
+}
+
+/*
  * delete_module(name, O_NONBLOCK) until it is gone: while the module is
  * busy (a stapio that just died, or anyone holding its .cmd open), again
  * after a back-off that doubles from 50 ms to 10 s, for at most max_ms
- * (max_ms < 0: for as long as the module lives). Each failed round after the
- * first is logged by the caller through err only at the end; long waits log
- * as they go. Returns 0, -ENOENT when no such module is loaded, or -errno.
+ * (max_ms < 0: for as long as the module lives, logging the failures, the
+ * first at once and then after 1, 2, 4 ... s). Its control files are
+ * fenced meanwhile, and opened up again if it stays. Returns 0, -ENOENT when
+ * no such module is loaded, or -errno (err says why).
  */
 int sa_kernel_unload(const char *name, long max_ms, struct sc_error *err)
 {
 	struct sa_event ev = {.action = "unload", .module = name};
 	long start = now_ms(), nap = 50, logged = 0;
+	mode_t modes[NFENCED];
 	int e;
 
+	fence(name, modes, 1);
 	for (;;) {
 		if (syscall(SYS_delete_module, name, O_NONBLOCK) == 0)
 			return 0;
@@ -280,6 +320,7 @@ int sa_kernel_unload(const char *name, long max_ms, struct sc_error *err)
 		usleep((useconds_t)nap * 1000);
 		nap = nap * 2 > 10000 ? 10000 : nap * 2;
 	}
+	fence(name, modes, 0);
 	if (e == ENOSYS)
 		sc_error_set(err, "cannot unload %s: this kernel cannot unload modules",
 			     name);

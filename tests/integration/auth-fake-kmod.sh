@@ -113,7 +113,7 @@ ok $? "  and nothing loaded"
 # directories made here (a regular .cmd file collects the control messages),
 # the caller is the test user (real uid faked, euid root, as under setuid),
 # and the exec of stapio is recorded in the child instead of run.
-auth_user_setup || skip_all "cannot create the test user $AUTH_USER"
+auth_user_setup || skip_all "no unprivileged account $AUTH_USER / group $AUTH_GROUP here"
 STAPIO=$(sed -n 's/^#define SC_STAPIO "\(.*\)"$/\1/p' "$T/build/build-config.h")
 PROCFS=$T/procfs SYSMOD=$T/sysmod
 # The fake's init_module renames sysmod.off to sysmod (the module is "live")
@@ -176,7 +176,7 @@ like "$ENV" "^SYSTEMTAP_STAPRUN=$AUTH_PREFIX/bin/staprun-auth$" \
 	"  SYSTEMTAP_STAPRUN is this program, installed (stapio's -d comes back to it)"
 like "$ENV" "^SYSTEMTAP_MODULE=sc_auth_f$" "  SYSTEMTAP_MODULE"
 like "$ENV" "^SYSTEMTAP_VERBOSE=1$" "  SYSTEMTAP_VERBOSE"
-like "$ENV" "^HOME=/nonexistent$" "  HOME from the password database"
+like "$ENV" "^HOME=$AUTH_HOME$" "  HOME from the password database"
 grep -Eq '^(LD_|FAKE_|OPENSSL)' "$OUTD/exec.env"
 isnt "$?" 0 "  nothing of the caller's environment besides the allow-list"
 python3 - "$PROCFS/sc_auth_f/.cmd" >"$T/msgs" <<'PY'

@@ -12,11 +12,14 @@
 
 . "$top_srcdir/tests/lib.sh"
 
-AUTH_USER=sc-authtest
-AUTH_GROUP=sc-authgrp
+# An unprivileged account and a group every Debian system has (base-passwd):
+# the tests create no user and write nothing under /etc. (nobody is the
+# "other user" of the fake tests, so it is not this one.)
+AUTH_USER=games
+AUTH_GROUP=users
 
 auth_require_root() {
-	[ "$(id -u)" = 0 ] || skip_all "needs root (installs a setuid-root binary, creates a test user)"
+	[ "$(id -u)" = 0 ] || skip_all "needs root (installs a setuid-root binary)"
 	command -v setpriv >/dev/null 2>&1 || skip_all "setpriv (util-linux) is missing"
 }
 
@@ -99,16 +102,13 @@ EOF
 
 sha256_of() { sha256sum "$1" | cut -c1-64; }
 
-# The unprivileged test user and an extra group, created when missing.
+# The unprivileged test user and an extra group it is not a member of.
 auth_user_setup() {
-	getent group "$AUTH_GROUP" >/dev/null 2>&1 || groupadd --system "$AUTH_GROUP" 2>/dev/null
-	id -u "$AUTH_USER" >/dev/null 2>&1 ||
-		useradd --system --user-group --no-create-home --home-dir /nonexistent \
-			--shell /usr/sbin/nologin "$AUTH_USER" 2>/dev/null
 	AUTH_UID=$(id -u "$AUTH_USER" 2>/dev/null) || return 1
 	AUTH_GID=$(id -g "$AUTH_USER") || return 1
+	AUTH_HOME=$(getent passwd "$AUTH_USER" | cut -d: -f6)
 	AUTH_GRP_GID=$(getent group "$AUTH_GROUP" | cut -d: -f3)
-	[ -n "$AUTH_GRP_GID" ]
+	[ -n "$AUTH_GRP_GID" ] && [ "$AUTH_UID" != 0 ] && [ "$AUTH_UID" != 65534 ]
 }
 
 # Run a command as the test user (no supplementary groups), or with the extra group.

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # staprun-auth, the real thing: a copy of the tree configured for $T/prefix is
 # built and installed setuid root (mode 4755, root-owned, policy root-owned),
-# and run by a real unprivileged user (sc-authtest) against real stap modules.
+# and run by a real unprivileged user (games) against real stap modules.
 # Every refusal must say why and leave nothing loaded (the registry stays
 # empty); the allowed path must reach init_module, which on this kernel
 # without module support answers ENOSYS (real loads: tests/vm/).
@@ -13,7 +13,7 @@
 . "$(dirname "$0")/auth-lib.sh"
 
 auth_require_root
-auth_user_setup || skip_all "cannot create the test user $AUTH_USER"
+auth_user_setup || skip_all "no unprivileged account $AUTH_USER / group $AUTH_GROUP here"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is missing"
 MOD=$(auth_module sc_auth_a 'global greeting = "hi" global count = 3
 probe begin { printf("%s %d\n", greeting, count) exit() }') ||
