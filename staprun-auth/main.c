@@ -203,11 +203,14 @@ static int dispatch(const struct sa_opts *o, const struct sa_ids *ids)
 }
 
 /*
- * Root through and through, so that the caller can no longer signal us;
- * then what needs root to reset (priorities, OOM score, limits); then out of
- * the caller's cgroup, so that it cannot freeze or kill us; only then a
- * slot, the first lock we take. Without the setuid bit only the signals
- * change, and the caller is told.
+ * First a slot, one of the caller's few (registry.c), while the real uid is
+ * still the caller's: a process over the limit never becomes root, so the
+ * root-side processes of one user are bounded, and a slot is the one lock a
+ * process the caller controls may hold (it only ever blocks that caller).
+ * Then root through and through, so that the caller can no longer signal
+ * us; what needs root to reset (priorities, OOM score, limits); and out of
+ * the caller's cgroup, so that it cannot freeze or kill us. Only then any
+ * other lock. Without the setuid bit, nothing of this: the caller is told.
  */
 static int harden(struct sa_ids *ids, const struct sa_event *ev)
 {
@@ -219,13 +222,13 @@ static int harden(struct sa_ids *ids, const struct sa_event *ev)
 				"not installed setuid root (the effective user id must be 0)");
 		return -EPERM;
 	}
-	r = sa_become_root(&err);
+	r = sa_slot_take(ids, &err);
+	if (r == 0)
+		r = sa_become_root(&err);
 	if (r == 0)
 		r = sa_attrs_reset_root(ids, &err);
 	if (r == 0)
 		r = sa_cgroup_leave(ids, &err);
-	if (r == 0)
-		r = sa_slot_take(ids, &err);
 	if (r < 0)
 		sa_audit_refuse(ev, NULL, "%s", err.msg);
 	return r;
