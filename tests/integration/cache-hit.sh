@@ -32,7 +32,8 @@ for f in inputs meta used; do
 	ok "$(test -f "$entry/$f"; echo $?)" "the entry holds '$f'"
 done
 like "$(head -n 1 "$entry/inputs")" "^stapcache-record 1\$" "inputs is the key record"
-like "$(cat "$entry/meta")" "sha256: $(sha256sum "$path" | cut -d' ' -f1)" \
+like "$(head -n 1 "$entry/meta")" "^stapcache-record 1\$" "meta is a record too"
+like "$(grep -A1 '^sha256 64$' "$entry/meta" | tail -n 1)" "^$(sha256sum "$path" | cut -d' ' -f1)\$" \
 	"meta records the module's digest"
 explained=$("$STAPCACHE" --explain -p4 -r "$KREL" -e "$script" world)
 like "$explained" "^# cached: $path\$" "--explain shows the cached path"

@@ -2,6 +2,16 @@
 # Command line and error messages: each bad input gets one clear line and a hint.
 . "$top_srcdir/tests/lib.sh"
 
+# A check this machine cannot make: a skip, and under SC_STRICT=1 a failure.
+skip_one() {
+	if [ "${SC_STRICT:-0}" = 1 ]; then
+		ok 1 "cannot check here, and skips fail in strict mode: $*"
+	else
+		_tap_n=$((_tap_n + 1))
+		echo "ok $_tap_n # SKIP $*"
+	fi
+}
+
 out=$("$STAPCACHE" --help); ok $? "--help exits 0"
 like "$out" "Usage: stapcache" "--help prints usage"
 like "$("$STAPCACHE" --version)" "^stapcache [0-9]" "--version"
@@ -45,7 +55,7 @@ if [ ! -e "/lib/modules/$(uname -r)/build" ]; then
 	like "$out" "running kernel $(uname -r) has no build tree.*-r RELEASE.*-T NAME" \
 		"no -r on a kernel without headers suggests -r and -T"
 else
-	ok 0 "running kernel has headers here; the no-build-tree hint is covered by -r above"
+	skip_one "the running kernel $(uname -r) has headers: no missing build tree to report"
 fi
 
 write_config "stap: $T/no/stap"
