@@ -1,6 +1,8 @@
 #!/bin/bash
 # Command line and error messages: each bad input gets one clear line and a hint.
 . "$top_srcdir/tests/lib.sh"
+# Hermetic: the system-wide config.yaml is one of ours (empty), not /etc's.
+export STAPCACHE_SYSCONFDIR="$T/etc"
 
 # A check this machine cannot make: a skip, and under SC_STRICT=1 a failure.
 skip_one() {
