@@ -26,7 +26,7 @@ struct fixture {
 	char memo[PATH_MAX + 16];
 	struct sc_env env;
 	struct sc_ctx ctx;
-	char *paths[16];     /* strings env points to */
+	char *paths[512];    /* strings handed out by fx_path */
 	size_t n_paths;
 };
 
@@ -34,10 +34,9 @@ static char *fx_path(struct fixture *f, const char *rel)
 {
 	char *p = sc_strdupf("%s/%s", f->root, rel);
 
-	if (!p)
+	if (!p || f->n_paths == sizeof(f->paths) / sizeof(f->paths[0]))
 		abort();
-	if (f->n_paths < sizeof(f->paths) / sizeof(f->paths[0]))
-		f->paths[f->n_paths++] = p;
+	f->paths[f->n_paths++] = p;
 	return p;
 }
 
