@@ -445,9 +445,8 @@ static int read_totals(const char *path, uint64_t out[SC_STAT_N])
 	memset(out, 0, SC_STAT_N * sizeof(out[0]));
 	if (r == -ENOENT)
 		return 0;
-	if (r == 0)
-		r = sc_record_parse(buf, len, &rec, NULL);
-	if (r == 0)
+	/* Totals in the format before records (or damaged ones) start again from 0. */
+	if (r == 0 && sc_record_parse(buf, len, &rec, NULL) == 0)
 		totals_from_record(rec, out);
 	sc_record_free(rec);
 	free(buf);
