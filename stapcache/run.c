@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "build-config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "run.h"
+
+const char *sc_run_runner(void)
+{
+	const char *auth = BINDIR "/staprun-auth";
+	struct stat st;
+
+	if (stat(auth, &st) == 0 && (st.st_mode & S_ISUID) && st.st_uid == 0)
+		return auth;
+	return "staprun";
+}
+
+int sc_run_argv(const struct sc_request *req, const char *runner, const char *module_path,
+		struct sc_argv *a)
+{
+	int r = sc_argv_push(a, runner);
+
+	/* Options first, then the module, then its parameters (-G: spelled ""). */
+	for (size_t i = 0; r == 0 && i < req->n_opts; i++) {
+		const struct sc_opt *o = req->opts[i].opt;
+
+		if (o->runner && *o->runner)
+			r = sc_opt_push(a, o->runner, &req->opts[i]);
+	}
+	r = r ?: sc_argv_push(a, module_path);
+	for (size_t i = 0; r == 0 && i < req->n_opts; i++) {
+		const struct sc_opt *o = req->opts[i].opt;
+
+		if (o->runner && !*o->runner)
+			r = sc_opt_push(a, o->runner, &req->opts[i]);
+	}
+	return r;
+}
+
+int sc_run_module(const struct sc_request *req, const char *module_path)
+{
+	const char *runner = sc_run_runner();
+	struct sc_argv a = {0};
+
+	if (sc_run_argv(req, runner, module_path, &a) < 0) {
+		fprintf(stderr, "stapcache: out of memory\n");
+		return 1;
+	}
+	if (req->verbose) {
+		fprintf(stderr, "stapcache: running");
+		for (size_t i = 0; i < a.n; i++)
+			fprintf(stderr, " %s", a.v[i]);
+		fputc('\n', stderr);
+	}
+	fflush(NULL);
+	execvp(runner, (char *const *)a.v);
+	fprintf(stderr, "stapcache: cannot run %s: %s; install staprun-auth (make install) "
+			"or systemtap-runtime, or use -p4 and run the module yourself\n",
+		runner, strerror(errno));
+	sc_argv_free(&a);
+	return 1;
+}
