@@ -22,6 +22,7 @@
 #include "fsutil.h"
 #include "key.h"
 #include "options.h"
+#include "remote/frontend.h"
 
 static int verbose;
 
@@ -184,6 +185,57 @@ static int run_module(const struct sc_request *req, const char *module_path)
 	return 1;
 }
 
+/* ---- remote (-T): stapcache/remote/ ---------------------------------------- */
+
+struct remote_ud {
+	const struct sc_request *req;
+	const struct sc_ctx *ctx;
+};
+
+/*
+ * The one place the -T path enters the cache: get or build req's module for
+ * a target's kernel, as `-r SPEC -a ARCH [-R RUNTIME] -p4` would. After the
+ * cache's get-or-build interface lands, this becomes that one call.
+ */
+static int remote_get_module(void *ud, const char *spec, const char *arch,
+			     const char *runtime, char **path, struct sc_error *err)
+{
+	const struct remote_ud *u = ud;
+	struct sc_kernel k = {0};
+	struct sc_key key = {0};
+	struct sc_cache *c = NULL;
+	struct sc_key_env env = {
+		.stap = u->ctx->stap,
+		.runtime = runtime ? runtime : u->ctx->runtime,
+		.tapset = u->ctx->tapset,
+		.cache_dir = u->ctx->cache_dir,
+	};
+	int r;
+
+	r = sc_kernel_resolve(spec, arch, &k, err);
+	if (r == 0)
+		r = sc_cache_open(u->ctx->cache_dir, &c, err);
+	if (r == 0)
+		r = sc_key_compute(u->req, &k, &env, &key, err);
+	if (r == 0 && sc_cache_lookup(c, &key, path) == 0) {
+		note("cache hit for %s: %s", k.release, *path);
+		sc_cache_count(c, SC_STAT_HITS, 1);
+	} else if (r == 0) {
+		struct sc_request req = *u->req;
+
+		req.kernel = spec;
+		req.arch = arch;
+		req.runtime = env.runtime;
+		r = build_entry(c, u->ctx, &req, &k, &env, &key, path, err);
+	}
+	sc_key_clear(&key);
+	sc_cache_free(c);
+	sc_kernel_clear(&k);
+	return r;
+}
+
+/* ---- end remote ------------------------------------------------------------ */
+
 static int compile(int argc, char **argv)
 {
 	struct sc_error err = {{0}};
@@ -208,6 +260,12 @@ static int compile(int argc, char **argv)
 	if (req.last_pass < 4) {
 		sc_options_free(&req);
 		return pass_through(ctx.stap, argv);
+	}
+	if (req.targets.n) { /* remote (-T): stapcache/remote/frontend.c */
+		struct remote_ud u = {.req = &req, .ctx = &ctx};
+
+		status = sc_remote_targets(&req, remote_get_module, &u);
+		goto out;
 	}
 	if (sc_kernel_resolve(req.kernel, req.arch, &k, &err) < 0)
 		goto fail;
@@ -258,5 +316,7 @@ int main(int argc, char **argv)
 		return sc_cmd_cache(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "bless"))
 		return sc_cmd_bless(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "host")) /* remote: stapcache/remote/host.c */
+		return sc_remote_exec_host(argc - 1, argv + 1);
 	return compile(argc, argv);
 }

@@ -21,6 +21,8 @@ enum {
 	OPT_SUPPRESS_HANDLER_ERRORS,
 	OPT_SUPPRESS_TIME_LIMITS,
 	OPT_SKIP_BADVARS,
+	OPT_CONNECT_TIMEOUT, /* remote */
+	OPT_JOBS,            /* remote */
 };
 
 static const struct option long_options[] = {
@@ -34,6 +36,8 @@ static const struct option long_options[] = {
 	{"suppress-handler-errors", no_argument, NULL, OPT_SUPPRESS_HANDLER_ERRORS},
 	{"suppress-time-limits", no_argument, NULL, OPT_SUPPRESS_TIME_LIMITS},
 	{"skip-badvars", no_argument, NULL, OPT_SKIP_BADVARS},
+	{"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+	{"jobs", required_argument, NULL, OPT_JOBS},
 	{NULL, 0, NULL, 0},
 };
 
@@ -42,6 +46,8 @@ void sc_usage(FILE *out)
 	fputs("Usage: stapcache [OPTIONS] (-e SCRIPT | FILE) [ARGS...]\n"
 	      "       stapcache cache (stats|list|prune [--max-size SIZE]|clear)\n"
 	      "       stapcache bless MODULE.ko\n"
+	      "       stapcache -T TARGET|@GROUP ... [OPTIONS] (-e SCRIPT | FILE)\n"
+	      "       stapcache host (self|list|add|remove|refresh|accept) ...\n"
 	      "\n"
 	      "Compile a SystemTap script once and answer the same request from a cache.\n"
 	      "\n"
@@ -63,6 +69,10 @@ void sc_usage(FILE *out)
 	      "  -G NAME=VALUE     run-time global (module parameter; not a key input)\n"
 	      "  -c CMD, -x PID, -o FILE, -s MB\n"
 	      "                    run-time options passed to the runner\n"
+	      "  -T NAME|@GROUP    build for a known_hosts target and run there over SSH\n"
+	      "                    (repeatable; with -p4 only build and print the paths)\n"
+	      "  --connect-timeout S, --jobs N\n"
+	      "                    for -T: SSH connect timeout (10), targets at once (64)\n"
 	      "  --explain         print the key record for this request; build nothing\n"
 	      "  -v                more progress on stderr (repeatable)\n"
 	      "  -h, --help        this text\n"
@@ -91,6 +101,7 @@ void sc_options_free(struct sc_request *req)
 	free(req->kbuild.v);
 	free(req->globals.v);
 	free(req->args.v);
+	free(req->targets.v);
 }
 
 static int parse_global(const char *arg, struct sc_error *err)
@@ -171,11 +182,9 @@ int sc_options_parse(int argc, char **argv, struct sc_request *req, struct sc_er
 		case 'x': req->pid = optarg; break;
 		case 'o': req->output = optarg; break;
 		case 's': req->bufsize = optarg; break;
-		case 'T':
-			sc_error_set(err, "-T %s: named remote targets are not supported by this "
-					  "version yet; compile with -p4 -r THEIR-RELEASE and copy the "
-					  "module there", optarg);
-			return -EINVAL;
+		case 'T': r = strv_push(&req->targets, optarg); break;
+		case OPT_CONNECT_TIMEOUT: req->connect_timeout = optarg; break;
+		case OPT_JOBS: req->jobs = optarg; break;
 		case OPT_EXPLAIN: req->explain = true; break;
 		case OPT_SALT: req->salt = optarg; break;
 		case OPT_PRIVILEGE: req->privilege = optarg; break;

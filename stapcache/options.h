@@ -39,6 +39,10 @@ struct sc_request {
 	const char *pid;         /* -x: run-time only */
 	const char *output;      /* -o: run-time only */
 	const char *bufsize;     /* -s: run-time only */
+	/* remote runs (stapcache/remote/): run-time only */
+	struct sc_strv targets;        /* -T NAME or @GROUP */
+	const char *connect_timeout;   /* --connect-timeout SECONDS */
+	const char *jobs;              /* --jobs N: targets at once */
 };
 
 /*
