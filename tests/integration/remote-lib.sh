@@ -95,6 +95,7 @@ PidFile none
 Subsystem sftp /usr/lib/openssh/sftp-server
 SetEnv PATH=$R/bin:/usr/bin:/bin TMPDIR=$R/tmp FAKE_LOG=$R/log FAKE_KREL=${KREL:-unknown}
 LogLevel ERROR
+MaxStartups 100
 CFG
 	for p in "$@"; do args="$args -p $p"; done
 	# shellcheck disable=SC2086
