@@ -28,6 +28,7 @@ python3 -c 'import socket,sys,time
 s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); time.sleep(120)' "$PS" &
 silent_pid=$!
+for i in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PS") 2>/dev/null && break; sleep 0.1; done
 at_exit "kill $silent_pid 2>/dev/null"
 target silent "ssh:root@127.0.0.1:$PS:auth"
 
@@ -38,7 +39,7 @@ ok $? "the module is built (or in the shared cache)"
 args=()
 for i in $(seq 14); do args+=(-T "t$i"); done
 t0=$(date +%s.%N)
-$STAPCACHE "${args[@]}" -T refusing -T dead -T silent --connect-timeout 3 \
+$STAPCACHE "${args[@]}" -T refusing -T dead -T silent --connect-timeout 15 \
 	-e "$SCRIPT" -G sleep=2 >"$T/out" 2>"$T/err"; st=$?
 t1=$(date +%s.%N)
 is "$st" 1 "17 targets, some failing: exit status 1"
@@ -49,10 +50,16 @@ like "$(cat "$T/err")" "refusing: refused: 127.0.0.1:$PB is not in" "the refusin
 like "$(cat "$T/err")" "dead: cannot connect to 127.0.0.1" "the dead target is reported"
 like "$(cat "$T/err")" "silent: cannot connect" "the silent target is reported"
 like "$(cat "$T/err")" "^TARGET +KERNEL +STATUS +SECONDS +LINES" "a summary table on stderr"
-secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", b - a }')
-diag "fan-out to 17 targets took $secs s"
-[ "$secs" -lt 12 ]
-ok $? "the slow and dead targets held nobody (under 12 s; runs take 2 s, timeout 3 s)"
+# Not a benchmark: margins wide enough for a loaded machine. The silent target
+# waits out its 15 s timeout; one after another the runs would need 14 x 2 s more.
+sed 's/^/#   /' "$T/err" | grep -E 'silent|dead|refusing' | head -8
+slowest_good=$(awk '$1 ~ /^t[0-9]+$/ && $NF == "ok" { if ($4 > m) m = $4 } END { print m + 0 }' "$T/err")
+silent=$(awk '$1 == "silent" { print $4 }' "$T/err")
+diag "fan-out to 17 targets: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s; slowest good target $slowest_good s; silent $silent s"
+awk -v g="$slowest_good" -v s="$silent" 'BEGIN { exit !(g < s) }'
+ok $? "the good targets finished before the silent one timed out (not held by it)"
+awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 40) }'
+ok $? "all at once: well under the 43 s that one after another would take"
 is "$(remote_leftovers)" 0 "no temp dir left on any target"
 
 # Ctrl-C: the remote run is stopped (the runner gets TERM) and cleaned up.
