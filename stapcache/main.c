@@ -10,6 +10,7 @@
  *   cache.c    get or build, behind one call
  *   build.c    the build: stap -p4 in a staging directory
  *   run.c      the runner's argv; exec it
+ *   remote/    -T: a module per target kernel, then exec stapcache-remote
  *   commands.c `stapcache cache ...`, `stapcache bless`
  */
 #include "build-config.h"
@@ -27,6 +28,7 @@
 #include "kernel.h"
 #include "key.h"
 #include "options.h"
+#include "remote/frontend.h"
 #include "run.h"
 
 /* Passes 1-3 produce no module: nothing to cache, so stap does them itself. */
@@ -84,8 +86,13 @@ static int compile(int argc, char **argv)
 		sc_options_free(&req);
 		return pass_through(ctx.stap, argv);
 	}
+	if (sc_cache_open(ctx.cache_dir, ctx.max_size, &c, &err) < 0)
+		goto fail;
+	if (req.targets.n) {
+		status = sc_remote_targets(&req, &ctx, c);
+		goto out;
+	}
 	if (sc_kernel_resolve(req.kernel, req.arch, &k, &err) < 0 ||
-	    sc_cache_open(ctx.cache_dir, ctx.max_size, &c, &err) < 0 ||
 	    sc_key_compute(&req, &ctx, &k, sc_cache_memo_dir(c), &key, &err) < 0)
 		goto fail;
 	if (req.explain) {
@@ -130,5 +137,7 @@ int main(int argc, char **argv)
 		return sc_cmd_cache(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "bless"))
 		return sc_cmd_bless(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "host"))
+		return sc_remote_exec_host(argc - 1, argv + 1);
 	return compile(argc, argv);
 }

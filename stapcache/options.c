@@ -70,8 +70,20 @@ const struct sc_opt sc_opts[] = {
 	{'v', NULL, NULL, SC_ROLE_PASS, .stap = "-v", .runner = "-v",
 	 .why = "verbosity changes what stap and the runner print, not the module",
 	 .help = "more progress on stderr (repeatable)"},
-	{'T', NULL, "TARGET", SC_ROLE_OWN, .example = "web1",
-	 .help = "a named remote target (not supported by this version yet)"},
+	/*
+	 * Remote runs: which targets and how to reach them. A target's
+	 * known_hosts entry gives the kernel, arch and runtime the key sees (as
+	 * -r/-a/-R would); the name itself is no key input, and neither stap nor
+	 * the local runner sees these. stapcache-remote gets them from
+	 * stapcache/remote/frontend.c.
+	 */
+	{'T', NULL, "TARGET|@GROUP", SC_ROLE_OWN, .example = "web1",
+	 .help = "build for a stapcache-known_hosts(5) target and run there over\n"
+		 "SSH (repeatable; with -p4 only build and print the paths)"},
+	{SC_OPT_CONNECT_TIMEOUT, "connect-timeout", "SECONDS", SC_ROLE_OWN, .example = "5",
+	 .help = "for -T: SSH connect timeout (default 10)"},
+	{SC_OPT_JOBS, "jobs", "N", SC_ROLE_OWN, .example = "4",
+	 .help = "for -T: targets run at once (default 64)"},
 	{SC_OPT_EXPLAIN, "explain", NULL, SC_ROLE_OWN,
 	 .help = "print the key record for this request; build nothing"},
 	{'h', "help", NULL, SC_ROLE_OWN, .help = "this text"},
@@ -96,6 +108,8 @@ void sc_usage(FILE *out)
 	fputs("Usage: stapcache [OPTIONS] (-e SCRIPT | FILE) [ARGS...]\n"
 	      "       stapcache cache (stats|list|prune [--max-size SIZE]|clear)\n"
 	      "       stapcache bless MODULE.ko\n"
+	      "       stapcache -T TARGET|@GROUP ... [OPTIONS] (-e SCRIPT | FILE) [ARGS...]\n"
+	      "       stapcache host (self|list|add|remove|refresh|accept) ...\n"
 	      "\n"
 	      "Compile a SystemTap script once and answer the same request from a cache.\n"
 	      "Options that shape the module are key inputs; ARGS (@1, @2, ...) are too.\n"
@@ -185,8 +199,10 @@ void sc_options_free(struct sc_request *req)
 {
 	free(req->opts);
 	free(req->args.v);
+	free(req->targets.v);
 	req->opts = NULL;
 	req->args.v = NULL;
+	req->targets.v = NULL;
 }
 
 /* getopt's short and long option lists, from the table. */
@@ -227,6 +243,23 @@ static int check_global(const char *arg, struct sc_error *err)
 			     (int)(eq - arg), arg);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* A whole number in [min, max] for option name. */
+static int int_arg(const char *name, const char *arg, int min, int max, int *out,
+		   struct sc_error *err)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(arg, &end, 10);
+	if (*arg == '\0' || *end || errno || n < min || n > max) {
+		sc_error_set(err, "%s '%s': expected a number %d-%d", name, arg, min, max);
+		return -EINVAL;
+	}
+	*out = (int)n;
 	return 0;
 }
 
@@ -271,10 +304,16 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 		return 0;
 	case 'G': return check_global(arg, err);
 	case 'T':
-		sc_error_set(err, "-T %s: named remote targets are not supported by this "
-				  "version yet; compile with -p4 -r THEIR-RELEASE and copy the "
-				  "module there", arg);
-		return -EINVAL;
+		if (strv_push(&req->targets, arg) < 0) {
+			sc_error_set(err, "out of memory");
+			return -ENOMEM;
+		}
+		return 0;
+	case SC_OPT_CONNECT_TIMEOUT:
+		return int_arg("--connect-timeout", arg, 1, SC_REMOTE_CONNECT_TIMEOUT_MAX,
+			       &req->connect_timeout, err);
+	case SC_OPT_JOBS:
+		return int_arg("--jobs", arg, 1, SC_REMOTE_JOBS_MAX, &req->jobs, err);
 	case SC_OPT_EXPLAIN: req->explain = true; return 0;
 	case 'h':
 		sc_usage(stdout);

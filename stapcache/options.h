@@ -43,6 +43,8 @@ enum sc_opt_id {
 	SC_OPT_SUPPRESS_HANDLER_ERRORS,
 	SC_OPT_SUPPRESS_TIME_LIMITS,
 	SC_OPT_SKIP_BADVARS,
+	SC_OPT_CONNECT_TIMEOUT,
+	SC_OPT_JOBS,
 };
 
 struct sc_opt {
@@ -80,6 +82,10 @@ struct sc_strv {
 	size_t n;
 };
 
+/* The ranges --connect-timeout and --jobs accept (stapcache-remote checks them again). */
+#define SC_REMOTE_CONNECT_TIMEOUT_MAX 3600
+#define SC_REMOTE_JOBS_MAX 4096
+
 /* A stap-compatible request: what to compile, for what, and what to do with it. */
 struct sc_request {
 	struct sc_optarg *opts;  /* every option given, in order */
@@ -95,6 +101,10 @@ struct sc_request {
 	const char *script_text; /* -e */
 	const char *script_file; /* FILE (or "-" for stdin) */
 	struct sc_strv args;     /* @1 @2 ... */
+	/* Remote runs (stapcache/remote/), from the OWN rows -T, --connect-timeout, --jobs. */
+	struct sc_strv targets;  /* -T NAME or @GROUP, in order */
+	int connect_timeout;     /* --connect-timeout SECONDS; 0: the helper's default */
+	int jobs;                /* --jobs N: targets at once; 0: the helper's default */
 };
 
 /*

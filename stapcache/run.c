@@ -2,6 +2,7 @@
 #include "build-config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,26 +20,30 @@ const char *sc_run_runner(void)
 	return "staprun";
 }
 
-int sc_run_argv(const struct sc_request *req, const char *runner, const char *module_path,
-		struct sc_argv *a)
+/* The runner's options (params false: before the module) or its parameters (-G: spelled ""). */
+static int push_runner(const struct sc_request *req, bool params, struct sc_argv *a)
 {
-	int r = sc_argv_push(a, runner);
+	int r = 0;
 
-	/* Options first, then the module, then its parameters (-G: spelled ""). */
 	for (size_t i = 0; r == 0 && i < req->n_opts; i++) {
 		const struct sc_opt *o = req->opts[i].opt;
 
-		if (o->runner && *o->runner)
-			r = sc_opt_push(a, o->runner, &req->opts[i]);
-	}
-	r = r ?: sc_argv_push(a, module_path);
-	for (size_t i = 0; r == 0 && i < req->n_opts; i++) {
-		const struct sc_opt *o = req->opts[i].opt;
-
-		if (o->runner && !*o->runner)
+		if (o->runner && (*o->runner == '\0') == params)
 			r = sc_opt_push(a, o->runner, &req->opts[i]);
 	}
 	return r;
+}
+
+int sc_run_opts(const struct sc_request *req, struct sc_argv *opts, struct sc_argv *params)
+{
+	return push_runner(req, false, opts) ?: push_runner(req, true, params);
+}
+
+int sc_run_argv(const struct sc_request *req, const char *runner, const char *module_path,
+		struct sc_argv *a)
+{
+	return sc_argv_push(a, runner) ?: push_runner(req, false, a) ?:
+	       sc_argv_push(a, module_path) ?: push_runner(req, true, a);
 }
 
 int sc_run_module(const struct sc_request *req, const char *module_path)

@@ -12,6 +12,14 @@
 const char *sc_run_runner(void);
 
 /*
+ * What the table gives the runner for req, without the runner and the
+ * module: its options (before the module) to opts and the -G NAME=VALUE
+ * module parameters (after it) to params, in command-line order. Both are
+ * appended to. Returns 0 or -ENOMEM (free both with sc_argv_free).
+ */
+int sc_run_opts(const struct sc_request *req, struct sc_argv *opts, struct sc_argv *params);
+
+/*
  * The runner's argv: runner, every run-time option the table gives the
  * runner, the module, then the -G NAME=VALUE module parameters. Returns 0 or
  * -ENOMEM (free with sc_argv_free).

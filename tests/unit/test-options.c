@@ -127,6 +127,10 @@ static void check_row(struct fixture *f, const struct sc_opt *o, const char *bas
 	case SC_ROLE_OWN:
 		tap_ok(!o->stap && !o->runner, "%s is stapcache's own: neither stap nor the runner "
 					       "sees it", sp);
+		tap_ok(strcmp(hex, base) == 0, "%s does not change the key", sp);
+		tap_ok(!has_word(&stap, sp) && !has_word(&runner, sp) &&
+			       (!ex || (!has_word(&stap, ex) && !has_word(&runner, ex))),
+		       "%s reaches neither argv", sp);
 		break;
 	}
 out:
@@ -159,8 +163,7 @@ int main(void)
 		const struct sc_opt *o = &sc_opts[i];
 
 		/* Options that end the program or refuse the request have nothing to walk. */
-		if (o->id == 'h' || o->id == 'V' || o->id == 'T' || o->id == 'p' ||
-		    o->id == SC_OPT_EXPLAIN)
+		if (o->id == 'h' || o->id == 'V' || o->id == 'p' || o->id == SC_OPT_EXPLAIN)
 			continue;
 		check_row(&f, o, base);
 	}
