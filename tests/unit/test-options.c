@@ -139,6 +139,41 @@ out:
 	parsed_free(&p);
 }
 
+/*
+ * A remote target's runner gets what sc_run_opts yields (remote/frontend.c
+ * forwards it): exactly the local runner's argv without the runner and the
+ * module.
+ */
+static void check_remote_runner(struct fixture *f)
+{
+	const char *args[] = {"-p4", "-r", fx_path(f, "tree"), "-v", "-G", "a=1", "-c", "true",
+			      "-x", "1", "-o", "/dev/null", "-s", "4", "-G", "b=2",
+			      fx_path(f, "s.stp"), NULL};
+	struct sc_argv stap = {0}, local = {0}, opts = {0}, params = {0};
+	struct parsed p = {0};
+	bool same;
+
+	if (argvs(f, args, &p, &stap, &local) < 0 || sc_run_opts(&p.req, &opts, &params) < 0) {
+		tap_ok(0, "a request with every run-time option is valid");
+		goto out;
+	}
+	same = local.n == 1 + opts.n + 1 + params.n && !strcmp(local.v[opts.n + 1], "/m.ko");
+	for (size_t i = 0; same && i < opts.n; i++)
+		same = !strcmp(local.v[1 + i], opts.v[i]);
+	for (size_t i = 0; same && i < params.n; i++)
+		same = !strcmp(local.v[opts.n + 2 + i], params.v[i]);
+	tap_ok(same, "a remote runner gets the local runner's options and parameters");
+	tap_ok(opts.n == 9 && params.n == 2 && !strcmp(params.v[0], "a=1") &&
+		       !strcmp(params.v[1], "b=2") && has_word(&opts, "-b"),
+	       "options before the module (-s as -b), -G parameters after it, in order");
+out:
+	sc_argv_free(&stap);
+	sc_argv_free(&local);
+	sc_argv_free(&opts);
+	sc_argv_free(&params);
+	parsed_free(&p);
+}
+
 int main(void)
 {
 	struct fixture f;
@@ -177,6 +212,7 @@ int main(void)
 			tap_ok(0, "row %zu is a key input that never enters the key", i);
 	}
 	tap_ok(1, "every row that reaches stap is a key input or says why not");
+	check_remote_runner(&f);
 
 	mem = open_memstream(&help, &help_len);
 	sc_usage(mem);
