@@ -122,7 +122,7 @@ void sc_usage(FILE *out)
 
 		spelling(o, sp, sizeof(sp));
 		fprintf(out, "  %-20s", sp);
-		if (strlen(sp) > 20)
+		if (strlen(sp) >= 20) /* no room for the space before the help text */
 			fprintf(out, "\n  %-20s", "");
 		/* Continuation lines of a help text line up under its first. */
 		for (const char *nl; (nl = strchr(h, '\n')); h = nl + 1)
