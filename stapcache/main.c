@@ -89,7 +89,7 @@ static int compile(int argc, char **argv)
 	if (sc_cache_open(ctx.cache_dir, ctx.max_size, &c, &err) < 0)
 		goto fail;
 	if (req.targets.n) {
-		status = sc_remote_targets(&req, &ctx, c);
+		status = sc_remote_targets(&req, &env, &ctx, c);
 		goto out;
 	}
 	if (sc_kernel_resolve(req.kernel, req.arch, &k, &err) < 0 ||

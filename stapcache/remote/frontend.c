@@ -169,28 +169,62 @@ static int exec_run(const struct sc_request *req, const struct sc_targets *all,
 	return status;
 }
 
-int sc_remote_targets(const struct sc_request *req, const struct sc_ctx *ctx,
-		      struct sc_cache *c)
+/*
+ * One build per distinct (tree or release, arch, runtime) among the selected
+ * targets: builds[] gets them (*nb of them), of[i] the one for target idx[i].
+ * The runtime is -R, else the target's runtime:, else the context's.
+ * Returns 0, or the exit status after saying what failed.
+ */
+static int get_builds(const struct sc_request *req, const struct sc_ctx *ctx,
+		      struct sc_cache *c, const struct sc_targets *all, const size_t *idx,
+		      size_t n, struct build *builds, size_t *nb, struct build **of)
+{
+	struct sc_error err = {{0}};
+
+	for (size_t i = 0; i < n; i++) {
+		const struct sc_target *t = &all->v[idx[i]];
+		const char *spec = t->build_tree ? t->build_tree : t->kernel;
+		const char *rt = req->runtime ? req->runtime : t->runtime;
+		struct build *b = find_build(builds, *nb, spec, t->arch, rt);
+
+		if (t->sysroot)
+			fprintf(stderr, "stapcache: warning: %s: sysroot is not used yet\n",
+				t->name);
+		if (!b) {
+			b = &builds[(*nb)++];
+			*b = (struct build){.first = t, .spec = spec, .arch = t->arch, .runtime = rt};
+			if (get_module(req, ctx, c, b, &b->path, &err) < 0) {
+				fprintf(stderr, "stapcache: %s (for target %s): %s\n", spec, t->name,
+					err.msg);
+				return sc_build_interrupted() ? 128 + sc_build_interrupted() : 1;
+			}
+		}
+		of[i] = b;
+	}
+	return 0;
+}
+
+int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
+		      const struct sc_ctx *ctx, struct sc_cache *c)
 {
 	struct sc_targets all = {0};
 	struct sc_error err = {{0}};
 	struct build *builds = NULL, **of = NULL;
 	size_t *idx = NULL, n = 0, nb = 0;
-	char *path = sc_targets_default_path();
-	int status = 1;
+	char *path = sc_targets_default_path(env->xdg_config_home, env->home);
+	int status = 2;
 
 	if (req->kernel || req->arch) {
 		fprintf(stderr, "stapcache: -r/-a and -T do not go together: a target's "
 				"known_hosts entry says its kernel and arch\n");
-		status = 2;
 		goto out;
 	}
 	if (req->explain) {
 		fprintf(stderr, "stapcache: --explain and -T do not go together: explain "
 				"with -r and -a of one target\n");
-		status = 2;
 		goto out;
 	}
+	status = 1;
 	if (sc_targets_load(path, &all, &err) < 0 ||
 	    sc_targets_select(&all, req->targets.v, req->targets.n, &idx, &n, &err) < 0) {
 		fprintf(stderr, "stapcache: %s%s\n", err.msg,
@@ -199,30 +233,13 @@ int sc_remote_targets(const struct sc_request *req, const struct sc_ctx *ctx,
 	}
 	builds = calloc(n, sizeof(*builds));
 	of = calloc(n, sizeof(*of));
-	if (!builds || !of)
+	if (!builds || !of) {
+		fprintf(stderr, "stapcache: out of memory\n");
 		goto out;
-	for (size_t i = 0; i < n; i++) {
-		const struct sc_target *t = &all.v[idx[i]];
-		const char *spec = t->build_tree ? t->build_tree : t->kernel;
-		const char *rt = req->runtime ? req->runtime : t->runtime;
-		struct build *b = find_build(builds, nb, spec, t->arch, rt);
-
-		if (t->sysroot)
-			fprintf(stderr, "stapcache: warning: %s: sysroot is not used yet\n",
-				t->name);
-		if (!b) {
-			b = &builds[nb++];
-			*b = (struct build){.first = t, .spec = spec, .arch = t->arch, .runtime = rt};
-			if (get_module(req, ctx, c, b, &b->path, &err) < 0) {
-				fprintf(stderr, "stapcache: %s (for target %s): %s\n", spec, t->name,
-					err.msg);
-				if (sc_build_interrupted())
-					status = 128 + sc_build_interrupted();
-				goto out;
-			}
-		}
-		of[i] = b;
 	}
+	status = get_builds(req, ctx, c, &all, idx, n, builds, &nb, of);
+	if (status != 0)
+		goto out;
 	if (req->last_pass == 4) {
 		for (size_t i = 0; i < nb; i++)
 			printf("%s\n", builds[i].path);

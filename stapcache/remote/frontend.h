@@ -14,12 +14,13 @@
  */
 
 /*
- * `stapcache -T ...`: with -p4 prints one module path per distinct build;
+ * `stapcache -T ...`: reads known_hosts (where env says), gets each
+ * distinct build from c, then with -p4 prints one module path per build;
  * otherwise execs stapcache-remote run (does not return on success).
  * Messages go to stderr. Returns the exit status.
  */
-int sc_remote_targets(const struct sc_request *req, const struct sc_ctx *ctx,
-		      struct sc_cache *c);
+int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
+		      const struct sc_ctx *ctx, struct sc_cache *c);
 
 /* `stapcache host ...`: execs stapcache-remote host ... Returns only on failure: 1. */
 int sc_remote_exec_host(int argc, char **argv);

@@ -379,7 +379,7 @@ int sc_cmd_host(int argc, char **argv)
 		return usage();
 	if (!strcmp(argv[1], "self"))
 		return argc <= 3 ? host_self(argc - 1, argv + 1) : usage();
-	path = sc_targets_default_path();
+	path = sc_remote_known_hosts();
 	if (sc_targets_load(path, &all, &err) < 0) {
 		fprintf(stderr, "stapcache: %s\n", err.msg);
 		free(path);

@@ -44,6 +44,11 @@ void sc_remote_env(struct sc_ssh_opts *o)
 	o->may_prompt = isatty(STDIN_FILENO) && access("/dev/tty", R_OK | W_OK) == 0;
 }
 
+char *sc_remote_known_hosts(void)
+{
+	return sc_targets_default_path(getenv("XDG_CONFIG_HOME"), getenv("HOME"));
+}
+
 int sc_remote_int_arg(const char *opt, const char *v, int min, int max, int *out)
 {
 	char *end;
@@ -85,7 +90,7 @@ static int cmd_run(int argc, char **argv)
 		free(opts);
 		return 1;
 	}
-	path = sc_targets_default_path();
+	path = sc_remote_known_hosts();
 	if (sc_targets_load(path, &all, &err) < 0) {
 		fprintf(stderr, "stapcache: %s\n", err.msg);
 		goto out;

@@ -11,6 +11,9 @@
 /* Fill o->ssh_dir ($HOME/.ssh) and o->may_prompt (a terminal is there). */
 void sc_remote_env(struct sc_ssh_opts *o);
 
+/* The known_hosts file, from this process's environment (caller frees). */
+char *sc_remote_known_hosts(void);
+
 /* Parse a number in [min, max] for option opt; prints and returns -EINVAL if bad. */
 int sc_remote_int_arg(const char *opt, const char *v, int min, int max, int *out);
 

@@ -163,11 +163,8 @@ void sc_targets_clear(struct sc_targets *t)
 	t->n = 0;
 }
 
-char *sc_targets_default_path(void)
+char *sc_targets_default_path(const char *base, const char *home)
 {
-	const char *base = getenv("XDG_CONFIG_HOME");
-	const char *home = getenv("HOME");
-
 	if (base && base[0] == '/')
 		return sc_strdupf("%s/stapcache/known_hosts", base);
 	return sc_strdupf("%s/.config/stapcache/known_hosts", home && *home ? home : "");

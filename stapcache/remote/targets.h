@@ -70,8 +70,12 @@ int sc_targets_load(const char *path, struct sc_targets *t, struct sc_error *err
 /* Free every entry (t itself is the caller's). */
 void sc_targets_clear(struct sc_targets *t);
 
-/* The default file: $XDG_CONFIG_HOME/stapcache/known_hosts (caller frees). */
-char *sc_targets_default_path(void);
+/*
+ * The default file for these values of XDG_CONFIG_HOME and HOME (either may
+ * be NULL): $XDG_CONFIG_HOME/stapcache/known_hosts when that is absolute,
+ * else ~/.config/stapcache/known_hosts. Reads no environment. Caller frees.
+ */
+char *sc_targets_default_path(const char *xdg_config_home, const char *home);
 
 /*
  * Resolve -T specs (NAME or @GROUP, in order, duplicates dropped) into indexes
