@@ -22,35 +22,33 @@ void sc_config_free(struct sc_config *cfg)
 	free(cfg);
 }
 
-char *sc_expand_home(const char *path)
+char *sc_expand_home(const char *path, const char *home)
 {
-	const char *home = getenv("HOME");
-
 	if (path[0] == '~' && (path[1] == '/' || path[1] == '\0') && home && *home)
 		return sc_strdupf("%s%s", home, path + 1);
 	return sc_strdupf("%s", path);
 }
 
-static int set_path(char **slot, const char *value, const char *name, const char *key,
-		    size_t line, struct sc_error *err)
+static int set_path(char **slot, const char *value, const char *home, const char *name,
+		    const char *key, size_t line, struct sc_error *err)
 {
 	if (*value == '\0') {
 		sc_error_set(err, "%s:%zu: '%s' must not be empty", name, line, key);
 		return -EINVAL;
 	}
-	*slot = sc_expand_home(value);
-	return 0;
+	*slot = sc_expand_home(value, home);
+	return *slot ? 0 : -ENOMEM;
 }
 
-static int apply(struct sc_config *cfg, const char *key, const char *value, const char *name,
-		 size_t line, struct sc_error *err)
+static int apply(struct sc_config *cfg, const char *key, const char *value, const char *home,
+		 const char *name, size_t line, struct sc_error *err)
 {
 	if (!strcmp(key, "cache-dir"))
-		return set_path(&cfg->cache_dir, value, name, key, line, err);
+		return set_path(&cfg->cache_dir, value, home, name, key, line, err);
 	if (!strcmp(key, "stap"))
-		return set_path(&cfg->stap, value, name, key, line, err);
+		return set_path(&cfg->stap, value, home, name, key, line, err);
 	if (!strcmp(key, "runtime"))
-		return set_path(&cfg->runtime, value, name, key, line, err);
+		return set_path(&cfg->runtime, value, home, name, key, line, err);
 	if (!strcmp(key, "max-size")) {
 		if (sc_parse_size(value, &cfg->max_size, err) < 0) {
 			sc_error_prefix(err, "%s:%zu: max-size", name, line);
@@ -65,8 +63,8 @@ static int apply(struct sc_config *cfg, const char *key, const char *value, cons
 	return -EINVAL;
 }
 
-int sc_config_parse(const char *name, const char *buf, size_t len, struct sc_config **out,
-		    struct sc_error *err)
+int sc_config_parse(const char *name, const char *home, const char *buf, size_t len,
+		    struct sc_config **out, struct sc_error *err)
 {
 	yaml_parser_t parser;
 	yaml_document_t doc;
@@ -127,8 +125,10 @@ int sc_config_parse(const char *name, const char *buf, size_t len, struct sc_con
 				goto done;
 			}
 		}
-		if (apply(cfg, key, value, name, line, err) < 0)
+		r = apply(cfg, key, value, home, name, line, err);
+		if (r < 0)
 			goto done;
+		r = -EINVAL;
 	}
 	r = 0;
 done:
@@ -142,7 +142,8 @@ done:
 	return 0;
 }
 
-int sc_config_load(const char *path, struct sc_config **out, struct sc_error *err)
+int sc_config_load(const char *path, const char *home, struct sc_config **out,
+		   struct sc_error *err)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -156,7 +157,45 @@ int sc_config_load(const char *path, struct sc_config **out, struct sc_error *er
 		sc_error_set(err, "cannot read %s: %s", path, strerror(-r));
 		return r;
 	}
-	r = sc_config_parse(path, buf, len, out, err);
+	r = sc_config_parse(path, home, buf, len, out, err);
 	free(buf);
 	return r;
+}
+
+static int copy_set(const char *over, char **fresh)
+{
+	if (!over)
+		return 0;
+	*fresh = strdup(over);
+	return *fresh ? 0 : -ENOMEM;
+}
+
+int sc_config_merge(struct sc_config *base, const struct sc_config *over)
+{
+	char *cache_dir = NULL, *stap = NULL, *runtime = NULL;
+
+	/* All copies first, so that a failure leaves base as it was. */
+	if (copy_set(over->cache_dir, &cache_dir) < 0 || copy_set(over->stap, &stap) < 0 ||
+	    copy_set(over->runtime, &runtime) < 0) {
+		free(cache_dir);
+		free(stap);
+		return -ENOMEM;
+	}
+	if (cache_dir) {
+		free(base->cache_dir);
+		base->cache_dir = cache_dir;
+	}
+	if (stap) {
+		free(base->stap);
+		base->stap = stap;
+	}
+	if (runtime) {
+		free(base->runtime);
+		base->runtime = runtime;
+	}
+	if (over->has_max_size) {
+		base->max_size = over->max_size;
+		base->has_max_size = 1;
+	}
+	return 0;
 }

@@ -15,7 +15,9 @@
  *     runtime: /var/lib/stapcache/...   # default -R runtime directory
  *
  * Strings are NULL when not set. "~/" at the start of a path is expanded
- * with $HOME.
+ * with home (the caller reads $HOME; common/ never reads the environment).
+ * A system-wide file and the user's are read in that order and merged field
+ * by field (sc_config_merge), as ccache reads /etc/ccache.conf first.
  */
 struct sc_config {
 	char *cache_dir;
@@ -31,15 +33,26 @@ struct sc_config {
  * and a message naming the file and line. Returns 0 and sets *out (free with
  * sc_config_free), or -errno.
  */
-int sc_config_load(const char *path, struct sc_config **out, struct sc_error *err);
+int sc_config_load(const char *path, const char *home, struct sc_config **out,
+		   struct sc_error *err);
 
 /* Parse a config from memory; name is used in messages. Same contract as above. */
-int sc_config_parse(const char *name, const char *buf, size_t len, struct sc_config **out,
-		    struct sc_error *err);
+int sc_config_parse(const char *name, const char *home, const char *buf, size_t len,
+		    struct sc_config **out, struct sc_error *err);
 
+/*
+ * Every field set in over replaces base's (over wins, field by field).
+ * Returns 0 or -ENOMEM (base is then unchanged).
+ */
+int sc_config_merge(struct sc_config *base, const struct sc_config *over);
+
+/* Frees cfg and its strings; NULL is a no-op. */
 void sc_config_free(struct sc_config *cfg);
 
-/* Expand a leading "~/" with $HOME into a new string (caller frees). */
-char *sc_expand_home(const char *path);
+/*
+ * Expand a leading "~/" with home (NULL or empty: no expansion) into a new
+ * string (caller frees). Returns NULL when out of memory.
+ */
+char *sc_expand_home(const char *path, const char *home);
 
 #endif

@@ -7,6 +7,7 @@
 #include <openssl/sha.h>
 
 #include "digest.h"
+#include "fsutil.h"
 
 struct sc_sha256 {
 	SHA256_CTX ctx;
@@ -44,6 +45,21 @@ void sc_sha256(const void *data, size_t len, uint8_t out[SC_SHA256_LEN])
 	SHA256_Init(&ctx);
 	SHA256_Update(&ctx, data, len);
 	SHA256_Final(out, &ctx);
+}
+
+int sc_read_fd_sha256(int fd, size_t max, char **buf, size_t *len,
+		      uint8_t md[SC_SHA256_LEN])
+{
+	char *b = NULL;
+	size_t n = 0;
+	int r = sc_read_fd(fd, max, &b, &n);
+
+	if (r < 0)
+		return r;
+	sc_sha256(b, n, md);
+	*buf = b;
+	*len = n;
+	return 0;
 }
 
 void sc_hex(char *out, const uint8_t *in, size_t len)

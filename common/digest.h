@@ -25,6 +25,15 @@ void sc_sha256_final(struct sc_sha256 *ctx, uint8_t out[SC_SHA256_LEN]);
 /* One-shot digest of a buffer. */
 void sc_sha256(const void *data, size_t len, uint8_t out[SC_SHA256_LEN]);
 
+/*
+ * Read fd from its offset to EOF into memory once (at most max bytes) and
+ * hash exactly those bytes: what is checked afterwards is what was hashed.
+ * Returns 0 with *buf (NUL-terminated; caller frees), *len and md, -EFBIG
+ * when the file holds more than max bytes, or another -errno.
+ */
+int sc_read_fd_sha256(int fd, size_t max, char **buf, size_t *len,
+		      uint8_t md[SC_SHA256_LEN]);
+
 /* Lower-case hex of len bytes into out, which must hold 2 * len + 1 bytes. */
 void sc_hex(char *out, const uint8_t *in, size_t len);
 

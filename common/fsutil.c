@@ -116,17 +116,23 @@ int sc_fsync_dir(const char *path)
 	return r;
 }
 
-int sc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode)
+int sc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode,
+			 bool *replaced)
 {
 	char *tmp = sc_strdupf("%s.tmp.XXXXXX", path);
-	char *dir = NULL;
-	int fd, r;
+	char *dir = dir_of(path);
+	int fd = -1, r;
 
+	if (replaced)
+		*replaced = false;
+	if (!tmp || !dir) {
+		r = -ENOMEM;
+		goto out;
+	}
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
-		free(tmp);
-		return r;
+		goto out;
 	}
 	r = sc_write_all(fd, buf, len);
 	if (r == 0 && fchmod(fd, mode) < 0)
@@ -139,13 +145,13 @@ int sc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t m
 		r = -errno;
 	if (r < 0) {
 		unlink(tmp);
-		free(tmp);
-		return r;
+		goto out;
 	}
+	if (replaced)
+		*replaced = true;
+	r = sc_fsync_dir(dir);
+out:
 	free(tmp);
-	dir = dir_of(path);
-	if (dir)
-		r = sc_fsync_dir(dir);
 	free(dir);
 	return r;
 }
@@ -318,10 +324,10 @@ char *sc_strdupf(const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
+	int r;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
+	r = vasprintf(&s, fmt, ap);
 	va_end(ap);
-	return s;
+	return r < 0 ? NULL : s;
 }

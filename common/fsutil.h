@@ -2,6 +2,7 @@
 #ifndef SC_FSUTIL_H
 #define SC_FSUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -23,11 +24,17 @@ int sc_read_fd(int fd, size_t max, char **out, size_t *len);
 int sc_write_all(int fd, const void *buf, size_t len);
 
 /*
- * Replace path atomically with buf: write a temporary file in the same
- * directory, fsync it, rename it over path, fsync the directory. On failure
- * path is untouched and no temporary file is left. Returns 0 or -errno.
+ * Replace path atomically with buf, mode mode (the umask does not apply):
+ * write a temporary file PATH.tmp.XXXXXX in the same directory, fsync it,
+ * rename it over path, fsync the directory.
+ *
+ * Returns 0 when path holds buf durably. Returns -errno otherwise; then
+ * *replaced tells whether path already holds buf (the rename happened but the
+ * directory could not be synced, so the change may not survive a crash) or
+ * is untouched. replaced may be NULL. No temporary file is ever left behind.
  */
-int sc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode);
+int sc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode,
+			 bool *replaced);
 
 /* mkdir -p. Returns 0 or -errno (-ENOTDIR when a component is not a directory). */
 int sc_mkdir_p(const char *path, mode_t mode);
@@ -57,7 +64,7 @@ void sc_human_size(uint64_t n, char *buf, size_t len);
  */
 int sc_parse_size(const char *s, uint64_t *out, struct sc_error *err);
 
-/* asprintf that aborts the program on out-of-memory; never returns NULL. */
+/* asprintf into a new string (caller frees). Returns NULL when out of memory. */
 char *sc_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

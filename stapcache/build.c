@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -15,6 +14,7 @@
 
 #include "build.h"
 #include "fsutil.h"
+#include "util.h"
 
 static volatile sig_atomic_t child_pid;
 static volatile sig_atomic_t got_signal;
@@ -31,102 +31,39 @@ int sc_build_interrupted(void)
 	return got_signal;
 }
 
-struct argv_builder {
-	const char **v;
-	size_t n, cap;
-	char **owned;
-	size_t n_owned;
-};
-
-static void push(struct argv_builder *a, const char *s)
+int sc_build_argv(const struct sc_build *b, const char *script_path, struct sc_argv *a)
 {
-	if (a->n + 2 > a->cap) {
-		a->cap = a->cap ? a->cap * 2 : 32;
-		a->v = realloc(a->v, a->cap * sizeof(*a->v));
-		if (!a->v)
-			abort();
+	const struct sc_request *req = b->req;
+	int r;
+
+	r = sc_argv_push(a, b->ctx->stap);
+	r = r ?: sc_argv_push(a, "-p4");
+	r = r ?: sc_argv_push(a, "-m");
+	r = r ?: sc_argv_push(a, b->key->module);
+	r = r ?: sc_argv_push(a, "-r");
+	r = r ?: sc_argv_push(a, b->kernel->spec);
+	if (req->arch)
+		r = r ?: sc_argv_push(a, "-a") ?: sc_argv_push(a, req->arch);
+	r = r ?: sc_argv_push(a, "-R");
+	r = r ?: sc_argv_push(a, b->key->runtime);
+	for (size_t i = 0; r == 0 && i < req->n_opts; i++) {
+		const struct sc_opt *o = req->opts[i].opt;
+
+		if (o->stap && o->role != SC_ROLE_RUN && o->role != SC_ROLE_OWN)
+			r = sc_opt_push(a, o->stap, &req->opts[i]);
 	}
-	a->v[a->n++] = s;
-	a->v[a->n] = NULL;
-}
-
-static void push_owned(struct argv_builder *a, char *s)
-{
-	a->owned = realloc(a->owned, (a->n_owned + 1) * sizeof(*a->owned));
-	if (!a->owned)
-		abort();
-	a->owned[a->n_owned++] = s;
-	push(a, s);
-}
-
-static void argv_free(struct argv_builder *a)
-{
-	for (size_t i = 0; i < a->n_owned; i++)
-		free(a->owned[i]);
-	free(a->owned);
-	free(a->v);
-}
-
-static void push_list(struct argv_builder *a, const char *opt, const struct sc_strv *sv)
-{
-	for (size_t i = 0; i < sv->n; i++) {
-		push(a, opt);
-		push(a, sv->v[i]);
-	}
-}
-
-static void build_argv(struct argv_builder *a, const struct sc_request *req,
-		       const struct sc_kernel *k, const struct sc_key_env *env,
-		       const struct sc_key *key, const char *script_copy)
-{
-	push(a, env->stap);
-	push(a, "-p4");
-	push(a, "-m");
-	push(a, key->module);
-	push(a, "-r");
-	push(a, k->spec);
-	if (req->arch) {
-		push(a, "-a");
-		push(a, req->arch);
-	}
-	push(a, "-R");
-	push(a, env->runtime);
-	for (int i = 0; i < req->verbose; i++)
-		push(a, "-v");
-	if (req->guru)
-		push(a, "-g");
-	if (req->bulk)
-		push(a, "-b");
-	if (req->timing)
-		push(a, "-t");
-	if (req->unoptimized)
-		push(a, "-u");
-	if (req->suppress_handler_errors)
-		push(a, "--suppress-handler-errors");
-	if (req->suppress_time_limits)
-		push(a, "--suppress-time-limits");
-	if (req->skip_badvars)
-		push(a, "--skip-badvars");
-	if (req->privilege)
-		push_owned(a, sc_strdupf("--privilege=%s", req->privilege));
-	if (req->compatible)
-		push_owned(a, sc_strdupf("--compatible=%s", req->compatible));
-	push_list(a, "-D", &req->defines);
-	push_list(a, "-I", &req->includes);
-	push_list(a, "-B", &req->kbuild);
-	if (script_copy) {
-		push(a, script_copy);
-	} else {
-		push(a, "-e");
-		push(a, key->script);
-	}
-	for (size_t i = 0; i < req->args.n; i++)
-		push(a, req->args.v[i]);
+	if (script_path)
+		r = r ?: sc_argv_push(a, script_path);
+	else
+		r = r ?: sc_argv_push(a, "-e") ?: sc_argv_push(a, b->key->script);
+	for (size_t i = 0; r == 0 && i < req->args.n; i++)
+		r = sc_argv_push(a, req->args.v[i]);
+	return r;
 }
 
 static int write_script_copy(const char *work, const struct sc_key *key, char **out)
 {
-	char *path = sc_strdupf("%s/%s", work, key->script_name);
+	char *path = xstrdupf("%s/%s", work, key->script_name);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	int r;
 
@@ -146,39 +83,6 @@ static int write_script_copy(const char *work, const struct sc_key *key, char **
 	return 0;
 }
 
-static pid_t spawn(const char *const *argv, const char *work, int verbose)
-{
-	pid_t parent = getpid();
-	pid_t pid = fork();
-
-	if (pid != 0)
-		return pid;
-	/* A build outlives nothing: if stapcache dies, stap goes too. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(127);
-	/* Its own process group, so that every compiler it starts can be stopped. */
-	setpgid(0, 0);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	if (chdir(work) < 0)
-		_exit(127);
-	setenv("TMPDIR", work, 1);
-	/* stdout is reserved for the module path: stap's goes to stderr or nowhere. */
-	if (verbose) {
-		dup2(2, 1);
-	} else {
-		int null = open("/dev/null", O_WRONLY);
-
-		if (null >= 0)
-			dup2(null, 1);
-	}
-	execv(argv[0], (char *const *)argv);
-	fprintf(stderr, "stapcache: cannot run %s: %s\n", argv[0], strerror(errno));
-	_exit(127);
-}
-
 static double now(void)
 {
 	struct timespec ts;
@@ -187,91 +91,138 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int sc_build_run(const struct sc_request *req, const struct sc_kernel *kernel,
-		 const struct sc_key_env *env, const struct sc_key *key, const char *tmpdir,
-		 double *seconds, struct sc_error *err)
+/* Run stap, passing on the signals that would stop us. Returns 0 and its status. */
+static int run_stap(const struct sc_argv *a, const char *work, int verbose, int *status)
 {
-	struct argv_builder a = {0};
 	struct sigaction sa = {0}, old_int, old_term, old_hup;
-	char *work = sc_strdupf("%s/work", tmpdir), *script_copy = NULL;
-	char *built = NULL, *dest = NULL;
-	double t0 = now();
-	int status = 0, r;
+	struct sc_spawn_opts o = SC_SPAWN_OPTS_INIT;
+	int null = -1, r;
 	pid_t pid;
 
-	if (mkdir(work, 0700) < 0) {
-		r = -errno;
-		sc_error_set(err, "cannot create %s: %s", work, strerror(-r));
-		goto out;
-	}
-	if (!req->script_text) {
-		r = write_script_copy(work, key, &script_copy);
-		if (r < 0) {
-			sc_error_set(err, "cannot stage the script: %s", strerror(-r));
-			goto out;
-		}
-	}
-	build_argv(&a, req, kernel, env, key, script_copy);
-	if (req->verbose) {
-		fprintf(stderr, "stapcache: running");
-		for (size_t i = 0; i < a.n; i++)
-			fprintf(stderr, " %s", a.v[i]);
-		fputc('\n', stderr);
-	}
+	/* stdout is reserved for the module path: stap's goes to stderr or nowhere. */
+	if (!verbose)
+		null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	o.stdout_fd = verbose ? 2 : null;
+	o.dir = work;
+	o.tmpdir = work;
+	o.new_group = true;      /* so that every compiler it starts can be stopped */
+	o.die_with_parent = true; /* a build outlives nothing */
+	o.default_signals = true;
 	sa.sa_handler = forward;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	sigaction(SIGHUP, &sa, &old_hup);
 	got_signal = 0;
-	pid = spawn(a.v, work, req->verbose);
-	if (pid < 0) {
-		r = -errno;
-		sc_error_set(err, "cannot start stap: %s", strerror(-r));
-		goto restore;
+	r = sc_spawn(a->v, &o, &pid);
+	if (r == 0) {
+		child_pid = pid;
+		r = sc_wait(pid, status);
+		child_pid = 0;
+		kill(-pid, SIGKILL); /* stragglers of an interrupted or failed kbuild */
 	}
-	setpgid(pid, pid);
-	child_pid = pid;
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			status = -1;
-			break;
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
+	if (null >= 0)
+		close(null);
+	return r;
+}
+
+static int stap_failed(const struct sc_build *b, int status, struct sc_error *err)
+{
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+		sc_error_set(err, "could not run %s; install systemtap or set 'stap:' in "
+				  "config.yaml", b->ctx->stap);
+		return -ENOEXEC;
+	}
+	if (WIFSIGNALED(status)) {
+		sc_error_set(err, "stap was killed by signal %d; nothing was cached",
+			     WTERMSIG(status));
+		return -EIO;
+	}
+	if (sc_kernel_needs_runtime_fix(b->kernel, b->key->runtime)) {
+		sc_error_set(err,
+			     "stap failed (exit status %d): the systemtap runtime %s does not "
+			     "compile for %s, whose task_work_cancel() is now "
+			     "task_work_cancel_func(); prepare a fixed runtime with "
+			     "'stapcache-fix-runtime -r %s' and set the directory it prints as "
+			     "'runtime:' in config.yaml (or pass -R DIR); nothing was cached",
+			     WEXITSTATUS(status), b->key->runtime, b->kernel->release,
+			     b->kernel->release);
+		return -EIO;
+	}
+	sc_error_set(err, "stap failed (exit status %d; its messages are above); "
+			  "nothing was cached", WEXITSTATUS(status));
+	return -EIO;
+}
+
+int sc_build_run(void *arg, const char *tmpdir, struct sc_record *meta, struct sc_error *err)
+{
+	const struct sc_build *b = arg;
+	const struct sc_key *key = b->key;
+	struct sc_argv a = {0};
+	char *work = xstrdupf("%s/work", tmpdir), *script_copy = NULL;
+	char *built = NULL, *dest = NULL;
+	double t0 = now();
+	int status = 0, r;
+
+	if (mkdir(work, 0700) < 0) {
+		r = -errno;
+		sc_error_set(err, "cannot create %s: %s", work, strerror(-r));
+		goto out;
+	}
+	if (!b->req->script_text) {
+		r = write_script_copy(work, key, &script_copy);
+		if (r < 0) {
+			sc_error_set(err, "cannot stage the script: %s", strerror(-r));
+			goto out;
 		}
 	}
-	child_pid = 0;
-	kill(-pid, SIGKILL); /* stragglers of an interrupted or failed kbuild */
-	*seconds = now() - t0;
+	r = sc_build_argv(b, script_copy, &a);
+	if (r < 0) {
+		sc_error_set(err, "out of memory");
+		goto out;
+	}
+	fprintf(stderr, "stapcache: compiling %s for %s (cache miss)\n", key->module,
+		b->kernel->release);
+	if (b->req->verbose) {
+		fprintf(stderr, "stapcache: running");
+		for (size_t i = 0; i < a.n; i++)
+			fprintf(stderr, " %s", a.v[i]);
+		fputc('\n', stderr);
+	}
+	r = run_stap(&a, work, b->req->verbose, &status);
+	if (r < 0) {
+		sc_error_set(err, "cannot start stap: %s", strerror(-r));
+		goto out;
+	}
 	if (got_signal) {
 		r = -EINTR;
 		sc_error_set(err, "build interrupted by signal %d; nothing was cached",
 			     (int)got_signal);
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-		r = -ENOEXEC;
-		sc_error_set(err, "could not run %s; install systemtap or set 'stap:' in "
-				  "config.yaml", env->stap);
-	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		r = -EIO;
-		if (WIFSIGNALED(status))
-			sc_error_set(err, "stap was killed by signal %d; nothing was cached",
-				     WTERMSIG(status));
-		else
-			sc_error_set(err, "stap failed (exit status %d; its messages are above); "
-					  "nothing was cached", WEXITSTATUS(status));
-	} else {
-		built = sc_strdupf("%s/%s.ko", work, key->module);
-		dest = sc_strdupf("%s/%s.ko", tmpdir, key->module);
-		r = rename(built, dest) < 0 ? -errno : 0;
-		if (r < 0)
-			sc_error_set(err, "stap succeeded but produced no %s.ko: %s", key->module,
-				     strerror(-r));
+		goto out;
 	}
-restore:
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	sigaction(SIGHUP, &old_hup, NULL);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		r = stap_failed(b, status, err);
+		goto out;
+	}
+	built = xstrdupf("%s/%s.ko", work, key->module);
+	dest = xstrdupf("%s/%s.ko", tmpdir, key->module);
+	r = rename(built, dest) < 0 ? -errno : 0;
+	if (r < 0) {
+		sc_error_set(err, "stap succeeded but produced no %s.ko: %s", key->module,
+			     strerror(-r));
+		goto out;
+	}
+	r = sc_record_add_str(meta, "kernel", b->kernel->release);
+	r = r ?: sc_record_add_str(meta, "arch", b->kernel->arch);
+	r = r ?: sc_record_add_str(meta, "stap-version",
+				   sc_record_get(key->record, "stap.version"));
+	r = r ?: sc_record_addf(meta, "build-seconds", "%.2f", now() - t0);
 out:
 	(void)sc_rm_rf(work);
-	argv_free(&a);
+	sc_argv_free(&a);
 	free(work);
 	free(script_copy);
 	free(built);

@@ -2,22 +2,42 @@
 #ifndef SC_BUILD_H
 #define SC_BUILD_H
 
+#include "cache.h"
+#include "context.h"
 #include "error.h"
+#include "kernel.h"
 #include "key.h"
 #include "options.h"
+#include "spawn.h"
+
+/* One build: what sc_build_run needs, given to the cache as its build callback's arg. */
+struct sc_build {
+	const struct sc_request *req;
+	const struct sc_ctx *ctx;
+	const struct sc_kernel *kernel;
+	const struct sc_key *key;
+};
 
 /*
- * Run `stap -p4 -m MODULE ...` for req in the staging directory tmpdir,
- * compiling exactly the script bytes that were hashed. stap's stderr is
- * passed through; its work files stay inside tmpdir. On success tmpdir holds
- * MODULE.ko and nothing else, and *seconds is the build's wall time.
+ * stap's argv for b, compiling script_path (NULL: the -e text): -p4 -m
+ * MODULE -r -R, then every option the table gives stap, then the script
+ * and its arguments. Returns 0 or -ENOMEM (free argv with sc_argv_free).
+ */
+int sc_build_argv(const struct sc_build *b, const char *script_path, struct sc_argv *argv);
+
+/*
+ * The cache's build callback (arg: struct sc_build). Run `stap -p4 -m
+ * MODULE ...` in stage_dir, compiling exactly the script bytes that were
+ * hashed, under the name the key records. stap's stderr is passed through;
+ * its work files stay inside stage_dir. On success stage_dir holds MODULE.ko
+ * and nothing else, and meta says kernel, arch, stap version and build time.
  * stap runs in a process group of its own, which is killed when it ends.
  * SIGINT/SIGTERM/SIGHUP during the build are passed to stap; the build then
- * fails with -EINTR. Returns 0 or -errno with err set.
+ * fails with -EINTR. When stap fails because the runtime needs the fix for
+ * this kernel, the message says so and names the command that prepares it.
+ * Returns 0 or -errno with err set.
  */
-int sc_build_run(const struct sc_request *req, const struct sc_kernel *kernel,
-		 const struct sc_key_env *env, const struct sc_key *key, const char *tmpdir,
-		 double *seconds, struct sc_error *err);
+sc_cache_build_fn sc_build_run;
 
 /* The signal that interrupted the last build, or 0. */
 int sc_build_interrupted(void);

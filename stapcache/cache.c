@@ -17,14 +17,22 @@
 #include "cache.h"
 #include "digest.h"
 #include "fsutil.h"
+#include "util.h"
 
 struct sc_cache {
 	char *dir;
+	char *memo;
+	uint64_t max_size;
 };
 
 static const char *stat_names[SC_STAT_N] = {
 	"hits", "misses", "builds", "build-failures", "evictions",
 };
+/* The byte stats.log holds for each event. */
+static const char stat_codes[SC_STAT_N] = {'h', 'm', 'b', 'f', 'e'};
+
+/* Fold stats.log into stats once it is this large (and on `cache stats`). */
+#define STATS_LOG_FOLD (64u << 10)
 
 const char *sc_stat_name(enum sc_stat which)
 {
@@ -36,13 +44,28 @@ static const char cachedir_tag[] =
 	"# This file marks a cache directory created by stapcache.\n"
 	"# See https://bford.info/cachedir/ and stapcache(1).\n";
 
-int sc_cache_open(const char *dir, struct sc_cache **out, struct sc_error *err)
+static int create_layout(const char *dir)
+{
+	char *tag = xstrdupf("%s/CACHEDIR.TAG", dir);
+	int r = sc_mkdir_p(dir, 0755);
+
+	if (r == 0 && access(tag, F_OK) < 0)
+		(void)sc_write_file_atomic(tag, cachedir_tag, sizeof(cachedir_tag) - 1, 0644,
+					   NULL);
+	free(tag);
+	return r;
+}
+
+int sc_cache_open(const char *dir, uint64_t max_size, struct sc_cache **out,
+		  struct sc_error *err)
 {
 	struct sc_cache *c;
-	char *p;
-	int r;
+	struct stat st;
+	int r = 0;
 
-	r = sc_mkdir_p(dir, 0755);
+	/* One stat on the hit path; the rest only when the cache is new. */
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		r = create_layout(dir);
 	if (r < 0) {
 		sc_error_set(err,
 			     "cannot create the cache directory %s: %s; set 'cache-dir:' in "
@@ -53,11 +76,9 @@ int sc_cache_open(const char *dir, struct sc_cache **out, struct sc_error *err)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->dir = sc_strdupf("%s", dir);
-	p = sc_strdupf("%s/CACHEDIR.TAG", dir);
-	if (access(p, F_OK) < 0)
-		(void)sc_write_file_atomic(p, cachedir_tag, sizeof(cachedir_tag) - 1, 0644);
-	free(p);
+	c->dir = xstrdupf("%s", dir);
+	c->memo = xstrdupf("%s/memo", dir);
+	c->max_size = max_size;
 	*out = c;
 	return 0;
 }
@@ -67,6 +88,7 @@ void sc_cache_free(struct sc_cache *c)
 	if (!c)
 		return;
 	free(c->dir);
+	free(c->memo);
 	free(c);
 }
 
@@ -75,32 +97,56 @@ const char *sc_cache_dir(const struct sc_cache *c)
 	return c->dir;
 }
 
-static char *entry_dir(const struct sc_cache *c, const char *hex)
+const char *sc_cache_memo_dir(const struct sc_cache *c)
 {
-	return sc_strdupf("%s/%.2s/%s", c->dir, hex, hex);
+	return c->memo;
 }
 
-int sc_cache_lookup(struct sc_cache *c, const struct sc_key *key, char **module_path)
+uint64_t sc_cache_memo_size(struct sc_cache *c)
 {
-	char *path = sc_strdupf("%s/%.2s/%s/%s.ko", c->dir, key->hex, key->hex, key->module);
-	char *used;
+	return sc_du(c->memo);
+}
+
+static char *entry_dir(const struct sc_cache *c, const char *hex)
+{
+	return xstrdupf("%s/%.2s/%s", c->dir, hex, hex);
+}
+
+static char *module_path_of(const struct sc_cache *c, const struct sc_key *key)
+{
+	return xstrdupf("%s/%.2s/%s/%s.ko", c->dir, key->hex, key->hex, key->module);
+}
+
+int sc_cache_peek(struct sc_cache *c, const struct sc_key *key, char **module_path)
+{
+	char *path = module_path_of(c, key);
 	struct stat st;
 
 	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
 		free(path);
 		return -ENOENT;
 	}
-	used = sc_strdupf("%s/%.2s/%s/used", c->dir, key->hex, key->hex);
-	(void)utimensat(AT_FDCWD, used, NULL, 0);
-	free(used);
 	*module_path = path;
 	return 0;
 }
 
-int sc_cache_lock(struct sc_cache *c, const char *hex, bool *waited)
+/* A hit: the entry is there; mark it used now (least-recently-used eviction). */
+static int lookup(struct sc_cache *c, const struct sc_key *key, char **module_path)
 {
-	char *dir = sc_strdupf("%s/locks", c->dir);
-	char *path = sc_strdupf("%s/%s", dir, hex);
+	char *used;
+
+	if (sc_cache_peek(c, key, module_path) < 0)
+		return -ENOENT;
+	used = xstrdupf("%s/%.2s/%s/used", c->dir, key->hex, key->hex);
+	(void)utimensat(AT_FDCWD, used, NULL, 0);
+	free(used);
+	return 0;
+}
+
+static int lock_key(struct sc_cache *c, const char *hex, bool *waited)
+{
+	char *dir = xstrdupf("%s/locks", c->dir);
+	char *path = xstrdupf("%s/%s", dir, hex);
 	int fd, r;
 
 	*waited = false;
@@ -127,7 +173,7 @@ int sc_cache_lock(struct sc_cache *c, const char *hex, bool *waited)
 	return fd;
 }
 
-void sc_cache_unlock(int lockfd)
+static void unlock_key(int lockfd)
 {
 	if (lockfd >= 0)
 		close(lockfd);
@@ -136,7 +182,7 @@ void sc_cache_unlock(int lockfd)
 /* Is some process building (holding the lock of) this key right now? */
 static bool key_busy(struct sc_cache *c, const char *hex, int *fd_out)
 {
-	char *path = sc_strdupf("%s/locks/%s", c->dir, hex);
+	char *path = xstrdupf("%s/locks/%s", c->dir, hex);
 	int fd = open(path, O_RDWR | O_CLOEXEC);
 
 	free(path);
@@ -154,7 +200,7 @@ static bool key_busy(struct sc_cache *c, const char *hex, int *fd_out)
 /* Remove staging dirs: for one key (prefix "KEY.") or, with prefix NULL, all unlocked ones. */
 static void sweep_tmp(struct sc_cache *c, const char *prefix)
 {
-	char *tmp = sc_strdupf("%s/tmp", c->dir);
+	char *tmp = xstrdupf("%s/tmp", c->dir);
 	struct dirent *de;
 	DIR *d = opendir(tmp);
 
@@ -181,27 +227,27 @@ static void sweep_tmp(struct sc_cache *c, const char *prefix)
 			if (key_busy(c, hex, &lockfd))
 				continue;
 		}
-		char *p = sc_strdupf("%s/%s", tmp, de->d_name);
+		char *p = xstrdupf("%s/%s", tmp, de->d_name);
 
 		(void)sc_rm_rf(p);
 		free(p);
-		sc_cache_unlock(lockfd);
+		unlock_key(lockfd);
 	}
 	closedir(d);
 	free(tmp);
 }
 
-int sc_cache_stage(struct sc_cache *c, const char *hex, char **tmpdir, struct sc_error *err)
+static int stage(struct sc_cache *c, const char *hex, char **tmpdir, struct sc_error *err)
 {
-	char *tmp = sc_strdupf("%s/tmp", c->dir);
-	char *prefix = sc_strdupf("%s.", hex);
+	char *tmp = xstrdupf("%s/tmp", c->dir);
+	char *prefix = xstrdupf("%s.", hex);
 	char *path;
 	int r;
 
 	sweep_tmp(c, prefix);
 	free(prefix);
 	r = sc_mkdir_p(tmp, 0755);
-	path = sc_strdupf("%s/%s.XXXXXX", tmp, hex);
+	path = xstrdupf("%s/%s.XXXXXX", tmp, hex);
 	free(tmp);
 	if (r < 0 || !mkdtemp(path)) {
 		r = r < 0 ? r : -errno;
@@ -216,7 +262,7 @@ int sc_cache_stage(struct sc_cache *c, const char *hex, char **tmpdir, struct sc
 
 static int write_in(const char *dir, const char *name, const void *buf, size_t len)
 {
-	char *p = sc_strdupf("%s/%s", dir, name);
+	char *p = xstrdupf("%s/%s", dir, name);
 	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	int r;
 
@@ -242,53 +288,84 @@ static int digest_module(const char *path, char hex[SC_SHA256_HEXLEN + 1], uint6
 
 	if (fd < 0)
 		return -errno;
-	r = sc_read_fd(fd, 1u << 30, &buf, &len);
+	r = sc_read_fd_sha256(fd, 1u << 30, &buf, &len, md);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	close(fd);
+	free(buf);
 	if (r < 0)
 		return r;
-	if (len == 0) {
-		free(buf);
+	if (len == 0)
 		return -ENODATA;
-	}
-	sc_sha256(buf, len, md);
 	sc_hex(hex, md, sizeof(md));
 	*size = len;
-	free(buf);
 	return 0;
 }
 
-int sc_cache_publish(struct sc_cache *c, const struct sc_key *key, const char *tmpdir,
-		     const char *extra_meta, char **module_path, struct sc_error *err)
+static int serialize_into(const char *dir, const char *name, const struct sc_record *rec)
 {
-	char hex[SC_SHA256_HEXLEN + 1], *ko, *rec = NULL, *meta = NULL, *dest = NULL;
-	char *shard = sc_strdupf("%s/%.2s", c->dir, key->hex);
+	char *buf = NULL;
+	size_t len;
+	int r = sc_record_serialize(rec, &buf, &len);
+
+	if (r == 0)
+		r = write_in(dir, name, buf, len);
+	free(buf);
+	return r;
+}
+
+/* The entry's metadata: what the cache knows, then what the build added. */
+static int meta_record(const struct sc_key *key, const char *hex, uint64_t size,
+		       const struct sc_record *extra, struct sc_record **out)
+{
+	struct sc_record *m = sc_record_new();
+	int r = m ? 0 : -ENOMEM;
+
+	r = r ?: sc_record_add_str(m, "key", key->hex);
+	r = r ?: sc_record_add_str(m, "module", key->module);
+	r = r ?: sc_record_add_str(m, "sha256", hex);
+	r = r ?: sc_record_addf(m, "size", "%" PRIu64, size);
+	r = r ?: sc_record_addf(m, "built", "%lld", (long long)time(NULL));
+	for (size_t i = 0; r == 0 && i < sc_record_count(extra); i++) {
+		size_t len;
+		const char *v = sc_record_value(extra, i, &len);
+
+		r = sc_record_add(m, sc_record_label(extra, i), v, len);
+	}
+	if (r < 0) {
+		sc_record_free(m);
+		return r;
+	}
+	*out = m;
+	return 0;
+}
+
+/*
+ * Complete the staged build in tmpdir (which holds MODULE.ko): write the
+ * input record and metadata, fsync, and rename it into place. On failure the
+ * staging dir is removed and nothing is published. The caller holds the lock.
+ */
+static int publish(struct sc_cache *c, const struct sc_key *key, const char *tmpdir,
+		   const struct sc_record *extra, char **module_path, struct sc_error *err)
+{
+	char hex[SC_SHA256_HEXLEN + 1], *ko, *dest = NULL;
+	char *shard = xstrdupf("%s/%.2s", c->dir, key->hex);
+	struct sc_record *meta = NULL;
 	uint64_t size = 0;
-	size_t rlen;
 	int r;
 
-	ko = sc_strdupf("%s/%s.ko", tmpdir, key->module);
+	ko = xstrdupf("%s/%s.ko", tmpdir, key->module);
 	r = digest_module(ko, hex, &size);
 	if (r < 0) {
 		sc_error_set(err, "stap produced no usable module %s.ko: %s", key->module,
 			     strerror(-r));
 		goto fail;
 	}
-	r = sc_record_serialize(key->record, &rec, &rlen);
-	if (r == 0)
-		r = write_in(tmpdir, "inputs", rec, rlen);
-	if (r == 0) {
-		meta = sc_strdupf("key: %s\nmodule: %s\nsha256: %s\nsize: %" PRIu64
-				  "\nbuilt: %lld\n%s",
-				  key->hex, key->module, hex, size, (long long)time(NULL),
-				  extra_meta ? extra_meta : "");
-		r = write_in(tmpdir, "meta", meta, strlen(meta));
-	}
-	if (r == 0)
-		r = write_in(tmpdir, "used", "", 0);
-	if (r == 0)
-		r = sc_fsync_dir(tmpdir);
+	r = serialize_into(tmpdir, "inputs", key->record);
+	r = r ?: meta_record(key, hex, size, extra, &meta);
+	r = r ?: serialize_into(tmpdir, "meta", meta);
+	r = r ?: write_in(tmpdir, "used", "", 0);
+	r = r ?: sc_fsync_dir(tmpdir);
 	if (r < 0) {
 		sc_error_set(err, "cannot write the cache entry in %s: %s%s", tmpdir,
 			     strerror(-r),
@@ -310,14 +387,13 @@ int sc_cache_publish(struct sc_cache *c, const struct sc_key *key, const char *t
 		goto fail;
 	}
 	(void)sc_fsync_dir(shard);
-	*module_path = sc_strdupf("%s/%s.ko", dest, key->module);
+	*module_path = module_path_of(c, key);
 	goto out;
 fail:
 	(void)sc_rm_rf(tmpdir);
 out:
+	sc_record_free(meta);
 	free(ko);
-	free(rec);
-	free(meta);
 	free(dest);
 	free(shard);
 	return r;
@@ -325,70 +401,134 @@ out:
 
 /* ------------------------------------------------------------ statistics */
 
-static void parse_stats(const char *buf, uint64_t out[SC_STAT_N])
+/*
+ * A hit appends one byte: no read, no rename, no lock but a shared one that
+ * only a fold waits for. Best effort: statistics never fail a request.
+ */
+static void count(struct sc_cache *c, enum sc_stat which, size_t n)
 {
-	const char *line = buf;
+	char *path = xstrdupf("%s/stats.log", c->dir), buf[64];
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+
+	free(path);
+	if (fd < 0)
+		return;
+	if (flock(fd, LOCK_SH) == 0) {
+		while (n > 0) {
+			size_t k = n < sizeof(buf) ? n : sizeof(buf);
+
+			memset(buf, stat_codes[which], k);
+			if (sc_write_all(fd, buf, k) < 0)
+				break;
+			n -= k;
+		}
+	}
+	close(fd);
+}
+
+static void totals_from_record(const struct sc_record *rec, uint64_t out[SC_STAT_N])
+{
+	for (int i = 0; i < SC_STAT_N; i++) {
+		const char *v = sc_record_get(rec, stat_names[i]);
+
+		out[i] = v ? strtoull(v, NULL, 10) : 0;
+	}
+}
+
+static int read_totals(const char *path, uint64_t out[SC_STAT_N])
+{
+	struct sc_record *rec = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	int r = sc_read_file(path, 65536, &buf, &len);
 
 	memset(out, 0, SC_STAT_N * sizeof(out[0]));
-	while (line && *line) {
-		for (int i = 0; i < SC_STAT_N; i++) {
-			size_t n = strlen(stat_names[i]);
+	if (r == -ENOENT)
+		return 0;
+	/* Totals in the format before records (or damaged ones) start again from 0. */
+	if (r == 0 && sc_record_parse(buf, len, &rec, NULL) == 0)
+		totals_from_record(rec, out);
+	sc_record_free(rec);
+	free(buf);
+	return r;
+}
 
-			if (!strncmp(line, stat_names[i], n) && line[n] == ':')
-				out[i] = strtoull(line + n + 1, NULL, 10);
-		}
-		line = strchr(line, '\n');
-		if (line)
-			line++;
+static int write_totals(const char *path, const uint64_t v[SC_STAT_N])
+{
+	struct sc_record *rec = sc_record_new();
+	char *buf = NULL;
+	size_t len;
+	int r = rec ? 0 : -ENOMEM;
+
+	for (int i = 0; r == 0 && i < SC_STAT_N; i++)
+		r = sc_record_addf(rec, stat_names[i], "%" PRIu64, v[i]);
+	r = r ?: sc_record_serialize(rec, &buf, &len);
+	r = r ?: sc_write_file_atomic(path, buf, len, 0644, NULL);
+	sc_record_free(rec);
+	free(buf);
+	return r;
+}
+
+static void add_events(const char *buf, size_t len, uint64_t v[SC_STAT_N])
+{
+	for (size_t i = 0; i < len; i++)
+		for (int j = 0; j < SC_STAT_N; j++)
+			if (buf[i] == stat_codes[j])
+				v[j]++;
+}
+
+/*
+ * Totals plus the events logged since the last fold. With fold, and when
+ * the cache is writable, the events move into the totals: under the log's
+ * exclusive lock (no append is half-done), the totals are replaced, then the
+ * log is emptied. (A crash between those two steps counts that batch twice;
+ * no concurrency can lose or double an event.)
+ */
+static int read_stats(struct sc_cache *c, bool fold, uint64_t out[SC_STAT_N])
+{
+	char *log = xstrdupf("%s/stats.log", c->dir), *tot = xstrdupf("%s/stats", c->dir);
+	char *buf = NULL;
+	size_t len = 0;
+	int fd = open(log, (fold ? O_RDWR : O_RDONLY) | O_CLOEXEC), r;
+
+	if (fd < 0 && fold && errno == EACCES)
+		fd = open(log, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && flock(fd, fold ? LOCK_EX : LOCK_SH) < 0) {
+		close(fd);
+		fd = -1;
 	}
+	r = read_totals(tot, out);
+	if (r == 0 && fd >= 0)
+		r = sc_read_fd(fd, SIZE_MAX / 2, &buf, &len);
+	if (r == 0 && len > 0) {
+		add_events(buf, len, out);
+		if (fold && (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR &&
+		    write_totals(tot, out) == 0)
+			(void)!ftruncate(fd, 0); /* at worst, counted again */
+	}
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	free(log);
+	free(tot);
+	return r;
 }
 
 int sc_cache_stats(struct sc_cache *c, uint64_t out[SC_STAT_N])
 {
-	char *path = sc_strdupf("%s/stats", c->dir), *buf = NULL;
-	int r = sc_read_file(path, 65536, &buf, NULL);
-
-	free(path);
-	memset(out, 0, SC_STAT_N * sizeof(out[0]));
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-	parse_stats(buf, out);
-	free(buf);
-	return 0;
+	return read_stats(c, true, out);
 }
 
-void sc_cache_count(struct sc_cache *c, enum sc_stat which, int64_t delta)
+/* Keep the log small: fold it when a build has already paid for a slow path. */
+static void fold_if_large(struct sc_cache *c)
 {
-	char *lock = sc_strdupf("%s/stats.lock", c->dir);
-	char *path = sc_strdupf("%s/stats", c->dir), *tmp = NULL;
+	char *log = xstrdupf("%s/stats.log", c->dir);
 	uint64_t v[SC_STAT_N];
-	char text[512];
-	size_t len = 0;
-	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644), tfd;
+	struct stat st;
 
-	if (fd < 0 || flock(fd, LOCK_EX) < 0)
-		goto out;
-	if (sc_cache_stats(c, v) < 0)
-		goto out;
-	v[which] += (uint64_t)delta;
-	for (int i = 0; i < SC_STAT_N; i++)
-		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s: %" PRIu64 "\n",
-					stat_names[i], v[i]);
-	/* Counters are not worth an fsync on every hit; a rename keeps them whole. */
-	tmp = sc_strdupf("%s.%d", path, (int)getpid());
-	tfd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (tfd < 0)
-		goto out;
-	if (sc_write_all(tfd, text, len) < 0 || close(tfd) < 0 || rename(tmp, path) < 0)
-		unlink(tmp);
-out:
-	if (fd >= 0)
-		close(fd);
-	free(tmp);
-	free(lock);
-	free(path);
+	if (stat(log, &st) == 0 && (uint64_t)st.st_size >= STATS_LOG_FOLD)
+		(void)read_stats(c, true, v);
+	free(log);
 }
 
 /* ------------------------------------------------------------ entries */
@@ -400,35 +540,25 @@ static bool is_key(const char *s)
 	return sc_unhex_sha256(s, strlen(s), md) == 0;
 }
 
-static void meta_field(const char *meta, const char *name, char *out, size_t n)
+static void meta_field(const struct sc_record *meta, const char *name, char *out, size_t n)
 {
-	size_t len = strlen(name);
-	const char *p = meta;
+	const char *v = sc_record_get(meta, name);
 
-	out[0] = '\0';
-	while (p && *p) {
-		if (!strncmp(p, name, len) && p[len] == ':') {
-			p += len + 1;
-			while (*p == ' ')
-				p++;
-			snprintf(out, n, "%.*s", (int)strcspn(p, "\n"), p);
-			return;
-		}
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
+	snprintf(out, n, "%s", v ? v : "");
 }
 
 static int load_entry(struct sc_cache *c, const char *shard, const char *hex,
 		      struct sc_entry_info *e)
 {
-	char *dir = sc_strdupf("%s/%s/%s", c->dir, shard, hex);
-	char *mp = sc_strdupf("%s/meta", dir), *up = sc_strdupf("%s/used", dir);
-	char *meta = NULL, built[32];
+	char *dir = xstrdupf("%s/%s/%s", c->dir, shard, hex);
+	char *mp = xstrdupf("%s/meta", dir), *up = xstrdupf("%s/used", dir);
+	struct sc_record *meta = NULL;
+	char *buf = NULL, built[32];
+	size_t len = 0;
 	struct stat st;
-	int r = sc_read_file(mp, 65536, &meta, NULL);
+	int r = sc_read_file(mp, 65536, &buf, &len);
 
+	r = r ?: sc_record_parse(buf, len, &meta, NULL);
 	if (r < 0)
 		goto out;
 	memset(e, 0, sizeof(*e));
@@ -440,9 +570,10 @@ static int load_entry(struct sc_cache *c, const char *shard, const char *hex,
 	e->built = (time_t)strtoll(built, NULL, 10);
 	e->size = sc_du(dir);
 	e->last_use = stat(up, &st) == 0 ? st.st_mtime : e->built;
-	e->path = sc_strdupf("%s/%s.ko", dir, e->module);
+	e->path = xstrdupf("%s/%s.ko", dir, e->module);
 out:
-	free(meta);
+	sc_record_free(meta);
+	free(buf);
 	free(mp);
 	free(up);
 	free(dir);
@@ -475,7 +606,7 @@ int sc_cache_entries(struct sc_cache *c, struct sc_entry_info **out, size_t *n_o
 		if (strlen(de->d_name) != 2 || !isxdigit((unsigned char)de->d_name[0]) ||
 		    !isxdigit((unsigned char)de->d_name[1]))
 			continue;
-		sp = sc_strdupf("%s/%s", c->dir, de->d_name);
+		sp = xstrdupf("%s/%s", c->dir, de->d_name);
 		sd = opendir(sp);
 		free(sp);
 		if (!sd)
@@ -525,14 +656,14 @@ static int evict(struct sc_cache *c, const char *hex)
 		free(dir);
 		return -EBUSY;
 	}
-	tmp = sc_strdupf("%s/tmp", c->dir);
-	grave = sc_strdupf("%s/%s.evict.XXXXXX", tmp, hex);
+	tmp = xstrdupf("%s/tmp", c->dir);
+	grave = xstrdupf("%s/%s.evict.XXXXXX", tmp, hex);
 	/* A fresh name, so a leftover from an eviction that died cannot block this one. */
 	if (sc_mkdir_p(tmp, 0755) < 0 || !mkdtemp(grave) || rename(dir, grave) < 0)
 		r = -errno;
 	else
 		r = sc_rm_rf(grave);
-	sc_cache_unlock(lockfd);
+	unlock_key(lockfd);
 	free(dir);
 	free(tmp);
 	free(grave);
@@ -564,7 +695,7 @@ int sc_cache_prune(struct sc_cache *c, uint64_t max, const char *keep, size_t *e
 	}
 	sc_cache_entries_free(e, n);
 	if (*evicted)
-		sc_cache_count(c, SC_STAT_EVICTIONS, (int64_t)*evicted);
+		count(c, SC_STAT_EVICTIONS, *evicted);
 	return 0;
 }
 
@@ -582,5 +713,77 @@ int sc_cache_clear(struct sc_cache *c, size_t *removed)
 			(*removed)++;
 	sc_cache_entries_free(e, n);
 	sweep_tmp(c, NULL);
+	return sc_rm_rf(c->memo);
+}
+
+/* ------------------------------------------------------------ get or build */
+
+/*
+ * The miss path: one build per key at a time. Whoever waited for the lock
+ * finds the entry published and answers as a hit.
+ */
+static int build_entry(struct sc_cache *c, const struct sc_key *key, sc_cache_build_fn *build,
+		       void *arg, char **module_path, enum sc_cache_how *how,
+		       struct sc_error *err)
+{
+	struct sc_record *extra = NULL;
+	char *tmpdir = NULL;
+	bool waited;
+	int lockfd, r;
+
+	lockfd = lock_key(c, key->hex, &waited);
+	if (lockfd < 0) {
+		sc_error_set(err, "cannot lock %s/locks/%s: %s", c->dir, key->hex,
+			     strerror(-lockfd));
+		return lockfd;
+	}
+	if (waited && lookup(c, key, module_path) == 0) {
+		*how = SC_CACHE_HIT_WAITED;
+		count(c, SC_STAT_HITS, 1);
+		unlock_key(lockfd);
+		return 0;
+	}
+	count(c, SC_STAT_MISSES, 1);
+	extra = sc_record_new();
+	r = extra ? stage(c, key->hex, &tmpdir, err) : -ENOMEM;
+	if (r == 0) {
+		r = build(arg, tmpdir, extra, err);
+		if (r < 0) {
+			(void)sc_rm_rf(tmpdir);
+			count(c, SC_STAT_BUILD_FAILURES, 1);
+		}
+	}
+	r = r ?: publish(c, key, tmpdir, extra, module_path, err);
+	if (r == 0) {
+		*how = SC_CACHE_BUILT;
+		count(c, SC_STAT_BUILDS, 1);
+	}
+	unlock_key(lockfd);
+	sc_record_free(extra);
+	free(tmpdir);
+	return r;
+}
+
+int sc_cache_get(struct sc_cache *c, const struct sc_key *key, sc_cache_build_fn *build,
+		 void *arg, char **module_path, enum sc_cache_how *how, struct sc_error *err)
+{
+	enum sc_cache_how h = SC_CACHE_HIT;
+	size_t evicted;
+	uint64_t freed;
+	int r;
+
+	if (lookup(c, key, module_path) == 0) {
+		count(c, SC_STAT_HITS, 1);
+	} else {
+		r = build_entry(c, key, build, arg, module_path, &h, err);
+		if (r < 0)
+			return r;
+		if (h == SC_CACHE_BUILT && c->max_size)
+			(void)sc_cache_prune(c, c->max_size, key->hex, &evicted, &freed);
+		if (h == SC_CACHE_BUILT)
+			fold_if_large(c);
+	}
+	if (how)
+		*how = h;
 	return 0;
 }

@@ -8,61 +8,89 @@
 
 #include "error.h"
 #include "key.h"
+#include "record.h"
 
 /*
- * The on-disk cache:
+ * The on-disk cache, and the only code that knows its layout:
  *
  *   DIR/CACHEDIR.TAG
- *   DIR/stats             counters (hits, misses, ...), rewritten under stats.lock
- *   DIR/locks/KEY         per-key flock: one build per key at a time
- *   DIR/tmp/KEY.XXXXXX/   private staging for a build; renamed into place
- *   DIR/KE/KEY/           one entry: MODULE.ko, inputs (the key record),
- *                         meta (what, when, digest), used (mtime = last use)
+ *   DIR/stats                 counter totals (a record), replaced atomically when
+ *                             stats.log is folded into it
+ *   DIR/stats.log             one byte an event (h hit, m miss, b build, f failed
+ *                             build, e eviction), appended with O_APPEND under a
+ *                             shared flock; folded under an exclusive one
+ *   DIR/locks/KEY             per-key flock: one build per key at a time
+ *   DIR/tmp/KEY.XXXXXX/       private staging for a build; renamed into place
+ *   DIR/memo/trees/HASH       tree fingerprints memoized by tree.c (see tree.h)
+ *   DIR/memo/stap-version/HASH  `stap -V` per stap binary identity (key.c)
+ *   DIR/KE/KEY/               one entry: MODULE.ko, inputs (the key record),
+ *                             meta (a record: what, when, digest), used (mtime =
+ *                             last use)
  *
  * An entry appears by rename(2) of a complete staging directory, so readers
- * see a whole entry or none; flock(2) locks die with their process.
+ * see a whole entry or none; flock(2) locks die with their process. The memo
+ * directories only save time: removing them is always safe.
+ *
+ * The miss path is a sequence of steps inside sc_cache_get (lock, look again,
+ * stage, build, publish, count, prune). A second-level store (issue 10)
+ * becomes one more step between "look again" and "build", and an upload
+ * after "publish"; a local hit never reaches either.
  */
 struct sc_cache;
 
 enum sc_stat { SC_STAT_HITS, SC_STAT_MISSES, SC_STAT_BUILDS, SC_STAT_BUILD_FAILURES,
 	       SC_STAT_EVICTIONS, SC_STAT_N };
 
-/* Open (creating if needed) the cache at dir. Returns 0 or -errno with err set. */
-int sc_cache_open(const char *dir, struct sc_cache **out, struct sc_error *err);
+/*
+ * Open the cache at dir, creating it when missing. max_size (bytes, 0: no
+ * limit) is enforced after each build. Returns 0 and *out (free with
+ * sc_cache_free), or -errno with err set.
+ */
+int sc_cache_open(const char *dir, uint64_t max_size, struct sc_cache **out,
+		  struct sc_error *err);
 void sc_cache_free(struct sc_cache *c);
 const char *sc_cache_dir(const struct sc_cache *c);
+/* Where key.c and tree.c keep their memos (DIR/memo). */
+const char *sc_cache_memo_dir(const struct sc_cache *c);
 
 /*
- * Look up key. On a hit returns 0, sets *module_path (caller frees) and marks
- * the entry used now. Returns -ENOENT on a miss.
+ * A build: fill stage_dir (private, empty) with MODULE.ko for the key, and
+ * add to meta what the entry should record about it (kernel, arch, ...).
+ * Returns 0 or -errno with err set (-EINTR when interrupted).
  */
-int sc_cache_lookup(struct sc_cache *c, const struct sc_key *key, char **module_path);
+typedef int sc_cache_build_fn(void *arg, const char *stage_dir, struct sc_record *meta,
+			      struct sc_error *err);
 
-/* Take the key's lock, waiting if another process holds it. Returns an fd (>= 0) or -errno. */
-int sc_cache_lock(struct sc_cache *c, const char *hex, bool *waited);
-void sc_cache_unlock(int lockfd);
+enum sc_cache_how {
+	SC_CACHE_HIT,        /* the entry was there */
+	SC_CACHE_HIT_WAITED, /* a concurrent request built it while this one waited */
+	SC_CACHE_BUILT,      /* built now */
+};
 
 /*
- * Make a fresh private staging directory for key (removing stale ones left by
- * killed builds; the caller holds the key's lock). Returns 0 and *tmpdir
- * (caller frees), or -errno with err set.
+ * Get or build the entry for key. A hit marks the entry used and counts it.
+ * On a miss: take the key's lock (waiting for a concurrent build of the same
+ * key, whose entry is then the answer), build in a private staging
+ * directory, publish it, count, and evict least-recently-used entries above
+ * the size limit. A failed or interrupted build leaves nothing behind and
+ * no lock held. Returns 0, *module_path (caller frees) and *how (may be
+ * NULL), or -errno with err set.
  */
-int sc_cache_stage(struct sc_cache *c, const char *hex, char **tmpdir, struct sc_error *err);
+int sc_cache_get(struct sc_cache *c, const struct sc_key *key, sc_cache_build_fn *build,
+		 void *arg, char **module_path, enum sc_cache_how *how, struct sc_error *err);
+
+/* Is key cached? Returns 0 and *module_path (caller frees), or -ENOENT. No side effects. */
+int sc_cache_peek(struct sc_cache *c, const struct sc_key *key, char **module_path);
 
 /*
- * Complete the staged build in tmpdir (which must hold MODULE.ko): write the
- * input record and metadata, fsync, and rename it into place. On success
- * returns 0 and *module_path; on failure the staging dir is removed and
- * nothing is published. The caller holds the key's lock.
+ * The counters, exact however many processes counted at once. Folds the
+ * event log into the totals when it can write the cache. Returns 0 or -errno.
  */
-int sc_cache_publish(struct sc_cache *c, const struct sc_key *key, const char *tmpdir,
-		     const char *extra_meta, char **module_path, struct sc_error *err);
-
-/* Add deltas to the counters (best effort). */
-void sc_cache_count(struct sc_cache *c, enum sc_stat which, int64_t delta);
-/* Read the counters. Returns 0 (missing file: all zero) or -errno. */
 int sc_cache_stats(struct sc_cache *c, uint64_t out[SC_STAT_N]);
 const char *sc_stat_name(enum sc_stat which);
+
+/* Bytes under DIR/memo (memos of fingerprints; safe to remove). */
+uint64_t sc_cache_memo_size(struct sc_cache *c);
 
 struct sc_entry_info {
 	char key[SC_SHA256_HEXLEN + 1];
@@ -87,7 +115,7 @@ void sc_cache_entries_free(struct sc_entry_info *e, size_t n);
 int sc_cache_prune(struct sc_cache *c, uint64_t max, const char *keep, size_t *evicted,
 		   uint64_t *freed);
 
-/* Remove every entry not locked by a build, and stale staging dirs. */
+/* Remove every entry not locked by a build, stale staging dirs and the memos. */
 int sc_cache_clear(struct sc_cache *c, size_t *removed);
 
 #endif

@@ -67,6 +67,8 @@ static int cache_stats(struct sc_cache *c, const struct sc_ctx *ctx)
 	printf("builds               %" PRIu64 "\n", v[SC_STAT_BUILDS]);
 	printf("failed builds        %" PRIu64 "\n", v[SC_STAT_BUILD_FAILURES]);
 	printf("evictions            %" PRIu64 "\n", v[SC_STAT_EVICTIONS]);
+	sc_human_size(sc_cache_memo_size(c), hs, sizeof(hs));
+	printf("memo size            %s (%s/memo)\n", hs, ctx->cache_dir);
 	if (v[SC_STAT_HITS] + v[SC_STAT_MISSES])
 		printf("hit rate             %.1f %%\n",
 		       100.0 * (double)v[SC_STAT_HITS] /
@@ -132,6 +134,7 @@ int sc_cmd_cache(int argc, char **argv)
 {
 	struct sc_error err = {{0}};
 	struct sc_cache *c = NULL;
+	struct sc_env env;
 	struct sc_ctx ctx;
 	const char *sub = argc > 1 ? argv[1] : NULL;
 	int status;
@@ -140,11 +143,12 @@ int sc_cmd_cache(int argc, char **argv)
 		printf("Usage: stapcache cache stats | list | prune [--max-size SIZE] | clear\n");
 		return sub ? 0 : 2;
 	}
-	if (sc_ctx_init(&ctx, &err) < 0) {
+	sc_env_read(&env);
+	if (sc_ctx_init(&ctx, &env, &err) < 0) {
 		fprintf(stderr, "stapcache: %s\n", err.msg);
 		return 1;
 	}
-	if (sc_cache_open(ctx.cache_dir, &c, &err) < 0) {
+	if (sc_cache_open(ctx.cache_dir, ctx.max_size, &c, &err) < 0) {
 		fprintf(stderr, "stapcache: %s\n", err.msg);
 		sc_ctx_clear(&ctx);
 		return 1;
@@ -162,7 +166,7 @@ int sc_cmd_cache(int argc, char **argv)
 		if (status)
 			fail("cannot clear the cache in %s", ctx.cache_dir);
 		else
-			printf("removed %zu entries\n", removed);
+			printf("removed %zu entries and the memos\n", removed);
 	} else {
 		status = fail("cache: unknown subcommand or extra arguments '%s' (stats, list, "
 			      "prune [--max-size SIZE], clear)", sub);
@@ -198,18 +202,16 @@ int sc_cmd_bless(int argc, char **argv)
 		close(fd);
 		return fail("bless: %s is not a regular file", path);
 	}
-	r = sc_read_fd(fd, MODULE_MAX, &buf, &len);
+	/* The digest is of exactly the bytes checked as a module. */
+	r = sc_read_fd_sha256(fd, MODULE_MAX, &buf, &len, md);
 	close(fd);
 	if (r < 0)
 		return fail("bless: cannot read %s: %s", path,
 			    r == -EFBIG ? "larger than 64 MiB" : strerror(-r));
-	/* The digest is of exactly the bytes checked as a module. */
-	if (sc_modinfo_parse(buf, len, &mi, &err) < 0) {
-		free(buf);
-		return fail("bless: %s is not a kernel module: %s", path, err.msg);
-	}
-	sc_sha256(buf, len, md);
+	r = sc_modinfo_parse(buf, len, &mi, &err);
 	free(buf);
+	if (r < 0)
+		return fail("bless: %s is not a kernel module: %s", path, err.msg);
 	sc_hex(hex, md, sizeof(md));
 	name = sc_modinfo_name(mi);
 	base = strrchr(path, '/');

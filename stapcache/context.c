@@ -8,80 +8,130 @@
 #include <unistd.h>
 
 #include "context.h"
-#include "fsutil.h"
+#include "util.h"
 
-static char *xdg_path(const char *var, const char *fallback, const char *leaf)
+static const char *env_get(const char *name)
 {
-	const char *base = getenv(var);
-	const char *home = getenv("HOME");
+	const char *v = getenv(name);
 
+	return v && *v ? v : NULL;
+}
+
+void sc_env_read(struct sc_env *env)
+{
+	env->home = env_get("HOME");
+	env->path = env_get("PATH");
+	env->xdg_config_home = env_get("XDG_CONFIG_HOME");
+	env->xdg_cache_home = env_get("XDG_CACHE_HOME");
+	env->systemtap_dir = env_get("SYSTEMTAP_DIR");
+	env->systemtap_tapset = env_get("SYSTEMTAP_TAPSET");
+	env->config = env_get("STAPCACHE_CONFIG");
+	env->cache_dir = env_get("STAPCACHE_DIR");
+	env->sysconfdir = env_get("STAPCACHE_SYSCONFDIR");
+	env->uid = getuid();
+}
+
+/* $XDG_..._HOME/leaf when it is absolute (as the spec says), else ~/fallback/leaf. */
+static char *xdg_path(const char *base, const char *home, const char *fallback,
+		      const char *leaf)
+{
 	if (base && base[0] == '/')
-		return sc_strdupf("%s/%s", base, leaf);
-	return sc_strdupf("%s/%s/%s", home && *home ? home : "/", fallback, leaf);
+		return xstrdupf("%s/%s", base, leaf);
+	return xstrdupf("%s/%s/%s", home ? home : "/", fallback, leaf);
+}
+
+/* The runtime directory's parent holds the tapsets (PREFIX/share/systemtap). */
+static char *tapset_next_to(const char *runtime)
+{
+	const char *slash = strrchr(runtime, '/');
+
+	return xstrdupf("%.*s/tapset", slash ? (int)(slash - runtime) : 0, runtime);
 }
 
 /*
  * stap's tapsets live in PREFIX/share/systemtap/tapset for stap in PREFIX/bin;
  * a stap elsewhere (a wrapper script, say) uses the installed systemtap's.
+ * The stap found at build time needs no look: its tapsets were found then.
  */
 static char *tapset_for(const char *stap)
 {
 	char real[PATH_MAX], *slash, *cand;
 
-	if (realpath(stap, real)) {
+	if (strcmp(stap, SC_STAP_DEFAULT) != 0 && realpath(stap, real)) {
 		for (int i = 0; i < 2; i++) {
 			slash = strrchr(real, '/');
 			if (slash)
 				*slash = '\0';
 		}
-		cand = sc_strdupf("%s/share/systemtap/tapset", real);
+		cand = xstrdupf("%s/share/systemtap/tapset", real);
 		if (access(cand, F_OK) == 0)
 			return cand;
 		free(cand);
 	}
-	cand = sc_strdupf("%s", SC_STAP_RUNTIME_DEFAULT);
-	slash = strrchr(cand, '/');
-	if (slash)
-		*slash = '\0';
-	slash = sc_strdupf("%s/tapset", cand);
-	free(cand);
-	return slash;
+	return tapset_next_to(SC_STAP_RUNTIME_DEFAULT);
 }
 
-int sc_ctx_init(struct sc_ctx *ctx, struct sc_error *err)
+static int load_configs(struct sc_ctx *ctx, const struct sc_env *env, struct sc_error *err)
 {
-	const char *env_cfg = getenv("STAPCACHE_CONFIG");
-	const char *env_dir = getenv("STAPCACHE_DIR");
+	struct sc_config *user = NULL;
+	int r;
+
+	ctx->sys_config_path = xstrdupf("%s/stapcache/config.yaml",
+					env->sysconfdir ? env->sysconfdir : SYSCONFDIR);
+	ctx->config_path = env->config ? xstrdupf("%s", env->config)
+				       : xdg_path(env->xdg_config_home, env->home, ".config",
+						  "stapcache/config.yaml");
+	r = sc_config_load(ctx->sys_config_path, env->home, &ctx->cfg, err);
+	if (r == 0)
+		r = sc_config_load(ctx->config_path, env->home, &user, err);
+	if (r == 0)
+		r = sc_config_merge(ctx->cfg, user);
+	sc_config_free(user);
+	if (r == -ENOMEM)
+		sc_error_set(err, "out of memory");
+	return r;
+}
+
+int sc_ctx_init(struct sc_ctx *ctx, const struct sc_env *env, struct sc_error *err)
+{
+	const struct sc_config *cfg;
 	int r;
 
 	memset(ctx, 0, sizeof(*ctx));
-	ctx->config_path = env_cfg && *env_cfg
-				   ? sc_strdupf("%s", env_cfg)
-				   : xdg_path("XDG_CONFIG_HOME", ".config", "stapcache/config.yaml");
-	r = sc_config_load(ctx->config_path, &ctx->cfg, err);
+	r = load_configs(ctx, env, err);
 	if (r < 0)
 		return r;
-	if (env_dir && *env_dir)
-		ctx->cache_dir = sc_strdupf("%s", env_dir);
-	else if (ctx->cfg->cache_dir)
-		ctx->cache_dir = sc_strdupf("%s", ctx->cfg->cache_dir);
+	cfg = ctx->cfg;
+	if (env->cache_dir)
+		ctx->cache_dir = xstrdupf("%s", env->cache_dir);
+	else if (cfg->cache_dir)
+		ctx->cache_dir = xstrdupf("%s", cfg->cache_dir);
 	else
-		ctx->cache_dir = xdg_path("XDG_CACHE_HOME", ".cache", "stapcache");
-	ctx->stap = sc_strdupf("%s", ctx->cfg->stap ? ctx->cfg->stap : SC_STAP_DEFAULT);
-	ctx->runtime = sc_strdupf("%s", ctx->cfg->runtime ? ctx->cfg->runtime
-							   : SC_STAP_RUNTIME_DEFAULT);
-	ctx->tapset = tapset_for(ctx->stap);
-	ctx->max_size = ctx->cfg->has_max_size ? ctx->cfg->max_size : SC_DEFAULT_MAX_SIZE;
+		ctx->cache_dir = xdg_path(env->xdg_cache_home, env->home, ".cache", "stapcache");
+	ctx->stap = xstrdupf("%s", cfg->stap ? cfg->stap : SC_STAP_DEFAULT);
+	ctx->runtime = xstrdupf("%s", cfg->runtime ? cfg->runtime : SC_STAP_RUNTIME_DEFAULT);
+	ctx->tapset = env->systemtap_tapset ? xstrdupf("%s", env->systemtap_tapset)
+					    : tapset_for(ctx->stap);
+	if (env->systemtap_dir)
+		ctx->stap_rc = xstrdupf("%s/rc", env->systemtap_dir);
+	else
+		ctx->stap_rc = xstrdupf("%s/.systemtap/rc", env->home ? env->home : "");
+	ctx->path = xstrdupf("%s", env->path ? env->path : "/usr/bin:/bin");
+	ctx->uid = env->uid;
+	ctx->max_size = cfg->has_max_size ? cfg->max_size : SC_DEFAULT_MAX_SIZE;
 	return 0;
 }
 
 void sc_ctx_clear(struct sc_ctx *ctx)
 {
 	sc_config_free(ctx->cfg);
+	free(ctx->sys_config_path);
 	free(ctx->config_path);
 	free(ctx->cache_dir);
 	free(ctx->stap);
 	free(ctx->runtime);
 	free(ctx->tapset);
+	free(ctx->stap_rc);
+	free(ctx->path);
 	memset(ctx, 0, sizeof(*ctx));
 }

@@ -3,25 +3,52 @@
 #define SC_CONTEXT_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "error.h"
 
 #define SC_DEFAULT_MAX_SIZE (1ULL << 30)
 
-/* Where things are, after config.yaml and the environment have had their say. */
-struct sc_ctx {
-	char *config_path; /* $STAPCACHE_CONFIG, else $XDG_CONFIG_HOME/stapcache/config.yaml */
-	struct sc_config *cfg;
-	char *cache_dir;   /* $STAPCACHE_DIR, else cache-dir:, else $XDG_CACHE_HOME/stapcache */
-	char *stap;        /* stap: from config, else the one found at build time */
-	char *runtime;     /* runtime: from config, else stap's own runtime */
-	char *tapset;      /* stap's tapset directory, next to its runtime */
-	uint64_t max_size; /* 0: no limit */
+/*
+ * The environment, read once (sc_env_read is the only place stapcache calls
+ * getenv). Unset variables are NULL. Tests fill one by hand.
+ */
+struct sc_env {
+	const char *home;             /* HOME */
+	const char *path;             /* PATH: where kbuild finds gcc */
+	const char *xdg_config_home;  /* XDG_CONFIG_HOME */
+	const char *xdg_cache_home;   /* XDG_CACHE_HOME */
+	const char *systemtap_dir;    /* SYSTEMTAP_DIR: stap's rc file lives there */
+	const char *systemtap_tapset; /* SYSTEMTAP_TAPSET: replaces stap's tapsets */
+	const char *config;           /* STAPCACHE_CONFIG: the user's config.yaml */
+	const char *cache_dir;        /* STAPCACHE_DIR */
+	const char *sysconfdir;       /* STAPCACHE_SYSCONFDIR: for tests, instead of SYSCONFDIR */
+	uid_t uid;                    /* the invoking (real) uid */
 };
 
-/* Returns 0 or -errno with err set (a bad config.yaml names file and line). */
-int sc_ctx_init(struct sc_ctx *ctx, struct sc_error *err);
+void sc_env_read(struct sc_env *env);
+
+/* Where things are, after config.yaml and the environment have had their say. */
+struct sc_ctx {
+	char *sys_config_path; /* SYSCONFDIR/stapcache/config.yaml, read first */
+	char *config_path;     /* $STAPCACHE_CONFIG, else $XDG_CONFIG_HOME/stapcache/config.yaml */
+	struct sc_config *cfg; /* the two merged: the user's wins, field by field */
+	char *cache_dir;       /* $STAPCACHE_DIR, else cache-dir:, else $XDG_CACHE_HOME/stapcache */
+	char *stap;            /* stap: from config, else the one found at build time */
+	char *runtime;         /* runtime: from config, else stap's own runtime */
+	char *tapset;          /* $SYSTEMTAP_TAPSET, else stap's tapset directory */
+	char *stap_rc;         /* $SYSTEMTAP_DIR/rc, else ~/.systemtap/rc */
+	char *path;            /* PATH, else /usr/bin:/bin */
+	uid_t uid;
+	uint64_t max_size;     /* 0: no limit */
+};
+
+/*
+ * Build the context from env and the config files. Returns 0 or -errno with
+ * err set (a bad config.yaml names file and line). Free with sc_ctx_clear.
+ */
+int sc_ctx_init(struct sc_ctx *ctx, const struct sc_env *env, struct sc_error *err);
 void sc_ctx_clear(struct sc_ctx *ctx);
 
 #endif

@@ -7,6 +7,74 @@
 #include <stdio.h>
 
 #include "error.h"
+#include "spawn.h"
+
+/*
+ * The option table: one row per option, the only place an option is
+ * described. Parsing (getopt's strings are built from it), the key record
+ * (key.c), stap's argv (build.c), the runner's argv (run.c) and --help all
+ * read these rows; tests/unit/test-options.c walks them.
+ */
+
+/* What an option is for. */
+enum sc_opt_role {
+	SC_ROLE_KEY,  /* shapes the module: a key input, and given to stap */
+	SC_ROLE_RUN,  /* run time only: given to the runner, never to stap or the key */
+	SC_ROLE_PASS, /* given to stap, but does not change the module (why says why) */
+	SC_ROLE_OWN,  /* stapcache's own: neither stap nor the runner sees it */
+};
+
+/* How a key-role option enters the key record. */
+enum sc_opt_key {
+	SC_KEY_NONE,
+	SC_KEY_FLAG,    /* "option" field whose value is the row's label, once */
+	SC_KEY_VALUE,   /* a field labelled label per occurrence, with the value */
+	SC_KEY_TREE,    /* a field labelled label per occurrence: the directory's fingerprint */
+	SC_KEY_DERIVED, /* key.c records it in its own right (kernel, runtime, module, script) */
+};
+
+enum sc_opt_id {
+	/* Short options are their character; long-only ones count from here. */
+	SC_OPT_EXPLAIN = 256,
+	SC_OPT_SALT,
+	SC_OPT_PRIVILEGE,
+	SC_OPT_UNPRIVILEGED,
+	SC_OPT_COMPATIBLE,
+	SC_OPT_SUPPRESS_HANDLER_ERRORS,
+	SC_OPT_SUPPRESS_TIME_LIMITS,
+	SC_OPT_SKIP_BADVARS,
+	SC_OPT_CONNECT_TIMEOUT,
+	SC_OPT_JOBS,
+};
+
+struct sc_opt {
+	int id;                /* enum sc_opt_id, or the short option's character */
+	const char *long_name; /* NULL: none */
+	const char *metavar;   /* the argument's name in --help; NULL: no argument */
+	enum sc_opt_role role;
+	enum sc_opt_key key;
+	const char *label;     /* record label (SC_KEY_VALUE, SC_KEY_TREE) or flag name */
+	/*
+	 * stap's spelling (NULL: stap never sees it; SC_KEY_DERIVED rows are
+	 * spelled by build.c). A spelling ending in '=' takes the value glued
+	 * on; otherwise an option with an argument gets it as the next word.
+	 */
+	const char *stap;
+	const char *runner;    /* the runner's spelling, same rules; "" : the value alone */
+	const char *why;       /* SC_ROLE_PASS: why the module does not change */
+	const char *example;   /* a valid argument, for tests ("@DIR@": a directory) */
+	const char *help;
+};
+
+/* The rows, in the order --help shows them and the key records them. */
+extern const struct sc_opt sc_opts[];
+extern const size_t sc_opts_n;
+
+/* One option as given on the command line. */
+struct sc_optarg {
+	const struct sc_opt *opt;
+	const char *value; /* borrowed from argv; NULL for a flag */
+};
 
 /* A growable list of borrowed strings (they point into argv). */
 struct sc_strv {
@@ -14,8 +82,15 @@ struct sc_strv {
 	size_t n;
 };
 
+/* The ranges --connect-timeout and --jobs accept (stapcache-remote checks them again). */
+#define SC_REMOTE_CONNECT_TIMEOUT_MAX 3600
+#define SC_REMOTE_JOBS_MAX 4096
+
 /* A stap-compatible request: what to compile, for what, and what to do with it. */
 struct sc_request {
+	struct sc_optarg *opts;  /* every option given, in order */
+	size_t n_opts;
+	/* Read from opts once, for the code that needs them by name. */
 	int last_pass;           /* 4 for -p4; 5 (the default) means run */
 	int verbose;             /* -v count */
 	bool explain;            /* --explain: print the key record, build nothing */
@@ -23,22 +98,13 @@ struct sc_request {
 	const char *arch;        /* -a */
 	const char *runtime;     /* -R */
 	const char *module;      /* -m */
-	const char *salt;        /* --salt */
-	const char *privilege;   /* --privilege / --unprivileged */
-	const char *compatible;  /* --compatible */
-	bool guru, bulk, timing, unoptimized;
-	bool suppress_handler_errors, suppress_time_limits, skip_badvars;
-	struct sc_strv defines;  /* -D */
-	struct sc_strv includes; /* -I */
-	struct sc_strv kbuild;   /* -B */
-	struct sc_strv globals;  /* -G NAME=VALUE: module parameters, not key inputs */
 	const char *script_text; /* -e */
 	const char *script_file; /* FILE (or "-" for stdin) */
 	struct sc_strv args;     /* @1 @2 ... */
-	const char *cmd;         /* -c: run-time only */
-	const char *pid;         /* -x: run-time only */
-	const char *output;      /* -o: run-time only */
-	const char *bufsize;     /* -s: run-time only */
+	/* Remote runs (stapcache/remote/), from the OWN rows -T, --connect-timeout, --jobs. */
+	struct sc_strv targets;  /* -T NAME or @GROUP, in order */
+	int connect_timeout;     /* --connect-timeout SECONDS; 0: the helper's default */
+	int jobs;                /* --jobs N: targets at once; 0: the helper's default */
 };
 
 /*
@@ -51,6 +117,23 @@ int sc_options_parse(int argc, char **argv, struct sc_request *req, struct sc_er
 /* Free what sc_options_parse allocated (the lists, not the strings). */
 void sc_options_free(struct sc_request *req);
 
+/* Does req hold option id? The value of its last occurrence goes to *value. */
+bool sc_request_has(const struct sc_request *req, int id, const char **value);
+
+/*
+ * Append oa to a as spelling (a row's stap or runner spelling) says: a flag
+ * as itself; a value glued on after a spelling that ends in '=', alone for
+ * "", else as the next word. Returns 0 or -ENOMEM.
+ */
+int sc_opt_push(struct sc_argv *a, const char *spelling, const struct sc_optarg *oa);
+
+/* --help, generated from the table. */
 void sc_usage(FILE *out);
+
+/* Does this row's option take an argument? */
+static inline bool sc_opt_has_arg(const struct sc_opt *o)
+{
+	return o->metavar != NULL;
+}
 
 #endif

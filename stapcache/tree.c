@@ -15,44 +15,26 @@
 
 #include "digest.h"
 #include "fsutil.h"
+#include "record.h"
 #include "tree.h"
+#include "util.h"
 
 #define MAX_DEPTH 16
-#define MEMO_HEADER "stapcache-tree 1\n"
 
 struct walk {
 	struct sc_sha256 *sha;
 	unsigned long files;
-	char *dirs;      /* memo lines: "ino mtime ctime relpath\n" per directory */
-	size_t dirs_len;
-	bool memo_ok;    /* false when a name cannot be written into the memo */
+	struct sc_record *dirs; /* memo: a "dir" field "ino mtime ctime relpath" a directory */
+	bool memo_ok;           /* false when the memo would not be exact */
 };
 
 static void note_dir(struct walk *w, const struct stat *st, const char *rel)
 {
-	char line[PATH_MAX + 96];
-	int len;
-	char *nd;
-
-	if (strchr(rel, '\n')) {
+	if (!w->dirs ||
+	    sc_record_addf(w->dirs, "dir", "%ju %jd.%09ld %jd.%09ld %s", (uintmax_t)st->st_ino,
+			   (intmax_t)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+			   (intmax_t)st->st_ctim.tv_sec, st->st_ctim.tv_nsec, *rel ? rel : ".") < 0)
 		w->memo_ok = false;
-		return;
-	}
-	len = snprintf(line, sizeof(line), "%ju %jd.%09ld %jd.%09ld %s\n", (uintmax_t)st->st_ino,
-		       (intmax_t)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
-		       (intmax_t)st->st_ctim.tv_sec, st->st_ctim.tv_nsec, *rel ? rel : ".");
-	if (len < 0 || (size_t)len >= sizeof(line)) {
-		w->memo_ok = false;
-		return;
-	}
-	nd = realloc(w->dirs, w->dirs_len + (size_t)len + 1);
-	if (!nd) {
-		w->memo_ok = false;
-		return;
-	}
-	memcpy(nd + w->dirs_len, line, (size_t)len + 1);
-	w->dirs = nd;
-	w->dirs_len += (size_t)len;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -125,7 +107,7 @@ static int walk_entry(struct walk *w, int dfd, const char *rel, const char *name
 
 	if (sub < 0)
 		return 0;
-	subrel = sc_strdupf("%s%s%s", rel, *rel ? "/" : "", name);
+	subrel = xstrdupf("%s%s%s", rel, *rel ? "/" : "", name);
 	note_dir(w, &st, subrel);
 	r = walk_dir(w, sub, subrel, depth + 1);
 	free(subrel);
@@ -162,31 +144,26 @@ static int walk_dir(struct walk *w, int fd, const char *rel, int depth)
 /* ------------------------------------------------------------ memo */
 
 /* Does every directory recorded in the memo still have the same identity? */
-static bool memo_valid(int rootfd, const char *lines)
+static bool memo_valid(int rootfd, const struct sc_record *memo)
 {
-	const char *p = lines;
-
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		char rel[PATH_MAX], now[128], then[128], mt[64], ct[64];
+	for (size_t i = 0; i < sc_record_count(memo); i++) {
+		const char *line = sc_record_value(memo, i, NULL);
+		char now[128], then[128], mt[64], ct[64];
 		unsigned long long ino;
 		struct stat st;
 		int off = 0;
 
-		if (!nl)
+		if (strcmp(sc_record_label(memo, i), "dir") != 0)
+			continue;
+		if (sscanf(line, "%llu %63s %63s %n", &ino, mt, ct, &off) != 3 || !off)
 			return false;
-		if (sscanf(p, "%llu %63s %63s %n", &ino, mt, ct, &off) != 3 || !off ||
-		    p + off > nl)
-			return false;
-		snprintf(rel, sizeof(rel), "%.*s", (int)(nl - p - off), p + off);
-		if (fstatat(rootfd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_ino != ino)
+		if (fstatat(rootfd, line + off, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_ino != ino)
 			return false;
 		snprintf(now, sizeof(now), "%jd.%09ld %jd.%09ld", (intmax_t)st.st_mtim.tv_sec,
 			 st.st_mtim.tv_nsec, (intmax_t)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
 		snprintf(then, sizeof(then), "%s %s", mt, ct);
 		if (strcmp(now, then) != 0)
 			return false;
-		p = nl + 1;
 	}
 	return true;
 }
@@ -198,26 +175,35 @@ static char *memo_path(const char *memo_dir, const char *real)
 
 	sc_sha256(real, strlen(real), md);
 	sc_hex(hex, md, sizeof(md));
-	return sc_strdupf("%s/%s", memo_dir, hex);
+	return xstrdupf("%s/%s", memo_dir, hex);
 }
 
-/* Read "digest HEX files N\n" + directory lines; returns 0 when still valid. */
+/*
+ * The memo is a record: "tree.digest", "tree.files", then one "dir" field a
+ * directory. Returns 0 when it is still valid.
+ */
 static int memo_load(const char *path, int rootfd, char *digest, unsigned long *files)
 {
-	char *buf = NULL, *dirs;
-	int r = sc_read_file(path, 4u << 20, &buf, NULL);
+	struct sc_record *memo = NULL;
+	const char *d, *f;
+	char *buf = NULL;
+	size_t len = 0;
+	int r = sc_read_file(path, 4u << 20, &buf, &len);
 
 	if (r < 0)
 		return r;
 	r = -ESTALE;
-	if (strncmp(buf, MEMO_HEADER, strlen(MEMO_HEADER)) != 0)
+	if (sc_record_parse(buf, len, &memo, NULL) < 0)
 		goto out;
-	if (sscanf(buf + strlen(MEMO_HEADER), "digest %64s files %lu", digest, files) != 2)
+	d = sc_record_get(memo, "tree.digest");
+	f = sc_record_get(memo, "tree.files");
+	if (!d || strlen(d) != SC_SHA256_HEXLEN || !f || !memo_valid(rootfd, memo))
 		goto out;
-	dirs = strchr(buf + strlen(MEMO_HEADER), '\n');
-	if (dirs && memo_valid(rootfd, dirs + 1))
-		r = 0;
+	memcpy(digest, d, SC_SHA256_HEXLEN + 1);
+	*files = strtoul(f, NULL, 10);
+	r = 0;
 out:
+	sc_record_free(memo);
 	free(buf);
 	return r;
 }
@@ -225,14 +211,22 @@ out:
 static void memo_store(const char *memo_dir, const char *path, const char *digest,
 		       const struct walk *w)
 {
-	char *text;
+	struct sc_record *memo = sc_record_new();
+	char *buf = NULL;
+	size_t len, i;
+	int r;
 
-	if (!w->memo_ok || sc_mkdir_p(memo_dir, 0755) < 0)
-		return;
-	text = sc_strdupf(MEMO_HEADER "digest %s files %lu\n%s", digest, w->files,
-			  w->dirs ? w->dirs : "");
-	(void)sc_write_file_atomic(path, text, strlen(text), 0644); /* only a speed-up */
-	free(text);
+	if (!memo || !w->memo_ok || sc_mkdir_p(memo_dir, 0755) < 0)
+		goto out;
+	r = sc_record_add_str(memo, "tree.digest", digest);
+	r = r ?: sc_record_addf(memo, "tree.files", "%lu", w->files);
+	for (i = 0; r == 0 && i < sc_record_count(w->dirs); i++)
+		r = sc_record_add_str(memo, "dir", sc_record_value(w->dirs, i, NULL));
+	if (r == 0 && sc_record_serialize(memo, &buf, &len) == 0)
+		(void)sc_write_file_atomic(path, buf, len, 0644, NULL); /* only a speed-up */
+out:
+	sc_record_free(memo);
+	free(buf);
 }
 
 /*
@@ -249,7 +243,7 @@ int sc_tree_fingerprint(const char *path, const char *memo_dir, char *out, size_
 			struct sc_error *err)
 {
 	char real[PATH_MAX], digest[SC_SHA256_HEXLEN + 1], *memo = NULL;
-	struct walk w = {.memo_ok = true};
+	struct walk w = {.memo_ok = true, .dirs = sc_record_new()};
 	uint8_t md[SC_SHA256_LEN];
 	struct stat st;
 	int fd, r;
@@ -264,6 +258,7 @@ int sc_tree_fingerprint(const char *path, const char *memo_dir, char *out, size_
 		if (memo_load(memo, fd, digest, &w.files) == 0) {
 			close(fd);
 			free(memo);
+			sc_record_free(w.dirs);
 			snprintf(out, n, "%s sha256:%s files=%lu", real, digest, w.files);
 			return 0;
 		}
@@ -272,6 +267,7 @@ int sc_tree_fingerprint(const char *path, const char *memo_dir, char *out, size_
 	if (!w.sha || fstat(fd, &st) < 0) {
 		close(fd);
 		sc_sha256_free(w.sha);
+		sc_record_free(w.dirs);
 		free(memo);
 		return -ENOMEM;
 	}
@@ -287,7 +283,7 @@ int sc_tree_fingerprint(const char *path, const char *memo_dir, char *out, size_
 			memo_store(memo_dir, memo, digest, &w);
 		snprintf(out, n, "%s sha256:%s files=%lu", real, digest, w.files);
 	}
-	free(w.dirs);
+	sc_record_free(w.dirs);
 	free(memo);
 	return r;
 }

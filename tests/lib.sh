@@ -11,7 +11,9 @@ set -u
 # Tests read nothing from stdin; CI runs with none at all.
 (exec 3<&0) 2>/dev/null || exec </dev/null
 
-# ./run-tests records the kernel and runtime it prepared here.
+# ./quickstart records the kernel and the runtime it prepared (and made the
+# user's default) here; without the file the tests find or prepare their own
+# (sc_test_krel, sc_test_runtime).
 if [ -z "${SC_TEST_KREL:-}" ] && [ -f "$top_builddir/tests/env.sh" ]; then
 	. "$top_builddir/tests/env.sh"
 	export SC_TEST_KREL SC_TEST_RUNTIME
@@ -73,14 +75,25 @@ done_testing() {
 	[ "$_tap_failed" -eq 0 ]
 }
 
-# Skip the whole file. Under SC_STRICT=1 (CI) a skip is a failure: nothing is
-# silently left out of a green run.
+# Skip one check (what cannot be checked here), or the whole file (skip_all;
+# after some checks ran it skips the rest and ends the file). Under
+# SC_STRICT=1 (CI) a skip is a failure: nothing is silently left out of a
+# green run.
+skip() {  # skip REASON
+	_tap_n=$((_tap_n + 1))
+	if [ "${SC_STRICT:-0}" = 1 ]; then
+		echo "not ok $_tap_n - would skip, and skips are failures in strict mode: $*"
+		_tap_failed=$((_tap_failed + 1))
+	else
+		echo "ok $_tap_n # SKIP $*"
+	fi
+}
+
 skip_all() {
 	if [ "$_tap_n" -gt 0 ]; then
-		# Too late to skip the file: what could not be checked is a failure.
-		ok 1 "cannot go on: $*"
+		skip "the rest: $*"
 		done_testing
-		exit 1
+		exit
 	fi
 	if [ "${SC_STRICT:-0}" = 1 ]; then
 		echo "1..1"
@@ -109,23 +122,43 @@ trap 'exit 143' TERM
 # is shared so that its per-kernel configuration header is built only once.
 export XDG_CACHE_HOME="$T/xdg-cache" XDG_CONFIG_HOME="$T/xdg-config"
 unset STAPCACHE_DIR STAPCACHE_CONFIG
+# Nor does a test read the host's system-wide $(sysconfdir)/stapcache/config.yaml
+# (issue 7, item 8: stapcache reads it first; STAPCACHE_SYSCONFDIR moves it).
+export STAPCACHE_SYSCONFDIR="$T/etc"
 
-# The kernel the compile tests build for: SC_TEST_KREL (set by ./run-tests),
-# else the newest installed Debian headers.
+# The kernel the compile tests build for: SC_TEST_KREL when set, else the
+# release of Debian's linux-headers-amd64, else the newest /lib/modules/*/build
+# (build-aux/kernel-release, which ./quickstart uses too).
 sc_test_krel() {
 	if [ -n "${SC_TEST_KREL:-}" ]; then
 		echo "$SC_TEST_KREL"
 		return
 	fi
-	for d in /lib/modules/*/build; do
-		[ -e "$d/Makefile" ] && basename "$(dirname "$d")"
-	done | sort -V | tail -n 1
+	sh "$top_srcdir/build-aux/kernel-release"
 }
 
-# The runtime the compile tests use: SC_TEST_RUNTIME (the fixed copy that
-# ./run-tests prepares), else stap's own.
-sc_test_runtime() {
-	echo "${SC_TEST_RUNTIME:-/usr/share/systemtap/runtime}"
+# The runtime the compile tests use for kernel KREL: SC_TEST_RUNTIME when set
+# (./run-tests sets the one ./quickstart configured), else what the built
+# stapcache-fix-runtime says: systemtap's own runtime when it compiles for
+# KREL, or a fixed copy that it prepares once per build directory in
+# $top_builddir/tests/stap-runtime (systemtap 4.8 against Debian kernels
+# >= 6.1.103). A lock keeps parallel tests from preparing it twice at once.
+sc_test_runtime() {  # sc_test_runtime [KREL]
+	local krel=${1:-$(sc_test_krel)} dir=$top_builddir/tests
+	if [ -n "${SC_TEST_RUNTIME:-}" ]; then
+		echo "$SC_TEST_RUNTIME"
+		return
+	fi
+	if [ ! -x "$STAPCACHE_FIX_RUNTIME" ]; then
+		echo "# $STAPCACHE_FIX_RUNTIME is not built: using systemtap's runtime as it is" >&2
+		echo /usr/share/systemtap/runtime
+		return
+	fi
+	mkdir -p "$dir" &&
+		flock "$dir/.stap-runtime.lock" \
+			"$STAPCACHE_FIX_RUNTIME" -r "$krel" "$dir/stap-runtime" 2>&1 >"$T/runtime" |
+			sed 's/^/# /' >&2
+	tail -n 1 "$T/runtime"
 }
 
 # Skip unless real compiles can work here.
@@ -133,8 +166,9 @@ require_stap() {
 	command -v stap >/dev/null 2>&1 || skip_all "stap is not installed (run ./run-tests, which installs it)"
 	KREL=$(sc_test_krel)
 	[ -n "$KREL" ] || skip_all "no kernel build tree in /lib/modules/*/build (apt-get install linux-headers-amd64)"
-	RUNTIME=$(sc_test_runtime)
-	[ -d "$RUNTIME" ] || skip_all "runtime $RUNTIME is missing (run ./run-tests)"
+	RUNTIME=$(sc_test_runtime "$KREL")
+	[ -n "$RUNTIME" ] && [ -d "$RUNTIME" ] ||
+		skip_all "no systemtap runtime for $KREL${RUNTIME:+ ($RUNTIME is missing)}"
 	export KREL RUNTIME
 }
 

@@ -1,6 +1,8 @@
 #!/bin/bash
 # Failed, interrupted, killed and out-of-space builds leave nothing behind.
 . "$top_srcdir/tests/lib.sh"
+# Hermetic: the system-wide config.yaml is one of ours (empty), not /etc's.
+export STAPCACHE_SYSCONFDIR="$T/etc"
 require_stap
 make_stap_wrapper
 write_config "runtime: $RUNTIME" "stap: $T/bin/stap"

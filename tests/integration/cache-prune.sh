@@ -2,6 +2,8 @@
 # Size limits: prune evicts the least recently used entries; a configured limit
 # is enforced after each build.
 . "$top_srcdir/tests/lib.sh"
+# Hermetic: the system-wide config.yaml is one of ours (empty), not /etc's.
+export STAPCACHE_SYSCONFDIR="$T/etc"
 require_stap
 write_config "runtime: $RUNTIME" "max-size: 0"
 cache=$XDG_CACHE_HOME/stapcache

@@ -1,6 +1,18 @@
 #!/bin/bash
 # Command line and error messages: each bad input gets one clear line and a hint.
 . "$top_srcdir/tests/lib.sh"
+# Hermetic: the system-wide config.yaml is one of ours (empty), not /etc's.
+export STAPCACHE_SYSCONFDIR="$T/etc"
+
+# A check this machine cannot make: a skip, and under SC_STRICT=1 a failure.
+skip_one() {
+	if [ "${SC_STRICT:-0}" = 1 ]; then
+		ok 1 "cannot check here, and skips fail in strict mode: $*"
+	else
+		_tap_n=$((_tap_n + 1))
+		echo "ok $_tap_n # SKIP $*"
+	fi
+}
 
 out=$("$STAPCACHE" --help); ok $? "--help exits 0"
 like "$out" "Usage: stapcache" "--help prints usage"
@@ -45,7 +57,7 @@ if [ ! -e "/lib/modules/$(uname -r)/build" ]; then
 	like "$out" "running kernel $(uname -r) has no build tree.*-r RELEASE.*-T NAME" \
 		"no -r on a kernel without headers suggests -r and -T"
 else
-	ok 0 "running kernel has headers here; the no-build-tree hint is covered by -r above"
+	skip_one "the running kernel $(uname -r) has headers: no missing build tree to report"
 fi
 
 write_config "stap: $T/no/stap"

@@ -13,7 +13,7 @@ static struct sc_config *parse(const char *text, int *rc, struct sc_error *err)
 	struct sc_config *cfg = NULL;
 
 	memset(err, 0, sizeof(*err));
-	*rc = sc_config_parse("config.yaml", text, strlen(text), &cfg, err);
+	*rc = sc_config_parse("config.yaml", "/home/u", text, strlen(text), &cfg, err);
 	return cfg;
 }
 
@@ -33,7 +33,6 @@ int main(void)
 	struct sc_config *cfg;
 	int rc;
 
-	setenv("HOME", "/home/u", 1);
 	cfg = parse("cache-dir: ~/c\nmax-size: 2G\nstap: /opt/stap\nruntime: /rt\n", &rc, &err);
 	tap_is_int(rc, 0, "a full config parses");
 	tap_is_str(cfg->cache_dir, "/home/u/c", "~/ expands to $HOME");
@@ -62,9 +61,38 @@ int main(void)
 	{
 		struct sc_config *c2 = NULL;
 
-		rc = sc_config_load("/nonexistent/stapcache/config.yaml", &c2, &err);
+		rc = sc_config_load("/nonexistent/stapcache/config.yaml", "/home/u", &c2, &err);
 		tap_ok(rc == 0 && c2 && !c2->stap, "a missing config file means defaults");
 		sc_config_free(c2);
+	}
+
+	/* The system-wide file first, the user's over it, field by field. */
+	{
+		struct sc_config *sys, *user;
+		char *e;
+
+		sys = parse("runtime: /var/lib/rt\nmax-size: 2G\nstap: /usr/bin/stap\n", &rc, &err);
+		user = parse("stap: ~/bin/stap\n", &rc, &err);
+		tap_is_int(sc_config_merge(sys, user), 0, "merge");
+		tap_is_str(sys->stap, "/home/u/bin/stap", "the user's field wins");
+		tap_is_str(sys->runtime, "/var/lib/rt", "a field the user did not set is kept");
+		tap_ok(sys->has_max_size && sys->max_size == 2ULL << 30,
+		       "a size the user did not set is kept");
+		tap_ok(!sys->cache_dir, "a field nobody set stays unset");
+		sc_config_free(user);
+		user = parse("max-size: 0\n", &rc, &err);
+		sc_config_merge(sys, user);
+		tap_ok(sys->has_max_size && sys->max_size == 0,
+		       "the user can set max-size back to 0 (no limit)");
+		sc_config_free(user);
+		sc_config_free(sys);
+
+		e = sc_expand_home("~/x", NULL);
+		tap_is_str(e, "~/x", "without a home, ~ stays as it is");
+		free(e);
+		e = sc_expand_home("~", "/h");
+		tap_is_str(e, "/h", "~ alone is home");
+		free(e);
 	}
 	sc_config_free(NULL);
 	return tap_done();

@@ -3,6 +3,7 @@
 #include "build-config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,6 +25,7 @@ int main(void)
 	char tmpl[] = "/tmp/sc-fsutil.XXXXXX";
 	char *dir = mkdtemp(tmpl), *p, *buf = NULL;
 	size_t len = 0;
+	bool replaced;
 	struct stat st;
 	int rc;
 
@@ -44,8 +46,10 @@ int main(void)
 	free(p);
 
 	p = sc_strdupf("%s/file", dir);
-	tap_is_int(sc_write_file_atomic(p, "one", 3, 0640), 0, "atomic write");
-	tap_is_int(sc_write_file_atomic(p, "second", 6, 0644), 0, "atomic replace");
+	tap_is_int(sc_write_file_atomic(p, "one", 3, 0640, NULL), 0, "atomic write");
+	replaced = false;
+	tap_is_int(sc_write_file_atomic(p, "second", 6, 0644, &replaced), 0, "atomic replace");
+	tap_ok(replaced, "and says the file was replaced");
 	tap_is_int(sc_read_file(p, 100, &buf, &len), 0, "read back");
 	tap_is_str(buf, "second", "content replaced whole");
 	free(buf);
@@ -55,19 +59,35 @@ int main(void)
 	free(p);
 
 	p = sc_strdupf("%s/nodir/file", dir);
-	tap_ok(sc_write_file_atomic(p, "x", 1, 0644) == -ENOENT, "atomic write reports errors");
+	replaced = true;
+	tap_ok(sc_write_file_atomic(p, "x", 1, 0644, &replaced) == -ENOENT,
+	       "atomic write reports errors");
+	tap_ok(!replaced, "and says the file was not replaced");
 	free(p);
 
+	/* A link out of the tree, to a directory of the test's own. */
+	p = sc_strdupf("%s/outside", dir);
+	tap_is_int(sc_mkdir_p(p, 0755), 0, "a directory outside the tree");
+	free(p);
+	p = sc_strdupf("%s/outside/keep", dir);
+	tap_is_int(sc_write_file_atomic(p, "k", 1, 0644, NULL), 0, "with a file in it");
+	free(p);
 	p = sc_strdupf("%s/a", dir);
 	{
-		char *link = sc_strdupf("%s/a/b/link", dir);
+		char *link = sc_strdupf("%s/a/b/link", dir), *target = sc_strdupf("%s/outside", dir);
 
-		tap_is_int(symlink("/etc", link), 0, "symlink made");
+		tap_is_int(symlink(target, link), 0, "symlink made");
 		free(link);
+		free(target);
 	}
 	tap_is_int(sc_rm_rf(p), 0, "rm -rf a tree with a symlink in it");
-	tap_ok(access(p, F_OK) < 0 && access("/etc/passwd", F_OK) == 0,
-	       "tree gone, symlink target untouched");
+	{
+		char *keep = sc_strdupf("%s/outside/keep", dir);
+
+		tap_ok(access(p, F_OK) < 0 && access(keep, F_OK) == 0,
+		       "tree gone, symlink target untouched");
+		free(keep);
+	}
 	tap_is_int(sc_rm_rf(p), 0, "rm -rf of a missing path is fine");
 	free(p);
 	tap_is_int(sc_rm_rf(dir), 0, "cleanup");

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "build-config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "spawn.h"
+
+static int grow(struct sc_argv *a)
+{
+	size_t cap = a->cap ? a->cap * 2 : 32;
+	const char **nv;
+
+	if (a->n + 2 <= a->cap)
+		return 0;
+	nv = realloc(a->v, cap * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	a->v = nv;
+	a->cap = cap;
+	return 0;
+}
+
+int sc_argv_push(struct sc_argv *a, const char *s)
+{
+	if (grow(a) < 0)
+		return -ENOMEM;
+	a->v[a->n++] = s;
+	a->v[a->n] = NULL;
+	return 0;
+}
+
+int sc_argv_pushf(struct sc_argv *a, const char *fmt, ...)
+{
+	char **no, *s;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	no = realloc(a->owned, (a->n_owned + 1) * sizeof(*no));
+	if (!no || sc_argv_push(a, s) < 0) {
+		if (no)
+			a->owned = no;
+		free(s);
+		return -ENOMEM;
+	}
+	a->owned = no;
+	a->owned[a->n_owned++] = s;
+	return 0;
+}
+
+void sc_argv_free(struct sc_argv *a)
+{
+	for (size_t i = 0; i < a->n_owned; i++)
+		free(a->owned[i]);
+	free(a->owned);
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+/* In the child: only async-signal-safe calls until exec. */
+static void child(const char *const *argv, const struct sc_spawn_opts *o, pid_t parent)
+{
+	if (o->die_with_parent) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+	}
+	if (o->new_group)
+		setpgid(0, 0);
+	if (o->default_signals) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+	}
+	if (o->dir && chdir(o->dir) < 0)
+		_exit(127);
+	if (o->tmpdir && setenv("TMPDIR", o->tmpdir, 1) < 0)
+		_exit(127);
+	if (o->stdout_fd >= 0 && dup2(o->stdout_fd, 1) < 0)
+		_exit(127);
+	if (o->stderr_fd >= 0 && dup2(o->stderr_fd, 2) < 0)
+		_exit(127);
+	execv(argv[0], (char *const *)argv);
+	_exit(127);
+}
+
+int sc_spawn(const char *const *argv, const struct sc_spawn_opts *opts, pid_t *pid)
+{
+	static const struct sc_spawn_opts defaults = SC_SPAWN_OPTS_INIT;
+	const struct sc_spawn_opts *o = opts ? opts : &defaults;
+	pid_t parent = getpid(), p;
+
+	fflush(NULL);
+	p = fork();
+	if (p < 0)
+		return -errno;
+	if (p == 0)
+		child(argv, o, parent);
+	/* Also from here, so that killing the group cannot race the child's setpgid. */
+	if (o->new_group)
+		(void)setpgid(p, p);
+	*pid = p;
+	return 0;
+}
+
+int sc_wait(pid_t pid, int *status)
+{
+	while (waitpid(pid, status, 0) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+int sc_run_capture(const char *const *argv, size_t max, char **out)
+{
+	struct sc_spawn_opts o = SC_SPAWN_OPTS_INIT;
+	size_t n = 0;
+	char *buf, drop[512];
+	int pfd[2], status = 0, r;
+	pid_t pid;
+
+	buf = malloc(max + 1);
+	if (!buf)
+		return -ENOMEM;
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		r = -errno;
+		free(buf);
+		return r;
+	}
+	o.stdout_fd = o.stderr_fd = pfd[1];
+	r = sc_spawn(argv, &o, &pid);
+	close(pfd[1]);
+	if (r < 0) {
+		close(pfd[0]);
+		free(buf);
+		return r;
+	}
+	for (;;) {
+		char *dst = n < max ? buf + n : drop;
+		size_t room = n < max ? max - n : sizeof(drop);
+		ssize_t got = read(pfd[0], dst, room);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		if (n < max)
+			n += (size_t)got;
+	}
+	close(pfd[0]);
+	r = sc_wait(pid, &status);
+	if (r == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
+		r = -ENOEXEC;
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	return 0;
+}

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Fan-out: every target connects, ships and runs concurrently.
+ *
+ * A thread per target (at most `jobs` at once), each with its own libssh
+ * session, rather than one non-blocking poll loop: libssh's blocking API is
+ * the well-trodden one, ssh_connect resolves names with a blocking
+ * getaddrinfo() anyway, a dead or slow target then holds only its own thread,
+ * and for the fleets this is for (N up to a few hundred) threads cost little.
+ * libssh allows one session per thread; nothing else is shared but the output
+ * lock and the stop flag. The main thread only waits for signals.
+ */
+#include "build-config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fanout.h"
+
+struct fanout {
+	const struct sc_fanout_item *items;
+	size_t n;
+	const struct sc_run_req *rq;
+	struct sc_run_result *res;
+	atomic_size_t next, done;
+	volatile sig_atomic_t stop;
+	pthread_mutex_t out_lock;
+	bool prefix;
+};
+
+struct line_ctx {
+	struct fanout *f;
+	const char *name;
+	size_t lines;
+};
+
+static void emit(void *ud, int is_stderr, const char *line, size_t len)
+{
+	struct line_ctx *c = ud;
+	FILE *fp = is_stderr ? stderr : stdout;
+
+	pthread_mutex_lock(&c->f->out_lock);
+	if (c->f->prefix)
+		fprintf(fp, "%s: ", c->name);
+	fwrite(line, 1, len, fp);
+	fputc('\n', fp);
+	fflush(fp);
+	pthread_mutex_unlock(&c->f->out_lock);
+	c->lines++;
+}
+
+static void report(struct fanout *f, const struct sc_target *t, const char *msg)
+{
+	pthread_mutex_lock(&f->out_lock);
+	fprintf(stderr, "stapcache: %s\n", msg);
+	fflush(stderr);
+	pthread_mutex_unlock(&f->out_lock);
+	(void)t;
+}
+
+static void *worker(void *arg)
+{
+	struct fanout *f = arg;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&f->next, 1)) < f->n) {
+		const struct sc_fanout_item *it = &f->items[i];
+		struct line_ctx c = {.f = f, .name = it->target->name};
+		struct sc_run_result *res = &f->res[i];
+
+		if (f->stop) {
+			res->status = 255;
+			res->phase = SC_PHASE_READ;
+			snprintf(res->msg, sizeof(res->msg), "%s: not started (interrupted)",
+				 it->target->name);
+		} else if (sc_run_target(it->target, it->module_path, f->rq, emit, &c,
+					 &f->stop, res) < 0) {
+			char msg[1200];
+
+			/* Connection errors already name the target. */
+			if (!strncmp(res->msg, it->target->name, strlen(it->target->name)))
+				snprintf(msg, sizeof(msg), "%s", res->msg);
+			else
+				snprintf(msg, sizeof(msg), "%s: %s", it->target->name, res->msg);
+			report(f, it->target, msg);
+		}
+		res->lines = c.lines;
+		atomic_fetch_add(&f->done, 1);
+	}
+	return NULL;
+}
+
+static const char *phase_name(enum sc_run_phase p)
+{
+	static const char *const names[] = {"module", "connect", "prepare", "kernel",
+					    "upload", "run", "done"};
+	return names[p];
+}
+
+static void summary(const struct fanout *f)
+{
+	fprintf(stderr, "%-20s %-24s %7s %9s %7s  %s\n", "TARGET", "KERNEL", "STATUS",
+		"SECONDS", "LINES", "");
+	for (size_t i = 0; i < f->n; i++) {
+		const struct sc_run_result *r = &f->res[i];
+		const struct sc_target *t = f->items[i].target;
+
+		fprintf(stderr, "%-20s %-24s %7d %9.2f %7zu  %s\n", t->name, t->kernel, r->status,
+			r->seconds, r->lines,
+			r->phase == SC_PHASE_DONE ? (r->status ? "runner failed" : "ok")
+						  : phase_name(r->phase));
+	}
+}
+
+/* Wait for the workers; a signal asks them to stop (a second: give up). */
+static void wait_signals(struct fanout *f, const sigset_t *set)
+{
+	struct timespec tick = {0, 100 * 1000 * 1000};
+
+	while (atomic_load(&f->done) < f->n) {
+		int sig = sigtimedwait(set, NULL, &tick);
+
+		if (sig <= 0)
+			continue;
+		f->stop = f->stop < 2 ? f->stop + 1 : 2;
+		pthread_mutex_lock(&f->out_lock);
+		fprintf(stderr, f->stop == 1 ? "stapcache: stopping the remote runs (again to "
+					       "abandon them)\n"
+					     : "stapcache: abandoning the remote runs\n");
+		pthread_mutex_unlock(&f->out_lock);
+	}
+}
+
+int sc_fanout_run(const struct sc_fanout_item *items, size_t n, const struct sc_run_req *rq,
+		  int jobs)
+{
+	struct fanout f = {.items = items, .n = n, .rq = rq, .prefix = n > 1};
+	pthread_t *th;
+	sigset_t set, old;
+	size_t nth = jobs > 0 && (size_t)jobs < n ? (size_t)jobs : n, started = 0;
+	int status = 0;
+
+	f.res = calloc(n, sizeof(*f.res));
+	th = calloc(nth ? nth : 1, sizeof(*th));
+	if (!f.res || !th) {
+		fprintf(stderr, "stapcache: out of memory\n");
+		free(f.res);
+		free(th);
+		return 1;
+	}
+	pthread_mutex_init(&f.out_lock, NULL);
+	atomic_init(&f.next, 0);
+	atomic_init(&f.done, 0);
+	/* Workers inherit the mask: only this thread takes the signals. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < nth; i++) {
+		if (pthread_create(&th[i], NULL, worker, &f) != 0) {
+			fprintf(stderr, "stapcache: cannot start a thread: %s\n", strerror(errno));
+			break;
+		}
+		started++;
+	}
+	if (started == 0)
+		worker(&f); /* run them one after another rather than not at all */
+	else
+		wait_signals(&f, &set);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (n > 1)
+		summary(&f);
+	for (size_t i = 0; i < n; i++)
+		if (f.res[i].status != 0)
+			status = n > 1 ? 1 : f.res[i].status;
+	if (f.stop && status == 0)
+		status = 130;
+	pthread_mutex_destroy(&f.out_lock);
+	free(f.res);
+	free(th);
+	return status;
+}

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Ship a module to one target and run it there. The target needs a POSIX
+ * shell, mktemp, sha256sum and the runner: no stapcache, no compiler.
+ *
+ * Cleanup, however the run ends:
+ * - normal end, or the runner failing: the wrapper removes its dir;
+ * - Ctrl-C here: the channel gets a TERM signal request and EOF on stdin;
+ *   the wrapper TERMs the runner (which unloads the module), waits, cleans up;
+ * - this process SIGKILLed, or the network gone: sshd closes the channel, the
+ *   wrapper's stdin reaches EOF, and it does the same;
+ * - the target rebooted or the wrapper itself killed: the next connection to
+ *   that host removes dirs of ours whose runner is no longer alive.
+ */
+#include "build-config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "digest.h"
+#include "fsutil.h"
+#include "modinfo.h"
+#include "run.h"
+
+#define MODULE_MAX (64u << 20)
+
+/* Remove dirs of earlier runs whose runner is gone, then make a fresh one. */
+static const char prepare_cmd[] =
+	"uname -r; umask 077; "
+	"for x in \"${TMPDIR:-/tmp}\"/stapcache.*; do "
+	"[ -d \"$x\" ] && [ -O \"$x\" ] && [ -f \"$x/pid\" ] && "
+	"! kill -0 \"$(cat \"$x/pid\")\" 2>/dev/null && rm -rf \"$x\"; "
+	"done 2>/dev/null; "
+	"d=$(mktemp -d \"${TMPDIR:-/tmp}/stapcache.XXXXXXXX\") && chmod 700 \"$d\" && "
+	"printf '%s\\n' \"$d\"";
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static char *append(char *s, const char *word)
+{
+	char *q = sc_shell_quote(word), *n = sc_strdupf("%s %s", s, q);
+
+	free(q);
+	free(s);
+	return n;
+}
+
+char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_name,
+		     const struct sc_run_req *rq)
+{
+	static const char *const runners[] = {"staprun-auth", "sudo -n staprun", "staprun"};
+	char *qd = sc_shell_quote(dir), *mod = sc_strdupf("%s/%s.ko", dir, module_name);
+	char *cmd = sc_strdupf("%s", runners[runner]), *out;
+
+	for (size_t i = 0; i < rq->nrunner_opts; i++)
+		cmd = append(cmd, rq->runner_opts[i]);
+	cmd = append(cmd, mod);
+	for (size_t i = 0; i < rq->nparams; i++)
+		cmd = append(cmd, rq->params[i]);
+	/*
+	 * The runner gets /dev/null as stdin; the channel's stdin (fd 3) is
+	 * watched by a subshell that stops the runner at EOF. SIGPIPE is ignored
+	 * so that a lost connection makes writes fail instead of killing the
+	 * runner before it has unloaded the module.
+	 */
+	out = sc_strdupf("d=%s; cd \"$d\" || exit 125; trap '' PIPE; exec 3<&0; "
+			 "%s </dev/null 3<&- & p=$!; echo \"$p\" > \"$d/pid\"; "
+			 "( while read -r _ <&3; do :; done; kill -TERM \"$p\" ) "
+			 ">/dev/null 2>&1 & w=$!; "
+			 "trap 'kill -TERM \"$p\" 2>/dev/null' TERM INT HUP; "
+			 "while :; do wait \"$p\"; s=$?; kill -0 \"$p\" 2>/dev/null || break; "
+			 "done; kill \"$w\" 2>/dev/null; cd / && rm -rf \"$d\"; exit \"$s\"",
+			 qd, cmd);
+	free(qd);
+	free(mod);
+	free(cmd);
+	return out;
+}
+
+static int fail(struct sc_run_result *res, enum sc_run_phase phase, int r,
+		const struct sc_error *err)
+{
+	res->phase = phase;
+	res->status = 255;
+	snprintf(res->msg, sizeof(res->msg), "%s", err->msg);
+	return r;
+}
+
+static void remove_dir(struct sc_ssh *s, const char *dir)
+{
+	char *q = sc_shell_quote(dir), *cmd = sc_strdupf("rm -rf %s", q);
+	int st;
+
+	(void)sc_ssh_exec(s, cmd, NULL, 0, NULL, &st, NULL);
+	free(q);
+	free(cmd);
+}
+
+/* The module's bytes, digest and internal name (= its file name there). */
+static int read_module(const char *path, char **buf, size_t *len, char hex[65],
+		       char name[64], struct sc_error *err)
+{
+	uint8_t md[SC_SHA256_LEN];
+	struct sc_modinfo *mi = NULL;
+	int r = sc_read_file(path, MODULE_MAX, buf, len);
+
+	if (r < 0) {
+		sc_error_set(err, "cannot read %s: %s", path, strerror(-r));
+		return r;
+	}
+	r = sc_modinfo_parse(*buf, *len, &mi, err);
+	if (r < 0) {
+		sc_error_prefix(err, "%s is not a kernel module", path);
+		free(*buf);
+		return r;
+	}
+	snprintf(name, 64, "%s", sc_modinfo_name(mi));
+	sc_modinfo_free(mi);
+	sc_sha256(*buf, *len, md);
+	sc_hex(hex, md, sizeof(md));
+	return 0;
+}
+
+static int prepare(struct sc_ssh *s, const struct sc_target *t, char **dir,
+		   struct sc_run_result *res, struct sc_error *err)
+{
+	char *out = NULL, *nl;
+	int st, r;
+
+	r = sc_ssh_exec(s, prepare_cmd, NULL, 0, &out, &st, err);
+	if (r == 0 && st != 0) {
+		sc_error_prefix(err, "cannot make a private temp dir (mktemp -d) there");
+		r = -EIO;
+	}
+	if (r < 0)
+		return fail(res, SC_PHASE_PREPARE, r, err);
+	nl = strchr(out, '\n');
+	if (!nl || nl[1] != '/' || !strchr(nl + 1, '\n')) {
+		sc_error_set(err, "unexpected answer to uname -r; mktemp -d: '%.100s'", out);
+		free(out);
+		return fail(res, SC_PHASE_PREPARE, -EIO, err);
+	}
+	*nl = '\0';
+	*strchr(nl + 1, '\n') = '\0';
+	*dir = sc_strdupf("%s", nl + 1);
+	if (strcmp(out, t->kernel) != 0) {
+		sc_error_set(err, "refused: it runs kernel %s now, but known_hosts (%s) says "
+			     "%s; a module built for %s would not load. Update the entry: "
+			     "stapcache host refresh %s", out, t->origin, t->kernel, t->kernel,
+			     t->name);
+		remove_dir(s, *dir);
+		free(out);
+		return fail(res, SC_PHASE_KERNEL, -ESTALE, err);
+	}
+	free(out);
+	return 0;
+}
+
+static int upload(struct sc_ssh *s, const char *dir, const char *name, const char *buf,
+		  size_t len, const char *hex, struct sc_run_result *res,
+		  struct sc_error *err)
+{
+	char *qd = sc_shell_quote(dir), *out = NULL, *cmd;
+	int st, r;
+
+	cmd = sc_strdupf("cd %s && cat > .%s.ko.part && mv -f .%s.ko.part %s.ko && "
+			 "sha256sum %s.ko", qd, name, name, name, name);
+	r = sc_ssh_exec(s, cmd, buf, len, &out, &st, err);
+	free(cmd);
+	free(qd);
+	if (r == 0 && st != 0) {
+		sc_error_prefix(err, "upload failed (status %d)", st);
+		r = -EIO;
+	}
+	if (r == 0 && (strlen(out) < 64 || strncmp(out, hex, 64) != 0)) {
+		sc_error_set(err, "the uploaded copy's sha256 is %.64s, not %s: not running it",
+			     out, hex);
+		r = -EBADMSG;
+	}
+	free(out);
+	return r < 0 ? fail(res, SC_PHASE_UPLOAD, r, err) : 0;
+}
+
+int sc_run_target(const struct sc_target *t, const char *module_path,
+		  const struct sc_run_req *rq, sc_ssh_line_fn fn, void *ud,
+		  volatile sig_atomic_t *stop, struct sc_run_result *res)
+{
+	struct sc_ssh_opts o = rq->ssh;
+	struct sc_error err = {{0}};
+	struct sc_ssh *s = NULL;
+	char hex[65], name[64], *buf = NULL, *dir = NULL, *cmd = NULL;
+	double t0 = now();
+	size_t len = 0;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	res->status = 255;
+	r = read_module(module_path, &buf, &len, hex, name, &err);
+	if (r < 0)
+		return fail(res, SC_PHASE_READ, r, &err);
+	o.name = t->name;
+	r = sc_ssh_connect(&t->ex, &o, &s, &err);
+	if (r < 0) {
+		fail(res, SC_PHASE_CONNECT, r, &err);
+		goto out;
+	}
+	r = prepare(s, t, &dir, res, &err);
+	if (r == 0)
+		r = upload(s, dir, name, buf, len, hex, res, &err);
+	if (r < 0) {
+		if (dir && res->phase != SC_PHASE_KERNEL)
+			remove_dir(s, dir);
+		goto out;
+	}
+	if (stop && *stop) {
+		remove_dir(s, dir);
+		sc_error_set(&err, "interrupted before the run");
+		r = fail(res, SC_PHASE_UPLOAD, -EINTR, &err);
+		goto out;
+	}
+	cmd = sc_run_wrapper(t->ex.runner, dir, name, rq);
+	res->phase = SC_PHASE_RUN;
+	r = sc_ssh_stream(s, cmd, fn, ud, stop, rq->grace, &res->status, &err);
+	if (r < 0)
+		fail(res, SC_PHASE_RUN, r, &err);
+	else
+		res->phase = SC_PHASE_DONE;
+out:
+	res->seconds = now() - t0;
+	sc_ssh_free(s);
+	free(cmd);
+	free(dir);
+	free(buf);
+	return r;
+}

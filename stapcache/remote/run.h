@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef SC_REMOTE_RUN_H
+#define SC_REMOTE_RUN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ssh.h"
+#include "targets.h"
+
+/* What to run: the same on every target. */
+struct sc_run_req {
+	const char *const *runner_opts; /* e.g. "-c", "CMD": before the module */
+	size_t nrunner_opts;
+	const char *const *params;      /* NAME=VALUE module parameters: after it */
+	size_t nparams;
+	struct sc_ssh_opts ssh;         /* name is set per target */
+	int grace;                      /* seconds to wait for a stopped run to end */
+};
+
+enum sc_run_phase { SC_PHASE_READ, SC_PHASE_CONNECT, SC_PHASE_PREPARE, SC_PHASE_KERNEL,
+		    SC_PHASE_UPLOAD, SC_PHASE_RUN, SC_PHASE_DONE };
+
+struct sc_run_result {
+	int status;             /* the runner's exit status; 255 when it never ran */
+	enum sc_run_phase phase; /* how far it got (SC_PHASE_DONE: the runner ran) */
+	char msg[1024];         /* why it failed, when it did before the run */
+	size_t lines;           /* output lines received */
+	double seconds;         /* connect to end */
+};
+
+/*
+ * The shell command that runs the module on the target: it starts RUNNER in
+ * the background, stops it (TERM) when the channel's stdin reaches EOF (the
+ * client closed it, was killed, or the connection died) or on TERM/INT/HUP,
+ * waits for it (so the runner unloads the module), removes DIR and exits with
+ * the runner's status (125 if DIR is gone). Caller frees.
+ */
+char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_name,
+		     const struct sc_run_req *rq);
+
+/*
+ * Ship module_path to target t and run it there over one connection: private
+ * temp dir (mktemp -d, 0700), upload under a temporary name then rename, check
+ * the remote copy's SHA-256, refuse a target whose live kernel is not t's
+ * recorded one, run the wrapper, stream each output line to fn. *stop as for
+ * sc_ssh_stream. Returns 0 when the runner ran (its status in res->status),
+ * or -errno with res->msg saying what failed and res->phase where.
+ */
+int sc_run_target(const struct sc_target *t, const char *module_path,
+		  const struct sc_run_req *rq, sc_ssh_line_fn fn, void *ud,
+		  volatile sig_atomic_t *stop, struct sc_run_result *res);
+
+#endif

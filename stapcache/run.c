@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "build-config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "run.h"
+
+const char *sc_run_runner(void)
+{
+	const char *auth = BINDIR "/staprun-auth";
+	struct stat st;
+
+	if (stat(auth, &st) == 0 && (st.st_mode & S_ISUID) && st.st_uid == 0)
+		return auth;
+	return "staprun";
+}
+
+/* The runner's options (params false: before the module) or its parameters (-G: spelled ""). */
+static int push_runner(const struct sc_request *req, bool params, struct sc_argv *a)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < req->n_opts; i++) {
+		const struct sc_opt *o = req->opts[i].opt;
+
+		if (o->runner && (*o->runner == '\0') == params)
+			r = sc_opt_push(a, o->runner, &req->opts[i]);
+	}
+	return r;
+}
+
+int sc_run_opts(const struct sc_request *req, struct sc_argv *opts, struct sc_argv *params)
+{
+	return push_runner(req, false, opts) ?: push_runner(req, true, params);
+}
+
+int sc_run_argv(const struct sc_request *req, const char *runner, const char *module_path,
+		struct sc_argv *a)
+{
+	return sc_argv_push(a, runner) ?: push_runner(req, false, a) ?:
+	       sc_argv_push(a, module_path) ?: push_runner(req, true, a);
+}
+
+int sc_run_module(const struct sc_request *req, const char *module_path)
+{
+	const char *runner = sc_run_runner();
+	struct sc_argv a = {0};
+
+	if (sc_run_argv(req, runner, module_path, &a) < 0) {
+		fprintf(stderr, "stapcache: out of memory\n");
+		return 1;
+	}
+	if (req->verbose) {
+		fprintf(stderr, "stapcache: running");
+		for (size_t i = 0; i < a.n; i++)
+			fprintf(stderr, " %s", a.v[i]);
+		fputc('\n', stderr);
+	}
+	fflush(NULL);
+	execvp(runner, (char *const *)a.v);
+	fprintf(stderr, "stapcache: cannot run %s: %s; install staprun-auth (make install) "
+			"or systemtap-runtime, or use -p4 and run the module yourself\n",
+		runner, strerror(errno));
+	sc_argv_free(&a);
+	return 1;
+}

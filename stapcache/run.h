@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef SC_RUN_H
+#define SC_RUN_H
+
+#include "options.h"
+#include "spawn.h"
+
+/*
+ * The runner for a module: BINDIR/staprun-auth when it is installed setuid
+ * root, else systemtap's staprun (found on PATH).
+ */
+const char *sc_run_runner(void);
+
+/*
+ * What the table gives the runner for req, without the runner and the
+ * module: its options (before the module) to opts and the -G NAME=VALUE
+ * module parameters (after it) to params, in command-line order. Both are
+ * appended to. Returns 0 or -ENOMEM (free both with sc_argv_free).
+ */
+int sc_run_opts(const struct sc_request *req, struct sc_argv *opts, struct sc_argv *params);
+
+/*
+ * The runner's argv: runner, every run-time option the table gives the
+ * runner, the module, then the -G NAME=VALUE module parameters. Returns 0 or
+ * -ENOMEM (free with sc_argv_free).
+ */
+int sc_run_argv(const struct sc_request *req, const char *runner, const char *module_path,
+		struct sc_argv *argv);
+
+/* Hand module_path to the runner, as stap's pass 5 would. Returns only on failure: 1. */
+int sc_run_module(const struct sc_request *req, const char *module_path);
+
+#endif
