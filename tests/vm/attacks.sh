@@ -211,7 +211,7 @@ vm_ssh scuser 'ulimit -v 300000; mkfifo /tmp/full; exec 3<>/tmp/full
 	head -c 65536 /dev/zero >&3
 	for i in 1 2 3 4 5 6; do staprun-auth /tmp/big_mod.ko 2>&3 & done; wait' </dev/null
 took=$((SECONDS - start))
-[ "$took" -le 20 ]; ok $? "six refused runs of a 63 MB module into a full pipe all end (${took} s)"
+[ "$took" -le 90 ]; ok $? "six refused runs of a 63 MB module into a full pipe all end, none hangs (${took} s under TCG)"
 for _ in $(seq 100); do vm_ssh root "test -s /tmp/sample.out" </dev/null && break; sleep 0.3; done
 read -r maxn maxrss < <(vm_ssh root "cat /tmp/sample.out" </dev/null)
 [ "${maxn:-9}" -le 4 ] && [ "${maxn:-0}" -ge 1 ]
