@@ -169,7 +169,8 @@ static int parse_date(const struct ctx *c, const char *val, long *out)
 	}
 	if (i != 10 || val[10] != '\0' || sscanf(val, "%4d-%2d-%2d", &y, &m, &d) != 3 ||
 	    y < 1970 || m < 1 || m > 12 || d < 1 ||
-	    d > mdays[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))) {
+	    d > mdays[m - 1] +
+		    (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))) {
 		BAD(c, "invalid date '%.32s' in expires= (want YYYY-MM-DD)", val);
 		return -EINVAL;
 	}
@@ -603,7 +604,8 @@ static int entry_allows(const struct entry *e, const struct sc_policy_request *r
 	}
 	if (req->bufsize <= limit)
 		return 0;
-	sc_error_set(err, "a buffer of %u MiB per CPU is more than entry %s allows (%s%u)",
+	sc_error_set(err,
+		     "a buffer of %u MiB per CPU is more than entry %s allows (%s%u)",
 		     req->bufsize, e->where,
 		     e->bufsize ? "bufsize=" : "it has no bufsize=, so at most ", limit);
 	return -EACCES;

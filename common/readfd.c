@@ -1,8 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/*
- * sc_read_fd(), alone in its object so that staprun-auth links it without
- * the rest of fsutil.c. Declared in fsutil.h.
- */
+/* sc_read_fd() (fsutil.h), alone so that staprun-auth links nothing else of fsutil.c. */
 #include "build-config.h"
 
 #include <errno.h>
