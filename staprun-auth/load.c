@@ -220,21 +220,15 @@ static int read_module(struct sa_module *m, const struct sa_ids *ids,
 		goto out;
 	}
 	r = -EFBIG;
-	if ((unsigned long long)st.st_size > SA_MODULE_MAX)
-		goto too_big;
-	r = sc_read_fd(fd, SA_MODULE_MAX, &buf, &m->len);
+	if ((unsigned long long)st.st_size <= SA_MODULE_MAX)
+		r = sc_read_fd(fd, SA_MODULE_MAX, &buf, &m->len);
 	if (r == -EFBIG)
-		goto too_big;
-	if (r < 0) {
+		sc_error_set(err, "%s is too large for a module (more than %u MiB)",
+			     m->path, SA_MODULE_MAX >> 20);
+	else if (r < 0)
 		sc_error_set(err, "cannot read %s: %s", m->path, strerror(-r));
-		goto out;
-	}
-	m->buf = (unsigned char *)buf;
-	r = 0;
-	goto out;
-too_big:
-	sc_error_set(err, "%s is too large for a module (more than %u MiB)", m->path,
-		     SA_MODULE_MAX >> 20);
+	else
+		m->buf = (unsigned char *)buf;
 out:
 	close(fd);
 	return r;
