@@ -37,17 +37,9 @@
 #define SC_ELFDATA ELFDATA2MSB
 #endif
 
-struct kv {
-	const char *key;
-	const char *value;
-};
-
 struct sc_modinfo {
-	char *text;	/* copy of .modinfo, '=' and entries NUL-split */
-	struct kv *kvs; /* entries pointing into text */
-	size_t nkv;
-	char **params; /* declared parameter names, unique */
-	size_t nparams;
+	char *text; /* copy of .modinfo: NUL-terminated KEY=VALUE entries */
+	size_t size;
 	char name[SC_MODULE_NAME_MAX + 1];
 };
 
@@ -163,86 +155,23 @@ static int find_section(const struct image *im, const char *name, Elf64_Shdr *ou
 	return found;
 }
 
+static int name_chars(const char *s, size_t n)
+{
+	while (n > 0 && sc_name_char(s[n - 1]))
+		n--;
+	return n == 0;
+}
+
 int sc_module_name_ok(const char *s)
 {
-	size_t n = strlen(s), i;
+	size_t n = strlen(s);
 
-	if (n == 0 || n > SC_MODULE_NAME_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!sc_name_char(s[i]))
-			return 0;
-	return 1;
+	return n > 0 && n <= SC_MODULE_NAME_MAX && name_chars(s, n);
 }
 
 int sc_identifier_ok(const char *s, size_t n)
 {
-	size_t i;
-
-	if (n == 0 || (s[0] >= '0' && s[0] <= '9'))
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!sc_name_char(s[i]))
-			return 0;
-	return 1;
-}
-
-static int add_param(struct sc_modinfo *mi, const char *spec)
-{
-	const char *colon = strchr(spec, ':');
-	size_t n = colon ? (size_t)(colon - spec) : strlen(spec), i;
-	char **np;
-
-	if (n == 0)
-		return 0;
-	for (i = 0; i < mi->nparams; i++)
-		if (strlen(mi->params[i]) == n && !memcmp(mi->params[i], spec, n))
-			return 0;
-	np = realloc(mi->params, (mi->nparams + 1) * sizeof(*np));
-	if (!np)
-		return -ENOMEM;
-	mi->params = np;
-	np[mi->nparams] = strndup(spec, n);
-	if (!np[mi->nparams])
-		return -ENOMEM;
-	mi->nparams++;
-	return 0;
-}
-
-/* Split the copied .modinfo text into key/value entries and parameter names. */
-static int split_modinfo(struct sc_modinfo *mi, size_t size)
-{
-	size_t off = 0, cap = 0;
-	int r;
-
-	while (off < size) {
-		char *s = mi->text + off, *eq;
-		size_t n = strlen(s);
-
-		off += n + 1;
-		eq = strchr(s, '=');
-		if (n == 0 || !eq)
-			continue;
-		*eq = '\0';
-		if (mi->nkv == cap) {
-			struct kv *nk;
-
-			cap = cap ? cap * 2 : 16;
-			nk = realloc(mi->kvs, cap * sizeof(*nk));
-			if (!nk)
-				return -ENOMEM;
-			mi->kvs = nk;
-		}
-		mi->kvs[mi->nkv].key = s;
-		mi->kvs[mi->nkv].value = eq + 1;
-		mi->nkv++;
-		if (!strcmp(s, "parm") || !strcmp(s, "parmtype")) {
-			r = add_param(mi, eq + 1);
-			if (r < 0)
-				return r;
-		}
-	}
-	return 0;
+	return n > 0 && !(s[0] >= '0' && s[0] <= '9') && name_chars(s, n);
 }
 
 static int read_modinfo(struct sc_modinfo *mi, const struct image *im,
@@ -266,7 +195,8 @@ static int read_modinfo(struct sc_modinfo *mi, const struct image *im,
 		return -ENOMEM;
 	memcpy(mi->text, im->buf + sh.sh_offset, sh.sh_size);
 	mi->text[sh.sh_size] = '\0';
-	return split_modinfo(mi, sh.sh_size);
+	mi->size = sh.sh_size;
+	return 0;
 }
 
 /* The name field of struct module in .gnu.linkonce.this_module, into out. */
@@ -328,31 +258,22 @@ int sc_modinfo_parse(const void *buf, size_t len, struct sc_modinfo **out,
 	struct image im = {.buf = buf, .len = len};
 	char linkonce[SC_MODULE_NAME_MAX + 1];
 	struct sc_modinfo *mi = NULL;
-	int r;
+	int r = check_header(&im, err);
 
-	r = check_header(&im, err);
-	if (r < 0)
-		goto out;
-	r = check_sections(&im, err);
-	if (r < 0)
-		goto out;
-	mi = calloc(1, sizeof(*mi));
-	r = -ENOMEM;
-	if (!mi)
-		goto out;
-	r = read_modinfo(mi, &im, err);
-	if (r < 0)
-		goto out;
-	r = read_this_module(&im, linkonce, err);
-	if (r < 0)
-		goto out;
-	r = settle_name(mi, linkonce, err);
-	if (r < 0)
-		goto out;
-	*out = mi;
-	mi = NULL;
-	r = 0;
-out:
+	if (r == 0)
+		r = check_sections(&im, err);
+	if (r == 0 && !(mi = calloc(1, sizeof(*mi))))
+		r = -ENOMEM;
+	if (r == 0)
+		r = read_modinfo(mi, &im, err);
+	if (r == 0)
+		r = read_this_module(&im, linkonce, err);
+	if (r == 0)
+		r = settle_name(mi, linkonce, err);
+	if (r == 0) {
+		*out = mi;
+		return 0;
+	}
 	if (r == -ENOMEM)
 		sc_error_set(err, "out of memory");
 	sc_modinfo_free(mi);
@@ -361,15 +282,8 @@ out:
 
 void sc_modinfo_free(struct sc_modinfo *mi)
 {
-	size_t i;
-
-	if (!mi)
-		return;
-	for (i = 0; i < mi->nparams; i++)
-		free(mi->params[i]);
-	free(mi->params);
-	free(mi->kvs);
-	free(mi->text);
+	if (mi)
+		free(mi->text);
 	free(mi);
 }
 
@@ -380,11 +294,11 @@ const char *sc_modinfo_name(const struct sc_modinfo *mi)
 
 const char *sc_modinfo_get(const struct sc_modinfo *mi, const char *key)
 {
-	size_t i;
+	size_t k = strlen(key), off;
 
-	for (i = 0; i < mi->nkv; i++)
-		if (!strcmp(mi->kvs[i].key, key))
-			return mi->kvs[i].value;
+	for (off = 0; off < mi->size; off += strlen(mi->text + off) + 1)
+		if (!strncmp(mi->text + off, key, k) && mi->text[off + k] == '=')
+			return mi->text + off + k + 1;
 	return NULL;
 }
 
@@ -408,22 +322,48 @@ int sc_modinfo_release(const struct sc_modinfo *mi, char *buf, size_t n)
 	return 0;
 }
 
-size_t sc_modinfo_param_count(const struct sc_modinfo *mi)
+/*
+ * The parameter a parm= or parmtype= entry at or after *off declares (the
+ * name before ':', *n > 0 bytes long), or NULL after the last.
+ */
+static const char *next_param(const struct sc_modinfo *mi, size_t *off, size_t *n)
 {
-	return mi->nparams;
+	const char *s;
+
+	while (*off < mi->size) {
+		s = mi->text + *off;
+		*off += strlen(s) + 1;
+		s = !strncmp(s, "parm=", 5)	 ? s + 5
+		    : !strncmp(s, "parmtype=", 9) ? s + 9
+						   : NULL;
+		if (s && (*n = strcspn(s, ":")) > 0)
+			return s;
+	}
+	return NULL;
 }
 
-const char *sc_modinfo_param_name(const struct sc_modinfo *mi, size_t i)
+size_t sc_modinfo_param_count(const struct sc_modinfo *mi)
 {
-	return i < mi->nparams ? mi->params[i] : NULL;
+	size_t off = 0, count = 0, n, m, o;
+	const char *p, *q;
+
+	while ((p = next_param(mi, &off, &n))) {
+		/* Counted where it is first declared. */
+		o = 0;
+		while ((q = next_param(mi, &o, &m)) != p && (m != n || memcmp(p, q, n)))
+			;
+		count += q == p;
+	}
+	return count;
 }
 
 int sc_modinfo_has_param(const struct sc_modinfo *mi, const char *name)
 {
-	size_t i;
+	size_t off = 0, n;
+	const char *p;
 
-	for (i = 0; i < mi->nparams; i++)
-		if (!strcmp(mi->params[i], name))
+	while ((p = next_param(mi, &off, &n)))
+		if (n == strlen(name) && !memcmp(p, name, n))
 			return 1;
 	return 0;
 }

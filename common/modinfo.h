@@ -75,9 +75,6 @@ const char *sc_modinfo_get(const struct sc_modinfo *mi, const char *key);
 /* Number of declared parameters ("parm=" and "parmtype=" names, without duplicates). */
 size_t sc_modinfo_param_count(const struct sc_modinfo *mi);
 
-/* The i-th declared parameter name (i < sc_modinfo_param_count), owned by mi. */
-const char *sc_modinfo_param_name(const struct sc_modinfo *mi, size_t i);
-
 /* 1 when the module declares parameter name, else 0. */
 int sc_modinfo_has_param(const struct sc_modinfo *mi, const char *name);
 

@@ -36,7 +36,7 @@ struct entry {
 
 struct sc_policy {
 	struct entry *e;
-	size_t n, cap;
+	size_t n;
 };
 
 /* ------------------------------------------------------------------ memory */
@@ -48,7 +48,6 @@ static void strlist_free(struct strlist *l)
 	for (i = 0; i < l->n; i++)
 		free(l->v[i]);
 	free(l->v);
-	memset(l, 0, sizeof(*l));
 }
 
 static void entry_free(struct entry *e)
@@ -82,29 +81,6 @@ size_t sc_policy_count(const struct sc_policy *pol)
 	return pol->n;
 }
 
-/* Drop the entries added after the first n (a file that failed to parse). */
-static void truncate_entries(struct sc_policy *pol, size_t n)
-{
-	while (pol->n > n)
-		entry_free(&pol->e[--pol->n]);
-}
-
-static int push_entry(struct sc_policy *pol, struct entry *e)
-{
-	if (pol->n == pol->cap) {
-		size_t cap = pol->cap ? pol->cap * 2 : 16;
-		struct entry *ne = realloc(pol->e, cap * sizeof(*ne));
-
-		if (!ne)
-			return -ENOMEM;
-		pol->e = ne;
-		pol->cap = cap;
-	}
-	pol->e[pol->n++] = *e;
-	memset(e, 0, sizeof(*e));
-	return 0;
-}
-
 /* ----------------------------------------------------------------- parsing */
 
 /* What a caller sees of the line being parsed, for messages. */
@@ -120,101 +96,65 @@ struct ctx {
 		sc_error_prefix((c)->err, "%s:%zu", (c)->file, (c)->line);               \
 	} while (0)
 
-static int is_alnum(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
+#define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 /* User and group names: [A-Za-z0-9_][A-Za-z0-9_.-]*, optionally ending in '$'. */
 static int account_ok(const char *s)
 {
-	size_t n = strlen(s), i;
+	size_t n = strlen(s);
 
-	if (n == 0 || n > 64 || s[0] == '-' || s[0] == '.')
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!(is_alnum(c) || c == '_' || c == '.' || c == '-' ||
-		      (c == '$' && i == n - 1)))
-			return 0;
-	}
-	return 1;
+	return n > 0 && n <= 64 && s[0] != '-' && s[0] != '.' &&
+	       strspn(s, ALNUM "_.-") >= n - (s[n - 1] == '$');
 }
 
 /* Kernel releases: [A-Za-z0-9._+~-]. */
 static int release_ok(const char *s)
 {
-	size_t n = strlen(s), i;
+	size_t n = strlen(s);
 
-	if (n == 0 || n > 64)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!(is_alnum(s[i]) || strchr("._+~-", s[i])))
-			return 0;
-	return 1;
+	return n > 0 && n <= 64 && strspn(s, ALNUM "._+~-") == n;
 }
 
 /* Module parameter names: [A-Za-z_][A-Za-z0-9_]*. */
 static int param_ok(const char *s)
 {
-	size_t n = strlen(s), i;
+	size_t n = strlen(s);
 
-	if (n == 0 || n > 64 || (s[0] >= '0' && s[0] <= '9'))
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!(is_alnum(s[i]) || s[i] == '_'))
-			return 0;
-	return 1;
+	return n > 0 && n <= 64 && !(s[0] >= '0' && s[0] <= '9') &&
+	       strspn(s, ALNUM "_") == n;
 }
 
-static int parse_list(const struct ctx *c, const char *key, const char *val,
+/* val (in the line's buffer) is split in place; an empty item is invalid. */
+static int parse_list(const struct ctx *c, const char *key, char *val,
 		      int (*valid)(const char *), struct strlist *out)
 {
-	const char *p = val;
+	char *item, **nv;
 
 	if (out->set) {
 		BAD(c, "option %s= given twice", key);
 		return -EINVAL;
 	}
 	out->set = 1;
-	for (;;) {
-		size_t n = strcspn(p, ",");
-		char *item;
-		char **nv;
-
-		item = strndup(p, n);
-		if (!item)
-			return -ENOMEM;
+	while ((item = strsep(&val, ","))) {
 		if (!valid(item) || out->n >= MAX_LIST) {
 			BAD(c, "invalid value '%.64s' in %s=", item, key);
-			free(item);
 			return -EINVAL;
 		}
 		nv = realloc(out->v, (out->n + 1) * sizeof(*nv));
-		if (!nv) {
-			free(item);
+		if (!nv)
 			return -ENOMEM;
-		}
 		out->v = nv;
-		out->v[out->n++] = item;
-		if (!p[n])
-			return 0;
-		p += n + 1;
+		nv[out->n] = strdup(item);
+		if (!nv[out->n])
+			return -ENOMEM;
+		out->n++;
 	}
-}
-
-static int days_in_month(int y, int m)
-{
-	static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return d[m - 1];
+	return 0;
 }
 
 static int parse_date(const struct ctx *c, const char *val, long *out)
 {
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int y, m, d, i;
 
 	if (*out) {
@@ -228,7 +168,9 @@ static int parse_date(const struct ctx *c, const char *val, long *out)
 			break;
 	}
 	if (i != 10 || val[10] != '\0' || sscanf(val, "%4d-%2d-%2d", &y, &m, &d) != 3 ||
-	    y < 1970 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m)) {
+	    y < 1970 || m < 1 || m > 12 || d < 1 ||
+	    d > mdays[m - 1] +
+		    (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))) {
 		BAD(c, "invalid date '%.32s' in expires= (want YYYY-MM-DD)", val);
 		return -EINVAL;
 	}
@@ -307,7 +249,7 @@ static int parse_digest(const struct ctx *c, struct entry *e, const char *tok)
 /* Parse one line (NUL-terminated, modified in place). Blank lines add nothing. */
 static int parse_line(struct sc_policy *pol, const struct ctx *c, char *line)
 {
-	struct entry e = {.expires = 0};
+	struct entry e = {.expires = 0}, *ne = NULL;
 	char *save = NULL, *tok;
 	int r;
 
@@ -322,13 +264,19 @@ static int parse_line(struct sc_policy *pol, const struct ctx *c, char *line)
 		e.where = NULL;
 		r = -ENOMEM;
 	}
-	if (r == 0)
-		r = push_entry(pol, &e);
-	entry_free(&e);
-	return r;
+	if (r == 0 && !(ne = realloc(pol->e, (pol->n + 1) * sizeof(*ne))))
+		r = -ENOMEM;
+	if (r < 0) {
+		entry_free(&e);
+		return r;
+	}
+	pol->e = ne;
+	pol->e[pol->n++] = e;
+	return 0;
 }
 
-static int check_chars(const struct ctx *c, const char *line, size_t n)
+/* Check line[0..n) (length, bytes) and copy it into *out. */
+static int copy_line(const struct ctx *c, const char *line, size_t n, char **out)
 {
 	size_t i;
 
@@ -344,7 +292,8 @@ static int check_chars(const struct ctx *c, const char *line, size_t n)
 			return -EINVAL;
 		}
 	}
-	return 0;
+	*out = strndup(line, n);
+	return *out ? 0 : -ENOMEM;
 }
 
 int sc_policy_parse(struct sc_policy *pol, const char *name, const char *text, size_t len,
@@ -352,30 +301,24 @@ int sc_policy_parse(struct sc_policy *pol, const char *name, const char *text, s
 {
 	struct ctx c = {.file = name, .line = 0, .err = err};
 	size_t before = pol->n, off = 0;
-	char *line;
 	int r = 0;
 
 	while (r == 0 && off < len) {
 		const char *nl = memchr(text + off, '\n', len - off);
 		size_t n = nl ? (size_t)(nl - (text + off)) : len - off;
+		char *line = NULL;
 
 		c.line++;
-		r = check_chars(&c, text + off, n);
-		if (r < 0)
-			break;
-		line = strndup(text + off, n);
-		if (!line) {
-			r = -ENOMEM;
-			break;
-		}
-		r = parse_line(pol, &c, line);
+		r = copy_line(&c, text + off, n, &line);
+		if (r == 0)
+			r = parse_line(pol, &c, line);
 		free(line);
 		off += n + 1;
 	}
 	if (r == -ENOMEM)
 		sc_error_set(err, "%s: out of memory", name);
-	if (r < 0)
-		truncate_entries(pol, before);
+	while (r < 0 && pol->n > before) /* none of this text's entries stay */
+		entry_free(&pol->e[--pol->n]);
 	return r;
 }
 
@@ -432,57 +375,35 @@ static int step_dir(int *fd, const char *name, const char *path, int strict,
 		return r;
 	}
 	r = check_trust(nfd, path, 1, strict, err);
-	if (r < 0) {
-		close(nfd);
-		return r;
-	}
-	close(*fd);
-	*fd = nfd;
-	return 0;
+	close(r < 0 ? nfd : *fd);
+	if (r == 0)
+		*fd = nfd;
+	return r;
 }
 
-/* Walk the absolute path dir from '/', checking each directory. Sets *out. */
-static int open_trusted_dir(const char *dir, int *out, struct sc_error *err)
+int sc_policy_open_dir(const char *dir, int *out, struct sc_error *err)
 {
-	char *copy = NULL, *save = NULL, *comp, *next;
-	char path[4096] = "";
+	char copy[4096], path[4096] = "", *save = NULL, *comp, *next;
 	int fd = -1, r = -EINVAL;
 
 	if (dir[0] != '/' || strlen(dir) >= sizeof(path)) {
 		sc_error_set(err, "policy directory %s is not an absolute path", dir);
-		goto out;
+		return r;
 	}
-	copy = strdup(dir);
-	r = -ENOMEM;
-	if (!copy)
-		goto out;
+	strcpy(copy, dir);
 	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	r = fd < 0 ? -errno : check_trust(fd, "/", 1, 0, err);
-	if (r < 0)
-		goto out;
-	comp = strtok_r(copy, "/", &save);
-	while (comp) {
+	for (comp = strtok_r(copy, "/", &save); r == 0 && comp; comp = next) {
 		next = strtok_r(NULL, "/", &save);
 		strcat(path, "/");
 		strcat(path, comp);
 		r = step_dir(&fd, comp, path, next == NULL, err);
-		if (r < 0)
-			goto out;
-		comp = next;
 	}
-	*out = fd;
-	fd = -1;
-	r = 0;
-out:
-	if (fd >= 0)
+	if (r == 0)
+		*out = fd;
+	else if (fd >= 0)
 		close(fd);
-	free(copy);
 	return r;
-}
-
-int sc_policy_open_dir(const char *dir, int *fd, struct sc_error *err)
-{
-	return open_trusted_dir(dir, fd, err);
 }
 
 /* Open, check and parse dirfd/name (shown as path). A missing file is fine. */
@@ -523,64 +444,25 @@ static int load_file(struct sc_policy *pol, int dirfd, const char *name, const c
 	return r;
 }
 
-static int skip_name(const char *n)
+static int keep_name(const struct dirent *d)
 {
-	size_t len = strlen(n);
+	const char *n = d->d_name;
 
-	return n[0] == '.' || n[len - 1] == '~' || strstr(n, ".dpkg-") ||
-	       strstr(n, ".rpmnew") || strstr(n, ".rpmsave") || strstr(n, ".ucf-");
+	return !(n[0] == '.' || n[strlen(n) - 1] == '~' || strstr(n, ".dpkg-") ||
+		 strstr(n, ".rpmnew") || strstr(n, ".rpmsave") || strstr(n, ".ucf-"));
 }
 
-static int cmp_names(const void *a, const void *b)
+static int cmp_names(const struct dirent **a, const struct dirent **b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The names in directory fd worth reading, sorted. */
-static int list_dir(int fd, char ***out, size_t *count)
-{
-	char **names = NULL, **nn;
-	size_t n = 0;
-	struct dirent *d;
-	DIR *dir;
-	int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0), r = 0;
-
-	if (dfd < 0)
-		return -errno;
-	dir = fdopendir(dfd);
-	if (!dir) {
-		r = -errno;
-		close(dfd);
-		return r;
-	}
-	while (r == 0 && (errno = 0, d = readdir(dir))) {
-		if (skip_name(d->d_name))
-			continue;
-		nn = realloc(names, (n + 1) * sizeof(*nn));
-		r = -ENOMEM;
-		if (!nn)
-			break;
-		names = nn;
-		names[n] = strdup(d->d_name);
-		r = names[n] ? 0 : -ENOMEM;
-		n += names[n] != NULL;
-	}
-	if (r == 0 && errno)
-		r = -errno;
-	closedir(dir);
-	if (n > 1)
-		qsort(names, n, sizeof(*names), cmp_names);
-	*out = names;
-	*count = n;
-	return r;
+	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
 static int load_dropins(struct sc_policy *pol, int dirfd, const char *dir,
 			struct sc_error *err)
 {
-	char **names = NULL, path[4096];
-	size_t n = 0, i;
-	int fd, r;
+	struct dirent **names = NULL;
+	char path[4096];
+	int fd, r, n = 0, i;
 
 	snprintf(path, sizeof(path), "%s/authorized_probes.d", dir);
 	fd = openat(dirfd, "authorized_probes.d",
@@ -596,16 +478,17 @@ static int load_dropins(struct sc_policy *pol, int dirfd, const char *dir,
 		return r == -ELOOP || r == -ENOTDIR ? -EPERM : r;
 	}
 	r = check_trust(fd, path, 1, 1, err);
-	if (r == 0) {
-		r = list_dir(fd, &names, &n);
-		if (r < 0)
-			sc_error_set(err, "cannot read %s: %s", path, strerror(-r));
+	/* In name order (strcmp, not the locale's), what keep_name() keeps. */
+	if (r == 0 && (n = scandirat(fd, ".", &names, keep_name, cmp_names)) < 0) {
+		r = -errno;
+		n = 0;
+		sc_error_set(err, "cannot read %s: %s", path, strerror(-r));
 	}
 	for (i = 0; r == 0 && i < n; i++) {
 		char fpath[4096 + 256];
 
-		snprintf(fpath, sizeof(fpath), "%s/%s", path, names[i]);
-		r = load_file(pol, fd, names[i], fpath, err);
+		snprintf(fpath, sizeof(fpath), "%s/%s", path, names[i]->d_name);
+		r = load_file(pol, fd, names[i]->d_name, fpath, err);
 	}
 	for (i = 0; i < n; i++)
 		free(names[i]);
@@ -619,7 +502,7 @@ int sc_policy_load(struct sc_policy *pol, const char *dir, struct sc_error *err)
 	char path[4096];
 	int dirfd = -1, r;
 
-	r = open_trusted_dir(dir, &dirfd, err);
+	r = sc_policy_open_dir(dir, &dirfd, err);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
@@ -681,30 +564,11 @@ static void join(char *buf, size_t n, const struct strlist *l)
 	}
 }
 
-static int bufsize_ok(const struct entry *e, const struct sc_policy_request *req,
-		      struct sc_error *err)
-{
-	unsigned limit = e->bufsize ? e->bufsize : SC_POLICY_BUFSIZE_DEFAULT;
-
-	if (req->bufsize <= limit)
-		return 0;
-	if (e->bufsize)
-		sc_error_set(err,
-			     "a buffer of %u MiB per CPU is more than entry %s allows "
-			     "(bufsize=%u)",
-			     req->bufsize, e->where, limit);
-	else
-		sc_error_set(err,
-			     "a buffer of %u MiB per CPU is more than entry %s allows "
-			     "(it has no bufsize=, so at most %u)",
-			     req->bufsize, e->where, limit);
-	return -EACCES;
-}
-
 /* 0 when e allows req, else -EACCES with the reason in err. */
 static int entry_allows(const struct entry *e, const struct sc_policy_request *req,
 			struct sc_error *err)
 {
+	unsigned limit = e->bufsize ? e->bufsize : SC_POLICY_BUFSIZE_DEFAULT;
 	char u[256], g[256];
 	size_t i;
 
@@ -738,7 +602,13 @@ static int entry_allows(const struct entry *e, const struct sc_policy_request *r
 			     e->params.set ? u : "it has no params=, so none may be set");
 		return -EACCES;
 	}
-	return bufsize_ok(e, req, err);
+	if (req->bufsize <= limit)
+		return 0;
+	sc_error_set(err,
+		     "a buffer of %u MiB per CPU is more than entry %s allows (%s%u)",
+		     req->bufsize, e->where,
+		     e->bufsize ? "bufsize=" : "it has no bufsize=, so at most ", limit);
+	return -EACCES;
 }
 
 int sc_policy_check(const struct sc_policy *pol, const struct sc_policy_request *req,

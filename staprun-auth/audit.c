@@ -87,21 +87,12 @@ static void log_event(int prio, const char *verdict, const struct sa_event *ev,
 	       clean(raw, txt, sizeof(txt)));
 }
 
-void sa_audit_allow(const struct sa_event *ev, const char *fmt, ...)
+void sa_audit(int prio, const struct sa_event *ev, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_event(LOG_NOTICE, "allow", ev, fmt, ap);
-	va_end(ap);
-}
-
-void sa_audit_fail(const struct sa_event *ev, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_event(LOG_ERR, "fail", ev, fmt, ap);
+	log_event(prio, prio == LOG_NOTICE ? "allow" : "fail", ev, fmt, ap);
 	va_end(ap);
 }
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
+#include <syslog.h>
 
 #include "digest.h"
 #include "error.h"
@@ -108,22 +109,18 @@ struct sa_event {
 	const char *params; /* the parameter string, or NULL */
 };
 void sa_audit_open(const struct sa_ids *ids);
-void sa_audit_allow(const struct sa_event *ev, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* LOG_NOTICE "allow", or LOG_ERR "fail" (not a refusal: an unload not done yet). */
+void sa_audit(int prio, const struct sa_event *ev, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define sa_audit_allow(ev, ...) sa_audit(LOG_NOTICE, ev, __VA_ARGS__)
+#define sa_audit_fail(ev, ...) sa_audit(LOG_ERR, ev, __VA_ARGS__)
 /* Logs, and prints "staprun-auth: REASON" plus "  hint: HINT" when hint is set. */
 void sa_audit_refuse(const struct sa_event *ev, const char *hint, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Logs a failure that is not a refusal (an unload that did not happen yet). */
-void sa_audit_fail(const struct sa_event *ev, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 void sa_info(int verbose, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sa_say(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* params.c: NAME=VALUE arguments and the init_module parameter string. */
-int sa_params_build(unsigned bufsize, char *const *args, int n, char **out,
-		    struct sc_error *err);
-
-/* load.c: a module read once, hashed and checked. */
+/* load.c: a module read once, hashed and checked; its parameter string. */
 struct sa_module {
 	const char *path;
 	char name[SC_MODULE_NAME_MAX + 1];

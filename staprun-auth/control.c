@@ -120,8 +120,8 @@ out:
 }
 
 /* The sections of one loaded module; .gnu.linkonce.this_module stays open. */
-static int send_module(int fd, int sysmod, const char *mod, struct sa_control *c,
-		       int *count)
+static void send_module(int fd, int sysmod, const char *mod, struct sa_control *c,
+			int *count)
 {
 	char path[512];
 	struct dirent *d;
@@ -133,7 +133,7 @@ static int send_module(int fd, int sysmod, const char *mod, struct sa_control *c
 	if (dfd < 0 || !(dir = fdopendir(dfd))) {
 		if (dfd >= 0)
 			close(dfd);
-		return 0;
+		return;
 	}
 	while ((d = readdir(dir))) {
 		unsigned long long addr;
@@ -169,22 +169,20 @@ static int send_module(int fd, int sysmod, const char *mod, struct sa_control *c
 		fclose(f);
 	}
 	closedir(dir);
-	return 0;
 }
 
-static int send_modules(int fd, struct sa_control *c, int *count)
+/* Every loaded module's sections, as staprun; none is required. */
+static void send_modules(int fd, struct sa_control *c, int *count)
 {
 	struct dirent *d;
 	DIR *dir = opendir("/sys/module");
 
 	if (!dir)
-		return 0;
-	while ((d = readdir(dir))) {
+		return;
+	while ((d = readdir(dir)))
 		if (d->d_name[0] != '.')
 			send_module(fd, dirfd(dir), d->d_name, c, count);
-	}
 	closedir(dir);
-	return 0;
 }
 
 static int send_tzinfo(int fd)

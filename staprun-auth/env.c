@@ -17,39 +17,21 @@
 /* The PATH stapio and the user's -c command get; nothing of the caller's. */
 #define SA_PATH "/usr/local/bin:/usr/bin:/bin"
 
-/* Values of TERM, LANG, LC_*: a plain word, no path, no option, no escape. */
-static int word_ok(const char *v)
+#define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+/*
+ * Values of TERM, LANG, LC_*: a plain word, no path, no option, no escape.
+ * TZ (tz set): a zone name or POSIX rule, never a path of one's own choosing.
+ */
+static int value_ok(const char *v, int tz)
 {
-	size_t n = strlen(v), i;
+	const char *p = tz && v[0] == ':' ? v + 1 : v;
+	size_t n = strlen(p);
 
-	if (n == 0 || n > 64 || v[0] == '.' || v[0] == '-')
+	if (n == 0 || n > 64 ||
+	    (tz ? p[0] == '/' || strstr(p, "..") : p[0] == '.' || p[0] == '-'))
 		return 0;
-	for (i = 0; i < n; i++) {
-		char c = v[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || strchr("._@+-", c)))
-			return 0;
-	}
-	return 1;
-}
-
-/* TZ: a zone name or POSIX rule, never a path of one's own choosing. */
-static int tz_ok(const char *v)
-{
-	const char *p = v[0] == ':' ? v + 1 : v;
-	size_t n = strlen(p), i;
-
-	if (n == 0 || n > 64 || p[0] == '/' || strstr(p, ".."))
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = p[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || strchr("._+-/,:<>", c)))
-			return 0;
-	}
-	return 1;
+	return strspn(p, tz ? ALNUM "._+-/,:<>" : ALNUM "._@+-") == n;
 }
 
 static const char *const kept[] = {
@@ -83,7 +65,7 @@ int sa_env_rebuild(void)
 
 	for (i = 0; i < NKEPT; i++) {
 		const char *v = getenv(kept[i]);
-		int good = v && (i == NKEPT - 1 ? tz_ok(v) : word_ok(v));
+		int good = v && value_ok(v, i == NKEPT - 1);
 
 		val[i] = good ? strdup(v) : NULL;
 		if (good && !val[i])

@@ -10,8 +10,7 @@
  *   privs.c     the caller's identity, every switch of ids, the final drop
  *   cgroup.c    out of the caller's cgroup
  *   registry.c  records of what is loaded for whom, per-user slots; -d, --list
- *   load.c      read once, hash, policy, ELF checks
- *   params.c    NAME=VALUE arguments and the parameter string
+ *   load.c      read once, hash, policy, ELF checks; NAME=VALUE parameters
  *   kernel.c    release, live / instance, watched init_module, unload
  *   control.c   the control-channel messages staprun 4.8 sends
  *   run.c       the run: load, stapio, the watchdog; --verify

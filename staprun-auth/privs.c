@@ -100,17 +100,6 @@ void sa_ids_free(struct sa_ids *ids)
 
 /* ------------------------------------------------------------ switches */
 
-/* setfsuid() reports the previous id; asking for an invalid one reads it back. */
-static int fsuid_is(uid_t want)
-{
-	return (uid_t)setfsuid((uid_t)-1) == want;
-}
-
-static int fsgid_is(gid_t want)
-{
-	return (gid_t)setfsgid((gid_t)-1) == want;
-}
-
 static int ids_are(uid_t ru, uid_t eu, uid_t su, gid_t rg, gid_t eg, gid_t sg)
 {
 	uid_t r, e, s;
@@ -118,8 +107,9 @@ static int ids_are(uid_t ru, uid_t eu, uid_t su, gid_t rg, gid_t eg, gid_t sg)
 
 	if (getresuid(&r, &e, &s) < 0 || getresgid(&gr, &ge, &gs) < 0)
 		return 0;
+	/* setfsuid() reports the previous id; asking for an invalid one reads it. */
 	return r == ru && e == eu && s == su && gr == rg && ge == eg && gs == sg &&
-	       fsuid_is(eu) && fsgid_is(eg);
+	       (uid_t)setfsuid((uid_t)-1) == eu && (gid_t)setfsgid((gid_t)-1) == eg;
 }
 
 /* 1 when no capability is effective (capget(2), the kernel's own view). */
@@ -220,9 +210,22 @@ out:
 	return same;
 }
 
-/* After the drop: every id is the caller's, and root cannot be had back. */
-static int verify_dropped(const struct sa_ids *ids, struct sc_error *err)
+/* For good (OpenSSH's permanently_set_uid()): then every id is the caller's,
+ * and root cannot be had back. */
+int sa_drop_privileges(const struct sa_ids *ids, struct sc_error *err)
 {
+	const char *what = NULL;
+
+	if (setgroups((size_t)ids->ngroups, ids->groups) < 0)
+		what = "setgroups";
+	else if (setresgid(ids->gid, ids->gid, ids->gid) < 0)
+		what = "setresgid";
+	else if (setresuid(ids->uid, ids->uid, ids->uid) < 0)
+		what = "setresuid";
+	if (what) {
+		sc_error_set(err, "%s: %s", what, strerror(errno));
+		return -EPERM;
+	}
 	if (!ids_are(ids->uid, ids->uid, ids->uid, ids->gid, ids->gid, ids->gid) ||
 	    !same_groups(ids)) {
 		sc_error_set(err, "privileges were not dropped completely");
@@ -237,21 +240,4 @@ static int verify_dropped(const struct sa_ids *ids, struct sc_error *err)
 		return -EPERM;
 	}
 	return 0;
-}
-
-int sa_drop_privileges(const struct sa_ids *ids, struct sc_error *err)
-{
-	if (setgroups((size_t)ids->ngroups, ids->groups) < 0) {
-		sc_error_set(err, "setgroups: %s", strerror(errno));
-		return -EPERM;
-	}
-	if (setresgid(ids->gid, ids->gid, ids->gid) < 0) {
-		sc_error_set(err, "setresgid: %s", strerror(errno));
-		return -EPERM;
-	}
-	if (setresuid(ids->uid, ids->uid, ids->uid) < 0) {
-		sc_error_set(err, "setresuid: %s", strerror(errno));
-		return -EPERM;
-	}
-	return verify_dropped(ids, err);
 }

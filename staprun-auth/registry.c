@@ -105,14 +105,15 @@ static int read_run(int fd, struct sa_run *run)
 	return 0;
 }
 
-static int write_run(const struct sa_record *rec)
+static int write_run(const struct sa_record *rec, struct sc_error *err)
 {
-	unsigned char buf[sizeof(struct sa_run)];
-	ssize_t n;
+	ssize_t n = pwrite(rec->fd, &rec->run, sizeof(rec->run), 0);
+	int r = n == (ssize_t)sizeof(rec->run) ? 0 : n < 0 ? -errno : -EIO;
 
-	memcpy(buf, &rec->run, sizeof(buf));
-	n = pwrite(rec->fd, buf, sizeof(buf), 0);
-	return n == (ssize_t)sizeof(buf) ? 0 : n < 0 ? -errno : -EIO;
+	if (r < 0)
+		sc_error_set(err, "cannot write the record %s/%s: %s", SA_REGISTRY_DIR,
+			     rec->run.module, strerror(-r));
+	return r;
 }
 
 /* 1 when name is loaded and is the instance run names, 0 when not, -errno. */
@@ -287,9 +288,7 @@ int sa_registry_claim(const struct sa_module *m, const struct sa_ids *ids,
 			 ids->user ? ids->user : "?");
 		snprintf(rec->run.module, sizeof(rec->run.module), "%s", m->name);
 		snprintf(rec->run.sha256, sizeof(rec->run.sha256), "%s", m->hex);
-		if ((r = write_run(rec)) < 0)
-			sc_error_set(err, "cannot write the record %s/%s: %s",
-				     SA_REGISTRY_DIR, m->name, strerror(-r));
+		r = write_run(rec, err);
 	}
 	if (r < 0)
 		sa_record_free(rec);
@@ -314,10 +313,7 @@ int sa_registry_commit(struct sa_record *rec, pid_t stapio, struct sc_error *err
 		}
 	}
 	rec->run.stapio = (int32_t)stapio;
-	if ((r = write_run(rec)) < 0)
-		sc_error_set(err, "cannot write the record %s/%s: %s", SA_REGISTRY_DIR,
-			     rec->run.module, strerror(-r));
-	return r;
+	return write_run(rec, err);
 }
 
 /*

@@ -35,24 +35,21 @@ int sa_cmd_verify(const struct sa_opts *o, const struct sa_ids *ids)
 	struct sa_event ev = {.action = "verify", .module = o->module};
 	struct sc_error err = {.msg = ""};
 	struct sa_module m;
-	int rc = SA_EXIT_REFUSED;
+	int rc = SA_EXIT_REFUSED, r;
 
 	memset(&m, 0, sizeof(m));
-	if (sa_module_prepare(o, ids, &m, &err) < 0) {
-		sa_module_drop_buffer(&m);
-		ev.digest = m.hex[0] ? m.hex : NULL;
-		ev.params = m.params;
-		sa_audit_refuse(&ev, m.hint, "%s", err.msg);
-		goto out;
-	}
+	r = sa_module_prepare(o, ids, &m, &err);
 	sa_module_drop_buffer(&m);
-	ev.digest = m.hex;
+	ev.digest = m.hex[0] ? m.hex : NULL;
 	ev.params = m.params;
-	sa_audit_allow(&ev, "would load (entry %s)", m.hintbuf);
-	sa_say(1, "allowed: %s (sha256:%s, entry %s, parameters '%s')\n", m.path, m.hex,
-	       m.hintbuf, m.params);
-	rc = SA_EXIT_OK;
-out:
+	if (r < 0) {
+		sa_audit_refuse(&ev, m.hint, "%s", err.msg);
+	} else {
+		sa_audit_allow(&ev, "would load (entry %s)", m.hintbuf);
+		sa_say(1, "allowed: %s (sha256:%s, entry %s, parameters '%s')\n", m.path,
+		       m.hex, m.hintbuf, m.params);
+		rc = SA_EXIT_OK;
+	}
 	sa_module_free(&m);
 	return rc;
 }

@@ -16,8 +16,6 @@
 
 /* The terminal's and a system shutdown's: blocked, and acted on at safe points. */
 static const int term_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-/* Job control: root work must never be stopped from a terminal. */
-static const int stop_signals[] = {SIGTSTP, SIGTTIN, SIGTTOU};
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static void on_alarm(int sig)
@@ -81,17 +79,16 @@ int sa_signals_default(void)
  */
 int sa_signals_startup(void)
 {
-	static const int ignored[] = {SIGPIPE, SIGXFSZ};
+	/* Job control: root work must never be stopped from a terminal. */
+	static const int ignored[] = {SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE, SIGXFSZ};
 	static const int alarms[] = {SIGALRM};
 	int r = sa_signals_default();
 
 	if (r == 0)
-		r = set_handler(stop_signals, NELEM(stop_signals), SIG_IGN);
-	if (r == 0)
 		r = set_handler(ignored, NELEM(ignored), SIG_IGN);
 	/* Our own timer (audit.c) interrupts a write the caller does not read. */
 	if (r == 0)
-		r = set_handler(alarms, NELEM(alarms), on_alarm);
+		r = set_handler(alarms, 1, on_alarm);
 	if (r == 0)
 		r = term_mask(SIG_BLOCK);
 	return r;
