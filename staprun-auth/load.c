@@ -221,7 +221,7 @@ static int read_module(struct sa_module *m, const struct sa_ids *ids,
 	}
 	r = -EFBIG;
 	if ((unsigned long long)st.st_size <= SA_MODULE_MAX)
-		r = sc_read_fd(fd, SA_MODULE_MAX, &buf, &m->len);
+		r = sc_read_fd_sha256(fd, SA_MODULE_MAX, &buf, &m->len, m->digest);
 	if (r == -EFBIG)
 		sc_error_set(err, "%s is too large for a module (more than %u MiB)",
 			     m->path, SA_MODULE_MAX >> 20);
@@ -350,7 +350,6 @@ int sa_module_prepare(const struct sa_opts *o, const struct sa_ids *ids,
 		r = read_module(m, ids, err);
 	if (r < 0)
 		return r;
-	sc_sha256(m->buf, m->len, m->digest);
 	sc_hex(m->hex, m->digest, SC_SHA256_LEN);
 	sa_info(o->verbose, "%s: %zu bytes, sha256:%s", m->path, m->len, m->hex);
 	r = match_policy(m, o, ids, err);
