@@ -37,14 +37,37 @@ static const char *mount_point(void)
 	return NULL;
 }
 
-/*
- * Our cgroup v2 path: what follows the last "0::" line of /proc/self/cgroup
- * up to the end of the file (a cgroup name may itself hold a newline).
- * 0 with "" when there is none, or -errno.
- */
-static int own_cgroup(char *buf, size_t n)
+/* 1 when pid is listed in cgroup.procs of path (relative to the mount). */
+static int member(int mfd, const char *path, pid_t pid)
 {
-	char text[4096], *p;
+	char rel[600];
+	int fd, p, found = 0;
+	FILE *f;
+
+	snprintf(rel, sizeof(rel), "%s/cgroup.procs", path[1] ? path + 1 : ".");
+	fd = openat(mfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return 0;
+	}
+	while (!found && fscanf(f, "%d", &p) == 1)
+		found = p == pid;
+	fclose(f);
+	return found;
+}
+
+/*
+ * Our cgroup v2 path: the text after a "0::" that starts a line of
+ * /proc/self/cgroup, to the end of the file (the v2 line comes last, and a
+ * cgroup's name may hold a newline, even "\n0::/elsewhere"): the first such
+ * candidate whose cgroup.procs lists us. 0 with "" when none does, or -errno.
+ */
+static int own_cgroup(int mfd, char *buf, size_t n)
+{
+	char text[4096], *line = text;
 	ssize_t len;
 	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
 
@@ -58,15 +81,18 @@ static int own_cgroup(char *buf, size_t n)
 	if (len > 0 && text[len - 1] == '\n')
 		text[len - 1] = '\0';
 	buf[0] = '\0';
-	p = strncmp(text, "0::", 3) == 0 ? text : NULL;
-	for (char *q = text; (q = strstr(q, "\n0::")); q++)
-		p = q + 1;
-	if (!p)
-		return 0;
-	p += 3;
-	if (p[0] != '/' || strlen(p) >= n || strstr(p, "/../") || strstr(p, "/./"))
-		return -EINVAL;
-	strcpy(buf, p);
+	while (line) {
+		const char *p = line + 3;
+
+		if (!strncmp(line, "0::", 3) && p[0] == '/' && strlen(p) < n &&
+		    !strstr(p, "/../") && !strstr(p, "/./") && member(mfd, p, getpid())) {
+			strcpy(buf, p);
+			return 0;
+		}
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
 	return 0;
 }
 
@@ -130,7 +156,7 @@ static int join(int mfd, struct sc_error *err)
 	if (write(fd, pid, strlen(pid)) < 0)
 		r = -errno;
 	close(fd);
-	if (r == 0 && (r = own_cgroup(now, sizeof(now))) == 0 &&
+	if (r == 0 && (r = own_cgroup(mfd, now, sizeof(now))) == 0 &&
 	    strcmp(now, "/" SA_CGROUP) != 0)
 		r = -EAGAIN;
 	return r;
@@ -150,24 +176,25 @@ int sa_cgroup_leave(struct sa_ids *ids, struct sc_error *err)
 	ids->cgroup[0] = '\0';
 	if (!mnt)
 		return 0; /* no cgroup v2 mounted: nobody can freeze us through it */
-	r = own_cgroup(ids->cgroup, sizeof(ids->cgroup));
-	if (r < 0) {
-		sc_error_set(err, "cannot read /proc/self/cgroup: %s", strerror(-r));
-		return r;
-	}
-	if (!ids->cgroup[0] || !strcmp(ids->cgroup, "/") ||
-	    !strcmp(ids->cgroup, "/" SA_CGROUP))
-		return 0;
 	mfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (mfd < 0)
 		return 0;
+	r = own_cgroup(mfd, ids->cgroup, sizeof(ids->cgroup));
+	if (r < 0)
+		sc_error_set(err, "cannot read /proc/self/cgroup: %s", strerror(-r));
+	if (r < 0 || !strcmp(ids->cgroup, "/") || !strcmp(ids->cgroup, "/" SA_CGROUP)) {
+		close(mfd);
+		return r; /* the root cgroup cannot be frozen or killed */
+	}
+	/* Ours, or one we could not tell (then stapio stays with us). */
 	r = join(mfd, err);
-	snprintf(rel, sizeof(rel), "%s", ids->cgroup + 1);
-	if (r < 0 && !err->msg[0] && delegated(mfd, rel))
+	snprintf(rel, sizeof(rel), "%s", ids->cgroup[0] ? ids->cgroup + 1 : "?");
+	if (r < 0 && !err->msg[0] && (!ids->cgroup[0] || delegated(mfd, rel)))
 		sc_error_set(err,
 			     "cannot leave your cgroup %s for %s/%s (%s): it will not run "
 			     "where you can freeze or kill it",
-			     ids->cgroup, mnt, SA_CGROUP, strerror(-r));
+			     ids->cgroup[0] ? ids->cgroup : "(unknown)", mnt, SA_CGROUP,
+			     strerror(-r));
 	else if (r < 0 && !err->msg[0])
 		r = 0; /* e.g. read-only, and none of it is the caller's */
 	close(mfd);
