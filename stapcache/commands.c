@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "build-config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -18,6 +19,7 @@
 #include "digest.h"
 #include "fsutil.h"
 #include "modinfo.h"
+#include "remote/frontend.h"
 
 #define MODULE_MAX (64u << 20)
 
@@ -177,24 +179,90 @@ int sc_cmd_cache(int argc, char **argv)
 	return status;
 }
 
-int sc_cmd_bless(int argc, char **argv)
+/* ---- bless: the module's authorized_probes line, printed or appended on targets ---- */
+
+struct bless_args {
+	const char *path, *users, *params, *admin, *policy;
+	const char **targets;
+	size_t ntargets;
+};
+
+static int bless_usage(void)
+{
+	fprintf(stderr,
+		"Usage: stapcache bless [--users U,...] [--params P,...] MODULE.ko\n"
+		"       stapcache bless -T TARGET|@GROUP ... [--admin USER] [--policy PATH]\n"
+		"                       [--users U,...] [--params P,...] MODULE.ko\n"
+		"Prints the line that blesses MODULE.ko in authorized_probes(5); with -T,\n"
+		"appends it on each target as USER (default: the target's login; root, or\n"
+		"a user that may run sudo without a password).\n");
+	return 2;
+}
+
+/* A users=/params= list: names and commas only, so it cannot end the entry. */
+static bool bless_list_ok(const char *v)
+{
+	if (!*v || *v == ',')
+		return false;
+	for (const char *p = v; *p; p++)
+		if (!(isalnum((unsigned char)*p) || strchr("_.,-", *p)))
+			return false;
+	return true;
+}
+
+static int bless_parse(int argc, char **argv, struct bless_args *a)
+{
+	a->targets = calloc((size_t)argc, sizeof(*a->targets));
+	if (!a->targets)
+		return -ENOMEM;
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i], **slot = NULL;
+
+		if (!strcmp(o, "-T"))
+			slot = &a->targets[a->ntargets++];
+		else if (!strcmp(o, "--users"))
+			slot = &a->users;
+		else if (!strcmp(o, "--params"))
+			slot = &a->params;
+		else if (!strcmp(o, "--admin"))
+			slot = &a->admin;
+		else if (!strcmp(o, "--policy"))
+			slot = &a->policy;
+		else if (o[0] == '-' || a->path)
+			return -EINVAL;
+		else
+			a->path = o;
+		if (slot) {
+			if (i + 1 >= argc)
+				return -EINVAL;
+			*slot = argv[++i];
+		}
+	}
+	if (!a->path || (!a->ntargets && (a->admin || a->policy)))
+		return -EINVAL;
+	if ((a->users && !bless_list_ok(a->users)) || (a->params && !bless_list_ok(a->params))) {
+		fprintf(stderr, "stapcache: bless: --users and --params take NAME[,NAME...]\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * The module's digest (of exactly the bytes checked as a module) and its
+ * authorized_probes line with a's options. Returns 0, or 1 after saying why.
+ */
+static int bless_line(const struct bless_args *a, char hex[SC_SHA256_HEXLEN + 1],
+		      char **line)
 {
 	uint8_t md[SC_SHA256_LEN];
-	char hex[SC_SHA256_HEXLEN + 1];
 	struct sc_error err = {{0}};
 	struct sc_modinfo *mi = NULL;
-	const char *path, *base, *name;
+	const char *path = a->path, *base, *name;
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0, blen;
 	int fd, r;
 
-	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(stderr, "Usage: stapcache bless MODULE.ko\n"
-				"Prints the line that blesses MODULE.ko in authorized_probes(5).\n");
-		return 2;
-	}
-	path = argv[1];
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fail("bless: cannot open %s: %s (check the path)", path, strerror(errno));
@@ -202,7 +270,6 @@ int sc_cmd_bless(int argc, char **argv)
 		close(fd);
 		return fail("bless: %s is not a regular file", path);
 	}
-	/* The digest is of exactly the bytes checked as a module. */
 	r = sc_read_fd_sha256(fd, MODULE_MAX, &buf, &len, md);
 	close(fd);
 	if (r < 0)
@@ -212,7 +279,7 @@ int sc_cmd_bless(int argc, char **argv)
 	free(buf);
 	if (r < 0)
 		return fail("bless: %s is not a kernel module: %s", path, err.msg);
-	sc_hex(hex, md, sizeof(md));
+	sc_hex(hex, md, SC_SHA256_LEN);
 	name = sc_modinfo_name(mi);
 	base = strrchr(path, '/');
 	base = base ? base + 1 : path;
@@ -221,7 +288,28 @@ int sc_cmd_bless(int argc, char **argv)
 	    strncmp(base, name, blen - 3) != 0)
 		fprintf(stderr, "stapcache: warning: %s is module %s; it can be loaded only "
 				"as a file named %s.ko\n", path, name, name);
-	printf("sha256:%s  # %s\n", hex, name);
+	*line = sc_strdupf("sha256:%s%s%s%s%s  # %s", hex, a->users ? " users=" : "",
+			   a->users ? a->users : "", a->params ? " params=" : "",
+			   a->params ? a->params : "", name);
 	sc_modinfo_free(mi);
 	return 0;
+}
+
+int sc_cmd_bless(int argc, char **argv)
+{
+	struct bless_args a = {0};
+	char hex[SC_SHA256_HEXLEN + 1], *line = NULL;
+	int status;
+
+	if (bless_parse(argc, argv, &a) < 0)
+		status = bless_usage();
+	else if ((status = bless_line(&a, hex, &line)) != 0)
+		;
+	else if (a.ntargets)
+		status = sc_remote_exec_bless(a.targets, a.ntargets, a.admin, a.policy, hex, line);
+	else
+		status = printf("%s\n", line) < 0;
+	free(line);
+	free(a.targets);
+	return status;
 }

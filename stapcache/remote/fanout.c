@@ -183,7 +183,8 @@ int sc_fanout_run(const struct sc_fanout_item *items, size_t n, const struct sc_
 	for (size_t i = 0; i < n; i++)
 		if (f.res[i].status != 0)
 			status = n > 1 ? 1 : f.res[i].status;
-	if (f.stop && status == 0)
+	/* Interrupted: the runners' own statuses (TERMed: 143) are our doing. */
+	if (f.stop)
 		status = 130;
 	pthread_mutex_destroy(&f.out_lock);
 	free(f.res);

@@ -72,6 +72,27 @@ int sc_remote_exec_host(int argc, char **argv)
 	return exec_helper(v);
 }
 
+int sc_remote_exec_bless(const char *const *targets, size_t ntargets, const char *admin,
+			 const char *policy, const char *hex, const char *line)
+{
+	struct sc_argv a = {0};
+	int r = sc_argv_push(&a, "stapcache-remote") ?: sc_argv_push(&a, "bless");
+
+	for (size_t i = 0; r == 0 && i < ntargets; i++)
+		r = sc_argv_push(&a, "-T") ?: sc_argv_push(&a, targets[i]);
+	if (r == 0 && admin)
+		r = sc_argv_push(&a, "--admin") ?: sc_argv_push(&a, admin);
+	if (r == 0 && policy)
+		r = sc_argv_push(&a, "--policy") ?: sc_argv_push(&a, policy);
+	r = r ?: sc_argv_push(&a, "--") ?: sc_argv_push(&a, hex) ?: sc_argv_push(&a, line);
+	if (r == 0)
+		r = exec_helper((char **)a.v);
+	else
+		fprintf(stderr, "stapcache: out of memory\n");
+	sc_argv_free(&a);
+	return 1;
+}
+
 static bool same(const char *a, const char *b)
 {
 	return (!a && !b) || (a && b && !strcmp(a, b));

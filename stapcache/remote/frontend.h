@@ -25,4 +25,12 @@ int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
 /* `stapcache host ...`: execs stapcache-remote host ... Returns only on failure: 1. */
 int sc_remote_exec_host(int argc, char **argv);
 
+/*
+ * `stapcache bless -T NAME ... FILE.ko`: execs stapcache-remote bless with
+ * the targets, the optional admin login and policy path, the module's digest
+ * and its line. Returns only on failure: 1.
+ */
+int sc_remote_exec_bless(const char *const *targets, size_t ntargets, const char *admin,
+			 const char *policy, const char *hex, const char *line);
+
 #endif

@@ -11,6 +11,7 @@
  * arrive spelled for the runner already: the frontend takes them from the
  * option table (sc_run_opts), exactly as a local run does.
  *   stapcache-remote host SUBCOMMAND ...      (see host.c)
+ *   stapcache-remote bless ... -T NAME ... -- HEX LINE   (see bless.c)
  */
 #include "build-config.h"
 
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bless.h"
 #include "fanout.h"
 #include "fsutil.h"
 #include "host.h"
@@ -162,6 +164,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "host"))
 		return sc_cmd_host(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "bless"))
+		return sc_cmd_bless_remote(argc - 1, argv + 1);
 	fprintf(stderr, "stapcache-remote is run by stapcache (-T TARGET, stapcache host ...); "
 			"see stapcache(1)\n");
 	return 2;

@@ -107,8 +107,14 @@ static int set_options(struct sc_ssh *s, const struct sc_execute *ex,
 	    ssh_options_set(s->ss, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/etc/ssh/ssh_known_hosts") < 0 ||
 	    ssh_options_set(s->ss, SSH_OPTIONS_TIMEOUT, &timeout) < 0)
 		goto fail;
-	if (o->verbose >= 3) {
-		int v = SSH_LOG_PROTOCOL;
+	/*
+	 * libssh's own log only with -vvv: a LogLevel in ~/.ssh/config (the QEMU
+	 * guest's says ERROR, which libssh reads as "warnings") must not spray
+	 * libssh's chatter over the run's output; failures are reported by us,
+	 * with ssh_get_error's text.
+	 */
+	{
+		int v = o->verbose >= 3 ? SSH_LOG_PROTOCOL : SSH_LOG_NOLOG;
 
 		(void)ssh_options_set(s->ss, SSH_OPTIONS_LOG_VERBOSITY, &v);
 	}
