@@ -92,6 +92,7 @@ int sa_cgroup_leave(struct sa_ids *ids, struct sc_error *err);
 void sa_cgroup_return(const struct sa_ids *ids);
 
 /* privs.c: the caller's identity and every switch of ids. */
+int sa_initial_userns(void);
 int sa_ids_capture(struct sa_ids *ids);
 void sa_ids_free(struct sa_ids *ids);
 int sa_become_root(struct sc_error *err);

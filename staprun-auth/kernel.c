@@ -259,8 +259,10 @@ int sa_kernel_insert(const struct sa_module *m, const struct sa_ids *ids,
  * open of .cmd without checking that the module is going away, so an open
  * that races delete_module leaves a file whose close drops a reference of a
  * freed module: a kernel BUG the caller could trigger at will (seen in
- * tests/vm/attacks.sh). Files already open hold the module busy instead,
- * which the unload waits out. modes[] gets the old modes (0: none).
+ * tests/vm/attacks.sh). They become root's, mode 0, so that their owner can
+ * neither open them nor chmod them back (through an O_PATH descriptor kept
+ * from before: tests/vm/attacks-review.sh). Files already open hold the
+ * module busy instead, which the unload waits out. old[] keeps what was.
  */
 static const struct {
 	const char *dir, *file;
@@ -269,18 +271,25 @@ static const struct {
 	      {"/sys/kernel/debug/systemtap/", ""}};
 #define NFENCED (sizeof(fenced) / sizeof(fenced[0]))
 
-static void fence(const char *name, mode_t *modes, int on)
+static void fence(const char *name, struct stat *old, int on)
 {
 	char path[160];
-	struct stat st;
 	size_t i;
 
 	for (i = 0; i < NFENCED; i++) {
 		snprintf(path, sizeof(path), "%s%s%s", fenced[i].dir, name, fenced[i].file);
-		if (on && (modes[i] = lstat(path, &st) == 0 ? st.st_mode & 07777 : 0))
-			(void)chmod(path, 0);
-		else if (!on && modes[i])
-			(void)chmod(path, modes[i]);
+		if (on && lstat(path, &old[i]) == 0) {
+			/* The owner first: then its owner cannot undo the mode. */
+			if (chown(path, 0, 0) == 0 || errno != ENOENT)
+				(void)chmod(path, 0);
+		} else if (on) {
+			old[i].st_mode = 0;
+		} else if (old[i].st_mode) {
+			(void)chmod(path, old[i].st_mode & 07777);
+			if (chown(path, old[i].st_uid, old[i].st_gid) < 0) {
+				/* gone meanwhile: nothing to give back */
+			}
+		}
 	}
 }
 
@@ -297,10 +306,10 @@ int sa_kernel_unload(const char *name, long max_ms, struct sc_error *err)
 {
 	struct sa_event ev = {.action = "unload", .module = name};
 	long start = now_ms(), nap = 50, logged = 0;
-	mode_t modes[NFENCED];
+	struct stat old[NFENCED];
 	int e;
 
-	fence(name, modes, 1);
+	fence(name, old, 1);
 	for (;;) {
 		if (syscall(SYS_delete_module, name, O_NONBLOCK) == 0)
 			return 0;
@@ -320,7 +329,7 @@ int sa_kernel_unload(const char *name, long max_ms, struct sc_error *err)
 		usleep((useconds_t)nap * 1000);
 		nap = nap * 2 > 10000 ? 10000 : nap * 2;
 	}
-	fence(name, modes, 0);
+	fence(name, old, 0);
 	if (e == ENOSYS)
 		sc_error_set(err, "cannot unload %s: this kernel cannot unload modules",
 			     name);

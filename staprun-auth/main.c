@@ -216,6 +216,12 @@ static int harden(struct sa_ids *ids, const struct sa_event *ev)
 	struct sc_error err = {.msg = ""};
 	int r;
 
+	if (!sa_initial_userns()) {
+		sa_audit_refuse(ev, "run it from the host's own user namespace",
+				"refusing to run in a user namespace (the setuid bit does "
+				"not apply there)");
+		return -EPERM;
+	}
 	if (geteuid() != 0) {
 		sa_audit_refuse(ev, "as root: chown root:root " SA_SELF " && chmod 4755 " SA_SELF,
 				"not installed setuid root (the effective user id must be 0)");

@@ -20,6 +20,8 @@
 #include "build-config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <grp.h>
 #include <pwd.h>
 #include <linux/capability.h>
@@ -96,6 +98,32 @@ void sa_ids_free(struct sa_ids *ids)
 	free(ids->groups);
 	free(ids->user);
 	memset(ids, 0, sizeof(*ids));
+}
+
+/*
+ * 1 when we run in the initial user namespace (uid_map is the identity).
+ * In a user namespace of the caller's own, the setuid bit is not honoured,
+ * yet a caller mapped to 0 there passes an effective-uid check and looks
+ * like root.
+ */
+int sa_initial_userns(void)
+{
+	char buf[128] = "";
+	unsigned a = 1, b = 1, n = 0;
+	int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+	ssize_t len;
+
+	if (fd < 0)
+		return errno == ENOENT; /* a kernel without user namespaces */
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return 0;
+	buf[len] = '\0';
+	/* One line, "0 0 4294967295": every uid, itself. */
+	return strchr(buf, '\n') == buf + len - 1 &&
+	       sscanf(buf, "%u %u %u", &a, &b, &n) == 3 && a == 0 && b == 0 &&
+	       n == 4294967295u;
 }
 
 /* ------------------------------------------------------------ switches */

@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,10 +363,44 @@ int sa_registry_end(struct sa_record *rec, int maybe_loaded, const struct sa_eve
 
 /* ---------------------------------------------------------------- -d */
 
+/* 1 when process anc is pid's parent, grandparent or great-grandparent. */
+static int ancestor(pid_t anc, pid_t pid)
+{
+	char path[64], buf[512], *p;
+	int i, fd;
+	ssize_t n;
+
+	for (i = 0; i < 3 && pid > 1; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return 0;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			return 0;
+		buf[n] = '\0';
+		p = strrchr(buf, ')'); /* "PID (COMM) STATE PPID ..." */
+		if (!p || sscanf(p + 1, " %*c %d", &pid) != 1)
+			return 0;
+		if (pid == anc)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * -d NAME. A record a live run holds (locked) is that run's: its watchdog
+ * unloads the module when the run ends, and -d unloads nothing by name in
+ * the meantime (the run could end and another user's take the name). That
+ * is what stapio's own "-d" at its end finds: success, quietly. Anyone else
+ * is told to stop the run. An unlocked record is an orphan or stale.
+ */
 static int delete(const char *name, const struct sa_ids *ids, struct sa_run *run,
 		  struct sc_error *err)
 {
-	int dirfd = -1, fd = -1, r, locked, ours;
+	struct stat a, b;
+	int dirfd = -1, fd = -1, r, ours;
 
 	r = open_registry(0, &dirfd, err);
 	if (r == 0 && (fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC)) < 0)
@@ -385,8 +420,16 @@ static int delete(const char *name, const struct sa_ids *ids, struct sa_run *run
 	}
 	if (r < 0)
 		goto out;
-	/* Unlocked: no run holds it; locked: its run's watchdog cleans up. */
-	locked = flock(fd, LOCK_EX | LOCK_NB) == 0;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		r = 1; /* stapio's own -d: its watchdog unloads */
+		if (run->stapio > 0 && ancestor((pid_t)run->stapio, getpid()))
+			goto out;
+		sc_error_set(err, "%s is running (stapio pid %d): stop that run (Ctrl-C, "
+				  "or kill %d); it is unloaded when it ends",
+			     name, (int)run->stapio, (int)run->stapio);
+		r = -EBUSY;
+		goto out;
+	}
 	ours = still_ours(name, run);
 	if (ours < 0) {
 		sc_error_set(err, "cannot tell whether %s is still the module that was "
@@ -394,19 +437,20 @@ static int delete(const char *name, const struct sa_ids *ids, struct sa_run *run
 		r = ours;
 		goto out;
 	}
-	if (ours == 0) {
-		if (locked)
-			unlinkat(dirfd, name, 0);
+	if (ours > 0)
+		r = sa_kernel_unload(name, 3000, err);
+	else
 		sc_error_set(err, "%s is not loaded any more", name);
-		r = -ENOENT;
-		goto out;
-	}
-	r = sa_kernel_unload(name, 3000, err);
-	if (r == -EAGAIN || r == -EBUSY)
-		sc_error_set(err, "%s is still in use (stapio pid %d is attached): stop "
-				  "that run instead", name, (int)run->stapio);
-	if (r == 0 && locked)
+	/* The record is ours to remove (we hold its lock) if it is still the
+	 * one at that name. */
+	if ((ours == 0 || r == 0) && fstat(fd, &a) == 0 &&
+	    fstatat(dirfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_ino == b.st_ino)
 		unlinkat(dirfd, name, 0);
+	if (ours == 0)
+		r = -ENOENT;
+	if (r == -EAGAIN || r == -EBUSY)
+		sc_error_set(err, "%s is still in use (someone holds its control channel "
+				  "open): try again", name);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -433,6 +477,10 @@ int sa_cmd_delete(const struct sa_opts *o, const struct sa_ids *ids)
 		sa_audit_refuse(&ev, NULL, "%s", err.msg[0] ? err.msg : strerror(-r));
 		return SA_EXIT_REFUSED;
 	}
+	if (r > 0) {
+		sa_audit_allow(&ev, "stapio's end of run: its watchdog unloads it");
+		return SA_EXIT_OK;
+	}
 	sa_audit_allow(&ev, "unloaded (loaded by %s)", run.user);
 	sa_info(o->verbose, "module %s unloaded", o->module);
 	return SA_EXIT_OK;
@@ -454,7 +502,11 @@ static void print_record(int dirfd, const char *name)
 	if (fd < 0)
 		return;
 	if (read_run(fd, &run) == 0 && run.instance[0] && still_ours(name, &run) > 0) {
-		orphan = flock(fd, LOCK_SH | LOCK_NB) == 0;
+		/* Not by trying its lock: a listing into a pipe nobody reads
+		 * would hold it, and lock the module's next run out. For the
+		 * display, a dead watchdog is enough (a reused pid shows
+		 * "running"; the claim itself goes by the lock). */
+		orphan = kill((pid_t)run.watchdog, 0) < 0 && errno == ESRCH;
 		t = (time_t)run.loaded;
 		if (gmtime_r(&t, &tm))
 			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
