@@ -95,4 +95,22 @@ vm_ssh scuser "pkill -f 'attack-review list-hold'; pkill -f 'sleep 60'; rm -f /t
 vm_ssh root "sleep 2; for n in \$(grep -o '^stap_[^ ]*' /proc/modules); do staprun-auth -d \$n; done" </dev/null >/dev/null 2>&1
 no_stap_modules 20; ok $? "  no module is left loaded"
 
+# ------------------------------------------- 3. a user namespace of one's own
+# In a user namespace the setuid bit is not honoured, but "unshare -r" maps
+# the caller to uid 0 there: geteuid() says 0, so the effective uid check
+# lets it through; only setgroups(2), denied in that namespace, stops it (a
+# system with newuidmap/newgidmap allows setgroups there too). And syslog
+# names the caller root(0). It must be refused as not setuid (or as a user
+# namespace) before it acts as root, and logged as the real user.
+if vm_ssh scuser "unshare -Ur true" </dev/null 2>/dev/null; then
+	out=$(vm_ssh scuser "unshare -Ur staprun-auth --verify /tmp/$K.ko; echo rc=\$?" 2>&1 </dev/null)
+	like "$out" "rc=1" "unshare -Ur: refused"
+	like "$out" "not installed setuid root|user namespace" "  as not setuid (or as a user namespace), not half-way as root" ||
+		diag "$out"
+	[[ "$(vm_ssh root "tail -n 5 /var/log/messages" </dev/null)" != *"user=root(0)"* ]]
+	ok $? "  and syslog does not name root as the caller"
+else
+	skip "unprivileged user namespaces are off in the guest"
+fi
+
 done_testing
