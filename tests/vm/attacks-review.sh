@@ -83,15 +83,15 @@ start_ticker scuser; ok $? "ticker running (for the orphan)"
 vm_ssh root 'for p in $(pidof staprun-auth); do kill -KILL $p; done; kill -KILL $(pidof stapio)' </dev/null
 sleep 0.5
 like "$(vm_ssh scother "staprun-auth --list" </dev/null)" "^$K	user=scuser\(1000\).*	orphan$" "  --list calls it an orphan"
-vm_ssh scuser "rm -f /tmp/full; mkfifo /tmp/full
-	(exec 3<>/tmp/full; head -c 65536 /dev/zero >&3; sleep 60) >/dev/null 2>&1 &
-	sleep 0.5; for i in 1 2 3 4; do attack-review list-hold /tmp/full 12 >/dev/null 2>&1 & sleep 0.5; done" </dev/null
+vm_ssh scuser "rm -f /tmp/full /tmp/lh.pids; mkfifo /tmp/full
+	(exec 3<>/tmp/full; head -c 65536 /dev/zero >&3; exec sleep 60) >/dev/null 2>&1 & echo \$! >> /tmp/lh.pids
+	sleep 0.5; for i in 1 2 3 4; do attack-review list-hold /tmp/full 12 >/dev/null 2>&1 & echo \$! >> /tmp/lh.pids; sleep 0.5; done" </dev/null
 sleep 1
-out=$(vm_ssh scother "staprun-auth /tmp/$K.ko > /tmp/reclaim.out 2>&1 & sleep 8; cat /tmp/reclaim.out; pkill -INT stapio" 2>&1 </dev/null)
+out=$(vm_ssh scother "staprun-auth /tmp/$K.ko > /tmp/reclaim.out 2>&1 & sleep 8; cat /tmp/reclaim.out; kill -INT \$(pidof stapio)" 2>&1 </dev/null)
 [[ "$out" != *"is in use by"* ]]
 ok $? "while scuser lists into a pipe nobody reads, scother still reclaims the orphan" || diag "$out"
 like "$out" "ticker started" "  and runs it"
-vm_ssh scuser "pkill -f 'attack-review list-hold'; pkill -f 'sleep 60'; rm -f /tmp/full" </dev/null
+vm_ssh scuser 'kill $(cat /tmp/lh.pids); rm -f /tmp/full /tmp/lh.pids' </dev/null
 vm_ssh root "sleep 2; for n in \$(grep -o '^stap_[^ ]*' /proc/modules); do staprun-auth -d \$n; done" </dev/null >/dev/null 2>&1
 no_stap_modules 20; ok $? "  no module is left loaded"
 
