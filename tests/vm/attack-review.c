@@ -16,7 +16,6 @@
  *       N times: run "staprun-auth --list" with stdout into FIFO (which the
  *       caller fills and never reads) and wait for it.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
