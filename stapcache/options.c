@@ -284,11 +284,14 @@ void sc_dump_options(FILE *out)
 		char name[64];
 
 		sc_opt_name(o, name, sizeof(name));
-		fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name,
+		fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t", name,
 			o->id < 256 && o->long_name ? o->long_name : "-",
 			o->metavar ? o->metavar : "-", role_name(o->role), key_name(o->key),
 			o->stap ? o->stap : "-", o->runner ? (*o->runner ? o->runner : "\"\"") : "-",
 			o->why ? o->why : "-");
+		for (const char *h = o->help; *h; h++) /* the help text on one line */
+			fputc(*h == '\n' ? ' ' : *h, out);
+		fputc('\n', out);
 	}
 }
 

@@ -184,7 +184,11 @@ int sc_request_timeout_is_target(struct sc_request *req);
 /* The row's spelling for messages: "-d", "--ldd". */
 void sc_opt_name(const struct sc_opt *o, char *buf, size_t n);
 
-/* --dump-options: one line a row, tab-separated (see stapcache(1)). */
+/*
+ * --dump-options: one line a row, tab-separated: name, long name (of a
+ * short option that has one), argument, role, key kind, stap's spelling,
+ * the runner's, why, help ("-" for none).
+ */
 void sc_dump_options(FILE *out);
 
 /* Free what sc_options_parse allocated (the lists, not the strings). */
