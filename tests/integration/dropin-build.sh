@@ -9,17 +9,23 @@ write_config "runtime: $RUNTIME" "stap: $T/bin/stap"
 script='probe begin { printf("dropin\n") exit() }'
 build() { "$STAPCACHE" -p4 -r "$KREL" "$@" 2>"$T/err"; }
 key() { "$STAPCACHE" --explain -p4 -r "$KREL" "$@" | sed -n 's/^# key: //p'; }
+# Change the byte at OFFSET of FILE to another value (its complement).
+flip_byte() {  # flip_byte FILE OFFSET
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	printf "\\$(printf '%03o' $((255 - b)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
 
 base=$(build -e "$script"); ok $? "the base request builds"
 # For each option: a build with it is another module, and a repeat is a hit.
-for opts in "-d /bin/ls" "-d /bin/ls --ldd" "-E probe\ end\ {\ printf(\"end\\n\")\ }" "-T 5" "-w"; do
-	eval "set -- $opts"
+for opts in "-d /bin/ls" "-d /bin/ls --ldd" "-E 'probe end { exit() }'" "-T 5" "-w"; do
+	eval "set -- $opts" || { ok 1 "$opts: a list entry the shell can split"; continue; }
 	runs=$(stap_runs)
 	m=$(build "$@" -e "$script"); rc=$?
 	is "$rc" 0 "$opts builds"
 	[ "$rc" = 0 ] || sed 's/^/#   /' "$T/err"
 	isnt "$m" "$base" "$opts: another module than without it"
-	is "$(stap_runs)" $((runs + 1)) "$opts: stap ran once"
+	is "$(stap_runs)" $((runs + 1)) "$opts: stap ran once" || sed 's/^/#   /' "$T/stap-runs"
 	is "$(build "$@" -e "$script")" "$m" "$opts again: the same module"
 	is "$(stap_runs)" $((runs + 1)) "$opts again: a hit (stap did not run)"
 done
@@ -29,7 +35,7 @@ like "$(sed -n '$p' "$T/stap-runs")" " -w " "-w reached stap"
 cp /bin/ls "$T/ls"
 k1=$(key -d "$T/ls" -e "$script")
 m1=$(build -d "$T/ls" -e "$script"); ok $? "-d on a private copy builds"
-printf '\001' | dd of="$T/ls" bs=1 seek=$(( $(stat -c %s "$T/ls") - 1 )) conv=notrunc 2>/dev/null
+flip_byte "$T/ls" $(( $(stat -c %s "$T/ls") - 1 ))
 k2=$(key -d "$T/ls" -e "$script")
 isnt "$k2" "$k1" "one byte changed in the -d object changes the key"
 cp /bin/ls "$T/ls"
@@ -51,7 +57,7 @@ is "$(key --sysroot="$T/root" -d /bin/ls -e "$script")" "$(key --sysroot="$T/roo
 	"and without --ldd"
 isnt "$(key --sysroot="$T/root" -d /bin/ls -e "$script")" "$s1" "--ldd changes it"
 lib=$(grep libc.so "$T/libs" | head -1)
-printf '\001' | dd of="$T/root$lib" bs=1 seek=1000 conv=notrunc 2>/dev/null
+flip_byte "$T/root$lib" 1000
 isnt "$(key --sysroot="$T/root" -d /bin/ls --ldd -e "$script")" "$s1" \
 	"one byte changed in a library --ldd resolves (the sysroot's $lib) changes the key"
 like "$("$STAPCACHE" --explain -p4 -r "$KREL" -d /bin/ls --ldd -e "$script")" "^$lib sha256:[0-9a-f]{64}\$" \
