@@ -49,8 +49,14 @@ int sc_build_argv(const struct sc_build *b, const char *script_path, struct sc_a
 	for (size_t i = 0; r == 0 && i < req->n_opts; i++) {
 		const struct sc_opt *o = req->opts[i].opt;
 
-		if (o->stap && o->role != SC_ROLE_RUN && o->role != SC_ROLE_OWN)
+		if (o->stap && o->key == SC_KEY_FILE) { /* stap runs in the staging dir */
+			char *path = sc_key_object_path(req->opts[i].value);
+
+			r = sc_argv_push(a, o->stap) ?: sc_argv_pushf(a, "%s", path);
+			free(path);
+		} else if (o->stap && o->role != SC_ROLE_RUN && o->role != SC_ROLE_OWN) {
 			r = sc_opt_push(a, o->stap, &req->opts[i]);
+		}
 	}
 	if (script_path)
 		r = r ?: sc_argv_push(a, script_path);

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "context.h"
@@ -134,4 +135,56 @@ void sc_ctx_clear(struct sc_ctx *ctx)
 	free(ctx->stap_rc);
 	free(ctx->path);
 	memset(ctx, 0, sizeof(*ctx));
+}
+
+/* Is path stapcache: this very program (however linked), or a program of its name? */
+static bool is_stapcache(const char *path, const struct stat *st, const struct stat *self)
+{
+	char real[PATH_MAX];
+	const char *base;
+
+	if (self && st->st_dev == self->st_dev && st->st_ino == self->st_ino)
+		return true;
+	if (!realpath(path, real))
+		return true; /* vanished: not a stap to run */
+	base = strrchr(real, '/');
+	return !strcmp(base ? base + 1 : real, "stapcache");
+}
+
+int sc_find_real_stap(const struct sc_env *env, char **out, struct sc_error *err)
+{
+	const char *path = env->path ? env->path : "/usr/bin:/bin";
+	struct stat self, st;
+	bool have_self = stat("/proc/self/exe", &self) == 0;
+	char *copy = xstrdupf("%s", path), *p = copy, *dir;
+
+	/* strsep, not strtok: an empty entry is the current directory. */
+	while ((dir = strsep(&p, ":"))) {
+		char *cand = xstrdupf("%s/stap", *dir ? dir : ".");
+
+		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0 &&
+		    !is_stapcache(cand, &st, have_self ? &self : NULL)) {
+			free(copy);
+			*out = cand;
+			return 0;
+		}
+		free(cand);
+	}
+	free(copy);
+	sc_error_set(err, "invoked as stap, but no other stap is on PATH (%s): install "
+			  "systemtap, or put stapcache's stap link before it, not instead", path);
+	return -ENOENT;
+}
+
+int sc_ctx_set_stap(struct sc_ctx *ctx, const struct sc_env *env, const char *stap)
+{
+	char *s = xstrdupf("%s", stap);
+
+	free(ctx->stap);
+	ctx->stap = s;
+	if (!env->systemtap_tapset) {
+		free(ctx->tapset);
+		ctx->tapset = tapset_for(stap);
+	}
+	return 0;
 }

@@ -2,6 +2,7 @@
 #ifndef SC_CONTEXT_H
 #define SC_CONTEXT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -50,5 +51,18 @@ struct sc_ctx {
  */
 int sc_ctx_init(struct sc_ctx *ctx, const struct sc_env *env, struct sc_error *err);
 void sc_ctx_clear(struct sc_ctx *ctx);
+
+/*
+ * Invoked as stap (a stap symlink to stapcache early on PATH): the real stap
+ * is the first stap on env's PATH that is not stapcache. Every entry is
+ * compared by file identity (st_dev, st_ino) against /proc/self/exe, so no
+ * arrangement of symlinks or hard links leads back here; a file that
+ * resolves to a program named stapcache is skipped too. Returns 0 and *out
+ * (caller frees), or -ENOENT with err set.
+ */
+int sc_find_real_stap(const struct sc_env *env, char **out, struct sc_error *err);
+
+/* Use stap (and its tapsets, unless $SYSTEMTAP_TAPSET says otherwise). Returns 0. */
+int sc_ctx_set_stap(struct sc_ctx *ctx, const struct sc_env *env, const char *stap);
 
 #endif

@@ -2,6 +2,7 @@
 #include "build-config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@
 #include "util.h"
 
 #define SCRIPT_MAX (16u << 20)
+#define LDD_OUT_MAX (256u << 10)
+#define SC_LDD "/usr/bin/ldd"
 
 void sc_key_clear(struct sc_key *key)
 {
@@ -36,6 +39,131 @@ static int add_file_fp(struct sc_record *rec, const char *label, const char *pat
 		return sc_record_addf(rec, label, "%s missing", path);
 	sc_stat_fingerprint(&st, fp, sizeof(fp));
 	return sc_record_addf(rec, label, "%s %s", path, fp);
+}
+
+/* The SHA-256 of a file's content, read in pieces. Returns 0 or -errno. */
+static int file_digest(const char *path, char hex[SC_SHA256_HEXLEN + 1])
+{
+	uint8_t md[SC_SHA256_LEN], buf[65536];
+	struct sc_sha256 *h;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+	ssize_t got;
+
+	if (fd < 0)
+		return -errno;
+	h = sc_sha256_new();
+	if (!h) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while ((got = read(fd, buf, sizeof(buf))) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			r = -errno;
+			break;
+		}
+		sc_sha256_update(h, buf, (size_t)got);
+	}
+	close(fd);
+	sc_sha256_final(h, md);
+	sc_sha256_free(h);
+	if (r == 0)
+		sc_hex(hex, md, sizeof(md));
+	return r;
+}
+
+char *sc_key_object_path(const char *value)
+{
+	char cwd[PATH_MAX];
+
+	if (value[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return xstrdupf("%s", value);
+	return xstrdupf("%s/%s", cwd, value);
+}
+
+/*
+ * The one place an object file (-d OBJECT, a library --ldd resolves)
+ * enters the key: the path stap is given and the digest of the content
+ * stap reads, the sysroot's copy under --sysroot. Content, not identity:
+ * the same object on two machines gives the same field (a portable key).
+ */
+static int add_object_fp(struct sc_record *rec, const char *label, const char *path,
+			 const char *sysroot)
+{
+	char hex[SC_SHA256_HEXLEN + 1];
+	char *file = sysroot && strcmp(sysroot, "/") ? xstrdupf("%s%s", sysroot, path)
+						     : xstrdupf("%s", path);
+	int r = file_digest(file, hex);
+
+	free(file);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) /* stap will say so; the key only needs to differ */
+		return sc_record_addf(rec, label, "%s unreadable: %s", path, strerror(-r));
+	return sc_record_addf(rec, label, "%s sha256:%s", path, hex);
+}
+
+/* The path ldd resolved on one line of its output, or NULL (vdso, not found). */
+static char *ldd_line_path(char *line)
+{
+	char *p = strstr(line, "=> "), *end;
+
+	p = p ? p + 3 : line + strspn(line, " \t");
+	if (*p != '/')
+		return NULL;
+	end = strstr(p, " (");
+	if (end)
+		*end = '\0';
+	return p;
+}
+
+/*
+ * --ldd: every library ldd resolves for object (read in the sysroot), by
+ * content, in ldd's order; "not found" lines too, since stap would miss them.
+ */
+static int add_ldd_fp(struct sc_record *rec, const char *object, const char *sysroot)
+{
+	char *file = sysroot && strcmp(sysroot, "/") ? xstrdupf("%s%s", sysroot, object)
+						     : xstrdupf("%s", object);
+	const char *argv[] = {SC_LDD, file, NULL};
+	char *out = NULL, *line, *save = NULL;
+	int r = sc_run_capture(argv, LDD_OUT_MAX, &out);
+
+	free(file);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) /* not dynamic, or unreadable: nothing more for stap to add */
+		return sc_record_addf(rec, "ldd.object", "%s no libraries", object);
+	r = sc_record_addf(rec, "ldd.object", "%s", object);
+	for (line = strtok_r(out, "\n", &save); r == 0 && line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		const char *lib = ldd_line_path(line);
+
+		if (lib)
+			r = add_object_fp(rec, "ldd.lib", lib, sysroot);
+		else if (strstr(line, "not found"))
+			r = sc_record_addf(rec, "ldd.lib", "%s", line + strspn(line, " \t"));
+	}
+	free(out);
+	return r;
+}
+
+/* --ldd: the libraries of every -d OBJECT, in command-line order. */
+static int add_ldd(struct sc_record *rec, const struct sc_request *req, const char *sysroot)
+{
+	int r = sc_record_add_str(rec, "option", "ldd");
+
+	for (size_t j = 0; r == 0 && j < req->n_opts; j++) {
+		char *path;
+
+		if (req->opts[j].opt->key != SC_KEY_FILE)
+			continue;
+		path = sc_key_object_path(req->opts[j].value);
+		r = add_ldd_fp(rec, path, sysroot);
+		free(path);
+	}
+	return r;
 }
 
 /* Record a tree's fingerprint (see tree.h). */
@@ -201,11 +329,14 @@ static int add_kernel(struct sc_record *rec, const struct sc_kernel *k)
 static int add_options(struct sc_record *rec, const struct sc_request *req,
 		       struct sc_error *err)
 {
+	const char *sysroot = NULL;
 	int r = 0;
 
+	(void)sc_request_has(req, SC_OPT_SYSROOT, &sysroot);
 	for (size_t i = 0; r == 0 && i < sc_opts_n; i++) {
 		const struct sc_opt *o = &sc_opts[i];
 		bool flagged = false;
+		char *path;
 
 		if (o->role != SC_ROLE_KEY)
 			continue;
@@ -218,8 +349,19 @@ static int add_options(struct sc_record *rec, const struct sc_request *req,
 					r = sc_record_add_str(rec, "option", o->label);
 				flagged = true;
 				break;
-			case SC_KEY_VALUE:
-				r = sc_record_add_str(rec, o->label, req->opts[j].value);
+			case SC_KEY_VALUE: /* an optional argument left out: "" */
+				r = sc_record_add_str(rec, o->label,
+						      req->opts[j].value ? req->opts[j].value : "");
+				break;
+			case SC_KEY_FILE:
+				path = sc_key_object_path(req->opts[j].value);
+				r = add_object_fp(rec, o->label, path, sysroot);
+				free(path);
+				break;
+			case SC_KEY_LDD:
+				if (!flagged)
+					r = add_ldd(rec, req, sysroot);
+				flagged = true;
 				break;
 			case SC_KEY_TREE:
 				r = add_tree_fp(rec, o->label, req->opts[j].value, NULL, err);

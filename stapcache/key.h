@@ -43,4 +43,11 @@ int sc_key_compute(const struct sc_request *req, const struct sc_ctx *ctx,
 		   struct sc_error *err);
 void sc_key_clear(struct sc_key *key);
 
+/*
+ * The path of a -d OBJECT as stap is given it and the key records it: value,
+ * made absolute against the current directory (stap builds elsewhere).
+ * Caller frees.
+ */
+char *sc_key_object_path(const char *value);
+
 #endif

@@ -12,6 +12,10 @@
  *   run.c      the runner's argv; exec it
  *   remote/    -T: a module per target kernel, then exec stapcache-remote
  *   commands.c `stapcache cache ...`, `stapcache bless`
+ *
+ * Invoked as stap (a symlink named stap before the real one on PATH), it is
+ * a drop-in: what can be cached is, and the real stap, found further down
+ * PATH, runs everything else with the original argv.
  */
 #include "build-config.h"
 
@@ -21,6 +25,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fsutil.h"
+
 #include "build.h"
 #include "cache.h"
 #include "commands.h"
@@ -29,16 +35,79 @@
 #include "key.h"
 #include "options.h"
 #include "remote/frontend.h"
+#include "remote/targets.h"
 #include "run.h"
+#include "util.h"
 
-/* Passes 1-3 produce no module: nothing to cache, so stap does them itself. */
-static int pass_through(const char *stap, char **argv)
+#define MODULE_MAX (256u << 20)
+
+/* Nothing to cache (-p1..-p3, -l, -L, ...): stap runs the command line itself. */
+static int pass_through(const char *stap, char **argv, const struct sc_request *req,
+			bool as_stap)
 {
-	argv[0] = (char *)stap;
+	if (req->verbose)
+		fprintf(stderr, "stapcache: running %s: %s\n", stap,
+			req->exec_why ? req->exec_why : "nothing to cache");
+	/* As stap, argv[0] stays what the caller typed: stap's messages name it. */
+	if (!as_stap)
+		argv[0] = (char *)stap;
+	fflush(NULL);
 	execv(stap, argv);
 	fprintf(stderr, "stapcache: cannot run %s: %s; install systemtap\n", stap,
 		strerror(errno));
 	return 1;
+}
+
+static bool invoked_as_stap(const char *argv0)
+{
+	const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
+
+	return argv0 && !strcmp(slash ? slash + 1 : argv0, "stap");
+}
+
+/*
+ * -T NUMBER: a known_hosts target of that name, else stap's -T TIME. Said
+ * once on stderr, whichever it is.
+ */
+static int resolve_timeout(struct sc_request *req, const struct sc_env *env)
+{
+	struct sc_targets all = {0};
+	char *path = sc_targets_default_path(env->xdg_config_home, env->home);
+	bool target = false;
+	int r = 0;
+
+	if (sc_targets_load(path, &all, NULL) == 0)
+		for (size_t i = 0; i < all.n && !target; i++)
+			target = !strcmp(all.v[i].name, req->timeout);
+	if (target) {
+		fprintf(stderr, "stapcache: -T %s: the known_hosts target '%s' (not stap's "
+				"-T TIME)\n", req->timeout, req->timeout);
+		r = sc_request_timeout_is_target(req);
+	} else {
+		fprintf(stderr, "stapcache: -T %s: stap's meaning, end the script after %s "
+				"seconds (no known_hosts target is named '%s')\n",
+			req->timeout, req->timeout, req->timeout);
+	}
+	sc_targets_clear(&all);
+	free(path);
+	return r;
+}
+
+/* stap -p4 -m NAME leaves NAME.ko in the current directory and prints its name. */
+static int copy_here(const char *path, const char *module)
+{
+	char *buf = NULL, *dest = xstrdupf("%s.ko", module);
+	size_t len = 0;
+	int r = sc_read_file(path, MODULE_MAX, &buf, &len);
+
+	r = r ?: sc_write_file_atomic(dest, buf, len, 0644, NULL);
+	if (r < 0)
+		fprintf(stderr, "stapcache: cannot write %s: %s\n", dest, strerror(-r));
+	else
+		printf("%s\n", dest);
+	free(buf);
+	free(dest);
+	return r < 0 ? 1 : 0;
 }
 
 static int print_explain(const struct sc_key *key, struct sc_cache *c)
@@ -59,7 +128,7 @@ static int print_explain(const struct sc_key *key, struct sc_cache *c)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
-static int compile(int argc, char **argv)
+static int compile(int argc, char **argv, bool as_stap)
 {
 	struct sc_error err = {{0}};
 	struct sc_request req;
@@ -69,10 +138,10 @@ static int compile(int argc, char **argv)
 	struct sc_key key = {0};
 	struct sc_cache *c = NULL;
 	enum sc_cache_how how;
-	char *path = NULL;
+	char *path = NULL, *real_stap = NULL;
 	int r, status = 1;
 
-	r = sc_options_parse(argc, argv, &req, &err);
+	r = sc_options_parse_as(argc, argv, as_stap, &req, &err);
 	if (r != 0) {
 		sc_options_free(&req);
 		if (r < 0)
@@ -80,11 +149,24 @@ static int compile(int argc, char **argv)
 		return r < 0 ? 2 : 0;
 	}
 	sc_env_read(&env);
+	if (as_stap && sc_find_real_stap(&env, &real_stap, &err) < 0)
+		goto fail;
+	/* Invoked as stap, not even a bad config.yaml stands between stap and its work. */
+	if (as_stap && req.exec_stap) {
+		status = pass_through(real_stap, argv, &req, true);
+		goto out;
+	}
 	if (sc_ctx_init(&ctx, &env, &err) < 0)
 		goto fail;
-	if (req.last_pass < 4) {
-		sc_options_free(&req);
-		return pass_through(ctx.stap, argv);
+	if (real_stap)
+		sc_ctx_set_stap(&ctx, &env, real_stap);
+	if (req.exec_stap) {
+		status = pass_through(ctx.stap, argv, &req, as_stap);
+		goto out;
+	}
+	if (req.timeout && resolve_timeout(&req, &env) < 0) {
+		sc_error_set(&err, "out of memory");
+		goto fail;
 	}
 	if (sc_cache_open(ctx.cache_dir, ctx.max_size, &c, &err) < 0)
 		goto fail;
@@ -112,7 +194,9 @@ static int compile(int argc, char **argv)
 			: how == SC_CACHE_HIT_WAITED ? "built by a concurrent request"
 						      : "cache hit",
 			path);
-	if (req.last_pass == 4) {
+	if (req.last_pass == 4 && as_stap && req.module) {
+		status = copy_here(path, req.module);
+	} else if (req.last_pass == 4) {
 		printf("%s\n", path);
 		status = fflush(stdout) == 0 ? 0 : 1;
 	} else {
@@ -123,6 +207,7 @@ fail:
 	fprintf(stderr, "stapcache: %s\n", err.msg);
 out:
 	free(path);
+	free(real_stap);
 	sc_key_clear(&key);
 	sc_cache_free(c);
 	sc_kernel_clear(&k);
@@ -133,11 +218,14 @@ out:
 
 int main(int argc, char **argv)
 {
+	/* As stap, "cache" or "bless" is a script file's name, not a subcommand. */
+	if (argc > 0 && invoked_as_stap(argv[0]))
+		return compile(argc, argv, true);
 	if (argc > 1 && !strcmp(argv[1], "cache"))
 		return sc_cmd_cache(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "bless"))
 		return sc_cmd_bless(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "host"))
 		return sc_remote_exec_host(argc - 1, argv + 1);
-	return compile(argc, argv);
+	return compile(argc, argv, false);
 }

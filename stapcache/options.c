@@ -18,7 +18,8 @@
 const struct sc_opt sc_opts[] = {
 	{'p', NULL, "NUM", SC_ROLE_OWN, .example = "4",
 	 .help = "-p4: compile only and print the module's absolute path on stdout;\n"
-		 "-p1..-p3 are passed to stap; 5 (the default) runs the module"},
+		 "-p1..-p3 build no module: the real stap runs them; 5 (the\n"
+		 "default) runs the module"},
 	{'r', NULL, "RELEASE|DIR", SC_ROLE_KEY, SC_KEY_DERIVED, "kernel", .example = "@TREE@",
 	 .help = "kernel release or build tree (default: the running kernel)"},
 	{'a', NULL, "ARCH", SC_ROLE_KEY, SC_KEY_DERIVED, "kernel.arch", .example = "arm64",
@@ -54,6 +55,37 @@ const struct sc_opt sc_opts[] = {
 	 "suppress-time-limits", "--suppress-time-limits", .help = "as stap"},
 	{SC_OPT_SKIP_BADVARS, "skip-badvars", NULL, SC_ROLE_KEY, SC_KEY_FLAG, "skip-badvars",
 	 "--skip-badvars", .help = "as stap"},
+	{'E', NULL, "SCRIPT", SC_ROLE_KEY, SC_KEY_VALUE, "script.extra", "-E",
+	 .example = "probe end { }",
+	 .help = "a script to run in addition to the main one (its text)"},
+	{'d', NULL, "OBJECT", SC_ROLE_KEY, SC_KEY_FILE, "object", "-d", .example = "/bin/ls",
+	 .help = "add unwind/symbol data for OBJECT (its path and content;\n"
+		 "under --sysroot, the sysroot's copy)"},
+	{SC_OPT_LDD, "ldd", NULL, SC_ROLE_KEY, SC_KEY_LDD, "ldd", "--ldd",
+	 .help = "add unwind/symbol data for the libraries every -d OBJECT\n"
+		 "links (each library ldd resolves, by content)"},
+	{SC_OPT_SYSROOT, "sysroot", "DIR", SC_ROLE_KEY, SC_KEY_VALUE, "sysroot", "--sysroot=",
+	 .example = "/", .help = "where the target's files are (-d objects are read there)"},
+	{SC_OPT_SYSENV, "sysenv", "VAR=VALUE", SC_ROLE_KEY, SC_KEY_VALUE, "sysenv", "--sysenv=",
+	 .example = "PATH=/usr/bin", .help = "the target's value of an environment variable"},
+	{SC_OPT_MODINFO, "modinfo", "NM=VAL", SC_ROLE_KEY, SC_KEY_VALUE, "modinfo", "--modinfo",
+	 .example = "author=me", .help = "a MODULE_INFO(NM,VAL) in the module"},
+	{'w', NULL, NULL, SC_ROLE_KEY, SC_KEY_FLAG, "no-warnings", "-w",
+	 .help = "suppress warnings"},
+	{'W', NULL, NULL, SC_ROLE_KEY, SC_KEY_FLAG, "warnings-are-errors", "-W",
+	 .help = "turn warnings into errors"},
+	{'P', NULL, NULL, SC_ROLE_KEY, SC_KEY_FLAG, "prologue-searching", "-P",
+	 .help = "prologue-searching for function probes"},
+	{SC_OPT_PROLOGUE_SEARCHING, "prologue-searching", "WHEN", SC_ROLE_KEY, SC_KEY_VALUE,
+	 "prologue-searching", "--prologue-searching=", .example = "always",
+	 .help = "prologue-searching for function probes", .optional = true},
+	/*
+	 * stap's -T TIME adds a probe timer.ms(TIME*1000) { exit() } to the
+	 * script: a key input. It has no spelling of its own: -T NUMBER comes
+	 * here unless a known_hosts target has that name (see -T below).
+	 */
+	{SC_OPT_TIMEOUT, NULL, "TIME", SC_ROLE_KEY, SC_KEY_VALUE, "timeout", "-T",
+	 .example = "5", .help = "stap's -T TIME: end the script after TIME seconds"},
 	{SC_OPT_SALT, "salt", "S", SC_ROLE_KEY, SC_KEY_VALUE, "salt", .example = "2",
 	 .help = "a deliberate extra key input: a distinct module for the same\n"
 		 "script (e.g. to run it twice at once)"},
@@ -67,9 +99,95 @@ const struct sc_opt sc_opts[] = {
 	 .help = "send the script's output to FILE (runner)"},
 	{'s', NULL, "MB", SC_ROLE_RUN, .runner = "-b", .example = "4",
 	 .help = "buffer size in megabytes (runner)"},
+	{'F', NULL, NULL, SC_ROLE_RUN, .runner = "-L",
+	 .no_auth = "staprun-auth runs a module for the length of one session and "
+		    "never leaves it loaded",
+	 .help = "flight recorder: in memory (runner -L), or with -o in files\n"
+		 "in the background (runner -D)"},
+	{'S', NULL, "SIZE[,N]", SC_ROLE_RUN, .runner = "-S", .example = "1,2",
+	 .no_auth = "staprun-auth does not rotate output files",
+	 .help = "-o files of at most SIZE MB, at most N of them (runner)"},
+	{SC_OPT_TARGET_NAMESPACE, "target-namespace", "PID", SC_ROLE_RUN, .runner = "-N",
+	 .example = "1", .no_auth = "staprun-auth does not set the target namespace",
+	 .help = "the target namespaces are PID's (runner -N)"},
 	{'v', NULL, NULL, SC_ROLE_PASS, .stap = "-v", .runner = "-v",
 	 .why = "verbosity changes what stap and the runner print, not the module",
 	 .help = "more progress on stderr (repeatable)"},
+	{SC_OPT_VP, "vp", "NNNNN", SC_ROLE_PASS, .stap = "--vp", .example = "00200",
+	 .why = "per-pass verbosity changes what stap prints, not the module",
+	 .help = "per-pass verbosity (stap's, on a miss)"},
+	/*
+	 * Nothing to cache: these produce no kernel module, or do what only
+	 * stap itself can (its own temporary directory, compile servers,
+	 * coverage data, debuginfo downloads). The real stap runs the
+	 * command line as given.
+	 */
+	{'l', NULL, "PROBE", SC_ROLE_EXEC, .example = "syscall.open*",
+	 .why = "lists probes; builds no module", .help = "list matching probes (stap)"},
+	{'L', NULL, "PROBE", SC_ROLE_EXEC, .example = "syscall.open*",
+	 .why = "lists probes and their variables; builds no module",
+	 .help = "list matching probes and local variables (stap)"},
+	{SC_OPT_DUMP_PROBE_TYPES, "dump-probe-types", NULL, SC_ROLE_EXEC,
+	 .why = "lists probe types; builds no module", .help = "(stap)"},
+	{SC_OPT_DUMP_PROBE_ALIASES, "dump-probe-aliases", NULL, SC_ROLE_EXEC,
+	 .why = "lists probe aliases; builds no module", .help = "(stap)"},
+	{SC_OPT_DUMP_FUNCTIONS, "dump-functions", NULL, SC_ROLE_EXEC,
+	 .why = "lists functions; builds no module", .help = "(stap)"},
+	{SC_OPT_CHECK_VERSION, "check-version", NULL, SC_ROLE_EXEC,
+	 .why = "its point is stap's warnings, which a cache hit would not print",
+	 .help = "version-dependent syntax warnings (stap)"},
+	{SC_OPT_RUNTIME_MODE, "runtime", "MODE", SC_ROLE_EXEC, .example = "bpf",
+	 .why = "another runtime (bpf, dyninst) builds no kernel module",
+	 .help = "pass-5 runtime mode (stap; --runtime=kernel is the default\n"
+		 "and is cached)"},
+	{SC_OPT_BPF, "bpf", NULL, SC_ROLE_EXEC, .why = "a BPF program is no kernel module",
+	 .help = "--runtime=bpf (stap)"},
+	{'k', NULL, NULL, SC_ROLE_EXEC,
+	 .why = "keeps stap's temporary directory: only a build by stap itself has one",
+	 .help = "keep stap's temporary directory (stap)"},
+	{SC_OPT_TMPDIR, "tmpdir", "NAME", SC_ROLE_EXEC, .example = "/tmp/x",
+	 .why = "names stap's temporary directory: only a build by stap itself has one",
+	 .help = "stap's temporary directory (stap)"},
+	{'q', NULL, NULL, SC_ROLE_EXEC,
+	 .why = "stap itself collects the tapset coverage after the run",
+	 .help = "tapset coverage (stap)"},
+	{SC_OPT_ALL_MODULES, "all-modules", NULL, SC_ROLE_EXEC,
+	 .why = "its input is whatever kernel modules are loaded at build time, "
+		"which the key cannot fingerprint",
+	 .help = "unwind/symbol data for all loaded kernel modules (stap)"},
+	{SC_OPT_DOWNLOAD_DEBUGINFO, "download-debuginfo", "OPTION", SC_ROLE_EXEC,
+	 .example = "no", .optional = true,
+	 .why = "stap downloads debuginfo (ABRT) while it builds",
+	 .help = "download debuginfo with ABRT (stap)"},
+	{SC_OPT_SAVE_UPROBES, "save-uprobes", NULL, SC_ROLE_EXEC,
+	 .why = "writes stap's uprobes.ko to the current directory",
+	 .help = "save uprobes.ko here (stap)"},
+	{SC_OPT_USE_SERVER, "use-server", "SERVER", SC_ROLE_EXEC, .example = "host",
+	 .optional = true, .why = "a compile server builds the module, not this host",
+	 .help = "compile on a compile server (stap)"},
+	{SC_OPT_USE_SERVER_ON_ERROR, "use-server-on-error", "yes|no", SC_ROLE_EXEC,
+	 .example = "yes", .optional = true,
+	 .why = "a compile server may build the module, not this host",
+	 .help = "retry on a compile server (stap)"},
+	{SC_OPT_LIST_SERVERS, "list-servers", "PROPERTIES", SC_ROLE_EXEC, .example = "all",
+	 .optional = true, .why = "lists compile servers; builds no module",
+	 .help = "(stap)"},
+	{SC_OPT_TRUST_SERVERS, "trust-servers", "TRUST", SC_ROLE_EXEC, .example = "ssl",
+	 .optional = true, .why = "manages compile-server trust; builds no module",
+	 .help = "(stap)"},
+	/*
+	 * stap's own remote runs. stapcache's are -T TARGET; if stapcache/remote
+	 * takes --remote for itself, these rows give way to its.
+	 */
+	{SC_OPT_STAP_REMOTE, "remote", "HOSTNAME", SC_ROLE_REFUSE, .example = "host",
+	 .why = "stap's --remote compiles on every run and ships the module itself",
+	 .hint = "run on a host with -T TARGET (stapcache-known_hosts(5)), or run "
+		 "stap directly",
+	 .help = "stap's remote pass 5 (refused; -T TARGET; as stap: stap's)"},
+	{SC_OPT_STAP_REMOTE_PREFIX, "remote-prefix", NULL, SC_ROLE_REFUSE,
+	 .why = "it belongs to stap's --remote",
+	 .hint = "-T TARGET prefixes each line with the target's name",
+	 .help = "(refused, as --remote)"},
 	/*
 	 * Remote runs: which targets and how to reach them. A target's
 	 * known_hosts entry gives the kernel, arch and runtime the key sees (as
@@ -79,28 +197,102 @@ const struct sc_opt sc_opts[] = {
 	 */
 	{'T', NULL, "TARGET|@GROUP", SC_ROLE_OWN, .example = "web1",
 	 .help = "build for a stapcache-known_hosts(5) target and run there over\n"
-		 "SSH (repeatable; with -p4 only build and print the paths)"},
+		 "SSH (repeatable; with -p4 only build and print the paths);\n"
+		 "a number that names no target is stap's -T TIME"},
 	{SC_OPT_CONNECT_TIMEOUT, "connect-timeout", "SECONDS", SC_ROLE_OWN, .example = "5",
 	 .help = "for -T: SSH connect timeout (default 10)"},
 	{SC_OPT_JOBS, "jobs", "N", SC_ROLE_OWN, .example = "4",
 	 .help = "for -T: targets run at once (default 64)"},
 	{SC_OPT_EXPLAIN, "explain", NULL, SC_ROLE_OWN,
 	 .help = "print the key record for this request; build nothing"},
-	{'h', "help", NULL, SC_ROLE_OWN, .help = "this text"},
-	{'V', "version", NULL, SC_ROLE_OWN, .help = "version"},
+	{SC_OPT_DUMP_OPTIONS, "dump-options", NULL, SC_ROLE_OWN,
+	 .help = "print this table, one tab-separated line a row"},
+	{'h', "help", NULL, SC_ROLE_OWN, .help = "this text (invoked as stap: stap's)"},
+	{'V', "version", NULL, SC_ROLE_OWN, .help = "version (invoked as stap: stap's)"},
 };
 const size_t sc_opts_n = sizeof(sc_opts) / sizeof(sc_opts[0]);
+
+static const struct sc_opt *find_opt(int id)
+{
+	for (size_t i = 0; i < sc_opts_n; i++)
+		if (sc_opts[i].id == id)
+			return &sc_opts[i];
+	return NULL;
+}
+
+/* A row with a spelling of its own (not SC_OPT_TIMEOUT's, which -T reaches). */
+static bool spelled(const struct sc_opt *o)
+{
+	return o->id < 256 || o->long_name;
+}
 
 static void spelling(const struct sc_opt *o, char *buf, size_t n)
 {
 	const char *arg = o->metavar ? o->metavar : "";
+	const char *open = o->optional ? "[=" : "=", *close = o->optional ? "]" : "";
 
 	if (o->id < 256 && o->long_name)
 		snprintf(buf, n, "-%c, --%s%s%s", o->id, o->long_name, *arg ? "=" : "", arg);
 	else if (o->id < 256)
 		snprintf(buf, n, "-%c%s%s", o->id, *arg ? " " : "", arg);
 	else
-		snprintf(buf, n, "--%s%s%s", o->long_name, *arg ? "=" : "", arg);
+		snprintf(buf, n, "--%s%s%s%s", o->long_name, *arg ? open : "", arg,
+			 *arg ? close : "");
+}
+
+void sc_opt_name(const struct sc_opt *o, char *buf, size_t n)
+{
+	if (o->id < 256)
+		snprintf(buf, n, "-%c", o->id);
+	else if (o->long_name)
+		snprintf(buf, n, "--%s", o->long_name);
+	else
+		snprintf(buf, n, "-%c", o->stap ? o->stap[1] : '?');
+}
+
+static const char *role_name(enum sc_opt_role r)
+{
+	switch (r) {
+	case SC_ROLE_KEY: return "key";
+	case SC_ROLE_RUN: return "run";
+	case SC_ROLE_PASS: return "pass";
+	case SC_ROLE_OWN: return "own";
+	case SC_ROLE_EXEC: return "exec";
+	case SC_ROLE_REFUSE: return "refuse";
+	}
+	return "?";
+}
+
+static const char *key_name(enum sc_opt_key k)
+{
+	switch (k) {
+	case SC_KEY_NONE: return "-";
+	case SC_KEY_FLAG: return "flag";
+	case SC_KEY_VALUE: return "value";
+	case SC_KEY_TREE: return "tree";
+	case SC_KEY_DERIVED: return "derived";
+	case SC_KEY_FILE: return "file";
+	case SC_KEY_LDD: return "ldd";
+	}
+	return "?";
+}
+
+void sc_dump_options(FILE *out)
+{
+	for (size_t i = 0; i < sc_opts_n; i++) {
+		const struct sc_opt *o = &sc_opts[i];
+		char name[64];
+
+		sc_opt_name(o, name, sizeof(name));
+		fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t", name,
+			o->id < 256 && o->long_name ? o->long_name : "-",
+			o->metavar ? o->metavar : "-", role_name(o->role), key_name(o->key),
+			o->stap ? o->stap : "-", o->runner ? (*o->runner ? o->runner : "\"\"") : "-",
+			o->why ? o->why : "-");
+		for (const char *h = o->help; *h; h++) /* the help text on one line */
+			fputc(*h == '\n' ? ' ' : *h, out);
+		fputc('\n', out);
+	}
 }
 
 void sc_usage(FILE *out)
@@ -113,6 +305,8 @@ void sc_usage(FILE *out)
 	      "\n"
 	      "Compile a SystemTap script once and answer the same request from a cache.\n"
 	      "Options that shape the module are key inputs; ARGS (@1, @2, ...) are too.\n"
+	      "Options marked (stap) build no module: the real stap runs the command.\n"
+	      "Invoked as stap (a symlink), it is a drop-in for stap; see stapcache(1).\n"
 	      "\n",
 	      out);
 	for (size_t i = 0; i < sc_opts_n; i++) {
@@ -120,6 +314,8 @@ void sc_usage(FILE *out)
 		const char *h = o->help;
 		char sp[64];
 
+		if (!spelled(o))
+			continue;
 		spelling(o, sp, sizeof(sp));
 		fprintf(out, "  %-20s", sp);
 		if (strlen(sp) >= 20) /* no room for the space before the help text */
@@ -128,20 +324,15 @@ void sc_usage(FILE *out)
 		for (const char *nl; (nl = strchr(h, '\n')); h = nl + 1)
 			fprintf(out, "%.*s\n  %-20s", (int)(nl - h), h, "");
 		fprintf(out, "%s%s\n", h, o->role == SC_ROLE_KEY ? " (key input)" : "");
+		if (o->id == 'T') /* stap's meaning, which SC_OPT_TIMEOUT's row holds */
+			fprintf(out, "  %-20s%s (key input)\n", "-T TIME",
+				find_opt(SC_OPT_TIMEOUT)->help);
 	}
 	fputs("\n"
 	      "Files: $(sysconfdir)/stapcache/config.yaml, then\n"
 	      "       $XDG_CONFIG_HOME/stapcache/config.yaml (settings; the user's wins),\n"
 	      "       $XDG_CACHE_HOME/stapcache (the cache). See stapcache(1).\n",
 	      out);
-}
-
-static const struct sc_opt *find_opt(int id)
-{
-	for (size_t i = 0; i < sc_opts_n; i++)
-		if (sc_opts[i].id == id)
-			return &sc_opts[i];
-	return NULL;
 }
 
 bool sc_request_has(const struct sc_request *req, int id, const char **value)
@@ -162,6 +353,8 @@ int sc_opt_push(struct sc_argv *a, const char *spelling, const struct sc_optarg 
 {
 	size_t n = strlen(spelling);
 
+	if (!oa->value && n && spelling[n - 1] == '=') /* an optional argument left out */
+		return sc_argv_pushf(a, "%.*s", (int)(n - 1), spelling);
 	if (!oa->value)
 		return n ? sc_argv_push(a, spelling) : 0;
 	if (n == 0)
@@ -215,6 +408,8 @@ static void getopt_spec(char *shorts, size_t n, struct option *longs)
 	for (size_t i = 0; i < sc_opts_n; i++) {
 		const struct sc_opt *o = &sc_opts[i];
 
+		if (!spelled(o))
+			continue;
 		if (o->id < 256 && s + 3 < n) {
 			shorts[s++] = (char)o->id;
 			if (sc_opt_has_arg(o))
@@ -222,8 +417,9 @@ static void getopt_spec(char *shorts, size_t n, struct option *longs)
 		}
 		if (o->long_name)
 			longs[l++] = (struct option){o->long_name,
-						     sc_opt_has_arg(o) ? required_argument
-								       : no_argument,
+						     !sc_opt_has_arg(o) ? no_argument
+						     : o->optional	? optional_argument
+									: required_argument,
 						     NULL, o->id};
 	}
 	shorts[s] = '\0';
@@ -267,15 +463,39 @@ static int unsupported(int c, const char *arg, struct sc_error *err)
 {
 	if (c == '?' && arg)
 		sc_error_set(err,
-			     "unknown or unsupported option '%s' (stapcache caches -p4 builds; "
-			     "run stap directly for other modes; see stapcache --help)",
+			     "unknown option '%s': neither stapcache nor the stap it knows has it "
+			     "(see stapcache --help; invoked as stap, stap itself answers it)",
 			     arg);
 	else if (c == ':' && arg)
 		sc_error_set(err, "option '%s' needs a value (see stapcache --help)", arg);
 	else
-		sc_error_set(err, "unsupported option '-%c' (stapcache caches -p4 builds; "
-				  "run stap directly for other modes)", c);
+		sc_error_set(err, "unknown option '-%c' (see stapcache --help)", c);
 	return -EINVAL;
+}
+
+static int refused(const struct sc_opt *o, struct sc_error *err)
+{
+	char name[64];
+
+	sc_opt_name(o, name, sizeof(name));
+	sc_error_set(err, "%s is refused: %s; %s", name, o->why, o->hint);
+	return -EINVAL;
+}
+
+/* The real stap gets this command line: nothing to cache. */
+static void exec_stap(struct sc_request *req, const struct sc_opt *o, const char *why)
+{
+	req->exec_stap = true;
+	req->exec = o;
+	req->exec_why = why;
+}
+
+/* stap's -T TIME: a whole number of seconds. */
+static bool is_time(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 9 && strspn(s, "0123456789") == n;
 }
 
 /* The options with a meaning of their own beyond their row. Returns 1 to exit 0. */
@@ -289,6 +509,8 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 			return -EINVAL;
 		}
 		req->last_pass = arg[0] - '0';
+		if (req->last_pass < 4)
+			exec_stap(req, o, "passes 1-3 build no module");
 		return 0;
 	case 'v': req->verbose++; return 0;
 	case 'r': req->kernel = arg; return 0;
@@ -304,6 +526,10 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 		return 0;
 	case 'G': return check_global(arg, err);
 	case 'T':
+		if (is_time(arg)) { /* main.c asks known_hosts whether it names a target */
+			req->timeout = arg;
+			return 0;
+		}
 		if (strv_push(&req->targets, arg) < 0) {
 			sc_error_set(err, "out of memory");
 			return -ENOMEM;
@@ -315,6 +541,9 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 	case SC_OPT_JOBS:
 		return int_arg("--jobs", arg, 1, SC_REMOTE_JOBS_MAX, &req->jobs, err);
 	case SC_OPT_EXPLAIN: req->explain = true; return 0;
+	case SC_OPT_DUMP_OPTIONS:
+		sc_dump_options(stdout);
+		return 1;
 	case 'h':
 		sc_usage(stdout);
 		return 1;
@@ -325,7 +554,61 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 	}
 }
 
-int sc_options_parse(int argc, char **argv, struct sc_request *req, struct sc_error *err)
+int sc_request_timeout_is_target(struct sc_request *req)
+{
+	size_t j = 0;
+
+	if (!req->timeout)
+		return 0;
+	if (strv_push(&req->targets, req->timeout) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < req->n_opts; i++)
+		if (req->opts[i].opt->id != SC_OPT_TIMEOUT)
+			req->opts[j++] = req->opts[i];
+	req->n_opts = j;
+	req->timeout = NULL;
+	return 0;
+}
+
+/* What one option does to req. Returns 0, 1 (exit 0), 2 (stop: exec stap) or -errno. */
+static int one_option(struct sc_request *req, bool as_stap, const struct sc_opt *o,
+		      const char *value, struct sc_error *err)
+{
+	int r;
+
+	if (o->role == SC_ROLE_EXEC && !(o->id == SC_OPT_RUNTIME_MODE && value &&
+					 !strcmp(value, "kernel"))) {
+		exec_stap(req, o, o->why);
+		return 2;
+	}
+	if (o->role == SC_ROLE_EXEC) /* --runtime=kernel: the default */
+		return 0;
+	if (o->role == SC_ROLE_REFUSE && as_stap) {
+		exec_stap(req, o, o->why);
+		return 2;
+	}
+	if (o->role == SC_ROLE_REFUSE)
+		return refused(o, err);
+	if (as_stap && (o->id == 'h' || o->id == 'V' || o->id == SC_OPT_DUMP_OPTIONS)) {
+		exec_stap(req, o, "stap's own help and version");
+		return 2;
+	}
+	if (o->id == SC_OPT_UNPRIVILEGED)
+		value = "stapusr";
+	r = apply(req, o, value, err);
+	if (r != 0)
+		return r;
+	if (o->id == 'T' && req->timeout == value)
+		o = find_opt(SC_OPT_TIMEOUT);
+	if (push_opt(req, o, value) < 0) {
+		sc_error_set(err, "out of memory");
+		return -ENOMEM;
+	}
+	return req->exec_stap ? 2 : 0;
+}
+
+static int parse(int argc, char **argv, bool as_stap, struct sc_request *req,
+		 struct sc_error *err)
 {
 	struct option longs[sizeof(sc_opts) / sizeof(sc_opts[0]) + 1];
 	char shorts[3 * sizeof(sc_opts) / sizeof(sc_opts[0]) + 3];
@@ -338,19 +621,14 @@ int sc_options_parse(int argc, char **argv, struct sc_request *req, struct sc_er
 	optind = 0; /* 0, not 1: glibc then forgets the state of an earlier parse */
 	while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
 		const struct sc_opt *o = find_opt(c);
-		const char *value = optarg;
 
 		if (!o)
 			return unsupported(c, argv[optind - 1], err);
-		if (o->id == SC_OPT_UNPRIVILEGED)
-			value = "stapusr";
-		r = apply(req, o, value, err);
+		r = one_option(req, as_stap, o, optarg, err);
+		if (r == 2)
+			return 0;
 		if (r != 0)
 			return r;
-		if (push_opt(req, o, value) < 0) {
-			sc_error_set(err, "out of memory");
-			return -ENOMEM;
-		}
 	}
 	if (!req->script_text) {
 		if (optind >= argc) {
@@ -371,4 +649,22 @@ int sc_options_parse(int argc, char **argv, struct sc_request *req, struct sc_er
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int sc_options_parse_as(int argc, char **argv, bool as_stap, struct sc_request *req,
+			struct sc_error *err)
+{
+	int r = parse(argc, argv, as_stap, req, err);
+
+	/* Invoked as stap, what stapcache would refuse is stap's to answer. */
+	if (as_stap && r == -EINVAL) {
+		exec_stap(req, NULL, err ? err->msg : "a command line stapcache would refuse");
+		return 0;
+	}
+	return r;
+}
+
+int sc_options_parse(int argc, char **argv, struct sc_request *req, struct sc_error *err)
+{
+	return sc_options_parse_as(argc, argv, false, req, err);
 }

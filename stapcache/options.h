@@ -16,12 +16,19 @@
  * read these rows; tests/unit/test-options.c walks them.
  */
 
-/* What an option is for. */
+/*
+ * What an option is for. Every option of the installed stap has a row
+ * (tests/integration/dropin-options.sh reads `stap --help` to prove it).
+ */
 enum sc_opt_role {
-	SC_ROLE_KEY,  /* shapes the module: a key input, and given to stap */
-	SC_ROLE_RUN,  /* run time only: given to the runner, never to stap or the key */
-	SC_ROLE_PASS, /* given to stap, but does not change the module (why says why) */
-	SC_ROLE_OWN,  /* stapcache's own: neither stap nor the runner sees it */
+	SC_ROLE_KEY,    /* shapes the module: a key input, and given to stap */
+	SC_ROLE_RUN,    /* run time only: given to the runner, never to stap or the key */
+	SC_ROLE_PASS,   /* given to stap, but does not change the module (why says why) */
+	SC_ROLE_OWN,    /* stapcache's own: neither stap nor the runner sees it */
+	SC_ROLE_EXEC,   /* nothing to cache (why says why): the real stap runs the
+			   whole command line, with the same output and exit status */
+	SC_ROLE_REFUSE, /* refused (why, and hint says what to do instead); invoked
+			   as stap, the real stap runs it as for SC_ROLE_EXEC */
 };
 
 /* How a key-role option enters the key record. */
@@ -31,6 +38,10 @@ enum sc_opt_key {
 	SC_KEY_VALUE,   /* a field labelled label per occurrence, with the value */
 	SC_KEY_TREE,    /* a field labelled label per occurrence: the directory's fingerprint */
 	SC_KEY_DERIVED, /* key.c records it in its own right (kernel, runtime, module, script) */
+	SC_KEY_FILE,    /* a field labelled label per occurrence: the path (under
+			   --sysroot) and the SHA-256 of the file's content */
+	SC_KEY_LDD,     /* a flag, and every library ldd resolves for each
+			   SC_KEY_FILE object, by content */
 };
 
 enum sc_opt_id {
@@ -45,6 +56,32 @@ enum sc_opt_id {
 	SC_OPT_SKIP_BADVARS,
 	SC_OPT_CONNECT_TIMEOUT,
 	SC_OPT_JOBS,
+	SC_OPT_DUMP_OPTIONS,
+	SC_OPT_TIMEOUT, /* -T TIME in stap's meaning: no spelling of its own (see -T) */
+	/* stap's long-only options */
+	SC_OPT_VP,
+	SC_OPT_MODINFO,
+	SC_OPT_LDD,
+	SC_OPT_ALL_MODULES,
+	SC_OPT_RUNTIME_MODE,
+	SC_OPT_BPF,
+	SC_OPT_PROLOGUE_SEARCHING,
+	SC_OPT_CHECK_VERSION,
+	SC_OPT_USE_SERVER,
+	SC_OPT_LIST_SERVERS,
+	SC_OPT_TRUST_SERVERS,
+	SC_OPT_USE_SERVER_ON_ERROR,
+	SC_OPT_STAP_REMOTE,
+	SC_OPT_STAP_REMOTE_PREFIX,
+	SC_OPT_TMPDIR,
+	SC_OPT_DOWNLOAD_DEBUGINFO,
+	SC_OPT_DUMP_PROBE_TYPES,
+	SC_OPT_DUMP_PROBE_ALIASES,
+	SC_OPT_DUMP_FUNCTIONS,
+	SC_OPT_SYSROOT,
+	SC_OPT_SYSENV,
+	SC_OPT_SAVE_UPROBES,
+	SC_OPT_TARGET_NAMESPACE,
 };
 
 struct sc_opt {
@@ -61,9 +98,12 @@ struct sc_opt {
 	 */
 	const char *stap;
 	const char *runner;    /* the runner's spelling, same rules; "" : the value alone */
-	const char *why;       /* SC_ROLE_PASS: why the module does not change */
+	const char *why;       /* PASS: why the module does not change; EXEC, REFUSE: why */
+	const char *hint;      /* REFUSE: what to do instead */
+	const char *no_auth;   /* RUN: why staprun-auth cannot do it (NULL: it can) */
 	const char *example;   /* a valid argument, for tests ("@DIR@": a directory) */
 	const char *help;
+	bool optional;         /* a long option whose argument is optional (--x[=ARG]) */
 };
 
 /* The rows, in the order --help shows them and the key records them. */
@@ -103,6 +143,15 @@ struct sc_request {
 	struct sc_strv args;     /* @1 @2 ... */
 	/* Remote runs (stapcache/remote/), from the OWN rows -T, --connect-timeout, --jobs. */
 	struct sc_strv targets;  /* -T NAME or @GROUP, in order */
+	const char *timeout;     /* -T TIME (stap's meaning; SC_OPT_TIMEOUT's row) */
+	/*
+	 * The request is stap's business (an SC_ROLE_EXEC row, -p1..-p3, or
+	 * invoked as stap: a refused or unknown option, --help, --version, a
+	 * bad command line): exec the real stap with the original argv.
+	 */
+	const struct sc_opt *exec; /* the row that decided it; NULL for the others */
+	bool exec_stap;
+	const char *exec_why;    /* why, for -v */
 	int connect_timeout;     /* --connect-timeout SECONDS; 0: the helper's default */
 	int jobs;                /* --jobs N: targets at once; 0: the helper's default */
 };
@@ -111,8 +160,36 @@ struct sc_request {
  * Parse a stap-style command line (argv[0] is the program). Returns 0 and
  * fills req, -EINVAL with err describing the first problem, or 1 when --help
  * or --version was handled (printed) and the program should exit 0.
+ * When req->exec_stap is set on return 0, the rest of req may be partial:
+ * the command line belongs to the real stap.
  */
 int sc_options_parse(int argc, char **argv, struct sc_request *req, struct sc_error *err);
+
+/*
+ * The same, invoked as stap (as_stap: the masquerade): nothing is refused
+ * and nothing is printed; whatever stapcache would not cache (a refused or
+ * unknown option, --help, --version, a bad command line) sets exec_stap and
+ * returns 0, so that the real stap answers it exactly as it would.
+ */
+int sc_options_parse_as(int argc, char **argv, bool as_stap, struct sc_request *req,
+			struct sc_error *err);
+
+/*
+ * -T TIME was taken for stap's meaning (a number); a known_hosts target of
+ * that name makes it a target after all: move it to req->targets. Returns 0
+ * or -ENOMEM.
+ */
+int sc_request_timeout_is_target(struct sc_request *req);
+
+/* The row's spelling for messages: "-d", "--ldd". */
+void sc_opt_name(const struct sc_opt *o, char *buf, size_t n);
+
+/*
+ * --dump-options: one line a row, tab-separated: name, long name (of a
+ * short option that has one), argument, role, key kind, stap's spelling,
+ * the runner's, why, help ("-" for none).
+ */
+void sc_dump_options(FILE *out);
 
 /* Free what sc_options_parse allocated (the lists, not the strings). */
 void sc_options_free(struct sc_request *req);

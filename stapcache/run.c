@@ -28,7 +28,12 @@ static int push_runner(const struct sc_request *req, bool params, struct sc_argv
 	for (size_t i = 0; r == 0 && i < req->n_opts; i++) {
 		const struct sc_opt *o = req->opts[i].opt;
 
-		if (o->runner && (*o->runner == '\0') == params)
+		if (!o->runner || (*o->runner == '\0') != params)
+			continue;
+		/* stap's -F: staprun -L (in memory), or with -o -D (files, in the background) */
+		if (o->id == 'F' && sc_request_has(req, 'o', NULL))
+			r = sc_argv_push(a, "-D");
+		else
 			r = sc_opt_push(a, o->runner, &req->opts[i]);
 	}
 	return r;
@@ -46,10 +51,37 @@ int sc_run_argv(const struct sc_request *req, const char *runner, const char *mo
 	       sc_argv_push(a, module_path) ?: push_runner(req, true, a);
 }
 
+int sc_run_refused(const struct sc_request *req, const char *runner, struct sc_error *err)
+{
+	const char *base = strrchr(runner, '/');
+
+	if (strcmp(base ? base + 1 : runner, "staprun-auth") != 0)
+		return 0;
+	for (size_t i = 0; i < req->n_opts; i++) {
+		const struct sc_opt *o = req->opts[i].opt;
+		char name[64];
+
+		if (!o->no_auth)
+			continue;
+		sc_opt_name(o, name, sizeof(name));
+		sc_error_set(err, "%s cannot be run by %s: %s; use -p4 and run the module "
+				  "with systemtap's staprun as root, or leave %s out",
+			     name, runner, o->no_auth, name);
+		return -EPERM;
+	}
+	return 0;
+}
+
 int sc_run_module(const struct sc_request *req, const char *module_path)
 {
 	const char *runner = sc_run_runner();
 	struct sc_argv a = {0};
+	struct sc_error err = {{0}};
+
+	if (sc_run_refused(req, runner, &err) < 0) {
+		fprintf(stderr, "stapcache: %s\n", err.msg);
+		return 1;
+	}
 
 	if (sc_run_argv(req, runner, module_path, &a) < 0) {
 		fprintf(stderr, "stapcache: out of memory\n");

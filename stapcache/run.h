@@ -2,6 +2,7 @@
 #ifndef SC_RUN_H
 #define SC_RUN_H
 
+#include "error.h"
 #include "options.h"
 #include "spawn.h"
 
@@ -26,6 +27,13 @@ int sc_run_opts(const struct sc_request *req, struct sc_argv *opts, struct sc_ar
  */
 int sc_run_argv(const struct sc_request *req, const char *runner, const char *module_path,
 		struct sc_argv *argv);
+
+/*
+ * Can runner do what req asks at run time? staprun-auth cannot do what a
+ * row's no_auth says (-F, -S, --target-namespace). Returns 0, or -EPERM
+ * with err naming the option, the reason and what to do instead.
+ */
+int sc_run_refused(const struct sc_request *req, const char *runner, struct sc_error *err);
 
 /* Hand module_path to the runner, as stap's pass 5 would. Returns only on failure: 1. */
 int sc_run_module(const struct sc_request *req, const char *module_path);
