@@ -27,6 +27,12 @@ void sa_audit_open(const struct sa_ids *ids)
 	openlog(SA_PROG, LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
 }
 
+/* The caller as the initial namespace knows it (a user namespace's uid 0 is not root). */
+void sa_audit_outside(unsigned uid)
+{
+	snprintf(who, sizeof(who), "uid %u (in a user namespace)", uid);
+}
+
 static void timed_write(int fd, const char *buf, size_t len)
 {
 	const struct itimerval off = {{0, 0}, {0, 0}};

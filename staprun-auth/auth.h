@@ -92,7 +92,7 @@ int sa_cgroup_leave(struct sa_ids *ids, struct sc_error *err);
 void sa_cgroup_return(const struct sa_ids *ids);
 
 /* privs.c: the caller's identity and every switch of ids. */
-int sa_initial_userns(void);
+int sa_initial_userns(unsigned *outside);
 int sa_ids_capture(struct sa_ids *ids);
 void sa_ids_free(struct sa_ids *ids);
 int sa_become_root(struct sc_error *err);
@@ -110,6 +110,7 @@ struct sa_event {
 	const char *params; /* the parameter string, or NULL */
 };
 void sa_audit_open(const struct sa_ids *ids);
+void sa_audit_outside(unsigned uid);
 /* LOG_NOTICE "allow", or LOG_ERR "fail" (not a refusal: an unload not done yet). */
 void sa_audit(int prio, const struct sa_event *ev, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

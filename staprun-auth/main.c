@@ -214,9 +214,11 @@ static int dispatch(const struct sa_opts *o, const struct sa_ids *ids)
 static int harden(struct sa_ids *ids, const struct sa_event *ev)
 {
 	struct sc_error err = {.msg = ""};
+	unsigned outside = (unsigned)-1;
 	int r;
 
-	if (!sa_initial_userns()) {
+	if (!sa_initial_userns(&outside)) {
+		sa_audit_outside(outside);
 		sa_audit_refuse(ev, "run it from the host's own user namespace",
 				"refusing to run in a user namespace (the setuid bit does "
 				"not apply there)");

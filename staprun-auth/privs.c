@@ -106,7 +106,7 @@ void sa_ids_free(struct sa_ids *ids)
  * yet a caller mapped to 0 there passes an effective-uid check and looks
  * like root.
  */
-int sa_initial_userns(void)
+int sa_initial_userns(unsigned *outside)
 {
 	char buf[128] = "";
 	unsigned a = 1, b = 1, n = 0;
@@ -120,10 +120,11 @@ int sa_initial_userns(void)
 	if (len <= 0)
 		return 0;
 	buf[len] = '\0';
-	/* One line, "0 0 4294967295": every uid, itself. */
-	return strchr(buf, '\n') == buf + len - 1 &&
-	       sscanf(buf, "%u %u %u", &a, &b, &n) == 3 && a == 0 && b == 0 &&
-	       n == 4294967295u;
+	/* One line, "0 0 4294967295": every uid, itself. Otherwise, for the
+	 * log, who the caller is outside (its first line's mapping). */
+	if (sscanf(buf, "%u %u %u", &a, &b, &n) == 3 && getuid() >= a && getuid() - a < n)
+		*outside = b + (getuid() - a);
+	return strchr(buf, '\n') == buf + len - 1 && a == 0 && b == 0 && n == 4294967295u;
 }
 
 /* ------------------------------------------------------------ switches */

@@ -5,22 +5,13 @@
 # the guest's busybox, as the unprivileged users scuser (1000) and scother
 # (1001). Each test asserts the behaviour SECURITY.md promises.
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/vm/vmtest.sh"
 require_stap
-[ "$(id -u)" = 0 ] || skip_all "the guest build needs root (apt-get download, setuid files in the initramfs)"
-command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86 is not installed (run ./run-tests)"
-auth=$top_builddir/staprun-auth/staprun-auth
 attack=$top_builddir/tests/vm/attack-review
-[ -x "$auth" ] || skip_all "staprun-auth is not built"
 [ -x "$attack" ] || skip_all "tests/vm/attack-review is not built (make check builds it)"
-write_config "runtime: $RUNTIME"
+vm_test_setup
 
-export VM_STAPRUN_AUTH=$auth VM_KERNEL_RELEASE=$KREL
-. "$top_srcdir/tests/vm/lib.sh"
-vm_build >&2 || skip_all "could not build the guest (see the messages above)"
-rel=$(vm_release)
-
-compile() { "$STAPCACHE" -p4 -r "$rel" -e "$1" 2>>"$T/compile.err"; }
-ticker=$(compile 'probe begin { printf("ticker started\n") } probe timer.ms(200) { printf("tick\n") }')
+ticker=$(vm_compile 'probe begin { printf("ticker started\n") } probe timer.ms(200) { printf("tick\n") }')
 [ -s "$ticker" ] || { diag "$(cat "$T/compile.err")"; skip_all "could not compile the test module"; }
 K=$(basename "$ticker" .ko)
 
@@ -28,18 +19,8 @@ vm_start || skip_all "the guest did not boot (see the console log above)"
 vm_scp_to scuser "$ticker" "/tmp/$K.ko"
 vm_scp_to root "$attack" /usr/local/bin/attack-review
 vm_ssh root "chmod 755 /usr/local/bin/attack-review && chmod 644 /tmp/$K.ko && dmesg -c >/dev/null"
-line=$("$STAPCACHE" bless "$ticker")
-vm_ssh root "echo '$line' >> /etc/systemtap/authorized_probes"
+bless "$ticker"
 
-live() { vm_ssh root "grep -q '^$1 ' /proc/modules" </dev/null; }
-no_stap_modules() { # within $1 seconds (default 10)
-	local i
-	for i in $(seq $((${1:-10} * 5))); do
-		[ "$(vm_ssh root "grep -c '^stap_' /proc/modules" </dev/null)" = 0 ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
 kernel_clean() { is "$(vm_ssh root "dmesg | grep -c 'BUG\|Oops\|WARNING:'" </dev/null)" 0 "$1"; }
 # start_ticker USER: the ticker in the background in the guest.
 start_ticker() {

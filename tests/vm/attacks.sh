@@ -7,24 +7,15 @@
 # After each: no stap_ module left loaded, another user can load at once,
 # and syslog tells the whole story.
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/vm/vmtest.sh"
 require_stap
-[ "$(id -u)" = 0 ] || skip_all "the guest build needs root (apt-get download, setuid files in the initramfs)"
-command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86 is not installed (run ./run-tests)"
-auth=$top_builddir/staprun-auth/staprun-auth
 attack=$top_builddir/tests/vm/attack
-[ -x "$auth" ] || skip_all "staprun-auth is not built"
 [ -x "$attack" ] || skip_all "tests/vm/attack is not built (make check builds it)"
-write_config "runtime: $RUNTIME"
-
-export VM_STAPRUN_AUTH=$auth VM_KERNEL_RELEASE=$KREL
-. "$top_srcdir/tests/vm/lib.sh"
-vm_build >&2 || skip_all "could not build the guest (see the messages above)"
-rel=$(vm_release)
+vm_test_setup
 
 # The same scripts as e2e.sh: their modules come from the cache.
-compile() { "$STAPCACHE" -p4 -r "$rel" -e "$1" 2>>"$T/compile.err"; }
-hello=$(compile 'global greeting = "hello" probe begin { printf("%s from the guest\n", greeting) exit() }')
-ticker=$(compile 'probe begin { printf("ticker started\n") } probe timer.ms(200) { printf("tick\n") }')
+hello=$(vm_compile 'global greeting = "hello" probe begin { printf("%s from the guest\n", greeting) exit() }')
+ticker=$(vm_compile 'probe begin { printf("ticker started\n") } probe timer.ms(200) { printf("tick\n") }')
 for m in "$hello" "$ticker"; do
 	[ -s "$m" ] || { diag "$(cat "$T/compile.err")"; skip_all "could not compile the test modules"; }
 done
@@ -34,25 +25,9 @@ vm_start || skip_all "the guest did not boot (see the console log above)"
 for m in "$hello" "$ticker"; do vm_scp_to scuser "$m" "/tmp/$(basename "$m")"; done
 vm_scp_to root "$attack" /usr/local/bin/attack
 vm_ssh root "chmod 755 /usr/local/bin/attack && chmod 644 /tmp/$H.ko /tmp/$K.ko"
-bless() {
-	local line
-	line=$("$STAPCACHE" bless "$1")
-	vm_ssh root "echo '${line%%#*}${2:-} #${line#*#}' >> /etc/systemtap/authorized_probes"
-}
 bless "$hello" "params=greeting"
 bless "$ticker"
 
-no_stap_modules() { # within $1 seconds (default 10)
-	local n i
-	for i in $(seq $((${1:-10} * 5))); do
-		n=$(vm_ssh root "grep -c '^stap_' /proc/modules" </dev/null)
-		[ "$n" = 0 ] && return 0
-		sleep 0.2
-	done
-	diag "still loaded: $(vm_ssh root "grep '^stap_' /proc/modules" </dev/null)"
-	return 1
-}
-live() { vm_ssh root "grep -q '^$1 ' /proc/modules" </dev/null; }
 syslog() { vm_ssh root "cat /var/log/messages" </dev/null; }
 # The other user loads hello at once: nobody is locked out.
 others_ok() {

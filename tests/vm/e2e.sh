@@ -3,25 +3,16 @@
 # copied into the QEMU guest, blessed by root, and run by an unprivileged user
 # through the setuid staprun-auth. Every run must leave no stap_ module loaded.
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/vm/vmtest.sh"
 require_stap
-[ "$(id -u)" = 0 ] || skip_all "the guest build needs root (apt-get download, setuid files in the initramfs)"
-command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86 is not installed (run ./run-tests)"
-auth=$top_builddir/staprun-auth/staprun-auth
-[ -x "$auth" ] || skip_all "staprun-auth is not built"
-write_config "runtime: $RUNTIME"
-
-export VM_STAPRUN_AUTH=$auth VM_KERNEL_RELEASE=$KREL
-. "$top_srcdir/tests/vm/lib.sh"
-vm_build >&2 || skip_all "could not build the guest (see the messages above)"
-rel=$(vm_release)
+vm_test_setup
 is "$rel" "$KREL" "the guest runs the kernel the headers are for ($KREL)"
 
 # Precompile on the host (stapcache -p4 -r RELEASE).
-compile() { "$STAPCACHE" -p4 -r "$rel" -e "$1" 2>>"$T/compile.err"; }
-hello=$(compile 'global greeting = "hello" probe begin { printf("%s from the guest\n", greeting) exit() }')
-ticker=$(compile 'probe begin { printf("ticker started\n") } probe timer.ms(200) { printf("tick\n") }')
-cmd=$(compile 'probe begin { printf("target %d\n", target()) } probe end { printf("end\n") }')
-other=$(compile 'probe begin { printf("never blessed\n") exit() }')
+hello=$(vm_compile 'global greeting = "hello" probe begin { printf("%s from the guest\n", greeting) exit() }')
+ticker=$(vm_compile 'probe begin { printf("ticker started\n") } probe timer.ms(200) { printf("tick\n") }')
+cmd=$(vm_compile 'probe begin { printf("target %d\n", target()) } probe end { printf("end\n") }')
+other=$(vm_compile 'probe begin { printf("never blessed\n") exit() }')
 for m in "$hello" "$ticker" "$cmd" "$other"; do
 	[ -s "$m" ] || { diag "$(cat "$T/compile.err")"; skip_all "could not compile the test modules"; }
 done
@@ -31,27 +22,10 @@ vm_start || skip_all "the guest did not boot (see the console log above)"
 for m in "$hello" "$ticker" "$cmd" "$other"; do
 	vm_scp_to scuser "$m" "/tmp/$(basename "$m")"
 done
-bless() {  # bless MODULE [OPTIONS]: root appends the module's line in the guest
-	local line
-	line=$("$STAPCACHE" bless "$1")
-	vm_ssh root "echo '${line%%#*}${2:-} #${line#*#}' >> /etc/systemtap/authorized_probes"
-}
 bless "$hello" "params=greeting"
 bless "$ticker"
 bless "$cmd"
 
-# No stap_ module left: poll briefly, the unload follows the run's end.
-no_stap_modules() {
-	local n
-	for _ in $(seq 50); do
-		n=$(vm_ssh root "grep -c '^stap_' /proc/modules" </dev/null)
-		[ "$n" = 0 ] && return 0
-		sleep 0.2
-	done
-	diag "still loaded: $(vm_ssh root "grep '^stap_' /proc/modules" </dev/null)"
-	return 1
-}
-live() { vm_ssh root "grep -q '^$1 ' /proc/modules" </dev/null; }
 
 # 1. A blessed module: output, exit 0, unloaded afterwards.
 out=$(vm_ssh scuser "staprun-auth /tmp/$H.ko" 2>&1); rc=$?

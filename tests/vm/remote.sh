@@ -7,17 +7,10 @@
 # (as root in the guest), -G, -c, exit status, Ctrl-C and SIGKILL of the local
 # stapcache (module unloaded, remote temp dir removed).
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/vm/vmtest.sh"
 require_stap
-[ "$(id -u)" = 0 ] || skip_all "the guest build needs root (apt-get download, setuid files in the initramfs)"
-command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86 is not installed (run ./run-tests)"
-auth=$top_builddir/staprun-auth/staprun-auth
-[ -x "$auth" ] || skip_all "staprun-auth is not built"
 make_stap_wrapper
-write_config "runtime: $RUNTIME" "stap: $T/bin/stap"
-
-export VM_STAPRUN_AUTH=$auth VM_KERNEL_RELEASE=$KREL
-. "$top_srcdir/tests/vm/lib.sh"
-vm_build >&2 || skip_all "could not build the guest (see the messages above)"
+vm_test_setup "stap: $T/bin/stap"
 
 HELLO='global greeting = "hello" probe begin { printf("%s from the guest\n", greeting) exit() }'
 TICKER='probe begin { printf("ticker started\n") } probe timer.ms(200) { printf("tick\n") }'
@@ -38,16 +31,6 @@ cp "$VM_KNOWN_HOSTS_YAML" "$XDG_CONFIG_HOME/stapcache/known_hosts"
 export HOME=$VM_HOME
 unset SSH_AUTH_SOCK
 
-no_stap_modules() {
-	local n
-	for _ in $(seq 50); do
-		n=$(vm_ssh root "grep -c '^stap_' /proc/modules" </dev/null)
-		[ "$n" = 0 ] && return 0
-		sleep 0.2
-	done
-	diag "still loaded: $(vm_ssh root "grep '^stap_' /proc/modules" </dev/null)"
-	return 1
-}
 # stapcache's temp dirs in the guest (scuser's TMPDIR is /tmp).
 leftovers() { vm_ssh root 'ls -d /tmp/stapcache.* 2>/dev/null | wc -l' </dev/null | tr -d ' '; }
 no_leftovers() {
