@@ -76,6 +76,7 @@ static int cmd_run(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct sc_run_req rq = {.grace = 20};
+	struct sc_run_secret sudo;
 	struct sc_targets all = {0};
 	struct sc_error err = {{0}};
 	struct sc_fanout_item *items = NULL;
@@ -145,11 +146,18 @@ static int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	sc_remote_env(&rq.ssh);
+	if (sc_run_secret_init(&sudo, rq.ssh.may_prompt && isatty(STDERR_FILENO)) < 0) {
+		fprintf(stderr, "stapcache: cannot set up the sudo prompt: %s\n",
+			strerror(errno));
+		goto out;
+	}
+	rq.sudo = &sudo;
 	rq.runner_opts = opts;
 	rq.nrunner_opts = nopts;
 	rq.params = (const char *const *)argv + optind;
 	rq.nparams = (size_t)(argc - optind);
 	status = sc_fanout_run(items, nitems, &rq, jobs);
+	sc_run_secret_clear(&sudo);
 out:
 	sc_targets_clear(&all);
 	free(items);
