@@ -170,7 +170,7 @@ static int compile(int argc, char **argv, bool as_stap)
 	}
 	if (sc_cache_open(ctx.cache_dir, ctx.max_size, &c, &err) < 0)
 		goto fail;
-	if (req.targets.n) {
+	if (req.targets.n || req.remotes.n) {
 		status = sc_remote_targets(&req, &env, &ctx, c);
 		goto out;
 	}

@@ -176,18 +176,22 @@ const struct sc_opt sc_opts[] = {
 	 .optional = true, .why = "manages compile-server trust; builds no module",
 	 .help = "(stap)"},
 	/*
-	 * stap's own remote runs. stapcache's are -T TARGET; if stapcache/remote
-	 * takes --remote for itself, these rows give way to its.
+	 * stap's own spelling of a remote run, taken over: an ad-hoc target
+	 * with no known_hosts entry, asked its uname -r/-m as stap --remote
+	 * does, then built for and run like -T (stapcache/remote/frontend.c).
 	 */
-	{SC_OPT_STAP_REMOTE, "remote", "HOSTNAME", SC_ROLE_REFUSE, .example = "host",
-	 .why = "stap's --remote compiles on every run and ships the module itself",
-	 .hint = "run on a host with -T TARGET (stapcache-known_hosts(5)), or run "
-		 "stap directly",
-	 .help = "stap's remote pass 5 (refused; -T TARGET; as stap: stap's)"},
+	{SC_OPT_STAP_REMOTE, "remote", "[ssh://]USER@HOST[:PORT]", SC_ROLE_OWN,
+	 .example = "root@host",
+	 .help = "an ad-hoc target (repeatable): ask it its kernel and arch,\n"
+		 "build for it and run there as -T does (runner: --remote-runner)"},
+	{SC_OPT_REMOTE_RUNNER, "remote-runner", "auth|sudo|direct", SC_ROLE_OWN,
+	 .example = "auth",
+	 .help = "for --remote: the runner there (default direct: staprun, as\n"
+		 "stap --remote runs it)"},
 	{SC_OPT_STAP_REMOTE_PREFIX, "remote-prefix", NULL, SC_ROLE_REFUSE,
-	 .why = "it belongs to stap's --remote",
-	 .hint = "-T TARGET prefixes each line with the target's name",
-	 .help = "(refused, as --remote)"},
+	 .why = "stapcache's --remote and -T prefix lines with the target's name",
+	 .hint = "with several targets each line is prefixed with its target's name",
+	 .help = "(refused: several targets' lines are prefixed anyway)"},
 	/*
 	 * Remote runs: which targets and how to reach them. A target's
 	 * known_hosts entry gives the kernel, arch and runtime the key sees (as
@@ -393,6 +397,8 @@ void sc_options_free(struct sc_request *req)
 	free(req->opts);
 	free(req->args.v);
 	free(req->targets.v);
+	free(req->remotes.v);
+	req->remotes.v = NULL;
 	req->opts = NULL;
 	req->args.v = NULL;
 	req->targets.v = NULL;
@@ -534,6 +540,19 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 			sc_error_set(err, "out of memory");
 			return -ENOMEM;
 		}
+		return 0;
+	case SC_OPT_STAP_REMOTE:
+		if (strv_push(&req->remotes, arg) < 0) {
+			sc_error_set(err, "out of memory");
+			return -ENOMEM;
+		}
+		return 0;
+	case SC_OPT_REMOTE_RUNNER:
+		if (strcmp(arg, "auth") && strcmp(arg, "sudo") && strcmp(arg, "direct")) {
+			sc_error_set(err, "--remote-runner '%s': auth, sudo or direct", arg);
+			return -EINVAL;
+		}
+		req->remote_runner = arg;
 		return 0;
 	case SC_OPT_CONNECT_TIMEOUT:
 		return int_arg("--connect-timeout", arg, 1, SC_REMOTE_CONNECT_TIMEOUT_MAX,

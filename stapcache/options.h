@@ -56,6 +56,7 @@ enum sc_opt_id {
 	SC_OPT_SKIP_BADVARS,
 	SC_OPT_CONNECT_TIMEOUT,
 	SC_OPT_JOBS,
+	SC_OPT_REMOTE_RUNNER,
 	SC_OPT_DUMP_OPTIONS,
 	SC_OPT_TIMEOUT, /* -T TIME in stap's meaning: no spelling of its own (see -T) */
 	/* stap's long-only options */
@@ -143,6 +144,8 @@ struct sc_request {
 	struct sc_strv args;     /* @1 @2 ... */
 	/* Remote runs (stapcache/remote/), from the OWN rows -T, --connect-timeout, --jobs. */
 	struct sc_strv targets;  /* -T NAME or @GROUP, in order */
+	struct sc_strv remotes;  /* --remote [ssh://]USER@HOST[:PORT]: ad-hoc targets */
+	const char *remote_runner; /* --remote-runner auth|sudo|direct; NULL: direct */
 	const char *timeout;     /* -T TIME (stap's meaning; SC_OPT_TIMEOUT's row) */
 	/*
 	 * The request is stap's business (an SC_ROLE_EXEC row, -p1..-p3, or

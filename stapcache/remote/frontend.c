@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "build-config.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,6 +148,99 @@ static int get_module(const struct sc_request *req, const struct sc_ctx *ctx,
 }
 
 /*
+ * Run argv (host probe) with its stdout read into *out (caller frees) and its
+ * stderr left on ours, where its messages (a refused host key) belong.
+ * Returns 0 when it exited 0, else -errno.
+ */
+static int probe_stdout(const char *const *argv, char **out)
+{
+	struct sc_spawn_opts so = SC_SPAWN_OPTS_INIT;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd[2], st = 0, r;
+	pid_t pid;
+
+	if (pipe2(fd, O_CLOEXEC) < 0)
+		return -errno;
+	so.stdout_fd = fd[1];
+	r = sc_spawn(argv, &so, &pid);
+	close(fd[1]);
+	while (r == 0) {
+		char chunk[4096], *nb;
+		ssize_t n = read(fd[0], chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || len + (size_t)n > (64u << 10))
+			break;
+		nb = realloc(buf, len + (size_t)n + 1);
+		if (!nb)
+			break;
+		buf = nb;
+		memcpy(buf + len, chunk, (size_t)n);
+		len += (size_t)n;
+		buf[len] = '\0';
+	}
+	close(fd[0]);
+	if (r == 0)
+		r = sc_wait(pid, &st);
+	if (r == 0 && (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !buf))
+		r = -EIO;
+	if (r == 0)
+		*out = buf;
+	else
+		free(buf);
+	return r;
+}
+
+/*
+ * --remote [ssh://]USER@HOST[:PORT]: an ad-hoc target named after its host
+ * (and port), with the --remote-runner runner (default direct, staprun, as
+ * stap --remote runs). Its kernel and arch come from asking it
+ * (stapcache-remote host probe: one connection, the same host key checks),
+ * and the entry is added to all, its YAML to *yaml (for the helper's --entry).
+ */
+static int adhoc_target(const char *url, const char *runner, size_t nth,
+			struct sc_targets *all, struct sc_argv *yaml)
+{
+	struct sc_error err = {{0}};
+	const char *hp = strncmp(url, "ssh://", 6) ? url : url + 6, *at = strrchr(hp, '@');
+	char name[80], *exe, *out = NULL, *helper = helper_path();
+	const char *argv[] = {helper, "host", "probe", name, NULL, NULL};
+	size_t k = 0;
+	int r;
+
+	if (strstr(url, "://") && strncmp(url, "ssh://", 6)) {
+		fprintf(stderr, "stapcache: --remote %s: only ssh:// (or USER@HOST[:PORT])\n",
+			url);
+		free(helper);
+		return -EINVAL;
+	}
+	for (const char *c = at ? at + 1 : hp; *c && k < 60; c++)
+		name[k++] = (isalnum((unsigned char)*c) || *c == '.' || *c == '-' || *c == '_')
+				    ? *c : '-';
+	name[k] = '\0';
+	if (!name[0] || !isalnum((unsigned char)name[0]))
+		snprintf(name, sizeof(name), "remote%zu", nth + 1);
+	while (sc_targets_find(all, name) && k < 70)
+		snprintf(name + k, sizeof(name) - k, "-%zu", nth + 1), k = strlen(name);
+	exe = sc_strdupf("ssh:%s:%s", hp, runner ? runner : "direct");
+	argv[4] = exe;
+	r = probe_stdout(argv, &out);
+	if (r < 0) {
+		fprintf(stderr, "stapcache: --remote %s: cannot ask it its kernel and arch\n", url);
+	} else if ((r = sc_targets_parse(url, out, strlen(out), all, &err)) < 0) {
+		fprintf(stderr, "stapcache: --remote %s: %s\n", url, err.msg);
+	} else {
+		r = sc_argv_pushf(yaml, "%s", out);
+	}
+	free(out);
+	free(exe);
+	free(helper);
+	return r;
+}
+
+/*
  * stapcache-remote run's argv: its own options, one -T NAME=MODULE.ko per
  * target, then what the table gives the runner (sc_run_opts, as run.c gives
  * it locally) verbatim: each option word as --runner-arg WORD, the module
@@ -152,9 +248,13 @@ static int get_module(const struct sc_request *req, const struct sc_ctx *ctx,
  */
 static int helper_argv(const struct sc_request *req, const struct sc_targets *all,
 		       const size_t *idx, size_t n, struct build *const *of,
-		       struct sc_argv *a, struct sc_argv *opts, struct sc_argv *params)
+		       const struct sc_argv *yaml, struct sc_argv *a, struct sc_argv *opts,
+		       struct sc_argv *params)
 {
 	int r = sc_argv_push(a, "stapcache-remote") ?: sc_argv_push(a, "run");
+
+	for (size_t i = 0; r == 0 && i < yaml->n; i++)
+		r = sc_argv_push(a, "--entry") ?: sc_argv_push(a, yaml->v[i]);
 
 	for (int i = 0; r == 0 && i < req->verbose && i < 4; i++)
 		r = sc_argv_push(a, "-v");
@@ -175,12 +275,13 @@ static int helper_argv(const struct sc_request *req, const struct sc_targets *al
 }
 
 static int exec_run(const struct sc_request *req, const struct sc_targets *all,
-		    const size_t *idx, size_t n, struct build *const *of)
+		    const size_t *idx, size_t n, struct build *const *of,
+		    const struct sc_argv *yaml)
 {
 	struct sc_argv a = {0}, opts = {0}, params = {0};
 	int status = 1;
 
-	if (helper_argv(req, all, idx, n, of, &a, &opts, &params) < 0)
+	if (helper_argv(req, all, idx, n, of, yaml, &a, &opts, &params) < 0)
 		fprintf(stderr, "stapcache: out of memory\n");
 	else
 		status = exec_helper((char **)a.v);
@@ -231,6 +332,7 @@ int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
 	struct sc_targets all = {0};
 	struct sc_error err = {{0}};
 	struct build *builds = NULL, **of = NULL;
+	struct sc_argv yaml = {0}, specs = {0};
 	size_t *idx = NULL, n = 0, nb = 0;
 	char *path = sc_targets_default_path(env->xdg_config_home, env->home);
 	int status = 2;
@@ -246,8 +348,20 @@ int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
 		goto out;
 	}
 	status = 1;
-	if (sc_targets_load(path, &all, &err) < 0 ||
-	    sc_targets_select(&all, req->targets.v, req->targets.n, &idx, &n, &err) < 0) {
+	if (sc_targets_load(path, &all, &err) < 0) {
+		fprintf(stderr, "stapcache: %s\n", err.msg);
+		goto out;
+	}
+	for (size_t i = 0; i < req->targets.n; i++)
+		if (sc_argv_push(&specs, req->targets.v[i]) < 0)
+			goto out;
+	for (size_t i = 0; i < req->remotes.n; i++) {
+		if (adhoc_target(req->remotes.v[i], req->remote_runner, i, &all, &yaml) < 0 ||
+		    sc_argv_push(&specs, all.v[all.n - 1].name) < 0)
+			goto out;
+	}
+	if (sc_targets_select(&all, (const char *const *)specs.v, specs.n, &idx, &n,
+			      &err) < 0) {
 		fprintf(stderr, "stapcache: %s%s\n", err.msg,
 			all.n == 0 && access(path, F_OK) != 0 ? " (no known_hosts file yet)" : "");
 		goto out;
@@ -267,8 +381,10 @@ int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
 		status = fflush(stdout) == 0 ? 0 : 1;
 		goto out;
 	}
-	status = exec_run(req, &all, idx, n, of);
+	status = exec_run(req, &all, idx, n, of, &yaml);
 out:
+	sc_argv_free(&yaml);
+	sc_argv_free(&specs);
 	for (size_t i = 0; i < nb; i++)
 		free(builds[i].path);
 	free(builds);

@@ -192,8 +192,8 @@ static int save(const char *path, const struct sc_targets *all, const struct sc_
 }
 
 /* Ask a target for its release, arch and cpu; check its runner is there. */
-static int probe(const char *name, const struct sc_execute *ex, char **kernel, char **arch,
-		 char **cpu)
+static int probe(const char *name, const struct sc_execute *ex, bool quiet, char **kernel,
+		 char **arch, char **cpu)
 {
 	struct sc_ssh_opts o = {.name = name, .connect_timeout = SC_REMOTE_DEFAULT_CONNECT_TIMEOUT};
 	static const char *const need[] = {"staprun-auth ", "staprun ", "staprun "};
@@ -219,7 +219,9 @@ static int probe(const char *name, const struct sc_execute *ex, char **kernel, c
 		free(out);
 		return -EIO;
 	}
-	if (!l[3] || !strstr(l[3], need[ex->runner]) ||
+	if (quiet)
+		; /* the run will say it, if the runner is missing */
+	else if (!l[3] || !strstr(l[3], need[ex->runner]) ||
 	    (ex->runner == SC_RUNNER_SUDO && !strstr(l[3], "sudo ")))
 		fprintf(stderr, "stapcache: warning: %s: runner '%s' not found there "
 				"(found: %s)\n", name, sc_runner_name(ex->runner),
@@ -231,7 +233,13 @@ static int probe(const char *name, const struct sc_execute *ex, char **kernel, c
 	return 0;
 }
 
-static int host_add(struct sc_targets *all, const char *path, int argc, char **argv)
+/*
+ * host add NAME EXECUTE [--group G]...: ask the host, append its entry. With
+ * probe_only (host probe, for --remote's ad-hoc targets): print the entry
+ * only, save nothing, and warn about nothing (stdout is parsed).
+ */
+static int host_add(struct sc_targets *all, const char *path, int argc, char **argv,
+		    bool probe_only)
 {
 	struct sc_target t = {0};
 	struct sc_error err = {{0}};
@@ -245,7 +253,7 @@ static int host_add(struct sc_targets *all, const char *path, int argc, char **a
 		fprintf(stderr, "stapcache: host add: '%s' is not a target name\n", argv[1]);
 		return 2;
 	}
-	if (sc_targets_find(all, argv[1])) {
+	if (!probe_only && sc_targets_find(all, argv[1])) {
 		fprintf(stderr, "stapcache: host add: %s is already in %s (%s); "
 				"use host refresh %s\n", argv[1], path,
 			sc_targets_find(all, argv[1])->origin, argv[1]);
@@ -265,12 +273,19 @@ static int host_add(struct sc_targets *all, const char *path, int argc, char **a
 		t.groups = realloc(t.groups, (t.ngroups + 1) * sizeof(*t.groups));
 		t.groups[t.ngroups++] = sc_strdupf("%s", argv[++i]);
 	}
-	if (probe(t.name, &t.ex, &t.kernel, &t.arch, &t.cpu) < 0)
+	if (probe(t.name, &t.ex, probe_only, &t.kernel, &t.arch, &t.cpu) < 0)
 		goto out;
 	/* Through the parser once more: what is saved is what will be read. */
 	entry = sc_target_format(&t);
 	if (sc_targets_parse("new entry", entry, strlen(entry), &one, &err) < 0) {
 		fprintf(stderr, "stapcache: host add: %s\n", err.msg);
+		free(entry);
+		goto out;
+	}
+	if (probe_only) {
+		fputs(entry, stdout);
+		r = fflush(stdout) == 0 ? 0 : 1;
+		sc_targets_clear(&one);
 		free(entry);
 		goto out;
 	}
@@ -314,7 +329,7 @@ static int host_refresh(struct sc_targets *all, const char *path, const char *sp
 		struct sc_target *t = &all->v[idx[i]];
 		char *k, *a, *c;
 
-		if (probe(t->name, &t->ex, &k, &a, &c) < 0) {
+		if (probe(t->name, &t->ex, false, &k, &a, &c) < 0) {
 			failed++;
 			continue;
 		}
@@ -391,7 +406,9 @@ int sc_cmd_host(int argc, char **argv)
 		else
 			status = host_list(&all, argc == 3);
 	} else if (!strcmp(argv[1], "add")) {
-		status = host_add(&all, path, argc - 1, argv + 1);
+		status = host_add(&all, path, argc - 1, argv + 1, false);
+	} else if (!strcmp(argv[1], "probe")) {
+		status = host_add(&all, path, argc - 1, argv + 1, true);
 	} else if (!strcmp(argv[1], "remove") && argc == 3) {
 		const struct sc_target *t = sc_targets_find(&all, argv[2]);
 

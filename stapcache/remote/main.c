@@ -4,13 +4,15 @@
  * (stapcache) execs it for -T runs and for `stapcache host ...`, so that only
  * these commands pay for loading libssh; a cache hit never does.
  *
- *   stapcache-remote run [-v] [--connect-timeout S] [--jobs N] -T NAME=MODULE.ko ...
+ *   stapcache-remote run [-v] [--entry YAML]... [--connect-timeout S] [--jobs N]
+ *                        -T NAME=MODULE.ko ...
  *                        [--runner-arg WORD ...] [--] [NAME=VALUE ...]
  *
  * The runner's options (WORDs, before the module) and parameters (after it)
  * arrive spelled for the runner already: the frontend takes them from the
  * option table (sc_run_opts), exactly as a local run does.
- *   stapcache-remote host SUBCOMMAND ...      (see host.c)
+ *   stapcache-remote host SUBCOMMAND ...      (see host.c; `host probe NAME EXECUTE`
+ *                        prints an ad-hoc target's entry for --remote)
  *   stapcache-remote bless ... -T NAME ... -- HEX LINE   (see bless.c)
  */
 #include "build-config.h"
@@ -65,7 +67,7 @@ int sc_remote_int_arg(const char *opt, const char *v, int min, int max, int *out
 	return 0;
 }
 
-enum { OPT_CONNECT_TIMEOUT = 256, OPT_JOBS, OPT_RUNNER_ARG };
+enum { OPT_CONNECT_TIMEOUT = 256, OPT_JOBS, OPT_RUNNER_ARG, OPT_ENTRY };
 
 static int cmd_run(int argc, char **argv)
 {
@@ -73,9 +75,11 @@ static int cmd_run(int argc, char **argv)
 		{"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
 		{"jobs", required_argument, NULL, OPT_JOBS},
 		{"runner-arg", required_argument, NULL, OPT_RUNNER_ARG},
+		{"entry", required_argument, NULL, OPT_ENTRY},
 		{NULL, 0, NULL, 0},
 	};
 	struct sc_run_req rq = {.grace = 20};
+	struct sc_run_secret sudo;
 	struct sc_targets all = {0};
 	struct sc_error err = {{0}};
 	struct sc_fanout_item *items = NULL;
@@ -105,6 +109,12 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case OPT_RUNNER_ARG:
 			opts[nopts++] = optarg;
+			break;
+		case OPT_ENTRY: /* an ad-hoc target (--remote), as host probe printed it */
+			if (sc_targets_parse("--remote", optarg, strlen(optarg), &all, &err) < 0) {
+				fprintf(stderr, "stapcache: %s\n", err.msg);
+				goto out;
+			}
 			break;
 		case 'T': {
 			char *eq = strchr(optarg, '=');
@@ -145,11 +155,18 @@ static int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	sc_remote_env(&rq.ssh);
+	if (sc_run_secret_init(&sudo, rq.ssh.may_prompt && isatty(STDERR_FILENO)) < 0) {
+		fprintf(stderr, "stapcache: cannot set up the sudo prompt: %s\n",
+			strerror(errno));
+		goto out;
+	}
+	rq.sudo = &sudo;
 	rq.runner_opts = opts;
 	rq.nrunner_opts = nopts;
 	rq.params = (const char *const *)argv + optind;
 	rq.nparams = (size_t)(argc - optind);
 	status = sc_fanout_run(items, nitems, &rq, jobs);
+	sc_run_secret_clear(&sudo);
 out:
 	sc_targets_clear(&all);
 	free(items);

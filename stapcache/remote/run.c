@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "digest.h"
@@ -55,12 +56,66 @@ static char *append(char *s, const char *word)
 	return n;
 }
 
+int sc_run_secret_init(struct sc_run_secret *s, bool may_ask)
+{
+	unsigned char rnd[8];
+	char hex[17];
+
+	memset(s, 0, sizeof(*s));
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return -errno;
+	sc_hex(hex, rnd, sizeof(rnd));
+	/* No '%': sudo expands %u, %h, %p in its prompt. */
+	snprintf(s->marker, sizeof(s->marker), "[stapcache sudo %s] ", hex);
+	s->may_ask = may_ask;
+	return pthread_mutex_init(&s->lock, NULL) == 0 ? 0 : -ENOMEM;
+}
+
+void sc_run_secret_clear(struct sc_run_secret *s)
+{
+	explicit_bzero(s->pw, sizeof(s->pw));
+	s->len = 0;
+	s->state = 0;
+	pthread_mutex_destroy(&s->lock);
+}
+
+/* sc_ssh_prompt's answer: the password, asked on the terminal the first time. */
+static int sudo_answer(void *ud, char *buf, size_t n)
+{
+	struct sc_run_secret *s = ud;
+	int r = -1;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->state == 0) {
+		int got = s->may_ask ? sc_ssh_ask_tty("stapcache: sudo password on the targets: ",
+						      s->pw, sizeof(s->pw))
+				     : -ENOTTY;
+
+		s->state = got < 0 ? -1 : 1;
+		s->len = got < 0 ? 0 : (size_t)got;
+		if (got < 0)
+			explicit_bzero(s->pw, sizeof(s->pw));
+	}
+	if (s->state == 1 && s->len <= n) {
+		memcpy(buf, s->pw, s->len);
+		r = (int)s->len;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
 char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_name,
 		     const struct sc_run_req *rq)
 {
-	static const char *const runners[] = {"staprun-auth", "sudo -n staprun", "staprun"};
+	static const char *const runners[] = {"staprun-auth", "sudo", "staprun"};
 	char *qd = sc_shell_quote(dir), *mod = sc_strdupf("%s/%s.ko", dir, module_name);
 	char *cmd = sc_strdupf("%s", runners[runner]), *out;
+
+	if (runner == SC_RUNNER_SUDO) {
+		cmd = append(cmd, "-p");
+		cmd = append(cmd, rq->sudo ? rq->sudo->marker : "[sudo] password: ");
+		cmd = append(cmd, "staprun");
+	}
 
 	for (size_t i = 0; i < rq->nrunner_opts; i++)
 		cmd = append(cmd, rq->runner_opts[i]);
@@ -81,6 +136,20 @@ char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_
 			 "while :; do wait \"$p\"; s=$?; kill -0 \"$p\" 2>/dev/null || break; "
 			 "done; kill \"$w\" 2>/dev/null; cd / && rm -rf \"$d\"; exit \"$s\"",
 			 qd, cmd);
+	if (runner == SC_RUNNER_SUDO) {
+		/*
+		 * On the PTY: no echo (nothing typed comes back, whenever it is
+		 * sent), no "\r\n"; nothing reads the terminal but sudo, which
+		 * opens /dev/tty for the password; the hangup when the
+		 * connection goes (HUP) stops the runner.
+		 */
+		free(out);
+		out = sc_strdupf("stty -echo -onlcr 2>/dev/null; d=%s; cd \"$d\" || exit 125; "
+				 "trap '' PIPE; %s </dev/null & p=$!; echo \"$p\" > \"$d/pid\"; "
+				 "trap 'kill -TERM \"$p\" 2>/dev/null' TERM INT HUP; "
+				 "while :; do wait \"$p\"; s=$?; kill -0 \"$p\" 2>/dev/null || "
+				 "break; done; cd / && rm -rf \"$d\"; exit \"$s\"", qd, cmd);
+	}
 	free(qd);
 	free(mod);
 	free(cmd);
@@ -191,6 +260,40 @@ static int upload(struct sc_ssh *s, const char *dir, const char *name, const cha
 	return r < 0 ? fail(res, SC_PHASE_UPLOAD, r, err) : 0;
 }
 
+/*
+ * The sudo runner, on a PTY, its password prompt answered from rq->sudo. A
+ * prompt that cannot be answered, or a second one (the answer was wrong),
+ * fails this target with what to do about it.
+ */
+static int run_sudo(struct sc_ssh *s, const struct sc_target *t, const char *cmd,
+		    const struct sc_run_req *rq, sc_ssh_line_fn fn, void *ud,
+		    volatile sig_atomic_t *stop, struct sc_run_result *res, struct sc_error *err)
+{
+	struct sc_ssh_prompt pr = {.marker = rq->sudo ? rq->sudo->marker : "[sudo] password: ",
+				   .answer = sudo_answer, .ud = rq->sudo};
+	int r;
+
+	if (!rq->sudo)
+		pr.answer = NULL;
+	r = sc_ssh_stream_pty(s, cmd, &pr, fn, ud, stop, rq->grace, &res->status, err);
+	if (r < 0)
+		return r;
+	if (pr.refused) {
+		sc_error_set(err, "sudo there needs a password, and there is no terminal here "
+			     "to ask it on (stdin and stderr must be one). Either let %s run "
+			     "staprun without one (sudoers: %s ALL=(root) NOPASSWD: "
+			     "/usr/bin/staprun) or use the auth runner (execute: ...:auth, with "
+			     "staprun-auth on the target)", t->ex.user ? t->ex.user : "the login",
+			     t->ex.user ? t->ex.user : "USER");
+		return -EACCES;
+	}
+	if (pr.seen > 1) {
+		sc_error_set(err, "sudo there did not accept the password; nothing was run");
+		return -EACCES;
+	}
+	return 0;
+}
+
 int sc_run_target(const struct sc_target *t, const char *module_path,
 		  const struct sc_run_req *rq, sc_ssh_line_fn fn, void *ud,
 		  volatile sig_atomic_t *stop, struct sc_run_result *res)
@@ -230,7 +333,10 @@ int sc_run_target(const struct sc_target *t, const char *module_path,
 	}
 	cmd = sc_run_wrapper(t->ex.runner, dir, name, rq);
 	res->phase = SC_PHASE_RUN;
-	r = sc_ssh_stream(s, cmd, fn, ud, stop, rq->grace, &res->status, &err);
+	if (t->ex.runner == SC_RUNNER_SUDO)
+		r = run_sudo(s, t, cmd, rq, fn, ud, stop, res, &err);
+	else
+		r = sc_ssh_stream(s, cmd, fn, ud, stop, rq->grace, &res->status, &err);
 	if (r < 0)
 		fail(res, SC_PHASE_RUN, r, &err);
 	else

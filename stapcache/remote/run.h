@@ -2,12 +2,34 @@
 #ifndef SC_REMOTE_RUN_H
 #define SC_REMOTE_RUN_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "ssh.h"
 #include "targets.h"
+
+/*
+ * The sudo password of a run: asked at most once, on the terminal, by the
+ * first target whose sudo prompts for it, and handed to every target's prompt
+ * after that. It lives only in this struct, which is wiped after the run: never
+ * in argv, the environment, a file or a log.
+ */
+struct sc_run_secret {
+	pthread_mutex_t lock;
+	bool may_ask;     /* stdin and stderr are a terminal */
+	int state;        /* 0: not asked yet, 1: pw holds it, -1: there is none */
+	char marker[48];  /* the prompt given to sudo -p: random, per run */
+	char pw[512];
+	size_t len;
+};
+
+/* Set up s: a fresh random marker; may_ask as given. Returns 0 or -errno. */
+int sc_run_secret_init(struct sc_run_secret *s, bool may_ask);
+
+/* Wipe the password and free the lock. */
+void sc_run_secret_clear(struct sc_run_secret *s);
 
 /* What to run: the same on every target. */
 struct sc_run_req {
@@ -17,6 +39,7 @@ struct sc_run_req {
 	size_t nparams;
 	struct sc_ssh_opts ssh;         /* name is set per target */
 	int grace;                      /* seconds to wait for a stopped run to end */
+	struct sc_run_secret *sudo;     /* for targets with the sudo runner */
 };
 
 enum sc_run_phase { SC_PHASE_READ, SC_PHASE_CONNECT, SC_PHASE_PREPARE, SC_PHASE_KERNEL,
@@ -33,7 +56,9 @@ struct sc_run_result {
 /*
  * The shell command that runs the module on the target: it starts RUNNER in
  * the background, stops it (TERM) when the channel's stdin reaches EOF (the
- * client closed it, was killed, or the connection died) or on TERM/INT/HUP,
+ * client closed it, was killed, or the connection died) or on TERM/INT/HUP
+ * (the sudo runner runs on a PTY, where the hangup when the connection goes is
+ * the signal, and sudo -p takes rq->sudo's marker as its prompt),
  * waits for it (so the runner unloads the module), removes DIR and exits with
  * the runner's status (125 if DIR is gone). Caller frees.
  */

@@ -232,8 +232,9 @@ static int ask_tty(const char *prompt, char *buf, size_t n)
 	}
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-	(void)sc_write_all(fd, prompt, strlen(prompt));
+	/* Echo off (and typed-ahead input dropped) before the prompt shows. */
 	(void)tcsetattr(fd, TCSAFLUSH, &quiet);
+	(void)sc_write_all(fd, prompt, strlen(prompt));
 	got = read(fd, buf, n - 1);
 	(void)tcsetattr(fd, TCSAFLUSH, &old);
 	(void)sc_write_all(fd, "\n", 1);
@@ -245,6 +246,16 @@ static int ask_tty(const char *prompt, char *buf, size_t n)
 	}
 	close(fd);
 	return r;
+}
+
+int sc_ssh_ask_tty(const char *prompt, char *buf, size_t n)
+{
+	int r;
+
+	pthread_mutex_lock(&prompt_lock);
+	r = ask_tty(prompt, buf, n);
+	pthread_mutex_unlock(&prompt_lock);
+	return r < 0 ? r : (int)strlen(buf);
 }
 
 static int auth_interactive(struct sc_ssh *s, const struct sc_ssh_opts *o)
@@ -391,6 +402,11 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static bool stop_seen(volatile sig_atomic_t *stop)
+{
+	return stop && *stop;
+}
+
 static bool drained(ssh_channel ch)
 {
 	int a = ssh_channel_poll(ch, 0), b = ssh_channel_poll(ch, 1);
@@ -398,20 +414,93 @@ static bool drained(ssh_channel ch)
 	return ssh_channel_is_eof(ch) && (a == 0 || a == SSH_EOF) && (b == 0 || b == SSH_EOF);
 }
 
-/* Move output to fn until the remote end closes its side. */
-static int pump(struct sc_ssh *s, ssh_channel ch, sc_ssh_line_fn fn, void *ud,
-		volatile sig_atomic_t *stop, int grace, struct sc_error *err)
+/* A PTY's lines: without the terminal's '\r', and the prompt's blank line dropped. */
+struct pty_lines {
+	sc_ssh_line_fn fn;
+	void *ud;
+	bool swallow_blank;
+};
+
+static void pty_line(void *ud, int is_stderr, const char *line, size_t len)
+{
+	struct pty_lines *pl = ud;
+
+	while (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (pl->swallow_blank && len == 0) {
+		pl->swallow_blank = false;
+		return;
+	}
+	pl->swallow_blank = false;
+	pl->fn(pl->ud, is_stderr, line, len);
+}
+
+/*
+ * The partial line ends with pr's marker: take it out and answer it, once.
+ * The reply lives on this stack only until it is written, then is wiped.
+ */
+static int answer_prompt(struct sc_ssh *s, ssh_channel ch, struct linebuf *lb,
+			 struct sc_ssh_prompt *pr, struct pty_lines *pl, struct sc_error *err)
+{
+	size_t ml = strlen(pr->marker);
+	char reply[1024];
+	int n = -1, w;
+
+	if (lb->n < ml || memcmp(lb->b + lb->n - ml, pr->marker, ml) != 0)
+		return 0;
+	lb->n -= ml;
+	if (++pr->seen == 1 && pr->answer)
+		n = pr->answer(pr->ud, reply, sizeof(reply) - 1);
+	if (n < 0) {
+		/*
+		 * Not Ctrl-C: sudo, started in the background by a shell,
+		 * inherits SIGINT ignored and would prompt again. Closing the
+		 * channel hangs up the terminal, which ends sudo and makes the
+		 * wrapper clean up.
+		 */
+		pr->refused = pr->seen == 1;
+		return -ECANCELED;
+	}
+	reply[n++] = '\n';
+	w = ssh_channel_write(ch, reply, (uint32_t)n);
+	pl->swallow_blank = true;
+	explicit_bzero(reply, sizeof(reply));
+	if (w < 0) {
+		sc_error_set(err, "connection lost: %s", ssh_get_error(s->ss));
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * Move output to fn until the remote end closes its side. With pr (a PTY),
+ * only the one merged stream exists and pr's prompt is answered.
+ */
+static int pump(struct sc_ssh *s, ssh_channel ch, struct sc_ssh_prompt *pr,
+		sc_ssh_line_fn fn, void *ud, volatile sig_atomic_t *stop, int grace,
+		struct sc_error *err)
 {
 	struct linebuf lb[2] = {{0}};
+	struct pty_lines pl = {.fn = fn, .ud = ud};
 	double deadline = 0;
 	char buf[16384];
 	int r = 0;
 
+	if (pr) {
+		fn = pty_line;
+		ud = &pl;
+	}
 	for (;;) {
 		if (stop && *stop && deadline == 0) {
-			/* The wrapper stops the runner on TERM and on EOF of its stdin. */
+			/*
+			 * The wrapper stops the runner on TERM and on EOF of its
+			 * stdin; on a PTY, EOF means nothing, Ctrl-C does.
+			 */
 			(void)ssh_channel_request_send_signal(ch, "TERM");
-			(void)ssh_channel_send_eof(ch);
+			if (pr)
+				(void)ssh_channel_write(ch, "\003", 1);
+			else
+				(void)ssh_channel_send_eof(ch);
 			deadline = now() + grace;
 		}
 		if (stop && (*stop >= 2 || (deadline > 0 && now() > deadline))) {
@@ -427,8 +516,12 @@ static int pump(struct sc_ssh *s, ssh_channel ch, sc_ssh_line_fn fn, void *ud,
 		for (int e = 0; e < 2; e++) {
 			int n;
 
-			while ((n = ssh_channel_read_nonblocking(ch, buf, sizeof(buf), e)) > 0)
+			while ((n = ssh_channel_read_nonblocking(ch, buf, sizeof(buf), e)) > 0) {
 				feed(&lb[e], buf, (size_t)n, e, fn, ud);
+				if (pr && e == 0 && !stop_seen(stop) &&
+				    (r = answer_prompt(s, ch, &lb[0], pr, &pl, err)) < 0)
+					goto out;
+			}
 			if (n == SSH_ERROR) {
 				sc_error_set(err, "connection lost: %s", ssh_get_error(s->ss));
 				r = -EIO;
@@ -449,11 +542,13 @@ out:
 	return r;
 }
 
-static ssh_channel open_exec(struct sc_ssh *s, const char *cmd, struct sc_error *err)
+static ssh_channel open_exec(struct sc_ssh *s, const char *cmd, bool pty,
+			     struct sc_error *err)
 {
 	ssh_channel ch = ssh_channel_new(s->ss);
 
 	if (!ch || ssh_channel_open_session(ch) != SSH_OK ||
+	    (pty && ssh_channel_request_pty_size(ch, "dumb", 200, 50) != SSH_OK) ||
 	    ssh_channel_request_exec(ch, cmd) != SSH_OK) {
 		sc_error_set(err, "cannot run a command on %s: %s", s->where,
 			     ssh_get_error(s->ss));
@@ -483,11 +578,28 @@ static int finish(ssh_channel ch, int r, int *status)
 int sc_ssh_stream(struct sc_ssh *s, const char *cmd, sc_ssh_line_fn fn, void *ud,
 		  volatile sig_atomic_t *stop, int grace, int *status, struct sc_error *err)
 {
-	ssh_channel ch = open_exec(s, cmd, err);
+	ssh_channel ch = open_exec(s, cmd, false, err);
 
 	if (!ch)
 		return -EIO;
-	return finish(ch, pump(s, ch, fn, ud, stop, grace, err), status);
+	return finish(ch, pump(s, ch, NULL, fn, ud, stop, grace, err), status);
+}
+
+int sc_ssh_stream_pty(struct sc_ssh *s, const char *cmd, struct sc_ssh_prompt *pr,
+		      sc_ssh_line_fn fn, void *ud, volatile sig_atomic_t *stop, int grace,
+		      int *status, struct sc_error *err)
+{
+	ssh_channel ch = open_exec(s, cmd, true, err);
+	int r;
+
+	if (!ch)
+		return -EIO;
+	r = finish(ch, pump(s, ch, pr, fn, ud, stop, grace, err), status);
+	if (r == -ECANCELED) {
+		*status = 255;
+		r = 0;
+	}
+	return r;
 }
 
 struct capture {
@@ -518,7 +630,7 @@ int sc_ssh_exec(struct sc_ssh *s, const char *cmd, const void *in, size_t inlen,
 		int *status, struct sc_error *err)
 {
 	struct capture c = {0};
-	ssh_channel ch = open_exec(s, cmd, err);
+	ssh_channel ch = open_exec(s, cmd, false, err);
 	const char *p = in;
 	int r = 0;
 
@@ -541,7 +653,7 @@ int sc_ssh_exec(struct sc_ssh *s, const char *cmd, const void *in, size_t inlen,
 		r = -EIO;
 	}
 	if (r == 0)
-		r = pump(s, ch, capture_line, &c, NULL, 0, err);
+		r = pump(s, ch, NULL, capture_line, &c, NULL, 0, err);
 	r = finish(ch, r, status);
 	if (r == 0 && *status != 0)
 		sc_error_set(err, "%s", c.errs ? c.errs : "(no message)");

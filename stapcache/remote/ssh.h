@@ -68,6 +68,36 @@ typedef void (*sc_ssh_line_fn)(void *ud, int is_stderr, const char *line, size_t
 int sc_ssh_stream(struct sc_ssh *s, const char *cmd, sc_ssh_line_fn fn, void *ud,
 		  volatile sig_atomic_t *stop, int grace, int *status, struct sc_error *err);
 
+/*
+ * A prompt to answer on a PTY: sudo's password prompt. The remote command
+ * gets a terminal (stdout and stderr merge into one stream, handed to fn as
+ * stdout); when the output so far ends with marker, the first time answer()
+ * is asked for the reply (written with a newline, then wiped); any later time
+ * (the reply was wrong), or when answer() has none, the channel is closed
+ * instead (a hangup there: the program ends) and *status is 255.
+ * The marker is taken out of the output, and so is the empty line the
+ * program prints after reading the reply.
+ */
+struct sc_ssh_prompt {
+	const char *marker;
+	/* Put the reply in buf[0..n) and return its length, or -1: none. */
+	int (*answer)(void *ud, char *buf, size_t n);
+	void *ud;
+	int seen;     /* out: how often marker arrived */
+	bool refused; /* out: answer() had none */
+};
+
+/* sc_ssh_stream on a PTY, answering pr's prompt. */
+int sc_ssh_stream_pty(struct sc_ssh *s, const char *cmd, struct sc_ssh_prompt *pr,
+		      sc_ssh_line_fn fn, void *ud, volatile sig_atomic_t *stop, int grace,
+		      int *status, struct sc_error *err);
+
+/*
+ * Ask prompt on /dev/tty with echo off, one prompt at a time across threads.
+ * buf gets the answer without its newline. Returns its length, or -errno.
+ */
+int sc_ssh_ask_tty(const char *prompt, char *buf, size_t n);
+
 /* The server key's "SHA256:..." fingerprint (valid until sc_ssh_free), or "". */
 const char *sc_ssh_fingerprint(const struct sc_ssh *s);
 

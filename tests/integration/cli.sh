@@ -21,9 +21,9 @@ like "$("$STAPCACHE" --version)" "^stapcache [0-9]" "--version"
 out=$("$STAPCACHE" --no-such-option -e 'probe begin {}' 2>&1); rc=$?
 is "$rc" 2 "an unknown option exits 2"
 like "$out" "unknown option '--no-such-option'.*see stapcache --help" "and says where to look"
-out=$("$STAPCACHE" --remote=web1 -e 'probe begin {}' 2>&1); rc=$?
+out=$("$STAPCACHE" --remote-prefix -e 'probe begin {}' 2>&1); rc=$?
 is "$rc" 2 "a refused stap option exits 2"
-like "$out" "^stapcache: --remote is refused: .*-T TARGET" "with the reason and a hint"
+like "$out" "^stapcache: --remote-prefix is refused: .*prefixed" "with the reason and a hint"
 out=$("$STAPCACHE" -k -p2 -r "$(sc_test_krel)" -e 'probe begin { exit() }' 2>&1); rc=$?
 is "$rc" 0 "-k (stap's temporary directory) is stap's: the real stap runs it"
 rm -rf $(printf '%s\n' "$out" | sed -n 's/^Keeping temporary directory "\(.*\)"$/\1/p')

@@ -163,6 +163,32 @@ like "$(cat "$T/self")" "kernel: $(uname -r)" "host self: this kernel"
 like "$($STAPCACHE host list)" "^$(hostname) " "host self's output concatenates into known_hosts"
 cp "$T/kh.bak" "$KH"
 
+# --remote: stap's spelling, an ad-hoc target with no known_hosts entry.
+cp "$KH" "$T/kh.before"
+out=$($STAPCACHE --remote "ssh://root@127.0.0.1:$PA" -e "$SCRIPT" -G greeting=hola 2>"$T/err"); st=$?
+is "$st" 0 "--remote ssh://USER@HOST:PORT runs"
+like "$out" "runner staprun pid" "with the direct runner (staprun) by default"
+like "$out" "sha256 $SUM" "the same module, built for the kernel the host reported"
+like "$out" "arg\\[greeting=hola\\]" "-G reaches it"
+cmp -s "$KH" "$T/kh.before"; ok $? "--remote adds nothing to known_hosts"
+out=$($STAPCACHE --remote "root@127.0.0.1:$PA" --remote-runner auth -T a -e "$SCRIPT" 2>"$T/err"); st=$?
+is "$st" 0 "--remote USER@HOST:PORT with -T together"
+like "$out" "(^|.*\n)127\\.0\\.0\\.1-$PA: runner staprun-auth" "--remote-runner auth; prefixed with HOST-PORT"
+like "$out" "(^|.*\n)a: runner staprun-auth" "and the -T target ran too"
+echo 6.1.0-9-amd64 > "$R/krel.$PA"
+$STAPCACHE -v --remote "root@127.0.0.1:$PA" -p4 -e "$SCRIPT" >/dev/null 2>"$T/err"; st=$?
+like "$(cat "$T/err")" "6\\.1\\.0-9-amd64" "--remote builds for the release the host reports (uname -r)"
+rm "$R/krel.$PA"
+$STAPCACHE --remote "root@127.0.0.1:$PC" -e "$SCRIPT" >/dev/null 2>"$T/err"; st=$?
+isnt "$st" 0 "--remote: a changed host key is refused (the same checks as -T)"
+like "$(cat "$T/err")" "HOST KEY .* HAS CHANGED" "--remote: saying so loudly"
+$STAPCACHE --remote "libvirt://dom" -e "$SCRIPT" >/dev/null 2>"$T/err"; st=$?
+isnt "$st" 0 "--remote libvirt:// is refused"
+like "$(cat "$T/err")" "only ssh://" "saying which forms work"
+$STAPCACHE --remote-runner bogus --remote "root@127.0.0.1:$PA" -e "$SCRIPT" >/dev/null 2>"$T/err"; st=$?
+is "$st" 2 "--remote-runner checks its argument"
+is "$(remote_leftovers)" 0 "no temp dirs left after --remote runs"
+
 # Malformed known_hosts: file:line, and nothing runs.
 printf -- '- name: bad\n  execute: ssh:h:root\n  kernel: k\n  arch: a\n  cpu: c\n' >> "$KH"
 $STAPCACHE -T a -e "$SCRIPT" >/dev/null 2>"$T/err"; st=$?

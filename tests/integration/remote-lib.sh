@@ -28,7 +28,7 @@ mkdir -p "$XDG_CONFIG_HOME/stapcache"
 cat > "$R/bin/staprun-auth" <<'RUNNER'
 #!/bin/sh
 # Stand-in for staprun-auth / staprun: this kernel cannot load modules.
-echo "runner $(basename "$0") pid $$"
+echo "runner $(basename "$0") pid $$ uid $(id -u)"
 for a in "$@"; do printf 'arg[%s]\n' "$a"; done
 for a in "$@"; do
 	case $a in
@@ -99,7 +99,8 @@ MaxStartups 100
 CFG
 	for p in "$@"; do args="$args -p $p"; done
 	# shellcheck disable=SC2086
-	/usr/sbin/sshd -D -e -f "$d/config" $args 2>>"$d/log" &
+	# shellcheck disable=SC2086
+	${SSHD_WRAP:-} /usr/sbin/sshd -D -e -f "$d/config" $args 2>>"$d/log" &
 	_sshd_pids="$_sshd_pids $!"
 	for i in $(seq 50); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
