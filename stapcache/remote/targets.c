@@ -206,6 +206,15 @@ static int set_field(struct sc_target *t, const char *key, const char *value,
 		sc_error_set(err, "%s: '%s' must not be empty", where, key);
 		return -EINVAL;
 	}
+	/* Printable ASCII only: a value is written back unquoted (host add,
+	 * refresh), and must read back the same (found by tests/fuzz). */
+	for (const char *c = value; *c; c++) {
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e) {
+			sc_error_set(err, "%s: '%s' holds a control character or a non-ASCII "
+					  "byte (0x%02x)", where, key, (unsigned char)*c);
+			return -EINVAL;
+		}
+	}
 	*slot = strdup(value);
 	return *slot ? 0 : -ENOMEM;
 }
@@ -292,6 +301,8 @@ static int yaml_entry(struct sc_targets *all, yaml_document_t *doc, yaml_node_t 
 	int r = -EINVAL;
 
 	t.origin = sc_strdupf("%s:%zu", name, m->start_mark.line + 1);
+	if (!t.origin)
+		return -ENOMEM;
 	if (m->type != YAML_MAPPING_NODE) {
 		sc_error_set(err, "%s: expected a target (a mapping with name:, execute:, ...)",
 			     t.origin);
@@ -405,6 +416,8 @@ static int line_entry(struct sc_targets *all, char *line, const char *name, size
 	int r = -EINVAL;
 
 	t.origin = sc_strdupf("%s:%zu", name, lineno);
+	if (!t.origin)
+		return -ENOMEM;
 	word = strtok_r(line, " \t", &save);
 	if (strchr(word, '=')) {
 		sc_error_set(err, "%s: a line starts with the target's NAME, then key=value "

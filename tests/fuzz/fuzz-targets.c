@@ -16,33 +16,6 @@ static int same(const char *a, const char *b)
 	return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
-/*
- * Known (reported, targets.c is not ours): the one-line form accepts any
- * byte but blanks in a value, and sc_target_format writes it unquoted, so a
- * value that is not printable YAML (a stray 0x9f, a control character) does
- * not parse back. Until set_field() refuses such bytes, entries holding them
- * skip the round-trip check; everything else about them is still fuzzed.
- */
-static int printable(const char *s)
-{
-	for (; s && *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-			return 0;
-	return 1;
-}
-
-static int all_printable(const struct sc_target *t)
-{
-	size_t i;
-
-	for (i = 0; i < t->ngroups; i++)
-		if (!printable(t->groups[i]))
-			return 0;
-	return printable(t->name) && printable(t->execute) && printable(t->kernel) &&
-	       printable(t->arch) && printable(t->cpu) && printable(t->build_tree) &&
-	       printable(t->runtime) && printable(t->sysroot);
-}
-
 static void round_trip(const struct sc_target *t)
 {
 	struct sc_targets back = {0};
@@ -53,10 +26,6 @@ static void round_trip(const struct sc_target *t)
 
 	if (!y)
 		abort();
-	if (!all_printable(t)) {
-		free(y);
-		return;
-	}
 	if (sc_targets_parse("format", y, strlen(y), &back, &err) != 0 || back.n != 1)
 		abort();
 	b = &back.v[0];
