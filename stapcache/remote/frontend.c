@@ -227,7 +227,8 @@ static int adhoc_target(const char *url, const char *runner, size_t nth,
 	exe = sc_strdupf("ssh:%s:%s", hp, runner ? runner : "direct");
 	argv[4] = exe;
 	r = probe_stdout(argv, &out);
-	if (r < 0) {
+	if (r < 0 || !out) {
+		r = -EIO;
 		fprintf(stderr, "stapcache: --remote %s: cannot ask it its kernel and arch\n", url);
 	} else if ((r = sc_targets_parse(url, out, strlen(out), all, &err)) < 0) {
 		fprintf(stderr, "stapcache: --remote %s: %s\n", url, err.msg);
