@@ -108,17 +108,22 @@ is "$(leftovers "$kc")" 0 "no staging left"
 # 5. Concurrent prune and hits, bounded in time.
 pc=$T/prune
 for i in $(seq 0 4); do STAPCACHE_DIR=$pc req "p$i" >/dev/null 2>&1; done
-bad=0 rounds=0 end=$((SECONDS + 30))
+failed=0 half=0 gone=0 rounds=0 end=$((SECONDS + 30))
 while [ "$rounds" -lt 1000 ] && [ "$SECONDS" -lt "$end" ]; do
 	STAPCACHE_DIR=$pc "$STAPCACHE" cache prune --max-size 1 >/dev/null 2>&1 &
-	p=$(STAPCACHE_DIR=$pc req "p$((rounds % 5))" 2>/dev/null)
-	path_ok "$p" || bad=$((bad + 1))
+	if p=$(STAPCACHE_DIR=$pc req "p$((rounds % 5))" 2>/dev/null) && [ -n "$p" ]; then
+		# Evicted again right after it was handed out: a prune may do that
+		# (a known gap: no grace period yet); half-written it never is.
+		if [ ! -e "$p" ]; then gone=$((gone + 1)); elif ! path_ok "$p"; then half=$((half + 1)); fi
+	else
+		failed=$((failed + 1))
+	fi
 	wait
 	rounds=$((rounds + 1))
 done
-diag "$rounds rounds of prune against a hit"
-[ "$bad" = 0 ]; todo $? "every path handed out during concurrent prunes was a complete module ($bad bad)" \
-	"prune can delete an entry a hit has just handed out (stapcache/cache.c; reported in issue 12)"
+diag "$rounds rounds of prune against a hit; $gone paths evicted right after they were handed out"
+is "$failed" 0 "no request failed during concurrent prunes"
+is "$half" 0 "no path handed out was ever an incomplete module"
 is "$(entries_ok "$pc")" 0 "and every remaining entry is complete"
 
 # 6. A truncated or corrupted entry is detected and rebuilt, never served.
