@@ -70,6 +70,15 @@ static int cache_stats(struct sc_cache *c, const struct sc_ctx *ctx)
 	printf("builds               %" PRIu64 "\n", v[SC_STAT_BUILDS]);
 	printf("failed builds        %" PRIu64 "\n", v[SC_STAT_BUILD_FAILURES]);
 	printf("evictions            %" PRIu64 "\n", v[SC_STAT_EVICTIONS]);
+	if (ctx->shared_cache || v[SC_STAT_SHARED_HITS] + v[SC_STAT_SHARED_MISSES] +
+					 v[SC_STAT_SHARED_UPLOADS] + v[SC_STAT_SHARED_REJECTS] +
+					 v[SC_STAT_SHARED_ERRORS]) {
+		printf("shared hits          %" PRIu64 "\n", v[SC_STAT_SHARED_HITS]);
+		printf("shared misses        %" PRIu64 "\n", v[SC_STAT_SHARED_MISSES]);
+		printf("shared uploads       %" PRIu64 "\n", v[SC_STAT_SHARED_UPLOADS]);
+		printf("shared rejects       %" PRIu64 "\n", v[SC_STAT_SHARED_REJECTS]);
+		printf("shared errors        %" PRIu64 "\n", v[SC_STAT_SHARED_ERRORS]);
+	}
 	sc_human_size(sc_cache_memo_size(c), hs, sizeof(hs));
 	printf("memo size            %s (%s/memo)\n", hs, ctx->cache_dir);
 	if (v[SC_STAT_HITS] + v[SC_STAT_MISSES])

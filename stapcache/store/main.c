@@ -327,6 +327,28 @@ static int shared_meta(const char *meta, size_t len, const char *pub, char **out
 	return r;
 }
 
+/*
+ * Does the store hold an entry for this key that this machine would serve?
+ * Then it stays: an upload replaces only what is missing or refused, so
+ * garbage heals and valid entries are not rewritten by every builder.
+ */
+static bool already_good(struct sc_store *s, const struct args *a)
+{
+	struct sc_error err = {{0}};
+	struct sc_entry e;
+	char *buf = NULL;
+	size_t len = 0;
+	bool good = false;
+
+	if (sc_store_get(s, a->key, &buf, &len, &err) == 0 &&
+	    sc_entry_verify(buf, len, a->key, a->module, a->trusted, &e, &err) == SC_ENTRY_OK) {
+		good = true;
+		sc_entry_clear(&e);
+	}
+	free(buf);
+	return good;
+}
+
 static int cmd_put(const struct args *a)
 {
 	struct sc_error err = {{0}};
@@ -359,8 +381,11 @@ static int cmd_put(const struct args *a)
 		struct sc_store *s = NULL;
 
 		err.msg[0] = '\0';
-		if (sc_store_open(a->stores[i], &a->o, &s, &err) < 0 ||
-		    sc_store_put(s, a->key, entry, el, &err) < 0) {
+		if (sc_store_open(a->stores[i], &a->o, &s, &err) == 0 && already_good(s, a)) {
+			sc_store_close(s);
+			continue;
+		}
+		if (!s || sc_store_put(s, a->key, entry, el, &err) < 0) {
 			warn(a->stores[i], "upload failed: %s", err.msg);
 			status = 1;
 		}
