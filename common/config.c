@@ -2,6 +2,7 @@
 #include "build-config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,10 @@ void sc_config_free(struct sc_config *cfg)
 	free(cfg->cache_dir);
 	free(cfg->stap);
 	free(cfg->runtime);
+	free(cfg->shared_cache);
+	free(cfg->trusted_builders);
+	free(cfg->builder_key);
+	free(cfg->shared_auth_file);
 	free(cfg);
 }
 
@@ -40,9 +45,41 @@ static int set_path(char **slot, const char *value, const char *home, const char
 	return *slot ? 0 : -ENOMEM;
 }
 
+static int set_number(unsigned *slot, const char *value, unsigned max, const char *name,
+		      const char *key, size_t line, struct sc_error *err)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (!*value || *end || errno || v == 0 || v > max || value[0] == '-') {
+		sc_error_set(err, "%s:%zu: '%s' must be a whole number from 1 to %u", name,
+			     line, key, max);
+		return -EINVAL;
+	}
+	*slot = (unsigned)v;
+	return 0;
+}
+
+static const char known_keys[] =
+	"cache-dir, max-size, stap, runtime, shared-cache, trusted-builders, builder-key, "
+	"shared-auth-file, shared-connect-timeout, shared-timeout, shared-wait";
+
 static int apply(struct sc_config *cfg, const char *key, const char *value, const char *home,
 		 const char *name, size_t line, struct sc_error *err)
 {
+	if (!strcmp(key, "builder-key"))
+		return set_path(&cfg->builder_key, value, home, name, key, line, err);
+	if (!strcmp(key, "shared-auth-file"))
+		return set_path(&cfg->shared_auth_file, value, home, name, key, line, err);
+	if (!strcmp(key, "shared-connect-timeout"))
+		return set_number(&cfg->shared_connect_timeout, value, 600000, name, key, line,
+				  err);
+	if (!strcmp(key, "shared-timeout"))
+		return set_number(&cfg->shared_timeout, value, 3600000, name, key, line, err);
+	if (!strcmp(key, "shared-wait"))
+		return set_number(&cfg->shared_wait, value, 86400, name, key, line, err);
 	if (!strcmp(key, "cache-dir"))
 		return set_path(&cfg->cache_dir, value, home, name, key, line, err);
 	if (!strcmp(key, "stap"))
@@ -57,10 +94,75 @@ static int apply(struct sc_config *cfg, const char *key, const char *value, cons
 		cfg->has_max_size = 1;
 		return 0;
 	}
-	sc_error_set(err,
-		     "%s:%zu: unknown key '%s' (known keys: cache-dir, max-size, stap, runtime)",
-		     name, line, key);
+	sc_error_set(err, "%s:%zu: unknown key '%s' (known keys: %s)", name, line, key,
+		     known_keys);
 	return -EINVAL;
+}
+
+/* One list item: a non-empty scalar without a newline. */
+static int list_item(const yaml_node_t *n, const char *name, const char *key, size_t line,
+		     struct sc_error *err)
+{
+	const char *s;
+
+	if (!n || n->type != YAML_SCALAR_NODE) {
+		sc_error_set(err, "%s:%zu: '%s' must be a value or a list of values", name, line,
+			     key);
+		return -EINVAL;
+	}
+	s = (const char *)n->data.scalar.value;
+	if (!*s || strchr(s, '\n')) {
+		sc_error_set(err, "%s:%zu: '%s' has an empty or multi-line item", name, line, key);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* shared-cache and trusted-builders: a scalar or a sequence, joined by newlines. */
+static int apply_list(struct sc_config *cfg, yaml_document_t *doc, const char *key,
+		      yaml_node_t *v, const char *name, size_t line, struct sc_error *err)
+{
+	char **slot = !strcmp(key, "shared-cache") ? &cfg->shared_cache : &cfg->trusted_builders;
+	char *joined = NULL;
+	size_t len = 0;
+
+	if (v->type == YAML_SCALAR_NODE) {
+		if (list_item(v, name, key, line, err) < 0)
+			return -EINVAL;
+		*slot = sc_strdupf("%s", (const char *)v->data.scalar.value);
+		return *slot ? 0 : -ENOMEM;
+	}
+	if (v->type != YAML_SEQUENCE_NODE) {
+		sc_error_set(err, "%s:%zu: '%s' must be a value or a list of values", name, line,
+			     key);
+		return -EINVAL;
+	}
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *n = yaml_document_get_node(doc, *it);
+		const char *s;
+		char *nj;
+		size_t sl;
+
+		if (list_item(n, name, key, line, err) < 0) {
+			free(joined);
+			return -EINVAL;
+		}
+		s = (const char *)n->data.scalar.value;
+		sl = strlen(s);
+		nj = realloc(joined, len + sl + 2);
+		if (!nj) {
+			free(joined);
+			return -ENOMEM;
+		}
+		joined = nj;
+		if (len)
+			joined[len++] = '\n';
+		memcpy(joined + len, s, sl + 1);
+		len += sl;
+	}
+	*slot = joined ? joined : sc_strdupf("%s", "");
+	return *slot ? 0 : -ENOMEM;
 }
 
 int sc_config_parse(const char *name, const char *home, const char *buf, size_t len,
@@ -104,6 +206,7 @@ int sc_config_parse(const char *name, const char *home, const char *buf, size_t 
 		yaml_node_t *v = yaml_document_get_node(&doc, pair->value);
 		const char *key, *value;
 		size_t line;
+		bool is_list;
 
 		if (!k || !v || k->type != YAML_SCALAR_NODE) {
 			sc_error_set(err, "%s: keys must be plain words", name);
@@ -111,11 +214,12 @@ int sc_config_parse(const char *name, const char *home, const char *buf, size_t 
 		}
 		key = (const char *)k->data.scalar.value;
 		line = k->start_mark.line + 1;
-		if (v->type != YAML_SCALAR_NODE) {
+		is_list = !strcmp(key, "shared-cache") || !strcmp(key, "trusted-builders");
+		if (v->type != YAML_SCALAR_NODE && !is_list) {
 			sc_error_set(err, "%s:%zu: '%s' must be a single value", name, line, key);
 			goto done;
 		}
-		value = (const char *)v->data.scalar.value;
+		value = v->type == YAML_SCALAR_NODE ? (const char *)v->data.scalar.value : "";
 		for (yaml_node_pair_t *q = root->data.mapping.pairs.start; q < pair; q++) {
 			yaml_node_t *qk = yaml_document_get_node(&doc, q->key);
 
@@ -125,7 +229,8 @@ int sc_config_parse(const char *name, const char *home, const char *buf, size_t 
 				goto done;
 			}
 		}
-		r = apply(cfg, key, value, home, name, line, err);
+		r = is_list ? apply_list(cfg, &doc, key, v, name, line, err)
+			    : apply(cfg, key, value, home, name, line, err);
 		if (r < 0)
 			goto done;
 		r = -EINVAL;
@@ -172,27 +277,36 @@ static int copy_set(const char *over, char **fresh)
 
 int sc_config_merge(struct sc_config *base, const struct sc_config *over)
 {
-	char *cache_dir = NULL, *stap = NULL, *runtime = NULL;
+	char *const *from[] = {&over->cache_dir,        &over->stap,
+			       &over->runtime,          &over->shared_cache,
+			       &over->trusted_builders, &over->builder_key,
+			       &over->shared_auth_file};
+	char **to[] = {&base->cache_dir,        &base->stap,        &base->runtime,
+		       &base->shared_cache,     &base->trusted_builders,
+		       &base->builder_key,      &base->shared_auth_file};
+	char *fresh[sizeof(to) / sizeof(to[0])] = {NULL};
+	size_t i, n = sizeof(to) / sizeof(to[0]);
 
 	/* All copies first, so that a failure leaves base as it was. */
-	if (copy_set(over->cache_dir, &cache_dir) < 0 || copy_set(over->stap, &stap) < 0 ||
-	    copy_set(over->runtime, &runtime) < 0) {
-		free(cache_dir);
-		free(stap);
-		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (copy_set(*from[i], &fresh[i]) < 0) {
+			while (i-- > 0)
+				free(fresh[i]);
+			return -ENOMEM;
+		}
 	}
-	if (cache_dir) {
-		free(base->cache_dir);
-		base->cache_dir = cache_dir;
+	for (i = 0; i < n; i++) {
+		if (fresh[i]) {
+			free(*to[i]);
+			*to[i] = fresh[i];
+		}
 	}
-	if (stap) {
-		free(base->stap);
-		base->stap = stap;
-	}
-	if (runtime) {
-		free(base->runtime);
-		base->runtime = runtime;
-	}
+	if (over->shared_connect_timeout)
+		base->shared_connect_timeout = over->shared_connect_timeout;
+	if (over->shared_timeout)
+		base->shared_timeout = over->shared_timeout;
+	if (over->shared_wait)
+		base->shared_wait = over->shared_wait;
 	if (over->has_max_size) {
 		base->max_size = over->max_size;
 		base->has_max_size = 1;

@@ -13,7 +13,16 @@
  *     max-size: 2G                      # LRU eviction above this (0: no limit)
  *     stap: /usr/bin/stap               # the translator to run on a miss
  *     runtime: /var/lib/stapcache/...   # default -R runtime directory
+ *     shared-cache: redis://host:6379   # second-level store(s): a URL or a list
+ *     trusted-builders: [ed25519:HEX …] # public keys whose entries are served
+ *     builder-key: ~/.config/...key     # this machine's signing key
+ *     shared-auth-file: /etc/...token   # "bearer TOKEN" or "basic USER:PASS"
+ *     shared-connect-timeout: 300       # milliseconds
+ *     shared-timeout: 3000              # milliseconds, one whole transfer
+ *     shared-wait: 120                  # seconds to wait for another's build
  *
+ * A list is a YAML sequence of scalars, or one scalar; it is kept as its
+ * items joined by newlines (no item may hold one).
  * Strings are NULL when not set. "~/" at the start of a path is expanded
  * with home (the caller reads $HOME; common/ never reads the environment).
  * A system-wide file and the user's are read in that order and merged field
@@ -23,8 +32,16 @@ struct sc_config {
 	char *cache_dir;
 	char *stap;
 	char *runtime;
+	char *shared_cache;     /* URLs, one a line */
+	char *trusted_builders; /* public keys, one a line */
+	char *builder_key;
+	char *shared_auth_file;
 	uint64_t max_size;
 	int has_max_size;
+	/* Numbers: 0 when not set. */
+	unsigned shared_connect_timeout; /* ms */
+	unsigned shared_timeout;         /* ms */
+	unsigned shared_wait;            /* s */
 };
 
 /*

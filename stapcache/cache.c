@@ -16,6 +16,7 @@
 
 #include "cache.h"
 #include "digest.h"
+#include "store/client.h"
 #include "fsutil.h"
 #include "util.h"
 
@@ -23,13 +24,15 @@ struct sc_cache {
 	char *dir;
 	char *memo;
 	uint64_t max_size;
+	struct sc_shared *shared; /* NULL: no second level */
 };
 
 static const char *stat_names[SC_STAT_N] = {
 	"hits", "misses", "builds", "build-failures", "evictions",
+	"shared-hits", "shared-misses", "shared-uploads", "shared-rejects", "shared-errors",
 };
 /* The byte stats.log holds for each event. */
-static const char stat_codes[SC_STAT_N] = {'h', 'm', 'b', 'f', 'e'};
+static const char stat_codes[SC_STAT_N] = {'h', 'm', 'b', 'f', 'e', 'H', 'M', 'U', 'R', 'E'};
 
 /* Fold stats.log into stats once it is this large (and on `cache stats`). */
 #define STATS_LOG_FOLD (64u << 10)
@@ -87,9 +90,16 @@ void sc_cache_free(struct sc_cache *c)
 {
 	if (!c)
 		return;
+	sc_shared_free(c->shared);
 	free(c->dir);
 	free(c->memo);
 	free(c);
+}
+
+void sc_cache_set_shared(struct sc_cache *c, struct sc_shared *shared)
+{
+	sc_shared_free(c->shared);
+	c->shared = shared;
 }
 
 const char *sc_cache_dir(const struct sc_cache *c)
@@ -340,6 +350,9 @@ static int meta_record(const struct sc_key *key, const char *hex, uint64_t size,
 	return 0;
 }
 
+static int install(struct sc_cache *c, const struct sc_key *key, const char *tmpdir,
+		   char **module_path, struct sc_error *err);
+
 /*
  * Complete the staged build in tmpdir (which holds MODULE.ko): write the
  * input record and metadata, fsync, and rename it into place. On failure the
@@ -374,6 +387,25 @@ static int publish(struct sc_cache *c, const struct sc_key *key, const char *tmp
 				     : "");
 		goto fail;
 	}
+	r = install(c, key, tmpdir, module_path, err);
+	goto out_noremove;
+fail:
+	(void)sc_rm_rf(tmpdir);
+out_noremove:
+	sc_record_free(meta);
+	free(ko);
+	free(shard);
+	free(dest);
+	return r;
+}
+
+/* Rename a complete staging dir into place (the caller holds the lock). */
+static int install(struct sc_cache *c, const struct sc_key *key, const char *tmpdir,
+		   char **module_path, struct sc_error *err)
+{
+	char *shard = xstrdupf("%s/%.2s", c->dir, key->hex), *dest;
+	int r;
+
 	r = sc_mkdir_p(shard, 0755);
 	dest = entry_dir(c, key->hex);
 	if (r == 0 && rename(tmpdir, dest) < 0)
@@ -392,10 +424,55 @@ static int publish(struct sc_cache *c, const struct sc_key *key, const char *tmp
 fail:
 	(void)sc_rm_rf(tmpdir);
 out:
-	sc_record_free(meta);
-	free(ko);
 	free(dest);
 	free(shard);
+	return r;
+}
+
+/*
+ * A fetched entry in tmpdir (the helper verified its signature): check
+ * again, with the plain digests, that its inputs are this key's and its
+ * module is the one its meta names, then publish it as it came.
+ */
+static int publish_fetched(struct sc_cache *c, const struct sc_key *key, const char *tmpdir,
+			   char **module_path, struct sc_error *err)
+{
+	char hex[SC_SHA256_HEXLEN + 1], *ko = xstrdupf("%s/%s.ko", tmpdir, key->module);
+	char *mp = xstrdupf("%s/meta", tmpdir), *ip = xstrdupf("%s/inputs", tmpdir);
+	char *buf = NULL, *ibuf = NULL;
+	struct sc_record *meta = NULL;
+	uint8_t md[SC_SHA256_LEN];
+	size_t len = 0, il = 0;
+	uint64_t size = 0;
+	const char *v;
+	int r = digest_module(ko, hex, &size);
+
+	r = r ?: sc_read_file(mp, 65536, &buf, &len);
+	r = r ?: sc_record_parse(buf, len, &meta, NULL);
+	r = r ?: sc_read_file(ip, 16u << 20, &ibuf, &il);
+	if (r == 0) {
+		sc_sha256(ibuf, il, md);
+		v = sc_record_get(meta, "sha256");
+		char ih[SC_SHA256_HEXLEN + 1];
+
+		sc_hex(ih, md, sizeof(md));
+		if (!v || strcmp(v, hex) || strcmp(ih, key->hex))
+			r = -EBADMSG;
+	}
+	r = r ?: write_in(tmpdir, "used", "", 0);
+	r = r ?: sc_fsync_dir(tmpdir);
+	if (r < 0) {
+		sc_error_set(err, "the fetched entry does not match: %s", strerror(-r));
+		(void)sc_rm_rf(tmpdir);
+	} else {
+		r = install(c, key, tmpdir, module_path, err);
+	}
+	sc_record_free(meta);
+	free(buf);
+	free(ibuf);
+	free(ko);
+	free(mp);
+	free(ip);
 	return r;
 }
 
@@ -719,6 +796,47 @@ int sc_cache_clear(struct sc_cache *c, size_t *removed)
 /* ------------------------------------------------------------ get or build */
 
 /*
+ * The second level, between "look again" and "build": a verified entry is
+ * published as it came. Returns 0 on a shared hit; otherwise tmpdir is
+ * empty again for the build.
+ */
+static int fetch_shared(struct sc_cache *c, const struct sc_key *key, const char *tmpdir,
+			char **module_path)
+{
+	static const enum sc_stat stat_of[] = {
+		[SC_SHARED_HIT] = SC_STAT_SHARED_HITS, [SC_SHARED_MISS] = SC_STAT_SHARED_MISSES,
+		[SC_SHARED_REJECT] = SC_STAT_SHARED_REJECTS, [SC_SHARED_ERROR] = SC_STAT_SHARED_ERRORS};
+	struct sc_error err = {{0}};
+	enum sc_shared_result res = sc_shared_fetch(c->shared, key->hex, key->module, tmpdir);
+
+	if (res == SC_SHARED_HIT && publish_fetched(c, key, tmpdir, module_path, &err) < 0) {
+		fprintf(stderr, "stapcache: shared cache: %s; not served\n", err.msg);
+		res = SC_SHARED_REJECT;
+	}
+	count(c, stat_of[res], 1);
+	if (res == SC_SHARED_HIT)
+		return 0;
+	/* Whatever the helper left, the build starts from an empty staging dir. */
+	(void)sc_rm_rf(tmpdir);
+	(void)mkdir(tmpdir, 0700);
+	return -ENOENT;
+}
+
+static void upload_shared(struct sc_cache *c, const struct sc_key *key)
+{
+	char *dir;
+
+	if (!c->shared)
+		return;
+	dir = entry_dir(c, key->hex);
+	if (sc_shared_upload(c->shared, key->hex, key->module, dir) == 0)
+		count(c, SC_STAT_SHARED_UPLOADS, 1);
+	else
+		count(c, SC_STAT_SHARED_ERRORS, 1);
+	free(dir);
+}
+
+/*
  * The miss path: one build per key at a time. Whoever waited for the lock
  * finds the entry published and answers as a hit.
  */
@@ -746,6 +864,10 @@ static int build_entry(struct sc_cache *c, const struct sc_key *key, sc_cache_bu
 	count(c, SC_STAT_MISSES, 1);
 	extra = sc_record_new();
 	r = extra ? stage(c, key->hex, &tmpdir, err) : -ENOMEM;
+	if (r == 0 && c->shared && fetch_shared(c, key, tmpdir, module_path) == 0) {
+		*how = SC_CACHE_SHARED;
+		goto done;
+	}
 	if (r == 0) {
 		r = build(arg, tmpdir, extra, err);
 		if (r < 0) {
@@ -757,7 +879,10 @@ static int build_entry(struct sc_cache *c, const struct sc_key *key, sc_cache_bu
 	if (r == 0) {
 		*how = SC_CACHE_BUILT;
 		count(c, SC_STAT_BUILDS, 1);
+		upload_shared(c, key);
 	}
+done:
+	sc_shared_done(c->shared); /* a build lease ends after the upload (or failure) */
 	unlock_key(lockfd);
 	sc_record_free(extra);
 	free(tmpdir);
@@ -778,7 +903,7 @@ int sc_cache_get(struct sc_cache *c, const struct sc_key *key, sc_cache_build_fn
 		r = build_entry(c, key, build, arg, module_path, &h, err);
 		if (r < 0)
 			return r;
-		if (h == SC_CACHE_BUILT && c->max_size)
+		if ((h == SC_CACHE_BUILT || h == SC_CACHE_SHARED) && c->max_size)
 			(void)sc_cache_prune(c, c->max_size, key->hex, &evicted, &freed);
 		if (h == SC_CACHE_BUILT)
 			fold_if_large(c);

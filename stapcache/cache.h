@@ -17,12 +17,14 @@
  *   DIR/stats                 counter totals (a record), replaced atomically when
  *                             stats.log is folded into it
  *   DIR/stats.log             one byte an event (h hit, m miss, b build, f failed
- *                             build, e eviction), appended with O_APPEND under a
+ *                             build, e eviction; shared store: H hit, M miss,
+ *                             U upload, R reject, E error), appended with O_APPEND under a
  *                             shared flock; folded under an exclusive one
  *   DIR/locks/KEY             per-key flock: one build per key at a time
  *   DIR/tmp/KEY.XXXXXX/       private staging for a build; renamed into place
  *   DIR/memo/trees/HASH       tree fingerprints memoized by tree.c (see tree.h)
- *   DIR/memo/stap-version/HASH  `stap -V` per stap binary identity (key.c)
+ *   DIR/memo/files/HASH       file content digests by file identity (tree.h)
+ *   DIR/memo/stap-version/HASH  `stap -V` per stap binary (path, content; key.c)
  *   DIR/KE/KEY/               one entry: MODULE.ko, inputs (the key record),
  *                             meta (a record: what, when, digest), used (mtime =
  *                             last use)
@@ -39,7 +41,17 @@
 struct sc_cache;
 
 enum sc_stat { SC_STAT_HITS, SC_STAT_MISSES, SC_STAT_BUILDS, SC_STAT_BUILD_FAILURES,
-	       SC_STAT_EVICTIONS, SC_STAT_N };
+	       SC_STAT_EVICTIONS, SC_STAT_SHARED_HITS, SC_STAT_SHARED_MISSES,
+	       SC_STAT_SHARED_UPLOADS, SC_STAT_SHARED_REJECTS, SC_STAT_SHARED_ERRORS,
+	       SC_STAT_N };
+
+struct sc_shared;
+/*
+ * Put a shared store (store/client.h) behind the cache; the cache owns it
+ * from now on. It is consulted only on a miss, after "look again" and
+ * before "build"; a built entry is uploaded after "publish".
+ */
+void sc_cache_set_shared(struct sc_cache *c, struct sc_shared *shared);
 
 /*
  * Open the cache at dir, creating it when missing. max_size (bytes, 0: no
@@ -65,6 +77,7 @@ enum sc_cache_how {
 	SC_CACHE_HIT,        /* the entry was there */
 	SC_CACHE_HIT_WAITED, /* a concurrent request built it while this one waited */
 	SC_CACHE_BUILT,      /* built now */
+	SC_CACHE_SHARED,     /* fetched from the shared store, verified, now local */
 };
 
 /*

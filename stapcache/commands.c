@@ -20,6 +20,7 @@
 #include "fsutil.h"
 #include "modinfo.h"
 #include "remote/frontend.h"
+#include "store/client.h"
 
 #define MODULE_MAX (64u << 20)
 
@@ -69,6 +70,15 @@ static int cache_stats(struct sc_cache *c, const struct sc_ctx *ctx)
 	printf("builds               %" PRIu64 "\n", v[SC_STAT_BUILDS]);
 	printf("failed builds        %" PRIu64 "\n", v[SC_STAT_BUILD_FAILURES]);
 	printf("evictions            %" PRIu64 "\n", v[SC_STAT_EVICTIONS]);
+	if (ctx->shared_cache || v[SC_STAT_SHARED_HITS] + v[SC_STAT_SHARED_MISSES] +
+					 v[SC_STAT_SHARED_UPLOADS] + v[SC_STAT_SHARED_REJECTS] +
+					 v[SC_STAT_SHARED_ERRORS]) {
+		printf("shared hits          %" PRIu64 "\n", v[SC_STAT_SHARED_HITS]);
+		printf("shared misses        %" PRIu64 "\n", v[SC_STAT_SHARED_MISSES]);
+		printf("shared uploads       %" PRIu64 "\n", v[SC_STAT_SHARED_UPLOADS]);
+		printf("shared rejects       %" PRIu64 "\n", v[SC_STAT_SHARED_REJECTS]);
+		printf("shared errors        %" PRIu64 "\n", v[SC_STAT_SHARED_ERRORS]);
+	}
 	sc_human_size(sc_cache_memo_size(c), hs, sizeof(hs));
 	printf("memo size            %s (%s/memo)\n", hs, ctx->cache_dir);
 	if (v[SC_STAT_HITS] + v[SC_STAT_MISSES])
@@ -312,4 +322,32 @@ int sc_cmd_bless(int argc, char **argv)
 	free(line);
 	free(a.targets);
 	return status;
+}
+
+int sc_cmd_key(int argc, char **argv)
+{
+	struct sc_error err = {{0}};
+	struct sc_env env;
+	struct sc_ctx ctx = {0};
+	char *helper;
+	int generate = argc == 2 && !strcmp(argv[1], "generate");
+
+	if (!generate && !(argc == 2 && !strcmp(argv[1], "show"))) {
+		fprintf(stderr, "usage: stapcache key generate|show\n");
+		return 2;
+	}
+	sc_env_read(&env);
+	if (sc_ctx_init(&ctx, &env, &err) < 0) {
+		fprintf(stderr, "stapcache: %s\n", err.msg);
+		return 1;
+	}
+	helper = sc_shared_helper_path();
+	const char *v[] = {helper, generate ? "keygen" : "pubkey", ctx.builder_key, NULL};
+
+	fflush(NULL);
+	execv(helper, (char *const *)v);
+	fprintf(stderr, "stapcache: cannot run %s: %s\n", helper, strerror(errno));
+	free(helper);
+	sc_ctx_clear(&ctx);
+	return 1;
 }

@@ -8,4 +8,11 @@ int sc_cmd_cache(int argc, char **argv);
 /* `stapcache bless MODULE.ko`: print the authorized_probes line. Returns the exit status. */
 int sc_cmd_bless(int argc, char **argv);
 
+/*
+ * `stapcache key generate|show`: this machine's builder key for the shared
+ * cache (created 0600 in the config dir; the helper does the cryptography).
+ * Returns the exit status.
+ */
+int sc_cmd_key(int argc, char **argv);
+
 #endif

@@ -120,6 +120,16 @@ int sc_ctx_init(struct sc_ctx *ctx, const struct sc_env *env, struct sc_error *e
 	ctx->path = xstrdupf("%s", env->path ? env->path : "/usr/bin:/bin");
 	ctx->uid = env->uid;
 	ctx->max_size = cfg->has_max_size ? cfg->max_size : SC_DEFAULT_MAX_SIZE;
+	ctx->shared_cache = cfg->shared_cache && *cfg->shared_cache ? cfg->shared_cache : NULL;
+	ctx->trusted_builders = cfg->trusted_builders;
+	ctx->builder_key = cfg->builder_key
+				   ? xstrdupf("%s", cfg->builder_key)
+				   : xdg_path(env->xdg_config_home, env->home, ".config",
+					      "stapcache/builder.key");
+	ctx->shared_auth_file = cfg->shared_auth_file;
+	ctx->shared_connect_ms = cfg->shared_connect_timeout ? cfg->shared_connect_timeout : 300;
+	ctx->shared_timeout_ms = cfg->shared_timeout ? cfg->shared_timeout : 3000;
+	ctx->shared_wait_s = cfg->shared_wait ? cfg->shared_wait : 120;
 	return 0;
 }
 
@@ -134,6 +144,7 @@ void sc_ctx_clear(struct sc_ctx *ctx)
 	free(ctx->tapset);
 	free(ctx->stap_rc);
 	free(ctx->path);
+	free(ctx->builder_key);
 	memset(ctx, 0, sizeof(*ctx));
 }
 

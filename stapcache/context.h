@@ -43,6 +43,14 @@ struct sc_ctx {
 	char *path;            /* PATH, else /usr/bin:/bin */
 	uid_t uid;
 	uint64_t max_size;     /* 0: no limit */
+	/* The shared cache (issue 10); the strings stay in cfg. */
+	const char *shared_cache;     /* shared-cache: URLs, one a line, or NULL */
+	const char *trusted_builders; /* trusted-builders: keys, one a line, or NULL */
+	char *builder_key;            /* builder-key:, else CONFIG_DIR/builder.key */
+	const char *shared_auth_file; /* shared-auth-file: or NULL */
+	unsigned shared_connect_ms;   /* shared-connect-timeout:, else 300 */
+	unsigned shared_timeout_ms;   /* shared-timeout:, else 3000 */
+	unsigned shared_wait_s;       /* shared-wait:, else 120 */
 };
 
 /*

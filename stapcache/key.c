@@ -29,16 +29,24 @@ void sc_key_clear(struct sc_key *key)
 
 /* ------------------------------------------------------------ fingerprints */
 
-/* The one place a single file enters the key. */
-static int add_file_fp(struct sc_record *rec, const char *label, const char *path)
+/*
+ * The one place a single file enters the key: its path and the digest of its
+ * content (portable: no inode, device or time), memoized by file identity in
+ * memo_dir (see tree.h) so that a hit reads no file it has read before.
+ */
+static int add_file_fp(struct sc_record *rec, const char *label, const char *path,
+		       const char *memo_dir)
 {
-	char fp[256];
-	struct stat st;
+	char hex[SC_SHA256_HEXLEN + 1];
+	int r = sc_file_content_digest(path, memo_dir, hex);
 
-	if (stat(path, &st) < 0)
+	if (r == -ENOMEM)
+		return r;
+	if (r == -ENOENT || r == -ENOTDIR)
 		return sc_record_addf(rec, label, "%s missing", path);
-	sc_stat_fingerprint(&st, fp, sizeof(fp));
-	return sc_record_addf(rec, label, "%s %s", path, fp);
+	if (r < 0)
+		return sc_record_addf(rec, label, "%s unreadable: %s", path, strerror(-r));
+	return sc_record_addf(rec, label, "%s sha256:%s", path, hex);
 }
 
 /* The SHA-256 of a file's content, read in pieces. Returns 0 or -errno. */
@@ -170,11 +178,9 @@ static int add_ldd(struct sc_record *rec, const struct sc_request *req, const ch
 static int add_tree_fp(struct sc_record *rec, const char *label, const char *path,
 		       const char *memo_dir, struct sc_error *err)
 {
-	char *memo = memo_dir ? xstrdupf("%s/trees", memo_dir) : NULL;
 	char value[PATH_MAX + 128];
-	int r = sc_tree_fingerprint(path, memo, value, sizeof(value), err);
+	int r = sc_tree_fingerprint(path, memo_dir, value, sizeof(value), err);
 
-	free(memo);
 	return r < 0 ? r : sc_record_add_str(rec, label, value);
 }
 
@@ -226,24 +232,25 @@ static void memo_version_store(const char *memo_dir, const char *path, const cha
 }
 
 /*
- * `stap -V` once per stap binary identity; later requests read the memo, so
- * a cache hit never runs stap.
+ * `stap -V` once per stap binary (path and content); later requests read the
+ * memo, so a cache hit never runs stap.
  */
 static int add_stap(struct sc_record *rec, const char *stap, const char *memo_dir,
 		    struct sc_error *err)
 {
-	char fp[256], hex[SC_SHA256_HEXLEN + 1], *memo = NULL, *version = NULL, *id;
+	char fp[SC_SHA256_HEXLEN + 1], hex[SC_SHA256_HEXLEN + 1], *memo = NULL;
+	char *version = NULL, *id;
 	uint8_t md[SC_SHA256_LEN];
 	struct stat st;
 	int r;
 
-	if (stat(stap, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (stat(stap, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    sc_file_content_digest(stap, memo_dir, fp) < 0) {
 		sc_error_set(err, "stap not found at %s: install systemtap (apt-get install "
 				  "systemtap) or set 'stap:' in config.yaml", stap);
 		return -ENOENT;
 	}
-	sc_stat_fingerprint(&st, fp, sizeof(fp));
-	id = xstrdupf("%s %s", stap, fp);
+	id = xstrdupf("%s sha256:%s", stap, fp);
 	if (memo_dir) {
 		sc_sha256(id, strlen(id), md);
 		sc_hex(hex, md, sizeof(md));
@@ -271,7 +278,7 @@ static int add_stap(struct sc_record *rec, const char *stap, const char *memo_di
 }
 
 /* The C compiler kbuild will find first on PATH. */
-static int add_compiler(struct sc_record *rec, const char *path)
+static int add_compiler(struct sc_record *rec, const char *path, const char *memo_dir)
 {
 	char *copy = xstrdupf("%s", path), *dir, *save = NULL;
 	int r = 0, found = 0;
@@ -281,7 +288,7 @@ static int add_compiler(struct sc_record *rec, const char *path)
 		char real[PATH_MAX];
 
 		if (access(cand, X_OK) == 0 && realpath(cand, real)) {
-			r = add_file_fp(rec, "compiler", real);
+			r = add_file_fp(rec, "compiler", real, memo_dir);
 			found = 1;
 		}
 		free(cand);
@@ -292,7 +299,7 @@ static int add_compiler(struct sc_record *rec, const char *path)
 	return r;
 }
 
-static int add_kernel(struct sc_record *rec, const struct sc_kernel *k)
+static int add_kernel(struct sc_record *rec, const struct sc_kernel *k, const char *memo_dir)
 {
 	static const char *files[] = {
 		".config",
@@ -316,7 +323,7 @@ static int add_kernel(struct sc_record *rec, const struct sc_kernel *k)
 	for (i = 0; r == 0 && i < sizeof(files) / sizeof(files[0]); i++) {
 		char *p = xstrdupf("%s/%s", k->build_tree, files[i]);
 
-		r = add_file_fp(rec, "kernel.file", p);
+		r = add_file_fp(rec, "kernel.file", p, memo_dir);
 		free(p);
 	}
 	return r;
@@ -433,8 +440,8 @@ static int fill_record(struct sc_record *rec, const struct sc_request *req,
 	}
 	r = add_tree_fp(rec, "tapset", ctx->tapset, memo_dir, err);
 	r = r ?: add_stap_rc(rec, ctx->stap_rc);
-	r = r ?: add_compiler(rec, ctx->path);
-	r = r ?: add_kernel(rec, kernel);
+	r = r ?: add_compiler(rec, ctx->path, memo_dir);
+	r = r ?: add_kernel(rec, kernel, memo_dir);
 	r = r ?: sc_record_addf(rec, "uid", "%u", (unsigned)ctx->uid);
 	r = r ?: add_options(rec, req, err);
 	r = r ?: sc_record_add_str(rec, "module", req->module ? req->module : "");

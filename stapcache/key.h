@@ -15,7 +15,7 @@
  * changes, so that no old entry is ever read as a new one. The golden
  * record in tests/unit/test-key.c pins it.
  */
-#define SC_KEY_FORMAT 2
+#define SC_KEY_FORMAT 3
 
 /* The outcome of hashing a request. */
 struct sc_key {

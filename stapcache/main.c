@@ -37,6 +37,7 @@
 #include "remote/frontend.h"
 #include "remote/targets.h"
 #include "run.h"
+#include "store/client.h"
 #include "util.h"
 
 #define MODULE_MAX (256u << 20)
@@ -170,6 +171,7 @@ static int compile(int argc, char **argv, bool as_stap)
 	}
 	if (sc_cache_open(ctx.cache_dir, ctx.max_size, &c, &err) < 0)
 		goto fail;
+	sc_cache_set_shared(c, sc_shared_new(&ctx)); /* NULL: no shared-cache: */
 	if (req.targets.n || req.remotes.n) {
 		status = sc_remote_targets(&req, &env, &ctx, c);
 		goto out;
@@ -192,6 +194,7 @@ static int compile(int argc, char **argv, bool as_stap)
 		fprintf(stderr, "stapcache: %s: %s\n",
 			how == SC_CACHE_BUILT	      ? "built"
 			: how == SC_CACHE_HIT_WAITED ? "built by a concurrent request"
+			: how == SC_CACHE_SHARED     ? "shared cache hit"
 						      : "cache hit",
 			path);
 	if (req.last_pass == 4 && as_stap && req.module) {
@@ -225,6 +228,8 @@ int main(int argc, char **argv)
 		return sc_cmd_cache(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "bless"))
 		return sc_cmd_bless(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "key"))
+		return sc_cmd_key(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "host"))
 		return sc_remote_exec_host(argc - 1, argv + 1);
 	return compile(argc, argv, false);

@@ -21,12 +21,146 @@
 
 #define MAX_DEPTH 16
 
+/* The memo's layout version: memos of another version are recomputed. */
+#define TREE_MEMO_FORMAT "2"
+
 struct walk {
 	struct sc_sha256 *sha;
+	const char *root;       /* the tree's real path, for file memos */
+	const char *files_memo; /* MEMO/files, or NULL */
 	unsigned long files;
 	struct sc_record *dirs; /* memo: a "dir" field "ino mtime ctime relpath" a directory */
 	bool memo_ok;           /* false when the memo would not be exact */
 };
+
+/* ------------------------------------------------------------ file digests */
+
+static char *memo_path(const char *memo_dir, const char *real)
+{
+	uint8_t md[SC_SHA256_LEN];
+	char hex[SC_SHA256_HEXLEN + 1];
+
+	sc_sha256(real, strlen(real), md);
+	sc_hex(hex, md, sizeof(md));
+	return xstrdupf("%s/%s", memo_dir, hex);
+}
+
+static int digest_fd(int fd, char hex[SC_SHA256_HEXLEN + 1])
+{
+	uint8_t md[SC_SHA256_LEN], buf[65536];
+	struct sc_sha256 *h = sc_sha256_new();
+	ssize_t got;
+	int r = 0;
+
+	if (!h)
+		return -ENOMEM;
+	while ((got = read(fd, buf, sizeof(buf))) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			r = -errno;
+			break;
+		}
+		sc_sha256_update(h, buf, (size_t)got);
+	}
+	sc_sha256_final(h, md);
+	sc_sha256_free(h);
+	if (r == 0)
+		sc_hex(hex, md, sizeof(md));
+	return r;
+}
+
+/* The memoized digest of the file whose identity is id, or -ESTALE. */
+static int file_memo_load(const char *path, const char *id, char hex[SC_SHA256_HEXLEN + 1])
+{
+	struct sc_record *memo = NULL;
+	const char *mid, *d;
+	char *buf = NULL;
+	size_t len = 0;
+	int r = sc_read_file(path, 4096, &buf, &len);
+
+	if (r < 0)
+		return r;
+	r = -ESTALE;
+	if (sc_record_parse(buf, len, &memo, NULL) == 0 && (mid = sc_record_get(memo, "id")) &&
+	    !strcmp(mid, id) && (d = sc_record_get(memo, "sha256")) &&
+	    strlen(d) == SC_SHA256_HEXLEN) {
+		memcpy(hex, d, SC_SHA256_HEXLEN + 1);
+		r = 0;
+	}
+	sc_record_free(memo);
+	free(buf);
+	return r;
+}
+
+static void file_memo_store(const char *memo_dir, const char *path, const char *id,
+			    const char *hex)
+{
+	struct sc_record *memo = sc_record_new();
+	char *buf = NULL;
+	size_t len;
+
+	/* Only a speed-up: failing to store it is harmless. */
+	if (memo && sc_record_add_str(memo, "id", id) == 0 &&
+	    sc_record_add_str(memo, "sha256", hex) == 0 &&
+	    sc_record_serialize(memo, &buf, &len) == 0 && sc_mkdir_p(memo_dir, 0755) == 0)
+		(void)sc_write_file_atomic(path, buf, len, 0644, NULL);
+	sc_record_free(memo);
+	free(buf);
+}
+
+/*
+ * The digest of dfd/name (full path name_path, st its identity), from the memo
+ * in files_memo (may be NULL). A file that changes while it is read is not
+ * memoized: the next request reads it again.
+ */
+static int content_digest_at(int dfd, const char *name, const char *full,
+			     const struct stat *st, const char *files_memo,
+			     char hex[SC_SHA256_HEXLEN + 1])
+{
+	char id[256], now[256], *memo = NULL;
+	struct stat after;
+	int fd, r;
+
+	sc_stat_fingerprint(st, id, sizeof(id));
+	if (files_memo) {
+		memo = memo_path(files_memo, full);
+		if (file_memo_load(memo, id, hex) == 0) {
+			free(memo);
+			return 0;
+		}
+	}
+	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+	r = fd < 0 ? -errno : digest_fd(fd, hex);
+	if (r == 0 && memo && fstat(fd, &after) == 0) {
+		sc_stat_fingerprint(&after, now, sizeof(now));
+		if (!strcmp(now, id))
+			file_memo_store(files_memo, memo, id, hex);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(memo);
+	return r;
+}
+
+int sc_file_content_digest(const char *path, const char *memo_dir,
+			   char hex[SC_SHA256_HEXLEN + 1])
+{
+	char *files = memo_dir ? xstrdupf("%s/files", memo_dir) : NULL;
+	struct stat st;
+	int r;
+
+	if (stat(path, &st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st.st_mode))
+		r = -EISDIR;
+	else
+		r = content_digest_at(AT_FDCWD, path, path, &st, files, hex);
+	free(files);
+	return r;
+}
+
+/* ------------------------------------------------------------ walking */
 
 static void note_dir(struct walk *w, const struct stat *st, const char *rel)
 {
@@ -95,7 +229,22 @@ static int walk_entry(struct walk *w, int dfd, const char *rel, const char *name
 			return 0;
 		w->memo_ok = false; /* a link's target can change without its directory */
 	}
-	sc_stat_fingerprint(&st, fp, sizeof(fp));
+	/* What the key sees: kind, permission bits and content, never identity. */
+	if (S_ISREG(st.st_mode)) {
+		char hex[SC_SHA256_HEXLEN + 1], *full;
+
+		full = xstrdupf("%s/%s%s%s", w->root, rel, *rel ? "/" : "", name);
+		r = content_digest_at(dfd, name, full, &st, w->files_memo, hex);
+		free(full);
+		if (r == -ENOMEM)
+			return r;
+		snprintf(fp, sizeof(fp), "file %04o %s%s", (unsigned)(st.st_mode & 07777),
+			 r == 0 ? "sha256:" : "unreadable", r == 0 ? hex : "");
+		r = 0;
+	} else {
+		snprintf(fp, sizeof(fp), "%s %04o", S_ISDIR(st.st_mode) ? "dir" : "other",
+			 (unsigned)(st.st_mode & 07777));
+	}
 	len = snprintf(line, sizeof(line), "%s/%s%c%s\n", rel, name, 0, fp);
 	sc_sha256_update(w->sha, line, (size_t)len);
 	if (!S_ISDIR(st.st_mode)) {
@@ -168,16 +317,6 @@ static bool memo_valid(int rootfd, const struct sc_record *memo)
 	return true;
 }
 
-static char *memo_path(const char *memo_dir, const char *real)
-{
-	uint8_t md[SC_SHA256_LEN];
-	char hex[SC_SHA256_HEXLEN + 1];
-
-	sc_sha256(real, strlen(real), md);
-	sc_hex(hex, md, sizeof(md));
-	return xstrdupf("%s/%s", memo_dir, hex);
-}
-
 /*
  * The memo is a record: "tree.digest", "tree.files", then one "dir" field a
  * directory. Returns 0 when it is still valid.
@@ -194,6 +333,9 @@ static int memo_load(const char *path, int rootfd, char *digest, unsigned long *
 		return r;
 	r = -ESTALE;
 	if (sc_record_parse(buf, len, &memo, NULL) < 0)
+		goto out;
+	f = sc_record_get(memo, "tree.format");
+	if (!f || strcmp(f, TREE_MEMO_FORMAT) != 0)
 		goto out;
 	d = sc_record_get(memo, "tree.digest");
 	f = sc_record_get(memo, "tree.files");
@@ -218,7 +360,8 @@ static void memo_store(const char *memo_dir, const char *path, const char *diges
 
 	if (!memo || !w->memo_ok || sc_mkdir_p(memo_dir, 0755) < 0)
 		goto out;
-	r = sc_record_add_str(memo, "tree.digest", digest);
+	r = sc_record_add_str(memo, "tree.format", TREE_MEMO_FORMAT);
+	r = r ?: sc_record_add_str(memo, "tree.digest", digest);
 	r = r ?: sc_record_addf(memo, "tree.files", "%lu", w->files);
 	for (i = 0; r == 0 && i < sc_record_count(w->dirs); i++)
 		r = sc_record_add_str(memo, "dir", sc_record_value(w->dirs, i, NULL));
@@ -242,8 +385,10 @@ static bool memoizable(const char *real, int fd)
 int sc_tree_fingerprint(const char *path, const char *memo_dir, char *out, size_t n,
 			struct sc_error *err)
 {
-	char real[PATH_MAX], digest[SC_SHA256_HEXLEN + 1], *memo = NULL;
-	struct walk w = {.memo_ok = true, .dirs = sc_record_new()};
+	char real[PATH_MAX], digest[SC_SHA256_HEXLEN + 1], *memo = NULL, *trees = NULL;
+	char *files = memo_dir ? xstrdupf("%s/files", memo_dir) : NULL;
+	struct walk w = {.memo_ok = true, .dirs = sc_record_new(), .root = real,
+			 .files_memo = files};
 	uint8_t md[SC_SHA256_LEN];
 	struct stat st;
 	int fd, r;
@@ -251,13 +396,17 @@ int sc_tree_fingerprint(const char *path, const char *memo_dir, char *out, size_
 	if (!realpath(path, real) || (fd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		r = -errno;
 		sc_error_set(err, "cannot read directory %s: %s", path, strerror(-r));
+		free(files);
 		return r;
 	}
 	if (memo_dir && memoizable(real, fd)) {
-		memo = memo_path(memo_dir, real);
+		trees = xstrdupf("%s/trees", memo_dir);
+		memo = memo_path(trees, real);
 		if (memo_load(memo, fd, digest, &w.files) == 0) {
 			close(fd);
 			free(memo);
+			free(trees);
+			free(files);
 			sc_record_free(w.dirs);
 			snprintf(out, n, "%s sha256:%s files=%lu", real, digest, w.files);
 			return 0;
@@ -269,6 +418,8 @@ int sc_tree_fingerprint(const char *path, const char *memo_dir, char *out, size_
 		sc_sha256_free(w.sha);
 		sc_record_free(w.dirs);
 		free(memo);
+		free(trees);
+		free(files);
 		return -ENOMEM;
 	}
 	note_dir(&w, &st, "");
@@ -280,10 +431,12 @@ int sc_tree_fingerprint(const char *path, const char *memo_dir, char *out, size_
 	} else {
 		sc_hex(digest, md, sizeof(md));
 		if (memo)
-			memo_store(memo_dir, memo, digest, &w);
+			memo_store(trees, memo, digest, &w);
 		snprintf(out, n, "%s sha256:%s files=%lu", real, digest, w.files);
 	}
 	sc_record_free(w.dirs);
 	free(memo);
+	free(trees);
+	free(files);
 	return r;
 }

@@ -29,7 +29,7 @@ for field in key.format stap stap.version runtime tapset compiler kernel.release
 	like "$record" "^$field [0-9]+\$" "the record has '$field'"
 done
 like "$record" "^# cached: no" "--explain says whether it is cached"
-is "$(printf '%s\n' "$record" | sed -n '5p;6p' | tr '\n' ' ')" "key.format 1 2 " \
+is "$(printf '%s\n' "$record" | sed -n '5p;6p' | tr '\n' ' ')" "key.format 1 3 " \
 	"the record starts with its format version"
 like "$("$STAPCACHE" --explain -p4 -r "$KREL" --salt 7 -e "$script" one)" "^salt 1\$" \
 	"--salt is recorded"
@@ -95,8 +95,14 @@ isnt "$(key -R "$T/fixed" -r "$KREL" -e "$script" one)" "$k4" \
 if [ -f "$T/realfix/STAPCACHE-FIXES" ]; then
 	k5=$(key -R "$T/realfix" -r "$KREL" -e "$script" one)
 	"$STAPCACHE_FIX_RUNTIME" --force -r "$KREL" "$T/realfix" >/dev/null 2>&1
+	# The same content again (new inodes and times): a portable key (issue 10)
+	# sees the memo's directories changed, recomputes, and gets the same key.
+	is "$(key -R "$T/realfix" -r "$KREL" -e "$script" one)" "$k5" \
+		"re-preparing with stapcache-fix-runtime --force (same content) keeps the key"
+	echo '/* edited */' >> "$T/realfix/runtime.h"
+	touch "$T/realfix"
 	isnt "$(key -R "$T/realfix" -r "$KREL" -e "$script" one)" "$k5" \
-		"re-preparing with stapcache-fix-runtime --force changes the key"
+		"a prepared runtime whose content changed gets another key"
 else
 	skip_one "$KREL needs no runtime fix: stapcache-fix-runtime made no copy"
 fi

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The store back ends behind store.h: a shared directory and Redis (hiredis). */
+#include "build-config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "entry.h"
+#include "fsutil.h"
+#include "store.h"
+
+enum kind { STORE_FILE, STORE_REDIS };
+
+struct sc_store {
+	enum kind kind;
+	char *url;
+	char *path;      /* file */
+	redisContext *r; /* redis */
+};
+
+const char *sc_store_url(const struct sc_store *s)
+{
+	return s->url;
+}
+
+void sc_store_close(struct sc_store *s)
+{
+	if (!s)
+		return;
+	if (s->r)
+		redisFree(s->r);
+	free(s->url);
+	free(s->path);
+	free(s);
+}
+
+static struct timeval tv_of(unsigned ms)
+{
+	return (struct timeval){.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+}
+
+/* redis://[USER:PASS@]HOST[:PORT][/DB] */
+static int open_redis(struct sc_store *s, const char *rest, const struct sc_store_opts *o,
+		      struct sc_error *err)
+{
+	char user[128] = "", pass[256] = "", host[256] = "";
+	const char *at = strrchr(rest, '@'), *hp = at ? at + 1 : rest, *slash;
+	unsigned port = 6379, db = 0;
+	redisReply *rep;
+	size_t hl;
+
+	if (at) {
+		const char *colon = memchr(rest, ':', (size_t)(at - rest));
+
+		if (!colon || (size_t)(colon - rest) >= sizeof(user) ||
+		    (size_t)(at - colon - 1) >= sizeof(pass))
+			goto bad;
+		memcpy(user, rest, (size_t)(colon - rest));
+		memcpy(pass, colon + 1, (size_t)(at - colon - 1));
+	}
+	slash = strchr(hp, '/');
+	hl = slash ? (size_t)(slash - hp) : strlen(hp);
+	if (!hl || hl >= sizeof(host))
+		goto bad;
+	memcpy(host, hp, hl);
+	if (strchr(host, ':')) {
+		char *c = strrchr(host, ':');
+
+		port = (unsigned)strtoul(c + 1, NULL, 10);
+		*c = '\0';
+	}
+	if (slash && slash[1])
+		db = (unsigned)strtoul(slash + 1, NULL, 10);
+	s->r = redisConnectWithTimeout(host, (int)port, tv_of(o->connect_ms));
+	if (!s->r || s->r->err) {
+		sc_error_set(err, "cannot connect: %s", s->r ? s->r->errstr : "out of memory");
+		return -ECONNREFUSED;
+	}
+	redisSetTimeout(s->r, tv_of(o->timeout_ms));
+	if (*pass) {
+		rep = *user ? redisCommand(s->r, "AUTH %s %s", user, pass)
+			    : redisCommand(s->r, "AUTH %s", pass);
+		if (!rep || rep->type == REDIS_REPLY_ERROR) {
+			sc_error_set(err, "authentication failed");
+			freeReplyObject(rep);
+			return -EACCES;
+		}
+		freeReplyObject(rep);
+	}
+	if (db) {
+		rep = redisCommand(s->r, "SELECT %u", db);
+		if (!rep || rep->type == REDIS_REPLY_ERROR) {
+			sc_error_set(err, "cannot select database %u", db);
+			freeReplyObject(rep);
+			return -EINVAL;
+		}
+		freeReplyObject(rep);
+	}
+	return 0;
+bad:
+	sc_error_set(err, "not a redis://[USER:PASS@]HOST[:PORT][/DB] URL");
+	return -EINVAL;
+}
+
+int sc_store_open(const char *url, const struct sc_store_opts *o, struct sc_store **out,
+		  struct sc_error *err)
+{
+	struct sc_store *s = calloc(1, sizeof(*s));
+	int r = 0;
+
+	if (!s)
+		return -ENOMEM;
+	s->url = sc_strdupf("%s", url);
+	if (!strncmp(url, "file://", 7) && url[7] == '/') {
+		s->kind = STORE_FILE;
+		s->path = sc_strdupf("%s", url + 7);
+	} else if (!strncmp(url, "redis://", 8)) {
+		s->kind = STORE_REDIS;
+		r = open_redis(s, url + 8, o, err);
+	} else {
+		sc_error_set(err, "unsupported store URL (file:///PATH or redis://HOST[:PORT])");
+		r = -EPROTONOSUPPORT;
+	}
+	if (r < 0) {
+		sc_store_close(s);
+		return r;
+	}
+	*out = s;
+	return 0;
+}
+
+static char *file_entry(const struct sc_store *s, const char *key)
+{
+	return sc_strdupf("%s/%.2s/%s.entry", s->path, key, key);
+}
+
+static redisReply *cmd_fail(struct sc_store *s, redisReply *rep, struct sc_error *err)
+{
+	sc_error_set(err, "%s", rep ? rep->str : s->r->errstr);
+	freeReplyObject(rep);
+	return NULL;
+}
+
+int sc_store_get(struct sc_store *s, const char *key, char **buf, size_t *len,
+		 struct sc_error *err)
+{
+	redisReply *rep;
+	char *p;
+	int r;
+
+	if (s->kind == STORE_FILE) {
+		p = file_entry(s, key);
+		r = sc_read_file(p, SC_ENTRY_MAX, buf, len);
+		if (r < 0 && r != -ENOENT)
+			sc_error_set(err, "cannot read %s: %s", p, strerror(-r));
+		free(p);
+		return r;
+	}
+	rep = redisCommand(s->r, "GET stapcache:entry:%s", key);
+	if (!rep || rep->type == REDIS_REPLY_ERROR) {
+		cmd_fail(s, rep, err);
+		return -EIO;
+	}
+	if (rep->type == REDIS_REPLY_NIL) {
+		freeReplyObject(rep);
+		return -ENOENT;
+	}
+	if (rep->type != REDIS_REPLY_STRING || rep->len > SC_ENTRY_MAX) {
+		freeReplyObject(rep);
+		sc_error_set(err, "unexpected reply");
+		return -EIO;
+	}
+	*buf = malloc(rep->len + 1);
+	if (!*buf) {
+		freeReplyObject(rep);
+		return -ENOMEM;
+	}
+	memcpy(*buf, rep->str, rep->len);
+	(*buf)[rep->len] = '\0';
+	*len = rep->len;
+	freeReplyObject(rep);
+	return 0;
+}
+
+int sc_store_put(struct sc_store *s, const char *key, const char *buf, size_t len,
+		 struct sc_error *err)
+{
+	redisReply *rep;
+	char *p, *dir;
+	int r;
+
+	if (s->kind == STORE_FILE) {
+		dir = sc_strdupf("%s/%.2s", s->path, key);
+		p = file_entry(s, key);
+		r = sc_mkdir_p(dir, 0755);
+		/* A temporary file in the same directory, then rename: whole or absent. */
+		r = r ?: sc_write_file_atomic(p, buf, len, 0644, NULL);
+		if (r < 0)
+			sc_error_set(err, "cannot write %s: %s", p, strerror(-r));
+		free(dir);
+		free(p);
+		return r;
+	}
+	rep = redisCommand(s->r, "SET stapcache:entry:%s %b", key, buf, len);
+	if (!rep || rep->type == REDIS_REPLY_ERROR) {
+		cmd_fail(s, rep, err);
+		return -EIO;
+	}
+	freeReplyObject(rep);
+	return 0;
+}
+
+int sc_store_lease_acquire(struct sc_store *s, const char *key, const char *token,
+			   unsigned ttl_ms, struct sc_error *err)
+{
+	redisReply *rep;
+	int got;
+
+	if (s->kind != STORE_REDIS)
+		return -ENOTSUP;
+	rep = redisCommand(s->r, "SET stapcache:lease:%s %s NX PX %u", key, token, ttl_ms);
+	if (!rep || rep->type == REDIS_REPLY_ERROR) {
+		cmd_fail(s, rep, err);
+		return -EIO;
+	}
+	got = rep->type == REDIS_REPLY_STATUS;
+	freeReplyObject(rep);
+	return got;
+}
+
+/* Extend or delete the lease only while it is still ours (one atomic script). */
+static const char renew_lua[] =
+	"if redis.call('GET', KEYS[1]) == ARGV[1] then "
+	"return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+static const char release_lua[] =
+	"if redis.call('GET', KEYS[1]) == ARGV[1] then "
+	"return redis.call('DEL', KEYS[1]) else return 0 end";
+
+int sc_store_lease_renew(struct sc_store *s, const char *key, const char *token,
+			 unsigned ttl_ms, struct sc_error *err)
+{
+	redisReply *rep;
+	int ours;
+
+	if (s->kind != STORE_REDIS)
+		return -ENOTSUP;
+	rep = redisCommand(s->r, "EVAL %s 1 stapcache:lease:%s %s %u", renew_lua, key, token,
+			   ttl_ms);
+	if (!rep || rep->type == REDIS_REPLY_ERROR) {
+		cmd_fail(s, rep, err);
+		return -EIO;
+	}
+	ours = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
+	freeReplyObject(rep);
+	return ours;
+}
+
+void sc_store_lease_release(struct sc_store *s, const char *key, const char *token)
+{
+	if (s->kind == STORE_REDIS)
+		freeReplyObject(redisCommand(s->r, "EVAL %s 1 stapcache:lease:%s %s", release_lua,
+					     key, token));
+}
