@@ -52,12 +52,13 @@ path_ok() {  # path_ok PATH: a complete module whose digest matches its entry's 
 p=$(req warm 2>"$T/err"); ok $? "a build with the fake stap succeeds"
 path_ok "$p"; ok $? "the path is a complete module matching its meta"
 
-# 2. ENOSPC mid-publish: the cache on a 300 KB tmpfs, a 1 MB module.
+# 2. ENOSPC mid-publish: the cache on a 4 MB tmpfs, a 6 MB module. (Room for
+# the key's memos: one small record per runtime and tapset file it digested.)
 small=$T/small
 mkdir -p "$small"
-if mount -t tmpfs -o size=300k tmpfs "$small" 2>/dev/null; then
+if mount -t tmpfs -o size=4m tmpfs "$small" 2>/dev/null; then
 	at_exit "umount '$small' 2>/dev/null"
-	out=$(FAKE_STAP_SIZE=1000000 STAPCACHE_DIR=$small req enospc 2>"$T/err"); rc=$?
+	out=$(FAKE_STAP_SIZE=6000000 STAPCACHE_DIR=$small req enospc 2>"$T/err"); rc=$?
 	isnt "$rc" 0 "a full disk: the request fails"
 	is "$out" "" "and prints no path"
 	like "$(cat "$T/err")" "[Nn]o space|ENOSPC|space left" "with a clear error"
