@@ -51,7 +51,8 @@ int main(int argc, char **argv)
 		clock_gettime(CLOCK_MONOTONIC, &b);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			failed++;
-		t[i] = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+		t[i] = (double)(b.tv_sec - a.tv_sec) * 1e3 +
+		       (double)(b.tv_nsec - a.tv_nsec) / 1e6;
 	}
 	qsort(t, (size_t)n, sizeof(*t), cmp);
 	printf("%.3f %.3f %.3f\n", n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2, t[0],

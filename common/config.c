@@ -54,8 +54,8 @@ static int set_number(unsigned *slot, const char *value, unsigned max, const cha
 	errno = 0;
 	v = strtoul(value, &end, 10);
 	if (!*value || *end || errno || v == 0 || v > max || value[0] == '-') {
-		sc_error_set(err, "%s:%zu: '%s' must be a whole number from 1 to %u", name,
-			     line, key, max);
+		sc_error_set(err, "%s:%zu: '%s' must be a whole number from 1 to %u",
+			     name, line, key, max);
 		return -EINVAL;
 	}
 	*slot = (unsigned)v;
@@ -66,18 +66,20 @@ static const char known_keys[] =
 	"cache-dir, max-size, stap, runtime, shared-cache, trusted-builders, builder-key, "
 	"shared-auth-file, shared-connect-timeout, shared-timeout, shared-wait";
 
-static int apply(struct sc_config *cfg, const char *key, const char *value, const char *home,
-		 const char *name, size_t line, struct sc_error *err)
+static int apply(struct sc_config *cfg, const char *key, const char *value,
+		 const char *home, const char *name, size_t line, struct sc_error *err)
 {
 	if (!strcmp(key, "builder-key"))
 		return set_path(&cfg->builder_key, value, home, name, key, line, err);
 	if (!strcmp(key, "shared-auth-file"))
-		return set_path(&cfg->shared_auth_file, value, home, name, key, line, err);
+		return set_path(&cfg->shared_auth_file, value, home, name, key, line,
+				err);
 	if (!strcmp(key, "shared-connect-timeout"))
-		return set_number(&cfg->shared_connect_timeout, value, 600000, name, key, line,
-				  err);
+		return set_number(&cfg->shared_connect_timeout, value, 600000, name, key,
+				  line, err);
 	if (!strcmp(key, "shared-timeout"))
-		return set_number(&cfg->shared_timeout, value, 3600000, name, key, line, err);
+		return set_number(&cfg->shared_timeout, value, 3600000, name, key, line,
+				  err);
 	if (!strcmp(key, "shared-wait"))
 		return set_number(&cfg->shared_wait, value, 86400, name, key, line, err);
 	if (!strcmp(key, "cache-dir"))
@@ -106,13 +108,14 @@ static int list_item(const yaml_node_t *n, const char *name, const char *key, si
 	const char *s;
 
 	if (!n || n->type != YAML_SCALAR_NODE) {
-		sc_error_set(err, "%s:%zu: '%s' must be a value or a list of values", name, line,
-			     key);
+		sc_error_set(err, "%s:%zu: '%s' must be a value or a list of values",
+			     name, line, key);
 		return -EINVAL;
 	}
 	s = (const char *)n->data.scalar.value;
 	if (!*s || strchr(s, '\n')) {
-		sc_error_set(err, "%s:%zu: '%s' has an empty or multi-line item", name, line, key);
+		sc_error_set(err, "%s:%zu: '%s' has an empty or multi-line item", name,
+			     line, key);
 		return -EINVAL;
 	}
 	return 0;
@@ -122,7 +125,8 @@ static int list_item(const yaml_node_t *n, const char *name, const char *key, si
 static int apply_list(struct sc_config *cfg, yaml_document_t *doc, const char *key,
 		      yaml_node_t *v, const char *name, size_t line, struct sc_error *err)
 {
-	char **slot = !strcmp(key, "shared-cache") ? &cfg->shared_cache : &cfg->trusted_builders;
+	char **slot = !strcmp(key, "shared-cache") ? &cfg->shared_cache
+						   : &cfg->trusted_builders;
 	char *joined = NULL;
 	size_t len = 0;
 
@@ -133,12 +137,12 @@ static int apply_list(struct sc_config *cfg, yaml_document_t *doc, const char *k
 		return *slot ? 0 : -ENOMEM;
 	}
 	if (v->type != YAML_SEQUENCE_NODE) {
-		sc_error_set(err, "%s:%zu: '%s' must be a value or a list of values", name, line,
-			     key);
+		sc_error_set(err, "%s:%zu: '%s' must be a value or a list of values",
+			     name, line, key);
 		return -EINVAL;
 	}
-	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
-	     it++) {
+	for (yaml_node_item_t *it = v->data.sequence.items.start;
+	     it < v->data.sequence.items.top; it++) {
 		yaml_node_t *n = yaml_document_get_node(doc, *it);
 		const char *s;
 		char *nj;
@@ -196,8 +200,8 @@ int sc_config_parse(const char *name, const char *home, const char *buf, size_t 
 		goto done;
 	}
 	if (root->type != YAML_MAPPING_NODE) {
-		sc_error_set(err, "%s:%zu: expected a mapping of settings (key: value)", name,
-			     root->start_mark.line + 1);
+		sc_error_set(err, "%s:%zu: expected a mapping of settings (key: value)",
+			     name, root->start_mark.line + 1);
 		goto done;
 	}
 	for (pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top;
@@ -214,18 +218,23 @@ int sc_config_parse(const char *name, const char *home, const char *buf, size_t 
 		}
 		key = (const char *)k->data.scalar.value;
 		line = k->start_mark.line + 1;
-		is_list = !strcmp(key, "shared-cache") || !strcmp(key, "trusted-builders");
+		is_list = !strcmp(key, "shared-cache") ||
+			  !strcmp(key, "trusted-builders");
 		if (v->type != YAML_SCALAR_NODE && !is_list) {
-			sc_error_set(err, "%s:%zu: '%s' must be a single value", name, line, key);
+			sc_error_set(err, "%s:%zu: '%s' must be a single value", name,
+				     line, key);
 			goto done;
 		}
-		value = v->type == YAML_SCALAR_NODE ? (const char *)v->data.scalar.value : "";
-		for (yaml_node_pair_t *q = root->data.mapping.pairs.start; q < pair; q++) {
+		value = v->type == YAML_SCALAR_NODE ? (const char *)v->data.scalar.value
+						    : "";
+		for (yaml_node_pair_t *q = root->data.mapping.pairs.start; q < pair;
+		     q++) {
 			yaml_node_t *qk = yaml_document_get_node(&doc, q->key);
 
 			if (qk && qk->type == YAML_SCALAR_NODE &&
 			    !strcmp((const char *)qk->data.scalar.value, key)) {
-				sc_error_set(err, "%s:%zu: '%s' is set twice", name, line, key);
+				sc_error_set(err, "%s:%zu: '%s' is set twice", name, line,
+					     key);
 				goto done;
 			}
 		}
@@ -281,9 +290,10 @@ int sc_config_merge(struct sc_config *base, const struct sc_config *over)
 			       &over->runtime,          &over->shared_cache,
 			       &over->trusted_builders, &over->builder_key,
 			       &over->shared_auth_file};
-	char **to[] = {&base->cache_dir,        &base->stap,        &base->runtime,
-		       &base->shared_cache,     &base->trusted_builders,
-		       &base->builder_key,      &base->shared_auth_file};
+	char **to[] = {&base->cache_dir,        &base->stap,
+		       &base->runtime,          &base->shared_cache,
+		       &base->trusted_builders, &base->builder_key,
+		       &base->shared_auth_file};
 	char *fresh[sizeof(to) / sizeof(to[0])] = {NULL};
 	size_t i, n = sizeof(to) / sizeof(to[0]);
 

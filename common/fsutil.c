@@ -183,8 +183,8 @@ int sc_stat_fingerprint(const struct stat *st, char *buf, size_t n)
 			 "size=%jd mtime=%jd.%09ld ctime=%jd.%09ld ino=%ju dev=%ju mode=%o",
 			 (intmax_t)st->st_size, (intmax_t)st->st_mtim.tv_sec,
 			 st->st_mtim.tv_nsec, (intmax_t)st->st_ctim.tv_sec,
-			 st->st_ctim.tv_nsec, (uintmax_t)st->st_ino, (uintmax_t)st->st_dev,
-			 (unsigned)st->st_mode);
+			 st->st_ctim.tv_nsec, (uintmax_t)st->st_ino,
+			 (uintmax_t)st->st_dev, (unsigned)st->st_mode);
 
 	return w < 0 || (size_t)w >= n ? -ENOSPC : 0;
 }
@@ -253,12 +253,30 @@ int sc_parse_size(const char *s, uint64_t *out, struct sc_error *err)
 	if (errno || end == s || v < 0)
 		goto bad;
 	switch (*end) {
-	case '\0': break;
-	case 'k': case 'K': mult = 1ULL << 10; end++; break;
-	case 'm': case 'M': mult = 1ULL << 20; end++; break;
-	case 'g': case 'G': mult = 1ULL << 30; end++; break;
-	case 't': case 'T': mult = 1ULL << 40; end++; break;
-	default: goto bad;
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		mult = 1ULL << 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1ULL << 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1ULL << 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		mult = 1ULL << 40;
+		end++;
+		break;
+	default:
+		goto bad;
 	}
 	if (mult > 1 && (!strcmp(end, "iB") || !strcmp(end, "B")))
 		end += strlen(end);
@@ -267,7 +285,8 @@ int sc_parse_size(const char *s, uint64_t *out, struct sc_error *err)
 	*out = (uint64_t)(v * (double)mult);
 	return 0;
 bad:
-	sc_error_set(err, "invalid size '%s' (expected a number with an optional K, M, G or T suffix, e.g. 2G)",
+	sc_error_set(err,
+		     "invalid size '%s' (expected a number with an optional K, M, G or T suffix, e.g. 2G)",
 		     s ? s : "");
 	return -EINVAL;
 }

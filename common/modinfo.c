@@ -333,9 +333,9 @@ static const char *next_param(const struct sc_modinfo *mi, size_t *off, size_t *
 	while (*off < mi->size) {
 		s = mi->text + *off;
 		*off += strlen(s) + 1;
-		s = !strncmp(s, "parm=", 5)	 ? s + 5
+		s = !strncmp(s, "parm=", 5)       ? s + 5
 		    : !strncmp(s, "parmtype=", 9) ? s + 9
-						   : NULL;
+						  : NULL;
 		if (s && (*n = strcspn(s, ":")) > 0)
 			return s;
 	}

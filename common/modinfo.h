@@ -30,8 +30,8 @@ int sc_module_name_ok(const char *s);
 /* 1 when c may appear in a kernel or C name: [A-Za-z0-9_]. */
 static inline int sc_name_char(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_';
 }
 
 /*

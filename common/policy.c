@@ -31,7 +31,7 @@ struct entry {
 	char *where; /* "file:line" */
 	struct strlist users, groups, kernels, params;
 	unsigned bufsize; /* MiB per CPU, 0 when none */
-	long expires;	  /* YYYYMMDD, 0 when none */
+	long expires;     /* YYYYMMDD, 0 when none */
 };
 
 struct sc_policy {
@@ -170,7 +170,7 @@ static int parse_date(const struct ctx *c, const char *val, long *out)
 	if (i != 10 || val[10] != '\0' || sscanf(val, "%4d-%2d-%2d", &y, &m, &d) != 3 ||
 	    y < 1970 || m < 1 || m > 12 || d < 1 ||
 	    d > mdays[m - 1] +
-		    (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))) {
+			    (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))) {
 		BAD(c, "invalid date '%.32s' in expires= (want YYYY-MM-DD)", val);
 		return -EINVAL;
 	}
@@ -473,8 +473,8 @@ static int load_dropins(struct sc_policy *pol, int dirfd, const char *dir,
 			return 0;
 		sc_error_set(err, "refusing %s: %s", path,
 			     r == -ELOOP || r == -ENOTDIR
-				 ? "not a directory (or a symlink)"
-				 : strerror(-r));
+				     ? "not a directory (or a symlink)"
+				     : strerror(-r));
 		return r == -ELOOP || r == -ENOTDIR ? -EPERM : r;
 	}
 	r = check_trust(fd, path, 1, 1, err);

@@ -78,15 +78,15 @@ size_t sc_policy_count(const struct sc_policy *pol);
 
 /* Who asks to load what; see sc_policy_check(). */
 struct sc_policy_request {
-	const uint8_t *digest;	   /* SHA-256 of the module's bytes (32 bytes) */
-	const char *user;	   /* the caller's user name */
+	const uint8_t *digest;     /* SHA-256 of the module's bytes (32 bytes) */
+	const char *user;          /* the caller's user name */
 	const char *const *groups; /* the caller's group names (primary and others) */
 	size_t ngroups;
-	const char *kernel;	   /* the running kernel's release */
+	const char *kernel;        /* the running kernel's release */
 	const char *const *params; /* names of the module parameters to set */
 	size_t nparams;
 	unsigned bufsize; /* trace buffer asked for, MiB per CPU; 0: the default */
-	time_t now;	  /* for expires= (compared as a UTC date) */
+	time_t now;       /* for expires= (compared as a UTC date) */
 };
 
 /*

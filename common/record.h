@@ -32,7 +32,8 @@ struct sc_record *sc_record_new(void);
 void sc_record_free(struct sc_record *rec);
 
 /* Append a field (the value is copied). Returns 0, -EINVAL for a bad label, -E2BIG, -ENOMEM. */
-int sc_record_add(struct sc_record *rec, const char *label, const void *value, size_t len);
+int sc_record_add(struct sc_record *rec, const char *label, const void *value,
+		  size_t len);
 int sc_record_add_str(struct sc_record *rec, const char *label, const char *value);
 int sc_record_addf(struct sc_record *rec, const char *label, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

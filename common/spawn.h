@@ -14,29 +14,33 @@
 struct sc_argv {
 	const char **v; /* v[n] == NULL */
 	size_t n, cap;
-	char **owned;   /* strings sc_argv_pushf made */
+	char **owned; /* strings sc_argv_pushf made */
 	size_t n_owned;
 };
 
 /* Append s (borrowed: it must outlive the argv). Returns 0 or -ENOMEM. */
 int sc_argv_push(struct sc_argv *a, const char *s);
 /* Append a formatted string the argv owns. Returns 0 or -ENOMEM. */
-int sc_argv_pushf(struct sc_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int sc_argv_pushf(struct sc_argv *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Free the vector and the strings it owns; the struct is reset. */
 void sc_argv_free(struct sc_argv *a);
 
 struct sc_spawn_opts {
-	const char *dir;        /* chdir here first (NULL: stay) */
-	const char *tmpdir;     /* set TMPDIR (NULL: leave) */
-	int stdout_fd;          /* dup2 onto 1 (-1: inherit) */
-	int stderr_fd;          /* dup2 onto 2 (-1: inherit) */
-	bool new_group;         /* its own process group (setpgid(0, 0)) */
-	bool die_with_parent;   /* SIGKILL when the parent dies */
-	bool default_signals;   /* SIGINT, SIGTERM, SIGHUP back to SIG_DFL */
+	const char *dir;      /* chdir here first (NULL: stay) */
+	const char *tmpdir;   /* set TMPDIR (NULL: leave) */
+	int stdout_fd;        /* dup2 onto 1 (-1: inherit) */
+	int stderr_fd;        /* dup2 onto 2 (-1: inherit) */
+	bool new_group;       /* its own process group (setpgid(0, 0)) */
+	bool die_with_parent; /* SIGKILL when the parent dies */
+	bool default_signals; /* SIGINT, SIGTERM, SIGHUP back to SIG_DFL */
 };
 
 /* What sc_spawn_opts starts from: inherit everything. */
-#define SC_SPAWN_OPTS_INIT {.stdout_fd = -1, .stderr_fd = -1}
+#define SC_SPAWN_OPTS_INIT                                                               \
+	{                                                                                \
+		.stdout_fd = -1, .stderr_fd = -1                                         \
+	}
 
 /*
  * Start argv[0] (an absolute path; no PATH search) with opts (NULL: the

@@ -111,7 +111,7 @@ static int run_stap(const struct sc_argv *a, const char *work, int verbose, int 
 	o.stdout_fd = verbose ? 2 : null;
 	o.dir = work;
 	o.tmpdir = work;
-	o.new_group = true;      /* so that every compiler it starts can be stopped */
+	o.new_group = true;       /* so that every compiler it starts can be stopped */
 	o.die_with_parent = true; /* a build outlives nothing */
 	o.default_signals = true;
 	sa.sa_handler = forward;
@@ -138,8 +138,10 @@ static int run_stap(const struct sc_argv *a, const char *work, int verbose, int 
 static int stap_failed(const struct sc_build *b, int status, struct sc_error *err)
 {
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-		sc_error_set(err, "could not run %s; install systemtap or set 'stap:' in "
-				  "config.yaml", b->ctx->stap);
+		sc_error_set(err,
+			     "could not run %s; install systemtap or set 'stap:' in "
+			     "config.yaml",
+			     b->ctx->stap);
 		return -ENOEXEC;
 	}
 	if (WIFSIGNALED(status)) {
@@ -148,22 +150,26 @@ static int stap_failed(const struct sc_build *b, int status, struct sc_error *er
 		return -EIO;
 	}
 	if (sc_kernel_needs_runtime_fix(b->kernel, b->key->runtime)) {
-		sc_error_set(err,
-			     "stap failed (exit status %d): the systemtap runtime %s does not "
-			     "compile for %s, whose task_work_cancel() is now "
-			     "task_work_cancel_func(); prepare a fixed runtime with "
-			     "'stapcache-fix-runtime -r %s' and set the directory it prints as "
-			     "'runtime:' in config.yaml (or pass -R DIR); nothing was cached",
-			     WEXITSTATUS(status), b->key->runtime, b->kernel->release,
-			     b->kernel->release);
+		sc_error_set(
+			err,
+			"stap failed (exit status %d): the systemtap runtime %s does not "
+			"compile for %s, whose task_work_cancel() is now "
+			"task_work_cancel_func(); prepare a fixed runtime with "
+			"'stapcache-fix-runtime -r %s' and set the directory it prints as "
+			"'runtime:' in config.yaml (or pass -R DIR); nothing was cached",
+			WEXITSTATUS(status), b->key->runtime, b->kernel->release,
+			b->kernel->release);
 		return -EIO;
 	}
-	sc_error_set(err, "stap failed (exit status %d; its messages are above); "
-			  "nothing was cached", WEXITSTATUS(status));
+	sc_error_set(err,
+		     "stap failed (exit status %d; its messages are above); "
+		     "nothing was cached",
+		     WEXITSTATUS(status));
 	return -EIO;
 }
 
-int sc_build_run(void *arg, const char *tmpdir, struct sc_record *meta, struct sc_error *err)
+int sc_build_run(void *arg, const char *tmpdir, struct sc_record *meta,
+		 struct sc_error *err)
 {
 	const struct sc_build *b = arg;
 	const struct sc_key *key = b->key;
@@ -223,8 +229,9 @@ int sc_build_run(void *arg, const char *tmpdir, struct sc_record *meta, struct s
 	}
 	r = sc_record_add_str(meta, "kernel", b->kernel->release);
 	r = r ?: sc_record_add_str(meta, "arch", b->kernel->arch);
-	r = r ?: sc_record_add_str(meta, "stap-version",
-				   sc_record_get(key->record, "stap.version"));
+	r = r
+		    ?: sc_record_add_str(meta, "stap-version",
+					 sc_record_get(key->record, "stap.version"));
 	r = r ?: sc_record_addf(meta, "build-seconds", "%.2f", now() - t0);
 out:
 	(void)sc_rm_rf(work);

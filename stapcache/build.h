@@ -23,7 +23,8 @@ struct sc_build {
  * MODULE -r -R, then every option the table gives stap, then the script
  * and its arguments. Returns 0 or -ENOMEM (free argv with sc_argv_free).
  */
-int sc_build_argv(const struct sc_build *b, const char *script_path, struct sc_argv *argv);
+int sc_build_argv(const struct sc_build *b, const char *script_path,
+		  struct sc_argv *argv);
 
 /*
  * The cache's build callback (arg: struct sc_build). Run `stap -p4 -m

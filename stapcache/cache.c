@@ -28,11 +28,13 @@ struct sc_cache {
 };
 
 static const char *stat_names[SC_STAT_N] = {
-	"hits", "misses", "builds", "build-failures", "evictions",
-	"shared-hits", "shared-misses", "shared-uploads", "shared-rejects", "shared-errors",
+	"hits",           "misses",        "builds",        "build-failures",
+	"evictions",      "shared-hits",   "shared-misses", "shared-uploads",
+	"shared-rejects", "shared-errors",
 };
 /* The byte stats.log holds for each event. */
-static const char stat_codes[SC_STAT_N] = {'h', 'm', 'b', 'f', 'e', 'H', 'M', 'U', 'R', 'E'};
+static const char stat_codes[SC_STAT_N] = {'h', 'm', 'b', 'f', 'e',
+					   'H', 'M', 'U', 'R', 'E'};
 
 /* Fold stats.log into stats once it is this large (and on `cache stats`). */
 #define STATS_LOG_FOLD (64u << 10)
@@ -53,8 +55,8 @@ static int create_layout(const char *dir)
 	int r = sc_mkdir_p(dir, 0755);
 
 	if (r == 0 && access(tag, F_OK) < 0)
-		(void)sc_write_file_atomic(tag, cachedir_tag, sizeof(cachedir_tag) - 1, 0644,
-					   NULL);
+		(void)sc_write_file_atomic(tag, cachedir_tag, sizeof(cachedir_tag) - 1,
+					   0644, NULL);
 	free(tag);
 	return r;
 }
@@ -261,8 +263,8 @@ static int stage(struct sc_cache *c, const char *hex, char **tmpdir, struct sc_e
 	free(tmp);
 	if (r < 0 || !mkdtemp(path)) {
 		r = r < 0 ? r : -errno;
-		sc_error_set(err, "cannot create a staging directory in %s/tmp: %s", c->dir,
-			     strerror(-r));
+		sc_error_set(err, "cannot create a staging directory in %s/tmp: %s",
+			     c->dir, strerror(-r));
 		free(path);
 		return r;
 	}
@@ -359,7 +361,8 @@ static int install(struct sc_cache *c, const struct sc_key *key, const char *tmp
  * staging dir is removed and nothing is published. The caller holds the lock.
  */
 static int publish(struct sc_cache *c, const struct sc_key *key, const char *tmpdir,
-		   const struct sc_record *extra, char **module_path, struct sc_error *err)
+		   const struct sc_record *extra, char **module_path,
+		   struct sc_error *err)
 {
 	char hex[SC_SHA256_HEXLEN + 1], *ko, *dest = NULL;
 	char *shard = xstrdupf("%s/%.2s", c->dir, key->hex);
@@ -415,7 +418,8 @@ static int install(struct sc_cache *c, const struct sc_key *key, const char *tmp
 		(void)sc_rm_rf(tmpdir);
 		r = 0;
 	} else if (r < 0) {
-		sc_error_set(err, "cannot publish the cache entry %s: %s", dest, strerror(-r));
+		sc_error_set(err, "cannot publish the cache entry %s: %s", dest,
+			     strerror(-r));
 		goto fail;
 	}
 	(void)sc_fsync_dir(shard);
@@ -434,8 +438,8 @@ out:
  * again, with the plain digests, that its inputs are this key's and its
  * module is the one its meta names, then publish it as it came.
  */
-static int publish_fetched(struct sc_cache *c, const struct sc_key *key, const char *tmpdir,
-			   char **module_path, struct sc_error *err)
+static int publish_fetched(struct sc_cache *c, const struct sc_key *key,
+			   const char *tmpdir, char **module_path, struct sc_error *err)
 {
 	char hex[SC_SHA256_HEXLEN + 1], *ko = xstrdupf("%s/%s.ko", tmpdir, key->module);
 	char *mp = xstrdupf("%s/meta", tmpdir), *ip = xstrdupf("%s/inputs", tmpdir);
@@ -617,7 +621,8 @@ static bool is_key(const char *s)
 	return sc_unhex_sha256(s, strlen(s), md) == 0;
 }
 
-static void meta_field(const struct sc_record *meta, const char *name, char *out, size_t n)
+static void meta_field(const struct sc_record *meta, const char *name, char *out,
+		       size_t n)
 {
 	const char *v = sc_record_get(meta, name);
 
@@ -693,7 +698,8 @@ int sc_cache_entries(struct sc_cache *c, struct sc_entry_info **out, size_t *n_o
 				continue;
 			if (n == cap) {
 				struct sc_entry_info *nv =
-					realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*nv));
+					realloc(v,
+						(cap = cap ? cap * 2 : 16) * sizeof(*nv));
 
 				if (!nv) {
 					closedir(sd);
@@ -803,13 +809,17 @@ int sc_cache_clear(struct sc_cache *c, size_t *removed)
 static int fetch_shared(struct sc_cache *c, const struct sc_key *key, const char *tmpdir,
 			char **module_path)
 {
-	static const enum sc_stat stat_of[] = {
-		[SC_SHARED_HIT] = SC_STAT_SHARED_HITS, [SC_SHARED_MISS] = SC_STAT_SHARED_MISSES,
-		[SC_SHARED_REJECT] = SC_STAT_SHARED_REJECTS, [SC_SHARED_ERROR] = SC_STAT_SHARED_ERRORS};
+	static const enum sc_stat stat_of[] = {[SC_SHARED_HIT] = SC_STAT_SHARED_HITS,
+					       [SC_SHARED_MISS] = SC_STAT_SHARED_MISSES,
+					       [SC_SHARED_REJECT] =
+						       SC_STAT_SHARED_REJECTS,
+					       [SC_SHARED_ERROR] = SC_STAT_SHARED_ERRORS};
 	struct sc_error err = {{0}};
-	enum sc_shared_result res = sc_shared_fetch(c->shared, key->hex, key->module, tmpdir);
+	enum sc_shared_result res =
+		sc_shared_fetch(c->shared, key->hex, key->module, tmpdir);
 
-	if (res == SC_SHARED_HIT && publish_fetched(c, key, tmpdir, module_path, &err) < 0) {
+	if (res == SC_SHARED_HIT &&
+	    publish_fetched(c, key, tmpdir, module_path, &err) < 0) {
 		fprintf(stderr, "stapcache: shared cache: %s; not served\n", err.msg);
 		res = SC_SHARED_REJECT;
 	}
@@ -840,9 +850,9 @@ static void upload_shared(struct sc_cache *c, const struct sc_key *key)
  * The miss path: one build per key at a time. Whoever waited for the lock
  * finds the entry published and answers as a hit.
  */
-static int build_entry(struct sc_cache *c, const struct sc_key *key, sc_cache_build_fn *build,
-		       void *arg, char **module_path, enum sc_cache_how *how,
-		       struct sc_error *err)
+static int build_entry(struct sc_cache *c, const struct sc_key *key,
+		       sc_cache_build_fn *build, void *arg, char **module_path,
+		       enum sc_cache_how *how, struct sc_error *err)
 {
 	struct sc_record *extra = NULL;
 	char *tmpdir = NULL;
@@ -890,7 +900,8 @@ done:
 }
 
 int sc_cache_get(struct sc_cache *c, const struct sc_key *key, sc_cache_build_fn *build,
-		 void *arg, char **module_path, enum sc_cache_how *how, struct sc_error *err)
+		 void *arg, char **module_path, enum sc_cache_how *how,
+		 struct sc_error *err)
 {
 	enum sc_cache_how h = SC_CACHE_HIT;
 	size_t evicted;

@@ -40,10 +40,19 @@
  */
 struct sc_cache;
 
-enum sc_stat { SC_STAT_HITS, SC_STAT_MISSES, SC_STAT_BUILDS, SC_STAT_BUILD_FAILURES,
-	       SC_STAT_EVICTIONS, SC_STAT_SHARED_HITS, SC_STAT_SHARED_MISSES,
-	       SC_STAT_SHARED_UPLOADS, SC_STAT_SHARED_REJECTS, SC_STAT_SHARED_ERRORS,
-	       SC_STAT_N };
+enum sc_stat {
+	SC_STAT_HITS,
+	SC_STAT_MISSES,
+	SC_STAT_BUILDS,
+	SC_STAT_BUILD_FAILURES,
+	SC_STAT_EVICTIONS,
+	SC_STAT_SHARED_HITS,
+	SC_STAT_SHARED_MISSES,
+	SC_STAT_SHARED_UPLOADS,
+	SC_STAT_SHARED_REJECTS,
+	SC_STAT_SHARED_ERRORS,
+	SC_STAT_N
+};
 
 struct sc_shared;
 /*
@@ -90,7 +99,8 @@ enum sc_cache_how {
  * NULL), or -errno with err set.
  */
 int sc_cache_get(struct sc_cache *c, const struct sc_key *key, sc_cache_build_fn *build,
-		 void *arg, char **module_path, enum sc_cache_how *how, struct sc_error *err);
+		 void *arg, char **module_path, enum sc_cache_how *how,
+		 struct sc_error *err);
 
 /* Is key cached? Returns 0 and *module_path (caller frees), or -ENOENT. No side effects. */
 int sc_cache_peek(struct sc_cache *c, const struct sc_key *key, char **module_path);

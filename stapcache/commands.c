@@ -40,7 +40,8 @@ static void fmt_time(time_t t, char *buf, size_t n)
 {
 	struct tm tm;
 
-	if (t <= 0 || !localtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm))
+	if (t <= 0 || !localtime_r(&t, &tm) ||
+	    !strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm))
 		snprintf(buf, n, "-");
 }
 
@@ -71,7 +72,8 @@ static int cache_stats(struct sc_cache *c, const struct sc_ctx *ctx)
 	printf("failed builds        %" PRIu64 "\n", v[SC_STAT_BUILD_FAILURES]);
 	printf("evictions            %" PRIu64 "\n", v[SC_STAT_EVICTIONS]);
 	if (ctx->shared_cache || v[SC_STAT_SHARED_HITS] + v[SC_STAT_SHARED_MISSES] +
-					 v[SC_STAT_SHARED_UPLOADS] + v[SC_STAT_SHARED_REJECTS] +
+					 v[SC_STAT_SHARED_UPLOADS] +
+					 v[SC_STAT_SHARED_REJECTS] +
 					 v[SC_STAT_SHARED_ERRORS]) {
 		printf("shared hits          %" PRIu64 "\n", v[SC_STAT_SHARED_HITS]);
 		printf("shared misses        %" PRIu64 "\n", v[SC_STAT_SHARED_MISSES]);
@@ -110,7 +112,8 @@ static int cache_list(struct sc_cache *c, const struct sc_ctx *ctx)
 	return 0;
 }
 
-static int cache_prune(struct sc_cache *c, const struct sc_ctx *ctx, int argc, char **argv)
+static int cache_prune(struct sc_cache *c, const struct sc_ctx *ctx, int argc,
+		       char **argv)
 {
 	struct sc_error err = {{0}};
 	uint64_t max = ctx->max_size, freed;
@@ -126,7 +129,8 @@ static int cache_prune(struct sc_cache *c, const struct sc_ctx *ctx, int argc, c
 			v = argv[i] + 11;
 		else
 			return fail("cache prune: unknown argument '%s' (usage: stapcache cache "
-				    "prune [--max-size SIZE])", argv[i]);
+				    "prune [--max-size SIZE])",
+				    argv[i]);
 		if (sc_parse_size(v, &max, &err) < 0)
 			return fail("cache prune: %s", err.msg);
 	}
@@ -180,8 +184,10 @@ int sc_cmd_cache(int argc, char **argv)
 		else
 			printf("removed %zu entries and the memos\n", removed);
 	} else {
-		status = fail("cache: unknown subcommand or extra arguments '%s' (stats, list, "
-			      "prune [--max-size SIZE], clear)", sub);
+		status =
+			fail("cache: unknown subcommand or extra arguments '%s' (stats, list, "
+			     "prune [--max-size SIZE], clear)",
+			     sub);
 		status = 2;
 	}
 	sc_cache_free(c);
@@ -250,8 +256,10 @@ static int bless_parse(int argc, char **argv, struct bless_args *a)
 	}
 	if (!a->path || (!a->ntargets && (a->admin || a->policy)))
 		return -EINVAL;
-	if ((a->users && !bless_list_ok(a->users)) || (a->params && !bless_list_ok(a->params))) {
-		fprintf(stderr, "stapcache: bless: --users and --params take NAME[,NAME...]\n");
+	if ((a->users && !bless_list_ok(a->users)) ||
+	    (a->params && !bless_list_ok(a->params))) {
+		fprintf(stderr,
+			"stapcache: bless: --users and --params take NAME[,NAME...]\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -275,7 +283,8 @@ static int bless_line(const struct bless_args *a, char hex[SC_SHA256_HEXLEN + 1]
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail("bless: cannot open %s: %s (check the path)", path, strerror(errno));
+		return fail("bless: cannot open %s: %s (check the path)", path,
+			    strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return fail("bless: %s is not a regular file", path);
@@ -296,8 +305,10 @@ static int bless_line(const struct bless_args *a, char hex[SC_SHA256_HEXLEN + 1]
 	blen = strlen(base);
 	if (blen < 3 || strcmp(base + blen - 3, ".ko") != 0 || blen - 3 != strlen(name) ||
 	    strncmp(base, name, blen - 3) != 0)
-		fprintf(stderr, "stapcache: warning: %s is module %s; it can be loaded only "
-				"as a file named %s.ko\n", path, name, name);
+		fprintf(stderr,
+			"stapcache: warning: %s is module %s; it can be loaded only "
+			"as a file named %s.ko\n",
+			path, name, name);
 	*line = sc_strdupf("sha256:%s%s%s%s%s  # %s", hex, a->users ? " users=" : "",
 			   a->users ? a->users : "", a->params ? " params=" : "",
 			   a->params ? a->params : "", name);
@@ -316,7 +327,8 @@ int sc_cmd_bless(int argc, char **argv)
 	else if ((status = bless_line(&a, hex, &line)) != 0)
 		;
 	else if (a.ntargets)
-		status = sc_remote_exec_bless(a.targets, a.ntargets, a.admin, a.policy, hex, line);
+		status = sc_remote_exec_bless(a.targets, a.ntargets, a.admin, a.policy,
+					      hex, line);
 	else
 		status = printf("%s\n", line) < 0;
 	free(line);

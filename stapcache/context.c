@@ -72,7 +72,8 @@ static char *tapset_for(const char *stap)
 	return tapset_next_to(SC_STAP_RUNTIME_DEFAULT);
 }
 
-static int load_configs(struct sc_ctx *ctx, const struct sc_env *env, struct sc_error *err)
+static int load_configs(struct sc_ctx *ctx, const struct sc_env *env,
+			struct sc_error *err)
 {
 	struct sc_config *user = NULL;
 	int r;
@@ -80,8 +81,8 @@ static int load_configs(struct sc_ctx *ctx, const struct sc_env *env, struct sc_
 	ctx->sys_config_path = xstrdupf("%s/stapcache/config.yaml",
 					env->sysconfdir ? env->sysconfdir : SYSCONFDIR);
 	ctx->config_path = env->config ? xstrdupf("%s", env->config)
-				       : xdg_path(env->xdg_config_home, env->home, ".config",
-						  "stapcache/config.yaml");
+				       : xdg_path(env->xdg_config_home, env->home,
+						  ".config", "stapcache/config.yaml");
 	r = sc_config_load(ctx->sys_config_path, env->home, &ctx->cfg, err);
 	if (r == 0)
 		r = sc_config_load(ctx->config_path, env->home, &user, err);
@@ -108,9 +109,11 @@ int sc_ctx_init(struct sc_ctx *ctx, const struct sc_env *env, struct sc_error *e
 	else if (cfg->cache_dir)
 		ctx->cache_dir = xstrdupf("%s", cfg->cache_dir);
 	else
-		ctx->cache_dir = xdg_path(env->xdg_cache_home, env->home, ".cache", "stapcache");
+		ctx->cache_dir =
+			xdg_path(env->xdg_cache_home, env->home, ".cache", "stapcache");
 	ctx->stap = xstrdupf("%s", cfg->stap ? cfg->stap : SC_STAP_DEFAULT);
-	ctx->runtime = xstrdupf("%s", cfg->runtime ? cfg->runtime : SC_STAP_RUNTIME_DEFAULT);
+	ctx->runtime =
+		xstrdupf("%s", cfg->runtime ? cfg->runtime : SC_STAP_RUNTIME_DEFAULT);
 	ctx->tapset = env->systemtap_tapset ? xstrdupf("%s", env->systemtap_tapset)
 					    : tapset_for(ctx->stap);
 	if (env->systemtap_dir)
@@ -120,14 +123,16 @@ int sc_ctx_init(struct sc_ctx *ctx, const struct sc_env *env, struct sc_error *e
 	ctx->path = xstrdupf("%s", env->path ? env->path : "/usr/bin:/bin");
 	ctx->uid = env->uid;
 	ctx->max_size = cfg->has_max_size ? cfg->max_size : SC_DEFAULT_MAX_SIZE;
-	ctx->shared_cache = cfg->shared_cache && *cfg->shared_cache ? cfg->shared_cache : NULL;
+	ctx->shared_cache = cfg->shared_cache && *cfg->shared_cache ? cfg->shared_cache
+								    : NULL;
 	ctx->trusted_builders = cfg->trusted_builders;
 	ctx->builder_key = cfg->builder_key
 				   ? xstrdupf("%s", cfg->builder_key)
 				   : xdg_path(env->xdg_config_home, env->home, ".config",
 					      "stapcache/builder.key");
 	ctx->shared_auth_file = cfg->shared_auth_file;
-	ctx->shared_connect_ms = cfg->shared_connect_timeout ? cfg->shared_connect_timeout : 300;
+	ctx->shared_connect_ms = cfg->shared_connect_timeout ? cfg->shared_connect_timeout
+							     : 300;
 	ctx->shared_timeout_ms = cfg->shared_timeout ? cfg->shared_timeout : 3000;
 	ctx->shared_wait_s = cfg->shared_wait ? cfg->shared_wait : 120;
 	return 0;
@@ -173,7 +178,8 @@ int sc_find_real_stap(const struct sc_env *env, char **out, struct sc_error *err
 	while ((dir = strsep(&p, ":"))) {
 		char *cand = xstrdupf("%s/stap", *dir ? dir : ".");
 
-		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0 &&
+		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(cand, X_OK) == 0 &&
 		    !is_stapcache(cand, &st, have_self ? &self : NULL)) {
 			free(copy);
 			*out = cand;
@@ -182,8 +188,10 @@ int sc_find_real_stap(const struct sc_env *env, char **out, struct sc_error *err
 		free(cand);
 	}
 	free(copy);
-	sc_error_set(err, "invoked as stap, but no other stap is on PATH (%s): install "
-			  "systemtap, or put stapcache's stap link before it, not instead", path);
+	sc_error_set(err,
+		     "invoked as stap, but no other stap is on PATH (%s): install "
+		     "systemtap, or put stapcache's stap link before it, not instead",
+		     path);
 	return -ENOENT;
 }
 

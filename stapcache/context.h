@@ -24,8 +24,8 @@ struct sc_env {
 	const char *systemtap_tapset; /* SYSTEMTAP_TAPSET: replaces stap's tapsets */
 	const char *config;           /* STAPCACHE_CONFIG: the user's config.yaml */
 	const char *cache_dir;        /* STAPCACHE_DIR */
-	const char *sysconfdir;       /* STAPCACHE_SYSCONFDIR: for tests, instead of SYSCONFDIR */
-	uid_t uid;                    /* the invoking (real) uid */
+	const char *sysconfdir; /* STAPCACHE_SYSCONFDIR: for tests, instead of SYSCONFDIR */
+	uid_t uid;              /* the invoking (real) uid */
 };
 
 void sc_env_read(struct sc_env *env);
@@ -33,16 +33,16 @@ void sc_env_read(struct sc_env *env);
 /* Where things are, after config.yaml and the environment have had their say. */
 struct sc_ctx {
 	char *sys_config_path; /* SYSCONFDIR/stapcache/config.yaml, read first */
-	char *config_path;     /* $STAPCACHE_CONFIG, else $XDG_CONFIG_HOME/stapcache/config.yaml */
+	char *config_path; /* $STAPCACHE_CONFIG, else $XDG_CONFIG_HOME/stapcache/config.yaml */
 	struct sc_config *cfg; /* the two merged: the user's wins, field by field */
-	char *cache_dir;       /* $STAPCACHE_DIR, else cache-dir:, else $XDG_CACHE_HOME/stapcache */
-	char *stap;            /* stap: from config, else the one found at build time */
-	char *runtime;         /* runtime: from config, else stap's own runtime */
-	char *tapset;          /* $SYSTEMTAP_TAPSET, else stap's tapset directory */
-	char *stap_rc;         /* $SYSTEMTAP_DIR/rc, else ~/.systemtap/rc */
-	char *path;            /* PATH, else /usr/bin:/bin */
+	char *cache_dir; /* $STAPCACHE_DIR, else cache-dir:, else $XDG_CACHE_HOME/stapcache */
+	char *stap;      /* stap: from config, else the one found at build time */
+	char *runtime; /* runtime: from config, else stap's own runtime */
+	char *tapset;  /* $SYSTEMTAP_TAPSET, else stap's tapset directory */
+	char *stap_rc; /* $SYSTEMTAP_DIR/rc, else ~/.systemtap/rc */
+	char *path;    /* PATH, else /usr/bin:/bin */
 	uid_t uid;
-	uint64_t max_size;     /* 0: no limit */
+	uint64_t max_size; /* 0: no limit */
 	/* The shared cache (issue 10); the strings stay in cfg. */
 	const char *shared_cache;     /* shared-cache: URLs, one a line, or NULL */
 	const char *trusted_builders; /* trusted-builders: keys, one a line, or NULL */

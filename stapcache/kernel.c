@@ -43,8 +43,9 @@ static char *tree_release(const char *tree)
 	char *path = xstrdupf("%s/include/generated/utsrelease.h", tree);
 	char *buf = NULL, *p, *q, *rel = NULL;
 
-	if (sc_read_file(path, 4096, &buf, NULL) == 0 && (p = strstr(buf, "UTS_RELEASE")) &&
-	    (p = strchr(p, '"')) && (q = strchr(p + 1, '"')) && q > p + 1)
+	if (sc_read_file(path, 4096, &buf, NULL) == 0 &&
+	    (p = strstr(buf, "UTS_RELEASE")) && (p = strchr(p, '"')) &&
+	    (q = strchr(p + 1, '"')) && q > p + 1)
 		rel = strndup(p + 1, (size_t)(q - p - 1));
 	free(buf);
 	free(path);
@@ -65,7 +66,9 @@ int sc_kernel_resolve(const char *spec, const char *arch, struct sc_kernel *out,
 
 	memset(out, 0, sizeof(*out));
 	if (spec && !*spec) {
-		sc_error_set(err, "-r needs a kernel release or a build tree, not an empty string");
+		sc_error_set(
+			err,
+			"-r needs a kernel release or a build tree, not an empty string");
 		return -EINVAL;
 	}
 	if (uname(&u) < 0)
@@ -87,10 +90,11 @@ int sc_kernel_resolve(const char *spec, const char *arch, struct sc_kernel *out,
 	}
 	if (!realpath(tree, real)) {
 		if (spec)
-			sc_error_set(err,
-				     "no kernel build tree for %s (%s is missing); install its "
-				     "headers (apt-get install linux-headers-%s) or pass -r BUILD-TREE",
-				     out->release, tree, out->release);
+			sc_error_set(
+				err,
+				"no kernel build tree for %s (%s is missing); install its "
+				"headers (apt-get install linux-headers-%s) or pass -r BUILD-TREE",
+				out->release, tree, out->release);
 		else
 			sc_error_set(err,
 				     "the running kernel %s has no build tree (%s is missing); "
@@ -157,7 +161,8 @@ static bool headers_rename_task_work_cancel(const char *tree)
 bool sc_kernel_needs_runtime_fix(const struct sc_kernel *k, const char *runtime)
 {
 	char *p = xstrdupf("%s/stp_task_work.c", runtime);
-	bool unfixed = file_has(p, "typedef typeof(&task_work_cancel) task_work_cancel_fn;");
+	bool unfixed =
+		file_has(p, "typedef typeof(&task_work_cancel) task_work_cancel_fn;");
 
 	free(p);
 	return unfixed && headers_rename_task_work_cancel(k->build_tree);

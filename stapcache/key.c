@@ -45,7 +45,8 @@ static int add_file_fp(struct sc_record *rec, const char *label, const char *pat
 	if (r == -ENOENT || r == -ENOTDIR)
 		return sc_record_addf(rec, label, "%s missing", path);
 	if (r < 0)
-		return sc_record_addf(rec, label, "%s unreadable: %s", path, strerror(-r));
+		return sc_record_addf(rec, label, "%s unreadable: %s", path,
+				      strerror(-r));
 	return sc_record_addf(rec, label, "%s sha256:%s", path, hex);
 }
 
@@ -108,7 +109,8 @@ static int add_object_fp(struct sc_record *rec, const char *label, const char *p
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) /* stap will say so; the key only needs to differ */
-		return sc_record_addf(rec, label, "%s unreadable: %s", path, strerror(-r));
+		return sc_record_addf(rec, label, "%s unreadable: %s", path,
+				      strerror(-r));
 	return sc_record_addf(rec, label, "%s sha256:%s", path, hex);
 }
 
@@ -151,14 +153,16 @@ static int add_ldd_fp(struct sc_record *rec, const char *object, const char *sys
 		if (lib)
 			r = add_object_fp(rec, "ldd.lib", lib, sysroot);
 		else if (strstr(line, "not found"))
-			r = sc_record_addf(rec, "ldd.lib", "%s", line + strspn(line, " \t"));
+			r = sc_record_addf(rec, "ldd.lib", "%s",
+					   line + strspn(line, " \t"));
 	}
 	free(out);
 	return r;
 }
 
 /* --ldd: the libraries of every -d OBJECT, in command-line order. */
-static int add_ldd(struct sc_record *rec, const struct sc_request *req, const char *sysroot)
+static int add_ldd(struct sc_record *rec, const struct sc_request *req,
+		   const char *sysroot)
 {
 	int r = sc_record_add_str(rec, "option", "ldd");
 
@@ -209,14 +213,16 @@ static char *memo_version(const char *path)
 	size_t len = 0;
 
 	if (sc_read_file(path, 4096, &buf, &len) == 0 &&
-	    sc_record_parse(buf, len, &rec, NULL) == 0 && sc_record_get(rec, "stap.version"))
+	    sc_record_parse(buf, len, &rec, NULL) == 0 &&
+	    sc_record_get(rec, "stap.version"))
 		v = xstrdupf("%s", sc_record_get(rec, "stap.version"));
 	sc_record_free(rec);
 	free(buf);
 	return v;
 }
 
-static void memo_version_store(const char *memo_dir, const char *path, const char *version)
+static void memo_version_store(const char *memo_dir, const char *path,
+			       const char *version)
 {
 	struct sc_record *rec = sc_record_new();
 	char *dir = xstrdupf("%s/stap-version", memo_dir), *buf = NULL;
@@ -246,8 +252,10 @@ static int add_stap(struct sc_record *rec, const char *stap, const char *memo_di
 
 	if (stat(stap, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    sc_file_content_digest(stap, memo_dir, fp) < 0) {
-		sc_error_set(err, "stap not found at %s: install systemtap (apt-get install "
-				  "systemtap) or set 'stap:' in config.yaml", stap);
+		sc_error_set(err,
+			     "stap not found at %s: install systemtap (apt-get install "
+			     "systemtap) or set 'stap:' in config.yaml",
+			     stap);
 		return -ENOENT;
 	}
 	id = xstrdupf("%s sha256:%s", stap, fp);
@@ -260,7 +268,9 @@ static int add_stap(struct sc_record *rec, const char *stap, const char *memo_di
 	if (!version) {
 		version = run_stap_version(stap);
 		if (!version) {
-			sc_error_set(err, "%s -V failed: is systemtap installed correctly?", stap);
+			sc_error_set(err,
+				     "%s -V failed: is systemtap installed correctly?",
+				     stap);
 			free(memo);
 			free(id);
 			return -ENOEXEC;
@@ -283,7 +293,8 @@ static int add_compiler(struct sc_record *rec, const char *path, const char *mem
 	char *copy = xstrdupf("%s", path), *dir, *save = NULL;
 	int r = 0, found = 0;
 
-	for (dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+	for (dir = strtok_r(copy, ":", &save); dir && !found;
+	     dir = strtok_r(NULL, ":", &save)) {
 		char *cand = xstrdupf("%s/gcc", *dir ? dir : ".");
 		char real[PATH_MAX];
 
@@ -299,7 +310,8 @@ static int add_compiler(struct sc_record *rec, const char *path, const char *mem
 	return r;
 }
 
-static int add_kernel(struct sc_record *rec, const struct sc_kernel *k, const char *memo_dir)
+static int add_kernel(struct sc_record *rec, const struct sc_kernel *k,
+		      const char *memo_dir)
 {
 	static const char *files[] = {
 		".config",
@@ -358,7 +370,9 @@ static int add_options(struct sc_record *rec, const struct sc_request *req,
 				break;
 			case SC_KEY_VALUE: /* an optional argument left out: "" */
 				r = sc_record_add_str(rec, o->label,
-						      req->opts[j].value ? req->opts[j].value : "");
+						      req->opts[j].value
+							      ? req->opts[j].value
+							      : "");
 				break;
 			case SC_KEY_FILE:
 				path = sc_key_object_path(req->opts[j].value);
@@ -371,7 +385,8 @@ static int add_options(struct sc_record *rec, const struct sc_request *req,
 				flagged = true;
 				break;
 			case SC_KEY_TREE:
-				r = add_tree_fp(rec, o->label, req->opts[j].value, NULL, err);
+				r = add_tree_fp(rec, o->label, req->opts[j].value, NULL,
+						err);
 				break;
 			case SC_KEY_NONE:
 			case SC_KEY_DERIVED:
@@ -394,7 +409,8 @@ static int add_stap_rc(struct sc_record *rec, const char *path)
 	return r;
 }
 
-static int read_script(const struct sc_request *req, struct sc_key *key, struct sc_error *err)
+static int read_script(const struct sc_request *req, struct sc_key *key,
+		       struct sc_error *err)
 {
 	const char *slash;
 	int r;
@@ -408,7 +424,8 @@ static int read_script(const struct sc_request *req, struct sc_key *key, struct 
 	if (!strcmp(req->script_file, "-"))
 		r = sc_read_fd(0, SCRIPT_MAX, &key->script, &key->script_len);
 	else
-		r = sc_read_file(req->script_file, SCRIPT_MAX, &key->script, &key->script_len);
+		r = sc_read_file(req->script_file, SCRIPT_MAX, &key->script,
+				 &key->script_len);
 	if (r < 0) {
 		sc_error_set(err, "cannot read script %s: %s%s", req->script_file,
 			     r == -EFBIG ? "larger than 16 MiB" : strerror(-r),
@@ -426,7 +443,8 @@ static int read_script(const struct sc_request *req, struct sc_key *key, struct 
 
 static int fill_record(struct sc_record *rec, const struct sc_request *req,
 		       const struct sc_ctx *ctx, const struct sc_kernel *kernel,
-		       const char *memo_dir, const struct sc_key *key, struct sc_error *err)
+		       const char *memo_dir, const struct sc_key *key,
+		       struct sc_error *err)
 {
 	int r = sc_record_addf(rec, "key.format", "%d", SC_KEY_FORMAT);
 
@@ -453,8 +471,8 @@ static int fill_record(struct sc_record *rec, const struct sc_request *req,
 }
 
 int sc_key_compute(const struct sc_request *req, const struct sc_ctx *ctx,
-		   const struct sc_kernel *kernel, const char *memo_dir, struct sc_key *key,
-		   struct sc_error *err)
+		   const struct sc_kernel *kernel, const char *memo_dir,
+		   struct sc_key *key, struct sc_error *err)
 {
 	uint8_t md[SC_SHA256_LEN];
 	int r;
@@ -471,7 +489,8 @@ int sc_key_compute(const struct sc_request *req, const struct sc_ctx *ctx,
 		r = sc_record_digest(key->record, md);
 	if (r < 0) {
 		if (!err || !err->msg[0])
-			sc_error_set(err, "cannot compute the cache key: %s", strerror(-r));
+			sc_error_set(err, "cannot compute the cache key: %s",
+				     strerror(-r));
 		sc_key_clear(key);
 		return r;
 	}

@@ -21,11 +21,11 @@
 struct sc_key {
 	struct sc_record *record;
 	char hex[SC_SHA256_HEXLEN + 1];
-	char module[64];         /* module name = file name without .ko */
-	char *script;            /* the exact script bytes hashed (compile these) */
+	char module[64]; /* module name = file name without .ko */
+	char *script;    /* the exact script bytes hashed (compile these) */
 	size_t script_len;
 	const char *script_name; /* the name stap sees: "-e", or the copy's basename */
-	const char *runtime;     /* the runtime directory the key covers (give it to stap) */
+	const char *runtime; /* the runtime directory the key covers (give it to stap) */
 };
 
 /*
@@ -39,8 +39,8 @@ struct sc_key {
  * Returns 0 and fills key (free with sc_key_clear), or -errno with err set.
  */
 int sc_key_compute(const struct sc_request *req, const struct sc_ctx *ctx,
-		   const struct sc_kernel *kernel, const char *memo_dir, struct sc_key *key,
-		   struct sc_error *err);
+		   const struct sc_kernel *kernel, const char *memo_dir,
+		   struct sc_key *key, struct sc_error *err);
 void sc_key_clear(struct sc_key *key);
 
 /*

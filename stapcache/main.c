@@ -81,12 +81,15 @@ static int resolve_timeout(struct sc_request *req, const struct sc_env *env)
 		for (size_t i = 0; i < all.n && !target; i++)
 			target = !strcmp(all.v[i].name, req->timeout);
 	if (target) {
-		fprintf(stderr, "stapcache: -T %s: the known_hosts target '%s' (not stap's "
-				"-T TIME)\n", req->timeout, req->timeout);
+		fprintf(stderr,
+			"stapcache: -T %s: the known_hosts target '%s' (not stap's "
+			"-T TIME)\n",
+			req->timeout, req->timeout);
 		r = sc_request_timeout_is_target(req);
 	} else {
-		fprintf(stderr, "stapcache: -T %s: stap's meaning, end the script after %s "
-				"seconds (no known_hosts target is named '%s')\n",
+		fprintf(stderr,
+			"stapcache: -T %s: stap's meaning, end the script after %s "
+			"seconds (no known_hosts target is named '%s')\n",
 			req->timeout, req->timeout, req->timeout);
 	}
 	sc_targets_clear(&all);
@@ -192,10 +195,10 @@ static int compile(int argc, char **argv, bool as_stap)
 	}
 	if (req.verbose)
 		fprintf(stderr, "stapcache: %s: %s\n",
-			how == SC_CACHE_BUILT	      ? "built"
+			how == SC_CACHE_BUILT        ? "built"
 			: how == SC_CACHE_HIT_WAITED ? "built by a concurrent request"
 			: how == SC_CACHE_SHARED     ? "shared cache hit"
-						      : "cache hit",
+						     : "cache hit",
 			path);
 	if (req.last_pass == 4 && as_stap && req.module) {
 		status = copy_here(path, req.module);

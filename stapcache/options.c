@@ -20,64 +20,73 @@ const struct sc_opt sc_opts[] = {
 	 .help = "-p4: compile only and print the module's absolute path on stdout;\n"
 		 "-p1..-p3 build no module: the real stap runs them; 5 (the\n"
 		 "default) runs the module"},
-	{'r', NULL, "RELEASE|DIR", SC_ROLE_KEY, SC_KEY_DERIVED, "kernel", .example = "@TREE@",
+	{'r', NULL, "RELEASE|DIR", SC_ROLE_KEY, SC_KEY_DERIVED, "kernel",
+	 .example = "@TREE@",
 	 .help = "kernel release or build tree (default: the running kernel)"},
-	{'a', NULL, "ARCH", SC_ROLE_KEY, SC_KEY_DERIVED, "kernel.arch", .example = "arm64",
-	 .help = "target architecture (default: this machine's)"},
+	{'a', NULL, "ARCH", SC_ROLE_KEY, SC_KEY_DERIVED, "kernel.arch",
+	 .example = "arm64", .help = "target architecture (default: this machine's)"},
 	{'R', NULL, "DIR", SC_ROLE_KEY, SC_KEY_DERIVED, "runtime", .example = "@DIR@",
 	 .help = "systemtap runtime directory (default: config.yaml, then stap's)"},
 	{'m', NULL, "NAME", SC_ROLE_KEY, SC_KEY_DERIVED, "module", .example = "mymod",
 	 .help = "module name (default: stap_ and 32 hex digits of the key)"},
 	{'e', NULL, "SCRIPT", SC_ROLE_KEY, SC_KEY_DERIVED, "script",
-	 .example = "probe begin { exit() }", .help = "the script text (instead of a FILE)"},
+	 .example = "probe begin { exit() }",
+	 .help = "the script text (instead of a FILE)"},
 	{'D', NULL, "NAME[=VALUE]", SC_ROLE_KEY, SC_KEY_VALUE, "define", "-D",
 	 .example = "MAXACTION=10000", .help = "preprocessor definition for the module"},
 	{'I', NULL, "DIR", SC_ROLE_KEY, SC_KEY_TREE, "include", "-I", .example = "@DIR@",
 	 .help = "extra tapset directory (its files are key inputs)"},
-	{'B', NULL, "NAME=VALUE", SC_ROLE_KEY, SC_KEY_VALUE, "kbuild", "-B", .example = "V=1",
-	 .help = "kbuild make option"},
+	{'B', NULL, "NAME=VALUE", SC_ROLE_KEY, SC_KEY_VALUE, "kbuild", "-B",
+	 .example = "V=1", .help = "kbuild make option"},
 	{'g', NULL, NULL, SC_ROLE_KEY, SC_KEY_FLAG, "guru", "-g", .help = "guru mode"},
-	{'b', NULL, NULL, SC_ROLE_KEY, SC_KEY_FLAG, "bulk", "-b", .help = "bulk (per-cpu file) mode"},
+	{'b', NULL, NULL, SC_ROLE_KEY, SC_KEY_FLAG, "bulk", "-b",
+	 .help = "bulk (per-cpu file) mode"},
 	{'t', NULL, NULL, SC_ROLE_KEY, SC_KEY_FLAG, "timing", "-t",
 	 .help = "collect probe timing information"},
 	{'u', NULL, NULL, SC_ROLE_KEY, SC_KEY_FLAG, "unoptimized", "-u",
 	 .help = "unoptimized translation"},
 	{SC_OPT_PRIVILEGE, "privilege", "LEVEL", SC_ROLE_KEY, SC_KEY_VALUE, "privilege",
 	 "--privilege=", .example = "stapusr", .help = "privilege level, as stap"},
-	{SC_OPT_UNPRIVILEGED, "unprivileged", NULL, SC_ROLE_KEY, SC_KEY_VALUE, "privilege",
-	 "--privilege=", .help = "--privilege=stapusr"},
-	{SC_OPT_COMPATIBLE, "compatible", "VERSION", SC_ROLE_KEY, SC_KEY_VALUE, "compatible",
-	 "--compatible=", .example = "4.0", .help = "compatibility with an older stap"},
+	{SC_OPT_UNPRIVILEGED, "unprivileged", NULL, SC_ROLE_KEY, SC_KEY_VALUE,
+	 "privilege", "--privilege=", .help = "--privilege=stapusr"},
+	{SC_OPT_COMPATIBLE, "compatible", "VERSION", SC_ROLE_KEY, SC_KEY_VALUE,
+	 "compatible", "--compatible=", .example = "4.0",
+	 .help = "compatibility with an older stap"},
 	{SC_OPT_SUPPRESS_HANDLER_ERRORS, "suppress-handler-errors", NULL, SC_ROLE_KEY,
 	 SC_KEY_FLAG, "suppress-handler-errors", "--suppress-handler-errors",
 	 .help = "as stap"},
-	{SC_OPT_SUPPRESS_TIME_LIMITS, "suppress-time-limits", NULL, SC_ROLE_KEY, SC_KEY_FLAG,
-	 "suppress-time-limits", "--suppress-time-limits", .help = "as stap"},
-	{SC_OPT_SKIP_BADVARS, "skip-badvars", NULL, SC_ROLE_KEY, SC_KEY_FLAG, "skip-badvars",
-	 "--skip-badvars", .help = "as stap"},
+	{SC_OPT_SUPPRESS_TIME_LIMITS, "suppress-time-limits", NULL, SC_ROLE_KEY,
+	 SC_KEY_FLAG, "suppress-time-limits", "--suppress-time-limits",
+	 .help = "as stap"},
+	{SC_OPT_SKIP_BADVARS, "skip-badvars", NULL, SC_ROLE_KEY, SC_KEY_FLAG,
+	 "skip-badvars", "--skip-badvars", .help = "as stap"},
 	{'E', NULL, "SCRIPT", SC_ROLE_KEY, SC_KEY_VALUE, "script.extra", "-E",
 	 .example = "probe end { }",
 	 .help = "a script to run in addition to the main one (its text)"},
-	{'d', NULL, "OBJECT", SC_ROLE_KEY, SC_KEY_FILE, "object", "-d", .example = "/bin/ls",
+	{'d', NULL, "OBJECT", SC_ROLE_KEY, SC_KEY_FILE, "object", "-d",
+	 .example = "/bin/ls",
 	 .help = "add unwind/symbol data for OBJECT (its path and content;\n"
 		 "under --sysroot, the sysroot's copy)"},
 	{SC_OPT_LDD, "ldd", NULL, SC_ROLE_KEY, SC_KEY_LDD, "ldd", "--ldd",
 	 .help = "add unwind/symbol data for the libraries every -d OBJECT\n"
 		 "links (each library ldd resolves, by content)"},
-	{SC_OPT_SYSROOT, "sysroot", "DIR", SC_ROLE_KEY, SC_KEY_VALUE, "sysroot", "--sysroot=",
-	 .example = "/", .help = "where the target's files are (-d objects are read there)"},
-	{SC_OPT_SYSENV, "sysenv", "VAR=VALUE", SC_ROLE_KEY, SC_KEY_VALUE, "sysenv", "--sysenv=",
-	 .example = "PATH=/usr/bin", .help = "the target's value of an environment variable"},
-	{SC_OPT_MODINFO, "modinfo", "NM=VAL", SC_ROLE_KEY, SC_KEY_VALUE, "modinfo", "--modinfo",
-	 .example = "author=me", .help = "a MODULE_INFO(NM,VAL) in the module"},
+	{SC_OPT_SYSROOT, "sysroot", "DIR", SC_ROLE_KEY, SC_KEY_VALUE, "sysroot",
+	 "--sysroot=", .example = "/",
+	 .help = "where the target's files are (-d objects are read there)"},
+	{SC_OPT_SYSENV, "sysenv", "VAR=VALUE", SC_ROLE_KEY, SC_KEY_VALUE, "sysenv",
+	 "--sysenv=", .example = "PATH=/usr/bin",
+	 .help = "the target's value of an environment variable"},
+	{SC_OPT_MODINFO, "modinfo", "NM=VAL", SC_ROLE_KEY, SC_KEY_VALUE, "modinfo",
+	 "--modinfo", .example = "author=me",
+	 .help = "a MODULE_INFO(NM,VAL) in the module"},
 	{'w', NULL, NULL, SC_ROLE_KEY, SC_KEY_FLAG, "no-warnings", "-w",
 	 .help = "suppress warnings"},
 	{'W', NULL, NULL, SC_ROLE_KEY, SC_KEY_FLAG, "warnings-are-errors", "-W",
 	 .help = "turn warnings into errors"},
 	{'P', NULL, NULL, SC_ROLE_KEY, SC_KEY_FLAG, "prologue-searching", "-P",
 	 .help = "prologue-searching for function probes"},
-	{SC_OPT_PROLOGUE_SEARCHING, "prologue-searching", "WHEN", SC_ROLE_KEY, SC_KEY_VALUE,
-	 "prologue-searching", "--prologue-searching=", .example = "always",
+	{SC_OPT_PROLOGUE_SEARCHING, "prologue-searching", "WHEN", SC_ROLE_KEY,
+	 SC_KEY_VALUE, "prologue-searching", "--prologue-searching=", .example = "always",
 	 .help = "prologue-searching for function probes", .optional = true},
 	/*
 	 * stap's -T TIME adds a probe timer.ms(TIME*1000) { exit() } to the
@@ -140,8 +149,8 @@ const struct sc_opt sc_opts[] = {
 	 .why = "another runtime (bpf, dyninst) builds no kernel module",
 	 .help = "pass-5 runtime mode (stap; --runtime=kernel is the default\n"
 		 "and is cached)"},
-	{SC_OPT_BPF, "bpf", NULL, SC_ROLE_EXEC, .why = "a BPF program is no kernel module",
-	 .help = "--runtime=bpf (stap)"},
+	{SC_OPT_BPF, "bpf", NULL, SC_ROLE_EXEC,
+	 .why = "a BPF program is no kernel module", .help = "--runtime=bpf (stap)"},
 	{'k', NULL, NULL, SC_ROLE_EXEC,
 	 .why = "keeps stap's temporary directory: only a build by stap itself has one",
 	 .help = "keep stap's temporary directory (stap)"},
@@ -169,9 +178,9 @@ const struct sc_opt sc_opts[] = {
 	 .example = "yes", .optional = true,
 	 .why = "a compile server may build the module, not this host",
 	 .help = "retry on a compile server (stap)"},
-	{SC_OPT_LIST_SERVERS, "list-servers", "PROPERTIES", SC_ROLE_EXEC, .example = "all",
-	 .optional = true, .why = "lists compile servers; builds no module",
-	 .help = "(stap)"},
+	{SC_OPT_LIST_SERVERS, "list-servers", "PROPERTIES", SC_ROLE_EXEC,
+	 .example = "all", .optional = true,
+	 .why = "lists compile servers; builds no module", .help = "(stap)"},
 	{SC_OPT_TRUST_SERVERS, "trust-servers", "TRUST", SC_ROLE_EXEC, .example = "ssl",
 	 .optional = true, .why = "manages compile-server trust; builds no module",
 	 .help = "(stap)"},
@@ -203,8 +212,8 @@ const struct sc_opt sc_opts[] = {
 	 .help = "build for a stapcache-known_hosts(5) target and run there over\n"
 		 "SSH (repeatable; with -p4 only build and print the paths);\n"
 		 "a number that names no target is stap's -T TIME"},
-	{SC_OPT_CONNECT_TIMEOUT, "connect-timeout", "SECONDS", SC_ROLE_OWN, .example = "5",
-	 .help = "for -T: SSH connect timeout (default 10)"},
+	{SC_OPT_CONNECT_TIMEOUT, "connect-timeout", "SECONDS", SC_ROLE_OWN,
+	 .example = "5", .help = "for -T: SSH connect timeout (default 10)"},
 	{SC_OPT_JOBS, "jobs", "N", SC_ROLE_OWN, .example = "4",
 	 .help = "for -T: targets run at once (default 64)"},
 	{SC_OPT_EXPLAIN, "explain", NULL, SC_ROLE_OWN,
@@ -236,7 +245,8 @@ static void spelling(const struct sc_opt *o, char *buf, size_t n)
 	const char *open = o->optional ? "[=" : "=", *close = o->optional ? "]" : "";
 
 	if (o->id < 256 && o->long_name)
-		snprintf(buf, n, "-%c, --%s%s%s", o->id, o->long_name, *arg ? "=" : "", arg);
+		snprintf(buf, n, "-%c, --%s%s%s", o->id, o->long_name, *arg ? "=" : "",
+			 arg);
 	else if (o->id < 256)
 		snprintf(buf, n, "-%c%s%s", o->id, *arg ? " " : "", arg);
 	else
@@ -257,12 +267,18 @@ void sc_opt_name(const struct sc_opt *o, char *buf, size_t n)
 static const char *role_name(enum sc_opt_role r)
 {
 	switch (r) {
-	case SC_ROLE_KEY: return "key";
-	case SC_ROLE_RUN: return "run";
-	case SC_ROLE_PASS: return "pass";
-	case SC_ROLE_OWN: return "own";
-	case SC_ROLE_EXEC: return "exec";
-	case SC_ROLE_REFUSE: return "refuse";
+	case SC_ROLE_KEY:
+		return "key";
+	case SC_ROLE_RUN:
+		return "run";
+	case SC_ROLE_PASS:
+		return "pass";
+	case SC_ROLE_OWN:
+		return "own";
+	case SC_ROLE_EXEC:
+		return "exec";
+	case SC_ROLE_REFUSE:
+		return "refuse";
 	}
 	return "?";
 }
@@ -270,13 +286,20 @@ static const char *role_name(enum sc_opt_role r)
 static const char *key_name(enum sc_opt_key k)
 {
 	switch (k) {
-	case SC_KEY_NONE: return "-";
-	case SC_KEY_FLAG: return "flag";
-	case SC_KEY_VALUE: return "value";
-	case SC_KEY_TREE: return "tree";
-	case SC_KEY_DERIVED: return "derived";
-	case SC_KEY_FILE: return "file";
-	case SC_KEY_LDD: return "ldd";
+	case SC_KEY_NONE:
+		return "-";
+	case SC_KEY_FLAG:
+		return "flag";
+	case SC_KEY_VALUE:
+		return "value";
+	case SC_KEY_TREE:
+		return "tree";
+	case SC_KEY_DERIVED:
+		return "derived";
+	case SC_KEY_FILE:
+		return "file";
+	case SC_KEY_LDD:
+		return "ldd";
 	}
 	return "?";
 }
@@ -290,8 +313,9 @@ void sc_dump_options(FILE *out)
 		sc_opt_name(o, name, sizeof(name));
 		fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t", name,
 			o->id < 256 && o->long_name ? o->long_name : "-",
-			o->metavar ? o->metavar : "-", role_name(o->role), key_name(o->key),
-			o->stap ? o->stap : "-", o->runner ? (*o->runner ? o->runner : "\"\"") : "-",
+			o->metavar ? o->metavar : "-", role_name(o->role),
+			key_name(o->key), o->stap ? o->stap : "-",
+			o->runner ? (*o->runner ? o->runner : "\"\"") : "-",
 			o->why ? o->why : "-");
 		for (const char *h = o->help; *h; h++) /* the help text on one line */
 			fputc(*h == '\n' ? ' ' : *h, out);
@@ -424,8 +448,8 @@ static void getopt_spec(char *shorts, size_t n, struct option *longs)
 		if (o->long_name)
 			longs[l++] = (struct option){o->long_name,
 						     !sc_opt_has_arg(o) ? no_argument
-						     : o->optional	? optional_argument
-									: required_argument,
+						     : o->optional ? optional_argument
+								   : required_argument,
 						     NULL, o->id};
 	}
 	shorts[s] = '\0';
@@ -458,7 +482,8 @@ static int int_arg(const char *name, const char *arg, int min, int max, int *out
 	errno = 0;
 	n = strtol(arg, &end, 10);
 	if (*arg == '\0' || *end || errno || n < min || n > max) {
-		sc_error_set(err, "%s '%s': expected a number %d-%d", name, arg, min, max);
+		sc_error_set(err, "%s '%s': expected a number %d-%d", name, arg, min,
+			     max);
 		return -EINVAL;
 	}
 	*out = (int)n;
@@ -468,12 +493,14 @@ static int int_arg(const char *name, const char *arg, int min, int max, int *out
 static int unsupported(int c, const char *arg, struct sc_error *err)
 {
 	if (c == '?' && arg)
-		sc_error_set(err,
-			     "unknown option '%s': neither stapcache nor the stap it knows has it "
-			     "(see stapcache --help; invoked as stap, stap itself answers it)",
-			     arg);
+		sc_error_set(
+			err,
+			"unknown option '%s': neither stapcache nor the stap it knows has it "
+			"(see stapcache --help; invoked as stap, stap itself answers it)",
+			arg);
 	else if (c == ':' && arg)
-		sc_error_set(err, "option '%s' needs a value (see stapcache --help)", arg);
+		sc_error_set(err, "option '%s' needs a value (see stapcache --help)",
+			     arg);
 	else
 		sc_error_set(err, "unknown option '-%c' (see stapcache --help)", c);
 	return -EINVAL;
@@ -518,11 +545,21 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 		if (req->last_pass < 4)
 			exec_stap(req, o, "passes 1-3 build no module");
 		return 0;
-	case 'v': req->verbose++; return 0;
-	case 'r': req->kernel = arg; return 0;
-	case 'a': req->arch = arg; return 0;
-	case 'R': req->runtime = arg; return 0;
-	case 'm': req->module = arg; return 0;
+	case 'v':
+		req->verbose++;
+		return 0;
+	case 'r':
+		req->kernel = arg;
+		return 0;
+	case 'a':
+		req->arch = arg;
+		return 0;
+	case 'R':
+		req->runtime = arg;
+		return 0;
+	case 'm':
+		req->module = arg;
+		return 0;
 	case 'e':
 		if (req->script_text) {
 			sc_error_set(err, "only one -e SCRIPT may be given");
@@ -530,7 +567,8 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 		}
 		req->script_text = arg;
 		return 0;
-	case 'G': return check_global(arg, err);
+	case 'G':
+		return check_global(arg, err);
 	case 'T':
 		if (is_time(arg)) { /* main.c asks known_hosts whether it names a target */
 			req->timeout = arg;
@@ -549,7 +587,8 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 		return 0;
 	case SC_OPT_REMOTE_RUNNER:
 		if (strcmp(arg, "auth") && strcmp(arg, "sudo") && strcmp(arg, "direct")) {
-			sc_error_set(err, "--remote-runner '%s': auth, sudo or direct", arg);
+			sc_error_set(err, "--remote-runner '%s': auth, sudo or direct",
+				     arg);
 			return -EINVAL;
 		}
 		req->remote_runner = arg;
@@ -559,7 +598,9 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 			       &req->connect_timeout, err);
 	case SC_OPT_JOBS:
 		return int_arg("--jobs", arg, 1, SC_REMOTE_JOBS_MAX, &req->jobs, err);
-	case SC_OPT_EXPLAIN: req->explain = true; return 0;
+	case SC_OPT_EXPLAIN:
+		req->explain = true;
+		return 0;
 	case SC_OPT_DUMP_OPTIONS:
 		sc_dump_options(stdout);
 		return 1;
@@ -569,7 +610,8 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 	case 'V':
 		printf("stapcache %s\n", PACKAGE_VERSION);
 		return 1;
-	default: return 0;
+	default:
+		return 0;
 	}
 }
 
@@ -595,8 +637,8 @@ static int one_option(struct sc_request *req, bool as_stap, const struct sc_opt 
 {
 	int r;
 
-	if (o->role == SC_ROLE_EXEC && !(o->id == SC_OPT_RUNTIME_MODE && value &&
-					 !strcmp(value, "kernel"))) {
+	if (o->role == SC_ROLE_EXEC &&
+	    !(o->id == SC_OPT_RUNTIME_MODE && value && !strcmp(value, "kernel"))) {
 		exec_stap(req, o, o->why);
 		return 2;
 	}
@@ -663,8 +705,10 @@ static int parse(int argc, char **argv, bool as_stap, struct sc_request *req,
 	/* stap wants a C identifier; the kernel, at most SC_MODULE_NAME_MAX characters. */
 	if (req->module && (strlen(req->module) > SC_MODULE_NAME_MAX ||
 			    !sc_identifier_ok(req->module, strlen(req->module)))) {
-		sc_error_set(err, "-m '%s': a module name is 1-55 letters, digits or '_', "
-				  "not starting with a digit", req->module);
+		sc_error_set(err,
+			     "-m '%s': a module name is 1-55 letters, digits or '_', "
+			     "not starting with a digit",
+			     req->module);
 		return -EINVAL;
 	}
 	return 0;
@@ -677,7 +721,8 @@ int sc_options_parse_as(int argc, char **argv, bool as_stap, struct sc_request *
 
 	/* Invoked as stap, what stapcache would refuse is stap's to answer. */
 	if (as_stap && r == -EINVAL) {
-		exec_stap(req, NULL, err ? err->msg : "a command line stapcache would refuse");
+		exec_stap(req, NULL,
+			  err ? err->msg : "a command line stapcache would refuse");
 		return 0;
 	}
 	return r;

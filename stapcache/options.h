@@ -34,13 +34,13 @@ enum sc_opt_role {
 /* How a key-role option enters the key record. */
 enum sc_opt_key {
 	SC_KEY_NONE,
-	SC_KEY_FLAG,    /* "option" field whose value is the row's label, once */
-	SC_KEY_VALUE,   /* a field labelled label per occurrence, with the value */
-	SC_KEY_TREE,    /* a field labelled label per occurrence: the directory's fingerprint */
+	SC_KEY_FLAG,  /* "option" field whose value is the row's label, once */
+	SC_KEY_VALUE, /* a field labelled label per occurrence, with the value */
+	SC_KEY_TREE, /* a field labelled label per occurrence: the directory's fingerprint */
 	SC_KEY_DERIVED, /* key.c records it in its own right (kernel, runtime, module, script) */
-	SC_KEY_FILE,    /* a field labelled label per occurrence: the path (under
+	SC_KEY_FILE, /* a field labelled label per occurrence: the path (under
 			   --sysroot) and the SHA-256 of the file's content */
-	SC_KEY_LDD,     /* a flag, and every library ldd resolves for each
+	SC_KEY_LDD,  /* a flag, and every library ldd resolves for each
 			   SC_KEY_FILE object, by content */
 };
 
@@ -91,20 +91,20 @@ struct sc_opt {
 	const char *metavar;   /* the argument's name in --help; NULL: no argument */
 	enum sc_opt_role role;
 	enum sc_opt_key key;
-	const char *label;     /* record label (SC_KEY_VALUE, SC_KEY_TREE) or flag name */
+	const char *label; /* record label (SC_KEY_VALUE, SC_KEY_TREE) or flag name */
 	/*
 	 * stap's spelling (NULL: stap never sees it; SC_KEY_DERIVED rows are
 	 * spelled by build.c). A spelling ending in '=' takes the value glued
 	 * on; otherwise an option with an argument gets it as the next word.
 	 */
 	const char *stap;
-	const char *runner;    /* the runner's spelling, same rules; "" : the value alone */
-	const char *why;       /* PASS: why the module does not change; EXEC, REFUSE: why */
-	const char *hint;      /* REFUSE: what to do instead */
-	const char *no_auth;   /* RUN: why staprun-auth cannot do it (NULL: it can) */
-	const char *example;   /* a valid argument, for tests ("@DIR@": a directory) */
+	const char *runner;  /* the runner's spelling, same rules; "" : the value alone */
+	const char *why;     /* PASS: why the module does not change; EXEC, REFUSE: why */
+	const char *hint;    /* REFUSE: what to do instead */
+	const char *no_auth; /* RUN: why staprun-auth cannot do it (NULL: it can) */
+	const char *example; /* a valid argument, for tests ("@DIR@": a directory) */
 	const char *help;
-	bool optional;         /* a long option whose argument is optional (--x[=ARG]) */
+	bool optional; /* a long option whose argument is optional (--x[=ARG]) */
 };
 
 /* The rows, in the order --help shows them and the key records them. */
@@ -129,7 +129,7 @@ struct sc_strv {
 
 /* A stap-compatible request: what to compile, for what, and what to do with it. */
 struct sc_request {
-	struct sc_optarg *opts;  /* every option given, in order */
+	struct sc_optarg *opts; /* every option given, in order */
 	size_t n_opts;
 	/* Read from opts once, for the code that needs them by name. */
 	int last_pass;           /* 4 for -p4; 5 (the default) means run */
@@ -143,10 +143,10 @@ struct sc_request {
 	const char *script_file; /* FILE (or "-" for stdin) */
 	struct sc_strv args;     /* @1 @2 ... */
 	/* Remote runs (stapcache/remote/), from the OWN rows -T, --connect-timeout, --jobs. */
-	struct sc_strv targets;  /* -T NAME or @GROUP, in order */
-	struct sc_strv remotes;  /* --remote [ssh://]USER@HOST[:PORT]: ad-hoc targets */
+	struct sc_strv targets;    /* -T NAME or @GROUP, in order */
+	struct sc_strv remotes;    /* --remote [ssh://]USER@HOST[:PORT]: ad-hoc targets */
 	const char *remote_runner; /* --remote-runner auth|sudo|direct; NULL: direct */
-	const char *timeout;     /* -T TIME (stap's meaning; SC_OPT_TIMEOUT's row) */
+	const char *timeout;       /* -T TIME (stap's meaning; SC_OPT_TIMEOUT's row) */
 	/*
 	 * The request is stap's business (an SC_ROLE_EXEC row, -p1..-p3, or
 	 * invoked as stap: a refused or unknown option, --help, --version, a
@@ -154,9 +154,9 @@ struct sc_request {
 	 */
 	const struct sc_opt *exec; /* the row that decided it; NULL for the others */
 	bool exec_stap;
-	const char *exec_why;    /* why, for -v */
-	int connect_timeout;     /* --connect-timeout SECONDS; 0: the helper's default */
-	int jobs;                /* --jobs N: targets at once; 0: the helper's default */
+	const char *exec_why; /* why, for -v */
+	int connect_timeout;  /* --connect-timeout SECONDS; 0: the helper's default */
+	int jobs;             /* --jobs N: targets at once; 0: the helper's default */
 };
 
 /*

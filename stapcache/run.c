@@ -39,7 +39,8 @@ static int push_runner(const struct sc_request *req, bool params, struct sc_argv
 	return r;
 }
 
-int sc_run_opts(const struct sc_request *req, struct sc_argv *opts, struct sc_argv *params)
+int sc_run_opts(const struct sc_request *req, struct sc_argv *opts,
+		struct sc_argv *params)
 {
 	return push_runner(req, false, opts) ?: push_runner(req, true, params);
 }
@@ -64,8 +65,9 @@ int sc_run_refused(const struct sc_request *req, const char *runner, struct sc_e
 		if (!o->no_auth)
 			continue;
 		sc_opt_name(o, name, sizeof(name));
-		sc_error_set(err, "%s cannot be run by %s: %s; use -p4 and run the module "
-				  "with systemtap's staprun as root, or leave %s out",
+		sc_error_set(err,
+			     "%s cannot be run by %s: %s; use -p4 and run the module "
+			     "with systemtap's staprun as root, or leave %s out",
 			     name, runner, o->no_auth, name);
 		return -EPERM;
 	}
@@ -95,8 +97,9 @@ int sc_run_module(const struct sc_request *req, const char *module_path)
 	}
 	fflush(NULL);
 	execvp(runner, (char *const *)a.v);
-	fprintf(stderr, "stapcache: cannot run %s: %s; install staprun-auth (make install) "
-			"or systemtap-runtime, or use -p4 and run the module yourself\n",
+	fprintf(stderr,
+		"stapcache: cannot run %s: %s; install staprun-auth (make install) "
+		"or systemtap-runtime, or use -p4 and run the module yourself\n",
 		runner, strerror(errno));
 	sc_argv_free(&a);
 	return 1;

@@ -18,7 +18,8 @@ const char *sc_run_runner(void);
  * module parameters (after it) to params, in command-line order. Both are
  * appended to. Returns 0 or -ENOMEM (free both with sc_argv_free).
  */
-int sc_run_opts(const struct sc_request *req, struct sc_argv *opts, struct sc_argv *params);
+int sc_run_opts(const struct sc_request *req, struct sc_argv *opts,
+		struct sc_argv *params);
 
 /*
  * The runner's argv: runner, every run-time option the table gives the
@@ -33,7 +34,8 @@ int sc_run_argv(const struct sc_request *req, const char *runner, const char *mo
  * row's no_auth says (-F, -S, --target-namespace). Returns 0, or -EPERM
  * with err naming the option, the reason and what to do instead.
  */
-int sc_run_refused(const struct sc_request *req, const char *runner, struct sc_error *err);
+int sc_run_refused(const struct sc_request *req, const char *runner,
+		   struct sc_error *err);
 
 /* Hand module_path to the runner, as stap's pass 5 would. Returns only on failure: 1. */
 int sc_run_module(const struct sc_request *req, const char *module_path);

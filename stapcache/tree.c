@@ -29,8 +29,9 @@ struct walk {
 	const char *root;       /* the tree's real path, for file memos */
 	const char *files_memo; /* MEMO/files, or NULL */
 	unsigned long files;
-	struct sc_record *dirs; /* memo: a "dir" field "ino mtime ctime relpath" a directory */
-	bool memo_ok;           /* false when the memo would not be exact */
+	struct sc_record
+		*dirs; /* memo: a "dir" field "ino mtime ctime relpath" a directory */
+	bool memo_ok;  /* false when the memo would not be exact */
 };
 
 /* ------------------------------------------------------------ file digests */
@@ -71,7 +72,8 @@ static int digest_fd(int fd, char hex[SC_SHA256_HEXLEN + 1])
 }
 
 /* The memoized digest of the file whose identity is id, or -ESTALE. */
-static int file_memo_load(const char *path, const char *id, char hex[SC_SHA256_HEXLEN + 1])
+static int file_memo_load(const char *path, const char *id,
+			  char hex[SC_SHA256_HEXLEN + 1])
 {
 	struct sc_record *memo = NULL;
 	const char *mid, *d;
@@ -82,9 +84,9 @@ static int file_memo_load(const char *path, const char *id, char hex[SC_SHA256_H
 	if (r < 0)
 		return r;
 	r = -ESTALE;
-	if (sc_record_parse(buf, len, &memo, NULL) == 0 && (mid = sc_record_get(memo, "id")) &&
-	    !strcmp(mid, id) && (d = sc_record_get(memo, "sha256")) &&
-	    strlen(d) == SC_SHA256_HEXLEN) {
+	if (sc_record_parse(buf, len, &memo, NULL) == 0 &&
+	    (mid = sc_record_get(memo, "id")) && !strcmp(mid, id) &&
+	    (d = sc_record_get(memo, "sha256")) && strlen(d) == SC_SHA256_HEXLEN) {
 		memcpy(hex, d, SC_SHA256_HEXLEN + 1);
 		r = 0;
 	}
@@ -165,9 +167,10 @@ int sc_file_content_digest(const char *path, const char *memo_dir,
 static void note_dir(struct walk *w, const struct stat *st, const char *rel)
 {
 	if (!w->dirs ||
-	    sc_record_addf(w->dirs, "dir", "%ju %jd.%09ld %jd.%09ld %s", (uintmax_t)st->st_ino,
-			   (intmax_t)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
-			   (intmax_t)st->st_ctim.tv_sec, st->st_ctim.tv_nsec, *rel ? rel : ".") < 0)
+	    sc_record_addf(w->dirs, "dir", "%ju %jd.%09ld %jd.%09ld %s",
+			   (uintmax_t)st->st_ino, (intmax_t)st->st_mtim.tv_sec,
+			   st->st_mtim.tv_nsec, (intmax_t)st->st_ctim.tv_sec,
+			   st->st_ctim.tv_nsec, *rel ? rel : ".") < 0)
 		w->memo_ok = false;
 }
 
@@ -186,7 +189,8 @@ static int read_names(DIR *d, char ***out, size_t *n_out)
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if (n == cap) {
-			char **nn = realloc(names, (cap = cap ? cap * 2 : 64) * sizeof(*nn));
+			char **nn =
+				realloc(names, (cap = cap ? cap * 2 : 64) * sizeof(*nn));
 
 			if (!nn)
 				goto oom;
@@ -211,7 +215,8 @@ oom:
 /* Feed one entry's relative path and identity; recurse into directories. */
 static int walk_dir(struct walk *w, int fd, const char *rel, int depth);
 
-static int walk_entry(struct walk *w, int dfd, const char *rel, const char *name, int depth)
+static int walk_entry(struct walk *w, int dfd, const char *rel, const char *name,
+		      int depth)
 {
 	char fp[256], line[PATH_MAX + 320], target[PATH_MAX];
 	struct stat st;
@@ -306,10 +311,12 @@ static bool memo_valid(int rootfd, const struct sc_record *memo)
 			continue;
 		if (sscanf(line, "%llu %63s %63s %n", &ino, mt, ct, &off) != 3 || !off)
 			return false;
-		if (fstatat(rootfd, line + off, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_ino != ino)
+		if (fstatat(rootfd, line + off, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    st.st_ino != ino)
 			return false;
-		snprintf(now, sizeof(now), "%jd.%09ld %jd.%09ld", (intmax_t)st.st_mtim.tv_sec,
-			 st.st_mtim.tv_nsec, (intmax_t)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+		snprintf(now, sizeof(now), "%jd.%09ld %jd.%09ld",
+			 (intmax_t)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+			 (intmax_t)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
 		snprintf(then, sizeof(then), "%s %s", mt, ct);
 		if (strcmp(now, then) != 0)
 			return false;
@@ -366,7 +373,8 @@ static void memo_store(const char *memo_dir, const char *path, const char *diges
 	for (i = 0; r == 0 && i < sc_record_count(w->dirs); i++)
 		r = sc_record_add_str(memo, "dir", sc_record_value(w->dirs, i, NULL));
 	if (r == 0 && sc_record_serialize(memo, &buf, &len) == 0)
-		(void)sc_write_file_atomic(path, buf, len, 0644, NULL); /* only a speed-up */
+		(void)sc_write_file_atomic(path, buf, len, 0644,
+					   NULL); /* only a speed-up */
 out:
 	sc_record_free(memo);
 	free(buf);
@@ -379,7 +387,8 @@ out:
  */
 static bool memoizable(const char *real, int fd)
 {
-	return !strncmp(real, "/usr/", 5) || faccessat(fd, "STAPCACHE-FIXES", F_OK, 0) == 0;
+	return !strncmp(real, "/usr/", 5) ||
+	       faccessat(fd, "STAPCACHE-FIXES", F_OK, 0) == 0;
 }
 
 int sc_tree_fingerprint(const char *path, const char *memo_dir, char *out, size_t n,
@@ -387,13 +396,16 @@ int sc_tree_fingerprint(const char *path, const char *memo_dir, char *out, size_
 {
 	char real[PATH_MAX], digest[SC_SHA256_HEXLEN + 1], *memo = NULL, *trees = NULL;
 	char *files = memo_dir ? xstrdupf("%s/files", memo_dir) : NULL;
-	struct walk w = {.memo_ok = true, .dirs = sc_record_new(), .root = real,
+	struct walk w = {.memo_ok = true,
+			 .dirs = sc_record_new(),
+			 .root = real,
 			 .files_memo = files};
 	uint8_t md[SC_SHA256_LEN];
 	struct stat st;
 	int fd, r;
 
-	if (!realpath(path, real) || (fd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+	if (!realpath(path, real) ||
+	    (fd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		r = -errno;
 		sc_error_set(err, "cannot read directory %s: %s", path, strerror(-r));
 		free(files);

@@ -79,15 +79,15 @@ static const struct {
 	const char *name;
 	rlim_t value, need;
 } own_limits[] = {
-    {RLIMIT_CORE, "RLIMIT_CORE", 0, 0},
-    {RLIMIT_NOFILE, "RLIMIT_NOFILE", 1024, 64},
-    {RLIMIT_STACK, "RLIMIT_STACK", 8u << 20, 1u << 20},
-    {RLIMIT_AS, "RLIMIT_AS", SA_AS_LIMIT, 32u << 20},
-    {RLIMIT_DATA, "RLIMIT_DATA", SA_AS_LIMIT, 32u << 20},
-    {RLIMIT_FSIZE, "RLIMIT_FSIZE", RLIM_INFINITY, 1u << 20},
-    {RLIMIT_CPU, "RLIMIT_CPU", RLIM_INFINITY, RLIM_INFINITY},
-    {RLIMIT_RTTIME, "RLIMIT_RTTIME", RLIM_INFINITY, RLIM_INFINITY},
-    {RLIMIT_SIGPENDING, "RLIMIT_SIGPENDING", 1024, 16},
+	{RLIMIT_CORE, "RLIMIT_CORE", 0, 0},
+	{RLIMIT_NOFILE, "RLIMIT_NOFILE", 1024, 64},
+	{RLIMIT_STACK, "RLIMIT_STACK", 8u << 20, 1u << 20},
+	{RLIMIT_AS, "RLIMIT_AS", SA_AS_LIMIT, 32u << 20},
+	{RLIMIT_DATA, "RLIMIT_DATA", SA_AS_LIMIT, 32u << 20},
+	{RLIMIT_FSIZE, "RLIMIT_FSIZE", RLIM_INFINITY, 1u << 20},
+	{RLIMIT_CPU, "RLIMIT_CPU", RLIM_INFINITY, RLIM_INFINITY},
+	{RLIMIT_RTTIME, "RLIMIT_RTTIME", RLIM_INFINITY, RLIM_INFINITY},
+	{RLIMIT_SIGPENDING, "RLIMIT_SIGPENDING", 1024, 16},
 };
 
 static int set_limit(size_t i, const struct sa_ids *ids, struct sc_error *err)
@@ -111,7 +111,8 @@ static int set_limit(size_t i, const struct sa_ids *ids, struct sc_error *err)
 		sc_error_set(err,
 			     "your %s (%llu) is too low to load a module safely, and this "
 			     "system does not let %s raise it",
-			     own_limits[i].name, (unsigned long long)rl.rlim_cur, SA_PROG);
+			     own_limits[i].name, (unsigned long long)rl.rlim_cur,
+			     SA_PROG);
 		return -EPERM;
 	}
 	return 0;

@@ -37,7 +37,8 @@ static void timed_write(int fd, const char *buf, size_t len)
 {
 	const struct itimerval off = {{0, 0}, {0, 0}};
 	struct itimerval t = {{0, 0},
-			      {SA_WRITE_TIMEOUT_MS / 1000, (SA_WRITE_TIMEOUT_MS % 1000) * 1000}};
+			      {SA_WRITE_TIMEOUT_MS / 1000,
+			       (SA_WRITE_TIMEOUT_MS % 1000) * 1000}};
 	ssize_t w;
 
 	if (setitimer(ITIMER_REAL, &t, NULL) < 0)
@@ -62,7 +63,8 @@ void sa_say(int fd, const char *fmt, ...)
 	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	if (n > 0)
-		timed_write(fd, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+		timed_write(fd, buf,
+			    (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
 /* Copy s into buf with anything unprintable replaced, so a log line stays one line. */
@@ -113,8 +115,8 @@ void sa_audit_refuse(const struct sa_event *ev, const char *hint, const char *fm
 	va_start(ap, fmt);
 	log_event(LOG_WARNING, "refuse", ev, fmt, ap);
 	va_end(ap);
-	sa_say(2, "%s: %s\n%s%s%s", SA_PROG, text, hint ? "  hint: " : "", hint ? hint : "",
-	       hint ? "\n" : "");
+	sa_say(2, "%s: %s\n%s%s%s", SA_PROG, text, hint ? "  hint: " : "",
+	       hint ? hint : "", hint ? "\n" : "");
 }
 
 void sa_info(int verbose, const char *fmt, ...)

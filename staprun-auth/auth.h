@@ -54,7 +54,7 @@ struct sa_opts {
 	const char *color;   /* -C never|auto|always */
 	unsigned bufsize;    /* -b MB, 0: the module's default */
 	const char *module;  /* MODULE.ko, or MODULE_NAME for -d */
-	char **params;	     /* NAME=VALUE ... */
+	char **params;       /* NAME=VALUE ... */
 	int nparams;
 };
 
@@ -64,12 +64,12 @@ struct sa_ids {
 	gid_t gid;
 	gid_t *groups; /* supplementary groups */
 	int ngroups;
-	char *user;	    /* NULL when the uid has no name */
+	char *user;         /* NULL when the uid has no name */
 	char **group_names; /* names of gid and groups (unnamed ones skipped) */
 	size_t ngroup_names;
-	mode_t umask;			    /* the caller's, restored for stapio */
+	mode_t umask;                       /* the caller's, restored for stapio */
 	struct rlimit limits[RLIM_NLIMITS]; /* the caller's, restored for stapio */
-	char cgroup[512];		    /* the caller's cgroup v2 path, or "" */
+	char cgroup[512];                   /* the caller's cgroup v2 path, or "" */
 };
 
 /* attrs.c: every process attribute the caller set before exec, reset once. */
@@ -113,12 +113,12 @@ void sa_audit_open(const struct sa_ids *ids);
 void sa_audit_outside(unsigned uid);
 /* LOG_NOTICE "allow", or LOG_ERR "fail" (not a refusal: an unload not done yet). */
 void sa_audit(int prio, const struct sa_event *ev, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 #define sa_audit_allow(ev, ...) sa_audit(LOG_NOTICE, ev, __VA_ARGS__)
 #define sa_audit_fail(ev, ...) sa_audit(LOG_ERR, ev, __VA_ARGS__)
 /* Logs, and prints "staprun-auth: REASON" plus "  hint: HINT" when hint is set. */
 void sa_audit_refuse(const struct sa_event *ev, const char *hint, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 void sa_info(int verbose, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sa_say(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

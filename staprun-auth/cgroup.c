@@ -32,7 +32,8 @@ static const char *mount_point(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		if (statfs(dirs[i], &st) == 0 && (unsigned long)st.f_type == SA_CGROUP2_MAGIC)
+		if (statfs(dirs[i], &st) == 0 &&
+		    (unsigned long)st.f_type == SA_CGROUP2_MAGIC)
 			return dirs[i];
 	return NULL;
 }
@@ -144,8 +145,10 @@ static int join(int mfd, struct sc_error *err)
 		return -errno;
 	if (fstat(dfd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022)) {
 		close(dfd);
-		sc_error_set(err, "refusing the cgroup %s: it must be root's, not writable "
-				  "by others", SA_CGROUP);
+		sc_error_set(err,
+			     "refusing the cgroup %s: it must be root's, not writable "
+			     "by others",
+			     SA_CGROUP);
 		return -EPERM;
 	}
 	fd = openat(dfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);

@@ -35,10 +35,10 @@ static int value_ok(const char *v, int tz)
 }
 
 static const char *const kept[] = {
-    "TERM",    "LANG",	     "LC_ALL",	     "LC_CTYPE",       "LC_NUMERIC",
-    "LC_TIME", "LC_COLLATE", "LC_MONETARY",  "LC_MESSAGES",    "LC_PAPER",
-    "LC_NAME", "LC_ADDRESS", "LC_TELEPHONE", "LC_MEASUREMENT", "LC_IDENTIFICATION",
-    "TZ",
+	"TERM",    "LANG",       "LC_ALL",       "LC_CTYPE",       "LC_NUMERIC",
+	"LC_TIME", "LC_COLLATE", "LC_MONETARY",  "LC_MESSAGES",    "LC_PAPER",
+	"LC_NAME", "LC_ADDRESS", "LC_TELEPHONE", "LC_MEASUREMENT", "LC_IDENTIFICATION",
+	"TZ",
 };
 #define NKEPT (sizeof(kept) / sizeof(kept[0]))
 

@@ -167,7 +167,8 @@ insert_child(const struct sa_module *m, const struct sa_ids *ids, int fd)
 	closefrom(4);
 	if (sa_loader_ids(ids) == 0) {
 		e = 0;
-		if (syscall(SYS_init_module, m->buf, (unsigned long)m->len, m->params) != 0)
+		if (syscall(SYS_init_module, m->buf, (unsigned long)m->len, m->params) !=
+		    0)
 			e = errno ? errno : EIO;
 	}
 	_exit(write(3, &e, sizeof(e)) == (ssize_t)sizeof(e) ? 0 : 1);
@@ -199,7 +200,8 @@ static int insert_wait(pid_t pid, int fd)
 		st = 0;
 		if (waitpid(pid, &st, WNOHANG | WUNTRACED) == pid)
 			reaped = !WIFSTOPPED(st);
-		if (!reaped && (WIFSTOPPED(st) || now_ms() - start > SA_LOAD_TIMEOUT_MS)) {
+		if (!reaped &&
+		    (WIFSTOPPED(st) || now_ms() - start > SA_LOAD_TIMEOUT_MS)) {
 			kill(pid, SIGKILL);
 			killed = 1;
 		}
@@ -245,7 +247,8 @@ int sa_kernel_insert(const struct sa_module *m, const struct sa_ids *ids,
 		r = insert_wait(pid, p[0]);
 	close(p[0]);
 	if (r == -ECHILD)
-		sc_error_set(err, "the process loading %s was stopped or killed", m->name);
+		sc_error_set(err, "the process loading %s was stopped or killed",
+			     m->name);
 	else if (r < 0 && pid < 0)
 		sc_error_set(err, "cannot load %s: fork: %s", m->name, strerror(-r));
 	else if (r < 0)
@@ -277,7 +280,8 @@ static void fence(const char *name, struct stat *old, int on)
 	size_t i;
 
 	for (i = 0; i < NFENCED; i++) {
-		snprintf(path, sizeof(path), "%s%s%s", fenced[i].dir, name, fenced[i].file);
+		snprintf(path, sizeof(path), "%s%s%s", fenced[i].dir, name,
+			 fenced[i].file);
 		if (on && lstat(path, &old[i]) == 0) {
 			/* The owner first: then its owner cannot undo the mode. */
 			if (chown(path, 0, 0) == 0 || errno != ENOENT)
@@ -321,8 +325,9 @@ int sa_kernel_unload(const char *name, long max_ms, struct sc_error *err)
 		if (max_ms >= 0 && now_ms() - start + nap > max_ms)
 			break;
 		if (max_ms < 0 && now_ms() - start >= logged * 1000) {
-			sa_audit_fail(&ev, "cannot unload it yet (%s); trying again for as "
-					   "long as it is loaded",
+			sa_audit_fail(&ev,
+				      "cannot unload it yet (%s); trying again for as "
+				      "long as it is loaded",
 				      strerror(e));
 			logged = logged ? logged * 2 : 1;
 		}

@@ -93,7 +93,7 @@ static int same_name(const char *a, const char *b)
 }
 
 static int params_build(unsigned bufsize, char *const *args, int n, char **out,
-		    struct sc_error *err)
+			struct sc_error *err)
 {
 	size_t len = 32;
 	char *s;
@@ -241,15 +241,15 @@ static int match_policy(struct sa_module *m, const struct sa_opts *o,
 	char namebuf[SA_MAX_PARAMS][72];
 	struct sc_policy *pol = sc_policy_new();
 	struct sc_policy_request req = {
-	    .digest = m->digest,
-	    .user = ids->user,
-	    .groups = (const char *const *)ids->group_names,
-	    .ngroups = ids->ngroup_names,
-	    .kernel = m->kernel,
-	    .params = names,
-	    .nparams = (size_t)o->nparams,
-	    .bufsize = o->bufsize,
-	    .now = time(NULL),
+		.digest = m->digest,
+		.user = ids->user,
+		.groups = (const char *const *)ids->group_names,
+		.ngroups = ids->ngroup_names,
+		.kernel = m->kernel,
+		.params = names,
+		.nparams = (size_t)o->nparams,
+		.bufsize = o->bufsize,
+		.now = time(NULL),
 	};
 	const char *where = NULL;
 	int i, r = -ENOMEM;
@@ -264,7 +264,7 @@ static int match_policy(struct sa_module *m, const struct sa_opts *o,
 	r = sc_policy_load(pol, SA_POLICY_DIR, err);
 	if (r < 0) {
 		m->hint =
-		    "ask an admin to fix the policy files (see authorized_probes(5))";
+			"ask an admin to fix the policy files (see authorized_probes(5))";
 		goto out;
 	}
 	r = sc_policy_check(pol, &req, &where, err);
@@ -303,9 +303,9 @@ static int check_elf(struct sa_module *m, const struct sa_opts *o, struct sc_err
 	}
 	r = -EINVAL;
 	if (strcmp(sc_modinfo_name(mi), m->name) != 0) {
-		sc_error_set(
-		    err, "%s: the module calls itself '%s'; the file must be named %s.ko",
-		    m->path, sc_modinfo_name(mi), sc_modinfo_name(mi));
+		sc_error_set(err,
+			     "%s: the module calls itself '%s'; the file must be named %s.ko",
+			     m->path, sc_modinfo_name(mi), sc_modinfo_name(mi));
 		goto out;
 	}
 	if (sc_modinfo_release(mi, rel, sizeof(rel)) < 0) {
@@ -343,7 +343,8 @@ int sa_module_prepare(const struct sa_opts *o, const struct sa_ids *ids,
 	m->path = o->module;
 	r = name_from_path(m, err);
 	if (r == 0 && (r = sa_kernel_osrelease(m->kernel, sizeof(m->kernel))) < 0)
-		sc_error_set(err, "cannot read /proc/sys/kernel/osrelease: %s", strerror(-r));
+		sc_error_set(err, "cannot read /proc/sys/kernel/osrelease: %s",
+			     strerror(-r));
 	if (r == 0)
 		r = params_build(o->bufsize, o->params, o->nparams, &m->params, err);
 	if (r == 0)

@@ -32,29 +32,29 @@
 enum { OPT_VERIFY = 256, OPT_LIST };
 
 static const char usage_text[] =
-    "Usage: staprun-auth [-v] [-c CMD | -x PID] [-o FILE] [-b BUFSIZE] [-C WHEN]\n"
-    "                    MODULE.ko [NAME=VALUE ...]\n"
-    "       staprun-auth -d MODULE_NAME\n"
-    "       staprun-auth --verify MODULE.ko [NAME=VALUE ...]\n"
-    "       staprun-auth --list | --help | --version\n"
-    "\n"
-    "Load a SystemTap module whose SHA-256 is listed in\n"
-    "  " SYSCONFDIR "/systemtap/authorized_probes\n"
-    "run it through stapio as you, and unload it at the end.\n"
-    "\n"
-    "  -v            more messages (repeat for more)\n"
-    "  -c CMD        run CMD (as you) and stop when it exits\n"
-    "  -x PID        set the script's target() to PID\n"
-    "  -o FILE       write the output to FILE (strftime formats allowed)\n"
-    "  -b BUFSIZE    buffer size in MiB per CPU, 1-2047 (the policy may allow less)\n"
-    "  -C WHEN       colour error messages: never, auto or always\n"
-    "  -d NAME       unload module NAME, if staprun-auth loaded it for you\n"
-    "  --verify      say whether MODULE.ko would be allowed, and why not; load nothing\n"
-    "  --list        modules staprun-auth loaded that are still loaded\n"
-    "  -h, --help    this text\n"
-    "  -V, --version the version\n"
-    "\n"
-    "See staprun-auth(8) and authorized_probes(5).\n";
+	"Usage: staprun-auth [-v] [-c CMD | -x PID] [-o FILE] [-b BUFSIZE] [-C WHEN]\n"
+	"                    MODULE.ko [NAME=VALUE ...]\n"
+	"       staprun-auth -d MODULE_NAME\n"
+	"       staprun-auth --verify MODULE.ko [NAME=VALUE ...]\n"
+	"       staprun-auth --list | --help | --version\n"
+	"\n"
+	"Load a SystemTap module whose SHA-256 is listed in\n"
+	"  " SYSCONFDIR "/systemtap/authorized_probes\n"
+	"run it through stapio as you, and unload it at the end.\n"
+	"\n"
+	"  -v            more messages (repeat for more)\n"
+	"  -c CMD        run CMD (as you) and stop when it exits\n"
+	"  -x PID        set the script's target() to PID\n"
+	"  -o FILE       write the output to FILE (strftime formats allowed)\n"
+	"  -b BUFSIZE    buffer size in MiB per CPU, 1-2047 (the policy may allow less)\n"
+	"  -C WHEN       colour error messages: never, auto or always\n"
+	"  -d NAME       unload module NAME, if staprun-auth loaded it for you\n"
+	"  --verify      say whether MODULE.ko would be allowed, and why not; load nothing\n"
+	"  --list        modules staprun-auth loaded that are still loaded\n"
+	"  -h, --help    this text\n"
+	"  -V, --version the version\n"
+	"\n"
+	"See staprun-auth(8) and authorized_probes(5).\n";
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
@@ -97,32 +97,33 @@ static int parse_flag(struct sa_opts *o, int c, const char *arg)
 	case 'x':
 		o->pid = arg;
 		return digits(arg, 9)
-			   ? 0
-			   : usage_error("-x needs a process id, not '%s'", arg);
+			       ? 0
+			       : usage_error("-x needs a process id, not '%s'", arg);
 	case 'o':
 		o->outfile = arg;
 		return 0;
 	case 'b':
 		o->bufsize = digits(arg, 4) ? (unsigned)atoi(arg) : 0;
 		return o->bufsize >= 1 && o->bufsize <= SC_POLICY_BUFSIZE_MAX
-			   ? 0
-			   : usage_error("invalid buffer size '%s' (1-%d MiB)", arg,
-					 SC_POLICY_BUFSIZE_MAX);
+			       ? 0
+			       : usage_error("invalid buffer size '%s' (1-%d MiB)", arg,
+					     SC_POLICY_BUFSIZE_MAX);
 	case 'C':
 		o->color = arg;
 		return !strcmp(arg, "never") || !strcmp(arg, "auto") ||
-			       !strcmp(arg, "always")
-			   ? 0
-			   : usage_error("-C takes never, auto or always, not '%s'", arg);
+				       !strcmp(arg, "always")
+			       ? 0
+			       : usage_error("-C takes never, auto or always, not '%s'",
+					     arg);
 	case 'd':
 	case OPT_VERIFY:
 	case OPT_LIST:
 	case 'h':
 	case 'V': {
-		enum sa_mode m = c == 'd'	   ? SA_DELETE
+		enum sa_mode m = c == 'd'          ? SA_DELETE
 				 : c == OPT_VERIFY ? SA_VERIFY
 				 : c == OPT_LIST   ? SA_LIST
-				 : c == 'h'	   ? SA_HELP
+				 : c == 'h'        ? SA_HELP
 						   : SA_VERSION;
 
 		return set_mode(o, m) ? usage_error("%s", "conflicting modes") : 0;
@@ -154,11 +155,11 @@ static int parse_operands(struct sa_opts *o, int argc, char **argv)
 static int parse_options(int argc, char **argv, struct sa_opts *o)
 {
 	static const struct option longopts[] = {
-	    {"verify", no_argument, NULL, OPT_VERIFY},
-	    {"list", no_argument, NULL, OPT_LIST},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
+		{"verify", no_argument, NULL, OPT_VERIFY},
+		{"list", no_argument, NULL, OPT_LIST},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
 	};
 	int c, r;
 
@@ -225,8 +226,9 @@ static int harden(struct sa_ids *ids, const struct sa_event *ev)
 		return -EPERM;
 	}
 	if (geteuid() != 0) {
-		sa_audit_refuse(ev, "as root: chown root:root " SA_SELF " && chmod 4755 " SA_SELF,
-				"not installed setuid root (the effective user id must be 0)");
+		sa_audit_refuse(
+			ev, "as root: chown root:root " SA_SELF " && chmod 4755 " SA_SELF,
+			"not installed setuid root (the effective user id must be 0)");
 		return -EPERM;
 	}
 	r = sa_slot_take(ids, &err);

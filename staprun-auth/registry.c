@@ -38,7 +38,7 @@ struct sa_run {
 	char magic[8];
 	uint32_t uid;
 	int32_t watchdog; /* the root process that holds the lock */
-	int32_t stapio;	  /* 0 until stapio was started */
+	int32_t stapio;   /* 0 until stapio was started */
 	int64_t loaded;
 	char user[64];
 	char module[SC_MODULE_NAME_MAX + 1];
@@ -66,7 +66,8 @@ static int open_registry(int create, int *out, struct sc_error *err)
 		close(parent);
 		return r;
 	}
-	fd = openat(parent, "staprun-auth", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(parent, "staprun-auth",
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	r = fd < 0 ? -errno : 0;
 	close(parent);
 	if (r < 0) {
@@ -76,8 +77,10 @@ static int open_registry(int create, int *out, struct sc_error *err)
 		return r;
 	}
 	if (fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 077)) {
-		sc_error_set(err, "refusing %s: it must be a directory owned by root, "
-				  "mode 0700", SA_REGISTRY_DIR);
+		sc_error_set(err,
+			     "refusing %s: it must be a directory owned by root, "
+			     "mode 0700",
+			     SA_REGISTRY_DIR);
 		close(fd);
 		return -EPERM;
 	}
@@ -195,8 +198,8 @@ static int lock_record(struct sa_record *rec, const char *name, struct sc_error 
 	int tries, r;
 
 	for (tries = 0; tries < 8; tries++) {
-		rec->fd = openat(rec->dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-				 0600);
+		rec->fd = openat(rec->dirfd, name,
+				 O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (rec->fd < 0) {
 			r = -errno;
 			sc_error_set(err, "cannot open the record %s/%s: %s",
@@ -308,7 +311,8 @@ int sa_registry_commit(struct sa_record *rec, pid_t stapio, struct sc_error *err
 				       sizeof(rec->run.instance));
 		if (r < 0) {
 			rec->run.instance[0] = '\0';
-			sc_error_set(err, "cannot tell which instance of %s was loaded: %s",
+			sc_error_set(err,
+				     "cannot tell which instance of %s was loaded: %s",
 				     rec->run.module, strerror(-r));
 			return r;
 		}
@@ -344,7 +348,8 @@ int sa_registry_end(struct sa_record *rec, int maybe_loaded, const struct sa_eve
 		if (r == -ENOENT)
 			r = 0;
 		if (r < 0) {
-			sa_audit_fail(ev, "%s; it stays loaded, its record kept", err.msg);
+			sa_audit_fail(ev, "%s; it stays loaded, its record kept",
+				      err.msg);
 			sa_say(2, "%s: %s\n", SA_PROG, err.msg);
 			return r;
 		}
@@ -396,8 +401,8 @@ static int ancestor(pid_t anc, pid_t pid)
  * is what stapio's own "-d" at its end finds: success, quietly. Anyone else
  * is told to stop the run. An unlocked record is an orphan or stale.
  */
-static int delete(const char *name, const struct sa_ids *ids, struct sa_run *run,
-		  struct sc_error *err)
+static int delete (const char *name, const struct sa_ids *ids, struct sa_run *run,
+		   struct sc_error *err)
 {
 	struct stat a, b;
 	int dirfd = -1, fd = -1, r, ours;
@@ -411,8 +416,10 @@ static int delete(const char *name, const struct sa_ids *ids, struct sa_run *run
 		r = -EBADMSG;
 	}
 	if (r == -ENOENT)
-		sc_error_set(err, "%s was not loaded by %s (no record in %s): it unloads "
-				  "only modules it loaded", name, SA_PROG, SA_REGISTRY_DIR);
+		sc_error_set(err,
+			     "%s was not loaded by %s (no record in %s): it unloads "
+			     "only modules it loaded",
+			     name, SA_PROG, SA_REGISTRY_DIR);
 	if (r == 0 && ids->uid != 0 && run->uid != ids->uid) {
 		sc_error_set(err, "%s was loaded by %s (uid %u), not by you", name,
 			     run->user, (unsigned)run->uid);
@@ -424,16 +431,19 @@ static int delete(const char *name, const struct sa_ids *ids, struct sa_run *run
 		r = 1; /* stapio's own -d: its watchdog unloads */
 		if (run->stapio > 0 && ancestor((pid_t)run->stapio, getpid()))
 			goto out;
-		sc_error_set(err, "%s is running (stapio pid %d): stop that run (Ctrl-C, "
-				  "or kill %d); it is unloaded when it ends",
+		sc_error_set(err,
+			     "%s is running (stapio pid %d): stop that run (Ctrl-C, "
+			     "or kill %d); it is unloaded when it ends",
 			     name, (int)run->stapio, (int)run->stapio);
 		r = -EBUSY;
 		goto out;
 	}
 	ours = still_ours(name, run);
 	if (ours < 0) {
-		sc_error_set(err, "cannot tell whether %s is still the module that was "
-				  "loaded (%s): its record stays", name, strerror(-ours));
+		sc_error_set(err,
+			     "cannot tell whether %s is still the module that was "
+			     "loaded (%s): its record stays",
+			     name, strerror(-ours));
 		r = ours;
 		goto out;
 	}
@@ -449,8 +459,10 @@ static int delete(const char *name, const struct sa_ids *ids, struct sa_run *run
 	if (ours == 0)
 		r = -ENOENT;
 	if (r == -EAGAIN || r == -EBUSY)
-		sc_error_set(err, "%s is still in use (someone holds its control channel "
-				  "open): try again", name);
+		sc_error_set(err,
+			     "%s is still in use (someone holds its control channel "
+			     "open): try again",
+			     name);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -471,7 +483,7 @@ int sa_cmd_delete(const struct sa_opts *o, const struct sa_ids *ids)
 		sa_audit_refuse(&ev, NULL, "'%s' is not a module name", o->module);
 		return SA_EXIT_REFUSED;
 	}
-	r = delete(o->module, ids, &run, &err);
+	r = delete (o->module, ids, &run, &err);
 	ev.digest = run.sha256[0] ? run.sha256 : NULL;
 	if (r < 0) {
 		sa_audit_refuse(&ev, NULL, "%s", err.msg[0] ? err.msg : strerror(-r));
@@ -510,7 +522,8 @@ static void print_record(int dirfd, const char *name)
 		t = (time_t)run.loaded;
 		if (gmtime_r(&t, &tm))
 			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		sa_say(1, "%s\tuser=%s(%u)\tsha256:%s\tloaded=%s\tpid=%d\tstapio=%d\t%s\n",
+		sa_say(1,
+		       "%s\tuser=%s(%u)\tsha256:%s\tloaded=%s\tpid=%d\tstapio=%d\t%s\n",
 		       name, run.user, (unsigned)run.uid, run.sha256, when,
 		       (int)run.watchdog, (int)run.stapio, orphan ? "orphan" : "running");
 	}

@@ -251,7 +251,8 @@ int sa_cmd_run(const struct sa_opts *o, const struct sa_ids *ids)
 	ev.digest = m.hex;
 	ev.params = m.params;
 	if ((sig = sa_signals_pending()) != 0) {
-		sc_error_set(&err, "interrupted by %s; nothing was loaded", strsignal(sig));
+		sc_error_set(&err, "interrupted by %s; nothing was loaded",
+			     strsignal(sig));
 		goto refused;
 	}
 	if (sa_registry_claim(&m, ids, &rec, &err) < 0)

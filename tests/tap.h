@@ -24,19 +24,19 @@ __attribute__((format(printf, 2, 3))) static int tap_ok(int cond, const char *fm
 	return cond;
 }
 
-#define tap_is_int(got, want, name)                                                       \
-	do {                                                                              \
-		long long g_ = (long long)(got), w_ = (long long)(want);                  \
-		if (!tap_ok(g_ == w_, "%s", name))                                        \
-			printf("#   got %lld, want %lld\n", g_, w_);                          \
+#define tap_is_int(got, want, name)                                                      \
+	do {                                                                             \
+		long long g_ = (long long)(got), w_ = (long long)(want);                 \
+		if (!tap_ok(g_ == w_, "%s", name))                                       \
+			printf("#   got %lld, want %lld\n", g_, w_);                     \
 	} while (0)
 
-#define tap_is_str(got, want, name)                                                       \
-	do {                                                                              \
-		const char *g_ = (got), *w_ = (want);                                     \
-		if (!tap_ok(g_ && w_ && !strcmp(g_, w_), "%s", name))                     \
-			printf("#   got '%s', want '%s'\n", g_ ? g_ : "(null)",               \
-			       w_ ? w_ : "(null)");                                           \
+#define tap_is_str(got, want, name)                                                      \
+	do {                                                                             \
+		const char *g_ = (got), *w_ = (want);                                    \
+		if (!tap_ok(g_ && w_ && !strcmp(g_, w_), "%s", name))                    \
+			printf("#   got '%s', want '%s'\n", g_ ? g_ : "(null)",          \
+			       w_ ? w_ : "(null)");                                      \
 	} while (0)
 
 /* Skip one check that cannot be made here. Under SC_STRICT=1 (CI) a skip is a
@@ -46,7 +46,8 @@ static inline void tap_skip(const char *reason)
 	const char *strict = getenv("SC_STRICT");
 
 	if (strict && !strcmp(strict, "1"))
-		tap_ok(0, "would skip, and skips are failures in strict mode: %s", reason);
+		tap_ok(0, "would skip, and skips are failures in strict mode: %s",
+		       reason);
 	else
 		printf("ok %d # SKIP %s\n", ++tap_n, reason);
 }

@@ -74,7 +74,8 @@ static int bless_one(const struct sc_target *t, const char *admin, const char *p
 	struct sc_error err = {{0}};
 	struct sc_execute ex = t->ex;
 	struct sc_ssh *s = NULL;
-	char *qf = sc_shell_quote(policy), *qh = sc_shell_quote(hex), *ql = sc_shell_quote(line);
+	char *qf = sc_shell_quote(policy), *qh = sc_shell_quote(hex),
+	     *ql = sc_shell_quote(line);
 	char *script = sc_strdupf("f=%s hex=%s line=%s\n%s", qf, qh, ql, bless_script);
 	char *out = NULL, *nl;
 	int st = 0, r;
@@ -88,11 +89,12 @@ static int bless_one(const struct sc_target *t, const char *admin, const char *p
 	if (r < 0) {
 		fprintf(stderr, "stapcache: %s: %s\n", t->name, err.msg);
 	} else if (st != 0) {
-		fprintf(stderr, "stapcache: %s: blessing in %s failed (status %d)%s%s\n", t->name,
-			policy, st, err.msg[0] ? ": " : "", err.msg);
+		fprintf(stderr, "stapcache: %s: blessing in %s failed (status %d)%s%s\n",
+			t->name, policy, st, err.msg[0] ? ": " : "", err.msg);
 		if (st == 1 && ex.user && strcmp(ex.user, "root") != 0)
-			fprintf(stderr, "stapcache: %s: %s is not root and `sudo -n` refused; "
-					"use --admin root or a sudo-capable user\n",
+			fprintf(stderr,
+				"stapcache: %s: %s is not root and `sudo -n` refused; "
+				"use --admin root or a sudo-capable user\n",
 				t->name, ex.user);
 		r = -EACCES;
 	} else {
@@ -100,7 +102,8 @@ static int bless_one(const struct sc_target *t, const char *admin, const char *p
 		if (nl)
 			*nl = '\0';
 		printf("%s: %s %s in %s\n", t->name,
-		       out && !strcmp(out, "already") ? "already blessed:" : "blessed", hex, policy);
+		       out && !strcmp(out, "already") ? "already blessed:" : "blessed",
+		       hex, policy);
 	}
 	sc_ssh_free(s);
 	free(out);
@@ -147,13 +150,15 @@ int sc_cmd_bless_remote(int argc, char **argv)
 	}
 	status = 1;
 	if (sc_targets_load(path, &all, &err) < 0 ||
-	    sc_targets_select(&all, (const char *const *)names, n, &idx, &nidx, &err) < 0) {
+	    sc_targets_select(&all, (const char *const *)names, n, &idx, &nidx, &err) <
+		    0) {
 		fprintf(stderr, "stapcache: %s\n", err.msg);
 		goto out;
 	}
 	status = 0;
 	for (size_t i = 0; i < nidx; i++)
-		if (bless_one(&all.v[idx[i]], admin, policy, argv[optind], argv[optind + 1]) < 0)
+		if (bless_one(&all.v[idx[i]], admin, policy, argv[optind],
+			      argv[optind + 1]) < 0)
 			status = 1;
 out:
 	sc_targets_clear(&all);

@@ -77,17 +77,19 @@ static void *worker(void *arg)
 		if (f->stop) {
 			res->status = 255;
 			res->phase = SC_PHASE_READ;
-			snprintf(res->msg, sizeof(res->msg), "%s: not started (interrupted)",
-				 it->target->name);
+			snprintf(res->msg, sizeof(res->msg),
+				 "%s: not started (interrupted)", it->target->name);
 		} else if (sc_run_target(it->target, it->module_path, f->rq, emit, &c,
 					 &f->stop, res) < 0) {
 			char msg[1200];
 
 			/* Connection errors already name the target. */
-			if (!strncmp(res->msg, it->target->name, strlen(it->target->name)))
+			if (!strncmp(res->msg, it->target->name,
+				     strlen(it->target->name)))
 				snprintf(msg, sizeof(msg), "%s", res->msg);
 			else
-				snprintf(msg, sizeof(msg), "%s: %s", it->target->name, res->msg);
+				snprintf(msg, sizeof(msg), "%s: %s", it->target->name,
+					 res->msg);
 			report(f, it->target, msg);
 		}
 		res->lines = c.lines;
@@ -99,7 +101,7 @@ static void *worker(void *arg)
 static const char *phase_name(enum sc_run_phase p)
 {
 	static const char *const names[] = {"module", "connect", "prepare", "kernel",
-					    "upload", "run", "done"};
+					    "upload", "run",     "done"};
 	return names[p];
 }
 
@@ -111,8 +113,8 @@ static void summary(const struct fanout *f)
 		const struct sc_run_result *r = &f->res[i];
 		const struct sc_target *t = f->items[i].target;
 
-		fprintf(stderr, "%-20s %-24s %7d %9.2f %7zu  %s\n", t->name, t->kernel, r->status,
-			r->seconds, r->lines,
+		fprintf(stderr, "%-20s %-24s %7d %9.2f %7zu  %s\n", t->name, t->kernel,
+			r->status, r->seconds, r->lines,
 			r->phase == SC_PHASE_DONE ? (r->status ? "runner failed" : "ok")
 						  : phase_name(r->phase));
 	}
@@ -130,15 +132,16 @@ static void wait_signals(struct fanout *f, const sigset_t *set)
 			continue;
 		f->stop = f->stop < 2 ? f->stop + 1 : 2;
 		pthread_mutex_lock(&f->out_lock);
-		fprintf(stderr, f->stop == 1 ? "stapcache: stopping the remote runs (again to "
-					       "abandon them)\n"
-					     : "stapcache: abandoning the remote runs\n");
+		fprintf(stderr, f->stop == 1
+					? "stapcache: stopping the remote runs (again to "
+					  "abandon them)\n"
+					: "stapcache: abandoning the remote runs\n");
 		pthread_mutex_unlock(&f->out_lock);
 	}
 }
 
-int sc_fanout_run(const struct sc_fanout_item *items, size_t n, const struct sc_run_req *rq,
-		  int jobs)
+int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
+		  const struct sc_run_req *rq, int jobs)
 {
 	struct fanout f = {.items = items, .n = n, .rq = rq, .prefix = n > 1};
 	pthread_t *th;
@@ -166,7 +169,8 @@ int sc_fanout_run(const struct sc_fanout_item *items, size_t n, const struct sc_
 	signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; i < nth; i++) {
 		if (pthread_create(&th[i], NULL, worker, &f) != 0) {
-			fprintf(stderr, "stapcache: cannot start a thread: %s\n", strerror(errno));
+			fprintf(stderr, "stapcache: cannot start a thread: %s\n",
+				strerror(errno));
 			break;
 		}
 		started++;

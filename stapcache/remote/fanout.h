@@ -19,7 +19,7 @@ struct sc_fanout_item {
  * goes to stderr. Returns the exit status: one item, its runner's status (255
  * when it never ran); several, 0 when all returned 0, else 1.
  */
-int sc_fanout_run(const struct sc_fanout_item *items, size_t n, const struct sc_run_req *rq,
-		  int jobs);
+int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
+		  const struct sc_run_req *rq, int jobs);
 
 #endif

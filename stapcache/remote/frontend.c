@@ -57,8 +57,8 @@ static int exec_helper(char **argv)
 	argv[0] = path;
 	fflush(NULL);
 	execv(path, argv);
-	fprintf(stderr, "stapcache: cannot run %s: %s (make install puts it there)\n", path,
-		strerror(errno));
+	fprintf(stderr, "stapcache: cannot run %s: %s (make install puts it there)\n",
+		path, strerror(errno));
 	free(path);
 	return 1;
 }
@@ -101,11 +101,12 @@ static bool same(const char *a, const char *b)
 	return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
-static struct build *find_build(struct build *b, size_t n, const char *spec, const char *arch,
-				const char *runtime)
+static struct build *find_build(struct build *b, size_t n, const char *spec,
+				const char *arch, const char *runtime)
 {
 	for (size_t i = 0; i < n; i++)
-		if (same(b[i].spec, spec) && same(b[i].arch, arch) && same(b[i].runtime, runtime))
+		if (same(b[i].spec, spec) && same(b[i].arch, arch) &&
+		    same(b[i].runtime, runtime))
 			return &b[i];
 	return NULL;
 }
@@ -138,9 +139,9 @@ static int get_module(const struct sc_request *req, const struct sc_ctx *ctx,
 	}
 	if (r == 0 && req->verbose)
 		fprintf(stderr, "stapcache: %s for %s: %s\n",
-			how == SC_CACHE_BUILT	      ? "built"
+			how == SC_CACHE_BUILT        ? "built"
 			: how == SC_CACHE_HIT_WAITED ? "built by a concurrent request"
-						      : "cache hit",
+						     : "cache hit",
 			k.release, *path);
 	sc_key_clear(&key);
 	sc_kernel_clear(&k);
@@ -204,21 +205,25 @@ static int adhoc_target(const char *url, const char *runner, size_t nth,
 			struct sc_targets *all, struct sc_argv *yaml)
 {
 	struct sc_error err = {{0}};
-	const char *hp = strncmp(url, "ssh://", 6) ? url : url + 6, *at = strrchr(hp, '@');
+	const char *hp = strncmp(url, "ssh://", 6) ? url : url + 6,
+		   *at = strrchr(hp, '@');
 	char name[80], *exe, *out = NULL, *helper = helper_path();
 	const char *argv[] = {helper, "host", "probe", name, NULL, NULL};
 	size_t k = 0;
 	int r;
 
 	if (strstr(url, "://") && strncmp(url, "ssh://", 6)) {
-		fprintf(stderr, "stapcache: --remote %s: only ssh:// (or USER@HOST[:PORT])\n",
+		fprintf(stderr,
+			"stapcache: --remote %s: only ssh:// (or USER@HOST[:PORT])\n",
 			url);
 		free(helper);
 		return -EINVAL;
 	}
 	for (const char *c = at ? at + 1 : hp; *c && k < 60; c++)
-		name[k++] = (isalnum((unsigned char)*c) || *c == '.' || *c == '-' || *c == '_')
-				    ? *c : '-';
+		name[k++] = (isalnum((unsigned char)*c) || *c == '.' || *c == '-' ||
+			     *c == '_')
+				    ? *c
+				    : '-';
 	name[k] = '\0';
 	if (!name[0] || !isalnum((unsigned char)name[0]))
 		snprintf(name, sizeof(name), "remote%zu", nth + 1);
@@ -229,7 +234,9 @@ static int adhoc_target(const char *url, const char *runner, size_t nth,
 	r = probe_stdout(argv, &out);
 	if (r < 0 || !out) {
 		r = -EIO;
-		fprintf(stderr, "stapcache: --remote %s: cannot ask it its kernel and arch\n", url);
+		fprintf(stderr,
+			"stapcache: --remote %s: cannot ask it its kernel and arch\n",
+			url);
 	} else if ((r = sc_targets_parse(url, out, strlen(out), all, &err)) < 0) {
 		fprintf(stderr, "stapcache: --remote %s: %s\n", url, err.msg);
 	} else {
@@ -249,8 +256,8 @@ static int adhoc_target(const char *url, const char *runner, size_t nth,
  */
 static int helper_argv(const struct sc_request *req, const struct sc_targets *all,
 		       const size_t *idx, size_t n, struct build *const *of,
-		       const struct sc_argv *yaml, struct sc_argv *a, struct sc_argv *opts,
-		       struct sc_argv *params)
+		       const struct sc_argv *yaml, struct sc_argv *a,
+		       struct sc_argv *opts, struct sc_argv *params)
 {
 	int r = sc_argv_push(a, "stapcache-remote") ?: sc_argv_push(a, "run");
 
@@ -264,8 +271,9 @@ static int helper_argv(const struct sc_request *req, const struct sc_targets *al
 	if (r == 0 && req->jobs)
 		r = sc_argv_pushf(a, "--jobs=%d", req->jobs);
 	for (size_t i = 0; r == 0 && i < n; i++)
-		r = sc_argv_push(a, "-T") ?:
-		    sc_argv_pushf(a, "%s=%s", all->v[idx[i]].name, of[i]->path);
+		r = sc_argv_push(a, "-T")
+			    ?: sc_argv_pushf(a, "%s=%s", all->v[idx[i]].name,
+					     of[i]->path);
 	r = r ?: sc_run_opts(req, opts, params);
 	for (size_t i = 0; r == 0 && i < opts->n; i++)
 		r = sc_argv_push(a, "--runner-arg") ?: sc_argv_push(a, opts->v[i]);
@@ -311,15 +319,21 @@ static int get_builds(const struct sc_request *req, const struct sc_ctx *ctx,
 		struct build *b = find_build(builds, *nb, spec, t->arch, rt);
 
 		if (t->sysroot)
-			fprintf(stderr, "stapcache: warning: %s: sysroot is not used yet\n",
+			fprintf(stderr,
+				"stapcache: warning: %s: sysroot is not used yet\n",
 				t->name);
 		if (!b) {
 			b = &builds[(*nb)++];
-			*b = (struct build){.first = t, .spec = spec, .arch = t->arch, .runtime = rt};
+			*b = (struct build){.first = t,
+					    .spec = spec,
+					    .arch = t->arch,
+					    .runtime = rt};
 			if (get_module(req, ctx, c, b, &b->path, &err) < 0) {
-				fprintf(stderr, "stapcache: %s (for target %s): %s\n", spec, t->name,
-					err.msg);
-				return sc_build_interrupted() ? 128 + sc_build_interrupted() : 1;
+				fprintf(stderr, "stapcache: %s (for target %s): %s\n",
+					spec, t->name, err.msg);
+				return sc_build_interrupted()
+					       ? 128 + sc_build_interrupted()
+					       : 1;
 			}
 		}
 		of[i] = b;
@@ -357,14 +371,17 @@ int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
 		if (sc_argv_push(&specs, req->targets.v[i]) < 0)
 			goto out;
 	for (size_t i = 0; i < req->remotes.n; i++) {
-		if (adhoc_target(req->remotes.v[i], req->remote_runner, i, &all, &yaml) < 0 ||
+		if (adhoc_target(req->remotes.v[i], req->remote_runner, i, &all, &yaml) <
+			    0 ||
 		    sc_argv_push(&specs, all.v[all.n - 1].name) < 0)
 			goto out;
 	}
 	if (sc_targets_select(&all, (const char *const *)specs.v, specs.n, &idx, &n,
 			      &err) < 0) {
 		fprintf(stderr, "stapcache: %s%s\n", err.msg,
-			all.n == 0 && access(path, F_OK) != 0 ? " (no known_hosts file yet)" : "");
+			all.n == 0 && access(path, F_OK) != 0
+				? " (no known_hosts file yet)"
+				: "");
 		goto out;
 	}
 	builds = calloc(n, sizeof(*builds));

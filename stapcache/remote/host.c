@@ -73,17 +73,20 @@ static int host_self(int argc, char **argv)
 	if (uname(&u) < 0 || gethostname(host, sizeof(host)) < 0)
 		return 1;
 	host[sizeof(host) - 1] = '\0';
-	if (stat(BINDIR "/staprun-auth", &st) == 0 && (st.st_mode & S_ISUID) && st.st_uid == 0)
+	if (stat(BINDIR "/staprun-auth", &st) == 0 && (st.st_mode & S_ISUID) &&
+	    st.st_uid == 0)
 		runner = "auth";
 	else if (getuid() != 0 && access("/usr/bin/sudo", X_OK) == 0)
 		runner = "sudo";
 	t.name = sc_strdupf("%s", argc > 1 ? argv[1] : host);
 	if (!sc_target_name_ok(t.name)) {
-		fprintf(stderr, "stapcache: host self: '%s' is not a target name\n", t.name);
+		fprintf(stderr, "stapcache: host self: '%s' is not a target name\n",
+			t.name);
 		free(t.name);
 		return 2;
 	}
-	t.execute = sc_strdupf("ssh:%s@%s:%s", user && *user ? user : "root", host, runner);
+	t.execute =
+		sc_strdupf("ssh:%s@%s:%s", user && *user ? user : "root", host, runner);
 	t.kernel = u.release;
 	t.arch = u.machine;
 	t.cpu = cpu_model();
@@ -120,10 +123,11 @@ static int host_list(const struct sc_targets *all, bool json)
 		printf("[");
 		for (size_t i = 0; i < all->n; i++) {
 			const struct sc_target *t = &all->v[i];
-			const char *k[] = {"name", "execute", "kernel", "arch", "cpu",
-					   "build-tree", "runtime", "sysroot"};
-			const char *v[] = {t->name, t->execute, t->kernel, t->arch, t->cpu,
-					   t->build_tree, t->runtime, t->sysroot};
+			const char *k[] = {"name", "execute",    "kernel",  "arch",
+					   "cpu",  "build-tree", "runtime", "sysroot"};
+			const char *v[] = {t->name,    t->execute, t->kernel,
+					   t->arch,    t->cpu,     t->build_tree,
+					   t->runtime, t->sysroot};
 
 			printf("%s\n  {", i ? "," : "");
 			for (size_t f = 0; f < 8; f++) {
@@ -142,11 +146,13 @@ static int host_list(const struct sc_targets *all, bool json)
 		printf("%s]\n", all->n ? "\n" : "");
 		return 0;
 	}
-	printf("%-20s %-40s %-24s %-8s %s\n", "NAME", "EXECUTE", "KERNEL", "ARCH", "GROUPS");
+	printf("%-20s %-40s %-24s %-8s %s\n", "NAME", "EXECUTE", "KERNEL", "ARCH",
+	       "GROUPS");
 	for (size_t i = 0; i < all->n; i++) {
 		const struct sc_target *t = &all->v[i];
 
-		printf("%-20s %-40s %-24s %-8s ", t->name, t->execute, t->kernel, t->arch);
+		printf("%-20s %-40s %-24s %-8s ", t->name, t->execute, t->kernel,
+		       t->arch);
 		for (size_t g = 0; g < t->ngroups; g++)
 			printf("%s%s", g ? "," : "", t->groups[g]);
 		printf("%s\n", t->ngroups ? "" : "-");
@@ -155,9 +161,11 @@ static int host_list(const struct sc_targets *all, bool json)
 }
 
 /* Rewrite the file from entries (all of them but skip, which may be NULL). */
-static int save(const char *path, const struct sc_targets *all, const struct sc_target *skip)
+static int save(const char *path, const struct sc_targets *all,
+		const struct sc_target *skip)
 {
-	char *text = sc_strdupf("# stapcache known_hosts (stapcache-known_hosts(5))\n"), *n;
+	char *text = sc_strdupf("# stapcache known_hosts (stapcache-known_hosts(5))\n"),
+	     *n;
 	char *dir = sc_strdupf("%s", path), *slash = strrchr(dir, '/');
 	bool replaced = false;
 	int r;
@@ -180,8 +188,8 @@ static int save(const char *path, const struct sc_targets *all, const struct sc_
 		r = sc_write_file_atomic(path, text, strlen(text), 0644, &replaced);
 	if (r < 0 && replaced) {
 		/* The new file is in place; only its directory entry may not survive a crash. */
-		fprintf(stderr, "stapcache: warning: %s: cannot sync its directory: %s\n", path,
-			strerror(-r));
+		fprintf(stderr, "stapcache: warning: %s: cannot sync its directory: %s\n",
+			path, strerror(-r));
 		r = 0;
 	}
 	if (r < 0)
@@ -195,7 +203,8 @@ static int save(const char *path, const struct sc_targets *all, const struct sc_
 static int probe(const char *name, const struct sc_execute *ex, bool quiet, char **kernel,
 		 char **arch, char **cpu)
 {
-	struct sc_ssh_opts o = {.name = name, .connect_timeout = SC_REMOTE_DEFAULT_CONNECT_TIMEOUT};
+	struct sc_ssh_opts o = {.name = name,
+				.connect_timeout = SC_REMOTE_DEFAULT_CONNECT_TIMEOUT};
 	static const char *const need[] = {"staprun-auth ", "staprun ", "staprun "};
 	struct sc_error err = {{0}};
 	struct sc_ssh *s = NULL;
@@ -215,17 +224,19 @@ static int probe(const char *name, const struct sc_execute *ex, bool quiet, char
 	for (int i = 0; i < 4; i++)
 		l[i] = strtok_r(i ? NULL : out, "\n", &save_p);
 	if (!l[0] || !l[1] || !l[2]) {
-		fprintf(stderr, "stapcache: %s: unexpected answer to uname -r/-m\n", name);
+		fprintf(stderr, "stapcache: %s: unexpected answer to uname -r/-m\n",
+			name);
 		free(out);
 		return -EIO;
 	}
 	if (quiet)
 		; /* the run will say it, if the runner is missing */
 	else if (!l[3] || !strstr(l[3], need[ex->runner]) ||
-	    (ex->runner == SC_RUNNER_SUDO && !strstr(l[3], "sudo ")))
-		fprintf(stderr, "stapcache: warning: %s: runner '%s' not found there "
-				"(found: %s)\n", name, sc_runner_name(ex->runner),
-			l[3] && *l[3] ? l[3] : "none");
+		 (ex->runner == SC_RUNNER_SUDO && !strstr(l[3], "sudo ")))
+		fprintf(stderr,
+			"stapcache: warning: %s: runner '%s' not found there "
+			"(found: %s)\n",
+			name, sc_runner_name(ex->runner), l[3] && *l[3] ? l[3] : "none");
 	*kernel = sc_strdupf("%s", l[0]);
 	*arch = sc_strdupf("%s", l[1]);
 	*cpu = sc_strdupf("%s", l[2]);
@@ -250,13 +261,15 @@ static int host_add(struct sc_targets *all, const char *path, int argc, char **a
 	if (argc < 3)
 		return usage();
 	if (!sc_target_name_ok(argv[1])) {
-		fprintf(stderr, "stapcache: host add: '%s' is not a target name\n", argv[1]);
+		fprintf(stderr, "stapcache: host add: '%s' is not a target name\n",
+			argv[1]);
 		return 2;
 	}
 	if (!probe_only && sc_targets_find(all, argv[1])) {
-		fprintf(stderr, "stapcache: host add: %s is already in %s (%s); "
-				"use host refresh %s\n", argv[1], path,
-			sc_targets_find(all, argv[1])->origin, argv[1]);
+		fprintf(stderr,
+			"stapcache: host add: %s is already in %s (%s); "
+			"use host refresh %s\n",
+			argv[1], path, sc_targets_find(all, argv[1])->origin, argv[1]);
 		return 1;
 	}
 	if (sc_execute_parse(argv[2], &t.ex, &err) < 0) {
@@ -266,8 +279,10 @@ static int host_add(struct sc_targets *all, const char *path, int argc, char **a
 	t.name = sc_strdupf("%s", argv[1]);
 	t.execute = sc_strdupf("%s", argv[2]);
 	for (int i = 3; i < argc; i++) {
-		if (strcmp(argv[i], "--group") || i + 1 >= argc || !sc_target_name_ok(argv[i + 1])) {
-			fprintf(stderr, "stapcache: host add: unexpected '%s'\n", argv[i]);
+		if (strcmp(argv[i], "--group") || i + 1 >= argc ||
+		    !sc_target_name_ok(argv[i + 1])) {
+			fprintf(stderr, "stapcache: host add: unexpected '%s'\n",
+				argv[i]);
 			goto out;
 		}
 		t.groups = realloc(t.groups, (t.ngroups + 1) * sizeof(*t.groups));
@@ -334,8 +349,8 @@ static int host_refresh(struct sc_targets *all, const char *path, const char *sp
 			continue;
 		}
 		if (strcmp(k, t->kernel) || strcmp(a, t->arch) || strcmp(c, t->cpu)) {
-			printf("%s: kernel %s -> %s, arch %s -> %s\n", t->name, t->kernel, k,
-			       t->arch, a);
+			printf("%s: kernel %s -> %s, arch %s -> %s\n", t->name, t->kernel,
+			       k, t->arch, a);
 			changed++;
 		} else {
 			printf("%s: unchanged (%s)\n", t->name, k);
@@ -365,7 +380,8 @@ static int host_accept(const struct sc_targets *all, int argc, char **argv)
 		return usage();
 	t = sc_targets_find(all, argv[1]);
 	if (!t) {
-		fprintf(stderr, "stapcache: host accept: no target %s in known_hosts\n", argv[1]);
+		fprintf(stderr, "stapcache: host accept: no target %s in known_hosts\n",
+			argv[1]);
 		return 1;
 	}
 	sc_remote_env(&o);
@@ -413,8 +429,8 @@ int sc_cmd_host(int argc, char **argv)
 		const struct sc_target *t = sc_targets_find(&all, argv[2]);
 
 		if (!t) {
-			fprintf(stderr, "stapcache: host remove: no target %s in %s\n", argv[2],
-				path);
+			fprintf(stderr, "stapcache: host remove: no target %s in %s\n",
+				argv[2], path);
 			status = 1;
 		} else {
 			status = save(path, &all, t) < 0;

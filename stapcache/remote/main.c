@@ -59,8 +59,8 @@ int sc_remote_int_arg(const char *opt, const char *v, int min, int max, int *out
 	long n = strtol(v, &end, 10);
 
 	if (*v == '\0' || *end || n < min || n > max) {
-		fprintf(stderr, "stapcache: %s '%s': expected a number %d-%d\n", opt, v, min,
-			max);
+		fprintf(stderr, "stapcache: %s '%s': expected a number %d-%d\n", opt, v,
+			min, max);
 		return -EINVAL;
 	}
 	*out = (int)n;
@@ -111,7 +111,8 @@ static int cmd_run(int argc, char **argv)
 			opts[nopts++] = optarg;
 			break;
 		case OPT_ENTRY: /* an ad-hoc target (--remote), as host probe printed it */
-			if (sc_targets_parse("--remote", optarg, strlen(optarg), &all, &err) < 0) {
+			if (sc_targets_parse("--remote", optarg, strlen(optarg), &all,
+					     &err) < 0) {
 				fprintf(stderr, "stapcache: %s\n", err.msg);
 				goto out;
 			}
@@ -127,8 +128,9 @@ static int cmd_run(int argc, char **argv)
 			*eq = '\0';
 			t = sc_targets_find(&all, optarg);
 			if (!t) {
-				fprintf(stderr, "stapcache: -T %s: no such target in %s\n", optarg,
-					path);
+				fprintf(stderr,
+					"stapcache: -T %s: no such target in %s\n",
+					optarg, path);
 				goto out;
 			}
 			items[nitems].target = t;
@@ -142,7 +144,8 @@ static int cmd_run(int argc, char **argv)
 				goto out;
 			break;
 		case OPT_JOBS:
-			if (sc_remote_int_arg("--jobs", optarg, 1, SC_REMOTE_JOBS_MAX, &jobs) < 0)
+			if (sc_remote_int_arg("--jobs", optarg, 1, SC_REMOTE_JOBS_MAX,
+					      &jobs) < 0)
 				goto out;
 			break;
 		default:
@@ -183,7 +186,8 @@ int main(int argc, char **argv)
 		return sc_cmd_host(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "bless"))
 		return sc_cmd_bless_remote(argc - 1, argv + 1);
-	fprintf(stderr, "stapcache-remote is run by stapcache (-T TARGET, stapcache host ...); "
-			"see stapcache(1)\n");
+	fprintf(stderr,
+		"stapcache-remote is run by stapcache (-T TARGET, stapcache host ...); "
+		"see stapcache(1)\n");
 	return 2;
 }

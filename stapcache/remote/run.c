@@ -87,9 +87,11 @@ static int sudo_answer(void *ud, char *buf, size_t n)
 
 	pthread_mutex_lock(&s->lock);
 	if (s->state == 0) {
-		int got = s->may_ask ? sc_ssh_ask_tty("stapcache: sudo password on the targets: ",
-						      s->pw, sizeof(s->pw))
-				     : -ENOTTY;
+		int got =
+			s->may_ask
+				? sc_ssh_ask_tty("stapcache: sudo password on the targets: ",
+						 s->pw, sizeof(s->pw))
+				: -ENOTTY;
 
 		s->state = got < 0 ? -1 : 1;
 		s->len = got < 0 ? 0 : (size_t)got;
@@ -144,11 +146,13 @@ char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_
 		 * connection goes (HUP) stops the runner.
 		 */
 		free(out);
-		out = sc_strdupf("stty -echo -onlcr 2>/dev/null; d=%s; cd \"$d\" || exit 125; "
-				 "trap '' PIPE; %s </dev/null & p=$!; echo \"$p\" > \"$d/pid\"; "
-				 "trap 'kill -TERM \"$p\" 2>/dev/null' TERM INT HUP; "
-				 "while :; do wait \"$p\"; s=$?; kill -0 \"$p\" 2>/dev/null || "
-				 "break; done; cd / && rm -rf \"$d\"; exit \"$s\"", qd, cmd);
+		out = sc_strdupf(
+			"stty -echo -onlcr 2>/dev/null; d=%s; cd \"$d\" || exit 125; "
+			"trap '' PIPE; %s </dev/null & p=$!; echo \"$p\" > \"$d/pid\"; "
+			"trap 'kill -TERM \"$p\" 2>/dev/null' TERM INT HUP; "
+			"while :; do wait \"$p\"; s=$?; kill -0 \"$p\" 2>/dev/null || "
+			"break; done; cd / && rm -rf \"$d\"; exit \"$s\"",
+			qd, cmd);
 	}
 	free(qd);
 	free(mod);
@@ -215,7 +219,8 @@ static int prepare(struct sc_ssh *s, const struct sc_target *t, char **dir,
 		return fail(res, SC_PHASE_PREPARE, r, err);
 	nl = strchr(out, '\n');
 	if (!nl || nl[1] != '/' || !strchr(nl + 1, '\n')) {
-		sc_error_set(err, "unexpected answer to uname -r; mktemp -d: '%.100s'", out);
+		sc_error_set(err, "unexpected answer to uname -r; mktemp -d: '%.100s'",
+			     out);
 		free(out);
 		return fail(res, SC_PHASE_PREPARE, -EIO, err);
 	}
@@ -223,10 +228,11 @@ static int prepare(struct sc_ssh *s, const struct sc_target *t, char **dir,
 	*strchr(nl + 1, '\n') = '\0';
 	*dir = sc_strdupf("%s", nl + 1);
 	if (strcmp(out, t->kernel) != 0) {
-		sc_error_set(err, "refused: it runs kernel %s now, but known_hosts (%s) says "
+		sc_error_set(err,
+			     "refused: it runs kernel %s now, but known_hosts (%s) says "
 			     "%s; a module built for %s would not load. Update the entry: "
-			     "stapcache host refresh %s", out, t->origin, t->kernel, t->kernel,
-			     t->name);
+			     "stapcache host refresh %s",
+			     out, t->origin, t->kernel, t->kernel, t->name);
 		remove_dir(s, *dir);
 		free(out);
 		return fail(res, SC_PHASE_KERNEL, -ESTALE, err);
@@ -243,7 +249,8 @@ static int upload(struct sc_ssh *s, const char *dir, const char *name, const cha
 	int st, r;
 
 	cmd = sc_strdupf("cd %s && cat > .%s.ko.part && mv -f .%s.ko.part %s.ko && "
-			 "sha256sum %s.ko", qd, name, name, name, name);
+			 "sha256sum %s.ko",
+			 qd, name, name, name, name);
 	r = sc_ssh_exec(s, cmd, buf, len, &out, &st, err);
 	free(cmd);
 	free(qd);
@@ -252,7 +259,8 @@ static int upload(struct sc_ssh *s, const char *dir, const char *name, const cha
 		r = -EIO;
 	}
 	if (r == 0 && (strlen(out) < 64 || strncmp(out, hex, 64) != 0)) {
-		sc_error_set(err, "the uploaded copy's sha256 is %.64s, not %s: not running it",
+		sc_error_set(err,
+			     "the uploaded copy's sha256 is %.64s, not %s: not running it",
 			     out, hex);
 		r = -EBADMSG;
 	}
@@ -267,10 +275,13 @@ static int upload(struct sc_ssh *s, const char *dir, const char *name, const cha
  */
 static int run_sudo(struct sc_ssh *s, const struct sc_target *t, const char *cmd,
 		    const struct sc_run_req *rq, sc_ssh_line_fn fn, void *ud,
-		    volatile sig_atomic_t *stop, struct sc_run_result *res, struct sc_error *err)
+		    volatile sig_atomic_t *stop, struct sc_run_result *res,
+		    struct sc_error *err)
 {
-	struct sc_ssh_prompt pr = {.marker = rq->sudo ? rq->sudo->marker : "[sudo] password: ",
-				   .answer = sudo_answer, .ud = rq->sudo};
+	struct sc_ssh_prompt pr = {.marker = rq->sudo ? rq->sudo->marker
+						      : "[sudo] password: ",
+				   .answer = sudo_answer,
+				   .ud = rq->sudo};
 	int r;
 
 	if (!rq->sudo)
@@ -279,16 +290,19 @@ static int run_sudo(struct sc_ssh *s, const struct sc_target *t, const char *cmd
 	if (r < 0)
 		return r;
 	if (pr.refused) {
-		sc_error_set(err, "sudo there needs a password, and there is no terminal here "
+		sc_error_set(err,
+			     "sudo there needs a password, and there is no terminal here "
 			     "to ask it on (stdin and stderr must be one). Either let %s run "
 			     "staprun without one (sudoers: %s ALL=(root) NOPASSWD: "
 			     "/usr/bin/staprun) or use the auth runner (execute: ...:auth, with "
-			     "staprun-auth on the target)", t->ex.user ? t->ex.user : "the login",
+			     "staprun-auth on the target)",
+			     t->ex.user ? t->ex.user : "the login",
 			     t->ex.user ? t->ex.user : "USER");
 		return -EACCES;
 	}
 	if (pr.seen > 1) {
-		sc_error_set(err, "sudo there did not accept the password; nothing was run");
+		sc_error_set(err,
+			     "sudo there did not accept the password; nothing was run");
 		return -EACCES;
 	}
 	return 0;

@@ -18,9 +18,9 @@
  */
 struct sc_run_secret {
 	pthread_mutex_t lock;
-	bool may_ask;     /* stdin and stderr are a terminal */
-	int state;        /* 0: not asked yet, 1: pw holds it, -1: there is none */
-	char marker[48];  /* the prompt given to sudo -p: random, per run */
+	bool may_ask;    /* stdin and stderr are a terminal */
+	int state;       /* 0: not asked yet, 1: pw holds it, -1: there is none */
+	char marker[48]; /* the prompt given to sudo -p: random, per run */
 	char pw[512];
 	size_t len;
 };
@@ -35,22 +35,29 @@ void sc_run_secret_clear(struct sc_run_secret *s);
 struct sc_run_req {
 	const char *const *runner_opts; /* e.g. "-c", "CMD": before the module */
 	size_t nrunner_opts;
-	const char *const *params;      /* NAME=VALUE module parameters: after it */
+	const char *const *params; /* NAME=VALUE module parameters: after it */
 	size_t nparams;
-	struct sc_ssh_opts ssh;         /* name is set per target */
-	int grace;                      /* seconds to wait for a stopped run to end */
-	struct sc_run_secret *sudo;     /* for targets with the sudo runner */
+	struct sc_ssh_opts ssh;     /* name is set per target */
+	int grace;                  /* seconds to wait for a stopped run to end */
+	struct sc_run_secret *sudo; /* for targets with the sudo runner */
 };
 
-enum sc_run_phase { SC_PHASE_READ, SC_PHASE_CONNECT, SC_PHASE_PREPARE, SC_PHASE_KERNEL,
-		    SC_PHASE_UPLOAD, SC_PHASE_RUN, SC_PHASE_DONE };
+enum sc_run_phase {
+	SC_PHASE_READ,
+	SC_PHASE_CONNECT,
+	SC_PHASE_PREPARE,
+	SC_PHASE_KERNEL,
+	SC_PHASE_UPLOAD,
+	SC_PHASE_RUN,
+	SC_PHASE_DONE
+};
 
 struct sc_run_result {
-	int status;             /* the runner's exit status; 255 when it never ran */
+	int status;              /* the runner's exit status; 255 when it never ran */
 	enum sc_run_phase phase; /* how far it got (SC_PHASE_DONE: the runner ran) */
-	char msg[1024];         /* why it failed, when it did before the run */
-	size_t lines;           /* output lines received */
-	double seconds;         /* connect to end */
+	char msg[1024];          /* why it failed, when it did before the run */
+	size_t lines;            /* output lines received */
+	double seconds;          /* connect to end */
 };
 
 /*

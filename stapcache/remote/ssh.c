@@ -93,8 +93,8 @@ static int set_options(struct sc_ssh *s, const struct sc_execute *ex,
 		goto fail;
 	/* Aliases, User, Port, IdentityFile, ProxyCommand: as the user set them up. */
 	if (ssh_options_parse_config(s->ss, NULL) < 0) {
-		sc_error_set(err, "%s: cannot use %s/config or /etc/ssh/ssh_config: %s", o->name,
-			     o->ssh_dir, ssh_get_error(s->ss));
+		sc_error_set(err, "%s: cannot use %s/config or /etc/ssh/ssh_config: %s",
+			     o->name, o->ssh_dir, ssh_get_error(s->ss));
 		goto out;
 	}
 	/* What the target's entry says wins over the config, as ssh -l/-p do. */
@@ -104,7 +104,8 @@ static int set_options(struct sc_ssh *s, const struct sc_execute *ex,
 	/* And nothing in any config weakens the host key check. */
 	if (ssh_options_set(s->ss, SSH_OPTIONS_STRICTHOSTKEYCHECK, &yes) < 0 ||
 	    ssh_options_set(s->ss, SSH_OPTIONS_KNOWNHOSTS, known) < 0 ||
-	    ssh_options_set(s->ss, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/etc/ssh/ssh_known_hosts") < 0 ||
+	    ssh_options_set(s->ss, SSH_OPTIONS_GLOBAL_KNOWNHOSTS,
+			    "/etc/ssh/ssh_known_hosts") < 0 ||
 	    ssh_options_set(s->ss, SSH_OPTIONS_TIMEOUT, &timeout) < 0)
 		goto fail;
 	/*
@@ -121,7 +122,8 @@ static int set_options(struct sc_ssh *s, const struct sc_execute *ex,
 	r = 0;
 	goto out;
 fail:
-	sc_error_set(err, "%s: cannot set SSH options: %s", o->name, ssh_get_error(s->ss));
+	sc_error_set(err, "%s: cannot set SSH options: %s", o->name,
+		     ssh_get_error(s->ss));
 out:
 	free(known);
 	return r;
@@ -150,8 +152,8 @@ static int fingerprint(struct sc_ssh *s, char *type, size_t tn, struct sc_error 
 	if (ssh_get_server_publickey(s->ss, &key) < 0 ||
 	    ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) < 0) {
 		ssh_key_free(key);
-		sc_error_set(err, "%s: cannot read the host key of %s: %s", name, s->where,
-			     ssh_get_error(s->ss));
+		sc_error_set(err, "%s: cannot read the host key of %s: %s", name,
+			     s->where, ssh_get_error(s->ss));
 		return SC_SSH_EHOSTKEY;
 	}
 	fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
@@ -163,7 +165,8 @@ static int fingerprint(struct sc_ssh *s, char *type, size_t tn, struct sc_error 
 	return 0;
 }
 
-static int verify_host(struct sc_ssh *s, const struct sc_ssh_opts *o, struct sc_error *err)
+static int verify_host(struct sc_ssh *s, const struct sc_ssh_opts *o,
+		       struct sc_error *err)
 {
 	char type[64], *host = NULL;
 	unsigned int port = 22;
@@ -178,8 +181,8 @@ static int verify_host(struct sc_ssh *s, const struct sc_ssh_opts *o, struct sc_
 	if ((state == SSH_KNOWN_HOSTS_UNKNOWN || state == SSH_KNOWN_HOSTS_NOT_FOUND) &&
 	    o->accept_fp && !strcmp(o->accept_fp, s->fp)) {
 		if (ssh_session_update_known_hosts(s->ss) < 0) {
-			sc_error_set(err, "%s: cannot add %s to %s/known_hosts: %s", o->name,
-				     s->where, o->ssh_dir, ssh_get_error(s->ss));
+			sc_error_set(err, "%s: cannot add %s to %s/known_hosts: %s",
+				     o->name, s->where, o->ssh_dir, ssh_get_error(s->ss));
 			return SC_SSH_EHOSTKEY;
 		}
 		return 0;
@@ -188,28 +191,34 @@ static int verify_host(struct sc_ssh *s, const struct sc_ssh_opts *o, struct sc_
 	(void)ssh_options_get_port(s->ss, &port);
 	switch (state) {
 	case SSH_KNOWN_HOSTS_CHANGED:
-		sc_error_set(err, "%s: REFUSED: THE HOST KEY OF %s HAS CHANGED (it now offers %s "
-			     "%s). Someone may be intercepting the connection; or the host was "
-			     "reinstalled. Nothing was sent. If you know the new key is right, "
-			     "remove the old one (ssh-keygen -R '[%s]:%u') and accept the new one.",
-			     o->name, s->where, type, s->fp, host ? host : "HOST", port);
+		sc_error_set(
+			err,
+			"%s: REFUSED: THE HOST KEY OF %s HAS CHANGED (it now offers %s "
+			"%s). Someone may be intercepting the connection; or the host was "
+			"reinstalled. Nothing was sent. If you know the new key is right, "
+			"remove the old one (ssh-keygen -R '[%s]:%u') and accept the new one.",
+			o->name, s->where, type, s->fp, host ? host : "HOST", port);
 		break;
 	case SSH_KNOWN_HOSTS_OTHER:
-		sc_error_set(err, "%s: REFUSED: %s offers a %s key (%s) but known_hosts holds a "
-			     "key of another type for it; this can be an attack. Nothing was sent.",
-			     o->name, s->where, type, s->fp);
+		sc_error_set(
+			err,
+			"%s: REFUSED: %s offers a %s key (%s) but known_hosts holds a "
+			"key of another type for it; this can be an attack. Nothing was sent.",
+			o->name, s->where, type, s->fp);
 		break;
 	case SSH_KNOWN_HOSTS_UNKNOWN:
 	case SSH_KNOWN_HOSTS_NOT_FOUND:
-		sc_error_set(err, "%s: refused: %s is not in %s/known_hosts; its %s key has the "
+		sc_error_set(err,
+			     "%s: refused: %s is not in %s/known_hosts; its %s key has the "
 			     "fingerprint %s. Check it out of band, then accept it with: "
 			     "stapcache host accept %s %s   (or: ssh-keyscan -p %u %s >> "
-			     "%s/known_hosts)", o->name, s->where, o->ssh_dir, type, s->fp,
-			     o->name, s->fp, port, host ? host : "HOST", o->ssh_dir);
+			     "%s/known_hosts)",
+			     o->name, s->where, o->ssh_dir, type, s->fp, o->name, s->fp,
+			     port, host ? host : "HOST", o->ssh_dir);
 		break;
 	default:
-		sc_error_set(err, "%s: cannot check the host key of %s: %s", o->name, s->where,
-			     ssh_get_error(s->ss));
+		sc_error_set(err, "%s: cannot check the host key of %s: %s", o->name,
+			     s->where, ssh_get_error(s->ss));
 		break;
 	}
 	ssh_string_free_char(host);
@@ -270,7 +279,8 @@ static int auth_interactive(struct sc_ssh *s, const struct sc_ssh_opts *o)
 
 		for (int i = 0; i < np; i++) {
 			char echo;
-			const char *p = ssh_userauth_kbdint_getprompt(s->ss, (unsigned)i, &echo);
+			const char *p =
+				ssh_userauth_kbdint_getprompt(s->ss, (unsigned)i, &echo);
 
 			snprintf(prompt, sizeof(prompt), "%s (%s) %s", o->name, s->where,
 				 p ? p : "Password: ");
@@ -285,7 +295,8 @@ static int auth_interactive(struct sc_ssh *s, const struct sc_ssh_opts *o)
 		}
 		rc = ssh_userauth_kbdint(s->ss, NULL, NULL);
 	}
-	if (rc != SSH_AUTH_SUCCESS && (ssh_userauth_list(s->ss, NULL) & SSH_AUTH_METHOD_PASSWORD)) {
+	if (rc != SSH_AUTH_SUCCESS &&
+	    (ssh_userauth_list(s->ss, NULL) & SSH_AUTH_METHOD_PASSWORD)) {
 		snprintf(prompt, sizeof(prompt), "%s (%s) password: ", o->name, s->where);
 		if (ask_tty(prompt, answer, sizeof(answer)) == 0)
 			rc = ssh_userauth_password(s->ss, NULL, answer);
@@ -296,7 +307,8 @@ out:
 	return rc;
 }
 
-static int authenticate(struct sc_ssh *s, const struct sc_ssh_opts *o, struct sc_error *err)
+static int authenticate(struct sc_ssh *s, const struct sc_ssh_opts *o,
+			struct sc_error *err)
 {
 	int rc = ssh_userauth_none(s->ss, NULL), methods;
 
@@ -321,9 +333,11 @@ static int authenticate(struct sc_ssh *s, const struct sc_ssh_opts *o, struct sc
 	}
 fail:
 	sc_error_set(err, "%s: cannot log in to %s: %s%s", o->name, s->where,
-		     rc == SSH_AUTH_ERROR ? ssh_get_error(s->ss) : "no key or password was accepted",
-		     o->may_prompt ? "" : " (no terminal to ask for a password; use a key or "
-					  "ssh-agent)");
+		     rc == SSH_AUTH_ERROR ? ssh_get_error(s->ss)
+					  : "no key or password was accepted",
+		     o->may_prompt ? ""
+				   : " (no terminal to ask for a password; use a key or "
+				     "ssh-agent)");
 	return SC_SSH_EAUTH;
 }
 
@@ -369,8 +383,8 @@ struct linebuf {
 	size_t n;
 };
 
-static void feed(struct linebuf *lb, const char *p, size_t n, int is_err, sc_ssh_line_fn fn,
-		 void *ud)
+static void feed(struct linebuf *lb, const char *p, size_t n, int is_err,
+		 sc_ssh_line_fn fn, void *ud)
 {
 	while (n > 0) {
 		const char *nl = memchr(p, '\n', n);
@@ -411,7 +425,8 @@ static bool drained(ssh_channel ch)
 {
 	int a = ssh_channel_poll(ch, 0), b = ssh_channel_poll(ch, 1);
 
-	return ssh_channel_is_eof(ch) && (a == 0 || a == SSH_EOF) && (b == 0 || b == SSH_EOF);
+	return ssh_channel_is_eof(ch) && (a == 0 || a == SSH_EOF) &&
+	       (b == 0 || b == SSH_EOF);
 }
 
 /* A PTY's lines: without the terminal's '\r', and the prompt's blank line dropped. */
@@ -440,7 +455,8 @@ static void pty_line(void *ud, int is_stderr, const char *line, size_t len)
  * The reply lives on this stack only until it is written, then is wiped.
  */
 static int answer_prompt(struct sc_ssh *s, ssh_channel ch, struct linebuf *lb,
-			 struct sc_ssh_prompt *pr, struct pty_lines *pl, struct sc_error *err)
+			 struct sc_ssh_prompt *pr, struct pty_lines *pl,
+			 struct sc_error *err)
 {
 	size_t ml = strlen(pr->marker);
 	char reply[1024];
@@ -516,14 +532,16 @@ static int pump(struct sc_ssh *s, ssh_channel ch, struct sc_ssh_prompt *pr,
 		for (int e = 0; e < 2; e++) {
 			int n;
 
-			while ((n = ssh_channel_read_nonblocking(ch, buf, sizeof(buf), e)) > 0) {
+			while ((n = ssh_channel_read_nonblocking(ch, buf, sizeof(buf),
+								 e)) > 0) {
 				feed(&lb[e], buf, (size_t)n, e, fn, ud);
 				if (pr && e == 0 && !stop_seen(stop) &&
 				    (r = answer_prompt(s, ch, &lb[0], pr, &pl, err)) < 0)
 					goto out;
 			}
 			if (n == SSH_ERROR) {
-				sc_error_set(err, "connection lost: %s", ssh_get_error(s->ss));
+				sc_error_set(err, "connection lost: %s",
+					     ssh_get_error(s->ss));
 				r = -EIO;
 				goto out;
 			}
@@ -576,7 +594,8 @@ static int finish(ssh_channel ch, int r, int *status)
 }
 
 int sc_ssh_stream(struct sc_ssh *s, const char *cmd, sc_ssh_line_fn fn, void *ud,
-		  volatile sig_atomic_t *stop, int grace, int *status, struct sc_error *err)
+		  volatile sig_atomic_t *stop, int grace, int *status,
+		  struct sc_error *err)
 {
 	ssh_channel ch = open_exec(s, cmd, false, err);
 
@@ -626,8 +645,8 @@ static void capture_line(void *ud, int is_stderr, const char *line, size_t len)
 	*b = nb;
 }
 
-int sc_ssh_exec(struct sc_ssh *s, const char *cmd, const void *in, size_t inlen, char **out,
-		int *status, struct sc_error *err)
+int sc_ssh_exec(struct sc_ssh *s, const char *cmd, const void *in, size_t inlen,
+		char **out, int *status, struct sc_error *err)
 {
 	struct capture c = {0};
 	ssh_channel ch = open_exec(s, cmd, false, err);
@@ -641,7 +660,8 @@ int sc_ssh_exec(struct sc_ssh *s, const char *cmd, const void *in, size_t inlen,
 		int n = ssh_channel_write(ch, p, chunk);
 
 		if (n <= 0) {
-			sc_error_set(err, "upload to %s failed: %s", s->where, ssh_get_error(s->ss));
+			sc_error_set(err, "upload to %s failed: %s", s->where,
+				     ssh_get_error(s->ss));
 			r = -EIO;
 			break;
 		}
@@ -649,7 +669,8 @@ int sc_ssh_exec(struct sc_ssh *s, const char *cmd, const void *in, size_t inlen,
 		inlen -= (size_t)n;
 	}
 	if (r == 0 && ssh_channel_send_eof(ch) != SSH_OK) {
-		sc_error_set(err, "upload to %s failed: %s", s->where, ssh_get_error(s->ss));
+		sc_error_set(err, "upload to %s failed: %s", s->where,
+			     ssh_get_error(s->ss));
 		r = -EIO;
 	}
 	if (r == 0)

@@ -23,11 +23,11 @@
 struct sc_ssh;
 
 struct sc_ssh_opts {
-	const char *name;       /* the target's name, for messages */
-	const char *ssh_dir;    /* ~/.ssh (from $HOME, read at the edge) */
-	int connect_timeout;    /* seconds */
-	bool may_prompt;        /* a terminal may be asked for a password */
-	const char *accept_fp;  /* "SHA256:..." to add to known_hosts if it matches */
+	const char *name;      /* the target's name, for messages */
+	const char *ssh_dir;   /* ~/.ssh (from $HOME, read at the edge) */
+	int connect_timeout;   /* seconds */
+	bool may_prompt;       /* a terminal may be asked for a password */
+	const char *accept_fp; /* "SHA256:..." to add to known_hosts if it matches */
 	int verbose;
 };
 
@@ -52,8 +52,8 @@ void sc_ssh_free(struct sc_ssh *s);
  * caller frees; may be NULL). stderr goes into err when the command fails.
  * Returns 0 and *status (the remote exit status), or -EIO with err set.
  */
-int sc_ssh_exec(struct sc_ssh *s, const char *cmd, const void *in, size_t inlen, char **out,
-		int *status, struct sc_error *err);
+int sc_ssh_exec(struct sc_ssh *s, const char *cmd, const void *in, size_t inlen,
+		char **out, int *status, struct sc_error *err);
 
 /* A complete line of remote output (without its '\n'). */
 typedef void (*sc_ssh_line_fn)(void *ud, int is_stderr, const char *line, size_t len);
@@ -66,7 +66,8 @@ typedef void (*sc_ssh_line_fn)(void *ud, int is_stderr, const char *line, size_t
  * (connection lost) / -EINTR (gave up) with err set.
  */
 int sc_ssh_stream(struct sc_ssh *s, const char *cmd, sc_ssh_line_fn fn, void *ud,
-		  volatile sig_atomic_t *stop, int grace, int *status, struct sc_error *err);
+		  volatile sig_atomic_t *stop, int grace, int *status,
+		  struct sc_error *err);
 
 /*
  * A prompt to answer on a PTY: sudo's password prompt. The remote command

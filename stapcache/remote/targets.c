@@ -63,29 +63,34 @@ int sc_execute_parse(const char *s, struct sc_execute *out, struct sc_error *err
 	size_t i;
 
 	if (strncmp(s, "ssh:", 4) != 0) {
-		sc_error_set(err, "execute '%s': expected ssh:[USER@]HOST[:PORT]:RUNNER", s);
+		sc_error_set(err, "execute '%s': expected ssh:[USER@]HOST[:PORT]:RUNNER",
+			     s);
 		return -EINVAL;
 	}
 	p = s + 4;
 	runner = strrchr(p, ':');
 	if (!runner || runner == p) {
-		sc_error_set(err, "execute '%s': expected ssh:[USER@]HOST[:PORT]:RUNNER "
-				  "(RUNNER is auth, sudo or direct)", s);
+		sc_error_set(err,
+			     "execute '%s': expected ssh:[USER@]HOST[:PORT]:RUNNER "
+			     "(RUNNER is auth, sudo or direct)",
+			     s);
 		return -EINVAL;
 	}
 	for (i = 0; i < 3; i++)
 		if (!strcmp(runner + 1, runner_names[i]))
 			break;
 	if (i == 3) {
-		sc_error_set(err, "execute '%s': unknown runner '%s' (auth, sudo or direct)", s,
-			     runner + 1);
+		sc_error_set(err,
+			     "execute '%s': unknown runner '%s' (auth, sudo or direct)",
+			     s, runner + 1);
 		return -EINVAL;
 	}
 	ex.runner = (enum sc_runner)i;
 	at = memchr(p, '@', (size_t)(runner - p));
 	if (at) {
 		if (!word_ok(p, (size_t)(at - p), "._-")) {
-			sc_error_set(err, "execute '%s': bad user name '%.*s'", s, (int)(at - p), p);
+			sc_error_set(err, "execute '%s': bad user name '%.*s'", s,
+				     (int)(at - p), p);
 			return -EINVAL;
 		}
 		ex.user = strndup(p, (size_t)(at - p));
@@ -108,7 +113,8 @@ int sc_execute_parse(const char *s, struct sc_execute *out, struct sc_error *err
 		colon = memchr(p, ':', (size_t)(runner - p));
 		he = colon ? colon : runner;
 		if (!word_ok(hp, (size_t)(he - hp), "._-")) {
-			sc_error_set(err, "execute '%s': bad host '%.*s'", s, (int)(he - hp), hp);
+			sc_error_set(err, "execute '%s': bad host '%.*s'", s,
+				     (int)(he - hp), hp);
 			goto fail;
 		}
 	}
@@ -116,8 +122,8 @@ int sc_execute_parse(const char *s, struct sc_execute *out, struct sc_error *err
 		char *end;
 		long port = strtol(colon + 1, &end, 10);
 
-		if (end != runner || colon + 1 == runner || !isdigit((unsigned char)colon[1]) ||
-		    port < 1 || port > 65535) {
+		if (end != runner || colon + 1 == runner ||
+		    !isdigit((unsigned char)colon[1]) || port < 1 || port > 65535) {
 			sc_error_set(err, "execute '%s': bad port '%.*s' (1-65535)", s,
 				     (int)(runner - colon - 1), colon + 1);
 			goto fail;
@@ -210,8 +216,10 @@ static int set_field(struct sc_target *t, const char *key, const char *value,
 	 * refresh), and must read back the same (found by tests/fuzz). */
 	for (const char *c = value; *c; c++) {
 		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e) {
-			sc_error_set(err, "%s: '%s' holds a control character or a non-ASCII "
-					  "byte (0x%02x)", where, key, (unsigned char)*c);
+			sc_error_set(err,
+				     "%s: '%s' holds a control character or a non-ASCII "
+				     "byte (0x%02x)",
+				     where, key, (unsigned char)*c);
 			return -EINVAL;
 		}
 	}
@@ -225,7 +233,8 @@ static int add_group(struct sc_target *t, const char *g, const char *where,
 	char **nv;
 
 	if (!sc_target_name_ok(g)) {
-		sc_error_set(err, "%s: bad group name '%s' (letters, digits, '_', '.', '-')",
+		sc_error_set(err,
+			     "%s: bad group name '%s' (letters, digits, '_', '.', '-')",
 			     where, g);
 		return -EINVAL;
 	}
@@ -243,26 +252,33 @@ static int add_group(struct sc_target *t, const char *g, const char *where,
 /* The rules every entry obeys, whichever form it was written in. */
 static int check_entry(struct sc_targets *all, struct sc_target *t, struct sc_error *err)
 {
-	static const char *const required[] = {"name", "execute", "kernel", "arch", "cpu"};
+	static const char *const required[] = {"name", "execute", "kernel", "arch",
+					       "cpu"};
 	const char *const have[] = {t->name, t->execute, t->kernel, t->arch, t->cpu};
 	const struct sc_target *dup;
 	int r;
 
 	for (size_t i = 0; i < 5; i++)
 		if (!have[i]) {
-			sc_error_set(err, "%s: entry%s%s has no '%s' (required: name, execute, "
-				     "kernel, arch, cpu)", t->origin, t->name ? " " : "",
+			sc_error_set(err,
+				     "%s: entry%s%s has no '%s' (required: name, execute, "
+				     "kernel, arch, cpu)",
+				     t->origin, t->name ? " " : "",
 				     t->name ? t->name : "", required[i]);
 			return -EINVAL;
 		}
 	if (!sc_target_name_ok(t->name)) {
-		sc_error_set(err, "%s: bad target name '%s' (1-64 letters, digits, '_', '.', "
-			     "'-')", t->origin, t->name);
+		sc_error_set(err,
+			     "%s: bad target name '%s' (1-64 letters, digits, '_', '.', "
+			     "'-')",
+			     t->origin, t->name);
 		return -EINVAL;
 	}
 	if (strchr(t->kernel, '/') || strchr(t->kernel, ' ')) {
-		sc_error_set(err, "%s: kernel '%s' must be a release (uname -r); a tree goes "
-			     "in build-tree", t->origin, t->kernel);
+		sc_error_set(err,
+			     "%s: kernel '%s' must be a release (uname -r); a tree goes "
+			     "in build-tree",
+			     t->origin, t->kernel);
 		return -EINVAL;
 	}
 	r = sc_execute_parse(t->execute, &t->ex, err);
@@ -304,12 +320,13 @@ static int yaml_entry(struct sc_targets *all, yaml_document_t *doc, yaml_node_t 
 	if (!t.origin)
 		return -ENOMEM;
 	if (m->type != YAML_MAPPING_NODE) {
-		sc_error_set(err, "%s: expected a target (a mapping with name:, execute:, ...)",
+		sc_error_set(err,
+			     "%s: expected a target (a mapping with name:, execute:, ...)",
 			     t.origin);
 		goto out;
 	}
-	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
-	     p++) {
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start;
+	     p < m->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(doc, p->value);
 		const char *key;
@@ -326,7 +343,8 @@ static int yaml_entry(struct sc_targets *all, yaml_document_t *doc, yaml_node_t 
 				goto out;
 			}
 			if (v->type != YAML_SEQUENCE_NODE) {
-				sc_error_set(err, "%s: 'groups' must be a list ([a, b])", where);
+				sc_error_set(err, "%s: 'groups' must be a list ([a, b])",
+					     where);
 				goto out;
 			}
 			for (yaml_node_item_t *it = v->data.sequence.items.start;
@@ -334,15 +352,19 @@ static int yaml_entry(struct sc_targets *all, yaml_document_t *doc, yaml_node_t 
 				yaml_node_t *g = yaml_document_get_node(doc, *it);
 
 				if (!g || g->type != YAML_SCALAR_NODE) {
-					sc_error_set(err, "%s: a group is a single word", where);
+					sc_error_set(err, "%s: a group is a single word",
+						     where);
 					goto out;
 				}
-				r = add_group(&t, (const char *)g->data.scalar.value, where, err);
+				r = add_group(&t, (const char *)g->data.scalar.value,
+					      where, err);
 				if (r < 0)
 					goto out;
 			}
 			if (!t.groups)
-				t.groups = calloc(1, sizeof(*t.groups)); /* "set", if empty */
+				t.groups =
+					calloc(1,
+					       sizeof(*t.groups)); /* "set", if empty */
 			r = -EINVAL;
 			continue;
 		}
@@ -363,8 +385,8 @@ out:
 	return r;
 }
 
-static int parse_yaml(const char *name, const char *buf, size_t len, struct sc_targets *all,
-		      struct sc_error *err)
+static int parse_yaml(const char *name, const char *buf, size_t len,
+		      struct sc_targets *all, struct sc_error *err)
 {
 	yaml_parser_t parser;
 	yaml_document_t doc;
@@ -377,7 +399,8 @@ static int parse_yaml(const char *name, const char *buf, size_t len, struct sc_t
 		yaml_node_t *root;
 
 		if (!yaml_parser_load(&parser, &doc)) {
-			sc_error_set(err, "%s:%zu: %s", name, parser.problem_mark.line + 1,
+			sc_error_set(err, "%s:%zu: %s", name,
+				     parser.problem_mark.line + 1,
 				     parser.problem ? parser.problem : "invalid YAML");
 			r = -EINVAL;
 			break;
@@ -388,8 +411,10 @@ static int parse_yaml(const char *name, const char *buf, size_t len, struct sc_t
 			break;
 		}
 		if (root->type != YAML_SEQUENCE_NODE) {
-			sc_error_set(err, "%s:%zu: expected a list of targets (each starting "
-				     "with '- name:')", name, root->start_mark.line + 1);
+			sc_error_set(err,
+				     "%s:%zu: expected a list of targets (each starting "
+				     "with '- name:')",
+				     name, root->start_mark.line + 1);
 			r = -EINVAL;
 		}
 		for (yaml_node_item_t *it = root->data.sequence.items.start;
@@ -420,8 +445,10 @@ static int line_entry(struct sc_targets *all, char *line, const char *name, size
 		return -ENOMEM;
 	word = strtok_r(line, " \t", &save);
 	if (strchr(word, '=')) {
-		sc_error_set(err, "%s: a line starts with the target's NAME, then key=value "
-			     "words", t.origin);
+		sc_error_set(err,
+			     "%s: a line starts with the target's NAME, then key=value "
+			     "words",
+			     t.origin);
 		goto out;
 	}
 	t.name = strdup(word);
@@ -445,7 +472,8 @@ static int line_entry(struct sc_targets *all, char *line, const char *name, size
 				goto out;
 			}
 			t.groups = calloc(1, sizeof(*t.groups));
-			for (g = strtok_r(eq + 1, ",", &gs); g; g = strtok_r(NULL, ",", &gs)) {
+			for (g = strtok_r(eq + 1, ",", &gs); g;
+			     g = strtok_r(NULL, ",", &gs)) {
 				r = add_group(&t, g, t.origin, err);
 				if (r < 0)
 					goto out;
@@ -454,7 +482,8 @@ static int line_entry(struct sc_targets *all, char *line, const char *name, size
 			continue;
 		}
 		if (!strcmp(word, "name")) {
-			sc_error_set(err, "%s: the name is the first word, not name=", t.origin);
+			sc_error_set(err, "%s: the name is the first word, not name=",
+				     t.origin);
 			goto out;
 		}
 		r = set_field(&t, word, eq + 1, t.origin, err);
@@ -470,8 +499,8 @@ out:
 	return r;
 }
 
-static int parse_lines(const char *name, const char *buf, size_t len, struct sc_targets *all,
-		       struct sc_error *err)
+static int parse_lines(const char *name, const char *buf, size_t len,
+		       struct sc_targets *all, struct sc_error *err)
 {
 	size_t lineno = 0, i = 0;
 	int r = 0;
@@ -523,7 +552,8 @@ int sc_targets_parse(const char *name, const char *buf, size_t len, struct sc_ta
 	int r;
 
 	if (memchr(buf, '\0', len)) {
-		sc_error_set(err, "%s: contains a NUL byte; not a known_hosts file", name);
+		sc_error_set(err, "%s: contains a NUL byte; not a known_hosts file",
+			     name);
 		return -EINVAL;
 	}
 	r = looks_like_yaml(buf, len) ? parse_yaml(name, buf, len, t, err)
@@ -600,12 +630,16 @@ int sc_targets_select(const struct sc_targets *t, const char *const *specs, size
 		}
 		if (r == 0 && !found) {
 			if (spec[0] == '@')
-				sc_error_set(err, "-T %s: no target in known_hosts is in group "
-					     "'%s'", spec, spec + 1);
+				sc_error_set(err,
+					     "-T %s: no target in known_hosts is in group "
+					     "'%s'",
+					     spec, spec + 1);
 			else
-				sc_error_set(err, "-T %s: no such target in known_hosts (add it: "
-					     "stapcache host add %s ssh:USER@HOST[:PORT]:RUNNER)",
-					     spec, sc_target_name_ok(spec) ? spec : "NAME");
+				sc_error_set(
+					err,
+					"-T %s: no such target in known_hosts (add it: "
+					"stapcache host add %s ssh:USER@HOST[:PORT]:RUNNER)",
+					spec, sc_target_name_ok(spec) ? spec : "NAME");
 			r = -ENOENT;
 		}
 	}
@@ -653,10 +687,10 @@ static char *yaml_scalar(const char *s)
 
 char *sc_target_format(const struct sc_target *t)
 {
-	const char *keys[] = {"name",       "execute", "kernel",  "arch",
-			      "cpu",        "build-tree", "runtime", "sysroot"};
-	const char *vals[] = {t->name,       t->execute, t->kernel,  t->arch,
-			      t->cpu,        t->build_tree, t->runtime, t->sysroot};
+	const char *keys[] = {"name", "execute",    "kernel",  "arch",
+			      "cpu",  "build-tree", "runtime", "sysroot"};
+	const char *vals[] = {t->name, t->execute,    t->kernel,  t->arch,
+			      t->cpu,  t->build_tree, t->runtime, t->sysroot};
 	char *out = sc_strdupf("%s", ""), *next, *q;
 
 	for (size_t i = 0; i < 8; i++) {

@@ -80,8 +80,8 @@ struct sc_shared *sc_shared_new(const struct sc_ctx *ctx)
 		 sc_argv_pushf(&s->opts, "%u", ctx->shared_timeout_ms);
 	r = r ?: sc_argv_push(&s->opts, "--wait") ?: sc_argv_pushf(&s->opts, "%u", ctx->shared_wait_s);
 	if (r == 0 && ctx->shared_auth_file)
-		r = sc_argv_push(&s->opts, "--auth-file") ?:
-		    sc_argv_push(&s->opts, ctx->shared_auth_file);
+		r = sc_argv_push(&s->opts, "--auth-file")
+			    ?: sc_argv_push(&s->opts, ctx->shared_auth_file);
 	if (r < 0) {
 		sc_shared_free(s);
 		return NULL;
@@ -136,8 +136,8 @@ static pid_t start(struct sc_shared *s, const char *const *argv, int *in_fd, int
 	return pid;
 }
 
-static int base_argv(struct sc_shared *s, struct sc_argv *a, const char *cmd, const char *key,
-		     const char *module)
+static int base_argv(struct sc_shared *s, struct sc_argv *a, const char *cmd,
+		     const char *key, const char *module)
 {
 	int r = sc_argv_push(a, "stapcache-store") ?: sc_argv_push(a, cmd);
 
@@ -166,8 +166,8 @@ enum sc_shared_result sc_shared_fetch(struct sc_shared *s, const char *key,
 	pid = start(s, a.v, &in, &out);
 	sc_argv_free(&a);
 	if (pid < 0) {
-		fprintf(stderr, "stapcache: cannot run %s: %s; building locally\n", s->helper,
-			strerror((int)-pid));
+		fprintf(stderr, "stapcache: cannot run %s: %s; building locally\n",
+			s->helper, strerror((int)-pid));
 		return SC_SHARED_ERROR;
 	}
 	do

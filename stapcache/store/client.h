@@ -15,7 +15,12 @@ struct sc_shared;
 struct sc_shared *sc_shared_new(const struct sc_ctx *ctx);
 void sc_shared_free(struct sc_shared *s);
 
-enum sc_shared_result { SC_SHARED_HIT, SC_SHARED_MISS, SC_SHARED_REJECT, SC_SHARED_ERROR };
+enum sc_shared_result {
+	SC_SHARED_HIT,
+	SC_SHARED_MISS,
+	SC_SHARED_REJECT,
+	SC_SHARED_ERROR
+};
 
 /*
  * Look key up; on a hit dir holds MODULE.ko, inputs and meta, verified by

@@ -27,8 +27,9 @@ struct sc_builder_key {
 	uint8_t pub[SC_ED25519_PUBLEN];
 };
 
-static const char *const fields[] = {"entry.format", "key",    "module.name", "inputs",
-				     "meta",         "module", "signer",      "signature"};
+static const char *const fields[] = {"entry.format", "key",      "module.name",
+				     "inputs",       "meta",     "module",
+				     "signer",       "signature"};
 #define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
 
 const char *sc_entry_verdict_str(enum sc_entry_verdict v)
@@ -84,7 +85,8 @@ static int wrap_key(EVP_PKEY *pkey, struct sc_builder_key **out)
 	if (!k)
 		return -ENOMEM;
 	if (EVP_PKEY_id(pkey) != EVP_PKEY_ED25519 ||
-	    EVP_PKEY_get_raw_public_key(pkey, k->pub, &len) != 1 || len != SC_ED25519_PUBLEN) {
+	    EVP_PKEY_get_raw_public_key(pkey, k->pub, &len) != 1 ||
+	    len != SC_ED25519_PUBLEN) {
 		free(k);
 		return -EINVAL;
 	}
@@ -93,7 +95,8 @@ static int wrap_key(EVP_PKEY *pkey, struct sc_builder_key **out)
 	return 0;
 }
 
-int sc_builder_key_load(const char *path, struct sc_builder_key **out, struct sc_error *err)
+int sc_builder_key_load(const char *path, struct sc_builder_key **out,
+			struct sc_error *err)
 {
 	FILE *f = fopen(path, "re");
 	EVP_PKEY *pkey;
@@ -101,8 +104,10 @@ int sc_builder_key_load(const char *path, struct sc_builder_key **out, struct sc
 
 	if (!f) {
 		r = -errno;
-		sc_error_set(err, "cannot read the builder key %s: %s%s", path, strerror(-r),
-			     r == -ENOENT ? " (create one with 'stapcache key generate')" : "");
+		sc_error_set(err, "cannot read the builder key %s: %s%s", path,
+			     strerror(-r),
+			     r == -ENOENT ? " (create one with 'stapcache key generate')"
+					  : "");
 		return r;
 	}
 	pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
@@ -123,7 +128,8 @@ int sc_builder_key_generate(const char *path, struct sc_error *err)
 	FILE *f = NULL;
 	int fd = -1, r = 0;
 
-	if (!pc || !dir || EVP_PKEY_keygen_init(pc) != 1 || EVP_PKEY_keygen(pc, &pkey) != 1) {
+	if (!pc || !dir || EVP_PKEY_keygen_init(pc) != 1 ||
+	    EVP_PKEY_keygen(pc, &pkey) != 1) {
 		sc_error_set(err, "cannot generate an Ed25519 key");
 		r = -EIO;
 		goto out;
@@ -192,22 +198,23 @@ static int signed_message(const char *key_hex, const char *module, size_t module
 }
 
 int sc_entry_build(const char *key_hex, const char *module_name, const char *inputs,
-		   size_t inputs_len, const char *meta, size_t meta_len, const char *module,
-		   size_t module_len, const struct sc_builder_key *k, char **out,
-		   size_t *out_len, struct sc_error *err)
+		   size_t inputs_len, const char *meta, size_t meta_len,
+		   const char *module, size_t module_len, const struct sc_builder_key *k,
+		   char **out, size_t *out_len, struct sc_error *err)
 {
 	uint8_t sig[SC_ED25519_SIGLEN];
 	char sighex[2 * SC_ED25519_SIGLEN + 1], pub[96], *msg = NULL;
 	size_t msg_len = 0, sig_len = sizeof(sig);
 	struct sc_record *rec = NULL;
 	EVP_MD_CTX *mc = NULL;
-	int r = signed_message(key_hex, module, module_len, inputs, inputs_len, meta, meta_len,
-			       &msg, &msg_len);
+	int r = signed_message(key_hex, module, module_len, inputs, inputs_len, meta,
+			       meta_len, &msg, &msg_len);
 
 	if (r == 0) {
 		mc = EVP_MD_CTX_new();
 		if (!mc || EVP_DigestSignInit(mc, NULL, NULL, NULL, k->pkey) != 1 ||
-		    EVP_DigestSign(mc, sig, &sig_len, (const unsigned char *)msg, msg_len) != 1 ||
+		    EVP_DigestSign(mc, sig, &sig_len, (const unsigned char *)msg,
+				   msg_len) != 1 ||
 		    sig_len != sizeof(sig))
 			r = -EIO;
 	}
@@ -253,7 +260,8 @@ static bool is_trusted(const char *pub, const char *trusted)
 		const char *q = p;
 
 		/* An item may carry a comment after the key: "ed25519:HEX name". */
-		if (l >= pl && !strncasecmp(q, pub, pl) && (l == pl || q[pl] == ' ' || q[pl] == '\t'))
+		if (l >= pl && !strncasecmp(q, pub, pl) &&
+		    (l == pl || q[pl] == ' ' || q[pl] == '\t'))
 			return true;
 		p += l;
 		if (*p)
@@ -269,7 +277,8 @@ static int unhex(const char *hex, uint8_t *out, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		unsigned v;
 
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1 || !strchr("0123456789abcdefABCDEF", hex[2 * i]) ||
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1 ||
+		    !strchr("0123456789abcdefABCDEF", hex[2 * i]) ||
 		    !strchr("0123456789abcdefABCDEF", hex[2 * i + 1]))
 			return -EINVAL;
 		out[i] = (uint8_t)v;
@@ -291,7 +300,8 @@ static bool signature_ok(const char *signer, const char *sighex, const char *msg
 	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, sizeof(pub));
 	mc = EVP_MD_CTX_new();
 	if (pkey && mc && EVP_DigestVerifyInit(mc, NULL, NULL, NULL, pkey) == 1)
-		ok = EVP_DigestVerify(mc, sig, sizeof(sig), (const unsigned char *)msg, msg_len) == 1;
+		ok = EVP_DigestVerify(mc, sig, sizeof(sig), (const unsigned char *)msg,
+				      msg_len) == 1;
 	EVP_MD_CTX_free(mc);
 	EVP_PKEY_free(pkey);
 	return ok;
@@ -313,11 +323,14 @@ static enum sc_entry_verdict check_meta(const struct sc_entry *e, const char *ke
 	ms = sc_record_get(meta, "sha256");
 	digest_hex(e->module, e->module_len, hex);
 	if (!mk || !mm || !ms)
-		v = fail(err, SC_ENTRY_MALFORMED, "its metadata lacks key, module or sha256");
+		v = fail(err, SC_ENTRY_MALFORMED,
+			 "its metadata lacks key, module or sha256");
 	else if (strcmp(mk, key_hex) || strcmp(mm, module_name))
-		v = fail(err, SC_ENTRY_OTHER_KEY, "its metadata names another key or module");
+		v = fail(err, SC_ENTRY_OTHER_KEY,
+			 "its metadata names another key or module");
 	else if (strcmp(ms, hex))
-		v = fail(err, SC_ENTRY_DIGEST, "the module's SHA-256 is not the one recorded");
+		v = fail(err, SC_ENTRY_DIGEST,
+			 "the module's SHA-256 is not the one recorded");
 	sc_record_free(meta);
 	return v;
 }
@@ -341,7 +354,8 @@ enum sc_entry_verdict sc_entry_verify(const char *buf, size_t len, const char *k
 			break;
 	if (i < 6 || i != n || n > N_FIELDS) {
 		sc_entry_clear(e);
-		return fail(err, SC_ENTRY_MALFORMED, "missing, extra or misplaced fields");
+		return fail(err, SC_ENTRY_MALFORMED,
+			    "missing, extra or misplaced fields");
 	}
 	if (n < N_FIELDS) {
 		sc_entry_clear(e);
@@ -359,14 +373,17 @@ enum sc_entry_verdict sc_entry_verify(const char *buf, size_t len, const char *k
 	e->signer = sc_record_value(e->rec, 6, NULL);
 	sig = sc_record_value(e->rec, 7, NULL);
 	digest_hex(e->inputs, e->inputs_len, hex);
-	if (strcmp(e->key, key_hex) || strcmp(hex, key_hex) || strcmp(e->module_name, module_name))
-		v = fail(err, SC_ENTRY_OTHER_KEY, "it is stored for another key or module");
+	if (strcmp(e->key, key_hex) || strcmp(hex, key_hex) ||
+	    strcmp(e->module_name, module_name))
+		v = fail(err, SC_ENTRY_OTHER_KEY,
+			 "it is stored for another key or module");
 	else if ((v = check_meta(e, key_hex, module_name, err)) != SC_ENTRY_OK)
 		;
 	else if (!is_trusted(e->signer, trusted))
 		v = fail(err, SC_ENTRY_UNTRUSTED, e->signer);
-	else if (signed_message(key_hex, e->module, e->module_len, e->inputs, e->inputs_len,
-				e->meta, e->meta_len, &msg, &msg_len) < 0 ||
+	else if (signed_message(key_hex, e->module, e->module_len, e->inputs,
+				e->inputs_len, e->meta, e->meta_len, &msg,
+				&msg_len) < 0 ||
 		 !signature_ok(e->signer, sig, msg, msg_len))
 		v = fail(err, SC_ENTRY_BAD_SIGNATURE, e->signer);
 	free(msg);

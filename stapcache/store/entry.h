@@ -37,11 +37,11 @@
 
 enum sc_entry_verdict {
 	SC_ENTRY_OK,
-	SC_ENTRY_MALFORMED,  /* not an entry record, a field missing, repeated or bad */
-	SC_ENTRY_OTHER_KEY,  /* its key, inputs or meta belong to another key or module */
-	SC_ENTRY_DIGEST,     /* the module does not match the digest in its meta */
-	SC_ENTRY_UNSIGNED,   /* no signer or signature */
-	SC_ENTRY_UNTRUSTED,  /* signed by a key not in trusted-builders */
+	SC_ENTRY_MALFORMED, /* not an entry record, a field missing, repeated or bad */
+	SC_ENTRY_OTHER_KEY, /* its key, inputs or meta belong to another key or module */
+	SC_ENTRY_DIGEST,    /* the module does not match the digest in its meta */
+	SC_ENTRY_UNSIGNED,  /* no signer or signature */
+	SC_ENTRY_UNTRUSTED, /* signed by a key not in trusted-builders */
 	SC_ENTRY_BAD_SIGNATURE,
 };
 const char *sc_entry_verdict_str(enum sc_entry_verdict v);
@@ -58,7 +58,8 @@ void sc_entry_clear(struct sc_entry *e);
 /* A builder's signing key (Ed25519). */
 struct sc_builder_key;
 /* Read a PEM private key file. Returns 0 and *out, or -errno with err set. */
-int sc_builder_key_load(const char *path, struct sc_builder_key **out, struct sc_error *err);
+int sc_builder_key_load(const char *path, struct sc_builder_key **out,
+			struct sc_error *err);
 /* Create a new key at path (0600, refusing to overwrite). Returns 0 or -errno. */
 int sc_builder_key_generate(const char *path, struct sc_error *err);
 void sc_builder_key_free(struct sc_builder_key *k);
@@ -70,9 +71,9 @@ void sc_builder_key_public(const struct sc_builder_key *k, char *out, size_t n);
  * the builder). Returns 0 and *out (caller frees), or -errno with err set.
  */
 int sc_entry_build(const char *key_hex, const char *module_name, const char *inputs,
-		   size_t inputs_len, const char *meta, size_t meta_len, const char *module,
-		   size_t module_len, const struct sc_builder_key *k, char **out,
-		   size_t *out_len, struct sc_error *err);
+		   size_t inputs_len, const char *meta, size_t meta_len,
+		   const char *module, size_t module_len, const struct sc_builder_key *k,
+		   char **out, size_t *out_len, struct sc_error *err);
 
 /*
  * Parse and check buf as the entry for (key_hex, module_name), signed by one

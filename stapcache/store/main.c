@@ -51,7 +51,8 @@ struct args {
 	unsigned wait_s;
 };
 
-__attribute__((format(printf, 2, 3))) static void warn(const char *url, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void warn(const char *url, const char *fmt,
+						       ...)
 {
 	va_list ap;
 
@@ -205,7 +206,8 @@ static int hold_lease(struct sc_store *s, const struct args *a, const char *toke
 
 		if (n > 0 && read(0, &c, 1) <= 0)
 			break;
-		if (n == 0 && sc_store_lease_renew(s, a->key, token, LEASE_TTL_MS, &err) == 0) {
+		if (n == 0 &&
+		    sc_store_lease_renew(s, a->key, token, LEASE_TTL_MS, &err) == 0) {
 			warn(sc_store_url(s), "lost the build lease of %.16s...", a->key);
 			break;
 		}
@@ -224,7 +226,8 @@ static int lease_or_wait(struct sc_store *s, const struct args *a)
 	uint64_t start = now_ms(), next_note = start + 5000;
 	char token[96];
 
-	snprintf(token, sizeof(token), "%ld-%d-%ld", gethostid(), (int)getpid(), (long)time(NULL));
+	snprintf(token, sizeof(token), "%ld-%d-%ld", gethostid(), (int)getpid(),
+		 (long)time(NULL));
 	for (;;) {
 		int r = sc_store_lease_acquire(s, a->key, token, LEASE_TTL_MS, &err);
 
@@ -250,13 +253,15 @@ static int lease_or_wait(struct sc_store *s, const struct args *a)
 		if (o == REJECTED || o == FAILED)
 			return say(o == REJECTED ? "reject" : "error");
 		if (now_ms() - start > (uint64_t)a->wait_s * 1000) {
-			warn(sc_store_url(s), "gave up waiting %u s for another build; building here",
+			warn(sc_store_url(s),
+			     "gave up waiting %u s for another build; building here",
 			     a->wait_s);
 			return say("miss");
 		}
 		if (now_ms() >= next_note) {
-			fprintf(stderr, "stapcache: waiting for another machine's build of %.16s... "
-					"(%" PRIu64 " s)\n",
+			fprintf(stderr,
+				"stapcache: waiting for another machine's build of %.16s... "
+				"(%" PRIu64 " s)\n",
 				a->key, (now_ms() - start) / 1000);
 			next_note += 5000;
 		}
@@ -318,10 +323,12 @@ static int shared_meta(const char *meta, size_t len, const char *pub, char **out
 	int r = sc_record_parse(meta, len, &rec, NULL);
 
 	r = r ?: sc_record_add_str(rec, "builder", pub);
-	r = r ?: sc_record_add_str(rec, "reproduce",
-				   "every field of inputs: stap binary and version, runtime "
-				   "and tapset trees, compiler, kernel build tree files, "
-				   "options, module name, script and arguments");
+	r = r
+		    ?: sc_record_add_str(
+			       rec, "reproduce",
+			       "every field of inputs: stap binary and version, runtime "
+			       "and tapset trees, compiler, kernel build tree files, "
+			       "options, module name, script and arguments");
 	r = r ?: sc_record_serialize(rec, out, out_len);
 	sc_record_free(rec);
 	return r;
@@ -341,7 +348,8 @@ static bool already_good(struct sc_store *s, const struct args *a)
 	bool good = false;
 
 	if (sc_store_get(s, a->key, &buf, &len, &err) == 0 &&
-	    sc_entry_verify(buf, len, a->key, a->module, a->trusted, &e, &err) == SC_ENTRY_OK) {
+	    sc_entry_verify(buf, len, a->key, a->module, a->trusted, &e, &err) ==
+		    SC_ENTRY_OK) {
 		good = true;
 		sc_entry_clear(&e);
 	}
@@ -353,7 +361,8 @@ static int cmd_put(const struct args *a)
 {
 	struct sc_error err = {{0}};
 	struct sc_builder_key *k = NULL;
-	char *inputs = NULL, *meta = NULL, *module = NULL, *smeta = NULL, *entry = NULL, *ko;
+	char *inputs = NULL, *meta = NULL, *module = NULL, *smeta = NULL, *entry = NULL,
+	     *ko;
 	size_t il = 0, ml = 0, kl = 0, sl = 0, el = 0;
 	char pub[96];
 	int r, status = 0;
@@ -361,7 +370,8 @@ static int cmd_put(const struct args *a)
 	if (!a->key || !a->module || !a->entry || !a->builder_key)
 		return 2;
 	if (sc_builder_key_load(a->builder_key, &k, &err) < 0) {
-		fprintf(stderr, "stapcache: not uploading to the shared cache: %s\n", err.msg);
+		fprintf(stderr, "stapcache: not uploading to the shared cache: %s\n",
+			err.msg);
 		return 1;
 	}
 	sc_builder_key_public(k, pub, sizeof(pub));
@@ -370,8 +380,9 @@ static int cmd_put(const struct args *a)
 	r = r ?: read_part(a->entry, "meta", &meta, &ml);
 	r = r ?: read_part(a->entry, ko, &module, &kl);
 	r = r ?: shared_meta(meta, ml, pub, &smeta, &sl);
-	r = r ?: sc_entry_build(a->key, a->module, inputs, il, smeta, sl, module, kl, k, &entry,
-				&el, &err);
+	r = r
+		    ?: sc_entry_build(a->key, a->module, inputs, il, smeta, sl, module,
+				      kl, k, &entry, &el, &err);
 	if (r < 0) {
 		fprintf(stderr, "stapcache: not uploading to the shared cache: %s\n",
 			err.msg[0] ? err.msg : strerror(-r));
@@ -381,7 +392,8 @@ static int cmd_put(const struct args *a)
 		struct sc_store *s = NULL;
 
 		err.msg[0] = '\0';
-		if (sc_store_open(a->stores[i], &a->o, &s, &err) == 0 && already_good(s, a)) {
+		if (sc_store_open(a->stores[i], &a->o, &s, &err) == 0 &&
+		    already_good(s, a)) {
 			sc_store_close(s);
 			continue;
 		}
@@ -418,8 +430,9 @@ static int cmd_keygen(const struct args *a, bool generate)
 	}
 	sc_builder_key_public(k, pub, sizeof(pub));
 	if (generate)
-		fprintf(stderr, "stapcache: created %s (keep it private); add this line to "
-				"'trusted-builders:' on the machines that should trust it:\n",
+		fprintf(stderr,
+			"stapcache: created %s (keep it private); add this line to "
+			"'trusted-builders:' on the machines that should trust it:\n",
 			a->out);
 	printf("%s\n", pub);
 	sc_builder_key_free(k);
@@ -432,7 +445,8 @@ int main(int argc, char **argv)
 	int status = 2;
 
 	if (parse(argc, argv, &a) < 0) {
-		fprintf(stderr, "usage: stapcache-store get|put|keygen|pubkey ... (run by stapcache)\n");
+		fprintf(stderr,
+			"usage: stapcache-store get|put|keygen|pubkey ... (run by stapcache)\n");
 	} else if (!strcmp(a.cmd, "get")) {
 		status = cmd_get(&a);
 	} else if (!strcmp(a.cmd, "put")) {

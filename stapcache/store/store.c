@@ -79,7 +79,8 @@ static int open_redis(struct sc_store *s, const char *rest, const struct sc_stor
 		db = (unsigned)strtoul(slash + 1, NULL, 10);
 	s->r = redisConnectWithTimeout(host, (int)port, tv_of(o->connect_ms));
 	if (!s->r || s->r->err) {
-		sc_error_set(err, "cannot connect: %s", s->r ? s->r->errstr : "out of memory");
+		sc_error_set(err, "cannot connect: %s",
+			     s->r ? s->r->errstr : "out of memory");
 		return -ECONNREFUSED;
 	}
 	redisSetTimeout(s->r, tv_of(o->timeout_ms));
@@ -124,7 +125,8 @@ int sc_store_open(const char *url, const struct sc_store_opts *o, struct sc_stor
 		s->kind = STORE_REDIS;
 		r = open_redis(s, url + 8, o, err);
 	} else {
-		sc_error_set(err, "unsupported store URL (file:///PATH or redis://HOST[:PORT])");
+		sc_error_set(err,
+			     "unsupported store URL (file:///PATH or redis://HOST[:PORT])");
 		r = -EPROTONOSUPPORT;
 	}
 	if (r < 0) {
@@ -224,7 +226,8 @@ int sc_store_lease_acquire(struct sc_store *s, const char *key, const char *toke
 
 	if (s->kind != STORE_REDIS)
 		return -ENOTSUP;
-	rep = redisCommand(s->r, "SET stapcache:lease:%s %s NX PX %u", key, token, ttl_ms);
+	rep = redisCommand(s->r, "SET stapcache:lease:%s %s NX PX %u", key, token,
+			   ttl_ms);
 	if (!rep || rep->type == REDIS_REPLY_ERROR) {
 		cmd_fail(s, rep, err);
 		return -EIO;
@@ -238,9 +241,8 @@ int sc_store_lease_acquire(struct sc_store *s, const char *key, const char *toke
 static const char renew_lua[] =
 	"if redis.call('GET', KEYS[1]) == ARGV[1] then "
 	"return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
-static const char release_lua[] =
-	"if redis.call('GET', KEYS[1]) == ARGV[1] then "
-	"return redis.call('DEL', KEYS[1]) else return 0 end";
+static const char release_lua[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+				  "return redis.call('DEL', KEYS[1]) else return 0 end";
 
 int sc_store_lease_renew(struct sc_store *s, const char *key, const char *token,
 			 unsigned ttl_ms, struct sc_error *err)
@@ -250,8 +252,8 @@ int sc_store_lease_renew(struct sc_store *s, const char *key, const char *token,
 
 	if (s->kind != STORE_REDIS)
 		return -ENOTSUP;
-	rep = redisCommand(s->r, "EVAL %s 1 stapcache:lease:%s %s %u", renew_lua, key, token,
-			   ttl_ms);
+	rep = redisCommand(s->r, "EVAL %s 1 stapcache:lease:%s %s %u", renew_lua, key,
+			   token, ttl_ms);
 	if (!rep || rep->type == REDIS_REPLY_ERROR) {
 		cmd_fail(s, rep, err);
 		return -EIO;
@@ -264,6 +266,6 @@ int sc_store_lease_renew(struct sc_store *s, const char *key, const char *token,
 void sc_store_lease_release(struct sc_store *s, const char *key, const char *token)
 {
 	if (s->kind == STORE_REDIS)
-		freeReplyObject(redisCommand(s->r, "EVAL %s 1 stapcache:lease:%s %s", release_lua,
-					     key, token));
+		freeReplyObject(redisCommand(s->r, "EVAL %s 1 stapcache:lease:%s %s",
+					     release_lua, key, token));
 }

@@ -281,7 +281,7 @@ int delete_module(const char *name, unsigned int flags)
 int uname(struct utsname *u)
 {
 	int (*real)(struct utsname *) =
-	    (int (*)(struct utsname *))dlsym(RTLD_NEXT, "uname");
+		(int (*)(struct utsname *))dlsym(RTLD_NEXT, "uname");
 	int r;
 
 	if (!real) {
@@ -382,48 +382,53 @@ int stat(const char *path, struct stat *st)
 {
 	char buf[4096];
 
-	return REAL("stat", int (*)(const char *, struct stat *))(
-	    redirect(path, buf, sizeof(buf)), st);
+	return REAL("stat", int (*)(const char *,
+				    struct stat *))(redirect(path, buf, sizeof(buf)), st);
 }
 
 int stat64(const char *path, struct stat64 *st)
 {
 	char buf[4096];
 
-	return REAL("stat64", int (*)(const char *, struct stat64 *))(
-	    redirect(path, buf, sizeof(buf)), st);
+	return REAL("stat64", int (*)(const char *,
+				      struct stat64 *))(redirect(path, buf, sizeof(buf)),
+							st);
 }
 
 int lstat(const char *path, struct stat *st)
 {
 	char buf[4096];
 
-	return REAL("lstat", int (*)(const char *, struct stat *))(
-	    redirect(path, buf, sizeof(buf)), st);
+	return REAL("lstat", int (*)(const char *, struct stat *))(redirect(path, buf,
+									    sizeof(buf)),
+								   st);
 }
 
 int lstat64(const char *path, struct stat64 *st)
 {
 	char buf[4096];
 
-	return REAL("lstat64", int (*)(const char *, struct stat64 *))(
-	    redirect(path, buf, sizeof(buf)), st);
+	return REAL("lstat64", int (*)(const char *,
+				       struct stat64 *))(redirect(path, buf, sizeof(buf)),
+							 st);
 }
 
 FILE *fopen(const char *path, const char *mode)
 {
 	char buf[4096];
 
-	return REAL("fopen", FILE * (*)(const char *, const char *))(
-	    redirect(path, buf, sizeof(buf)), mode);
+	return REAL("fopen", FILE * (*)(const char *,
+					const char *))(redirect(path, buf, sizeof(buf)),
+						       mode);
 }
 
 FILE *fopen64(const char *path, const char *mode)
 {
 	char buf[4096];
 
-	return REAL("fopen64", FILE * (*)(const char *, const char *))(
-	    redirect(path, buf, sizeof(buf)), mode);
+	return REAL("fopen64", FILE * (*)(const char *,
+					  const char *))(redirect(path, buf, sizeof(buf)),
+							 mode);
 }
 
 /* ----------------------------------------------------- a setuid caller */

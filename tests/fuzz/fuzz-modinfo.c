@@ -13,7 +13,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const keys[] = {"name", "vermagic", "license", "parm", "parmtype", ""};
+	static const char *const keys[] = {"name", "vermagic", "license",
+					   "parm", "parmtype", ""};
 	struct sc_modinfo *mi = NULL;
 	struct sc_error err = {{0}};
 	char rel[128], tiny[4];

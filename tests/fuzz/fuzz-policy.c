@@ -58,15 +58,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		first_digest((const char *)data, size, digest);
 		for (np = 0; np <= 2; np++) {
 			struct sc_policy_request req = {
-			    .digest = digest,
-			    .user = "alice",
-			    .groups = groups,
-			    .ngroups = 2,
-			    .kernel = "6.1.0-57-amd64",
-			    .params = params,
-			    .nparams = np,
-			    .bufsize = (unsigned)np * 64,
-			    .now = (time_t)1700000000,
+				.digest = digest,
+				.user = "alice",
+				.groups = groups,
+				.ngroups = 2,
+				.kernel = "6.1.0-57-amd64",
+				.params = params,
+				.nparams = np,
+				.bufsize = (unsigned)np * 64,
+				.now = (time_t)1700000000,
 			};
 			int r = sc_policy_check(pol, &req, &where, &err);
 

@@ -30,9 +30,10 @@ static void round_trip(const struct sc_target *t)
 		abort();
 	b = &back.v[0];
 	if (!same(b->name, t->name) || !same(b->execute, t->execute) ||
-	    !same(b->kernel, t->kernel) || !same(b->arch, t->arch) || !same(b->cpu, t->cpu) ||
-	    !same(b->build_tree, t->build_tree) || !same(b->runtime, t->runtime) ||
-	    !same(b->sysroot, t->sysroot) || b->ngroups != t->ngroups)
+	    !same(b->kernel, t->kernel) || !same(b->arch, t->arch) ||
+	    !same(b->cpu, t->cpu) || !same(b->build_tree, t->build_tree) ||
+	    !same(b->runtime, t->runtime) || !same(b->sysroot, t->sysroot) ||
+	    b->ngroups != t->ngroups)
 		abort();
 	for (i = 0; i < t->ngroups; i++)
 		if (!same(b->groups[i], t->groups[i]))
@@ -58,7 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (!sc_targets_find(&t, t.v[0].name))
 			abort();
-		if (sc_targets_select(&t, specs, 1, &idx, &n, &err) != 0 || n != 1 || idx[0] != 0)
+		if (sc_targets_select(&t, specs, 1, &idx, &n, &err) != 0 || n != 1 ||
+		    idx[0] != 0)
 			abort();
 		free(idx);
 		idx = NULL;

@@ -26,7 +26,7 @@ struct fixture {
 	char memo[PATH_MAX + 16];
 	struct sc_env env;
 	struct sc_ctx ctx;
-	char *paths[512];    /* strings handed out by fx_path */
+	char *paths[512]; /* strings handed out by fx_path */
 	size_t n_paths;
 };
 
@@ -79,7 +79,8 @@ static int fx_init(struct fixture *f)
 	if (!mkdtemp(tmpl) || !realpath(tmpl, f->root))
 		return -1;
 	snprintf(f->memo, sizeof(f->memo), "%s/memo", f->root);
-	fx_write(f, "stap", "#!/bin/sh\necho 'Systemtap translator/driver (version 9.9/test)'\n",
+	fx_write(f, "stap",
+		 "#!/bin/sh\necho 'Systemtap translator/driver (version 9.9/test)'\n",
 		 0755);
 	fx_write(f, "bin/gcc", "#!/bin/sh\nexit 0\n", 0755);
 	fx_write(f, "rt/runtime.h", "/* runtime */\n", 0644);
@@ -92,7 +93,8 @@ static int fx_init(struct fixture *f)
 	fx_tree(f, "tree2", "1.2.4-test");
 	fx_write(f, "etc/stapcache/config.yaml", "max-size: 0\n", 0644);
 	{
-		char *cfg = sc_strdupf("stap: %s/stap\nruntime: %s/rt\n", f->root, f->root);
+		char *cfg =
+			sc_strdupf("stap: %s/stap\nruntime: %s/rt\n", f->root, f->root);
 
 		fx_write(f, "config.yaml", cfg, 0644);
 		free(cfg);

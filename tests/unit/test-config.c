@@ -33,7 +33,8 @@ int main(void)
 	struct sc_config *cfg;
 	int rc;
 
-	cfg = parse("cache-dir: ~/c\nmax-size: 2G\nstap: /opt/stap\nruntime: /rt\n", &rc, &err);
+	cfg = parse("cache-dir: ~/c\nmax-size: 2G\nstap: /opt/stap\nruntime: /rt\n", &rc,
+		    &err);
 	tap_is_int(rc, 0, "a full config parses");
 	tap_is_str(cfg->cache_dir, "/home/u/c", "~/ expands to $HOME");
 	tap_is_int(cfg->max_size, 2ULL << 30, "max-size 2G");
@@ -43,16 +44,20 @@ int main(void)
 	sc_config_free(cfg);
 
 	cfg = parse("# only a comment\n", &rc, &err);
-	tap_ok(rc == 0 && cfg && !cfg->cache_dir && !cfg->has_max_size, "an empty config is valid");
+	tap_ok(rc == 0 && cfg && !cfg->cache_dir && !cfg->has_max_size,
+	       "an empty config is valid");
 	sc_config_free(cfg);
 	cfg = parse("max-size: 0\n", &rc, &err);
-	tap_ok(rc == 0 && cfg->has_max_size && cfg->max_size == 0, "max-size 0 means no limit");
+	tap_ok(rc == 0 && cfg->has_max_size && cfg->max_size == 0,
+	       "max-size 0 means no limit");
 	sc_config_free(cfg);
 
 	bad("cache_dir: /x\n", "unknown key 'cache_dir'", "a misspelt key is an error");
-	bad("max-size: lots\n", "config.yaml:1: max-size", "a bad size names file and line");
+	bad("max-size: lots\n", "config.yaml:1: max-size",
+	    "a bad size names file and line");
 	bad("max-size: -5G\n", "invalid size", "a negative size");
-	bad("stap: /a\nstap: /b\n", "config.yaml:2: 'stap' is set twice", "a duplicate key");
+	bad("stap: /a\nstap: /b\n", "config.yaml:2: 'stap' is set twice",
+	    "a duplicate key");
 	bad("runtime: [a, b]\n", "must be a single value", "a list value");
 	bad("- a\n- b\n", "expected a mapping", "a list at the top");
 	bad("stap: \"unterminated\n", "config.yaml:", "YAML syntax error");
@@ -61,8 +66,10 @@ int main(void)
 	{
 		struct sc_config *c2 = NULL;
 
-		rc = sc_config_load("/nonexistent/stapcache/config.yaml", "/home/u", &c2, &err);
-		tap_ok(rc == 0 && c2 && !c2->stap, "a missing config file means defaults");
+		rc = sc_config_load("/nonexistent/stapcache/config.yaml", "/home/u", &c2,
+				    &err);
+		tap_ok(rc == 0 && c2 && !c2->stap,
+		       "a missing config file means defaults");
 		sc_config_free(c2);
 	}
 
@@ -71,11 +78,13 @@ int main(void)
 		struct sc_config *sys, *user;
 		char *e;
 
-		sys = parse("runtime: /var/lib/rt\nmax-size: 2G\nstap: /usr/bin/stap\n", &rc, &err);
+		sys = parse("runtime: /var/lib/rt\nmax-size: 2G\nstap: /usr/bin/stap\n",
+			    &rc, &err);
 		user = parse("stap: ~/bin/stap\n", &rc, &err);
 		tap_is_int(sc_config_merge(sys, user), 0, "merge");
 		tap_is_str(sys->stap, "/home/u/bin/stap", "the user's field wins");
-		tap_is_str(sys->runtime, "/var/lib/rt", "a field the user did not set is kept");
+		tap_is_str(sys->runtime, "/var/lib/rt",
+			   "a field the user did not set is kept");
 		tap_ok(sys->has_max_size && sys->max_size == 2ULL << 30,
 		       "a size the user did not set is kept");
 		tap_ok(!sys->cache_dir, "a field nobody set stays unset");

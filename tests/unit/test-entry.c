@@ -47,7 +47,8 @@ static enum sc_entry_verdict check(const char *buf, size_t len, const char *trus
 {
 	struct sc_error err = {{0}};
 	struct sc_entry e;
-	enum sc_entry_verdict v = sc_entry_verify(buf, len, key, "stap_test", trusted, &e, &err);
+	enum sc_entry_verdict v =
+		sc_entry_verify(buf, len, key, "stap_test", trusted, &e, &err);
 
 	if (v == SC_ENTRY_OK)
 		sc_entry_clear(&e);
@@ -92,49 +93,60 @@ int main(void)
 	{
 		struct stat st;
 
-		tap_ok(stat(kp, &st) == 0 && (st.st_mode & 0777) == 0600, "the key file is 0600");
+		tap_ok(stat(kp, &st) == 0 && (st.st_mode & 0777) == 0600,
+		       "the key file is 0600");
 	}
 	tap_ok(sc_builder_key_load(kp, &k, &err) == 0, "it loads");
 	sc_builder_key_generate(kp2, &err);
 	sc_builder_key_load(kp2, &k2, &err);
 	sc_builder_key_public(k, pub, sizeof(pub));
 	sc_builder_key_public(k2, pub2, sizeof(pub2));
-	tap_ok(!strncmp(pub, "ed25519:", 8) && strlen(pub) == 8 + 64, "its public key is ed25519:HEX");
+	tap_ok(!strncmp(pub, "ed25519:", 8) && strlen(pub) == 8 + 64,
+	       "its public key is ed25519:HEX");
 	snprintf(trusted, sizeof(trusted), "ed25519:%s\n%s alice's laptop\n",
 		 "00000000000000000000000000000000000000000000000000000000000000ff", pub);
 
 	make_parts(NULL);
-	tap_ok(sc_entry_build(key, "stap_test", inputs, inputs_len, meta, meta_len, module,
-			      sizeof(module) - 1, k, &buf, &len, &err) == 0,
+	tap_ok(sc_entry_build(key, "stap_test", inputs, inputs_len, meta, meta_len,
+			      module, sizeof(module) - 1, k, &buf, &len, &err) == 0,
 	       "an entry is built and signed");
-	tap_is_int(check(buf, len, trusted), SC_ENTRY_OK, "a signed entry from a trusted builder verifies");
-	tap_is_int(check(buf, len, NULL), SC_ENTRY_UNTRUSTED, "no trusted builders: refused");
-	tap_is_int(check(buf, len, pub2), SC_ENTRY_UNTRUSTED, "another builder's key: refused");
+	tap_is_int(check(buf, len, trusted), SC_ENTRY_OK,
+		   "a signed entry from a trusted builder verifies");
+	tap_is_int(check(buf, len, NULL), SC_ENTRY_UNTRUSTED,
+		   "no trusted builders: refused");
+	tap_is_int(check(buf, len, pub2), SC_ENTRY_UNTRUSTED,
+		   "another builder's key: refused");
 	{
 		struct sc_entry e;
 
-		tap_is_int(sc_entry_verify(buf, len, key, "stap_other", trusted, &e, &err),
+		tap_is_int(sc_entry_verify(buf, len, key, "stap_other", trusted, &e,
+					   &err),
 			   SC_ENTRY_OTHER_KEY, "asked for another module name: refused");
 		char wrong[SC_SHA256_HEXLEN + 1];
 
 		memcpy(wrong, key, sizeof(wrong));
 		wrong[0] = wrong[0] == 'a' ? 'b' : 'a';
-		tap_is_int(sc_entry_verify(buf, len, wrong, "stap_test", trusted, &e, &err),
-			   SC_ENTRY_OTHER_KEY, "an entry copied under another key: refused");
+		tap_is_int(sc_entry_verify(buf, len, wrong, "stap_test", trusted, &e,
+					   &err),
+			   SC_ENTRY_OTHER_KEY,
+			   "an entry copied under another key: refused");
 	}
 	cut = drop_fields(buf, len, 2, &clen);
-	tap_is_int(check(cut, clen, trusted), SC_ENTRY_UNSIGNED, "an unsigned entry: refused");
+	tap_is_int(check(cut, clen, trusted), SC_ENTRY_UNSIGNED,
+		   "an unsigned entry: refused");
 	free(cut);
 	cut = drop_fields(buf, len, 1, &clen);
-	tap_is_int(check(cut, clen, trusted), SC_ENTRY_UNSIGNED, "a signer without signature: refused");
+	tap_is_int(check(cut, clen, trusted), SC_ENTRY_UNSIGNED,
+		   "a signer without signature: refused");
 	free(cut);
 	cut = drop_fields(buf, len, 7, &clen);
-	tap_is_int(check(cut, clen, trusted), SC_ENTRY_MALFORMED, "a truncated record: refused");
+	tap_is_int(check(cut, clen, trusted), SC_ENTRY_MALFORMED,
+		   "a truncated record: refused");
 	free(cut);
 
 	/* Signed by an untrusted key over the same content. */
-	tap_ok(sc_entry_build(key, "stap_test", inputs, inputs_len, meta, meta_len, module,
-			      sizeof(module) - 1, k2, &other, &olen, &err) == 0 &&
+	tap_ok(sc_entry_build(key, "stap_test", inputs, inputs_len, meta, meta_len,
+			      module, sizeof(module) - 1, k2, &other, &olen, &err) == 0 &&
 		       check(other, olen, trusted) == SC_ENTRY_UNTRUSTED,
 	       "signed by an untrusted builder: refused");
 	free(other);
@@ -145,8 +157,8 @@ int main(void)
 		memset(fake, 'c', SC_SHA256_HEXLEN);
 		fake[SC_SHA256_HEXLEN] = '\0';
 		make_parts(fake);
-		sc_entry_build(key, "stap_test", inputs, inputs_len, meta, meta_len, module,
-			       sizeof(module) - 1, k, &other, &olen, &err);
+		sc_entry_build(key, "stap_test", inputs, inputs_len, meta, meta_len,
+			       module, sizeof(module) - 1, k, &other, &olen, &err);
 		tap_is_int(check(other, olen, trusted), SC_ENTRY_OTHER_KEY,
 			   "a meta naming another key: refused");
 		free(other);
@@ -162,7 +174,8 @@ int main(void)
 			refused++;
 		buf[i] ^= 0x01;
 	}
-	tap_ok(served == 0, "each of %zu one-bit flips is refused (%u served)", len, served);
+	tap_ok(served == 0, "each of %zu one-bit flips is refused (%u served)", len,
+	       served);
 	served = 0;
 	for (size_t n = 0; n < len; n++)
 		if (check(buf, n, trusted) == SC_ENTRY_OK)

@@ -48,7 +48,8 @@ int main(void)
 	p = sc_strdupf("%s/file", dir);
 	tap_is_int(sc_write_file_atomic(p, "one", 3, 0640, NULL), 0, "atomic write");
 	replaced = false;
-	tap_is_int(sc_write_file_atomic(p, "second", 6, 0644, &replaced), 0, "atomic replace");
+	tap_is_int(sc_write_file_atomic(p, "second", 6, 0644, &replaced), 0,
+		   "atomic replace");
 	tap_ok(replaced, "and says the file was replaced");
 	tap_is_int(sc_read_file(p, 100, &buf, &len), 0, "read back");
 	tap_is_str(buf, "second", "content replaced whole");
@@ -74,7 +75,8 @@ int main(void)
 	free(p);
 	p = sc_strdupf("%s/a", dir);
 	{
-		char *link = sc_strdupf("%s/a/b/link", dir), *target = sc_strdupf("%s/outside", dir);
+		char *link = sc_strdupf("%s/a/b/link", dir),
+		     *target = sc_strdupf("%s/outside", dir);
 
 		tap_is_int(symlink(target, link), 0, "symlink made");
 		free(link);

@@ -80,9 +80,26 @@ static const char *const golden[][2] = {
 
 static void check_golden(struct fixture *f)
 {
-	const char *args[] = {"-p4", "-r", fx_path(f, "tree"), "-a", "x86_64", "-g", "-D", "B=2",
-			      "-v", "--salt", "s", "-G", "x=1", "-D", "A=1", "-e",
-			      "probe begin { exit() }", "one", "two", NULL};
+	const char *args[] = {"-p4",
+			      "-r",
+			      fx_path(f, "tree"),
+			      "-a",
+			      "x86_64",
+			      "-g",
+			      "-D",
+			      "B=2",
+			      "-v",
+			      "--salt",
+			      "s",
+			      "-G",
+			      "x=1",
+			      "-D",
+			      "A=1",
+			      "-e",
+			      "probe begin { exit() }",
+			      "one",
+			      "two",
+			      NULL};
 	size_t ng = sizeof(golden) / sizeof(golden[0]), i;
 	struct sc_record *rec = NULL;
 	char hex[SC_SHA256_HEXLEN + 1], *text = NULL;
@@ -96,14 +113,16 @@ static void check_golden(struct fixture *f)
 	for (i = 0; rec && i < ng && i < sc_record_count(rec); i++) {
 		char *v = normalize(sc_record_value(rec, i, NULL), f->root);
 
-		if (strcmp(sc_record_label(rec, i), golden[i][0]) || strcmp(v, golden[i][1])) {
+		if (strcmp(sc_record_label(rec, i), golden[i][0]) ||
+		    strcmp(v, golden[i][1])) {
 			printf("# field %zu: got '%s' '%s', want '%s' '%s'\n", i,
 			       sc_record_label(rec, i), v, golden[i][0], golden[i][1]);
 			same = 0;
 		}
 		free(v);
 	}
-	tap_ok(same, "the record matches the golden one (a change needs SC_KEY_FORMAT bumped)");
+	tap_ok(same,
+	       "the record matches the golden one (a change needs SC_KEY_FORMAT bumped)");
 	sc_record_free(rec);
 	free(text);
 }
@@ -114,7 +133,8 @@ static void check_golden(struct fixture *f)
  */
 static void recopy_inputs(struct fixture *f)
 {
-	static const char *const inputs[] = {"stap", "bin", "rt", "ts", "tree", "systemtap"};
+	static const char *const inputs[] = {"stap", "bin",  "rt",
+					     "ts",   "tree", "systemtap"};
 	char cmd[4 * PATH_MAX];
 	int ok = 1;
 
@@ -136,8 +156,8 @@ static void changes(struct fixture *f, const char *const *args, const char *base
 {
 	char hex[SC_SHA256_HEXLEN + 1];
 
-	tap_ok(fx_key(f, args, hex, NULL) == 0 && strcmp(hex, base) != 0, "%s changes the key",
-	       what);
+	tap_ok(fx_key(f, args, hex, NULL) == 0 && strcmp(hex, base) != 0,
+	       "%s changes the key", what);
 }
 
 int main(void)
@@ -159,7 +179,8 @@ int main(void)
 	{
 		char *memo = fx_path(&f, "memo/stap-version");
 
-		tap_ok(access(memo, F_OK) == 0, "stap -V is memoized in the memo directory");
+		tap_ok(access(memo, F_OK) == 0,
+		       "stap -V is memoized in the memo directory");
 	}
 
 	/* Portable: content, not identity (issue 10). */
@@ -183,8 +204,10 @@ int main(void)
 	/* The request. */
 	{
 		const char *a2[] = {"-p4", "-r", tree, script, "a2", NULL};
-		const char *a3[] = {"-p4", "-r", fx_path(&f, "tree2"), script, "a1", NULL};
-		const char *a4[] = {"-p4", "-r", tree, "-a", "riscv64", script, "a1", NULL};
+		const char *a3[] = {"-p4",  "-r", fx_path(&f, "tree2"),
+				    script, "a1", NULL};
+		const char *a4[] = {"-p4",     "-r",   tree, "-a",
+				    "riscv64", script, "a1", NULL};
 
 		changes(&f, a2, base, "a compile-time argument");
 		changes(&f, a3, base, "the kernel (another build tree and release)");
@@ -221,7 +244,8 @@ int main(void)
 	fx_write(&f, "tree/Module.symvers", "0x0 sym vmlinux EXPORT_SYMBOL\n", 0644);
 	changes(&f, args, base, "a kernel build tree file");
 	tap_ok(fx_key(&f, args, base, NULL) == 0, "(new base)");
-	fx_write(&f, "stap", "#!/bin/sh\necho 'Systemtap translator/driver (version 9.10/test)'\n",
+	fx_write(&f, "stap",
+		 "#!/bin/sh\necho 'Systemtap translator/driver (version 9.10/test)'\n",
 		 0755);
 	changes(&f, args, base, "another stap binary");
 

@@ -36,8 +36,9 @@ static const char shstr[] = "\0.modinfo\0.shstrtab\0.gnu.linkonce.this_module";
  */
 static void make(struct img *im, const char *modinfo, size_t mlen, const char *linkonce)
 {
-	Elf64_Ehdr eh = {
-	    .e_type = ET_REL, .e_machine = EM_X86_64, .e_version = EV_CURRENT};
+	Elf64_Ehdr eh = {.e_type = ET_REL,
+			 .e_machine = EM_X86_64,
+			 .e_version = EV_CURRENT};
 	Elf64_Shdr sh[4];
 	size_t off = sizeof(eh), mi_off, str_off, this_off;
 
@@ -118,10 +119,10 @@ static Elf64_Shdr *shdr(struct img *im, int i)
 static void test_made(void)
 {
 	static const char good[] =
-	    "parmtype=count:int64_t\0license=GPL\0\0"
-	    "parm=_stp_bufsize:buffer size\0parmtype=_stp_bufsize:int\0"
-	    "name=" MODNAME "\0vermagic=6.1.0-56-amd64 SMP preempt "
-	    "mod_unload modversions \0";
+		"parmtype=count:int64_t\0license=GPL\0\0"
+		"parm=_stp_bufsize:buffer size\0parmtype=_stp_bufsize:int\0"
+		"name=" MODNAME "\0vermagic=6.1.0-56-amd64 SMP preempt "
+		"mod_unload modversions \0";
 	struct sc_modinfo *mi;
 	struct sc_error err;
 	struct img im;
@@ -137,7 +138,7 @@ static void test_made(void)
 	tap_is_int(sc_modinfo_param_count(mi), 2,
 		   "  two parameters (parm/parmtype merged)");
 	tap_ok(sc_modinfo_has_param(mi, "count") &&
-		   sc_modinfo_has_param(mi, "_stp_bufsize"),
+		       sc_modinfo_has_param(mi, "_stp_bufsize"),
 	       "  count and _stp_bufsize");
 	tap_ok(!sc_modinfo_has_param(mi, "coun") && !sc_modinfo_has_param(mi, "int64_t"),
 	       "  no prefix or type matches");
@@ -223,10 +224,10 @@ static char *build_real(size_t *len)
 
 	if (!path) {
 		cmd = sc_strdupf(
-		    "'%s/tests/fakes/auth-module.sh' " MODNAME
-		    " 'global greeting = \"hi\" global count = 3 "
-		    "probe begin { printf(\"%%s %%d\\n\", greeting, count) exit() }'",
-		    srcdir ? srcdir : "../..");
+			"'%s/tests/fakes/auth-module.sh' " MODNAME
+			" 'global greeting = \"hi\" global count = 3 "
+			"probe begin { printf(\"%%s %%d\\n\", greeting, count) exit() }'",
+			srcdir ? srcdir : "../..");
 		p = popen(cmd, "r");
 		free(cmd);
 		if (!p || !fgets(line, sizeof(line), p))
@@ -331,10 +332,12 @@ static void test_names(void)
 	tap_ok(!sc_module_name_ok("a b"), "a space is refused");
 	memset(longest, 'a', SC_MODULE_NAME_MAX);
 	longest[SC_MODULE_NAME_MAX] = '\0';
-	tap_ok(sc_module_name_ok(longest), "%d characters are allowed", SC_MODULE_NAME_MAX);
+	tap_ok(sc_module_name_ok(longest), "%d characters are allowed",
+	       SC_MODULE_NAME_MAX);
 	longest[SC_MODULE_NAME_MAX] = 'a';
 	longest[SC_MODULE_NAME_MAX + 1] = '\0';
-	tap_ok(!sc_module_name_ok(longest), "%d characters are too many", SC_MODULE_NAME_MAX + 1);
+	tap_ok(!sc_module_name_ok(longest), "%d characters are too many",
+	       SC_MODULE_NAME_MAX + 1);
 
 	tap_ok(sc_identifier_ok("_greeting2", 10), "an identifier");
 	tap_ok(!sc_identifier_ok("2x", 2), "an identifier does not start with a digit");

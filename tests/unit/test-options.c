@@ -118,7 +118,10 @@ static int argvs(struct fixture *f, const char *const *args, struct parsed *p,
 		printf("# %s\n", err.msg);
 		return -1;
 	}
-	struct sc_build b = {.req = &p->req, .ctx = &f->ctx, .kernel = &p->k, .key = &p->key};
+	struct sc_build b = {.req = &p->req,
+			     .ctx = &f->ctx,
+			     .kernel = &p->k,
+			     .key = &p->key};
 
 	r = sc_build_argv(&b, p->req.script_text ? NULL : p->key.script_name, stap);
 	return r ?: sc_run_argv(&p->req, "runner", "/m.ko", runner);
@@ -127,7 +130,8 @@ static int argvs(struct fixture *f, const char *const *args, struct parsed *p,
 static bool has_word(const struct sc_argv *a, const char *w)
 {
 	for (size_t i = 0; i < a->n; i++)
-		if (!strcmp(a->v[i], w) || (w[0] == '-' && !strncmp(a->v[i], w, strlen(w))))
+		if (!strcmp(a->v[i], w) ||
+		    (w[0] == '-' && !strncmp(a->v[i], w, strlen(w))))
 			return true;
 	return false;
 }
@@ -162,9 +166,11 @@ static void check_row(struct fixture *f, const struct sc_opt *o, const char *bas
 	}
 	switch (o->role) {
 	case SC_ROLE_KEY:
-		tap_ok(strcmp(hex, base) != 0, "%s is a key input: it changes the key", sp);
+		tap_ok(strcmp(hex, base) != 0, "%s is a key input: it changes the key",
+		       sp);
 		if (o->key != SC_KEY_DERIVED && o->id != SC_OPT_SALT)
-			tap_ok(o->stap && has_word(&stap, o->stap), "%s reaches stap as %s", sp,
+			tap_ok(o->stap && has_word(&stap, o->stap),
+			       "%s reaches stap as %s", sp,
 			       o->stap ? o->stap : "(nothing)");
 		else if (ex && o->id != SC_OPT_SALT && o->id != 'r')
 			tap_ok(has_word(&stap, ex) ||
@@ -179,7 +185,8 @@ static void check_row(struct fixture *f, const struct sc_opt *o, const char *bas
 		tap_ok(o->stap && has_word(&stap, o->stap), "%s reaches stap", sp);
 		break;
 	case SC_ROLE_RUN:
-		tap_ok(!o->stap && (!ex || !has_word(&stap, ex)), "%s never reaches stap", sp);
+		tap_ok(!o->stap && (!ex || !has_word(&stap, ex)), "%s never reaches stap",
+		       sp);
 		tap_ok(strcmp(hex, base) == 0, "%s does not change the key", sp);
 		tap_ok(o->runner && has_word(&runner, ex ? ex : o->runner),
 		       "%s reaches the runner", sp);
@@ -188,8 +195,10 @@ static void check_row(struct fixture *f, const struct sc_opt *o, const char *bas
 	case SC_ROLE_REFUSE:
 		break;
 	case SC_ROLE_OWN:
-		tap_ok(!o->stap && !o->runner, "%s is stapcache's own: neither stap nor the runner "
-					       "sees it", sp);
+		tap_ok(!o->stap && !o->runner,
+		       "%s is stapcache's own: neither stap nor the runner "
+		       "sees it",
+		       sp);
 		tap_ok(strcmp(hex, base) == 0, "%s does not change the key", sp);
 		tap_ok(!has_word(&stap, sp) && !has_word(&runner, sp) &&
 			       (!ex || (!has_word(&stap, ex) && !has_word(&runner, ex))),
@@ -209,18 +218,35 @@ out:
  */
 static void check_remote_runner(struct fixture *f)
 {
-	const char *args[] = {"-p4", "-r", fx_path(f, "tree"), "-v", "-G", "a=1", "-c", "true",
-			      "-x", "1", "-o", "/dev/null", "-s", "4", "-G", "b=2",
-			      fx_path(f, "s.stp"), NULL};
+	const char *args[] = {"-p4",
+			      "-r",
+			      fx_path(f, "tree"),
+			      "-v",
+			      "-G",
+			      "a=1",
+			      "-c",
+			      "true",
+			      "-x",
+			      "1",
+			      "-o",
+			      "/dev/null",
+			      "-s",
+			      "4",
+			      "-G",
+			      "b=2",
+			      fx_path(f, "s.stp"),
+			      NULL};
 	struct sc_argv stap = {0}, local = {0}, opts = {0}, params = {0};
 	struct parsed p = {0};
 	bool same;
 
-	if (argvs(f, args, &p, &stap, &local) < 0 || sc_run_opts(&p.req, &opts, &params) < 0) {
+	if (argvs(f, args, &p, &stap, &local) < 0 ||
+	    sc_run_opts(&p.req, &opts, &params) < 0) {
 		tap_ok(0, "a request with every run-time option is valid");
 		goto out;
 	}
-	same = local.n == 1 + opts.n + 1 + params.n && !strcmp(local.v[opts.n + 1], "/m.ko");
+	same = local.n == 1 + opts.n + 1 + params.n &&
+	       !strcmp(local.v[opts.n + 1], "/m.ko");
 	for (size_t i = 0; same && i < opts.n; i++)
 		same = !strcmp(local.v[1 + i], opts.v[i]);
 	for (size_t i = 0; same && i < params.n; i++)
@@ -251,13 +277,16 @@ static void check_dropin(struct fixture *f, const char *base)
 	/* -T: a number is stap's -T TIME (a key input), a name is a target. */
 	const char *t5[] = {"-p4", "-r", tree, "-T", "5", script, NULL};
 	if (argvs(f, t5, &p, &stap, &runner) == 0) {
-		tap_ok(p.req.timeout && !strcmp(p.req.timeout, "5") && p.req.targets.n == 0,
+		tap_ok(p.req.timeout && !strcmp(p.req.timeout, "5") &&
+			       p.req.targets.n == 0,
 		       "-T 5 is taken for stap's -T TIME");
-		tap_ok(has_word(&stap, "-T") && has_word(&stap, "5"), "and reaches stap as -T 5");
+		tap_ok(has_word(&stap, "-T") && has_word(&stap, "5"),
+		       "and reaches stap as -T 5");
 		tap_ok(fx_key(f, t5, hex, NULL) == 0 && strcmp(hex, base) != 0,
 		       "-T TIME is a key input (stap adds a timer probe)");
-		tap_ok(sc_request_timeout_is_target(&p.req) == 0 && p.req.targets.n == 1 &&
-			       !strcmp(p.req.targets.v[0], "5") && !p.req.timeout &&
+		tap_ok(sc_request_timeout_is_target(&p.req) == 0 &&
+			       p.req.targets.n == 1 && !strcmp(p.req.targets.v[0], "5") &&
+			       !p.req.timeout &&
 			       !sc_request_has(&p.req, SC_OPT_TIMEOUT, NULL),
 		       "a known_hosts target named 5 turns it into a target");
 	} else {
@@ -268,7 +297,8 @@ static void check_dropin(struct fixture *f, const char *base)
 	parsed_free(&p);
 	const char *tw[] = {"-p4", "-T", "web1", "-T", "@prod", "-e", "x", NULL};
 	r = parse_as(tw, false, &req, &err);
-	tap_ok(r == 0 && req.targets.n == 2 && !req.timeout, "-T NAME and -T @GROUP are targets");
+	tap_ok(r == 0 && req.targets.n == 2 && !req.timeout,
+	       "-T NAME and -T @GROUP are targets");
 	sc_options_free(&req);
 
 	/* Passes 1-3, unknown options, a bad command line. */
@@ -282,7 +312,8 @@ static void check_dropin(struct fixture *f, const char *base)
 	       "an unknown option is refused by stapcache");
 	sc_options_free(&req);
 	r = parse_as(unk, true, &req, &err);
-	tap_ok(r == 0 && req.exec_stap, "and answered by the real stap when invoked as stap");
+	tap_ok(r == 0 && req.exec_stap,
+	       "and answered by the real stap when invoked as stap");
 	sc_options_free(&req);
 	const char *none[] = {"-p4", NULL}, *help[] = {"--help", NULL};
 	r = parse_as(none, true, &req, &err);
@@ -297,9 +328,11 @@ static void check_dropin(struct fixture *f, const char *base)
 	sc_options_free(&req);
 
 	/* -F: staprun -L, or -D with -o; an optional argument left out. */
-	const char *fl[] = {"-p4", "-r", tree, "-F", "--prologue-searching", script, NULL};
+	const char *fl[] = {"-p4",  "-r", tree, "-F", "--prologue-searching",
+			    script, NULL};
 	if (argvs(f, fl, &p, &stap, &runner) == 0) {
-		tap_ok(has_word(&runner, "-L") && !has_word(&runner, "-D"), "-F is the runner's -L");
+		tap_ok(has_word(&runner, "-L") && !has_word(&runner, "-D"),
+		       "-F is the runner's -L");
 		bool bare = false;
 
 		for (size_t i = 0; i < stap.n; i++)
@@ -366,8 +399,9 @@ int main(void)
 		const struct sc_opt *o = &sc_opts[i];
 
 		/* Options that end the program or refuse the request have nothing to walk. */
-		if (o->id == 'h' || o->id == 'V' || o->id == 'p' || o->id == SC_OPT_EXPLAIN ||
-		    o->id == SC_OPT_DUMP_OPTIONS || o->id == SC_OPT_TIMEOUT)
+		if (o->id == 'h' || o->id == 'V' || o->id == 'p' ||
+		    o->id == SC_OPT_EXPLAIN || o->id == SC_OPT_DUMP_OPTIONS ||
+		    o->id == SC_OPT_TIMEOUT)
 			continue;
 		if (o->role == SC_ROLE_EXEC || o->role == SC_ROLE_REFUSE)
 			check_exec_row(&f, o);
@@ -379,7 +413,9 @@ int main(void)
 		const struct sc_opt *o = &sc_opts[i];
 
 		if (o->stap && o->role != SC_ROLE_KEY && !(o->why && *o->why))
-			tap_ok(0, "row %zu reaches stap, is no key input and gives no reason", i);
+			tap_ok(0,
+			       "row %zu reaches stap, is no key input and gives no reason",
+			       i);
 		if (o->role == SC_ROLE_KEY && o->key == SC_KEY_NONE)
 			tap_ok(0, "row %zu is a key input that never enters the key", i);
 	}

@@ -64,14 +64,14 @@ static void test_parse(void)
 			 "SHA256:" HEX_B "\n",
 			 &err, &n),
 		   -EINVAL, "upper-case algorithm name is not accepted");
-	tap_is_int(
-	    parse("sha256:" HEX_A " users=alice,bob groups=wheel kernel=6.1.0-56-amd64 "
-		  "params=greeting,count expires=2030-12-31 # all options\r\n"
-		  "sha256:"
-		  "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB\n"
-		  "sha256:" HEX_C "#comment right after\n",
-		  &err, &n),
-	    0, "every option, CRLF, upper-case hex, comment without space");
+	tap_is_int(parse("sha256:" HEX_A
+			 " users=alice,bob groups=wheel kernel=6.1.0-56-amd64 "
+			 "params=greeting,count expires=2030-12-31 # all options\r\n"
+			 "sha256:"
+			 "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB\n"
+			 "sha256:" HEX_C "#comment right after\n",
+			 &err, &n),
+		   0, "every option, CRLF, upper-case hex, comment without space");
 	tap_is_int(n, 3, "  three entries");
 	tap_is_int(parse("sha256:" HEX_A " users=svc$ groups=a.b-c_d", &err, &n), 0,
 		   "names with . - _ and a trailing $; no final newline");
@@ -149,9 +149,9 @@ static void test_parse(void)
 		struct sc_policy *pol = sc_policy_new();
 
 		sc_policy_parse(pol, "one", "sha256:" HEX_A "\n", 72, &err);
-		tap_is_int(
-		    sc_policy_parse(pol, "two", "sha256:" HEX_B "\nbogus\n", 79, &err),
-		    -EINVAL, "a bad second file fails");
+		tap_is_int(sc_policy_parse(pol, "two", "sha256:" HEX_B "\nbogus\n", 79,
+					   &err),
+			   -EINVAL, "a bad second file fails");
 		tap_is_int(sc_policy_count(pol), 1, "  and adds none of its entries");
 		sc_policy_free(pol);
 	}
@@ -174,14 +174,14 @@ static int check(struct sc_policy *pol, const uint8_t *dig, const char *user,
 {
 	const char *groups[] = {"users", group};
 	struct sc_policy_request req = {
-	    .digest = dig,
-	    .user = user,
-	    .groups = groups,
-	    .ngroups = group ? 2 : 1,
-	    .kernel = "6.1.0-56-amd64",
-	    .params = params,
-	    .nparams = np,
-	    .now = now,
+		.digest = dig,
+		.user = user,
+		.groups = groups,
+		.ngroups = group ? 2 : 1,
+		.kernel = "6.1.0-56-amd64",
+		.params = params,
+		.nparams = np,
+		.now = now,
 	};
 
 	err->msg[0] = '\0';
@@ -219,16 +219,15 @@ static void test_match(void)
 		   "a member of a listed group");
 	tap_is_int(check(pol, dig_b, "bob", "staff", NULL, 0, now, &err, NULL), -EACCES,
 		   "neither user nor group listed");
-	tap_ok(
-	    strstr(err.msg,
-		   "user bob is not allowed by entry ap:2 (users=alice groups=wheel)") !=
-		NULL,
-	    "  and says who is: %s", err.msg);
+	tap_ok(strstr(err.msg,
+		      "user bob is not allowed by entry ap:2 (users=alice groups=wheel)") !=
+		       NULL,
+	       "  and says who is: %s", err.msg);
 	tap_is_int(check(pol, dig_b, "alice", NULL, p2, 2, now, &err, NULL), -EACCES,
 		   "a parameter outside params=");
 	tap_ok(strstr(err.msg,
 		      "parameter count is not allowed by entry ap:2 (params=greeting)") !=
-		   NULL,
+		       NULL,
 	       "  and names it: %s", err.msg);
 	tap_is_int(check(pol, dig_b, "alice", NULL, NULL, 0, now, &err, NULL), 0,
 		   "expires= allows the whole day (UTC)");
@@ -254,11 +253,11 @@ static int check_buf(struct sc_policy *pol, const uint8_t *dig, unsigned bufsize
 		     struct sc_error *err)
 {
 	struct sc_policy_request req = {
-	    .digest = dig,
-	    .user = "bob",
-	    .kernel = "6.1.0-56-amd64",
-	    .bufsize = bufsize,
-	    .now = utc(2030, 1, 1, 0, 0),
+		.digest = dig,
+		.user = "bob",
+		.kernel = "6.1.0-56-amd64",
+		.bufsize = bufsize,
+		.now = utc(2030, 1, 1, 0, 0),
 	};
 
 	err->msg[0] = '\0';

@@ -38,7 +38,8 @@ int main(void)
 	size_t len, len2, vlen;
 
 	tap_is_int(sc_record_serialize(a, &text, &len), 0, "serializes");
-	tap_ok(!strncmp(text, "stapcache-record 1\nkernel.release 14\n6.1.0-56-amd64\n", 52),
+	tap_ok(!strncmp(text, "stapcache-record 1\nkernel.release 14\n6.1.0-56-amd64\n",
+			52),
 	       "canonical form: header, then LABEL LENGTH, value, newline");
 	tap_is_int(sc_record_parse(text, len, &b, &err), 0, "parses its own output");
 	tap_is_int(sc_record_count(b), 4, "round trip keeps every field");
@@ -59,7 +60,8 @@ int main(void)
 	sc_record_add_str(c, "arg", "bc");
 	sc_record_digest(c, d2);
 	sc_record_free(c);
-	tap_ok(memcmp(d1, d2, 32) != 0, "length prefixes keep fields apart in the digest");
+	tap_ok(memcmp(d1, d2, 32) != 0,
+	       "length prefixes keep fields apart in the digest");
 
 	c = sc_record_new();
 	tap_ok(sc_record_add_str(c, "Bad Label", "x") < 0, "labels are [a-z0-9._-]");
@@ -70,10 +72,13 @@ int main(void)
 	parse_fails("stapcache-record 2\n", 19, "another format version");
 	parse_fails("stapcache-record 1\nlabel\nx\n", 27, "a field without length");
 	parse_fails("stapcache-record 1\nlabel 5\nab\n", 30, "a truncated value");
-	parse_fails("stapcache-record 1\nlabel 2\nabX", 30, "a value not followed by newline");
-	parse_fails("stapcache-record 1\nlabel 02\nab\n", 31, "a length with a leading zero");
+	parse_fails("stapcache-record 1\nlabel 2\nabX", 30,
+		    "a value not followed by newline");
+	parse_fails("stapcache-record 1\nlabel 02\nab\n", 31,
+		    "a length with a leading zero");
 	parse_fails("stapcache-record 1\nlabel -1\nab\n", 31, "a negative length");
-	parse_fails("stapcache-record 1\nlabel 99999999999999999999\n", 46, "a huge length");
+	parse_fails("stapcache-record 1\nlabel 99999999999999999999\n", 46,
+		    "a huge length");
 	parse_fails("stapcache-record 1\nLA BEL 1\na\n", 29, "a bad label");
 	parse_fails("stapcache-record 1\n 1\na\n", 24, "an empty label");
 	{

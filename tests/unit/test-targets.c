@@ -21,9 +21,10 @@ static void bad(const char *text, const char *want_in_msg, const char *what)
 	struct sc_error err;
 	int r = parse(text, &t, &err);
 
-	if (!tap_ok(r == -EINVAL && t.n == 0 && strstr(err.msg, want_in_msg), "refused: %s",
-		    what))
-		printf("#   r=%d n=%zu msg='%s' want '%s'\n", r, t.n, err.msg, want_in_msg);
+	if (!tap_ok(r == -EINVAL && t.n == 0 && strstr(err.msg, want_in_msg),
+		    "refused: %s", what))
+		printf("#   r=%d n=%zu msg='%s' want '%s'\n", r, t.n, err.msg,
+		       want_in_msg);
 	sc_targets_clear(&t);
 }
 
@@ -54,7 +55,8 @@ static void test_yaml(void)
 			   "  arch: aarch64\n"
 			   "  cpu: cortex-a72\n";
 
-	tap_is_int(parse(text, &t, &err), 0, "yaml: a fleet file with two documents parses");
+	tap_is_int(parse(text, &t, &err), 0,
+		   "yaml: a fleet file with two documents parses");
 	if (err.msg[0])
 		printf("#   %s\n", err.msg);
 	tap_is_int(t.n, 3, "yaml: three targets");
@@ -72,7 +74,8 @@ static void test_yaml(void)
 	tap_is_str(t.v[1].ex.host, "::1", "yaml: [v6] host");
 	tap_is_int(t.v[1].ex.runner, SC_RUNNER_SUDO, "yaml: runner sudo");
 	tap_ok(t.v[1].ex.user == NULL, "yaml: no user means ssh's default");
-	tap_is_str(t.v[1].runtime, "/var/lib/stapcache/runtime/4.8-fixed", "yaml: runtime");
+	tap_is_str(t.v[1].runtime, "/var/lib/stapcache/runtime/4.8-fixed",
+		   "yaml: runtime");
 	tap_is_str(t.v[2].ex.host, "lab", "yaml: alias host, no port");
 	tap_is_int(t.v[2].ex.port, 0, "yaml: no port is 0");
 	tap_is_str(t.v[2].origin, "kh:18", "yaml: second document keeps its lines");
@@ -81,19 +84,23 @@ static void test_yaml(void)
 		const char *specs[] = {"@prod", "web1", "lab"};
 		size_t *idx = NULL, n = 0;
 
-		tap_is_int(sc_targets_select(&t, specs, 3, &idx, &n, &err), 0, "select: ok");
+		tap_is_int(sc_targets_select(&t, specs, 3, &idx, &n, &err), 0,
+			   "select: ok");
 		tap_is_int(n, 3, "select: @prod + web1 + lab, duplicates dropped");
 		if (n == 3)
-			tap_ok(idx[0] == 0 && idx[1] == 1 && idx[2] == 2, "select: in order");
+			tap_ok(idx[0] == 0 && idx[1] == 1 && idx[2] == 2,
+			       "select: in order");
 		free(idx);
 		specs[0] = "@nosuch";
 		tap_is_int(sc_targets_select(&t, specs, 1, &idx, &n, &err), -ENOENT,
 			   "select: empty group refused");
-		tap_ok(strstr(err.msg, "group 'nosuch'") != NULL, "select: says which group");
+		tap_ok(strstr(err.msg, "group 'nosuch'") != NULL,
+		       "select: says which group");
 		specs[0] = "web9";
 		tap_is_int(sc_targets_select(&t, specs, 1, &idx, &n, &err), -ENOENT,
 			   "select: unknown name refused");
-		tap_ok(strstr(err.msg, "host add web9") != NULL, "select: hints host add");
+		tap_ok(strstr(err.msg, "host add web9") != NULL,
+		       "select: hints host add");
 	}
 
 	/* What sc_target_format writes parses back to the same entry. */
@@ -112,11 +119,13 @@ static void test_yaml(void)
 		tap_is_int(sc_targets_parse("fmt", all, strlen(all), &back, &err), 0,
 			   "format: round trip parses");
 		if (back.n == 3) {
-			tap_is_str(back.v[0].cpu, t.v[0].cpu, "format: cpu survives quoting");
+			tap_is_str(back.v[0].cpu, t.v[0].cpu,
+				   "format: cpu survives quoting");
 			tap_is_str(back.v[1].execute, t.v[1].execute, "format: execute");
 			tap_is_int(back.v[1].ngroups, 1, "format: groups");
 		} else {
-			tap_ok(0, "format: three entries back (got %zu: %s)", back.n, err.msg);
+			tap_ok(0, "format: three entries back (got %zu: %s)", back.n,
+			       err.msg);
 		}
 		free(all);
 		sc_targets_clear(&back);
@@ -124,7 +133,9 @@ static void test_yaml(void)
 
 	/* Appending a file that redefines a name fails and keeps the first file's. */
 	tap_is_int(parse("- name: web1\n  execute: ssh:x:auth\n  kernel: k\n  arch: a\n  "
-			 "cpu: c\n", &t, &err), -EINVAL, "duplicate across files refused");
+			 "cpu: c\n",
+			 &t, &err),
+		   -EINVAL, "duplicate across files refused");
 	tap_ok(strstr(err.msg, "kh:1: target 'web1' is already defined at kh:2") != NULL,
 	       "duplicate names both places");
 	tap_is_int(t.n, 3, "duplicate: earlier entries kept");
@@ -135,12 +146,13 @@ static void test_lines(void)
 {
 	struct sc_targets t = {0};
 	struct sc_error err;
-	const char *text = "# one-line form\n"
-			   "\n"
-			   "web2 execute=ssh:root@10.0.0.2:auth kernel=6.1.0-57-amd64 arch=x86_64 "
-			   "cpu=Xeon groups=web,prod  # comment\n"
-			   "  vm execute=ssh:scuser@127.0.0.1:2201:direct kernel=6.1.0-57-amd64 "
-			   "arch=x86_64 cpu=qemu64 build-tree=/t\n";
+	const char *text =
+		"# one-line form\n"
+		"\n"
+		"web2 execute=ssh:root@10.0.0.2:auth kernel=6.1.0-57-amd64 arch=x86_64 "
+		"cpu=Xeon groups=web,prod  # comment\n"
+		"  vm execute=ssh:scuser@127.0.0.1:2201:direct kernel=6.1.0-57-amd64 "
+		"arch=x86_64 cpu=qemu64 build-tree=/t\n";
 
 	tap_is_int(parse(text, &t, &err), 0, "lines: parse");
 	if (err.msg[0])
@@ -163,8 +175,8 @@ static void test_bad(void)
 	const char *ok_tail = "  kernel: k\n  arch: a\n  cpu: c\n";
 	char buf[512];
 
-	bad("- name: a\n  kernel: k\n  arch: a\n  cpu: c\n", "kh:1: entry a has no 'execute'",
-	    "missing execute");
+	bad("- name: a\n  kernel: k\n  arch: a\n  cpu: c\n",
+	    "kh:1: entry a has no 'execute'", "missing execute");
 	bad("- name: a\n  execute: ssh:h:auth\n  arch: a\n  cpu: c\n", "has no 'kernel'",
 	    "missing kernel");
 	bad("- name: a\n  execute: ssh:h:auth\n  kernel: k\n  arch: a\n", "has no 'cpu'",
@@ -180,8 +192,8 @@ static void test_bad(void)
 	snprintf(buf, sizeof(buf), "- name: a\n  execute: \"ssh:u@h;rm -rf /:auth\"\n%s",
 		 ok_tail);
 	bad(buf, "bad host", "shell metacharacters in host");
-	snprintf(buf, sizeof(buf), "- name: a\n  execute: \"ssh:-oProxyCommand=x@h:auth\"\n%s",
-		 ok_tail);
+	snprintf(buf, sizeof(buf),
+		 "- name: a\n  execute: \"ssh:-oProxyCommand=x@h:auth\"\n%s", ok_tail);
 	bad(buf, "bad user name", "option-like user");
 	snprintf(buf, sizeof(buf), "- name: a\n  execute: ssh:-oProxyCommand=x:auth\n%s",
 		 ok_tail);
@@ -191,20 +203,23 @@ static void test_bad(void)
 	snprintf(buf, sizeof(buf), "- name: a\n  execute: ssh:h:auth\n  colour: red\n%s",
 		 ok_tail);
 	bad(buf, "kh:3: unknown key 'colour'", "unknown key, with its line");
-	snprintf(buf, sizeof(buf), "- name: a\n  name: b\n  execute: ssh:h:auth\n%s", ok_tail);
+	snprintf(buf, sizeof(buf), "- name: a\n  name: b\n  execute: ssh:h:auth\n%s",
+		 ok_tail);
 	bad(buf, "kh:2: 'name' is set twice", "key twice");
 	snprintf(buf, sizeof(buf), "- name: a\n  execute: ssh:h:auth\n  groups: web\n%s",
 		 ok_tail);
 	bad(buf, "'groups' must be a list", "groups as a scalar");
-	snprintf(buf, sizeof(buf), "- name: a\n  execute: ssh:h:auth\n  groups: [\"a b\"]\n%s",
-		 ok_tail);
+	snprintf(buf, sizeof(buf),
+		 "- name: a\n  execute: ssh:h:auth\n  groups: [\"a b\"]\n%s", ok_tail);
 	bad(buf, "bad group name 'a b'", "bad group name");
 	snprintf(buf, sizeof(buf), "- name: a\n  execute: [ssh]\n%s", ok_tail);
 	bad(buf, "'execute' must be a single value", "execute as a list");
-	snprintf(buf, sizeof(buf), "- name: a\n  execute: ssh:h:auth\n  kernel: /usr/src/x\n"
+	snprintf(buf, sizeof(buf),
+		 "- name: a\n  execute: ssh:h:auth\n  kernel: /usr/src/x\n"
 		 "  arch: a\n  cpu: c\n");
 	bad(buf, "must be a release", "a path as kernel");
-	snprintf(buf, sizeof(buf), "- name: a\n  execute: ssh:h:auth\n  kernel: \"\"\n"
+	snprintf(buf, sizeof(buf),
+		 "- name: a\n  execute: ssh:h:auth\n  kernel: \"\"\n"
 		 "  arch: a\n  cpu: c\n");
 	bad(buf, "'kernel' must not be empty", "empty kernel");
 	bad("- name: a\n  execute: ssh:h:auth\n  kernel: k\n  arch: a\n  cpu: c\n"
@@ -220,8 +235,8 @@ static void test_bad(void)
 	    "lines: missing cpu");
 	bad("a=b execute=ssh:h:auth\n", "kh:1: a line starts with the target's NAME",
 	    "lines: no name");
-	bad("a execute=ssh:h:auth kernel=k arch=a cpu=c colour=red\n", "unknown key 'colour'",
-	    "lines: unknown key");
+	bad("a execute=ssh:h:auth kernel=k arch=a cpu=c colour=red\n",
+	    "unknown key 'colour'", "lines: unknown key");
 	{
 		struct sc_targets t = {0};
 		struct sc_error err;
@@ -229,7 +244,8 @@ static void test_bad(void)
 		tap_is_int(sc_targets_parse("kh", "a\0b", 3, &t, &err), -EINVAL,
 			   "refused: NUL byte");
 		tap_is_int(parse("", &t, &err), 0, "empty file: no targets");
-		tap_is_int(parse("# nothing\n\n", &t, &err), 0, "comments only: no targets");
+		tap_is_int(parse("# nothing\n\n", &t, &err), 0,
+			   "comments only: no targets");
 		tap_is_int(t.n, 0, "still none");
 		tap_is_int(sc_targets_load("/nonexistent/known_hosts", &t, &err), 0,
 			   "missing file: no targets");
@@ -248,9 +264,12 @@ static void test_execute(void)
 		   "execute: scoped v6 address");
 	tap_ok(ex.port == 2200 && !strcmp(ex.host, "fe80::1%eth0"), "execute: v6 port");
 	sc_execute_clear(&ex);
-	tap_is_int(sc_execute_parse("ssh:u@:auth", &ex, &err), -EINVAL, "execute: no host");
-	tap_is_int(sc_execute_parse("ssh:auth", &ex, &err), -EINVAL, "execute: runner only");
-	tap_is_int(sc_execute_parse("ssh:h::auth", &ex, &err), -EINVAL, "execute: empty port");
+	tap_is_int(sc_execute_parse("ssh:u@:auth", &ex, &err), -EINVAL,
+		   "execute: no host");
+	tap_is_int(sc_execute_parse("ssh:auth", &ex, &err), -EINVAL,
+		   "execute: runner only");
+	tap_is_int(sc_execute_parse("ssh:h::auth", &ex, &err), -EINVAL,
+		   "execute: empty port");
 	tap_is_int(sc_execute_parse("ssh:[::1]x:auth", &ex, &err), -EINVAL,
 		   "execute: junk after ]");
 	tap_ok(sc_target_name_ok("web-1.prod_2") && !sc_target_name_ok("-x") &&

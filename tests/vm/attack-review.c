@@ -36,7 +36,8 @@ static long now_ms(void)
 
 static int usage(void)
 {
-	fputs("usage: attack-review fence-beat MODULE SECONDS | list-hold FIFO N\n", stderr);
+	fputs("usage: attack-review fence-beat MODULE SECONDS | list-hold FIFO N\n",
+	      stderr);
 	return 2;
 }
 
@@ -136,7 +137,8 @@ static int list_hold(int argc, char **argv)
 			fd = open(argv[1], O_WRONLY);
 			if (fd < 0 || dup2(fd, 1) < 0)
 				_exit(127);
-			execl("/usr/bin/staprun-auth", "staprun-auth", "--list", (char *)NULL);
+			execl("/usr/bin/staprun-auth", "staprun-auth", "--list",
+			      (char *)NULL);
 			_exit(127);
 		}
 		if (pid > 0)

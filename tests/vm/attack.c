@@ -39,7 +39,8 @@ static long now_ms(void)
 
 static int usage(void)
 {
-	fputs("usage: attack itimer|uname26|runas|hold-open|exec-empty|stop-loader ...\n", stderr);
+	fputs("usage: attack itimer|uname26|runas|hold-open|exec-empty|stop-loader ...\n",
+	      stderr);
 	return 2;
 }
 
@@ -118,8 +119,8 @@ static int hold_open(int argc, char **argv)
 }
 
 /* Name and real/effective uid of /proc/PID/status; 0 or -1. */
-static int status_of(const char *pid, char *name, size_t n, unsigned *ruid, unsigned *euid,
-		     char *ppid, size_t pn)
+static int status_of(const char *pid, char *name, size_t n, unsigned *ruid,
+		     unsigned *euid, char *ppid, size_t pn)
 {
 	char path[64], line[256];
 	FILE *f;
@@ -154,7 +155,8 @@ static int is_loader(const char *pid, const char *name)
 	if (status_of(pid, got, sizeof(got), &ruid, &euid, ppid, sizeof(ppid)) < 0 ||
 	    strcmp(got, name) || ruid != getuid() || euid != 0)
 		return 0;
-	return status_of(ppid, pname, sizeof(pname), &pruid, &peuid, pp, sizeof(pp)) == 0 &&
+	return status_of(ppid, pname, sizeof(pname), &pruid, &peuid, pp, sizeof(pp)) ==
+		       0 &&
 	       !strcmp(pname, name) && pruid == 0 && peuid == 0;
 }
 
