@@ -277,9 +277,12 @@ static int unhex(const char *hex, uint8_t *out, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		unsigned v;
 
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1 ||
-		    !strchr("0123456789abcdefABCDEF", hex[2 * i]) ||
-		    !strchr("0123456789abcdefABCDEF", hex[2 * i + 1]))
+		/* Lower case only, as written: an entry has one spelling, and
+		 * any changed byte is refused (tests/unit/test-entry). */
+		if (!hex[2 * i] || !hex[2 * i + 1] ||
+		    !strchr("0123456789abcdef", hex[2 * i]) ||
+		    !strchr("0123456789abcdef", hex[2 * i + 1]) ||
+		    sscanf(hex + 2 * i, "%2x", &v) != 1)
 			return -EINVAL;
 		out[i] = (uint8_t)v;
 	}

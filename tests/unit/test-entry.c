@@ -189,8 +189,16 @@ int main(void)
 		memcpy(copy, buf, len);
 		for (int j = 0; j < 1 + rand() % 8; j++)
 			copy[rand() % len] = (char)rand();
-		if (memcmp(copy, buf, len) && check(copy, len, trusted) == SC_ENTRY_OK)
+		if (memcmp(copy, buf, len) && check(copy, len, trusted) == SC_ENTRY_OK) {
 			served++;
+			for (size_t q = 0; q < len; q++)
+				if (copy[q] != buf[q])
+					fprintf(stderr,
+						"# served: byte %zu 0x%02x -> 0x%02x near [%.40s]\n",
+						q, (unsigned char)buf[q],
+						(unsigned char)copy[q],
+						buf + (q > 20 ? q - 20 : 0));
+		}
 		free(copy);
 	}
 	tap_ok(served == 0, "2000 random corruptions are refused (%u served)", served);
