@@ -8,4 +8,11 @@
  */
 char *xstrdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * The helper program NAME (stapcache-remote, stapcache-store): next to this
+ * program (the build tree), else where make install puts it. Never NULL;
+ * the caller frees it.
+ */
+char *sc_helper_path(const char *name);
+
 #endif

@@ -16,6 +16,7 @@
 #include "../key.h"
 #include "../run.h"
 #include "frontend.h"
+#include "../util.h"
 #include "fsutil.h"
 #include "spawn.h"
 #include "targets.h"
@@ -27,27 +28,9 @@ struct build {
 	char *path;
 };
 
-/*
- * stapcache-remote next to this program (the build tree), else where
- * make install puts it.
- */
 static char *helper_path(void)
 {
-	char self[PATH_MAX], *slash, *p;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n > 0) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			p = sc_strdupf("%s/stapcache-remote", self);
-			if (access(p, X_OK) == 0)
-				return p;
-			free(p);
-		}
-	}
-	return sc_strdupf("%s", PKGLIBEXECDIR "/stapcache-remote");
+	return sc_helper_path("stapcache-remote");
 }
 
 static int exec_helper(char **argv)

@@ -25,21 +25,7 @@ struct sc_shared {
 
 char *sc_shared_helper_path(void)
 {
-	char self[PATH_MAX], *slash, *p;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n > 0) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			p = xstrdupf("%s/stapcache-store", self);
-			if (access(p, X_OK) == 0)
-				return p;
-			free(p);
-		}
-	}
-	return xstrdupf("%s", PKGLIBEXECDIR "/stapcache-store");
+	return sc_helper_path("stapcache-store");
 }
 
 /* Each line of list as OPT LINE. */
