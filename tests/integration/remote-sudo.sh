@@ -158,7 +158,7 @@ printf '\003' >&7
 for i in $(seq 300); do kill -0 $BG 2>/dev/null || break; sleep 0.1; done
 kill -0 $BG 2>/dev/null; isnt "$?" 0 "Ctrl-C on the terminal ends stapcache"
 kill $BG 2>/dev/null; wait $BG; exec 7>&-
-for i in $(seq 100); do [ "$(remote_leftovers)" = 0 ] && break; sleep 0.1; done
+for i in $(seq 300); do [ "$(remote_leftovers)" = 0 ] && break; sleep 0.1; done
 like "$(cat "$R/log/stopped")" "stopped by TERM" "the runner under sudo was stopped"
 is "$(remote_leftovers)" 0 "and its temp dir removed"
 
