@@ -827,8 +827,10 @@ static int fetch_shared(struct sc_cache *c, const struct sc_key *key, const char
 	if (res == SC_SHARED_HIT)
 		return 0;
 	/* Whatever the helper left, the build starts from an empty staging dir. */
-	(void)sc_rm_rf(tmpdir);
-	(void)mkdir(tmpdir, 0700);
+	if (tmpdir) {
+		(void)sc_rm_rf(tmpdir);
+		(void)mkdir(tmpdir, 0700);
+	}
 	return -ENOENT;
 }
 

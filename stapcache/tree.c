@@ -245,7 +245,6 @@ static int walk_entry(struct walk *w, int dfd, const char *rel, const char *name
 			return r;
 		snprintf(fp, sizeof(fp), "file %04o %s%s", (unsigned)(st.st_mode & 07777),
 			 r == 0 ? "sha256:" : "unreadable", r == 0 ? hex : "");
-		r = 0;
 	} else {
 		snprintf(fp, sizeof(fp), "%s %04o", S_ISDIR(st.st_mode) ? "dir" : "other",
 			 (unsigned)(st.st_mode & 07777));

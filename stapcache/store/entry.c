@@ -112,7 +112,7 @@ int sc_builder_key_load(const char *path, struct sc_builder_key **out,
 	}
 	pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
-	if (!pkey || (r = wrap_key(pkey, out)) < 0) {
+	if (!pkey || wrap_key(pkey, out) < 0) {
 		EVP_PKEY_free(pkey);
 		sc_error_set(err, "%s is not an Ed25519 private key in PEM form", path);
 		return -EINVAL;
