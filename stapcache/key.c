@@ -53,32 +53,12 @@ static int add_file_fp(struct sc_record *rec, const char *label, const char *pat
 /* The SHA-256 of a file's content, read in pieces. Returns 0 or -errno. */
 static int file_digest(const char *path, char hex[SC_SHA256_HEXLEN + 1])
 {
-	uint8_t md[SC_SHA256_LEN], buf[65536];
-	struct sc_sha256 *h;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
-	ssize_t got;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
 
 	if (fd < 0)
 		return -errno;
-	h = sc_sha256_new();
-	if (!h) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while ((got = read(fd, buf, sizeof(buf))) != 0) {
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			r = -errno;
-			break;
-		}
-		sc_sha256_update(h, buf, (size_t)got);
-	}
+	r = sc_digest_fd(fd, hex);
 	close(fd);
-	sc_sha256_final(h, md);
-	sc_sha256_free(h);
-	if (r == 0)
-		sc_hex(hex, md, sizeof(md));
 	return r;
 }
 

@@ -46,7 +46,7 @@ static char *memo_path(const char *memo_dir, const char *real)
 	return xstrdupf("%s/%s", memo_dir, hex);
 }
 
-static int digest_fd(int fd, char hex[SC_SHA256_HEXLEN + 1])
+int sc_digest_fd(int fd, char hex[SC_SHA256_HEXLEN + 1])
 {
 	uint8_t md[SC_SHA256_LEN], buf[65536];
 	struct sc_sha256 *h = sc_sha256_new();
@@ -133,7 +133,7 @@ static int content_digest_at(int dfd, const char *name, const char *full,
 		}
 	}
 	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
-	r = fd < 0 ? -errno : digest_fd(fd, hex);
+	r = fd < 0 ? -errno : sc_digest_fd(fd, hex);
 	if (r == 0 && memo && fstat(fd, &after) == 0) {
 		sc_stat_fingerprint(&after, now, sizeof(now));
 		if (!strcmp(now, id))

@@ -18,6 +18,9 @@
  *   MEMO/trees/HASH(path)  a tree's digest and the identity of its directories
  */
 
+/* The SHA-256 of what is left to read of fd, in pieces. Returns 0 or -errno. */
+int sc_digest_fd(int fd, char hex[SC_SHA256_HEXLEN + 1]);
+
 /*
  * The SHA-256 of path's content, from the memo while the file's stat
  * identity is unchanged. Returns 0 and hex, or -errno (stat or read failed).
