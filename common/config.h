@@ -20,6 +20,7 @@
  *     shared-connect-timeout: 300       # milliseconds
  *     shared-timeout: 3000              # milliseconds, one whole transfer
  *     shared-wait: 120                  # seconds to wait for another's build
+ *     build-timeout: 600                # seconds before a hung stap is killed (0: none)
  *
  * A list is a YAML sequence of scalars, or one scalar; it is kept as its
  * items joined by newlines (no item may hold one).
@@ -42,6 +43,8 @@ struct sc_config {
 	unsigned shared_connect_timeout; /* ms */
 	unsigned shared_timeout;         /* ms */
 	unsigned shared_wait;            /* s */
+	unsigned build_timeout;          /* s, 0: none; valid when has_build_timeout */
+	int has_build_timeout;
 };
 
 /*

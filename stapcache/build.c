@@ -97,8 +97,34 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* How long a stap that asks no more to end (SIGTERM) gets before SIGKILL. */
+#define TERM_GRACE_MS 2000
+
+/*
+ * Wait for stap for at most timeout_s seconds (0: no limit). When it is
+ * over, its process group gets SIGTERM, then SIGKILL. Returns 0 and its
+ * status, -ETIMEDOUT (reaped), or -errno.
+ */
+static int wait_stap(pid_t pid, unsigned timeout_s, int *status)
+{
+	int r;
+
+	if (timeout_s == 0)
+		return sc_wait(pid, status);
+	r = sc_wait_timeout(pid, (long)timeout_s * 1000, status);
+	if (r != -ETIMEDOUT)
+		return r;
+	kill(-pid, SIGTERM);
+	if (sc_wait_timeout(pid, TERM_GRACE_MS, status) == -ETIMEDOUT) {
+		kill(-pid, SIGKILL);
+		(void)sc_wait(pid, status);
+	}
+	return -ETIMEDOUT;
+}
+
 /* Run stap, passing on the signals that would stop us. Returns 0 and its status. */
-static int run_stap(const struct sc_argv *a, const char *work, int verbose, int *status)
+static int run_stap(const struct sc_argv *a, const char *work, int verbose,
+		    unsigned timeout_s, int *status)
 {
 	struct sigaction sa = {0}, old_int, old_term, old_hup;
 	struct sc_spawn_opts o = SC_SPAWN_OPTS_INIT;
@@ -123,7 +149,7 @@ static int run_stap(const struct sc_argv *a, const char *work, int verbose, int 
 	r = sc_spawn(a->v, &o, &pid);
 	if (r == 0) {
 		child_pid = pid;
-		r = sc_wait(pid, status);
+		r = wait_stap(pid, timeout_s, status);
 		child_pid = 0;
 		kill(-pid, SIGKILL); /* stragglers of an interrupted or failed kbuild */
 	}
@@ -177,6 +203,8 @@ int sc_build_run(void *arg, const char *tmpdir, struct sc_record *meta,
 	char *work = xstrdupf("%s/work", tmpdir), *script_copy = NULL;
 	char *built = NULL, *dest = NULL;
 	double t0 = now();
+	unsigned timeout = b->req->build_timeout >= 0 ? (unsigned)b->req->build_timeout
+						      : b->ctx->build_timeout_s;
 	int status = 0, r;
 
 	if (mkdir(work, 0700) < 0) {
@@ -204,7 +232,16 @@ int sc_build_run(void *arg, const char *tmpdir, struct sc_record *meta,
 			fprintf(stderr, " %s", a.v[i]);
 		fputc('\n', stderr);
 	}
-	r = run_stap(&a, work, b->req->verbose, &status);
+	r = run_stap(&a, work, b->req->verbose, timeout, &status);
+	if (r == -ETIMEDOUT) {
+		sc_error_set(err,
+			     "stap did not finish within %u s, so its process group was "
+			     "killed and nothing was cached; raise the limit with "
+			     "--build-timeout SECONDS or 'build-timeout:' in config.yaml "
+			     "(0: no limit)",
+			     timeout);
+		goto out;
+	}
 	if (r < 0) {
 		sc_error_set(err, "cannot start stap: %s", strerror(-r));
 		goto out;

@@ -34,7 +34,9 @@ int sc_build_argv(const struct sc_build *b, const char *script_path,
  * and nothing else, and meta says kernel, arch, stap version and build time.
  * stap runs in a process group of its own, which is killed when it ends.
  * SIGINT/SIGTERM/SIGHUP during the build are passed to stap; the build then
- * fails with -EINTR. When stap fails because the runtime needs the fix for
+ * fails with -EINTR. A stap still running after --build-timeout (else
+ * build-timeout: in config.yaml; 0: no limit) gets SIGTERM, 2 s later
+ * SIGKILL, in its whole process group; the build fails with -ETIMEDOUT. When stap fails because the runtime needs the fix for
  * this kernel, the message says so and names the command that prepares it.
  * Returns 0 or -errno with err set.
  */

@@ -216,6 +216,10 @@ const struct sc_opt sc_opts[] = {
 	 .example = "5", .help = "for -T: SSH connect timeout (default 10)"},
 	{SC_OPT_JOBS, "jobs", "N", SC_ROLE_OWN, .example = "4",
 	 .help = "for -T: targets run at once (default 64)"},
+	{SC_OPT_BUILD_TIMEOUT, "build-timeout", "SECONDS", SC_ROLE_OWN, .example = "600",
+	 .help = "on a miss, stop stap (its whole process group) after SECONDS\n"
+		 "and cache nothing (0: no limit; default: build-timeout: in\n"
+		 "config.yaml, else none)"},
 	{SC_OPT_EXPLAIN, "explain", NULL, SC_ROLE_OWN,
 	 .help = "print the key record for this request; build nothing"},
 	{SC_OPT_DUMP_OPTIONS, "dump-options", NULL, SC_ROLE_OWN,
@@ -598,6 +602,9 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 			       &req->connect_timeout, err);
 	case SC_OPT_JOBS:
 		return int_arg("--jobs", arg, 1, SC_REMOTE_JOBS_MAX, &req->jobs, err);
+	case SC_OPT_BUILD_TIMEOUT:
+		return int_arg("--build-timeout", arg, 0, SC_BUILD_TIMEOUT_MAX,
+			       &req->build_timeout, err);
 	case SC_OPT_EXPLAIN:
 		req->explain = true;
 		return 0;
@@ -676,6 +683,7 @@ static int parse(int argc, char **argv, bool as_stap, struct sc_request *req,
 	int c, r;
 
 	memset(req, 0, sizeof(*req));
+	req->build_timeout = -1;
 	req->last_pass = 5;
 	getopt_spec(shorts, sizeof(shorts), longs);
 	opterr = 0;
