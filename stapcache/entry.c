@@ -40,7 +40,7 @@ bool sc_entry_stamp_matches(const char *buf, size_t len, const struct stat *st)
 	size_t wlen = 0;
 	bool same;
 
-	if (sc_entry_stamp(st, &want, &wlen) < 0)
+	if (sc_entry_stamp(st, &want, &wlen) < 0 || !want)
 		return false;
 	same = wlen == len && memcmp(want, buf, len) == 0;
 	free(want);
