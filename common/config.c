@@ -89,8 +89,14 @@ static int apply(struct sc_config *cfg, const char *key, const char *value,
 		cfg->build_timeout = 0;
 		if (!strcmp(value, "0"))
 			return 0;
-		return set_number(&cfg->build_timeout, value, 604800, name, key, line,
-				  err);
+		if (set_number(&cfg->build_timeout, value, 604800, name, key, line,
+			       err) == 0)
+			return 0;
+		sc_error_set(err,
+			     "%s:%zu: 'build-timeout' must be a whole number of seconds from "
+			     "0 (no limit) to 604800",
+			     name, line);
+		return -EINVAL;
 	}
 	if (!strcmp(key, "cache-dir"))
 		return set_path(&cfg->cache_dir, value, home, name, key, line, err);
