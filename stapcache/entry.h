@@ -14,11 +14,11 @@
  *
  * A hit cannot afford a SHA-256 of the module (≈ 0.34 ms to read and hash
  * 130 KB here, a quarter of a hit), so publish records the module's
- * identity in the entry's `used` file: a record of its size, inode and ctime (st_ctim, which no user can
- * set: any write, truncate, chmod, link or replacement of the file changes
- * it or the inode). A hit compares that stamp with one stat(2) of the
- * module; when anything differs, the full check (sc_entry_verify) decides,
- * under the key's lock.
+ * identity in the entry's `used` file: a record of its size, inode and
+ * ctime (st_ctim, which no user can set: any write, truncate, chmod, link or
+ * replacement of the file changes it or the inode). A hit compares that
+ * stamp with one stat(2) of the module; when anything differs, the full
+ * check (sc_entry_verify) decides, under the key's lock.
  *
  * Not detected by the stamp alone: bytes that change without the kernel
  * updating ctime (bit rot on the medium, a raw write to the block device, a
