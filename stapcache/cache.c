@@ -196,6 +196,9 @@ static int lock_key(struct sc_cache *c, const char *hex, bool *waited)
 		return r;
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	/* A read-only cache: the lock still orders checks (flock needs no write). */
+	if (fd < 0 && (errno == EROFS || errno == EACCES))
+		fd = open(path, O_RDONLY | O_CLOEXEC);
 	free(path);
 	if (fd < 0)
 		return -errno;
@@ -1007,6 +1010,35 @@ static void upload_shared(struct sc_cache *c, const struct sc_key *key)
 }
 
 /*
+ * Under the key's lock, the stamp differed: the full check decides. Returns
+ * 0 and *module_path (verified just now: served even when the stamp cannot
+ * be written, as in a read-only cache), -ENOENT (it was damaged and is
+ * gone: build it), or another -errno with err set (it could not be checked,
+ * so it is not served).
+ */
+static int look_closer(struct sc_cache *c, const struct sc_key *key, char **module_path,
+		       struct sc_error *err)
+{
+	struct sc_error derr = {{0}};
+	int r = recheck_locked(c, key->hex, key->module, &derr);
+
+	if (r == 0) {
+		*module_path = module_path_of(c, key);
+		return 0;
+	}
+	if (r == -EBADMSG) {
+		fprintf(stderr,
+			"stapcache: warning: the cached entry is damaged: %s; removed it, "
+			"building it again\n",
+			derr.msg);
+		return -ENOENT;
+	}
+	sc_error_set(err, "cannot check the cached entry for %s: %s", key->module,
+		     derr.msg);
+	return r;
+}
+
+/*
  * The miss path: one build per key at a time. Whoever waited for the lock
  * finds the entry published and answers as a hit.
  */
@@ -1014,7 +1046,6 @@ static int build_entry(struct sc_cache *c, const struct sc_key *key,
 		       sc_cache_build_fn *build, void *arg, char **module_path,
 		       enum sc_cache_how *how, struct sc_error *err)
 {
-	struct sc_error derr = {{0}};
 	struct sc_record *extra = NULL;
 	char *tmpdir = NULL;
 	bool waited;
@@ -1028,15 +1059,11 @@ static int build_entry(struct sc_cache *c, const struct sc_key *key,
 	}
 	/* Look again: a concurrent build published it, or the stamp differed. */
 	r = lookup(c, key, module_path);
-	if (r == -ESTALE) {
-		r = recheck_locked(c, key->hex, key->module, &derr);
-		if (r == 0)
-			r = lookup(c, key, module_path);
-		else if (r == -EBADMSG)
-			fprintf(stderr,
-				"stapcache: warning: the cached entry is damaged: %s; "
-				"removed it, building it again\n",
-				derr.msg);
+	if (r == -ESTALE)
+		r = look_closer(c, key, module_path, err);
+	if (r < 0 && r != -ENOENT) {
+		unlock_key(lockfd);
+		return r;
 	}
 	if (r == 0) {
 		*how = waited ? SC_CACHE_HIT_WAITED : SC_CACHE_HIT;

@@ -74,7 +74,8 @@ static int recorded(const char *dir, char hex[SC_SHA256_HEXLEN + 1], long long *
 	sc_record_free(meta);
 	free(buf);
 	free(path);
-	return r == -EINVAL ? -EBADMSG : r;
+	/* A record that is missing or is not one: the entry is damaged. */
+	return r == -EINVAL || r == -ENOENT ? -EBADMSG : r;
 }
 
 int sc_entry_verify(const char *dir, const char *module, struct stat *st_out,

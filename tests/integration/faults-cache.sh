@@ -110,6 +110,13 @@ if mount --bind "$ro" "$ro" 2>/dev/null && mount -o remount,bind,ro "$ro" 2>/dev
 	out=$(STAPCACHE_DIR=$ro req romiss 2>"$T/err"); rc=$?
 	isnt "$rc" 0 "a read-only cache: a miss fails"
 	like "$(cat "$T/err")" "[Rr]ead-only" "with a clear error"
+	out=$(STAPCACHE_DIR=$ro req rofill 2>"$T/err")
+	path_ok "$out"; ok $? "a read-only cache: a hit is served"
+	umount "$ro"
+	: > "$(dirname "$out")/used"   # an entry from before stamps, then read-only
+	mount --bind "$ro" "$ro" && mount -o remount,bind,ro "$ro"
+	out2=$(STAPCACHE_DIR=$ro req rofill 2>"$T/err")
+	is "$out2" "$out" "a read-only cache: an entry without a stamp is served after the full check"
 	umount "$ro"
 	is "$(leftovers "$ro")" 0 "and nothing half-written is left"
 else
