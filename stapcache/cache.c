@@ -897,9 +897,9 @@ static int recheck_locked(struct sc_cache *c, const char *hex, const char *modul
 	size_t len = 0;
 	int r = sc_entry_verify(dir, module, &st, err);
 
+	/* Best effort: in a read-only cache the next request checks again. */
 	if (r == 0 && sc_entry_stamp(&st, &buf, &len) == 0)
-		(void)sc_write_file_atomic(used, buf, len, 0644,
-					   NULL); /* read-only: next time */
+		(void)sc_write_file_atomic(used, buf, len, 0644, NULL);
 	if (r == -EBADMSG) {
 		int ur = claim_unused(dir, false);
 
