@@ -197,8 +197,11 @@ static int lock_key(struct sc_cache *c, const char *hex, bool *waited)
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	/* A read-only cache: the lock still orders checks (flock needs no write). */
-	if (fd < 0 && (errno == EROFS || errno == EACCES))
+	if (fd < 0 && (errno == EROFS || errno == EACCES)) {
+		r = -errno;
 		fd = open(path, O_RDONLY | O_CLOEXEC);
+		errno = -r; /* a lock file that cannot be made: say why it cannot */
+	}
 	free(path);
 	if (fd < 0)
 		return -errno;
