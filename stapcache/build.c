@@ -26,6 +26,12 @@ static void forward(int sig)
 		kill(-child_pid, sig);
 }
 
+unsigned sc_build_timeout(const struct sc_request *req, const struct sc_ctx *ctx)
+{
+	return req->build_timeout >= 0 ? (unsigned)req->build_timeout
+				       : ctx->build_timeout_s;
+}
+
 int sc_build_interrupted(void)
 {
 	return got_signal;
@@ -203,8 +209,7 @@ int sc_build_run(void *arg, const char *tmpdir, struct sc_record *meta,
 	char *work = xstrdupf("%s/work", tmpdir), *script_copy = NULL;
 	char *built = NULL, *dest = NULL;
 	double t0 = now();
-	unsigned timeout = b->req->build_timeout >= 0 ? (unsigned)b->req->build_timeout
-						      : b->ctx->build_timeout_s;
+	unsigned timeout = sc_build_timeout(b->req, b->ctx);
 	int status = 0, r;
 
 	if (mkdir(work, 0700) < 0) {

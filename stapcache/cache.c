@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -25,6 +26,7 @@ struct sc_cache {
 	char *dir;
 	char *memo;
 	uint64_t max_size;
+	unsigned lock_wait_s;     /* 0: wait for a concurrent build as long as it takes */
 	struct sc_shared *shared; /* NULL: no second level */
 };
 
@@ -97,6 +99,11 @@ void sc_cache_free(struct sc_cache *c)
 	free(c->dir);
 	free(c->memo);
 	free(c);
+}
+
+void sc_cache_set_lock_wait(struct sc_cache *c, unsigned seconds)
+{
+	c->lock_wait_s = seconds;
 }
 
 void sc_cache_set_shared(struct sc_cache *c, struct sc_shared *shared)
@@ -182,6 +189,19 @@ out:
 	return r;
 }
 
+/* Try the lock every 50 ms for at most seconds. Returns 0 (taken) or -ETIMEDOUT. */
+static int wait_lock(int fd, unsigned seconds)
+{
+	struct timespec nap = {0, 50 * 1000 * 1000};
+
+	for (unsigned long i = 0; i < seconds * 20ul; i++) {
+		(void)nanosleep(&nap, NULL);
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+	}
+	return -ETIMEDOUT;
+}
+
 static int lock_key(struct sc_cache *c, const char *hex, bool *waited)
 {
 	char *dir = xstrdupf("%s/locks", c->dir);
@@ -208,12 +228,14 @@ static int lock_key(struct sc_cache *c, const char *hex, bool *waited)
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 		return fd;
 	*waited = true;
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
+	r = c->lock_wait_s ? wait_lock(fd, c->lock_wait_s) : 0;
+	while (r == 0 && flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR)
 			r = -errno;
-			close(fd);
-			return r;
-		}
+	}
+	if (r < 0) {
+		close(fd);
+		return r;
 	}
 	return fd;
 }
@@ -1055,6 +1077,16 @@ static int build_entry(struct sc_cache *c, const struct sc_key *key,
 	int lockfd, r;
 
 	lockfd = lock_key(c, key->hex, &waited);
+	if (lockfd == -ETIMEDOUT) {
+		sc_error_set(
+			err,
+			"another stapcache has been building %s for over %u s (the build "
+			"timeout, --build-timeout or 'build-timeout:'), so this request "
+			"stopped waiting; that build may be hung: 'fuser %s/locks/%s' "
+			"names it",
+			key->module, c->lock_wait_s, c->dir, key->hex);
+		return lockfd;
+	}
 	if (lockfd < 0) {
 		sc_error_set(err, "cannot lock %s/locks/%s: %s", c->dir, key->hex,
 			     strerror(-lockfd));

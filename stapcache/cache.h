@@ -55,6 +55,13 @@ enum sc_stat {
 	SC_STAT_N
 };
 
+/*
+ * With seconds > 0, a miss waits at most that long for a concurrent build of
+ * the same key (its lock), then fails with -ETIMEDOUT: the build timeout
+ * bounds the wait behind someone else's hung stap too. 0: no limit.
+ */
+void sc_cache_set_lock_wait(struct sc_cache *c, unsigned seconds);
+
 struct sc_shared;
 /*
  * Put a shared store (store/client.h) behind the cache; the cache owns it

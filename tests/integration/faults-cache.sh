@@ -254,6 +254,23 @@ for mode in plain ignore; do
 	is "$(leftovers "$cache")" 0 "no staging left"
 done
 is "$(count_entries "$cache")" "$n_before" "and no entry was published"
+# Waiting behind someone else's hung build is bounded by the same limit.
+h=$T/hang-other; mkdir -p "$h"
+FAKE_STAP_HANG=$h timeout 120 "$STAPCACHE" -p4 -r "$KREL" -e 'probe begin { printf("held\n") exit() }' \
+	>/dev/null 2>&1 &
+holder=$!
+for _ in $(seq 100); do [ -s "$h/pid" ] && break; sleep 0.1; done
+t0=$SECONDS
+out=$(timeout 60 "$STAPCACHE" --build-timeout 2 -p4 -r "$KREL" \
+	-e 'probe begin { printf("held\n") exit() }' 2>"$T/err"); rc=$?
+el=$((SECONDS - t0))
+is "$rc" 1 "a request waiting for another's hung build gives up after --build-timeout"
+like "$(cat "$T/err")" "another stapcache has been building .* for over 2 s.*--build-timeout.*fuser" \
+	"saying so, with the option and how to find the holder"
+ok "$([ "$el" -le 12 ]; echo $?)" "within seconds of the limit (took ${el} s)"
+kill -TERM "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+gone_within "$h"; ok $? "the holder, stopped, leaves no stap behind"
+is "$(leftovers "$cache")" 0 "and no staging"
 write_config "runtime: $RUNTIME" "stap: $T/bin/stap" "build-timeout: 1"
 h=$T/hang-cfg; mkdir -p "$h"
 FAKE_STAP_HANG=$h timeout 60 "$STAPCACHE" -p4 -r "$KREL" -e 'probe begin { printf("hang\n") exit() }' \
