@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "digest.h"
@@ -71,27 +72,34 @@ int sc_digest_fd(int fd, char hex[SC_SHA256_HEXLEN + 1])
 	return r;
 }
 
-/* The memoized digest of the file whose identity is id, or -ESTALE. */
+/*
+ * The memoized digest of the file whose identity is id, or -ESTALE. A memo
+ * is small and replaced whole by rename, so one read() returns all of it (a
+ * hit reads a dozen): a short one could only make it unparseable, i.e. stale.
+ */
 static int file_memo_load(const char *path, const char *id,
 			  char hex[SC_SHA256_HEXLEN + 1])
 {
 	struct sc_record *memo = NULL;
 	const char *mid, *d;
-	char *buf = NULL;
-	size_t len = 0;
-	int r = sc_read_file(path, 4096, &buf, &len);
+	char buf[4096];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+	ssize_t len;
 
-	if (r < 0)
-		return r;
+	if (fd < 0)
+		return -errno;
+	len = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (len < 0 || (size_t)len == sizeof(buf))
+		return -ESTALE;
 	r = -ESTALE;
-	if (sc_record_parse(buf, len, &memo, NULL) == 0 &&
+	if (sc_record_parse(buf, (size_t)len, &memo, NULL) == 0 &&
 	    (mid = sc_record_get(memo, "id")) && !strcmp(mid, id) &&
 	    (d = sc_record_get(memo, "sha256")) && strlen(d) == SC_SHA256_HEXLEN) {
 		memcpy(hex, d, SC_SHA256_HEXLEN + 1);
 		r = 0;
 	}
 	sc_record_free(memo);
-	free(buf);
 	return r;
 }
 
@@ -296,28 +304,54 @@ static int walk_dir(struct walk *w, int fd, const char *rel, int depth)
 
 /* ------------------------------------------------------------ memo */
 
-/* Does every directory recorded in the memo still have the same identity? */
+/* "NUMBER " at *p: the number, and *p moved past the space. */
+static bool take_u(const char **p, unsigned long long *out)
+{
+	char *end;
+
+	*out = strtoull(*p, &end, 10);
+	if (end == *p || *end != ' ')
+		return false;
+	*p = end + 1;
+	return true;
+}
+
+/* "SEC.NSEC " at *p (note_dir's "%jd.%09ld "): the time, and *p moved past it. */
+static bool take_time(const char **p, struct timespec *ts)
+{
+	char *end;
+
+	ts->tv_sec = (time_t)strtoll(*p, &end, 10);
+	if (end == *p || *end != '.')
+		return false;
+	*p = end + 1;
+	ts->tv_nsec = strtol(*p, &end, 10);
+	if (end - *p != 9 || *end != ' ')
+		return false;
+	*p = end + 1;
+	return true;
+}
+
+/*
+ * Does every directory recorded in the memo still have the same identity?
+ * Parsed by hand rather than with sscanf and snprintf: a hit checks every
+ * directory of two trees, and formatting was most of its own work.
+ */
 static bool memo_valid(int rootfd, const struct sc_record *memo)
 {
 	for (size_t i = 0; i < sc_record_count(memo); i++) {
-		const char *line = sc_record_value(memo, i, NULL);
-		char now[128], then[128], mt[64], ct[64];
+		const char *p = sc_record_value(memo, i, NULL);
+		struct timespec mt, ct;
 		unsigned long long ino;
 		struct stat st;
-		int off = 0;
 
 		if (strcmp(sc_record_label(memo, i), "dir") != 0)
 			continue;
-		if (sscanf(line, "%llu %63s %63s %n", &ino, mt, ct, &off) != 3 || !off)
-			return false;
-		if (fstatat(rootfd, line + off, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    st.st_ino != ino)
-			return false;
-		snprintf(now, sizeof(now), "%jd.%09ld %jd.%09ld",
-			 (intmax_t)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
-			 (intmax_t)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
-		snprintf(then, sizeof(then), "%s %s", mt, ct);
-		if (strcmp(now, then) != 0)
+		if (!take_u(&p, &ino) || !take_time(&p, &mt) || !take_time(&p, &ct) ||
+		    fstatat(rootfd, p, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    st.st_ino != ino || st.st_mtim.tv_sec != mt.tv_sec ||
+		    st.st_mtim.tv_nsec != mt.tv_nsec || st.st_ctim.tv_sec != ct.tv_sec ||
+		    st.st_ctim.tv_nsec != ct.tv_nsec)
 			return false;
 	}
 	return true;
@@ -403,9 +437,11 @@ int sc_tree_fingerprint(const char *path, const char *memo_dir, char *out, size_
 	struct stat st;
 	int fd, r;
 
-	if (!realpath(path, real) ||
-	    (fd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		r = -errno;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = fd < 0 ? -errno : sc_fd_realpath(fd, path, real);
+	if (r < 0) {
+		if (fd >= 0)
+			close(fd);
 		sc_error_set(err, "cannot read directory %s: %s", path, strerror(-r));
 		free(files);
 		return r;
