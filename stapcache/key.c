@@ -464,6 +464,7 @@ int sc_key_compute(const struct sc_request *req, const struct sc_ctx *ctx,
 	key->record = sc_record_new();
 	r = key->record ? fill_record(key->record, req, ctx, kernel, memo_dir, key, err)
 			: -ENOMEM;
+	sc_tree_memo_flush();
 	if (r == 0)
 		r = sc_record_digest(key->record, md);
 	if (r < 0) {
