@@ -266,14 +266,12 @@ struct gate {
 	char errs[900];
 };
 
-static void gate_line(void *ud, int is_stderr, const char *line, size_t len)
+/* Is the line the stage script's (taken into g) rather than the run's? */
+static bool gate_take(struct gate *g, int is_stderr, const char *line, size_t len)
 {
-	struct gate *g = ud;
 	size_t n = strlen(g->errs);
 
-	if (g->open) {
-		g->fn(g->ud, is_stderr, line, len);
-	} else if (is_stderr) {
+	if (is_stderr) {
 		snprintf(g->errs + n, sizeof(g->errs) - n, "%s%.*s", n ? "; " : "",
 			 (int)len, line);
 	} else if (len > 17 && !strncmp(line, "stapcache-kernel ", 17)) {
@@ -286,8 +284,17 @@ static void gate_line(void *ud, int is_stderr, const char *line, size_t len)
 		g->open = !strcmp(g->digest, g->hex);
 		g->cancel = !g->open;
 	} else {
-		g->fn(g->ud, is_stderr, line, len); /* not the script's: pass it on */
+		return false;
 	}
+	return true;
+}
+
+static void gate_line(void *ud, int is_stderr, const char *line, size_t len)
+{
+	struct gate *g = ud;
+
+	if (g->open || !gate_take(g, is_stderr, line, len))
+		g->fn(g->ud, is_stderr, line, len);
 }
 
 /* What the stage script said, as an error: 0 when the module is in place. */
