@@ -155,6 +155,9 @@ static int run_stap(const struct sc_argv *a, const char *work, int verbose,
 	r = sc_spawn(a->v, &o, &pid);
 	if (r == 0) {
 		child_pid = pid;
+		/* A signal between fork and here found no child to pass it to. */
+		if (got_signal)
+			kill(-pid, got_signal);
 		r = wait_stap(pid, timeout_s, status);
 		child_pid = 0;
 		kill(-pid, SIGKILL); /* stragglers of an interrupted or failed kbuild */

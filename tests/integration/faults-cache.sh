@@ -270,6 +270,7 @@ like "$(cat "$T/err")" "another stapcache has been building .* for over 2 s.*--b
 ok "$([ "$el" -le 12 ]; echo $?)" "within seconds of the limit (took ${el} s)"
 kill -TERM "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
 gone_within "$h"; ok $? "the holder, stopped, leaves no stap behind"
+[ "$(leftovers "$cache")" = 0 ] || diag "left in $cache/tmp: $(ls -la "$cache/tmp" | tr '\n' ' ')"
 is "$(leftovers "$cache")" 0 "and no staging"
 write_config "runtime: $RUNTIME" "stap: $T/bin/stap" "build-timeout: 1"
 h=$T/hang-cfg; mkdir -p "$h"
