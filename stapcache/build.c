@@ -162,9 +162,16 @@ static int run_stap(const struct sc_argv *a, const char *work, int verbose,
 		child_pid = 0;
 		kill(-pid, SIGKILL); /* stragglers of an interrupted or failed kbuild */
 	}
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	sigaction(SIGHUP, &old_hup, NULL);
+	/*
+	 * Interrupted, the request is ending: the handlers stay, so that a
+	 * second signal (timeout(1) signals its group as well, a second Ctrl-C)
+	 * cannot kill us before the cache has removed the staging directory.
+	 */
+	if (!got_signal) {
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+		sigaction(SIGHUP, &old_hup, NULL);
+	}
 	if (null >= 0)
 		close(null);
 	return r;
