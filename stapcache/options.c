@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "modinfo.h"
 #include "options.h"
 
@@ -216,6 +217,10 @@ const struct sc_opt sc_opts[] = {
 	 .example = "5", .help = "for -T: SSH connect timeout (default 10)"},
 	{SC_OPT_JOBS, "jobs", "N", SC_ROLE_OWN, .example = "4",
 	 .help = "for -T: targets run at once (default 64)"},
+	/* Run time, but stapcache's own: it stops the runner (run.c, remote/run.c). */
+	{SC_OPT_DURATION, "duration", "SECONDS", SC_ROLE_OWN, .example = "2",
+	 .help = "stop the run cleanly after SECONDS (the module is unloaded);\n"
+		 "max-duration: in config.yaml caps it (the smaller wins)"},
 	{SC_OPT_EXPLAIN, "explain", NULL, SC_ROLE_OWN,
 	 .help = "print the key record for this request; build nothing"},
 	{SC_OPT_DUMP_OPTIONS, "dump-options", NULL, SC_ROLE_OWN,
@@ -598,6 +603,9 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 			       &req->connect_timeout, err);
 	case SC_OPT_JOBS:
 		return int_arg("--jobs", arg, 1, SC_REMOTE_JOBS_MAX, &req->jobs, err);
+	case SC_OPT_DURATION:
+		return int_arg("--duration", arg, 1, (int)SC_MAX_DURATION, &req->duration,
+			       err);
 	case SC_OPT_EXPLAIN:
 		req->explain = true;
 		return 0;

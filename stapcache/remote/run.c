@@ -106,12 +106,19 @@ static int sudo_answer(void *ud, char *buf, size_t n)
 	return r;
 }
 
+/* The runner's pid is $p; stop() TERMs it and every process whose parent it is. */
+static const char stop_fn[] =
+	"stop() { kill -TERM \"$p\" 2>/dev/null; "
+	"for f in /proc/[0-9]*/stat; do { read -r l <\"$f\"; } 2>/dev/null || continue; "
+	"l=${l##*) }; set -- $l; [ \"$2\" = \"$p\" ] || continue; "
+	"c=${f#/proc/}; kill -TERM \"${c%/stat}\" 2>/dev/null; done; }";
+
 char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_name,
 		     const struct sc_run_req *rq)
 {
 	static const char *const runners[] = {"staprun-auth", "sudo", "staprun"};
 	char *qd = sc_shell_quote(dir), *mod = sc_strdupf("%s/%s.ko", dir, module_name);
-	char *cmd = sc_strdupf("%s", runners[runner]), *out;
+	char *cmd = sc_strdupf("%s", runners[runner]), *out, *timer;
 
 	if (runner == SC_RUNNER_SUDO) {
 		cmd = append(cmd, "-p");
@@ -128,16 +135,23 @@ char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_
 	 * The runner gets /dev/null as stdin; the channel's stdin (fd 3) is
 	 * watched by a subshell that stops the runner at EOF. SIGPIPE is ignored
 	 * so that a lost connection makes writes fail instead of killing the
-	 * runner before it has unloaded the module.
+	 * runner before it has unloaded the module. stop() TERMs the runner and
+	 * its children: staprun execs stapio, but staprun-auth forks it under a
+	 * root watchdog that the login cannot signal (staprun-auth(8)), so there
+	 * it is the child, stapio, that must get it, as with a Ctrl-C.
+	 * --duration: a timer subshell calls stop() too.
 	 */
-	out = sc_strdupf("d=%s; cd \"$d\" || exit 125; trap '' PIPE; exec 3<&0; "
-			 "%s </dev/null 3<&- & p=$!; echo \"$p\" > \"$d/pid\"; "
-			 "( while read -r _ <&3; do :; done; kill -TERM \"$p\" ) "
-			 ">/dev/null 2>&1 & w=$!; "
-			 "trap 'kill -TERM \"$p\" 2>/dev/null' TERM INT HUP; "
-			 "while :; do wait \"$p\"; s=$?; kill -0 \"$p\" 2>/dev/null || break; "
-			 "done; kill \"$w\" 2>/dev/null; cd / && rm -rf \"$d\"; exit \"$s\"",
-			 qd, cmd);
+	timer = rq->duration ? sc_strdupf("( sleep %u; stop ) >/dev/null 2>&1 & t=$!; ",
+					  rq->duration)
+			     : sc_strdupf("t=; ");
+	out = sc_strdupf(
+		"d=%s; cd \"$d\" || exit 125; trap '' PIPE; exec 3<&0; %s; "
+		"%s </dev/null 3<&- & p=$!; echo \"$p\" > \"$d/pid\"; "
+		"( while read -r _ <&3; do :; done; stop ) >/dev/null 2>&1 & w=$!; "
+		"%strap 'stop' TERM INT HUP; "
+		"while :; do wait \"$p\"; s=$?; kill -0 \"$p\" 2>/dev/null || break; "
+		"done; kill $w $t 2>/dev/null; cd / && rm -rf \"$d\"; exit \"$s\"",
+		qd, stop_fn, cmd, timer);
 	if (runner == SC_RUNNER_SUDO) {
 		/*
 		 * On the PTY: no echo (nothing typed comes back, whenever it is
@@ -148,12 +162,13 @@ char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_
 		free(out);
 		out = sc_strdupf(
 			"stty -echo -onlcr 2>/dev/null; d=%s; cd \"$d\" || exit 125; "
-			"trap '' PIPE; %s </dev/null & p=$!; echo \"$p\" > \"$d/pid\"; "
-			"trap 'kill -TERM \"$p\" 2>/dev/null' TERM INT HUP; "
+			"trap '' PIPE; %s; %s </dev/null & p=$!; echo \"$p\" > \"$d/pid\"; "
+			"%strap 'stop' TERM INT HUP; "
 			"while :; do wait \"$p\"; s=$?; kill -0 \"$p\" 2>/dev/null || "
-			"break; done; cd / && rm -rf \"$d\"; exit \"$s\"",
-			qd, cmd);
+			"break; done; kill $t 2>/dev/null; cd / && rm -rf \"$d\"; exit \"$s\"",
+			qd, stop_fn, cmd, timer);
 	}
+	free(timer);
 	free(qd);
 	free(mod);
 	free(cmd);
