@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,37 @@ static int signal_run(pid_t pid, int sig)
 	return n;
 }
 
+/* Is pid, or a child of pid, stapio yet (the module is loaded and running)? */
+static bool stapio_started(pid_t pid)
+{
+	char path[64], comm[32] = "";
+	struct dirent *d;
+	bool found = false;
+	DIR *dir;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+		comm[n > 0 ? n : 0] = '\0';
+		if (!strcmp(comm, "stapio\n"))
+			return true;
+	}
+	dir = opendir("/proc");
+	while (dir && !found && (d = readdir(dir))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9' ||
+		    parent_of(d->d_name) != pid)
+			continue;
+		found = stapio_started((pid_t)atoi(d->d_name));
+	}
+	if (dir)
+		closedir(dir);
+	return found;
+}
+
 static double now(void)
 {
 	struct timespec ts;
@@ -116,7 +148,7 @@ int sc_supervise(const char *const *argv, unsigned seconds, int verbose)
 {
 	sigset_t set, old;
 	double t0 = now();
-	int status = 0, forwarded = 0, took = 0;
+	int status = 0, forwarded = 0, took = 0, ended = 0;
 	pid_t pid;
 
 	sigemptyset(&set);
@@ -142,10 +174,15 @@ int sc_supervise(const char *const *argv, unsigned seconds, int verbose)
 			argv[0], strerror(errno));
 		_exit(127);
 	}
-	if (!wait_for(pid, seconds, &set, &status, &forwarded)) {
+	/* The time counts from when the module runs: loading it may take a while. */
+	for (int i = 0; i < 1200 && !ended && !forwarded && !stapio_started(pid); i++)
+		ended = wait_for(pid, 0.1, &set, &status, &forwarded);
+	if (!ended && !forwarded)
+		ended = wait_for(pid, seconds, &set, &status, &forwarded);
+	if (!ended) {
 		int sig = forwarded ? forwarded : SIGINT;
 
-		if (verbose || !forwarded)
+		if (verbose)
 			fprintf(stderr,
 				"stapcache: %s; stopping the run (%s to stapio)\n",
 				forwarded ? strsignal(forwarded) : "--duration reached",
@@ -154,10 +191,11 @@ int sc_supervise(const char *const *argv, unsigned seconds, int verbose)
 		for (int i = 0; i < STOP_GRACE_S * 4; i++) {
 			if (!took)
 				took = signal_run(pid, sig);
-			if (wait_for(pid, 0.25, &set, &status, &forwarded))
+			ended = wait_for(pid, 0.25, &set, &status, &forwarded);
+			if (ended)
 				break;
 		}
-		if (waitpid(pid, &status, WNOHANG) != pid) {
+		if (!ended) {
 			fprintf(stderr,
 				"stapcache: the run did not end %d s after the stop; "
 				"killing stapio (the runner unloads the module)\n",

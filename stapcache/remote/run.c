@@ -106,12 +106,18 @@ static int sudo_answer(void *ud, char *buf, size_t n)
 	return r;
 }
 
-/* The runner's pid is $p; stop() TERMs it and every process whose parent it is. */
+/*
+ * The runner's pid is $p. kids: it and every process whose parent it is;
+ * stop: TERM them all; started: one of them is stapio (the module is loaded
+ * and running), from when --duration counts.
+ */
 static const char stop_fn[] =
-	"stop() { kill -TERM \"$p\" 2>/dev/null; "
-	"for f in /proc/[0-9]*/stat; do { read -r l <\"$f\"; } 2>/dev/null || continue; "
-	"l=${l##*) }; set -- $l; [ \"$2\" = \"$p\" ] || continue; "
-	"c=${f#/proc/}; kill -TERM \"${c%/stat}\" 2>/dev/null; done; }";
+	"kids() { echo \"$p\"; for f in /proc/[0-9]*/stat; do "
+	"{ read -r l <\"$f\"; } 2>/dev/null || continue; l=${l##*) }; set -- $l; "
+	"[ \"$2\" = \"$p\" ] || continue; c=${f#/proc/}; echo \"${c%/stat}\"; done; }; "
+	"stop() { for k in $(kids); do kill -TERM \"$k\" 2>/dev/null; done; }; "
+	"started() { for k in $(kids); do [ \"$(cat /proc/$k/comm 2>/dev/null)\" = stapio ] "
+	"&& return 0; done; return 1; }";
 
 char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_name,
 		     const struct sc_run_req *rq)
@@ -139,11 +145,15 @@ char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_
 	 * its children: staprun execs stapio, but staprun-auth forks it under a
 	 * root watchdog that the login cannot signal (staprun-auth(8)), so there
 	 * it is the child, stapio, that must get it, as with a Ctrl-C.
-	 * --duration: a timer subshell calls stop() too.
+	 * --duration: a timer subshell calls stop() too, that many seconds
+	 * after stapio started (at most 120 s of waiting for the load).
 	 */
-	timer = rq->duration ? sc_strdupf("( sleep %u; stop ) >/dev/null 2>&1 & t=$!; ",
-					  rq->duration)
-			     : sc_strdupf("t=; ");
+	timer = rq->duration
+			? sc_strdupf("( i=0; while [ $i -lt 1200 ] && ! started; do "
+				     "sleep 0.1; i=$((i + 1)); done; sleep %u; stop ) "
+				     ">/dev/null 2>&1 & t=$!; ",
+				     rq->duration)
+			: sc_strdupf("t=; ");
 	out = sc_strdupf(
 		"d=%s; cd \"$d\" || exit 125; trap '' PIPE; exec 3<&0; %s; "
 		"%s </dev/null 3<&- & p=$!; echo \"$p\" > \"$d/pid\"; "
