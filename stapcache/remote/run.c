@@ -112,12 +112,13 @@ static int sudo_answer(void *ud, char *buf, size_t n)
  * and running), from when --duration counts.
  */
 static const char stop_fn[] =
-	"kids() { echo \"$p\"; for f in /proc/[0-9]*/stat; do "
+	"kids() { echo \"$p\"; cat /proc/$p/task/$p/children 2>/dev/null && return; "
+	"for f in /proc/[0-9]*/stat; do "
 	"{ read -r l <\"$f\"; } 2>/dev/null || continue; l=${l##*) }; set -- $l; "
 	"[ \"$2\" = \"$p\" ] || continue; c=${f#/proc/}; echo \"${c%/stat}\"; done; }; "
 	"stop() { for k in $(kids); do kill -TERM \"$k\" 2>/dev/null; done; }; "
-	"started() { for k in $(kids); do [ \"$(cat /proc/$k/comm 2>/dev/null)\" = stapio ] "
-	"&& return 0; done; return 1; }";
+	"started() { for k in $(kids); do read -r c </proc/$k/comm && [ \"$c\" = stapio ] "
+	"&& return 0; done 2>/dev/null; return 1; }";
 
 char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_name,
 		     const struct sc_run_req *rq)
