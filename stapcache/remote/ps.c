@@ -28,6 +28,8 @@
 #include "targets.h"
 
 #define LIST_MAX (1u << 20)
+/* Runs one listing holds at most (staprun-auth caps each user at 4 at once). */
+#define SC_RUNS_MAX 1024
 
 /* One line of staprun-auth --list. */
 struct run {
@@ -199,12 +201,12 @@ static int ps_one(const struct source *src, bool *header)
 		fprintf(stderr, "stapcache: ps: %s: %s\n", src->name, err.msg);
 		return 1;
 	}
-	runs = calloc(4096, sizeof(*runs));
+	runs = calloc(SC_RUNS_MAX, sizeof(*runs));
 	if (!runs) {
 		free(text);
 		return 1;
 	}
-	n = parse_list(text, runs, 4096);
+	n = parse_list(text, runs, SC_RUNS_MAX);
 	if (!*header) {
 		print_header();
 		*header = true;
@@ -340,9 +342,9 @@ static int stop_run(const struct source *src, const struct run *r, struct sc_err
 static int kill_in(const struct source *src, const char *module)
 {
 	struct sc_error err = {{0}};
-	struct run *runs = calloc(4096, sizeof(*runs)), *r = NULL;
+	struct run *runs = calloc(SC_RUNS_MAX, sizeof(*runs)), *r = NULL;
 	char *text = NULL;
-	unsigned uid;
+	unsigned uid = (unsigned)-1; /* fail closed: nobody's */
 	size_t n;
 	int rc = 1;
 
@@ -352,7 +354,7 @@ static int kill_in(const struct source *src, const char *module)
 		fprintf(stderr, "stapcache: kill: %s: %s\n", src->name, err.msg);
 		goto out;
 	}
-	n = parse_list(text, runs, 4096);
+	n = parse_list(text, runs, SC_RUNS_MAX);
 	for (size_t i = 0; i < n && !r; i++)
 		if (!strcmp(runs[i].module, module))
 			r = &runs[i];

@@ -107,13 +107,20 @@ static int sudo_answer(void *ud, char *buf, size_t n)
 }
 
 /*
- * The runner's pid is $p. kids: it and every process whose parent it is;
- * stop: TERM them all; started: one of them is stapio (the module is loaded
- * and running), from when --duration counts.
+ * The runner's pid is $p. kids: it and its descendants, four generations
+ * deep (stapio under staprun-auth's watchdog, under sudo's monitor, and what
+ * stapio runs for -c), from /proc/PID/task/PID/children (readable by anyone,
+ * also for a non-dumpable root process), else children only, by a scan of
+ * /proc; stop: TERM them all (only those the login may signal take it);
+ * started: one of them is stapio (the module is loaded and running), from
+ * when --duration counts.
  */
 static const char stop_fn[] =
-	"kids() { echo \"$p\"; cat /proc/$p/task/$p/children 2>/dev/null && return; "
-	"for f in /proc/[0-9]*/stat; do "
+	"kids_of() { [ \"$2\" -lt 4 ] || return 0; "
+	"for c in $(cat /proc/$1/task/$1/children 2>/dev/null); do echo \"$c\"; "
+	"kids_of \"$c\" $(($2 + 1)); done; }; "
+	"kids() { echo \"$p\"; if [ -r /proc/$p/task/$p/children ]; then kids_of \"$p\" 0; "
+	"return; fi; for f in /proc/[0-9]*/stat; do "
 	"{ read -r l <\"$f\"; } 2>/dev/null || continue; l=${l##*) }; set -- $l; "
 	"[ \"$2\" = \"$p\" ] || continue; c=${f#/proc/}; echo \"${c%/stat}\"; done; }; "
 	"stop() { for k in $(kids); do kill -TERM \"$k\" 2>/dev/null; done; }; "
@@ -147,12 +154,14 @@ char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_
 	 * root watchdog that the login cannot signal (staprun-auth(8)), so there
 	 * it is the child, stapio, that must get it, as with a Ctrl-C.
 	 * --duration: a timer subshell calls stop() too, that many seconds
-	 * after stapio started (at most 120 s of waiting for the load).
+	 * after stapio started (at most 120 s of waiting for the load); when
+	 * the run ends first, it is TERMed and takes its sleep with it.
 	 */
 	timer = rq->duration
-			? sc_strdupf("( i=0; while [ $i -lt 1200 ] && ! started; do "
-				     "sleep 0.1; i=$((i + 1)); done; sleep %u; stop ) "
-				     ">/dev/null 2>&1 & t=$!; ",
+			? sc_strdupf("( trap 'kill $z 2>/dev/null; exit 0' TERM; i=0; "
+				     "while [ $i -lt 1200 ] && ! started; do sleep 0.1; "
+				     "i=$((i + 1)); done; sleep %u & z=$!; wait $z; stop ) "
+				     "</dev/null 3<&- >/dev/null 2>&1 & t=$!; ",
 				     rq->duration)
 			: sc_strdupf("t=; ");
 	out = sc_strdupf(
