@@ -177,12 +177,15 @@ char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_
 		 * On the PTY: no echo (nothing typed comes back, whenever it is
 		 * sent), no "\r\n"; nothing reads the terminal but sudo, which
 		 * opens /dev/tty for the password; the hangup when the
-		 * connection goes (HUP) stops the runner.
+		 * connection goes (HUP) stops the runner. sudo relays a TERM to
+		 * what it runs (as root: the login could not signal it anyway),
+		 * so stop() signals sudo only, at once.
 		 */
 		free(out);
 		out = sc_strdupf(
 			"stty -echo -onlcr 2>/dev/null; d=%s; cd \"$d\" || exit 125; "
-			"trap '' PIPE; %s; %s </dev/null & p=$!; echo \"$p\" > \"$d/pid\"; "
+			"trap '' PIPE; %s; stop() { kill -TERM \"$p\" 2>/dev/null; }; "
+			"%s </dev/null & p=$!; echo \"$p\" > \"$d/pid\"; "
 			"%strap 'stop' TERM INT HUP; "
 			"while :; do wait \"$p\"; s=$?; kill -0 \"$p\" 2>/dev/null || "
 			"break; done; kill $t 2>/dev/null; cd / && rm -rf \"$d\"; exit \"$s\"",
