@@ -84,8 +84,9 @@ out=$("$STAPCACHE" ps 2>&1); st=$?
 if printf '%s' "$out" | grep -q 'staprun-auth here'; then
 	is "$st" 1 "ps without staprun-auth here: status 1"
 	like "$out" "stapcache: ps: local: no /.*/staprun-auth here: it lists what it runs" "  and says why"
-else
-	skip "staprun-auth is installed on this host"
+else # installed here (make install): nothing runs on this kernel, so an empty table
+	is "$st" 0 "ps with staprun-auth installed here: status 0"
+	like "$out" "^TARGET +MODULE +USER" "  the table's header, and no run (this kernel loads none)"
 fi
 out=$("$STAPCACHE" kill 'bad;name' 2>&1); st=$?
 is "$st" 2 "kill of a name that is no module name: refused (2)"
