@@ -29,6 +29,7 @@
 
 #include "build.h"
 #include "cache.h"
+#include "cmd/doctor.h"
 #include "commands.h"
 #include "context.h"
 #include "kernel.h"
@@ -207,7 +208,8 @@ static int compile(int argc, char **argv, bool as_stap)
 		printf("%s\n", path);
 		status = fflush(stdout) == 0 ? 0 : 1;
 	} else {
-		status = sc_run_module(&req, path);
+		status = sc_run_module(&req, path,
+				       sc_run_duration(&req, ctx.max_duration));
 	}
 	goto out;
 fail:
@@ -236,5 +238,9 @@ int main(int argc, char **argv)
 		return sc_cmd_key(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "host"))
 		return sc_remote_exec_host(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "doctor"))
+		return sc_cmd_doctor(argc - 1, argv + 1);
+	if (argc > 1 && (!strcmp(argv[1], "ps") || !strcmp(argv[1], "kill")))
+		return sc_remote_exec_verb(argv[1], argc - 1, argv + 1);
 	return compile(argc, argv, false);
 }

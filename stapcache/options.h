@@ -84,6 +84,7 @@ enum sc_opt_id {
 	SC_OPT_SYSENV,
 	SC_OPT_SAVE_UPROBES,
 	SC_OPT_TARGET_NAMESPACE,
+	SC_OPT_DURATION,
 };
 
 struct sc_opt {
@@ -160,6 +161,7 @@ struct sc_request {
 	int connect_timeout;  /* --connect-timeout SECONDS; 0: the helper's default */
 	int jobs;             /* --jobs N: targets at once; 0: the helper's default */
 	int build_timeout;    /* --build-timeout SECONDS (0: none); -1: config.yaml's */
+	int duration;         /* --duration SECONDS: stop the run then; 0: no limit */
 };
 
 /*
