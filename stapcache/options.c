@@ -216,6 +216,9 @@ const struct sc_opt sc_opts[] = {
 	 .example = "5", .help = "for -T: SSH connect timeout (default 10)"},
 	{SC_OPT_JOBS, "jobs", "N", SC_ROLE_OWN, .example = "4",
 	 .help = "for -T: targets run at once (default 64)"},
+	{SC_OPT_NO_PROGRESS, "no-progress", NULL, SC_ROLE_OWN,
+	 .help = "no status line on stderr (a build's pass and time, each\n"
+		 "target's state); there is none when stderr is not a terminal"},
 	{SC_OPT_EXPLAIN, "explain", NULL, SC_ROLE_OWN,
 	 .help = "print the key record for this request; build nothing"},
 	{SC_OPT_DUMP_OPTIONS, "dump-options", NULL, SC_ROLE_OWN,
@@ -328,6 +331,7 @@ void sc_usage(FILE *out)
 	fputs("Usage: stapcache [OPTIONS] (-e SCRIPT | FILE) [ARGS...]\n"
 	      "       stapcache cache (stats|list|prune [--max-size SIZE]|clear)\n"
 	      "       stapcache bless MODULE.ko\n"
+	      "       stapcache key (generate|show)\n"
 	      "       stapcache -T TARGET|@GROUP ... [OPTIONS] (-e SCRIPT | FILE) [ARGS...]\n"
 	      "       stapcache host (self|list|add|remove|refresh|accept) ...\n"
 	      "\n"
@@ -600,6 +604,9 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 		return int_arg("--jobs", arg, 1, SC_REMOTE_JOBS_MAX, &req->jobs, err);
 	case SC_OPT_EXPLAIN:
 		req->explain = true;
+		return 0;
+	case SC_OPT_NO_PROGRESS:
+		req->no_progress = true;
 		return 0;
 	case SC_OPT_DUMP_OPTIONS:
 		sc_dump_options(stdout);
