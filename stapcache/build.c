@@ -42,6 +42,8 @@ int sc_build_argv(const struct sc_build *b, const char *script_path, struct sc_a
 	r = r ?: sc_argv_push(a, "-p4");
 	if (b->ctx->progress && !req->verbose) /* pass markers for the status line */
 		r = r ?: sc_argv_push(a, "-v");
+	if (b->ctx->progress) /* its stderr is a pipe, but what it colours is seen */
+		r = r ?: sc_argv_push(a, "--color=always");
 	r = r ?: sc_argv_push(a, "-m");
 	r = r ?: sc_argv_push(a, b->key->module);
 	r = r ?: sc_argv_push(a, "-r");
@@ -107,7 +109,9 @@ static double now(void)
  * changes what stap prints, never the module (its row says so; the key does
  * not see it). Its stderr then comes through a pipe: pass lines become the
  * status line (and are kept when the user asked for -v), every other line is
- * passed on as it is.
+ * passed on as it is, coloured as stap colours a terminal (--color=always:
+ * progress is only on when stderr is a terminal whose TERM is not dumb, which
+ * is when stap's own "auto" colours).
  */
 struct follow {
 	struct sc_progress *p;

@@ -253,6 +253,8 @@ static int helper_argv(const struct sc_request *req, const struct sc_targets *al
 		r = sc_argv_pushf(a, "--connect-timeout=%d", req->connect_timeout);
 	if (r == 0 && req->jobs)
 		r = sc_argv_pushf(a, "--jobs=%d", req->jobs);
+	if (req->no_progress)
+		r = r ?: sc_argv_push(a, "--no-progress");
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = sc_argv_push(a, "-T")
 			    ?: sc_argv_pushf(a, "%s=%s", all->v[idx[i]].name,

@@ -87,11 +87,15 @@ static int sudo_answer(void *ud, char *buf, size_t n)
 
 	pthread_mutex_lock(&s->lock);
 	if (s->state == 0) {
-		int got =
-			s->may_ask
-				? sc_ssh_ask_tty("stapcache: sudo password on the targets: ",
-						 s->pw, sizeof(s->pw))
-				: -ENOTTY;
+		int got = -ENOTTY;
+
+		if (s->may_ask && s->pause)
+			s->pause(s->pause_ud, true);
+		if (s->may_ask)
+			got = sc_ssh_ask_tty("stapcache: sudo password on the targets: ",
+					     s->pw, sizeof(s->pw));
+		if (s->may_ask && s->pause)
+			s->pause(s->pause_ud, false);
 
 		s->state = got < 0 ? -1 : 1;
 		s->len = got < 0 ? 0 : (size_t)got;
@@ -167,6 +171,12 @@ static int fail(struct sc_run_result *res, enum sc_run_phase phase, int r,
 	res->status = 255;
 	snprintf(res->msg, sizeof(res->msg), "%s", err->msg);
 	return r;
+}
+
+static void tell(const struct sc_run_req *rq, void *ud, enum sc_run_phase phase)
+{
+	if (rq->phase)
+		rq->phase(ud, (int)phase);
 }
 
 static void remove_dir(struct sc_ssh *s, const char *dir)
@@ -326,12 +336,16 @@ int sc_run_target(const struct sc_target *t, const char *module_path,
 	if (r < 0)
 		return fail(res, SC_PHASE_READ, r, &err);
 	o.name = t->name;
+	tell(rq, ud, SC_PHASE_CONNECT);
 	r = sc_ssh_connect(&t->ex, &o, &s, &err);
 	if (r < 0) {
 		fail(res, SC_PHASE_CONNECT, r, &err);
 		goto out;
 	}
+	tell(rq, ud, SC_PHASE_PREPARE);
 	r = prepare(s, t, &dir, res, &err);
+	if (r == 0)
+		tell(rq, ud, SC_PHASE_UPLOAD);
 	if (r == 0)
 		r = upload(s, dir, name, buf, len, hex, res, &err);
 	if (r < 0) {
@@ -347,6 +361,7 @@ int sc_run_target(const struct sc_target *t, const char *module_path,
 	}
 	cmd = sc_run_wrapper(t->ex.runner, dir, name, rq);
 	res->phase = SC_PHASE_RUN;
+	tell(rq, ud, SC_PHASE_RUN);
 	if (t->ex.runner == SC_RUNNER_SUDO)
 		r = run_sudo(s, t, cmd, rq, fn, ud, stop, res, &err);
 	else
