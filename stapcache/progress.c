@@ -66,6 +66,7 @@ void sc_progress_show(struct sc_progress *p, const char *text)
 {
 	char line[LINE_MAX_BYTES + sizeof(ERASE) * 2];
 	size_t n = strlen(text), w;
+	int len;
 
 	if (!p)
 		return;
@@ -80,12 +81,10 @@ void sc_progress_show(struct sc_progress *p, const char *text)
 			n = i;
 	if (p->shown && strlen(p->last) == n && !memcmp(p->last, text, n))
 		return;
-	memcpy(p->last, text, n);
-	p->last[n] = '\0';
-	memcpy(line, "\r", 1);
-	memcpy(line + 1, text, n);
-	memcpy(line + 1 + n, "\033[K", 3);
-	write_all(p->fd, line, n + 4);
+	snprintf(p->last, sizeof(p->last), "%.*s", (int)n, text);
+	len = snprintf(line, sizeof(line), "\r%.*s\033[K", (int)n, text);
+	if (len > 0)
+		write_all(p->fd, line, (size_t)len);
 	p->shown = true;
 }
 
