@@ -139,8 +139,10 @@ static void follow_line(struct follow *f, const char *line, size_t n)
 	bool pass = n > 8 && !strncmp(line, "Pass ", 5) && line[5] >= '1' &&
 		    line[5] <= '4' && line[6] == ':';
 
-	if (pass && line[5] - '0' >= f->pass)
+	if (pass && line[5] - '0' >= f->pass) {
 		f->pass = line[5] - '0' < 4 ? line[5] - '0' + 1 : 4;
+		follow_show(f); /* every pass is shown, however short */
+	}
 	if (pass && !f->keep_passes)
 		return;
 	sc_progress_hide(f->p);
