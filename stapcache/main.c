@@ -29,6 +29,7 @@
 
 #include "build.h"
 #include "cache.h"
+#include "cmd/doctor.h"
 #include "commands.h"
 #include "complete.h"
 #include "context.h"
@@ -209,7 +210,8 @@ static int compile(int argc, char **argv, bool as_stap)
 		printf("%s\n", path);
 		status = fflush(stdout) == 0 ? 0 : 1;
 	} else {
-		status = sc_run_module(&req, path);
+		status = sc_run_module(&req, path,
+				       sc_run_duration(&req, ctx.max_duration));
 	}
 	goto out;
 fail:
@@ -227,10 +229,17 @@ out:
 
 static int complete(int argc, char **argv);
 
+/* ps and kill: stapcache-remote's, which is named by the verb (argv[0]). */
+static int exec_verb(int argc, char **argv)
+{
+	return sc_remote_exec_verb(argv[0], argc, argv);
+}
+
 /* The subcommands (`stapcache __complete commands` lists them for bash). */
 static const struct sc_command commands[] = {
-	{"cache", sc_cmd_cache},       {"bless", sc_cmd_bless},  {"key", sc_cmd_key},
-	{"host", sc_remote_exec_host}, {"__complete", complete},
+	{"cache", sc_cmd_cache},       {"bless", sc_cmd_bless},   {"key", sc_cmd_key},
+	{"host", sc_remote_exec_host}, {"doctor", sc_cmd_doctor}, {"ps", exec_verb},
+	{"kill", exec_verb},           {"__complete", complete},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

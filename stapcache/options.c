@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "modinfo.h"
 #include "options.h"
 
@@ -219,6 +220,10 @@ const struct sc_opt sc_opts[] = {
 	{SC_OPT_NO_PROGRESS, "no-progress", NULL, SC_ROLE_OWN,
 	 .help = "no status line on stderr (a build's pass and time, each\n"
 		 "target's state); there is none when stderr is not a terminal"},
+	/* Run time, but stapcache's own: it stops the runner (run.c, remote/run.c). */
+	{SC_OPT_DURATION, "duration", "SECONDS", SC_ROLE_OWN, .example = "2",
+	 .help = "stop the run cleanly after SECONDS (the module is unloaded);\n"
+		 "max-duration: in config.yaml caps it (the smaller wins)"},
 	{SC_OPT_EXPLAIN, "explain", NULL, SC_ROLE_OWN,
 	 .help = "print the key record for this request; build nothing"},
 	{SC_OPT_DUMP_OPTIONS, "dump-options", NULL, SC_ROLE_OWN,
@@ -334,6 +339,9 @@ void sc_usage(FILE *out)
 	      "       stapcache key (generate|show)\n"
 	      "       stapcache -T TARGET|@GROUP ... [OPTIONS] (-e SCRIPT | FILE) [ARGS...]\n"
 	      "       stapcache host (self|list|add|remove|refresh|accept) ...\n"
+	      "       stapcache doctor [-T TARGET|@GROUP]... [--json]\n"
+	      "       stapcache ps [-T TARGET|@GROUP]...\n"
+	      "       stapcache kill [-T TARGET] MODULE\n"
 	      "\n"
 	      "Compile a SystemTap script once and answer the same request from a cache.\n"
 	      "Options that shape the module are key inputs; ARGS (@1, @2, ...) are too.\n"
@@ -602,6 +610,9 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 			       &req->connect_timeout, err);
 	case SC_OPT_JOBS:
 		return int_arg("--jobs", arg, 1, SC_REMOTE_JOBS_MAX, &req->jobs, err);
+	case SC_OPT_DURATION:
+		return int_arg("--duration", arg, 1, (int)SC_MAX_DURATION, &req->duration,
+			       err);
 	case SC_OPT_EXPLAIN:
 		req->explain = true;
 		return 0;

@@ -84,6 +84,7 @@ enum sc_opt_id {
 	SC_OPT_SYSENV,
 	SC_OPT_SAVE_UPROBES,
 	SC_OPT_TARGET_NAMESPACE,
+	SC_OPT_DURATION,
 };
 
 struct sc_opt {
@@ -159,6 +160,7 @@ struct sc_request {
 	int connect_timeout;  /* --connect-timeout SECONDS; 0: the helper's default */
 	int jobs;             /* --jobs N: targets at once; 0: the helper's default */
 	bool no_progress;     /* --no-progress: no status line, even on a terminal */
+	int duration;         /* --duration SECONDS: stop the run then; 0: no limit */
 };
 
 /*

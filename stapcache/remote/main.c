@@ -7,7 +7,7 @@
  *   stapcache-remote run [-v] [--entry YAML]... [--connect-timeout S] [--jobs N]
  *                        [--no-progress]
  *                        -T NAME=MODULE.ko ...
- *                        [--runner-arg WORD ...] [--] [NAME=VALUE ...]
+ *                        [--duration S] [--runner-arg WORD ...] [--] [NAME=VALUE ...]
  *
  * The runner's options (WORDs, before the module) and parameters (after it)
  * arrive spelled for the runner already: the frontend takes them from the
@@ -15,6 +15,7 @@
  *   stapcache-remote host SUBCOMMAND ...      (see host.c; `host probe NAME EXECUTE`
  *                        prints an ad-hoc target's entry for --remote)
  *   stapcache-remote bless ... -T NAME ... -- HEX LINE   (see bless.c)
+ *   stapcache-remote ps|kill ...              (see ps.c)
  */
 #include "build-config.h"
 
@@ -31,7 +32,10 @@
 #include "fsutil.h"
 #include "host.h"
 #include "../progress.h"
+#include "doctor.h"
+#include "ps.h"
 #include "remote.h"
+#include "config.h"     /* SC_MAX_DURATION */
 #include "../options.h" /* the ranges of --connect-timeout and --jobs */
 
 /* Read once, here at the edge: where ~/.ssh is, and whether a person is there to ask. */
@@ -69,7 +73,14 @@ int sc_remote_int_arg(const char *opt, const char *v, int min, int max, int *out
 	return 0;
 }
 
-enum { OPT_CONNECT_TIMEOUT = 256, OPT_JOBS, OPT_RUNNER_ARG, OPT_ENTRY, OPT_NO_PROGRESS };
+enum {
+	OPT_CONNECT_TIMEOUT = 256,
+	OPT_JOBS,
+	OPT_RUNNER_ARG,
+	OPT_ENTRY,
+	OPT_NO_PROGRESS,
+	OPT_DURATION
+};
 
 static int cmd_run(int argc, char **argv)
 {
@@ -79,6 +90,7 @@ static int cmd_run(int argc, char **argv)
 		{"runner-arg", required_argument, NULL, OPT_RUNNER_ARG},
 		{"entry", required_argument, NULL, OPT_ENTRY},
 		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+		{"duration", required_argument, NULL, OPT_DURATION},
 		{NULL, 0, NULL, 0},
 	};
 	struct sc_run_req rq = {.grace = 20};
@@ -155,6 +167,15 @@ static int cmd_run(int argc, char **argv)
 					      &jobs) < 0)
 				goto out;
 			break;
+		case OPT_DURATION: {
+			int d;
+
+			if (sc_remote_int_arg("--duration", optarg, 1,
+					      (int)SC_MAX_DURATION, &d) < 0)
+				goto out;
+			rq.duration = (unsigned)d;
+			break;
+		}
 		default:
 			fprintf(stderr, "stapcache-remote run: bad arguments\n");
 			goto out;
@@ -193,6 +214,12 @@ int main(int argc, char **argv)
 		return sc_cmd_host(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "bless"))
 		return sc_cmd_bless_remote(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "doctor"))
+		return sc_cmd_doctor_remote(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "ps"))
+		return sc_cmd_ps(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "kill"))
+		return sc_cmd_kill(argc - 1, argv + 1);
 	fprintf(stderr,
 		"stapcache-remote is run by stapcache (-T TARGET, stapcache host ...); "
 		"see stapcache(1)\n");
