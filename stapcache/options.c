@@ -221,6 +221,9 @@ const struct sc_opt sc_opts[] = {
 	 .help = "on a miss, stop stap (its whole process group) after SECONDS\n"
 		 "and cache nothing (0: no limit; default: build-timeout: in\n"
 		 "config.yaml, else none)"},
+	{SC_OPT_NO_PROGRESS, "no-progress", NULL, SC_ROLE_OWN,
+	 .help = "no status line on stderr (a build's pass and time, each\n"
+		 "target's state); there is none when stderr is not a terminal"},
 	/* Run time, but stapcache's own: it stops the runner (run.c, remote/run.c). */
 	{SC_OPT_DURATION, "duration", "SECONDS", SC_ROLE_OWN, .example = "2",
 	 .help = "stop the run cleanly after SECONDS (the module is unloaded);\n"
@@ -337,8 +340,12 @@ void sc_usage(FILE *out)
 	fputs("Usage: stapcache [OPTIONS] (-e SCRIPT | FILE) [ARGS...]\n"
 	      "       stapcache cache (stats|list|prune [--max-size SIZE]|clear)\n"
 	      "       stapcache bless MODULE.ko\n"
+	      "       stapcache key (generate|show)\n"
 	      "       stapcache -T TARGET|@GROUP ... [OPTIONS] (-e SCRIPT | FILE) [ARGS...]\n"
 	      "       stapcache host (self|list|add|remove|refresh|accept) ...\n"
+	      "       stapcache doctor [-T TARGET|@GROUP]... [--json]\n"
+	      "       stapcache ps [-T TARGET|@GROUP]...\n"
+	      "       stapcache kill [-T TARGET] MODULE\n"
 	      "\n"
 	      "Compile a SystemTap script once and answer the same request from a cache.\n"
 	      "Options that shape the module are key inputs; ARGS (@1, @2, ...) are too.\n"
@@ -615,6 +622,9 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 			       err);
 	case SC_OPT_EXPLAIN:
 		req->explain = true;
+		return 0;
+	case SC_OPT_NO_PROGRESS:
+		req->no_progress = true;
 		return 0;
 	case SC_OPT_DUMP_OPTIONS:
 		sc_dump_options(stdout);

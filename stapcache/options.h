@@ -59,6 +59,7 @@ enum sc_opt_id {
 	SC_OPT_REMOTE_RUNNER,
 	SC_OPT_DUMP_OPTIONS,
 	SC_OPT_BUILD_TIMEOUT,
+	SC_OPT_NO_PROGRESS,
 	SC_OPT_TIMEOUT, /* -T TIME in stap's meaning: no spelling of its own (see -T) */
 	/* stap's long-only options */
 	SC_OPT_VP,
@@ -161,6 +162,7 @@ struct sc_request {
 	int connect_timeout;  /* --connect-timeout SECONDS; 0: the helper's default */
 	int jobs;             /* --jobs N: targets at once; 0: the helper's default */
 	int build_timeout;    /* --build-timeout SECONDS (0: none); -1: config.yaml's */
+	bool no_progress;     /* --no-progress: no status line, even on a terminal */
 	int duration;         /* --duration SECONDS: stop the run then; 0: no limit */
 };
 
