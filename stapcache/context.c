@@ -29,6 +29,7 @@ void sc_env_read(struct sc_env *env)
 	env->config = env_get("STAPCACHE_CONFIG");
 	env->cache_dir = env_get("STAPCACHE_DIR");
 	env->sysconfdir = env_get("STAPCACHE_SYSCONFDIR");
+	env->term = env_get("TERM");
 	env->uid = getuid();
 }
 

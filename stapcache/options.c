@@ -217,6 +217,9 @@ const struct sc_opt sc_opts[] = {
 	 .example = "5", .help = "for -T: SSH connect timeout (default 10)"},
 	{SC_OPT_JOBS, "jobs", "N", SC_ROLE_OWN, .example = "4",
 	 .help = "for -T: targets run at once (default 64)"},
+	{SC_OPT_NO_PROGRESS, "no-progress", NULL, SC_ROLE_OWN,
+	 .help = "no status line on stderr (a build's pass and time, each\n"
+		 "target's state); there is none when stderr is not a terminal"},
 	/* Run time, but stapcache's own: it stops the runner (run.c, remote/run.c). */
 	{SC_OPT_DURATION, "duration", "SECONDS", SC_ROLE_OWN, .example = "2",
 	 .help = "stop the run cleanly after SECONDS (the module is unloaded);\n"
@@ -333,8 +336,12 @@ void sc_usage(FILE *out)
 	fputs("Usage: stapcache [OPTIONS] (-e SCRIPT | FILE) [ARGS...]\n"
 	      "       stapcache cache (stats|list|prune [--max-size SIZE]|clear)\n"
 	      "       stapcache bless MODULE.ko\n"
+	      "       stapcache key (generate|show)\n"
 	      "       stapcache -T TARGET|@GROUP ... [OPTIONS] (-e SCRIPT | FILE) [ARGS...]\n"
 	      "       stapcache host (self|list|add|remove|refresh|accept) ...\n"
+	      "       stapcache doctor [-T TARGET|@GROUP]... [--json]\n"
+	      "       stapcache ps [-T TARGET|@GROUP]...\n"
+	      "       stapcache kill [-T TARGET] MODULE\n"
 	      "\n"
 	      "Compile a SystemTap script once and answer the same request from a cache.\n"
 	      "Options that shape the module are key inputs; ARGS (@1, @2, ...) are too.\n"
@@ -608,6 +615,9 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 			       err);
 	case SC_OPT_EXPLAIN:
 		req->explain = true;
+		return 0;
+	case SC_OPT_NO_PROGRESS:
+		req->no_progress = true;
 		return 0;
 	case SC_OPT_DUMP_OPTIONS:
 		sc_dump_options(stdout);

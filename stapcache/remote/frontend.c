@@ -265,6 +265,8 @@ static int helper_argv(const struct sc_request *req, unsigned duration,
 		r = sc_argv_pushf(a, "--connect-timeout=%d", req->connect_timeout);
 	if (r == 0 && req->jobs)
 		r = sc_argv_pushf(a, "--jobs=%d", req->jobs);
+	if (req->no_progress)
+		r = r ?: sc_argv_push(a, "--no-progress");
 	if (r == 0 && duration)
 		r = sc_argv_pushf(a, "--duration=%u", duration);
 	for (size_t i = 0; r == 0 && i < n; i++)

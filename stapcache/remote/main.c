@@ -5,6 +5,7 @@
  * these commands pay for loading libssh; a cache hit never does.
  *
  *   stapcache-remote run [-v] [--entry YAML]... [--connect-timeout S] [--jobs N]
+ *                        [--no-progress]
  *                        -T NAME=MODULE.ko ...
  *                        [--duration S] [--runner-arg WORD ...] [--] [NAME=VALUE ...]
  *
@@ -30,6 +31,7 @@
 #include "fanout.h"
 #include "fsutil.h"
 #include "host.h"
+#include "../progress.h"
 #include "doctor.h"
 #include "ps.h"
 #include "remote.h"
@@ -71,7 +73,14 @@ int sc_remote_int_arg(const char *opt, const char *v, int min, int max, int *out
 	return 0;
 }
 
-enum { OPT_CONNECT_TIMEOUT = 256, OPT_JOBS, OPT_RUNNER_ARG, OPT_ENTRY, OPT_DURATION };
+enum {
+	OPT_CONNECT_TIMEOUT = 256,
+	OPT_JOBS,
+	OPT_RUNNER_ARG,
+	OPT_ENTRY,
+	OPT_NO_PROGRESS,
+	OPT_DURATION
+};
 
 static int cmd_run(int argc, char **argv)
 {
@@ -80,6 +89,7 @@ static int cmd_run(int argc, char **argv)
 		{"jobs", required_argument, NULL, OPT_JOBS},
 		{"runner-arg", required_argument, NULL, OPT_RUNNER_ARG},
 		{"entry", required_argument, NULL, OPT_ENTRY},
+		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
 		{"duration", required_argument, NULL, OPT_DURATION},
 		{NULL, 0, NULL, 0},
 	};
@@ -92,6 +102,7 @@ static int cmd_run(int argc, char **argv)
 	char *path = NULL;
 	size_t nitems = 0, nopts = 0;
 	int c, jobs = SC_REMOTE_DEFAULT_JOBS, status = 2;
+	bool progress = sc_progress_wanted(STDERR_FILENO, getenv("TERM"));
 
 	rq.ssh.connect_timeout = SC_REMOTE_DEFAULT_CONNECT_TIMEOUT;
 	items = calloc((size_t)argc, sizeof(*items));
@@ -114,6 +125,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case OPT_RUNNER_ARG:
 			opts[nopts++] = optarg;
+			break;
+		case OPT_NO_PROGRESS:
+			progress = false;
 			break;
 		case OPT_ENTRY: /* an ad-hoc target (--remote), as host probe printed it */
 			if (sc_targets_parse("--remote", optarg, strlen(optarg), &all,
@@ -182,7 +196,7 @@ static int cmd_run(int argc, char **argv)
 	rq.nrunner_opts = nopts;
 	rq.params = (const char *const *)argv + optind;
 	rq.nparams = (size_t)(argc - optind);
-	status = sc_fanout_run(items, nitems, &rq, jobs);
+	status = sc_fanout_run(items, nitems, &rq, jobs, progress);
 	sc_run_secret_clear(&sudo);
 out:
 	sc_targets_clear(&all);
