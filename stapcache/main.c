@@ -39,6 +39,7 @@
 #include "run.h"
 #include "store/client.h"
 #include "util.h"
+#include "verify.h"
 
 #define MODULE_MAX (256u << 20)
 
@@ -233,6 +234,8 @@ int main(int argc, char **argv)
 		return sc_cmd_bless(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "key"))
 		return sc_cmd_key(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "verify"))
+		return sc_cmd_verify(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "host"))
 		return sc_remote_exec_host(argc - 1, argv + 1);
 	return compile(argc, argv, false);
