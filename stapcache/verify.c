@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "build.h"
@@ -62,6 +63,20 @@ static void print_side(const char *label, const struct side *s, const struct sid
 		printf("%-9s -  %s\n", label, s->why);
 }
 
+/* A meta value as shown: "built" (seconds since the epoch) as a UTC date. */
+static void print_meta(const char *label, const char *v)
+{
+	char *end, date[32];
+	long long t = strtoll(v, &end, 10);
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!strcmp(label, "built") && *v && !*end && gmtime_r(&tt, &tm) &&
+	    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		v = date;
+	printf("%-9s %s\n", label, v);
+}
+
 /* The shared entry's meta fields worth showing: who built it, when, what must match. */
 static void print_shared_meta(const char *dir)
 {
@@ -74,8 +89,7 @@ static void print_shared_meta(const char *dir)
 	    sc_record_parse(buf, len, &rec, NULL) == 0)
 		for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++)
 			if (sc_record_get(rec, shown[i]))
-				printf("%-9s %s\n", shown[i],
-				       sc_record_get(rec, shown[i]));
+				print_meta(shown[i], sc_record_get(rec, shown[i]));
 	sc_record_free(rec);
 	free(buf);
 	free(p);

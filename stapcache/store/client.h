@@ -6,7 +6,7 @@
 
 /*
  * The stapcache side of the shared cache: it runs the stapcache-store helper
- * (which links hiredis and OpenSSL's EVP) only on a local miss, so a local
+ * (which links hiredis, libcurl and OpenSSL's EVP) only on a local miss, so a local
  * hit never loads either. Built from the context's shared-cache settings.
  */
 struct sc_shared;

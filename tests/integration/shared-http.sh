@@ -10,7 +10,7 @@
 . "$top_srcdir/tests/integration/shared-lib.sh"
 require_stap
 [ -x "$top_builddir/stapcache/stapcache-store" ] || skip_all "stapcache-store is not built"
-command -v nginx >/dev/null 2>&1 || skip_all "nginx is not installed (apt-get install nginx-light)"
+command -v nginx >/dev/null 2>&1 || skip_all "nginx is not installed (apt-get install nginx)"
 start_nginx || skip_all "nginx did not start: $(tail -n 3 "$T/nginx/error.log" 2>/dev/null)"
 url=http://127.0.0.1:$NGINX_PORT/cache
 www=$T/nginx/www/cache
@@ -38,6 +38,7 @@ is "$(stap_runs)" 1 "B ran no stap"
 is "$(sha256sum < "$pb")" "$(sha256sum < "$pa")" "B has A's module, byte for byte"
 like "$(on b -v -p4 -r "$KREL" -e "$script" 2>&1 >/dev/null)" "cache hit" "B's next request is a local hit"
 is "$(stap_runs)" 1 "still no stap run"
+is "$(count_entries "$T/b/cache/stapcache")" 1 "the shared hit became B's local entry"
 is "$(stat_of b 'shared hits')" 1 "B counts one shared hit"
 is "$(stat_of a 'shared misses')" 1 "A counts one shared miss"
 is "$(stat_of a 'shared uploads')" 1 "A counts one upload"
@@ -51,7 +52,9 @@ like "$out" "rebuilt +sha256:$sum" "verify prints the rebuilt digest"
 like "$out" "cached +sha256:$sum +same" "the cached entry's digest, the same"
 like "$out" "shared +sha256:$sum +same" "the shared entry's digest, the same"
 like "$out" "builder +$(cat "$T/a/pub")" "and who built the shared one"
-like "$out" "reproduce +" "and what must match to reproduce it"
+like "$out" "built +20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z" "and when (UTC)"
+like "$out" "reproduce +key.format stap stap.version runtime tapset compiler kernel.release" \
+	"and which inputs a rebuild must match"
 is "$(sha256sum < "$pb" | cut -d' ' -f1)" "$sum" "verify left the cached module alone"
 
 # A tampered local entry: one byte of the cached module flipped.
@@ -87,7 +90,7 @@ out=$(on b verify -r "$KREL" -e "$script" 2>"$T/v.err")
 is "$?" 1 "verify reports a signed entry whose module is not what the inputs build (exit 1)"
 like "$out" "shared +sha256:[0-9a-f]{64} +MISMATCH" "it names the shared entry"
 like "$out" "cached +- +not cached" "B had no local copy"
-is "$(count_entries "$T/b/cache")" 0 "verify did not publish the shared entry locally"
+is "$(count_entries "$T/b/cache/stapcache")" 0 "verify did not publish the shared entry locally"
 
 # ------------------------------------------------------------ protocol: fake stap
 fake_stap
@@ -187,6 +190,19 @@ for kind in token basic; do
 	like "$(on "${kind}b" -v -p4 -r "$KREL" -e "$s" 2>&1 >/dev/null)" "shared cache hit" \
 		"$kind auth: B gets a shared hit"
 done
+# The shipped sample location: uploads need basic auth, reads need none.
+machine samplea; config samplea "http://127.0.0.1:$NGINX_PORT/sample" samplea
+conf samplea "shared-auth-file: $T/basic"
+machine sampleb; config sampleb "http://127.0.0.1:$NGINX_PORT/sample" samplea
+s='probe begin { printf("sample\n") exit() }'
+on sampleb -p4 -r "$KREL" -e "$s" >/dev/null 2>"$T/sb.err"
+like "$(cat "$T/sb.err")" "upload failed: PUT answered HTTP 401" \
+	"etc/nginx-stapcache.conf: an upload without credentials is refused"
+on samplea -p4 -r "$KREL" -e "$s" >/dev/null 2>"$T/sa.err"
+is "$(stat_of samplea 'shared uploads')" 1 "etc/nginx-stapcache.conf: the builder uploads with basic auth"
+rm -rf "$T/sampleb/cache"
+like "$(on sampleb -v -p4 -r "$KREL" -e "$s" 2>&1 >/dev/null)" "shared cache hit" \
+	"etc/nginx-stapcache.conf: a reader without credentials gets a shared hit"
 machine noauth; config noauth "http://127.0.0.1:$NGINX_PORT/token" tokena
 on noauth -p4 -r "$KREL" -e 'probe begin { printf("token\n") exit() }' >/dev/null 2>"$T/na.err"
 ok $? "no credentials: a local build"

@@ -75,12 +75,16 @@ ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }  # ms_since START-NS
 #   /token/  the same, only with "Authorization: Bearer s3cret"
 #   /basic/  the same, only with basic auth stapcache:pw
 #   /broken/ answers every request with 500
+#   /sample/ etc/nginx-stapcache.conf as shipped, paths moved into $T/nginx
 start_nginx() {
 	local d=$T/nginx
 	command -v nginx >/dev/null 2>&1 || return 1
 	mkdir -p "$d/www" "$d/body"
 	NGINX_PORT=$(free_port)
 	printf 'stapcache:%s\n' "$(openssl passwd -apr1 pw)" > "$d/htpasswd"
+	sed -e 's|location /stapcache/|location /sample/|' -e "s|root /srv/www;|root $d/www;|" \
+		-e "s|/srv/www/.tmp|$d/body|" -e "s|/etc/nginx/stapcache.htpasswd|$d/htpasswd|" \
+		"$top_srcdir/etc/nginx-stapcache.conf" > "$d/sample.conf"
 	cat > "$d/nginx.conf" <<CONF
 daemon off;
 master_process off;
@@ -113,6 +117,7 @@ http {
 			create_full_put_path on;
 		}
 		location /broken/ { return 500; }
+		include $d/sample.conf;
 	}
 }
 CONF
