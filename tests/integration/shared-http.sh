@@ -248,6 +248,8 @@ like "$(cat "$T/e500.err")" "HTTP 500" "the 500 is named"
 fail hang "http://127.0.0.1:$(start_listener hang)/cache"
 like "$(cat "$T/hang.err")" "[Tt]imeout|timed out" "the timeout is named"
 fail garbage "http://127.0.0.1:$(start_listener garbage)/cache"
+fail tls "https://127.0.0.1:$NGINX_TLS_PORT/cache"
+like "$(cat "$T/tls.err")" "SSL certificate problem" "https: a certificate no CA vouches for is refused"
 stop_nginx
 fail stopped "$url"
 like "$(cat "$T/stopped.err")" "[Cc]onnect|refused" "the refused connection is named"

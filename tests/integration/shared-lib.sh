@@ -76,11 +76,14 @@ ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }  # ms_since START-NS
 #   /basic/  the same, only with basic auth stapcache:pw
 #   /broken/ answers every request with 500
 #   /sample/ etc/nginx-stapcache.conf as shipped, paths moved into $T/nginx
+# and on NGINX_TLS_PORT, https with a self-signed certificate: /cache/ again.
 start_nginx() {
 	local d=$T/nginx
 	command -v nginx >/dev/null 2>&1 || return 1
 	mkdir -p "$d/www" "$d/body"
-	NGINX_PORT=$(free_port)
+	NGINX_PORT=$(free_port) NGINX_TLS_PORT=$(free_port)
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+		-keyout "$d/tls.key" -out "$d/tls.crt" >/dev/null 2>&1 || return 1
 	printf 'stapcache:%s\n' "$(openssl passwd -apr1 pw)" > "$d/htpasswd"
 	sed -e 's|location /stapcache/|location /sample/|' -e "s|root /srv/www;|root $d/www;|" \
 		-e "s|/srv/www/.tmp|$d/body|" -e "s|/etc/nginx/stapcache.htpasswd|$d/htpasswd|" \
@@ -119,12 +122,19 @@ http {
 		location /broken/ { return 500; }
 		include $d/sample.conf;
 	}
+	server {
+		listen 127.0.0.1:$NGINX_TLS_PORT ssl;
+		ssl_certificate $d/tls.crt;
+		ssl_certificate_key $d/tls.key;
+		root $d/www;
+		location /cache/ { dav_methods PUT DELETE MOVE; create_full_put_path on; }
+	}
 }
 CONF
 	nginx -p "$d" -c "$d/nginx.conf" -e "$d/error.log" &
 	NGINX_PID=$!
 	at_exit "kill $NGINX_PID 2>/dev/null"
-	wait_port "$NGINX_PORT"
+	wait_port "$NGINX_PORT" && wait_port "$NGINX_TLS_PORT"
 }
 stop_nginx() { kill "$NGINX_PID" 2>/dev/null; wait "$NGINX_PID" 2>/dev/null; }
 
