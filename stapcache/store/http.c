@@ -28,6 +28,7 @@ struct sc_http {
 	char *base; /* the URL without a trailing slash */
 	unsigned connect_ms, timeout_ms;
 	char *bearer, *userpwd;
+	bool global; /* curl_global_init succeeded: one curl_global_cleanup owed */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -48,6 +49,8 @@ void sc_http_close(struct sc_http *h)
 		return;
 	if (h->c)
 		curl_easy_cleanup(h->c);
+	if (h->global) /* libcurl counts these: every init has its cleanup */
+		curl_global_cleanup();
 	free(h->base);
 	free(h->bearer);
 	if (h->userpwd)
@@ -129,8 +132,8 @@ int sc_http_open(const char *url, unsigned connect_ms, unsigned timeout_ms,
 		h->base[l - 1] = '\0';
 	if (auth_file && (r = read_auth(h, auth_file, err)) < 0)
 		goto out;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-	    !(h->c = curl_easy_init())) {
+	h->global = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+	if (!h->global || !(h->c = curl_easy_init())) {
 		sc_error_set(err, "cannot initialise libcurl");
 		r = -ENOMEM;
 	}
