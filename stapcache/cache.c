@@ -332,6 +332,25 @@ static int stage(struct sc_cache *c, const char *hex, char **tmpdir, struct sc_e
 	return 0;
 }
 
+int sc_cache_scratch(struct sc_cache *c, const char *what, char **dir,
+		     struct sc_error *err)
+{
+	char *tmp = xstrdupf("%s/tmp", c->dir);
+	char *path = xstrdupf("%s/%s.XXXXXX", tmp, what);
+	int r = sc_mkdir_p(tmp, 0755);
+
+	free(tmp);
+	if (r < 0 || !mkdtemp(path)) {
+		r = r < 0 ? r : -errno;
+		sc_error_set(err, "cannot create a private directory in %s/tmp: %s",
+			     c->dir, strerror(-r));
+		free(path);
+		return r;
+	}
+	*dir = path;
+	return 0;
+}
+
 static int write_in(const char *dir, const char *name, const void *buf, size_t len)
 {
 	char *p = xstrdupf("%s/%s", dir, name);
@@ -993,7 +1012,7 @@ int sc_cache_clear(struct sc_cache *c, size_t *removed)
  * empty again for the build.
  */
 static int fetch_shared(struct sc_cache *c, const struct sc_key *key, const char *tmpdir,
-			char **module_path)
+			char **module_path, enum sc_shared_result *result)
 {
 	static const enum sc_stat stat_of[] = {[SC_SHARED_HIT] = SC_STAT_SHARED_HITS,
 					       [SC_SHARED_MISS] = SC_STAT_SHARED_MISSES,
@@ -1010,6 +1029,7 @@ static int fetch_shared(struct sc_cache *c, const struct sc_key *key, const char
 		res = SC_SHARED_REJECT;
 	}
 	count(c, stat_of[res], 1);
+	*result = res;
 	if (res == SC_SHARED_HIT)
 		return 0;
 	/* Whatever the helper left, the build starts from an empty staging dir. */
@@ -1071,6 +1091,7 @@ static int build_entry(struct sc_cache *c, const struct sc_key *key,
 		       sc_cache_build_fn *build, void *arg, char **module_path,
 		       enum sc_cache_how *how, struct sc_error *err)
 {
+	enum sc_shared_result shared = SC_SHARED_MISS;
 	struct sc_record *extra = NULL;
 	char *tmpdir = NULL;
 	bool waited;
@@ -1109,7 +1130,8 @@ static int build_entry(struct sc_cache *c, const struct sc_key *key,
 	count(c, SC_STAT_MISSES, 1);
 	extra = sc_record_new();
 	r = extra ? stage(c, key->hex, &tmpdir, err) : -ENOMEM;
-	if (r == 0 && c->shared && fetch_shared(c, key, tmpdir, module_path) == 0) {
+	if (r == 0 && c->shared &&
+	    fetch_shared(c, key, tmpdir, module_path, &shared) == 0) {
 		*how = SC_CACHE_SHARED;
 		goto done;
 	}
@@ -1124,7 +1146,10 @@ static int build_entry(struct sc_cache *c, const struct sc_key *key,
 	if (r == 0) {
 		*how = SC_CACHE_BUILT;
 		count(c, SC_STAT_BUILDS, 1);
-		upload_shared(c, key);
+		/* A store that just failed (down, hanging, garbage) is not made
+		 * to fail again, and wait another timeout, in the same request. */
+		if (shared != SC_SHARED_ERROR)
+			upload_shared(c, key);
 	}
 done:
 	sc_shared_done(c->shared); /* a build lease ends after the upload (or failure) */

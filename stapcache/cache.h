@@ -111,6 +111,15 @@ int sc_cache_get(struct sc_cache *c, const struct sc_key *key, sc_cache_build_fn
 		 void *arg, char **module_path, enum sc_cache_how *how,
 		 struct sc_error *err);
 
+/*
+ * A private directory for work beside the cache (stapcache verify's rebuild):
+ * DIR/tmp/WHAT.XXXXXX, never swept by a build (it is not named for a key).
+ * Returns 0 and *dir (the caller removes it and frees the string), or -errno
+ * with err set.
+ */
+int sc_cache_scratch(struct sc_cache *c, const char *what, char **dir,
+		     struct sc_error *err);
+
 /* Is key cached? Returns 0 and *module_path (caller frees), or -ENOENT. No side effects. */
 int sc_cache_peek(struct sc_cache *c, const struct sc_key *key, char **module_path);
 

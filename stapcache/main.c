@@ -42,6 +42,7 @@
 #include "run.h"
 #include "store/client.h"
 #include "util.h"
+#include "verify.h"
 
 #define MODULE_MAX (256u << 20)
 
@@ -238,9 +239,11 @@ static int exec_verb(int argc, char **argv)
 
 /* The subcommands (`stapcache __complete commands` lists them for bash). */
 static const struct sc_command commands[] = {
-	{"cache", sc_cmd_cache},       {"bless", sc_cmd_bless},   {"key", sc_cmd_key},
-	{"host", sc_remote_exec_host}, {"doctor", sc_cmd_doctor}, {"ps", exec_verb},
-	{"kill", exec_verb},           {"__complete", complete},
+	{"cache", sc_cmd_cache},   {"bless", sc_cmd_bless},
+	{"key", sc_cmd_key},       {"host", sc_remote_exec_host},
+	{"doctor", sc_cmd_doctor}, {"ps", exec_verb},
+	{"kill", exec_verb},       {"verify", sc_cmd_verify},
+	{"__complete", complete},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -134,8 +134,8 @@ static int base_argv(struct sc_shared *s, struct sc_argv *a, const char *cmd,
 	return r;
 }
 
-enum sc_shared_result sc_shared_fetch(struct sc_shared *s, const char *key,
-				      const char *module, const char *dir)
+static enum sc_shared_result fetch(struct sc_shared *s, const char *key,
+				   const char *module, const char *dir, bool lease)
 {
 	struct sc_argv a = {0};
 	enum sc_shared_result res = SC_SHARED_ERROR;
@@ -145,7 +145,7 @@ enum sc_shared_result sc_shared_fetch(struct sc_shared *s, const char *key,
 	pid_t pid;
 
 	if (base_argv(s, &a, "get", key, module) < 0 || sc_argv_push(&a, "--out") < 0 ||
-	    sc_argv_push(&a, dir) < 0 || sc_argv_push(&a, "--lease") < 0) {
+	    sc_argv_push(&a, dir) < 0 || (lease && sc_argv_push(&a, "--lease") < 0)) {
 		sc_argv_free(&a);
 		return SC_SHARED_ERROR;
 	}
@@ -178,6 +178,18 @@ enum sc_shared_result sc_shared_fetch(struct sc_shared *s, const char *key,
 	else if (!word[0])
 		fprintf(stderr, "stapcache: %s failed; building locally\n", s->helper);
 	return res;
+}
+
+enum sc_shared_result sc_shared_fetch(struct sc_shared *s, const char *key,
+				      const char *module, const char *dir)
+{
+	return fetch(s, key, module, dir, true);
+}
+
+enum sc_shared_result sc_shared_peek(struct sc_shared *s, const char *key,
+				     const char *module, const char *dir)
+{
+	return fetch(s, key, module, dir, false);
 }
 
 int sc_shared_upload(struct sc_shared *s, const char *key, const char *module,

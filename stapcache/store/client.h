@@ -6,7 +6,7 @@
 
 /*
  * The stapcache side of the shared cache: it runs the stapcache-store helper
- * (which links hiredis and OpenSSL's EVP) only on a local miss, so a local
+ * (which links hiredis, libcurl and OpenSSL's EVP) only on a local miss, so a local
  * hit never loads either. Built from the context's shared-cache settings.
  */
 struct sc_shared;
@@ -29,6 +29,9 @@ enum sc_shared_result {
  */
 enum sc_shared_result sc_shared_fetch(struct sc_shared *s, const char *key,
 				      const char *module, const char *dir);
+/* The same without a lease, for `stapcache verify`: nothing is held afterwards. */
+enum sc_shared_result sc_shared_peek(struct sc_shared *s, const char *key,
+				     const char *module, const char *dir);
 /* Sign and upload the published entry in entry_dir. Returns 0 or -1 (warned). */
 int sc_shared_upload(struct sc_shared *s, const char *key, const char *module,
 		     const char *entry_dir);

@@ -315,22 +315,58 @@ static int read_part(const char *dir, const char *name, char **buf, size_t *len)
 	return r;
 }
 
-/* The uploaded meta: the local one, plus who built it and what must match. */
-static int shared_meta(const char *meta, size_t len, const char *pub, char **out,
-		       size_t *out_len)
+/*
+ * What a rebuild must match to reproduce the module: the labels of the key
+ * record's fields, each once, in order ("stap stap.version runtime ...").
+ * They are all in the key, so a machine that computes the same key has them.
+ */
+static char *reproduce_list(const char *inputs, size_t len)
 {
 	struct sc_record *rec = NULL;
-	int r = sc_record_parse(meta, len, &rec, NULL);
+	char *list = NULL, *n;
+	size_t used = 0;
+
+	if (sc_record_parse(inputs, len, &rec, NULL) < 0)
+		return NULL;
+	list = calloc(1, 1);
+	for (size_t i = 0; list && i < sc_record_count(rec); i++) {
+		const char *l = sc_record_label(rec, i);
+		size_t ll = strlen(l);
+
+		if (i > 0 && !strcmp(l, sc_record_label(rec, i - 1)))
+			continue;
+		n = realloc(list, used + ll + 2);
+		if (!n) {
+			free(list);
+			list = NULL;
+			break;
+		}
+		list = n;
+		if (used)
+			list[used++] = ' ';
+		memcpy(list + used, l, ll + 1);
+		used += ll;
+	}
+	sc_record_free(rec);
+	return list;
+}
+
+/*
+ * The uploaded meta: the local one, plus who built it and which inputs a
+ * rebuild must match (stapcache verify prints both).
+ */
+static int shared_meta(const char *meta, size_t len, const char *inputs, size_t il,
+		       const char *pub, char **out, size_t *out_len)
+{
+	struct sc_record *rec = NULL;
+	char *list = reproduce_list(inputs, il);
+	int r = list ? sc_record_parse(meta, len, &rec, NULL) : -EINVAL;
 
 	r = r ?: sc_record_add_str(rec, "builder", pub);
-	r = r
-		    ?: sc_record_add_str(
-			       rec, "reproduce",
-			       "every field of inputs: stap binary and version, runtime "
-			       "and tapset trees, compiler, kernel build tree files, "
-			       "options, module name, script and arguments");
+	r = r ?: sc_record_add_str(rec, "reproduce", list);
 	r = r ?: sc_record_serialize(rec, out, out_len);
 	sc_record_free(rec);
+	free(list);
 	return r;
 }
 
@@ -379,7 +415,7 @@ static int cmd_put(const struct args *a)
 	r = read_part(a->entry, "inputs", &inputs, &il);
 	r = r ?: read_part(a->entry, "meta", &meta, &ml);
 	r = r ?: read_part(a->entry, ko, &module, &kl);
-	r = r ?: shared_meta(meta, ml, pub, &smeta, &sl);
+	r = r ?: shared_meta(meta, ml, inputs, il, pub, &smeta, &sl);
 	r = r
 		    ?: sc_entry_build(a->key, a->module, inputs, il, smeta, sl, module,
 				      kl, k, &entry, &el, &err);

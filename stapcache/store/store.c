@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The store back ends behind store.h: a shared directory and Redis (hiredis). */
+/*
+ * The store back ends behind store.h: a shared directory, Redis (hiredis)
+ * and HTTP (http.c, libcurl).
+ */
 #include "build-config.h"
 
 #include <errno.h>
@@ -13,15 +16,17 @@
 
 #include "entry.h"
 #include "fsutil.h"
+#include "http.h"
 #include "store.h"
 
-enum kind { STORE_FILE, STORE_REDIS };
+enum kind { STORE_FILE, STORE_REDIS, STORE_HTTP };
 
 struct sc_store {
 	enum kind kind;
 	char *url;
-	char *path;      /* file */
-	redisContext *r; /* redis */
+	char *path;        /* file */
+	redisContext *r;   /* redis */
+	struct sc_http *h; /* http, https */
 };
 
 const char *sc_store_url(const struct sc_store *s)
@@ -35,6 +40,7 @@ void sc_store_close(struct sc_store *s)
 		return;
 	if (s->r)
 		redisFree(s->r);
+	sc_http_close(s->h);
 	free(s->url);
 	free(s->path);
 	free(s);
@@ -124,9 +130,14 @@ int sc_store_open(const char *url, const struct sc_store_opts *o, struct sc_stor
 	} else if (!strncmp(url, "redis://", 8)) {
 		s->kind = STORE_REDIS;
 		r = open_redis(s, url + 8, o, err);
+	} else if (!strncmp(url, "http://", 7) || !strncmp(url, "https://", 8)) {
+		s->kind = STORE_HTTP;
+		r = sc_http_open(url, o->connect_ms, o->timeout_ms, o->auth_file, &s->h,
+				 err);
 	} else {
 		sc_error_set(err,
-			     "unsupported store URL (file:///PATH or redis://HOST[:PORT])");
+			     "unsupported store URL (file:///PATH, redis://HOST[:PORT] "
+			     "or http(s)://HOST[:PORT]/PREFIX)");
 		r = -EPROTONOSUPPORT;
 	}
 	if (r < 0) {
@@ -164,6 +175,8 @@ int sc_store_get(struct sc_store *s, const char *key, char **buf, size_t *len,
 		free(p);
 		return r;
 	}
+	if (s->kind == STORE_HTTP)
+		return sc_http_get(s->h, key, SC_ENTRY_MAX, buf, len, err);
 	rep = redisCommand(s->r, "GET stapcache:entry:%s", key);
 	if (!rep || rep->type == REDIS_REPLY_ERROR) {
 		cmd_fail(s, rep, err);
@@ -209,6 +222,8 @@ int sc_store_put(struct sc_store *s, const char *key, const char *buf, size_t le
 		free(p);
 		return r;
 	}
+	if (s->kind == STORE_HTTP)
+		return sc_http_put(s->h, key, buf, len, err);
 	rep = redisCommand(s->r, "SET stapcache:entry:%s %b", key, buf, len);
 	if (!rep || rep->type == REDIS_REPLY_ERROR) {
 		cmd_fail(s, rep, err);

@@ -10,6 +10,7 @@
  * One second-level store, named by a URL (config.yaml's shared-cache:):
  *   file:///PATH                        PATH/KE/KEY.entry, published by rename
  *   redis://[USER:PASS@]HOST[:PORT][/DB] stapcache:entry:KEY, lease stapcache:lease:KEY
+ *   http(s)://HOST[:PORT]/PREFIX         PREFIX/KE/KEY.entry: GET, PUT + MOVE (http.h)
  * Every operation is bounded by the connect and transfer timeouts.
  */
 struct sc_store;

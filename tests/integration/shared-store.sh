@@ -1,58 +1,17 @@
 #!/bin/bash
 # The shared cache (issue 10) on a shared directory (file://) and on a real
-# redis-server started here on a loopback port. A fake stap (a script that
-# writes a module-shaped file) stands in for the compiler: these checks are
-# about the protocol (who builds, what is served, what is refused), not about
-# the module. It counts its runs in $T/stap-runs.
+# redis-server started here on a loopback port (the HTTP store:
+# shared-http.sh). A fake stap (a script that writes a module-shaped file;
+# shared-lib.sh) stands in for the compiler: these checks are about the
+# protocol (who builds, what is served, what is refused), not about the
+# module. It counts its runs in $T/stap-runs.
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/integration/shared-lib.sh"
 require_stap
 HELPER=$top_builddir/stapcache/stapcache-store
 [ -x "$HELPER" ] || skip_all "stapcache-store is not built"
 
-mkdir -p "$T/bin"
-cat > "$T/bin/stap" <<FAKE
-#!/bin/sh
-# A fake stap for protocol tests: -V answers; a build writes NAME.ko.
-case " \$* " in *" -V "*) echo 'Systemtap translator/driver (version 4.8/fake)'; exit 0 ;; esac
-echo "\$\$" >> "$T/stap-runs"
-[ -n "\${FAKE_STAP_SLEEP:-}" ] && sleep "\$FAKE_STAP_SLEEP"
-while [ \$# -gt 0 ]; do [ "\$1" = -m ] && name=\$2; shift; done
-printf 'fake module %s\n' "\$name" > "\$name.ko"
-FAKE
-chmod +x "$T/bin/stap"
-: > "$T/stap-runs"
-runs() { wc -l < "$T/stap-runs" | tr -d ' '; }
-
-# machine NAME: its own HOME, cache, config dir and builder key.
-machine() {
-	local m=$1
-	mkdir -p "$T/$m/config/stapcache"
-	HOME=$T/$m/home XDG_CACHE_HOME=$T/$m/cache XDG_CONFIG_HOME=$T/$m/config \
-		"$STAPCACHE" key generate 2>/dev/null > "$T/$m/pub"
-}
-# config NAME STORE-URL TRUSTED-MACHINE...
-config() {
-	local m=$1 url=$2; shift 2
-	{
-		echo "stap: $T/bin/stap"
-		echo "runtime: $RUNTIME"
-		echo "shared-cache: $url"
-		echo "shared-wait: 30"
-		echo "trusted-builders:"
-		for t in "$@"; do echo "  - $(cat "$T/$t/pub")"; done
-	} > "$T/$m/config/stapcache/config.yaml"
-}
-on() {  # on MACHINE stapcache ARGS...
-	local m=$1; shift
-	HOME=$T/$m/home XDG_CACHE_HOME=$T/$m/cache XDG_CONFIG_HOME=$T/$m/config \
-		STAPCACHE_CONFIG=$T/$m/config/stapcache/config.yaml "$STAPCACHE" "$@"
-}
-stat_of() { on "$1" cache stats | sed -n "s/^$2  *//p"; }  # stat_of MACHINE 'shared rejects'
-on_bg() {  # the same, exec'd: $! is stapcache itself
-	local m=$1; shift
-	HOME=$T/$m/home XDG_CACHE_HOME=$T/$m/cache XDG_CONFIG_HOME=$T/$m/config \
-		STAPCACHE_CONFIG=$T/$m/config/stapcache/config.yaml exec "$STAPCACHE" "$@"
-}
+fake_stap
 
 for m in a b c; do machine "$m"; done
 like "$(cat "$T/a/pub")" '^ed25519:[0-9a-f]{64}$' "stapcache key generate prints the public key"
@@ -135,24 +94,25 @@ on e -p4 -r "$KREL" -e "$script" >/dev/null 2>"$T/e.err"
 ok $? "store down: a local build"
 like "$(cat "$T/e.err")" "shared cache redis://127.0.0.1:1: cannot connect" "one warning names the store"
 # A store that accepts connections and never answers.
-python3 -c '
-import socket,time,sys
-s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(("127.0.0.1",0)); s.listen(16)
-print(s.getsockname()[1]); sys.stdout.flush(); conns=[]
-end=time.time()+60
-while time.time()<end:
-    c,_=s.accept(); conns.append(c)
-' > "$T/hang.port" &
-hang=$!
-at_exit "kill $hang 2>/dev/null"
-for _ in $(seq 50); do [ -s "$T/hang.port" ] && break; sleep 0.1; done
-config e "redis://127.0.0.1:$(cat "$T/hang.port")" a
+hang=$(start_listener hang)
+config e "redis://127.0.0.1:$hang" a
 echo "shared-timeout: 500" >> "$T/e/config/stapcache/config.yaml"
 start=$(date +%s%N)
 on e -p4 -r "$KREL" -e 'probe begin { printf("hang\n") exit() }' >/dev/null 2>"$T/h.err"
 ok $? "store hanging: a local build"
 el=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$el" -lt 5000 ]; ok $? "within the timeout (${el} ms)"
+is "$(grep -c 'shared cache' "$T/h.err")" 1 "one warning line: $(head -n 1 "$T/h.err")"
+# A store that answers neither RESP nor anything else, then hangs up.
+garbage=$(start_listener garbage)
+config e "redis://127.0.0.1:$garbage" a
+echo "shared-timeout: 500" >> "$T/e/config/stapcache/config.yaml"
+errs=$(stat_of e 'shared errors')
+pf=$(on e -p4 -r "$KREL" -e 'probe begin { printf("garbage\n") exit() }' 2>"$T/g.err")
+ok $? "store answering garbage: a local build"
+is "$(cat "$pf")" "fake module $(basename "$pf" .ko)" "the module served is the local build"
+is "$(grep -c 'shared cache' "$T/g.err")" 1 "one warning line: $(head -n 1 "$T/g.err")"
+is "$(stat_of e 'shared errors')" $((errs + 1)) "counted as a shared error"
 
 # ------------------------------------------------------------ redis
 if ! command -v redis-server >/dev/null 2>&1; then
@@ -160,13 +120,8 @@ if ! command -v redis-server >/dev/null 2>&1; then
 	done_testing
 	exit 0
 fi
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$T/redis"
-printf 'port %s\nbind 127.0.0.1\nsave ""\nappendonly no\ndir %s\ndaemonize no\n' "$port" "$T/redis" > "$T/redis/redis.conf"
-redis-server "$T/redis/redis.conf" > "$T/redis/log" 2>&1 &
-rpid=$!
-at_exit "kill $rpid 2>/dev/null"
-for _ in $(seq 50); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+start_redis || skip_all "redis-server did not start: $(tail -n 3 "$T/redis/log")"
+port=$REDIS_PORT
 is "$(redis-cli -p "$port" ping)" PONG "a private redis-server answers on 127.0.0.1:$port"
 
 for i in 1 2 3 4 5 6 7 8; do machine "m$i"; done
