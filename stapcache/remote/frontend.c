@@ -251,6 +251,8 @@ static int helper_argv(const struct sc_request *req, const struct sc_targets *al
 		r = sc_argv_push(a, "-v");
 	if (r == 0 && req->connect_timeout)
 		r = sc_argv_pushf(a, "--connect-timeout=%d", req->connect_timeout);
+	if (r == 0 && req->io_timeout)
+		r = sc_argv_pushf(a, "--io-timeout=%d", req->io_timeout);
 	if (r == 0 && req->jobs)
 		r = sc_argv_pushf(a, "--jobs=%d", req->jobs);
 	for (size_t i = 0; r == 0 && i < n; i++)

@@ -4,7 +4,8 @@
  * (stapcache) execs it for -T runs and for `stapcache host ...`, so that only
  * these commands pay for loading libssh; a cache hit never does.
  *
- *   stapcache-remote run [-v] [--entry YAML]... [--connect-timeout S] [--jobs N]
+ *   stapcache-remote run [-v] [--entry YAML]... [--connect-timeout S]
+ *                        [--io-timeout S] [--jobs N]
  *                        -T NAME=MODULE.ko ...
  *                        [--runner-arg WORD ...] [--] [NAME=VALUE ...]
  *
@@ -67,12 +68,13 @@ int sc_remote_int_arg(const char *opt, const char *v, int min, int max, int *out
 	return 0;
 }
 
-enum { OPT_CONNECT_TIMEOUT = 256, OPT_JOBS, OPT_RUNNER_ARG, OPT_ENTRY };
+enum { OPT_CONNECT_TIMEOUT = 256, OPT_JOBS, OPT_RUNNER_ARG, OPT_ENTRY, OPT_IO_TIMEOUT };
 
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option longs[] = {
 		{"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+		{"io-timeout", required_argument, NULL, OPT_IO_TIMEOUT},
 		{"jobs", required_argument, NULL, OPT_JOBS},
 		{"runner-arg", required_argument, NULL, OPT_RUNNER_ARG},
 		{"entry", required_argument, NULL, OPT_ENTRY},
@@ -141,6 +143,12 @@ static int cmd_run(int argc, char **argv)
 			if (sc_remote_int_arg("--connect-timeout", optarg, 1,
 					      SC_REMOTE_CONNECT_TIMEOUT_MAX,
 					      &rq.ssh.connect_timeout) < 0)
+				goto out;
+			break;
+		case OPT_IO_TIMEOUT:
+			if (sc_remote_int_arg("--io-timeout", optarg, 1,
+					      SC_REMOTE_CONNECT_TIMEOUT_MAX,
+					      &rq.ssh.io_timeout) < 0)
 				goto out;
 			break;
 		case OPT_JOBS:

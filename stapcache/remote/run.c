@@ -10,7 +10,11 @@
  * - this process SIGKILLed, or the network gone: sshd closes the channel, the
  *   wrapper's stdin reaches EOF, and it does the same;
  * - the target rebooted or the wrapper itself killed: the next connection to
- *   that host removes dirs of ours whose runner is no longer alive.
+ *   that host removes dirs of ours whose runner is no longer alive;
+ * - the connection lost before the run (mid-upload): the dir's pid file names
+ *   the sshd process of that connection (the prepare command's parent) until
+ *   the wrapper puts the runner's there, so the next connection removes it too.
+ *   A truncated upload is never renamed to the module's name.
  */
 #include "build-config.h"
 
@@ -29,7 +33,10 @@
 
 #define MODULE_MAX (64u << 20)
 
-/* Remove dirs of earlier runs whose runner is gone, then make a fresh one. */
+/*
+ * Remove dirs of earlier runs whose runner (or, before the run, connection)
+ * is gone, then make a fresh one, owned by this connection until the run.
+ */
 static const char prepare_cmd[] =
 	"uname -r; umask 077; "
 	"for x in \"${TMPDIR:-/tmp}\"/stapcache.*; do "
@@ -37,7 +44,7 @@ static const char prepare_cmd[] =
 	"! kill -0 \"$(cat \"$x/pid\")\" 2>/dev/null && rm -rf \"$x\"; "
 	"done 2>/dev/null; "
 	"d=$(mktemp -d \"${TMPDIR:-/tmp}/stapcache.XXXXXXXX\") && chmod 700 \"$d\" && "
-	"printf '%s\\n' \"$d\"";
+	"echo \"$PPID\" > \"$d/pid\" && printf '%s\\n' \"$d\"";
 
 static double now(void)
 {
@@ -248,9 +255,10 @@ static int upload(struct sc_ssh *s, const char *dir, const char *name, const cha
 	char *qd = sc_shell_quote(dir), *out = NULL, *cmd;
 	int st, r;
 
-	cmd = sc_strdupf("cd %s && cat > .%s.ko.part && mv -f .%s.ko.part %s.ko && "
-			 "sha256sum %s.ko",
-			 qd, name, name, name, name);
+	/* All of it or nothing under the module's name: a cut connection is an EOF here. */
+	cmd = sc_strdupf("cd %s && cat > .%s.ko.part && n=$(wc -c < .%s.ko.part) && "
+			 "[ $n -eq %zu ] && mv -f .%s.ko.part %s.ko && sha256sum %s.ko",
+			 qd, name, name, len, name, name, name);
 	r = sc_ssh_exec(s, cmd, buf, len, &out, &st, err);
 	free(cmd);
 	free(qd);
