@@ -649,7 +649,8 @@ static ssh_channel open_exec(struct sc_ssh *s, const char *cmd, bool pty,
 	return ch;
 }
 
-static int finish(ssh_channel ch, int r, int *status)
+static int finish(struct sc_ssh *s, ssh_channel ch, int r, int *status,
+		  struct sc_error *err)
 {
 	int st = -1;
 
@@ -662,6 +663,11 @@ static int finish(ssh_channel ch, int r, int *status)
 	/* No exit-status (killed by a signal, or the channel vanished): like ssh, 255. */
 	if (r == 0)
 		*status = st < 0 ? 255 : st;
+	/* ...unless the connection went: then that is the news, not a status. */
+	if (r == 0 && st < 0 && !ssh_is_connected(s->ss)) {
+		lost(s, err);
+		r = -EIO;
+	}
 	return r;
 }
 
@@ -673,7 +679,7 @@ int sc_ssh_stream(struct sc_ssh *s, const char *cmd, sc_ssh_line_fn fn, void *ud
 
 	if (!ch)
 		return -EIO;
-	return finish(ch, pump(s, ch, NULL, fn, ud, stop, grace, err), status);
+	return finish(s, ch, pump(s, ch, NULL, fn, ud, stop, grace, err), status, err);
 }
 
 int sc_ssh_stream_pty(struct sc_ssh *s, const char *cmd, struct sc_ssh_prompt *pr,
@@ -685,7 +691,7 @@ int sc_ssh_stream_pty(struct sc_ssh *s, const char *cmd, struct sc_ssh_prompt *p
 
 	if (!ch)
 		return -EIO;
-	r = finish(ch, pump(s, ch, pr, fn, ud, stop, grace, err), status);
+	r = finish(s, ch, pump(s, ch, pr, fn, ud, stop, grace, err), status, err);
 	if (r == -ECANCELED) {
 		*status = 255;
 		r = 0;
@@ -756,7 +762,7 @@ int sc_ssh_exec(struct sc_ssh *s, const char *cmd, const void *in, size_t inlen,
 	}
 	if (r == 0)
 		r = pump(s, ch, NULL, capture_line, &c, NULL, 0, err);
-	r = finish(ch, r, status);
+	r = finish(s, ch, r, status, err);
 	if (r == 0 && *status != 0)
 		sc_error_set(err, "%s", c.errs ? c.errs : "(no message)");
 	if (r == 0 && out) {
