@@ -15,7 +15,8 @@
  *   probed with a request the server must answer (an "env" request: every
  *   server replies, refusing it, and nothing changes there), and no reply
  *   within io_timeout means the target or the network hangs: SC_SSH_EHUNG.
- *   A probe that does not run quietly for long is never probed.
+ *   A live target answers the probe, so a run that prints nothing for hours
+ *   is never ended by it; a run that keeps printing is never probed at all.
  */
 #include "build-config.h"
 
