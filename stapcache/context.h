@@ -25,6 +25,7 @@ struct sc_env {
 	const char *config;           /* STAPCACHE_CONFIG: the user's config.yaml */
 	const char *cache_dir;        /* STAPCACHE_DIR */
 	const char *sysconfdir; /* STAPCACHE_SYSCONFDIR: for tests, instead of SYSCONFDIR */
+	const char *term;       /* TERM: "dumb" gets no progress line */
 	uid_t uid;              /* the invoking (real) uid */
 };
 
@@ -42,7 +43,8 @@ struct sc_ctx {
 	char *stap_rc; /* $SYSTEMTAP_DIR/rc, else ~/.systemtap/rc */
 	char *path;    /* PATH, else /usr/bin:/bin */
 	uid_t uid;
-	uint64_t max_size; /* 0: no limit */
+	uint64_t max_size;     /* 0: no limit */
+	unsigned max_duration; /* max-duration: seconds, 0: no cap */
 	/* The shared cache (issue 10); the strings stay in cfg. */
 	const char *shared_cache;     /* shared-cache: URLs, one a line, or NULL */
 	const char *trusted_builders; /* trusted-builders: keys, one a line, or NULL */
@@ -51,6 +53,7 @@ struct sc_ctx {
 	unsigned shared_connect_ms;   /* shared-connect-timeout:, else 300 */
 	unsigned shared_timeout_ms;   /* shared-timeout:, else 3000 */
 	unsigned shared_wait_s;       /* shared-wait:, else 120 */
+	bool progress; /* a build's status line on stderr (main.c: a terminal, no --no-progress) */
 };
 
 /*

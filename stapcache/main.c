@@ -29,11 +29,14 @@
 
 #include "build.h"
 #include "cache.h"
+#include "cmd/doctor.h"
 #include "commands.h"
+#include "complete.h"
 #include "context.h"
 #include "kernel.h"
 #include "key.h"
 #include "options.h"
+#include "progress.h"
 #include "remote/frontend.h"
 #include "remote/targets.h"
 #include "run.h"
@@ -164,6 +167,7 @@ static int compile(int argc, char **argv, bool as_stap)
 		goto fail;
 	if (real_stap)
 		sc_ctx_set_stap(&ctx, &env, real_stap);
+	ctx.progress = !req.no_progress && sc_progress_wanted(STDERR_FILENO, env.term);
 	if (req.exec_stap) {
 		status = pass_through(ctx.stap, argv, &req, as_stap);
 		goto out;
@@ -206,7 +210,8 @@ static int compile(int argc, char **argv, bool as_stap)
 		printf("%s\n", path);
 		status = fflush(stdout) == 0 ? 0 : 1;
 	} else {
-		status = sc_run_module(&req, path);
+		status = sc_run_module(&req, path,
+				       sc_run_duration(&req, ctx.max_duration));
 	}
 	goto out;
 fail:
@@ -222,18 +227,34 @@ out:
 	return status;
 }
 
+static int complete(int argc, char **argv);
+
+/* ps and kill: stapcache-remote's, which is named by the verb (argv[0]). */
+static int exec_verb(int argc, char **argv)
+{
+	return sc_remote_exec_verb(argv[0], argc, argv);
+}
+
+/* The subcommands (`stapcache __complete commands` lists them for bash). */
+static const struct sc_command commands[] = {
+	{"cache", sc_cmd_cache},       {"bless", sc_cmd_bless},   {"key", sc_cmd_key},
+	{"host", sc_remote_exec_host}, {"doctor", sc_cmd_doctor}, {"ps", exec_verb},
+	{"kill", exec_verb},           {"__complete", complete},
+};
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static int complete(int argc, char **argv)
+{
+	return sc_cmd_complete(argc, argv, commands, N_COMMANDS - 1); /* not itself */
+}
+
 int main(int argc, char **argv)
 {
 	/* As stap, "cache" or "bless" is a script file's name, not a subcommand. */
 	if (argc > 0 && invoked_as_stap(argv[0]))
 		return compile(argc, argv, true);
-	if (argc > 1 && !strcmp(argv[1], "cache"))
-		return sc_cmd_cache(argc - 1, argv + 1);
-	if (argc > 1 && !strcmp(argv[1], "bless"))
-		return sc_cmd_bless(argc - 1, argv + 1);
-	if (argc > 1 && !strcmp(argv[1], "key"))
-		return sc_cmd_key(argc - 1, argv + 1);
-	if (argc > 1 && !strcmp(argv[1], "host"))
-		return sc_remote_exec_host(argc - 1, argv + 1);
+	for (size_t i = 0; argc > 1 && i < N_COMMANDS; i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
 	return compile(argc, argv, false);
 }

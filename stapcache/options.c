@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "modinfo.h"
 #include "options.h"
 
@@ -219,6 +220,13 @@ const struct sc_opt sc_opts[] = {
 		 "nothing for this long (default 30)"},
 	{SC_OPT_JOBS, "jobs", "N", SC_ROLE_OWN, .example = "4",
 	 .help = "for -T: targets run at once (default 64)"},
+	{SC_OPT_NO_PROGRESS, "no-progress", NULL, SC_ROLE_OWN,
+	 .help = "no status line on stderr (a build's pass and time, each\n"
+		 "target's state); there is none when stderr is not a terminal"},
+	/* Run time, but stapcache's own: it stops the runner (run.c, remote/run.c). */
+	{SC_OPT_DURATION, "duration", "SECONDS", SC_ROLE_OWN, .example = "2",
+	 .help = "stop the run cleanly after SECONDS (the module is unloaded);\n"
+		 "max-duration: in config.yaml caps it (the smaller wins)"},
 	{SC_OPT_EXPLAIN, "explain", NULL, SC_ROLE_OWN,
 	 .help = "print the key record for this request; build nothing"},
 	{SC_OPT_DUMP_OPTIONS, "dump-options", NULL, SC_ROLE_OWN,
@@ -331,8 +339,12 @@ void sc_usage(FILE *out)
 	fputs("Usage: stapcache [OPTIONS] (-e SCRIPT | FILE) [ARGS...]\n"
 	      "       stapcache cache (stats|list|prune [--max-size SIZE]|clear)\n"
 	      "       stapcache bless MODULE.ko\n"
+	      "       stapcache key (generate|show)\n"
 	      "       stapcache -T TARGET|@GROUP ... [OPTIONS] (-e SCRIPT | FILE) [ARGS...]\n"
 	      "       stapcache host (self|list|add|remove|refresh|accept) ...\n"
+	      "       stapcache doctor [-T TARGET|@GROUP]... [--json]\n"
+	      "       stapcache ps [-T TARGET|@GROUP]...\n"
+	      "       stapcache kill [-T TARGET] MODULE\n"
 	      "\n"
 	      "Compile a SystemTap script once and answer the same request from a cache.\n"
 	      "Options that shape the module are key inputs; ARGS (@1, @2, ...) are too.\n"
@@ -604,8 +616,14 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 			       &req->io_timeout, err);
 	case SC_OPT_JOBS:
 		return int_arg("--jobs", arg, 1, SC_REMOTE_JOBS_MAX, &req->jobs, err);
+	case SC_OPT_DURATION:
+		return int_arg("--duration", arg, 1, (int)SC_MAX_DURATION, &req->duration,
+			       err);
 	case SC_OPT_EXPLAIN:
 		req->explain = true;
+		return 0;
+	case SC_OPT_NO_PROGRESS:
+		req->no_progress = true;
 		return 0;
 	case SC_OPT_DUMP_OPTIONS:
 		sc_dump_options(stdout);

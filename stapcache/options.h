@@ -59,6 +59,7 @@ enum sc_opt_id {
 	SC_OPT_JOBS,
 	SC_OPT_REMOTE_RUNNER,
 	SC_OPT_DUMP_OPTIONS,
+	SC_OPT_NO_PROGRESS,
 	SC_OPT_TIMEOUT, /* -T TIME in stap's meaning: no spelling of its own (see -T) */
 	/* stap's long-only options */
 	SC_OPT_VP,
@@ -84,6 +85,7 @@ enum sc_opt_id {
 	SC_OPT_SYSENV,
 	SC_OPT_SAVE_UPROBES,
 	SC_OPT_TARGET_NAMESPACE,
+	SC_OPT_DURATION,
 };
 
 struct sc_opt {
@@ -159,6 +161,8 @@ struct sc_request {
 	int connect_timeout;  /* --connect-timeout SECONDS; 0: the helper's default */
 	int io_timeout;       /* --io-timeout SECONDS; 0: the helper's default */
 	int jobs;             /* --jobs N: targets at once; 0: the helper's default */
+	bool no_progress;     /* --no-progress: no status line, even on a terminal */
+	int duration;         /* --duration SECONDS: stop the run then; 0: no limit */
 };
 
 /*

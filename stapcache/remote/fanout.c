@@ -20,8 +20,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fanout.h"
+#include "../progress.h"
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A target's state on the status line. */
+enum state { ST_WAITING, ST_CONNECTING, ST_SHIPPING, ST_RUNNING, ST_DONE, ST_FAILED };
+static const char *const state_names[] = {"waiting", "connecting", "shipping",
+					  "running", "done",       "failed"};
 
 struct fanout {
 	const struct sc_fanout_item *items;
@@ -32,12 +47,18 @@ struct fanout {
 	volatile sig_atomic_t stop;
 	pthread_mutex_t out_lock;
 	bool prefix;
+	/* The status line (NULL: off), under out_lock; paused while sudo asks. */
+	struct sc_progress *progress;
+	bool paused;
+	atomic_int *state; /* enum state, per item */
+	double t0;
 };
 
 struct line_ctx {
 	struct fanout *f;
 	const char *name;
 	size_t lines;
+	size_t i; /* the item */
 };
 
 static void emit(void *ud, int is_stderr, const char *line, size_t len)
@@ -46,6 +67,7 @@ static void emit(void *ud, int is_stderr, const char *line, size_t len)
 	FILE *fp = is_stderr ? stderr : stdout;
 
 	pthread_mutex_lock(&c->f->out_lock);
+	sc_progress_hide(c->f->progress); /* drawn again at the next tick */
 	if (c->f->prefix)
 		fprintf(fp, "%s: ", c->name);
 	fwrite(line, 1, len, fp);
@@ -58,10 +80,60 @@ static void emit(void *ud, int is_stderr, const char *line, size_t len)
 static void report(struct fanout *f, const struct sc_target *t, const char *msg)
 {
 	pthread_mutex_lock(&f->out_lock);
+	sc_progress_hide(f->progress);
 	fprintf(stderr, "stapcache: %s\n", msg);
 	fflush(stderr);
 	pthread_mutex_unlock(&f->out_lock);
 	(void)t;
+}
+
+/* sc_run_req's phase callback: where a target is, for the status line. */
+static void on_phase(void *ud, int phase)
+{
+	struct line_ctx *c = ud;
+	enum state st = phase == SC_PHASE_CONNECT ? ST_CONNECTING
+			: phase == SC_PHASE_RUN   ? ST_RUNNING
+						  : ST_SHIPPING;
+
+	atomic_store(&c->f->state[c->i], st);
+}
+
+/* The sudo prompt's turn on the terminal: no status line meanwhile. */
+static void on_pause(void *ud, bool on)
+{
+	struct fanout *f = ud;
+
+	pthread_mutex_lock(&f->out_lock);
+	f->paused = on;
+	sc_progress_hide(f->progress);
+	pthread_mutex_unlock(&f->out_lock);
+}
+
+/*
+ * "stapcache: 3.2 s  running 2, done 1 | web1 running, web2 running, web3
+ * done": the counts, then every target's state as far as the line has room
+ * (the progress line cuts it to the terminal's width).
+ */
+static void draw(struct fanout *f)
+{
+	size_t count[ST_FAILED + 1] = {0}, len;
+	char line[1024];
+
+	for (size_t i = 0; i < f->n; i++)
+		count[atomic_load(&f->state[i])]++;
+	len = (size_t)snprintf(line, sizeof(line), "stapcache: %.1f s ", now() - f->t0);
+	for (int s = 0; s <= ST_FAILED && len < sizeof(line); s++)
+		if (count[s])
+			len += (size_t)snprintf(line + len, sizeof(line) - len, " %s %zu",
+						state_names[s], count[s]);
+	for (size_t i = 0; i < f->n && len < sizeof(line); i++)
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s %s",
+					i ? ", " : " | ", f->items[i].target->name,
+					state_names[atomic_load(&f->state[i])]);
+	pthread_mutex_lock(&f->out_lock);
+	if (!f->paused)
+		sc_progress_show(f->progress, line);
+	pthread_mutex_unlock(&f->out_lock);
 }
 
 static void *worker(void *arg)
@@ -71,7 +143,7 @@ static void *worker(void *arg)
 
 	while ((i = atomic_fetch_add(&f->next, 1)) < f->n) {
 		const struct sc_fanout_item *it = &f->items[i];
-		struct line_ctx c = {.f = f, .name = it->target->name};
+		struct line_ctx c = {.f = f, .name = it->target->name, .i = i};
 		struct sc_run_result *res = &f->res[i];
 
 		if (f->stop) {
@@ -93,6 +165,9 @@ static void *worker(void *arg)
 			report(f, it->target, msg);
 		}
 		res->lines = c.lines;
+		atomic_store(&f->state[i], res->phase == SC_PHASE_DONE && res->status == 0
+						   ? ST_DONE
+						   : ST_FAILED);
 		atomic_fetch_add(&f->done, 1);
 	}
 	return NULL;
@@ -128,10 +203,13 @@ static void wait_signals(struct fanout *f, const sigset_t *set)
 	while (atomic_load(&f->done) < f->n) {
 		int sig = sigtimedwait(set, NULL, &tick);
 
+		if (f->progress)
+			draw(f);
 		if (sig <= 0)
 			continue;
 		f->stop = f->stop < 2 ? f->stop + 1 : 2;
 		pthread_mutex_lock(&f->out_lock);
+		sc_progress_hide(f->progress);
 		fprintf(stderr, f->stop == 1
 					? "stapcache: stopping the remote runs (again to "
 					  "abandon them)\n"
@@ -141,22 +219,36 @@ static void wait_signals(struct fanout *f, const sigset_t *set)
 }
 
 int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
-		  const struct sc_run_req *rq, int jobs)
+		  const struct sc_run_req *rq, int jobs, bool progress)
 {
-	struct fanout f = {.items = items, .n = n, .rq = rq, .prefix = n > 1};
+	struct fanout f = {.items = items, .n = n, .prefix = n > 1, .t0 = now()};
+	struct sc_run_req req = *rq;
 	pthread_t *th;
 	sigset_t set, old;
 	size_t nth = jobs > 0 && (size_t)jobs < n ? (size_t)jobs : n, started = 0;
 	int status = 0;
 
 	f.res = calloc(n, sizeof(*f.res));
+	f.state = calloc(n, sizeof(*f.state));
 	th = calloc(nth ? nth : 1, sizeof(*th));
-	if (!f.res || !th) {
+	if (!f.res || !th || !f.state) {
 		fprintf(stderr, "stapcache: out of memory\n");
 		free(f.res);
+		free(f.state);
 		free(th);
 		return 1;
 	}
+	for (size_t i = 0; i < n; i++)
+		atomic_init(&f.state[i], ST_WAITING);
+	f.progress = progress ? sc_progress_new(STDERR_FILENO) : NULL;
+	if (f.progress) {
+		req.phase = on_phase;
+		if (req.sudo) {
+			req.sudo->pause = on_pause;
+			req.sudo->pause_ud = &f;
+		}
+	}
+	f.rq = &req;
 	pthread_mutex_init(&f.out_lock, NULL);
 	atomic_init(&f.next, 0);
 	atomic_init(&f.done, 0);
@@ -182,6 +274,9 @@ int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
 	for (size_t i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	sc_progress_free(f.progress);
+	if (req.sudo)
+		req.sudo->pause = NULL;
 	if (n > 1)
 		summary(&f);
 	for (size_t i = 0; i < n; i++)
@@ -191,6 +286,7 @@ int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
 	if (f.stop)
 		status = 130;
 	pthread_mutex_destroy(&f.out_lock);
+	free(f.state);
 	free(f.res);
 	free(th);
 	return status;

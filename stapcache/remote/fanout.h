@@ -16,10 +16,13 @@ struct sc_fanout_item {
  * fanout.c). Output lines go to stdout/stderr as they arrive, prefixed with
  * "NAME: " when there is more than one item. SIGINT/SIGTERM/SIGHUP stop every
  * remote run (a second one abandons them). With more than one item a summary
- * goes to stderr. Returns the exit status: one item, its runner's status (255
- * when it never ran); several, 0 when all returned 0, else 1.
+ * goes to stderr. With progress, a status line on stderr (a terminal) shows
+ * each target's state (waiting, connecting, shipping, running, done,
+ * failed), erased before every output line. Returns the exit status: one
+ * item, its runner's status (255 when it never ran); several, 0 when all
+ * returned 0, else 1.
  */
 int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
-		  const struct sc_run_req *rq, int jobs);
+		  const struct sc_run_req *rq, int jobs, bool progress);
 
 #endif

@@ -5,9 +5,9 @@
  * these commands pay for loading libssh; a cache hit never does.
  *
  *   stapcache-remote run [-v] [--entry YAML]... [--connect-timeout S]
- *                        [--io-timeout S] [--jobs N]
+ *                        [--io-timeout S] [--jobs N] [--no-progress]
  *                        -T NAME=MODULE.ko ...
- *                        [--runner-arg WORD ...] [--] [NAME=VALUE ...]
+ *                        [--duration S] [--runner-arg WORD ...] [--] [NAME=VALUE ...]
  *
  * The runner's options (WORDs, before the module) and parameters (after it)
  * arrive spelled for the runner already: the frontend takes them from the
@@ -15,6 +15,7 @@
  *   stapcache-remote host SUBCOMMAND ...      (see host.c; `host probe NAME EXECUTE`
  *                        prints an ad-hoc target's entry for --remote)
  *   stapcache-remote bless ... -T NAME ... -- HEX LINE   (see bless.c)
+ *   stapcache-remote ps|kill ...              (see ps.c)
  */
 #include "build-config.h"
 
@@ -30,7 +31,11 @@
 #include "fanout.h"
 #include "fsutil.h"
 #include "host.h"
+#include "../progress.h"
+#include "doctor.h"
+#include "ps.h"
 #include "remote.h"
+#include "config.h"     /* SC_MAX_DURATION */
 #include "../options.h" /* the ranges of --connect-timeout and --jobs */
 
 /* Read once, here at the edge: where ~/.ssh is, and whether a person is there to ask. */
@@ -68,7 +73,15 @@ int sc_remote_int_arg(const char *opt, const char *v, int min, int max, int *out
 	return 0;
 }
 
-enum { OPT_CONNECT_TIMEOUT = 256, OPT_JOBS, OPT_RUNNER_ARG, OPT_ENTRY, OPT_IO_TIMEOUT };
+enum {
+	OPT_CONNECT_TIMEOUT = 256,
+	OPT_JOBS,
+	OPT_RUNNER_ARG,
+	OPT_ENTRY,
+	OPT_NO_PROGRESS,
+	OPT_DURATION,
+	OPT_IO_TIMEOUT
+};
 
 static int cmd_run(int argc, char **argv)
 {
@@ -78,6 +91,8 @@ static int cmd_run(int argc, char **argv)
 		{"jobs", required_argument, NULL, OPT_JOBS},
 		{"runner-arg", required_argument, NULL, OPT_RUNNER_ARG},
 		{"entry", required_argument, NULL, OPT_ENTRY},
+		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+		{"duration", required_argument, NULL, OPT_DURATION},
 		{NULL, 0, NULL, 0},
 	};
 	struct sc_run_req rq = {.grace = 20};
@@ -89,6 +104,7 @@ static int cmd_run(int argc, char **argv)
 	char *path = NULL;
 	size_t nitems = 0, nopts = 0;
 	int c, jobs = SC_REMOTE_DEFAULT_JOBS, status = 2;
+	bool progress = sc_progress_wanted(STDERR_FILENO, getenv("TERM"));
 
 	rq.ssh.connect_timeout = SC_REMOTE_DEFAULT_CONNECT_TIMEOUT;
 	items = calloc((size_t)argc, sizeof(*items));
@@ -111,6 +127,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case OPT_RUNNER_ARG:
 			opts[nopts++] = optarg;
+			break;
+		case OPT_NO_PROGRESS:
+			progress = false;
 			break;
 		case OPT_ENTRY: /* an ad-hoc target (--remote), as host probe printed it */
 			if (sc_targets_parse("--remote", optarg, strlen(optarg), &all,
@@ -156,6 +175,15 @@ static int cmd_run(int argc, char **argv)
 					      &jobs) < 0)
 				goto out;
 			break;
+		case OPT_DURATION: {
+			int d;
+
+			if (sc_remote_int_arg("--duration", optarg, 1,
+					      (int)SC_MAX_DURATION, &d) < 0)
+				goto out;
+			rq.duration = (unsigned)d;
+			break;
+		}
 		default:
 			fprintf(stderr, "stapcache-remote run: bad arguments\n");
 			goto out;
@@ -176,7 +204,7 @@ static int cmd_run(int argc, char **argv)
 	rq.nrunner_opts = nopts;
 	rq.params = (const char *const *)argv + optind;
 	rq.nparams = (size_t)(argc - optind);
-	status = sc_fanout_run(items, nitems, &rq, jobs);
+	status = sc_fanout_run(items, nitems, &rq, jobs, progress);
 	sc_run_secret_clear(&sudo);
 out:
 	sc_targets_clear(&all);
@@ -194,6 +222,12 @@ int main(int argc, char **argv)
 		return sc_cmd_host(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "bless"))
 		return sc_cmd_bless_remote(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "doctor"))
+		return sc_cmd_doctor_remote(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "ps"))
+		return sc_cmd_ps(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "kill"))
+		return sc_cmd_kill(argc - 1, argv + 1);
 	fprintf(stderr,
 		"stapcache-remote is run by stapcache (-T TARGET, stapcache host ...); "
 		"see stapcache(1)\n");

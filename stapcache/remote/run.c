@@ -90,11 +90,15 @@ static int sudo_answer(void *ud, char *buf, size_t n)
 
 	pthread_mutex_lock(&s->lock);
 	if (s->state == 0) {
-		int got =
-			s->may_ask
-				? sc_ssh_ask_tty("stapcache: sudo password on the targets: ",
-						 s->pw, sizeof(s->pw))
-				: -ENOTTY;
+		int got = -ENOTTY;
+
+		if (s->may_ask && s->pause)
+			s->pause(s->pause_ud, true);
+		if (s->may_ask)
+			got = sc_ssh_ask_tty("stapcache: sudo password on the targets: ",
+					     s->pw, sizeof(s->pw));
+		if (s->may_ask && s->pause)
+			s->pause(s->pause_ud, false);
 
 		s->state = got < 0 ? -1 : 1;
 		s->len = got < 0 ? 0 : (size_t)got;
@@ -142,12 +146,33 @@ static char *stage_script(const char *kernel, const char *name, size_t len,
 	return out;
 }
 
+/*
+ * The runner's pid is $p. kids: it and its descendants, four generations
+ * deep (stapio under staprun-auth's watchdog, under sudo's monitor, and what
+ * stapio runs for -c), from /proc/PID/task/PID/children (readable by anyone,
+ * also for a non-dumpable root process), else children only, by a scan of
+ * /proc; stop: TERM them all (only those the login may signal take it);
+ * started: one of them is stapio (the module is loaded and running), from
+ * when --duration counts.
+ */
+static const char stop_fn[] =
+	"kids_of() { [ \"$2\" -lt 4 ] || return 0; "
+	"for c in $(cat /proc/$1/task/$1/children 2>/dev/null); do echo \"$c\"; "
+	"kids_of \"$c\" $(($2 + 1)); done; }; "
+	"kids() { echo \"$p\"; if [ -r /proc/$p/task/$p/children ]; then kids_of \"$p\" 0; "
+	"return; fi; for f in /proc/[0-9]*/stat; do "
+	"{ read -r l <\"$f\"; } 2>/dev/null || continue; l=${l##*) }; set -- $l; "
+	"[ \"$2\" = \"$p\" ] || continue; c=${f#/proc/}; echo \"${c%/stat}\"; done; }; "
+	"stop() { for k in $(kids); do kill -TERM \"$k\" 2>/dev/null; done; }; "
+	"started() { for k in $(kids); do read -r c </proc/$k/comm && [ \"$c\" = stapio ] "
+	"&& return 0; done 2>/dev/null; return 1; }";
+
 /* The wrapper of sc_run_wrapper, for the dir in $d. */
 static char *wrapper_body(enum sc_runner runner, const char *module_name,
 			  const struct sc_run_req *rq)
 {
 	static const char *const runners[] = {"staprun-auth", "sudo", "staprun"};
-	char *cmd = sc_strdupf("%s", runners[runner]), *out, *with;
+	char *cmd = sc_strdupf("%s", runners[runner]), *out, *with, *timer;
 
 	if (runner == SC_RUNNER_SUDO) {
 		cmd = append(cmd, "-p");
@@ -166,32 +191,49 @@ static char *wrapper_body(enum sc_runner runner, const char *module_name,
 	 * The runner gets /dev/null as stdin; the channel's stdin (fd 3) is
 	 * watched by a subshell that stops the runner at EOF. SIGPIPE is ignored
 	 * so that a lost connection makes writes fail instead of killing the
-	 * runner before it has unloaded the module.
+	 * runner before it has unloaded the module. stop() TERMs the runner and
+	 * its children: staprun execs stapio, but staprun-auth forks it under a
+	 * root watchdog that the login cannot signal (staprun-auth(8)), so there
+	 * it is the child, stapio, that must get it, as with a Ctrl-C.
+	 * --duration: a timer subshell calls stop() too, that many seconds
+	 * after stapio started (at most 120 s of waiting for the load); when
+	 * the run ends first, it is TERMed and takes its sleep with it.
 	 */
-	out = sc_strdupf("cd \"$d\" || exit 125; trap '' PIPE; exec 3<&0; "
-			 "%s </dev/null 3<&- & p=$!; echo \"$p\" > \"$d/pid\"; "
-			 "( while read -r _ <&3; do :; done; kill -TERM \"$p\" ) "
-			 ">/dev/null 2>&1 & w=$!; "
-			 "trap 'kill -TERM \"$p\" 2>/dev/null' TERM INT HUP; "
-			 "while :; do wait \"$p\"; s=$?; kill -0 \"$p\" 2>/dev/null || break; "
-			 "done; kill \"$w\" 2>/dev/null; cd / && rm -rf \"$d\"; exit \"$s\"",
-			 cmd);
+	timer = rq->duration
+			? sc_strdupf("( trap 'kill $z 2>/dev/null; exit 0' TERM; i=0; "
+				     "while [ $i -lt 1200 ] && ! started; do sleep 0.1; "
+				     "i=$((i + 1)); done; sleep %u & z=$!; wait $z; stop ) "
+				     "</dev/null 3<&- >/dev/null 2>&1 & t=$!; ",
+				     rq->duration)
+			: sc_strdupf("t=; ");
+	out = sc_strdupf(
+		"cd \"$d\" || exit 125; trap '' PIPE; exec 3<&0; %s; "
+		"%s </dev/null 3<&- & p=$!; echo \"$p\" > \"$d/pid\"; "
+		"( while read -r _ <&3; do :; done; stop ) >/dev/null 2>&1 & w=$!; "
+		"%strap 'stop' TERM INT HUP; "
+		"while :; do wait \"$p\"; s=$?; kill -0 \"$p\" 2>/dev/null || break; "
+		"done; kill $w $t 2>/dev/null; cd / && rm -rf \"$d\"; exit \"$s\"",
+		stop_fn, cmd, timer);
 	if (runner == SC_RUNNER_SUDO) {
 		/*
 		 * On the PTY: no echo (nothing typed comes back, whenever it is
 		 * sent), no "\r\n"; nothing reads the terminal but sudo, which
 		 * opens /dev/tty for the password; the hangup when the
-		 * connection goes (HUP) stops the runner.
+		 * connection goes (HUP) stops the runner. sudo relays a TERM to
+		 * what it runs (as root: the login could not signal it anyway),
+		 * so stop() signals sudo only, at once.
 		 */
 		free(out);
 		out = sc_strdupf(
 			"stty -echo -onlcr 2>/dev/null; cd \"$d\" || exit 125; "
-			"trap '' PIPE; %s </dev/null & p=$!; echo \"$p\" > \"$d/pid\"; "
-			"trap 'kill -TERM \"$p\" 2>/dev/null' TERM INT HUP; "
+			"trap '' PIPE; %s; stop() { kill -TERM \"$p\" 2>/dev/null; }; "
+			"%s </dev/null & p=$!; echo \"$p\" > \"$d/pid\"; "
+			"%strap 'stop' TERM INT HUP; "
 			"while :; do wait \"$p\"; s=$?; kill -0 \"$p\" 2>/dev/null || "
-			"break; done; cd / && rm -rf \"$d\"; exit \"$s\"",
-			cmd);
+			"break; done; kill $t 2>/dev/null; cd / && rm -rf \"$d\"; exit \"$s\"",
+			stop_fn, cmd, timer);
 	}
+	free(timer);
 	free(cmd);
 	return out;
 }
@@ -214,6 +256,12 @@ static int fail(struct sc_run_result *res, enum sc_run_phase phase, int r,
 	res->status = 255;
 	snprintf(res->msg, sizeof(res->msg), "%s", err->msg);
 	return r;
+}
+
+static void tell(const struct sc_run_req *rq, void *ud, enum sc_run_phase phase)
+{
+	if (rq->phase)
+		rq->phase(ud, (int)phase);
 }
 
 static void remove_dir(struct sc_ssh *s, const char *dir)
@@ -266,9 +314,10 @@ static int read_module(const char *path, char **buf, size_t *len, char hex[65],
 struct gate {
 	sc_ssh_line_fn fn;
 	void *ud;
-	const char *hex; /* the module's digest here */
-	bool open;       /* the copy there has it: what follows is the run's */
-	bool cancel;     /* it has another: stop (the stage script refuses too) */
+	const struct sc_run_req *rq; /* told SC_PHASE_RUN when the gate opens */
+	const char *hex;             /* the module's digest here */
+	bool open;   /* the copy there has it: what follows is the run's */
+	bool cancel; /* it has another: stop (the stage script refuses too) */
 	char kernel[128];
 	char digest[65];
 	char dir[512];
@@ -292,6 +341,8 @@ static bool gate_take(struct gate *g, int is_stderr, const char *line, size_t le
 			 line + 13 + 65);
 		g->open = !strcmp(g->digest, g->hex);
 		g->cancel = !g->open;
+		if (g->open && g->rq)
+			tell(g->rq, g->ud, SC_PHASE_RUN);
 	} else {
 		return false;
 	}
@@ -383,7 +434,9 @@ static int stage_then_sudo(struct sc_ssh *s, const struct sc_target *t,
 			   sc_ssh_line_fn fn, void *ud, volatile sig_atomic_t *stop,
 			   struct sc_run_result *res, struct sc_error *err)
 {
-	struct gate g = {.fn = fn, .ud = ud, .hex = m->hex};
+	struct gate g = {.fn = fn,
+			 .ud = ud,
+			 .hex = m->hex}; /* the run is the second channel */
 	char *stage = stage_script(t->kernel, m->name, m->len, m->hex);
 	char *cmd = sc_strdupf("%sexit 0", stage);
 	int st = 255, r;
@@ -404,6 +457,7 @@ static int stage_then_sudo(struct sc_ssh *s, const struct sc_target *t,
 		return r;
 	cmd = sc_run_wrapper(t->ex.runner, g.dir, m->name, rq);
 	res->phase = SC_PHASE_RUN;
+	tell(rq, ud, SC_PHASE_RUN);
 	r = run_sudo(s, t, cmd, rq, fn, ud, stop, res, err);
 	free(cmd);
 	return r < 0 ? fail(res, SC_PHASE_RUN, r, err) : 0;
@@ -418,7 +472,7 @@ static int stage_and_run(struct sc_ssh *s, const struct sc_target *t,
 			 sc_ssh_line_fn fn, void *ud, volatile sig_atomic_t *stop,
 			 struct sc_run_result *res, struct sc_error *err)
 {
-	struct gate g = {.fn = fn, .ud = ud, .hex = m->hex};
+	struct gate g = {.fn = fn, .ud = ud, .hex = m->hex, .rq = rq};
 	char *stage = stage_script(t->kernel, m->name, m->len, m->hex);
 	char *body = wrapper_body(t->ex.runner, m->name, rq);
 	char *cmd = sc_strdupf("%s%s", stage, body);
@@ -455,7 +509,10 @@ int sc_run_target(const struct sc_target *t, const char *module_path,
 	if (r < 0)
 		return fail(res, SC_PHASE_READ, r, &err);
 	o.name = t->name;
+	tell(rq, ud, SC_PHASE_CONNECT);
 	r = sc_ssh_connect(&t->ex, &o, &s, &err);
+	if (r == 0) /* the stage script: kernel check, private dir, upload, digest */
+		tell(rq, ud, SC_PHASE_UPLOAD);
 	if (r < 0)
 		fail(res, SC_PHASE_CONNECT, r, &err);
 	else if (t->ex.runner == SC_RUNNER_SUDO)
