@@ -28,6 +28,12 @@ static void forward(int sig)
 		kill(-child_pid, sig);
 }
 
+unsigned sc_build_timeout(const struct sc_request *req, const struct sc_ctx *ctx)
+{
+	return req->build_timeout >= 0 ? (unsigned)req->build_timeout
+				       : ctx->build_timeout_s;
+}
+
 int sc_build_interrupted(void)
 {
 	return got_signal;
@@ -119,6 +125,7 @@ struct follow {
 	bool keep_passes; /* the user's own -v: the pass lines are theirs */
 	int pass;         /* the pass stap is in, 1-4 */
 	double t0;
+	double deadline; /* the build timeout's end (now() clock); 0: none */
 	char buf[8192];
 	size_t len;
 };
@@ -193,9 +200,46 @@ static void follow_stap(struct follow *f, int fd, pid_t pid, int *status, bool *
 		if (*reaped &&
 		    poll(&pfd, 1, 0) <= 0) /* exited, and nothing more to read */
 			break;
+		if (!*reaped && f->deadline > 0 && now() >= f->deadline)
+			break; /* the build timeout: the caller stops it */
 		follow_show(f);
 	}
 	sc_progress_hide(f->p);
+}
+
+/* How long a stap that asks no more to end (SIGTERM) gets before SIGKILL. */
+#define TERM_GRACE_MS 2000
+
+/*
+ * Wait for stap for at most left_ms milliseconds (< 0: no limit). When it
+ * is over, its process group gets SIGTERM, then SIGKILL. Returns 0 and its
+ * status, -ETIMEDOUT (reaped), or -errno.
+ */
+static int wait_stap(pid_t pid, long left_ms, int *status)
+{
+	int r;
+
+	if (left_ms < 0)
+		return sc_wait(pid, status);
+	r = sc_wait_timeout(pid, left_ms, status);
+	if (r != -ETIMEDOUT)
+		return r;
+	kill(-pid, SIGTERM);
+	if (sc_wait_timeout(pid, TERM_GRACE_MS, status) == -ETIMEDOUT) {
+		kill(-pid, SIGKILL);
+		(void)sc_wait(pid, status);
+	}
+	return -ETIMEDOUT;
+}
+
+/* What is left of the build timeout in ms (at least 1), or -1: no limit. */
+static long time_left_ms(const struct follow *f)
+{
+	double left = f->deadline - now();
+
+	if (f->deadline <= 0)
+		return -1;
+	return left > 0.001 ? (long)(left * 1000) : 1;
 }
 
 /* Run stap, passing on the signals that would stop us. Returns 0 and its status. */
@@ -204,6 +248,7 @@ static int run_stap(const struct sc_argv *a, const char *work, const struct sc_b
 {
 	struct sigaction sa = {0}, old_int, old_term, old_hup;
 	struct sc_spawn_opts o = SC_SPAWN_OPTS_INIT;
+	unsigned timeout_s = sc_build_timeout(b->req, b->ctx);
 	struct follow f = {.module = b->key->module,
 			   .keep_passes = b->req->verbose > 0,
 			   .pass = 1,
@@ -230,20 +275,31 @@ static int run_stap(const struct sc_argv *a, const char *work, const struct sc_b
 	sigaction(SIGTERM, &sa, &old_term);
 	sigaction(SIGHUP, &sa, &old_hup);
 	got_signal = 0;
+	f.deadline = timeout_s ? now() + timeout_s : 0;
 	r = sc_spawn(a->v, &o, &pid);
 	if (pfd[1] >= 0)
 		close(pfd[1]);
 	if (r == 0) {
 		child_pid = pid;
+		/* A signal between fork and here found no child to pass it to. */
+		if (got_signal)
+			kill(-pid, got_signal);
 		if (f.p)
 			follow_stap(&f, pfd[0], pid, status, &reaped);
-		r = reaped ? 0 : sc_wait(pid, status);
+		r = reaped ? 0 : wait_stap(pid, time_left_ms(&f), status);
 		child_pid = 0;
 		kill(-pid, SIGKILL); /* stragglers of an interrupted or failed kbuild */
 	}
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	sigaction(SIGHUP, &old_hup, NULL);
+	/*
+	 * Interrupted, the request is ending: the handlers stay, so that a
+	 * second signal (timeout(1) signals its group as well, a second Ctrl-C)
+	 * cannot kill us before the cache has removed the staging directory.
+	 */
+	if (!got_signal) {
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+		sigaction(SIGHUP, &old_hup, NULL);
+	}
 	if (null >= 0)
 		close(null);
 	if (pfd[0] >= 0)
@@ -294,6 +350,7 @@ int sc_build_run(void *arg, const char *tmpdir, struct sc_record *meta,
 	char *work = xstrdupf("%s/work", tmpdir), *script_copy = NULL;
 	char *built = NULL, *dest = NULL;
 	double t0 = now();
+	unsigned timeout = sc_build_timeout(b->req, b->ctx);
 	int status = 0, r;
 
 	if (mkdir(work, 0700) < 0) {
@@ -322,6 +379,15 @@ int sc_build_run(void *arg, const char *tmpdir, struct sc_record *meta,
 		fputc('\n', stderr);
 	}
 	r = run_stap(&a, work, b, &status);
+	if (r == -ETIMEDOUT) {
+		sc_error_set(err,
+			     "stap did not finish within %u s, so its process group was "
+			     "killed and nothing was cached; raise the limit with "
+			     "--build-timeout SECONDS or 'build-timeout:' in config.yaml "
+			     "(0: no limit)",
+			     timeout);
+		goto out;
+	}
 	if (r < 0) {
 		sc_error_set(err, "cannot start stap: %s", strerror(-r));
 		goto out;

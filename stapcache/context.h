@@ -53,6 +53,7 @@ struct sc_ctx {
 	unsigned shared_connect_ms;   /* shared-connect-timeout:, else 300 */
 	unsigned shared_timeout_ms;   /* shared-timeout:, else 3000 */
 	unsigned shared_wait_s;       /* shared-wait:, else 120 */
+	unsigned build_timeout_s;     /* build-timeout:, else 0 (none) */
 	bool progress; /* a build's status line on stderr (main.c: a terminal, no --no-progress) */
 };
 

@@ -178,6 +178,7 @@ static int compile(int argc, char **argv, bool as_stap)
 	}
 	if (sc_cache_open(ctx.cache_dir, ctx.max_size, &c, &err) < 0)
 		goto fail;
+	sc_cache_set_lock_wait(c, sc_build_timeout(&req, &ctx));
 	sc_cache_set_shared(c, sc_shared_new(&ctx)); /* NULL: no shared-cache: */
 	if (req.targets.n || req.remotes.n) {
 		status = sc_remote_targets(&req, &env, &ctx, c);

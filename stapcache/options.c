@@ -220,6 +220,10 @@ const struct sc_opt sc_opts[] = {
 		 "nothing for this long (default 30)"},
 	{SC_OPT_JOBS, "jobs", "N", SC_ROLE_OWN, .example = "4",
 	 .help = "for -T: targets run at once (default 64)"},
+	{SC_OPT_BUILD_TIMEOUT, "build-timeout", "SECONDS", SC_ROLE_OWN, .example = "600",
+	 .help = "on a miss, stop stap (its whole process group) after SECONDS\n"
+		 "and cache nothing (0: no limit; default: build-timeout: in\n"
+		 "config.yaml, else none)"},
 	{SC_OPT_NO_PROGRESS, "no-progress", NULL, SC_ROLE_OWN,
 	 .help = "no status line on stderr (a build's pass and time, each\n"
 		 "target's state); there is none when stderr is not a terminal"},
@@ -616,6 +620,9 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 			       &req->io_timeout, err);
 	case SC_OPT_JOBS:
 		return int_arg("--jobs", arg, 1, SC_REMOTE_JOBS_MAX, &req->jobs, err);
+	case SC_OPT_BUILD_TIMEOUT:
+		return int_arg("--build-timeout", arg, 0, SC_BUILD_TIMEOUT_MAX,
+			       &req->build_timeout, err);
 	case SC_OPT_DURATION:
 		return int_arg("--duration", arg, 1, (int)SC_MAX_DURATION, &req->duration,
 			       err);
@@ -700,6 +707,7 @@ static int parse(int argc, char **argv, bool as_stap, struct sc_request *req,
 	int c, r;
 
 	memset(req, 0, sizeof(*req));
+	req->build_timeout = -1;
 	req->last_pass = 5;
 	getopt_spec(shorts, sizeof(shorts), longs);
 	opterr = 0;

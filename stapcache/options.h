@@ -59,6 +59,7 @@ enum sc_opt_id {
 	SC_OPT_JOBS,
 	SC_OPT_REMOTE_RUNNER,
 	SC_OPT_DUMP_OPTIONS,
+	SC_OPT_BUILD_TIMEOUT,
 	SC_OPT_NO_PROGRESS,
 	SC_OPT_TIMEOUT, /* -T TIME in stap's meaning: no spelling of its own (see -T) */
 	/* stap's long-only options */
@@ -128,6 +129,7 @@ struct sc_strv {
 
 /* The ranges --connect-timeout (and --io-timeout) and --jobs accept (stapcache-remote checks them again). */
 #define SC_REMOTE_CONNECT_TIMEOUT_MAX 3600
+#define SC_BUILD_TIMEOUT_MAX 604800 /* a week */
 #define SC_REMOTE_JOBS_MAX 4096
 
 /* A stap-compatible request: what to compile, for what, and what to do with it. */
@@ -161,6 +163,7 @@ struct sc_request {
 	int connect_timeout;  /* --connect-timeout SECONDS; 0: the helper's default */
 	int io_timeout;       /* --io-timeout SECONDS; 0: the helper's default */
 	int jobs;             /* --jobs N: targets at once; 0: the helper's default */
+	int build_timeout;    /* --build-timeout SECONDS (0: none); -1: config.yaml's */
 	bool no_progress;     /* --no-progress: no status line, even on a terminal */
 	int duration;         /* --duration SECONDS: stop the run then; 0: no limit */
 };
