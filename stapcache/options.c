@@ -215,6 +215,9 @@ const struct sc_opt sc_opts[] = {
 		 "a number that names no target is stap's -T TIME"},
 	{SC_OPT_CONNECT_TIMEOUT, "connect-timeout", "SECONDS", SC_ROLE_OWN,
 	 .example = "5", .help = "for -T: SSH connect timeout (default 10)"},
+	{SC_OPT_IO_TIMEOUT, "io-timeout", "SECONDS", SC_ROLE_OWN, .example = "60",
+	 .help = "for -T: give up on a connected target that answers\n"
+		 "nothing for this long (default 30)"},
 	{SC_OPT_JOBS, "jobs", "N", SC_ROLE_OWN, .example = "4",
 	 .help = "for -T: targets run at once (default 64)"},
 	{SC_OPT_BUILD_TIMEOUT, "build-timeout", "SECONDS", SC_ROLE_OWN, .example = "600",
@@ -613,6 +616,9 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 	case SC_OPT_CONNECT_TIMEOUT:
 		return int_arg("--connect-timeout", arg, 1, SC_REMOTE_CONNECT_TIMEOUT_MAX,
 			       &req->connect_timeout, err);
+	case SC_OPT_IO_TIMEOUT:
+		return int_arg("--io-timeout", arg, 1, SC_REMOTE_CONNECT_TIMEOUT_MAX,
+			       &req->io_timeout, err);
 	case SC_OPT_JOBS:
 		return int_arg("--jobs", arg, 1, SC_REMOTE_JOBS_MAX, &req->jobs, err);
 	case SC_OPT_BUILD_TIMEOUT:

@@ -55,6 +55,7 @@ enum sc_opt_id {
 	SC_OPT_SUPPRESS_TIME_LIMITS,
 	SC_OPT_SKIP_BADVARS,
 	SC_OPT_CONNECT_TIMEOUT,
+	SC_OPT_IO_TIMEOUT,
 	SC_OPT_JOBS,
 	SC_OPT_REMOTE_RUNNER,
 	SC_OPT_DUMP_OPTIONS,
@@ -126,7 +127,7 @@ struct sc_strv {
 	size_t n;
 };
 
-/* The ranges --connect-timeout and --jobs accept (stapcache-remote checks them again). */
+/* The ranges --connect-timeout (and --io-timeout) and --jobs accept (stapcache-remote checks them again). */
 #define SC_REMOTE_CONNECT_TIMEOUT_MAX 3600
 #define SC_BUILD_TIMEOUT_MAX 604800 /* a week */
 #define SC_REMOTE_JOBS_MAX 4096
@@ -160,6 +161,7 @@ struct sc_request {
 	bool exec_stap;
 	const char *exec_why; /* why, for -v */
 	int connect_timeout;  /* --connect-timeout SECONDS; 0: the helper's default */
+	int io_timeout;       /* --io-timeout SECONDS; 0: the helper's default */
 	int jobs;             /* --jobs N: targets at once; 0: the helper's default */
 	int build_timeout;    /* --build-timeout SECONDS (0: none); -1: config.yaml's */
 	bool no_progress;     /* --no-progress: no status line, even on a terminal */

@@ -263,6 +263,8 @@ static int helper_argv(const struct sc_request *req, unsigned duration,
 		r = sc_argv_push(a, "-v");
 	if (r == 0 && req->connect_timeout)
 		r = sc_argv_pushf(a, "--connect-timeout=%d", req->connect_timeout);
+	if (r == 0 && req->io_timeout)
+		r = sc_argv_pushf(a, "--io-timeout=%d", req->io_timeout);
 	if (r == 0 && req->jobs)
 		r = sc_argv_pushf(a, "--jobs=%d", req->jobs);
 	if (req->no_progress)

@@ -4,8 +4,8 @@
  * (stapcache) execs it for -T runs and for `stapcache host ...`, so that only
  * these commands pay for loading libssh; a cache hit never does.
  *
- *   stapcache-remote run [-v] [--entry YAML]... [--connect-timeout S] [--jobs N]
- *                        [--no-progress]
+ *   stapcache-remote run [-v] [--entry YAML]... [--connect-timeout S]
+ *                        [--io-timeout S] [--jobs N] [--no-progress]
  *                        -T NAME=MODULE.ko ...
  *                        [--duration S] [--runner-arg WORD ...] [--] [NAME=VALUE ...]
  *
@@ -79,13 +79,15 @@ enum {
 	OPT_RUNNER_ARG,
 	OPT_ENTRY,
 	OPT_NO_PROGRESS,
-	OPT_DURATION
+	OPT_DURATION,
+	OPT_IO_TIMEOUT
 };
 
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option longs[] = {
 		{"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+		{"io-timeout", required_argument, NULL, OPT_IO_TIMEOUT},
 		{"jobs", required_argument, NULL, OPT_JOBS},
 		{"runner-arg", required_argument, NULL, OPT_RUNNER_ARG},
 		{"entry", required_argument, NULL, OPT_ENTRY},
@@ -160,6 +162,12 @@ static int cmd_run(int argc, char **argv)
 			if (sc_remote_int_arg("--connect-timeout", optarg, 1,
 					      SC_REMOTE_CONNECT_TIMEOUT_MAX,
 					      &rq.ssh.connect_timeout) < 0)
+				goto out;
+			break;
+		case OPT_IO_TIMEOUT:
+			if (sc_remote_int_arg("--io-timeout", optarg, 1,
+					      SC_REMOTE_CONNECT_TIMEOUT_MAX,
+					      &rq.ssh.io_timeout) < 0)
 				goto out;
 			break;
 		case OPT_JOBS:

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Ship a module to one target and run it there. The target needs a POSIX
- * shell, mktemp, head -c, sha256sum and the runner: no stapcache, no compiler.
+ * shell, mktemp, head -c, wc, sha256sum and the runner: no stapcache, no
+ * compiler.
  *
  * One exec channel does it all (each channel costs the target a session and
  * a login shell): one shell script checks the kernel, makes the private dir,
@@ -18,7 +19,11 @@
  * - this process SIGKILLed, or the network gone: sshd closes the channel, the
  *   wrapper's stdin reaches EOF, and it does the same;
  * - the target rebooted or the wrapper itself killed: the next connection to
- *   that host removes dirs of ours whose runner is no longer alive.
+ *   that host removes dirs of ours whose runner is no longer alive;
+ * - the connection lost before the run (mid-upload): the dir's pid file names
+ *   the sshd process of that connection (the stage script's parent) until the
+ *   wrapper puts the runner's there, so the next connection removes it too.
+ *   A truncated upload is never renamed to the module's name.
  */
 #include "build-config.h"
 
@@ -109,9 +114,11 @@ static int sudo_answer(void *ud, char *buf, size_t n)
 }
 
 /*
- * Remove dirs of earlier runs whose runner is gone; refuse another kernel
- * ("stapcache-kernel RELEASE"); make a private dir $d; store the module from
- * stdin (exactly len bytes) under a temporary name, rename it, and say
+ * Remove dirs of earlier runs whose runner (or, before the run, connection:
+ * the shell's parent, the sshd of that connection) is gone; refuse another
+ * kernel ("stapcache-kernel RELEASE"); make a private dir $d; store the module
+ * from stdin (exactly len bytes, or a cut connection leaves nothing under the
+ * module's name) under a temporary name, rename it, and say
  * "stapcache-ok SHA256 DIR" with the copy's digest; run nothing unless it is
  * hex. A TERM, INT or HUP before the runner starts removes $d.
  */
@@ -127,12 +134,14 @@ static char *stage_script(const char *kernel, const char *name, size_t len,
 		"done >/dev/null 2>&1; k=$(uname -r); "
 		"[ \"$k\" = %s ] || { echo \"stapcache-kernel $k\"; exit 124; }; "
 		"d=$(mktemp -d \"${TMPDIR:-/tmp}/stapcache.XXXXXXXX\") || exit 125; "
+		"echo \"$PPID\" > \"$d/pid\"; "
 		"trap 'cd / && rm -rf \"$d\"; exit 129' TERM INT HUP; "
-		"cd \"$d\" && head -c %zu > .%s.ko.part && mv -f .%s.ko.part %s.ko && "
+		"cd \"$d\" && head -c %zu > .%s.ko.part && n=$(wc -c < .%s.ko.part) && "
+		"[ $n -eq %zu ] && mv -f .%s.ko.part %s.ko && "
 		"s=$(sha256sum %s.ko) || { cd / && rm -rf \"$d\"; exit 125; }; "
 		"s=${s%%%% *}; printf 'stapcache-ok %%s %%s\\n' \"$s\" \"$d\"; "
 		"[ \"$s\" = %s ] || { cd / && rm -rf \"$d\"; exit 126; }; ",
-		qk, len, name, name, name, name, hex);
+		qk, len, name, name, len, name, name, name, hex);
 	free(qk);
 	return out;
 }

@@ -9,6 +9,14 @@
  * - A password is asked only on /dev/tty, with echo off, one prompt at a time
  *   (targets run in threads), and is never kept after the attempt.
  * - Reads wait at most 100 ms at a time, so a stop request is seen promptly.
+ * - Nothing waits for the target without a bound once connected: libssh's
+ *   blocking calls (channel open, exec, a full window, the exit status) wait
+ *   at most io_timeout; a channel that has been quiet for a third of it is
+ *   probed with a request the server must answer (an "env" request: every
+ *   server replies, refusing it, and nothing changes there), and no reply
+ *   within io_timeout means the target or the network hangs: SC_SSH_EHUNG.
+ *   A live target answers the probe, so a run that prints nothing for hours
+ *   is never ended by it; a run that keeps printing is never probed at all.
  */
 #include "build-config.h"
 
@@ -34,6 +42,7 @@ struct sc_ssh {
 	ssh_session ss;
 	char fp[128];
 	char where[300]; /* "HOST:PORT" after ~/.ssh/config */
+	int io_timeout;  /* seconds, > 0 */
 };
 
 static pthread_mutex_t prompt_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -354,13 +363,23 @@ int sc_ssh_connect(const struct sc_execute *ex, const struct sc_ssh_opts *o,
 		free(s);
 		return -ENOMEM;
 	}
+	s->io_timeout = o->io_timeout > 0 ? o->io_timeout : SC_SSH_DEFAULT_IO_TIMEOUT;
 	r = set_options(s, ex, o, err);
 	if (r < 0)
 		goto fail;
 	describe_peer(s);
 	if (ssh_connect(s->ss) != SSH_OK) {
-		sc_error_set(err, "%s: cannot connect to %s: %s", o->name, s->where,
-			     ssh_get_error(s->ss));
+		const char *e = ssh_get_error(s->ss);
+
+		sc_error_set(err, "%s: cannot connect to %s: %s%s", o->name, s->where,
+			     *e ? e : "the SSH handshake failed",
+			     strstr(e, "Timeout")
+				     ? " (no SSH server answered in time: check the host, "
+				       "its port and the network; --connect-timeout "
+				       "SECONDS waits longer)"
+			     : *e ? ""
+				  : " (what answered there is not an SSH server, or "
+				    "the data was corrupted on the way)");
 		r = SC_SSH_ECONNECT;
 		goto fail;
 	}
@@ -369,6 +388,17 @@ int sc_ssh_connect(const struct sc_execute *ex, const struct sc_ssh_opts *o,
 		r = authenticate(s, o, err);
 	if (r < 0)
 		goto fail;
+	/* From now on every blocking libssh call waits at most io_timeout. */
+	{
+		long io = s->io_timeout;
+
+		if (ssh_options_set(s->ss, SSH_OPTIONS_TIMEOUT, &io) < 0) {
+			sc_error_set(err, "%s: cannot set SSH options: %s", o->name,
+				     ssh_get_error(s->ss));
+			r = -EINVAL;
+			goto fail;
+		}
+	}
 	*out = s;
 	return 0;
 fail:
@@ -429,6 +459,43 @@ static bool drained(ssh_channel ch)
 	       (b == 0 || b == SSH_EOF);
 }
 
+/* The connection broke (reset, corrupted, closed): libssh says how. */
+static void lost(struct sc_ssh *s, struct sc_error *err)
+{
+	const char *e = ssh_get_error(s->ss);
+
+	sc_error_set(err,
+		     "connection lost: %s (the target stops what was started there "
+		     "when it notices; check the network and run again)",
+		     *e ? e : "closed");
+}
+
+/*
+ * Is the target still there? A channel request it must answer: "env", which
+ * OpenSSH and dropbear refuse after exec (and would only add a variable to
+ * a command already running). Any answer, yes or no, proves it alive; no
+ * answer within io_timeout (libssh's timeout, set after connecting) is
+ * SC_SSH_EHUNG.
+ */
+static int probe(struct sc_ssh *s, ssh_channel ch, struct sc_error *err)
+{
+	int rc = ssh_channel_request_env(ch, "STAPCACHE_KEEPALIVE", "1");
+
+	if (rc == SSH_OK ||
+	    (rc == SSH_ERROR && ssh_get_error_code(s->ss) == SSH_REQUEST_DENIED &&
+	     ssh_is_connected(s->ss)))
+		return 0;
+	if (rc == SSH_AGAIN) {
+		sc_error_set(err,
+			     "%s answered nothing for %d s: the target or the network "
+			     "hangs; gave up on it (--io-timeout SECONDS waits longer)",
+			     s->where, s->io_timeout);
+		return SC_SSH_EHUNG;
+	}
+	lost(s, err);
+	return -EIO;
+}
+
 /* A PTY's lines: without the terminal's '\r', and the prompt's blank line dropped. */
 struct pty_lines {
 	sc_ssh_line_fn fn;
@@ -482,7 +549,7 @@ static int answer_prompt(struct sc_ssh *s, ssh_channel ch, struct linebuf *lb,
 	pl->swallow_blank = true;
 	explicit_bzero(reply, sizeof(reply));
 	if (w < 0) {
-		sc_error_set(err, "connection lost: %s", ssh_get_error(s->ss));
+		lost(s, err);
 		return -EIO;
 	}
 	return 0;
@@ -498,7 +565,7 @@ static int pump(struct sc_ssh *s, ssh_channel ch, struct sc_ssh_prompt *pr,
 {
 	struct linebuf lb[2] = {{0}};
 	struct pty_lines pl = {.fn = fn, .ud = ud};
-	double deadline = 0;
+	double deadline = 0, heard = now(), quiet = s->io_timeout / 3.0;
 	char buf[16384];
 	int r = 0;
 
@@ -525,7 +592,7 @@ static int pump(struct sc_ssh *s, ssh_channel ch, struct sc_ssh_prompt *pr,
 			break;
 		}
 		if (ssh_channel_poll_timeout(ch, 100, 0) == SSH_ERROR) {
-			sc_error_set(err, "connection lost: %s", ssh_get_error(s->ss));
+			lost(s, err);
 			r = -EIO;
 			break;
 		}
@@ -534,20 +601,26 @@ static int pump(struct sc_ssh *s, ssh_channel ch, struct sc_ssh_prompt *pr,
 
 			while ((n = ssh_channel_read_nonblocking(ch, buf, sizeof(buf),
 								 e)) > 0) {
+				heard = now();
 				feed(&lb[e], buf, (size_t)n, e, fn, ud);
 				if (pr && e == 0 && !stop_seen(stop) &&
 				    (r = answer_prompt(s, ch, &lb[0], pr, &pl, err)) < 0)
 					goto out;
 			}
 			if (n == SSH_ERROR) {
-				sc_error_set(err, "connection lost: %s",
-					     ssh_get_error(s->ss));
+				lost(s, err);
 				r = -EIO;
 				goto out;
 			}
 		}
 		if (drained(ch) || ssh_channel_is_closed(ch))
 			break;
+		if (!ssh_channel_is_eof(ch) && now() - heard >= quiet) {
+			r = probe(s, ch, err);
+			if (r < 0)
+				break;
+			heard = now();
+		}
 	}
 out:
 	for (int e = 0; e < 2; e++) {
@@ -577,7 +650,8 @@ static ssh_channel open_exec(struct sc_ssh *s, const char *cmd, bool pty,
 	return ch;
 }
 
-static int finish(ssh_channel ch, int r, int *status)
+static int finish(struct sc_ssh *s, ssh_channel ch, int r, int *status,
+		  struct sc_error *err)
 {
 	int st = -1;
 
@@ -590,6 +664,11 @@ static int finish(ssh_channel ch, int r, int *status)
 	/* No exit-status (killed by a signal, or the channel vanished): like ssh, 255. */
 	if (r == 0)
 		*status = st < 0 ? 255 : st;
+	/* ...unless the connection went: then that is the news, not a status. */
+	if (r == 0 && st < 0 && !ssh_is_connected(s->ss)) {
+		lost(s, err);
+		r = -EIO;
+	}
 	return r;
 }
 
@@ -603,7 +682,15 @@ static int write_in(struct sc_ssh *s, ssh_channel ch, const void *in, size_t inl
 		uint32_t chunk = inlen > 32768 ? 32768 : (uint32_t)inlen;
 		int n = ssh_channel_write(ch, p, chunk);
 
-		if (n <= 0) {
+		if (n == 0) {
+			/* libssh waited io_timeout for the window to open. */
+			sc_error_set(err,
+				     "upload to %s stalled: it took nothing for %d s; gave "
+				     "up on it (--io-timeout SECONDS waits longer)",
+				     s->where, s->io_timeout);
+			return SC_SSH_EHUNG;
+		}
+		if (n < 0) {
 			sc_error_set(err, "upload to %s failed: %s", s->where,
 				     ssh_get_error(s->ss));
 			return -EIO;
@@ -622,7 +709,8 @@ int sc_ssh_stream(struct sc_ssh *s, const char *cmd, sc_ssh_line_fn fn, void *ud
 
 	if (!ch)
 		return -EIO;
-	return finish(ch, pump(s, ch, NULL, NULL, fn, ud, stop, grace, err), status);
+	return finish(s, ch, pump(s, ch, NULL, NULL, fn, ud, stop, grace, err), status,
+		      err);
 }
 
 int sc_ssh_stream_in(struct sc_ssh *s, const char *cmd, const void *in, size_t inlen,
@@ -638,13 +726,16 @@ int sc_ssh_stream_in(struct sc_ssh *s, const char *cmd, const void *in, size_t i
 	 * A command that exits before reading it all (a refusal) closes the
 	 * channel: what it said and its status are still read below.
 	 */
-	if (write_in(s, ch, in, inlen, err) < 0) {
+	int w = write_in(s, ch, in, inlen, err);
+
+	if (w < 0) {
 		if (!ssh_channel_is_eof(ch) && ssh_channel_is_open(ch))
-			return finish(ch, -EIO, status);
+			return finish(s, ch, w, status, err);
 		if (err)
 			err->msg[0] = '\0';
 	}
-	return finish(ch, pump(s, ch, NULL, cancel, fn, ud, stop, grace, err), status);
+	return finish(s, ch, pump(s, ch, NULL, cancel, fn, ud, stop, grace, err), status,
+		      err);
 }
 
 int sc_ssh_stream_pty(struct sc_ssh *s, const char *cmd, struct sc_ssh_prompt *pr,
@@ -656,7 +747,7 @@ int sc_ssh_stream_pty(struct sc_ssh *s, const char *cmd, struct sc_ssh_prompt *p
 
 	if (!ch)
 		return -EIO;
-	r = finish(ch, pump(s, ch, pr, NULL, fn, ud, stop, grace, err), status);
+	r = finish(s, ch, pump(s, ch, pr, NULL, fn, ud, stop, grace, err), status, err);
 	if (r == -ECANCELED) {
 		*status = 255;
 		r = 0;
@@ -705,7 +796,7 @@ int sc_ssh_exec(struct sc_ssh *s, const char *cmd, const void *in, size_t inlen,
 	}
 	if (r == 0)
 		r = pump(s, ch, NULL, NULL, capture_line, &c, NULL, 0, err);
-	r = finish(ch, r, status);
+	r = finish(s, ch, r, status, err);
 	if (r == 0 && *status != 0)
 		sc_error_set(err, "%s", c.errs ? c.errs : "(no message)");
 	if (r == 0 && out) {

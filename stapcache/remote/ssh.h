@@ -23,18 +23,28 @@
 struct sc_ssh;
 
 struct sc_ssh_opts {
-	const char *name;      /* the target's name, for messages */
-	const char *ssh_dir;   /* ~/.ssh (from $HOME, read at the edge) */
-	int connect_timeout;   /* seconds */
+	const char *name;    /* the target's name, for messages */
+	const char *ssh_dir; /* ~/.ssh (from $HOME, read at the edge) */
+	int connect_timeout; /* seconds */
+	/*
+	 * Seconds a connected target may leave us without an answer: after a
+	 * third of it without any data, a request that needs a reply is sent,
+	 * and no reply within io_timeout gives up on the connection. 0: the
+	 * default (SC_SSH_DEFAULT_IO_TIMEOUT).
+	 */
+	int io_timeout;
 	bool may_prompt;       /* a terminal may be asked for a password */
 	const char *accept_fp; /* "SHA256:..." to add to known_hosts if it matches */
 	int verbose;
 };
 
+#define SC_SSH_DEFAULT_IO_TIMEOUT 30
+
 /* Failure kinds (negative errno), so callers can tell them apart. */
 #define SC_SSH_ECONNECT (-EHOSTUNREACH) /* no TCP/SSH connection (incl. timeout) */
 #define SC_SSH_EHOSTKEY (-EPERM)        /* host key unknown, changed or unverifiable */
 #define SC_SSH_EAUTH (-EACCES)          /* every authentication method failed */
+#define SC_SSH_EHUNG (-ETIMEDOUT)       /* connected, then no answer for io_timeout */
 
 /*
  * Connect, verify the host key, authenticate. Returns 0 and *out (free with
@@ -50,7 +60,8 @@ void sc_ssh_free(struct sc_ssh *s);
  * Run cmd (by the login shell, as ssh does), write in[0..inlen) to its stdin
  * then EOF, and collect at most 64 KiB of stdout into *out (NUL-terminated,
  * caller frees; may be NULL). stderr goes into err when the command fails.
- * Returns 0 and *status (the remote exit status), or -EIO with err set.
+ * Returns 0 and *status (the remote exit status), or -EIO / SC_SSH_EHUNG
+ * (as for sc_ssh_stream) with err set.
  */
 int sc_ssh_exec(struct sc_ssh *s, const char *cmd, const void *in, size_t inlen,
 		char **out, int *status, struct sc_error *err);
@@ -63,7 +74,8 @@ typedef void (*sc_ssh_line_fn)(void *ud, int is_stderr, const char *line, size_t
  * becomes non-zero the remote side is told to stop (a TERM signal request and
  * EOF on its stdin) and its output is still read until it exits, for at most
  * grace seconds; *stop >= 2 gives up at once. Returns 0 and *status, or -EIO
- * (connection lost) / -EINTR (gave up) with err set.
+ * (connection lost) / -EINTR (gave up) / SC_SSH_EHUNG (the target answered
+ * nothing for io_timeout seconds, see sc_ssh_opts) with err set.
  */
 int sc_ssh_stream(struct sc_ssh *s, const char *cmd, sc_ssh_line_fn fn, void *ud,
 		  volatile sig_atomic_t *stop, int grace, int *status,

@@ -40,6 +40,7 @@ for a in "$@"; do
 	case $a in
 	stderr=*) echo "to stderr: ${a#stderr=}" >&2 ;;
 	exit=*) exit "${a#exit=}" ;;
+	quiet=*) sleep "${a#quiet=}"; echo "quiet for ${a#quiet=} s" ;;
 	sleep=*)
 		trap 'echo "stopped by TERM" >> "$FAKE_LOG/stopped"; exit 0' TERM
 		echo started >> "$FAKE_LOG/started"
@@ -76,7 +77,10 @@ free_port() {
 _sshd_pids=""
 at_exit 'for p in $_sshd_pids; do kill $p 2>/dev/null; done'
 
-# start_sshd NAME PORT...: an sshd with its own host key on those ports.
+# start_sshd NAME PORT...: an sshd with its own host key on those ports, on
+# $SSHD_ADDR (default 127.0.0.1), in network namespace $SSHD_NETNS (default:
+# this one), run through $SSHD_WRAP, its commands' TMPDIR $SSHD_TMPDIR
+# (default $R/tmp).
 start_sshd() {
 	local name=$1 d=$R/sshd-$1 p args="" i
 	shift
@@ -84,7 +88,7 @@ start_sshd() {
 	ssh-keygen -q -t ed25519 -N '' -f "$d/host_key" -C "$name" || return 1
 	cat > "$d/config" <<CFG
 HostKey $d/host_key
-ListenAddress 127.0.0.1
+ListenAddress ${SSHD_ADDR:-127.0.0.1}
 AuthorizedKeysFile $R/authorized_keys
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -93,17 +97,18 @@ StrictModes no
 UsePAM no
 PidFile none
 Subsystem sftp /usr/lib/openssh/sftp-server
-SetEnv PATH=$R/bin:/usr/bin:/bin TMPDIR=$R/tmp FAKE_LOG=$R/log FAKE_KREL=${KREL:-unknown}
+SetEnv PATH=$R/bin:/usr/bin:/bin TMPDIR=${SSHD_TMPDIR:-$R/tmp} FAKE_LOG=$R/log FAKE_KREL=${KREL:-unknown}
 LogLevel ERROR
 MaxStartups 100
 CFG
 	for p in "$@"; do args="$args -p $p"; done
 	# shellcheck disable=SC2086
 	# shellcheck disable=SC2086
-	${SSHD_WRAP:-} /usr/sbin/sshd -D -e -f "$d/config" $args 2>>"$d/log" &
+	${SSHD_NETNS:+ip netns exec "$SSHD_NETNS"} ${SSHD_WRAP:-} /usr/sbin/sshd -D -e -f "$d/config" $args 2>>"$d/log" &
 	_sshd_pids="$_sshd_pids $!"
 	for i in $(seq 50); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		${SSHD_NETNS:+ip netns exec "$SSHD_NETNS"} \
+			bash -c "exec 3<>/dev/tcp/${SSHD_ADDR:-127.0.0.1}/$1" 2>/dev/null && return 0
 		sleep 0.1
 	done
 	echo "# sshd $name did not start: $(cat "$d/log")"
