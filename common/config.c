@@ -65,7 +65,7 @@ static int set_number(unsigned *slot, const char *value, unsigned max, const cha
 static const char known_keys[] =
 	"cache-dir, max-size, stap, runtime, shared-cache, trusted-builders, builder-key, "
 	"shared-auth-file, shared-connect-timeout, shared-timeout, shared-wait, "
-	"max-duration, build-timeout";
+	"max-duration, build-timeout, key-uid";
 
 static int apply(struct sc_config *cfg, const char *key, const char *value,
 		 const char *home, const char *name, size_t line, struct sc_error *err)
@@ -97,6 +97,17 @@ static int apply(struct sc_config *cfg, const char *key, const char *value,
 			     "0 (no limit) to 604800",
 			     name, line);
 		return -EINVAL;
+	}
+	if (!strcmp(key, "key-uid")) {
+		/* 0 is a uid (root): the number check below allows it. */
+		unsigned uid = 0;
+
+		if (strcmp(value, "0") &&
+		    set_number(&uid, value, 4294967294U, name, key, line, err) < 0)
+			return -EINVAL;
+		cfg->key_uid = (uid_t)uid;
+		cfg->has_key_uid = 1;
+		return 0;
 	}
 	if (!strcmp(key, "max-duration"))
 		return set_number(&cfg->max_duration, value, SC_MAX_DURATION, name, key,
@@ -342,6 +353,10 @@ int sc_config_merge(struct sc_config *base, const struct sc_config *over)
 	}
 	if (over->max_duration)
 		base->max_duration = over->max_duration;
+	if (over->has_key_uid) {
+		base->key_uid = over->key_uid;
+		base->has_key_uid = 1;
+	}
 	if (over->has_max_size) {
 		base->max_size = over->max_size;
 		base->has_max_size = 1;

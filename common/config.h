@@ -3,6 +3,7 @@
 #define SC_CONFIG_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "error.h"
 
@@ -50,6 +51,8 @@ struct sc_config {
 	unsigned build_timeout;          /* s, 0: none; valid when has_build_timeout */
 	int has_build_timeout;
 	unsigned max_duration; /* s: the longest run */
+	uid_t key_uid;         /* key-uid: the uid in every key; valid when has_key_uid */
+	int has_key_uid;
 };
 
 /*

@@ -122,7 +122,7 @@ int sc_ctx_init(struct sc_ctx *ctx, const struct sc_env *env, struct sc_error *e
 	else
 		ctx->stap_rc = xstrdupf("%s/.systemtap/rc", env->home ? env->home : "");
 	ctx->path = xstrdupf("%s", env->path ? env->path : "/usr/bin:/bin");
-	ctx->uid = env->uid;
+	ctx->uid = cfg->has_key_uid ? cfg->key_uid : env->uid;
 	ctx->max_size = cfg->has_max_size ? cfg->max_size : SC_DEFAULT_MAX_SIZE;
 	ctx->max_duration = cfg->max_duration;
 	ctx->shared_cache = cfg->shared_cache && *cfg->shared_cache ? cfg->shared_cache

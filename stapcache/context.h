@@ -42,7 +42,7 @@ struct sc_ctx {
 	char *tapset;  /* $SYSTEMTAP_TAPSET, else stap's tapset directory */
 	char *stap_rc; /* $SYSTEMTAP_DIR/rc, else ~/.systemtap/rc */
 	char *path;    /* PATH, else /usr/bin:/bin */
-	uid_t uid;
+	uid_t uid;     /* the uid in the key: key-uid: if set, else the invoking uid */
 	uint64_t max_size;     /* 0: no limit */
 	unsigned max_duration; /* max-duration: seconds, 0: no cap */
 	/* The shared cache (issue 10); the strings stay in cfg. */

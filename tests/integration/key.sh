@@ -141,6 +141,22 @@ if [ "$(id -u)" = 0 ]; then
 		"$STAPCACHE" --explain -p4 -r "$KREL" -e "$script" one | sed -n 's/^# key: //p')
 	like "$other" '^[0-9a-f]{64}$' "another user gets a key"
 	isnt "$other" "$base" "the uid changes the key"
+	# key-uid: one uid in every key, so that a team's users share entries.
+	write_config "runtime: $RUNTIME" "key-uid: 4242"
+	root_k=$(key -r "$KREL" -e "$script" one)
+	other_k=$(setpriv --reuid=65534 --regid=65534 --clear-groups \
+		env HOME="$T/shared" XDG_CONFIG_HOME="$XDG_CONFIG_HOME" STAPCACHE_DIR="$T/shared/cache" \
+		"$STAPCACHE" --explain -p4 -r "$KREL" -e "$script" one | sed -n 's/^# key: //p')
+	like "$root_k" '^[0-9a-f]{64}$' "key-uid: a key"
+	isnt "$root_k" "$base" "key-uid: 4242 changes root's key"
+	is "$other_k" "$root_k" "key-uid: 4242 gives root and another user the same key"
+	write_config "runtime: $RUNTIME" "key-uid: 0"
+	is "$(key -r "$KREL" -e "$script" one)" "$base" "key-uid: 0 is root's own key"
+	write_config "runtime: $RUNTIME" "key-uid: bob"
+	out=$("$STAPCACHE" --explain -p4 -r "$KREL" -e "$script" one 2>&1)
+	isnt "$?" 0 "key-uid: a name is refused"
+	like "$out" "config.yaml:2: 'key-uid' must be a whole number" "key-uid: the error names the file, line and key"
+	write_config "runtime: $RUNTIME"
 else
 	skip_one "not root: cannot switch uid (tests/unit/test-key covers the uid)"
 fi
