@@ -12,6 +12,9 @@
  *   run.c      the runner's argv; exec it
  *   remote/    -T: a module per target kernel, then exec stapcache-remote
  *   commands.c `stapcache cache ...`, `stapcache bless`
+ *   cmd/trace.c `stapcache trace SPEC...`: a one-liner's script, then as -e
+ *   supervise.c a local run whose output stapcache reads (--output json,
+ *              one-liners): the runner as a child, its lines to output.c
  *
  * Invoked as stap (a symlink named stap before the real one on PATH), it is
  * a drop-in: what can be cached is, and the real stap, found further down
@@ -29,6 +32,7 @@
 
 #include "build.h"
 #include "cache.h"
+#include "cmd/trace.h"
 #include "commands.h"
 #include "context.h"
 #include "kernel.h"
@@ -38,6 +42,7 @@
 #include "remote/targets.h"
 #include "run.h"
 #include "store/client.h"
+#include "supervise.h"
 #include "util.h"
 
 #define MODULE_MAX (256u << 20)
@@ -132,7 +137,20 @@ static int print_explain(const struct sc_key *key, struct sc_cache *c)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
-static int compile(int argc, char **argv, bool as_stap)
+/* Without -p4: exec the runner, or stay its parent when stapcache reads the output. */
+static int run_module(struct sc_request *req, const char *path)
+{
+	struct sc_output_opts oo = {.json = req->output_json,
+				    .trace = req->trace,
+				    .file = req->output_file};
+
+	if (!req->output_json && !req->trace)
+		return sc_run_module(req, path);
+	req->output_here = true;
+	return sc_run_supervised(req, path, &oo);
+}
+
+static int compile(int argc, char **argv, bool as_stap, bool trace)
 {
 	struct sc_error err = {{0}};
 	struct sc_request req;
@@ -152,6 +170,7 @@ static int compile(int argc, char **argv, bool as_stap)
 			fprintf(stderr, "stapcache: %s\n", err.msg);
 		return r < 0 ? 2 : 0;
 	}
+	req.trace = trace;
 	sc_env_read(&env);
 	if (as_stap && sc_find_real_stap(&env, &real_stap, &err) < 0)
 		goto fail;
@@ -176,6 +195,7 @@ static int compile(int argc, char **argv, bool as_stap)
 		goto fail;
 	sc_cache_set_shared(c, sc_shared_new(&ctx)); /* NULL: no shared-cache: */
 	if (req.targets.n || req.remotes.n) {
+		req.output_here = true; /* stapcache-remote writes -o FILE here */
 		status = sc_remote_targets(&req, &env, &ctx, c);
 		goto out;
 	}
@@ -206,7 +226,7 @@ static int compile(int argc, char **argv, bool as_stap)
 		printf("%s\n", path);
 		status = fflush(stdout) == 0 ? 0 : 1;
 	} else {
-		status = sc_run_module(&req, path);
+		status = run_module(&req, path);
 	}
 	goto out;
 fail:
@@ -226,7 +246,7 @@ int main(int argc, char **argv)
 {
 	/* As stap, "cache" or "bless" is a script file's name, not a subcommand. */
 	if (argc > 0 && invoked_as_stap(argv[0]))
-		return compile(argc, argv, true);
+		return compile(argc, argv, true, false);
 	if (argc > 1 && !strcmp(argv[1], "cache"))
 		return sc_cmd_cache(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "bless"))
@@ -235,5 +255,15 @@ int main(int argc, char **argv)
 		return sc_cmd_key(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "host"))
 		return sc_remote_exec_host(argc - 1, argv + 1);
-	return compile(argc, argv, false);
+	if (argc > 1 && !strcmp(argv[1], "trace")) {
+		struct sc_argv run = {0};
+		int status = sc_cmd_trace(argc - 1, argv + 1, &run);
+
+		if (status < 0) {
+			status = compile((int)run.n, (char **)run.v, false, true);
+			sc_argv_free(&run);
+		}
+		return status;
+	}
+	return compile(argc, argv, false, false);
 }

@@ -105,7 +105,8 @@ const struct sc_opt sc_opts[] = {
 	{'x', NULL, "PID", SC_ROLE_RUN, .runner = "-x", .example = "1",
 	 .help = "target() is PID (runner)"},
 	{'o', NULL, "FILE", SC_ROLE_RUN, .runner = "-o", .example = "/dev/null",
-	 .help = "send the script's output to FILE (runner)"},
+	 .help = "send the script's output to FILE (runner; with -T or --output\n"
+		 "json stapcache writes it: FILE.TARGET each with several targets)"},
 	{'s', NULL, "MB", SC_ROLE_RUN, .runner = "-b", .example = "4",
 	 .help = "buffer size in megabytes (runner)"},
 	{'F', NULL, NULL, SC_ROLE_RUN, .runner = "-L",
@@ -216,6 +217,9 @@ const struct sc_opt sc_opts[] = {
 	 .example = "5", .help = "for -T: SSH connect timeout (default 10)"},
 	{SC_OPT_JOBS, "jobs", "N", SC_ROLE_OWN, .example = "4",
 	 .help = "for -T: targets run at once (default 64)"},
+	{SC_OPT_OUTPUT, "output", "text|json", SC_ROLE_OWN, .example = "json",
+	 .help = "json: one JSON object a line (each output line, each\n"
+		 "one-liner event, a summary per target); default text"},
 	{SC_OPT_EXPLAIN, "explain", NULL, SC_ROLE_OWN,
 	 .help = "print the key record for this request; build nothing"},
 	{SC_OPT_DUMP_OPTIONS, "dump-options", NULL, SC_ROLE_OWN,
@@ -598,6 +602,16 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 			       &req->connect_timeout, err);
 	case SC_OPT_JOBS:
 		return int_arg("--jobs", arg, 1, SC_REMOTE_JOBS_MAX, &req->jobs, err);
+	case SC_OPT_OUTPUT:
+		if (strcmp(arg, "text") && strcmp(arg, "json")) {
+			sc_error_set(err, "--output '%s': text or json", arg);
+			return -EINVAL;
+		}
+		req->output_json = !strcmp(arg, "json");
+		return 0;
+	case 'o':
+		req->output_file = arg;
+		return 0;
 	case SC_OPT_EXPLAIN:
 		req->explain = true;
 		return 0;

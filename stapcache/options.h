@@ -58,6 +58,7 @@ enum sc_opt_id {
 	SC_OPT_JOBS,
 	SC_OPT_REMOTE_RUNNER,
 	SC_OPT_DUMP_OPTIONS,
+	SC_OPT_OUTPUT,
 	SC_OPT_TIMEOUT, /* -T TIME in stap's meaning: no spelling of its own (see -T) */
 	/* stap's long-only options */
 	SC_OPT_VP,
@@ -157,6 +158,16 @@ struct sc_request {
 	const char *exec_why; /* why, for -v */
 	int connect_timeout;  /* --connect-timeout SECONDS; 0: the helper's default */
 	int jobs;             /* --jobs N: targets at once; 0: the helper's default */
+	/* What becomes of the run's output (stapcache/output.c). */
+	bool output_json;        /* --output json */
+	const char *output_file; /* -o FILE */
+	/*
+	 * Set by the caller, not the parser: stapcache reads the output itself
+	 * (supervised local run, -T), so -o is its own and the runner never
+	 * sees it; and the script is a one-liner's (stapcache trace).
+	 */
+	bool output_here;
+	bool trace;
 };
 
 /*

@@ -31,26 +31,22 @@ struct fanout {
 	atomic_size_t next, done;
 	volatile sig_atomic_t stop;
 	pthread_mutex_t out_lock;
-	bool prefix;
+	struct sc_output *out; /* writes the lines: text or JSON (output.c) */
+	bool json;
 };
 
 struct line_ctx {
 	struct fanout *f;
-	const char *name;
+	size_t idx;
 	size_t lines;
 };
 
 static void emit(void *ud, int is_stderr, const char *line, size_t len)
 {
 	struct line_ctx *c = ud;
-	FILE *fp = is_stderr ? stderr : stdout;
 
 	pthread_mutex_lock(&c->f->out_lock);
-	if (c->f->prefix)
-		fprintf(fp, "%s: ", c->name);
-	fwrite(line, 1, len, fp);
-	fputc('\n', fp);
-	fflush(fp);
+	sc_output_line(c->f->out, c->idx, is_stderr, line, len);
 	pthread_mutex_unlock(&c->f->out_lock);
 	c->lines++;
 }
@@ -71,7 +67,7 @@ static void *worker(void *arg)
 
 	while ((i = atomic_fetch_add(&f->next, 1)) < f->n) {
 		const struct sc_fanout_item *it = &f->items[i];
-		struct line_ctx c = {.f = f, .name = it->target->name};
+		struct line_ctx c = {.f = f, .idx = i};
 		struct sc_run_result *res = &f->res[i];
 
 		if (f->stop) {
@@ -107,6 +103,17 @@ static const char *phase_name(enum sc_run_phase p)
 
 static void summary(const struct fanout *f)
 {
+	if (f->json) {
+		for (size_t i = 0; i < f->n; i++) {
+			const struct sc_run_result *r = &f->res[i];
+
+			sc_output_summary(f->out, i, r->status, r->seconds,
+					  r->phase == SC_PHASE_DONE
+						  ? (r->status ? "runner failed" : "ok")
+						  : phase_name(r->phase));
+		}
+		return;
+	}
 	fprintf(stderr, "%-20s %-24s %7s %9s %7s  %s\n", "TARGET", "KERNEL", "STATUS",
 		"SECONDS", "LINES", "");
 	for (size_t i = 0; i < f->n; i++) {
@@ -140,19 +147,42 @@ static void wait_signals(struct fanout *f, const sigset_t *set)
 	}
 }
 
-int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
-		  const struct sc_run_req *rq, int jobs)
+/* The sink for the lines: text prefixed with several targets, or JSON. */
+static int open_output(struct fanout *f, const struct sc_output_opts *oo)
 {
-	struct fanout f = {.items = items, .n = n, .rq = rq, .prefix = n > 1};
+	struct sc_output_opts o = *oo;
+	struct sc_error err = {{0}};
+	const char **names = calloc(f->n ? f->n : 1, sizeof(*names));
+	int r;
+
+	if (!names)
+		return -ENOMEM;
+	for (size_t i = 0; i < f->n; i++)
+		names[i] = f->items[i].target->name;
+	o.prefix = f->n > 1;
+	f->json = o.json;
+	r = sc_output_new(&o, names, f->n, &f->out, &err);
+	free(names); /* the names themselves are the targets' */
+	if (r < 0)
+		fprintf(stderr, "stapcache: %s\n", err.msg);
+	return r;
+}
+
+int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
+		  const struct sc_run_req *rq, int jobs, const struct sc_output_opts *oo)
+{
+	struct fanout f = {.items = items, .n = n, .rq = rq};
 	pthread_t *th;
+	struct sc_error err = {{0}};
 	sigset_t set, old;
 	size_t nth = jobs > 0 && (size_t)jobs < n ? (size_t)jobs : n, started = 0;
 	int status = 0;
 
 	f.res = calloc(n, sizeof(*f.res));
 	th = calloc(nth ? nth : 1, sizeof(*th));
-	if (!f.res || !th) {
-		fprintf(stderr, "stapcache: out of memory\n");
+	if (!f.res || !th || open_output(&f, oo) < 0) {
+		if (!f.res || !th)
+			fprintf(stderr, "stapcache: out of memory\n");
 		free(f.res);
 		free(th);
 		return 1;
@@ -182,7 +212,7 @@ int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
 	for (size_t i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (n > 1)
+	if (n > 1 || f.json)
 		summary(&f);
 	for (size_t i = 0; i < n; i++)
 		if (f.res[i].status != 0)
@@ -190,7 +220,12 @@ int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
 	/* Interrupted: the runners' own statuses (TERMed: 143) are our doing. */
 	if (f.stop)
 		status = 130;
+	if (sc_output_finish(f.out, &err) < 0) {
+		fprintf(stderr, "stapcache: %s\n", err.msg);
+		status = status ? status : 1;
+	}
 	pthread_mutex_destroy(&f.out_lock);
+	sc_output_free(f.out);
 	free(f.res);
 	free(th);
 	return status;

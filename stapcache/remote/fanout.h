@@ -2,6 +2,7 @@
 #ifndef SC_FANOUT_H
 #define SC_FANOUT_H
 
+#include "../output.h"
 #include "run.h"
 #include "targets.h"
 
@@ -16,10 +17,12 @@ struct sc_fanout_item {
  * fanout.c). Output lines go to stdout/stderr as they arrive, prefixed with
  * "NAME: " when there is more than one item. SIGINT/SIGTERM/SIGHUP stop every
  * remote run (a second one abandons them). With more than one item a summary
- * goes to stderr. Returns the exit status: one item, its runner's status (255
- * when it never ran); several, 0 when all returned 0, else 1.
+ * goes to stderr. oo says how the lines are written (output.c: text, JSON
+ * lines with a summary object per target, -o files; its prefix is set here).
+ * Returns the exit status: one item, its runner's status (255 when it never
+ * ran); several, 0 when all returned 0, else 1.
  */
 int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
-		  const struct sc_run_req *rq, int jobs);
+		  const struct sc_run_req *rq, int jobs, const struct sc_output_opts *oo);
 
 #endif

@@ -253,6 +253,13 @@ static int helper_argv(const struct sc_request *req, const struct sc_targets *al
 		r = sc_argv_pushf(a, "--connect-timeout=%d", req->connect_timeout);
 	if (r == 0 && req->jobs)
 		r = sc_argv_pushf(a, "--jobs=%d", req->jobs);
+	/* The output is read and written here (-o FILE too: never the target's runner). */
+	if (r == 0 && req->output_json)
+		r = sc_argv_push(a, "--output=json");
+	if (r == 0 && req->trace)
+		r = sc_argv_push(a, "--trace");
+	if (r == 0 && req->output_file)
+		r = sc_argv_push(a, "--output-file") ?: sc_argv_push(a, req->output_file);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = sc_argv_push(a, "-T")
 			    ?: sc_argv_pushf(a, "%s=%s", all->v[idx[i]].name,

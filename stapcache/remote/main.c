@@ -5,6 +5,7 @@
  * these commands pay for loading libssh; a cache hit never does.
  *
  *   stapcache-remote run [-v] [--entry YAML]... [--connect-timeout S] [--jobs N]
+ *                        [--output json] [--trace] [--output-file FILE]
  *                        -T NAME=MODULE.ko ...
  *                        [--runner-arg WORD ...] [--] [NAME=VALUE ...]
  *
@@ -67,7 +68,15 @@ int sc_remote_int_arg(const char *opt, const char *v, int min, int max, int *out
 	return 0;
 }
 
-enum { OPT_CONNECT_TIMEOUT = 256, OPT_JOBS, OPT_RUNNER_ARG, OPT_ENTRY };
+enum {
+	OPT_CONNECT_TIMEOUT = 256,
+	OPT_JOBS,
+	OPT_RUNNER_ARG,
+	OPT_ENTRY,
+	OPT_OUTPUT,
+	OPT_TRACE,
+	OPT_OUTPUT_FILE
+};
 
 static int cmd_run(int argc, char **argv)
 {
@@ -76,9 +85,13 @@ static int cmd_run(int argc, char **argv)
 		{"jobs", required_argument, NULL, OPT_JOBS},
 		{"runner-arg", required_argument, NULL, OPT_RUNNER_ARG},
 		{"entry", required_argument, NULL, OPT_ENTRY},
+		{"output", required_argument, NULL, OPT_OUTPUT},
+		{"trace", no_argument, NULL, OPT_TRACE},
+		{"output-file", required_argument, NULL, OPT_OUTPUT_FILE},
 		{NULL, 0, NULL, 0},
 	};
 	struct sc_run_req rq = {.grace = 20};
+	struct sc_output_opts oo = {0};
 	struct sc_run_secret sudo;
 	struct sc_targets all = {0};
 	struct sc_error err = {{0}};
@@ -109,6 +122,15 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case OPT_RUNNER_ARG:
 			opts[nopts++] = optarg;
+			break;
+		case OPT_OUTPUT:
+			oo.json = !strcmp(optarg, "json");
+			break;
+		case OPT_TRACE:
+			oo.trace = true;
+			break;
+		case OPT_OUTPUT_FILE:
+			oo.file = optarg;
 			break;
 		case OPT_ENTRY: /* an ad-hoc target (--remote), as host probe printed it */
 			if (sc_targets_parse("--remote", optarg, strlen(optarg), &all,
@@ -168,7 +190,7 @@ static int cmd_run(int argc, char **argv)
 	rq.nrunner_opts = nopts;
 	rq.params = (const char *const *)argv + optind;
 	rq.nparams = (size_t)(argc - optind);
-	status = sc_fanout_run(items, nitems, &rq, jobs);
+	status = sc_fanout_run(items, nitems, &rq, jobs, &oo);
 	sc_run_secret_clear(&sudo);
 out:
 	sc_targets_clear(&all);
