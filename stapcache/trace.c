@@ -383,9 +383,14 @@ static int primary(struct parser *p, struct buf *out, int depth)
 
 static int unary(struct parser *p, struct buf *out, int depth)
 {
+	bool first = true;
+
 	skip_space(p);
+	/* "! ~x", "- -1": glued together they would be stap's !~ and --. */
 	while (at(p, p->i) == '!' || at(p, p->i) == '-' || at(p, p->i) == '~') {
+		puts_b(out, first ? "" : " ");
 		put(out, p->s + p->i, 1);
+		first = false;
 		p->i++;
 		skip_space(p);
 	}
