@@ -330,10 +330,12 @@ void sc_dump_options(FILE *out)
 void sc_usage(FILE *out)
 {
 	fputs("Usage: stapcache [OPTIONS] (-e SCRIPT | FILE) [ARGS...]\n"
-	      "       stapcache cache (stats|list|prune [--max-size SIZE]|clear)\n"
+	      "       stapcache trace [--pid PID] [--comm NAME] [--uid UID] [--print-script]\n"
+	      "                       [OPTIONS] SPEC...   (one-liners: stapcache trace --help)\n"
+	      "       stapcache cache (stats [--json]|list [--json]|prune [--max-size SIZE]|clear)\n"
 	      "       stapcache bless MODULE.ko\n"
 	      "       stapcache -T TARGET|@GROUP ... [OPTIONS] (-e SCRIPT | FILE) [ARGS...]\n"
-	      "       stapcache host (self|list|add|remove|refresh|accept) ...\n"
+	      "       stapcache host (self|list [--json]|add|remove|refresh|accept) ...\n"
 	      "\n"
 	      "Compile a SystemTap script once and answer the same request from a cache.\n"
 	      "Options that shape the module are key inputs; ARGS (@1, @2, ...) are too.\n"
