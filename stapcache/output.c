@@ -41,6 +41,7 @@ struct target {
 struct sc_output {
 	struct sc_output_opts o;
 	pthread_mutex_t lock;
+	volatile bool failed; /* a write failed (a closed pipe, a full disk) */
 	struct target *t;
 	size_t n;
 };
@@ -123,7 +124,13 @@ static long long now_ns(void)
 	return (long long)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void write_json(struct target *t, json_object *o)
+static void written(struct sc_output *o, FILE *fp)
+{
+	if (fflush(fp) != 0 || ferror(fp))
+		o->failed = true;
+}
+
+static void write_json(struct sc_output *out, struct target *t, json_object *o)
 {
 	const char *s =
 		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
@@ -131,7 +138,7 @@ static void write_json(struct target *t, json_object *o)
 
 	fputs(s, t->fp);
 	fputc('\n', t->fp);
-	fflush(t->fp);
+	written(out, t->fp);
 	json_object_put(o);
 }
 
@@ -200,15 +207,15 @@ static void text_event(struct sc_output *o, struct target *t, const struct sc_ev
 
 	if (localtime_r(&sec, &tm))
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
-	if (o->o.prefix)
+	if (o->o.prefix && !o->o.file)
 		fprintf(t->fp, "%s: ", t->name);
 	fprintf(t->fp, "%s.%06lld %-7lld %-7lld %-16s %-20s %s\n", when,
 		(ev->time_ns % 1000000000) / 1000, ev->pid, ev->tid, ev->comm, ev->probe,
 		ev->message);
-	fflush(t->fp);
+	written(o, t->fp);
 }
 
-static void json_event(struct target *t, const struct sc_event *ev)
+static void json_event(struct sc_output *o, struct target *t, const struct sc_event *ev)
 {
 	json_object *j = json_object_new_object(), *args = json_object_new_array();
 
@@ -224,7 +231,7 @@ static void json_event(struct target *t, const struct sc_event *ev)
 	for (size_t k = 0; k < ev->nargs; k++)
 		json_object_array_add(args, jstr(ev->args[k], strlen(ev->args[k])));
 	jset(j, "args", args);
-	write_json(t, j);
+	write_json(o, t, j);
 }
 
 static void plain_line(struct sc_output *o, struct target *t, bool is_stderr,
@@ -239,16 +246,20 @@ static void plain_line(struct sc_output *o, struct target *t, bool is_stderr,
 		     json_object_new_string(is_stderr ? "stderr" : "stdout"));
 		jset(j, "time", jtime(now_ns()));
 		jset(j, "line", jstr(line, len));
-		write_json(t, j);
+		write_json(o, t, j);
 		return;
 	}
 	FILE *fp = is_stderr ? stderr : t->fp;
 
-	if (o->o.prefix)
+	/* A file of its own needs no name before each line. */
+	if (o->o.prefix && (is_stderr || !o->o.file))
 		fprintf(fp, "%s: ", t->name);
 	fwrite(line, 1, len, fp);
 	fputc('\n', fp);
-	fflush(fp);
+	if (!is_stderr)
+		written(o, fp);
+	else
+		fflush(fp);
 }
 
 void sc_output_line(struct sc_output *o, size_t i, bool is_stderr, const char *line,
@@ -267,7 +278,7 @@ void sc_output_line(struct sc_output *o, size_t i, bool is_stderr, const char *l
 		t->events++;
 		count_process(t, &ev);
 		if (o->o.json)
-			json_event(t, &ev);
+			json_event(o, t, &ev);
 		else
 			text_event(o, t, &ev);
 		sc_event_clear(&ev);
@@ -307,7 +318,7 @@ void sc_output_summary(struct sc_output *o, size_t i, int status, double seconds
 			jset(j, "other_processes_events",
 			     json_object_new_uint64(t->other));
 	}
-	write_json(t, j);
+	write_json(o, t, j);
 	pthread_mutex_unlock(&o->lock);
 }
 
@@ -377,6 +388,11 @@ fail:
 		sc_error_set(err, "out of memory");
 	sc_output_free(o);
 	return r;
+}
+
+bool sc_output_failed(const struct sc_output *o)
+{
+	return o->failed;
 }
 
 int sc_output_finish(struct sc_output *o, struct sc_error *err)

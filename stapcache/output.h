@@ -41,6 +41,12 @@ void sc_output_summary(struct sc_output *o, size_t t, int status, double seconds
 		       const char *state);
 
 /*
+ * Has a write of the output failed (stdout a closed pipe, a full disk)? The
+ * run is then pointless: the caller stops it. Thread-safe.
+ */
+bool sc_output_failed(const struct sc_output *o);
+
+/*
  * Flush, and put each file in place (rename). Returns 0 or -errno with err.
  * Then free with sc_output_free (which, without a finish, removes the
  * temporary files: nothing half-written is ever left under FILE's name).

@@ -6,7 +6,8 @@
  * text or JSON (output.c) and ends with the summary and the runner's exit
  * status. The runner keeps the terminal's process group, so Ctrl-C reaches
  * it as before and it unloads the module itself; this parent only waits,
- * and passes on a TERM, a HUP, or an INT sent to it alone (kill -INT).
+ * and passes on a TERM, a HUP, or an INT sent to it alone (kill -INT). When
+ * the output cannot be written any more (a closed pipe), it TERMs the runner.
  */
 #include "build-config.h"
 
@@ -62,14 +63,20 @@ static void drain(struct stream *s, struct sc_output *out, bool eof)
 	s->n -= start;
 }
 
-static void pump(struct stream *s, struct sc_output *out)
+static void pump(struct stream *s, struct sc_output *out, pid_t child)
 {
 	struct pollfd p[2];
+	bool stopped = false;
 	int open = 2;
 
 	while (open > 0) {
 		nfds_t np = 0;
 
+		/* Nobody reads the output any more (| head): end the run, cleanly. */
+		if (!stopped && sc_output_failed(out)) {
+			kill(child, SIGTERM);
+			stopped = true;
+		}
 		for (int k = 0; k < 2; k++)
 			if (s[k].fd >= 0)
 				p[np++] =
@@ -173,7 +180,7 @@ static int run(const struct sc_argv *a, struct sc_output *out, struct timespec *
 	s[0].fd = po[0];
 	s[1].fd = pe[0];
 	s[1].is_stderr = true;
-	pump(s, out);
+	pump(s, out, pid);
 	status = wait_child(pid);
 	child_pid = 0;
 	free(s);

@@ -135,6 +135,9 @@ static void wait_signals(struct fanout *f, const sigset_t *set)
 	while (atomic_load(&f->done) < f->n) {
 		int sig = sigtimedwait(set, NULL, &tick);
 
+		/* Nobody reads the output any more (| head): stop the runs, as Ctrl-C. */
+		if (sig <= 0 && !f->stop && sc_output_failed(f->out))
+			f->stop = 1;
 		if (sig <= 0)
 			continue;
 		f->stop = f->stop < 2 ? f->stop + 1 : 2;
