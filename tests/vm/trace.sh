@@ -92,13 +92,14 @@ check_ok() { # check_ok DESCRIPTION FILE ASSERTIONS...: one TAP check, the reaso
 	[ "$r" = 0 ] || { diag "$(cat "$T/py")"; diag "$(head -c 3000 "$1")"; }
 }
 
-# 1. syscall entry, --comm: only cat's opens, and the file it opened.
+# 1. syscall entry, --comm: only cat's opens, and the file it opened (the
+# syscall tapset's filename is quoted: user_string_quoted).
 "$STAPCACHE" trace -T testvm --output json --comm cat -c 'cat /etc/hostname' "$OPEN" \
 	>"$T/open.json" 2>"$T/open.err"; st=$?
 is "$st" 0 "trace 'syscall.openat' --comm cat -c 'cat /etc/hostname': status 0"
 check_ok "its events parse and all are cat's, the summary counts them" "$T/open.json" 'len(ev) >= 1' 'all(e["comm"] == "cat" for e in ev)' \
 	'all(e["probe"] == "syscall.openat" and e["target"] == "testvm" for e in ev)' \
-	'any(e["args"] == ["/etc/hostname"] and e["message"] == "open /etc/hostname" for e in ev)' \
+	'any(e["args"] == ["\"/etc/hostname\""] and e["message"] == "open \"/etc/hostname\"" for e in ev)' \
 	'len(su) == 1 and su[0]["events"] == len(ev) and su[0]["status"] == 0' \
 	'su[0]["top"][0]["comm"] == "cat" and su[0]["top"][0]["events"] == len(ev)' \
 	'su[0]["events_per_second"] > 0 and su[0]["duration"] > 0'
@@ -109,21 +110,24 @@ check_ok "its events parse and all are cat's, the summary counts them" "$T/open.
 is "$st" 0 "trace with a pid filter, r:syscall.read and t:sched:sched_process_exec: status 0"
 check_ok "one pid's opens (cat's), reads that returned data, cat's exec" "$T/pid.json" \
 	'len({e["pid"] for e in ev if e["probe"] == "syscall.openat"}) == 1' \
-	'any(e["args"] == ["/etc/hostname"] for e in ev if e["probe"] == "syscall.openat")' \
+	'any(e["args"] == ["\"/etc/hostname\""] for e in ev if e["probe"] == "syscall.openat")' \
 	'any(e["probe"] == "r:syscall.read" and int(e["args"][0]) > 0 for e in ev)' \
 	'any(e["probe"] == "t:sched:sched_process_exec" and e["comm"] == "cat" for e in ev)'
 
-# 3. Kernel functions (kprobes), with the guest's symbol table.
-"$STAPCACHE" trace -T testvm-syms --output json -c 'cat /etc/hostname' "$KFUN" "$KRET" \
+# 3. Kernel functions (kprobes), with the guest's symbol table. busybox's cat
+# copies with sendfile(); dd reads with read(), through vfs_read.
+DD='dd if=/etc/hostname of=/dev/null bs=64'
+"$STAPCACHE" trace -T testvm-syms --output json -c "$DD" "$KFUN" "$KRET" \
 	>"$T/kfun.json" 2>"$T/kfun.err"; st=$?
 is "$st" 0 "trace p:vfs_read and r:vfs_read (pid == target()): status 0"
-check_ok "vfs_read's entries and returns, all cat's" "$T/kfun.json" 'any(e["probe"] == "p:vfs_read" for e in ev)' \
-	'any(e["probe"] == "r:vfs_read" and int(e["message"]) >= 0 for e in ev)' \
-	'len({e["pid"] for e in ev}) == 1 and all(e["comm"] == "cat" for e in ev)'
+check_ok "vfs_read's entries and returns, all dd's" "$T/kfun.json" \
+	'any(e["probe"] == "p:vfs_read" and e["message"].startswith("fd ") for e in ev)' \
+	'any(e["probe"] == "r:vfs_read" and e["message"] == "7" for e in ev)' \
+	'len({e["pid"] for e in ev}) == 1 and all(e["comm"] == "dd" for e in ev)'
 
 # 4. The default output stays readable: time, pid, tid, comm, probe, message.
 out=$("$STAPCACHE" trace -T testvm --comm cat -c 'cat /etc/hostname' "$OPEN" 2>&1)
-like "$out" '^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6} [0-9]+ +[0-9]+ +cat +syscall\.openat +open /etc/hostname$' \
+like "$out" '^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6} [0-9]+ +[0-9]+ +cat +syscall\.openat +open "/etc/hostname"$' \
 	"without --output json an event is one readable line"
 is "$(stap_runs)" "$builds" "every run was a cache hit (stap ran only for the precompiles)"
 no_stap_modules; ok $? "no module is left loaded in the guest"
@@ -151,7 +155,7 @@ is "$(ls "$T" | grep -c '^out\.json\.tmp')" 0 "no temporary output file is left"
 	>"$T/two.txt" 2>"$T/two.txt.err"
 ok $? "a one-liner on both targets"
 for t in testvm testvm2; do
-	like "$(cat "$T/two.txt")" "^$t: [0-9:.]+ [0-9]+ +[0-9]+ +cat +syscall.openat +open /etc/hostname\$" \
+	like "$(cat "$T/two.txt")" "^$t: [0-9:.]+ [0-9]+ +[0-9]+ +cat +syscall.openat +open \"/etc/hostname\"\$" \
 		"$t's events are prefixed with its name"
 done
 no_stap_modules; ok $? "nothing left loaded"
