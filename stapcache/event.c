@@ -7,6 +7,7 @@
 #include "build-config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -141,8 +142,8 @@ static int number(const char *s, size_t len, long long *v)
 	if (k == len || len - k > 19)
 		return -EINVAL;
 	for (; k < len; k++) {
-		if (s[k] < '0' || s[k] > '9')
-			return -EINVAL;
+		if (s[k] < '0' || s[k] > '9' || n > (LLONG_MAX - (s[k] - '0')) / 10)
+			return -EINVAL; /* not a number, or beyond 64 bits */
 		n = n * 10 + (s[k] - '0');
 	}
 	*v = neg ? -n : n;

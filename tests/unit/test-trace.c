@@ -234,6 +234,10 @@ static void events(void)
 	tap_is_int(sc_event_parse("hello", 5, &ev), 1, "another line is no event");
 	tap_is_int(sc_event_parse(SC_EVENT_MARK "x\t1\t1\tc\tp\tm", 17, &ev), -EINVAL,
 		   "a bad time is refused");
+	const char big[] = SC_EVENT_MARK "9764612345123456789\t1\t1\tc\tp\tm";
+
+	tap_is_int(sc_event_parse(big, sizeof(big) - 1, &ev), -EINVAL,
+		   "a time beyond 64 bits is refused (found by fuzz-trace)");
 	tap_is_int(sc_event_parse(SC_EVENT_MARK "1\t1\t1\tc\tp", 14, &ev), -EINVAL,
 		   "a record without a message is refused");
 	tap_is_int(sc_event_parse(SC_EVENT_MARK "1\t1\t1\tc\tp\t\\q", 17, &ev), -EINVAL,

@@ -35,7 +35,8 @@ prep() { # prep ARGS...: stapcache ARGS -p4, the module path appended to mods
 }
 prep trace -r "$KREL" --comm cat "$OPEN" &&
 	prep trace -r "$KREL" "$PIDF" "$RET" "$EXEC" &&
-	prep -r "$KREL" -e "$HELLO"
+	prep -r "$KREL" -e "$HELLO" &&
+	prep trace -r "$KREL" "$RET"
 ok $? "the one-liners compile for the guest's kernel $KREL"
 
 vm_start || skip_all "the guest did not boot (see the console log above)"
@@ -131,6 +132,16 @@ like "$out" '^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6} [0-9]+ +[0-9]+ +cat +syscall\
 	"without --output json an event is one readable line"
 is "$(stap_runs)" "$builds" "every run was a cache hit (stap ran only for the precompiles)"
 no_stap_modules; ok $? "no module is left loaded in the guest"
+
+# 4b. Nobody reads any more (| head): the run stops, the module is unloaded.
+# stapio's own reads keep r:syscall.read firing.
+t0=$(date +%s)
+timeout 120 "$STAPCACHE" trace -T testvm "$RET" 2>"$T/head.err" | head -n 3 >"$T/head.out"
+st=${PIPESTATUS[0]}
+is "$(wc -l <"$T/head.out")" 3 "| head -n 3: three event lines arrived"
+isnt "$st" 124 "then stapcache stopped the run by itself (status $st), before timeout's 120 s"
+diag "stopped $(($(date +%s) - t0)) s after it started"
+no_stap_modules; ok $? "and the module is unloaded in the guest"
 
 # 5. Two targets: the guest twice, under two names, one after the other.
 "$STAPCACHE" -T testvm -T testvm2 --jobs 1 --output json -e "$HELLO" >"$T/two.json" 2>"$T/two.err"
