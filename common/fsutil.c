@@ -302,3 +302,31 @@ char *sc_strdupf(const char *fmt, ...)
 	va_end(ap);
 	return r < 0 ? NULL : s;
 }
+
+int sc_fd_realpath(int fd, const char *path, char *out)
+{
+	static const char deleted[] = " (deleted)";
+	char proc[40];
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, out, PATH_MAX - 1);
+	if (n > 0 && out[0] == '/' && n < PATH_MAX - 1) {
+		out[n] = '\0';
+		if ((size_t)n < sizeof(deleted) ||
+		    strcmp(out + n - (sizeof(deleted) - 1), deleted) != 0)
+			return 0;
+	}
+	return realpath(path, out) ? 0 : -errno;
+}
+
+int sc_realpath(const char *path, char *out)
+{
+	int fd = open(path, O_PATH | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return -errno;
+	r = sc_fd_realpath(fd, path, out);
+	close(fd);
+	return r;
+}

@@ -52,6 +52,16 @@ int sc_fsync_dir(const char *path);
  */
 int sc_stat_fingerprint(const struct stat *st, char *buf, size_t n);
 
+/*
+ * realpath(3) of what fd refers to (PATH_MAX bytes in out), from
+ * /proc/self/fd: one readlink instead of one a path component. Falls back to
+ * realpath(path) where /proc is not mounted. Returns 0 or -errno.
+ */
+int sc_fd_realpath(int fd, const char *path, char *out);
+
+/* realpath(3) with sc_fd_realpath's cost: open(O_PATH), readlink, close. */
+int sc_realpath(const char *path, char *out);
+
 /* Total bytes of regular files under path (not following symlinks); 0 when missing. */
 uint64_t sc_du(const char *path);
 

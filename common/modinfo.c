@@ -302,14 +302,9 @@ const char *sc_modinfo_get(const struct sc_modinfo *mi, const char *key)
 	return NULL;
 }
 
-const char *sc_modinfo_vermagic(const struct sc_modinfo *mi)
-{
-	return sc_modinfo_get(mi, "vermagic");
-}
-
 int sc_modinfo_release(const struct sc_modinfo *mi, char *buf, size_t n)
 {
-	const char *v = sc_modinfo_vermagic(mi);
+	const char *v = sc_modinfo_get(mi, "vermagic");
 	size_t w;
 
 	if (!v)

@@ -59,9 +59,6 @@ void sc_modinfo_free(struct sc_modinfo *mi);
  */
 const char *sc_modinfo_name(const struct sc_modinfo *mi);
 
-/* The whole "vermagic=" value, or NULL when there is none. Owned by mi. */
-const char *sc_modinfo_vermagic(const struct sc_modinfo *mi);
-
 /*
  * The kernel release the module was built for: the first word of vermagic,
  * copied into buf (n bytes). Returns 0, -ENOENT when the module has no
@@ -69,7 +66,7 @@ const char *sc_modinfo_vermagic(const struct sc_modinfo *mi);
  */
 int sc_modinfo_release(const struct sc_modinfo *mi, char *buf, size_t n);
 
-/* The first value of .modinfo key, or NULL. Owned by mi. */
+/* The first value of .modinfo key ("vermagic", "license", ...), or NULL. Owned by mi. */
 const char *sc_modinfo_get(const struct sc_modinfo *mi, const char *key);
 
 /* Number of declared parameters ("parm=" and "parmtype=" names, without duplicates). */

@@ -358,33 +358,41 @@ static int check_trust(int fd, const char *path, int want_dir, int strict,
 	return 0;
 }
 
-/* openat one directory component; *fd is replaced on success. */
-static int step_dir(int *fd, const char *name, const char *path, int strict,
-		    struct sc_error *err)
+/*
+ * openat dirfd/name without following a symlink, then check_trust it.
+ * Returns the descriptor, or -errno (-ENOENT quietly, for a caller to whom
+ * a missing file is fine; a symlink or a non-directory is -EPERM).
+ */
+static int open_trusted(int dirfd, const char *name, const char *path, int want_dir,
+			int strict, struct sc_error *err)
 {
-	int nfd = openat(*fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	int r;
+	int flags = want_dir ? O_RDONLY | O_DIRECTORY : O_RDONLY | O_NONBLOCK | O_NOCTTY;
+	int fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC), r;
 
-	if (nfd < 0) {
+	if (fd < 0) {
 		r = -errno;
-		if (r == -ELOOP || r == -ENOTDIR)
-			sc_error_set(err, "refusing %s: not a directory (or a symlink)",
-				     path);
-		else
+		if (r == -ELOOP || (want_dir && r == -ENOTDIR)) {
+			sc_error_set(err, "refusing %s: %s", path,
+				     want_dir ? "not a directory (or a symlink)"
+					      : "a symlink");
+			return -EPERM;
+		}
+		if (r != -ENOENT)
 			sc_error_set(err, "cannot open %s: %s", path, strerror(-r));
 		return r;
 	}
-	r = check_trust(nfd, path, 1, strict, err);
-	close(r < 0 ? nfd : *fd);
-	if (r == 0)
-		*fd = nfd;
-	return r;
+	r = check_trust(fd, path, want_dir, strict, err);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
 }
 
 int sc_policy_open_dir(const char *dir, int *out, struct sc_error *err)
 {
 	char copy[4096], path[4096] = "", *save = NULL, *comp, *next;
-	int fd = -1, r = -EINVAL;
+	int fd = -1, nfd, r = -EINVAL;
 
 	if (dir[0] != '/' || strlen(dir) >= sizeof(path)) {
 		sc_error_set(err, "policy directory %s is not an absolute path", dir);
@@ -397,7 +405,12 @@ int sc_policy_open_dir(const char *dir, int *out, struct sc_error *err)
 		next = strtok_r(NULL, "/", &save);
 		strcat(path, "/");
 		strcat(path, comp);
-		r = step_dir(&fd, comp, path, next == NULL, err);
+		nfd = open_trusted(fd, comp, path, 1, next == NULL, err);
+		if (nfd == -ENOENT)
+			sc_error_set(err, "cannot open %s: %s", path, strerror(ENOENT));
+		r = nfd < 0 ? nfd : 0;
+		close(fd);
+		fd = nfd;
 	}
 	if (r == 0)
 		*out = fd;
@@ -414,25 +427,13 @@ static int load_file(struct sc_policy *pol, int dirfd, const char *name, const c
 	size_t len = 0;
 	int fd, r;
 
-	fd = openat(dirfd, name,
-		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		if (r == -ENOENT)
-			return 0;
-		if (r == -ELOOP)
-			sc_error_set(err, "refusing %s: a symlink", path);
-		else
-			sc_error_set(err, "cannot open %s: %s", path, strerror(-r));
-		return r == -ELOOP ? -EPERM : r;
-	}
-	r = check_trust(fd, path, 0, 1, err);
-	if (r == 0) {
-		r = sc_read_fd(fd, SC_POLICY_MAX_FILE, &text, &len);
-		if (r < 0)
-			sc_error_set(err, "cannot read %s: %s", path,
-				     r == -EFBIG ? "too large" : strerror(-r));
-	}
+	fd = open_trusted(dirfd, name, path, 0, 1, err);
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	r = sc_read_fd(fd, SC_POLICY_MAX_FILE, &text, &len);
+	if (r < 0)
+		sc_error_set(err, "cannot read %s: %s", path,
+			     r == -EFBIG ? "too large" : strerror(-r));
 	if (r == 0 && memchr(text, '\0', len)) {
 		sc_error_set(err, "refusing %s: it contains a NUL byte", path);
 		r = -EINVAL;
@@ -462,24 +463,14 @@ static int load_dropins(struct sc_policy *pol, int dirfd, const char *dir,
 {
 	struct dirent **names = NULL;
 	char path[4096];
-	int fd, r, n = 0, i;
+	int fd, r = 0, n = 0, i;
 
 	snprintf(path, sizeof(path), "%s/authorized_probes.d", dir);
-	fd = openat(dirfd, "authorized_probes.d",
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		if (r == -ENOENT)
-			return 0;
-		sc_error_set(err, "refusing %s: %s", path,
-			     r == -ELOOP || r == -ENOTDIR
-				     ? "not a directory (or a symlink)"
-				     : strerror(-r));
-		return r == -ELOOP || r == -ENOTDIR ? -EPERM : r;
-	}
-	r = check_trust(fd, path, 1, 1, err);
+	fd = open_trusted(dirfd, "authorized_probes.d", path, 1, 1, err);
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
 	/* In name order (strcmp, not the locale's), what keep_name() keeps. */
-	if (r == 0 && (n = scandirat(fd, ".", &names, keep_name, cmp_names)) < 0) {
+	if ((n = scandirat(fd, ".", &names, keep_name, cmp_names)) < 0) {
 		r = -errno;
 		n = 0;
 		sc_error_set(err, "cannot read %s: %s", path, strerror(-r));

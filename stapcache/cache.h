@@ -24,6 +24,7 @@
  *   DIR/tmp/KEY.XXXXXX/       private staging for a build; renamed into place
  *   DIR/memo/trees/HASH       tree fingerprints memoized by tree.c (see tree.h)
  *   DIR/memo/files/HASH       file content digests by file identity (tree.h)
+ *   DIR/memo/hot              copies of the memos a hit needs, in one file (tree.h)
  *   DIR/memo/stap-version/HASH  `stap -V` per stap binary (path, content; key.c)
  *   DIR/KE/KEY/               one entry: MODULE.ko, inputs (the key record),
  *                             meta (a record: what, when, digest), used (mtime =

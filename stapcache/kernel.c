@@ -88,7 +88,7 @@ int sc_kernel_resolve(const char *spec, const char *arch, struct sc_kernel *out,
 		out->release = xstrdupf("%s", spec ? spec : u.release);
 		tree = xstrdupf("/lib/modules/%s/build", out->release);
 	}
-	if (!realpath(tree, real)) {
+	if (sc_realpath(tree, real) < 0) {
 		if (spec)
 			sc_error_set(
 				err,

@@ -227,11 +227,10 @@ static int add_stap(struct sc_record *rec, const char *stap, const char *memo_di
 	char fp[SC_SHA256_HEXLEN + 1], hex[SC_SHA256_HEXLEN + 1], *memo = NULL;
 	char *version = NULL, *id;
 	uint8_t md[SC_SHA256_LEN];
-	struct stat st;
 	int r;
 
-	if (stat(stap, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    sc_file_content_digest(stap, memo_dir, fp) < 0) {
+	/* A directory or a missing file fails here too (-EISDIR, -ENOENT). */
+	if (sc_file_content_digest(stap, memo_dir, fp) < 0) {
 		sc_error_set(err,
 			     "stap not found at %s: install systemtap (apt-get install "
 			     "systemtap) or set 'stap:' in config.yaml",
@@ -278,7 +277,7 @@ static int add_compiler(struct sc_record *rec, const char *path, const char *mem
 		char *cand = xstrdupf("%s/gcc", *dir ? dir : ".");
 		char real[PATH_MAX];
 
-		if (access(cand, X_OK) == 0 && realpath(cand, real)) {
+		if (access(cand, X_OK) == 0 && sc_realpath(cand, real) == 0) {
 			r = add_file_fp(rec, "compiler", real, memo_dir);
 			found = 1;
 		}
@@ -465,6 +464,7 @@ int sc_key_compute(const struct sc_request *req, const struct sc_ctx *ctx,
 	key->record = sc_record_new();
 	r = key->record ? fill_record(key->record, req, ctx, kernel, memo_dir, key, err)
 			: -ENOMEM;
+	sc_tree_memo_flush();
 	if (r == 0)
 		r = sc_record_digest(key->record, md);
 	if (r < 0) {

@@ -16,7 +16,18 @@
  *                          taken at: size, ns mtime, ns ctime, inode, device,
  *                          mode) and "sha256"
  *   MEMO/trees/HASH(path)  a tree's digest and the identity of its directories
+ *   MEMO/hot               copies of the memos above that the last requests
+ *                          used (not those of a tree's own files), in one
+ *                          record: a hit reads this one file, checks each copy
+ *                          as it would the memo, and falls back to the memo
  */
+
+/*
+ * Write MEMO/hot if this process found a memo missing or stale there, and
+ * forget it. The key calls this when it is done; until then, the hot memo
+ * is read once a process (for the first memo dir it is given).
+ */
+void sc_tree_memo_flush(void);
 
 /* The SHA-256 of what is left to read of fd, in pieces. Returns 0 or -errno. */
 int sc_digest_fd(int fd, char hex[SC_SHA256_HEXLEN + 1]);

@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Ship a module to one target and run it there. The target needs a POSIX
- * shell, mktemp, sha256sum and the runner: no stapcache, no compiler.
+ * shell, mktemp, head -c, sha256sum and the runner: no stapcache, no compiler.
+ *
+ * One exec channel does it all (each channel costs the target a session and
+ * a login shell): one shell script checks the kernel, makes the private dir,
+ * takes the module's bytes from its stdin, renames and checks the copy, says
+ * so on its first line of output, and runs the wrapper; the stdin then stays
+ * open as the stop signal. The sudo runner needs a PTY, which cannot carry a
+ * module's bytes: there the same script stores the module on one channel and
+ * the wrapper runs on a second.
  *
  * Cleanup, however the run ends:
  * - normal end, or the runner failing: the wrapper removes its dir;
@@ -28,16 +36,6 @@
 #include "run.h"
 
 #define MODULE_MAX (64u << 20)
-
-/* Remove dirs of earlier runs whose runner is gone, then make a fresh one. */
-static const char prepare_cmd[] =
-	"uname -r; umask 077; "
-	"for x in \"${TMPDIR:-/tmp}\"/stapcache.*; do "
-	"[ -d \"$x\" ] && [ -O \"$x\" ] && [ -f \"$x/pid\" ] && "
-	"! kill -0 \"$(cat \"$x/pid\")\" 2>/dev/null && rm -rf \"$x\"; "
-	"done 2>/dev/null; "
-	"d=$(mktemp -d \"${TMPDIR:-/tmp}/stapcache.XXXXXXXX\") && chmod 700 \"$d\" && "
-	"printf '%s\\n' \"$d\"";
 
 static double now(void)
 {
@@ -106,12 +104,41 @@ static int sudo_answer(void *ud, char *buf, size_t n)
 	return r;
 }
 
-char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_name,
-		     const struct sc_run_req *rq)
+/*
+ * Remove dirs of earlier runs whose runner is gone; refuse another kernel
+ * ("stapcache-kernel RELEASE"); make a private dir $d; store the module from
+ * stdin (exactly len bytes) under a temporary name, rename it, and say
+ * "stapcache-ok SHA256 DIR" with the copy's digest; run nothing unless it is
+ * hex. A TERM, INT or HUP before the runner starts removes $d.
+ */
+static char *stage_script(const char *kernel, const char *name, size_t len,
+			  const char *hex)
+{
+	char *qk = sc_shell_quote(kernel), *out;
+
+	out = sc_strdupf(
+		"umask 077; for x in \"${TMPDIR:-/tmp}\"/stapcache.*; do "
+		"[ -d \"$x\" ] && [ -O \"$x\" ] && [ -f \"$x/pid\" ] && "
+		"! kill -0 \"$(cat \"$x/pid\")\" 2>/dev/null && rm -rf \"$x\"; "
+		"done >/dev/null 2>&1; k=$(uname -r); "
+		"[ \"$k\" = %s ] || { echo \"stapcache-kernel $k\"; exit 124; }; "
+		"d=$(mktemp -d \"${TMPDIR:-/tmp}/stapcache.XXXXXXXX\") || exit 125; "
+		"trap 'cd / && rm -rf \"$d\"; exit 129' TERM INT HUP; "
+		"cd \"$d\" && head -c %zu > .%s.ko.part && mv -f .%s.ko.part %s.ko && "
+		"s=$(sha256sum %s.ko) || { cd / && rm -rf \"$d\"; exit 125; }; "
+		"s=${s%%%% *}; printf 'stapcache-ok %%s %%s\\n' \"$s\" \"$d\"; "
+		"[ \"$s\" = %s ] || { cd / && rm -rf \"$d\"; exit 126; }; ",
+		qk, len, name, name, name, name, hex);
+	free(qk);
+	return out;
+}
+
+/* The wrapper of sc_run_wrapper, for the dir in $d. */
+static char *wrapper_body(enum sc_runner runner, const char *module_name,
+			  const struct sc_run_req *rq)
 {
 	static const char *const runners[] = {"staprun-auth", "sudo", "staprun"};
-	char *qd = sc_shell_quote(dir), *mod = sc_strdupf("%s/%s.ko", dir, module_name);
-	char *cmd = sc_strdupf("%s", runners[runner]), *out;
+	char *cmd = sc_strdupf("%s", runners[runner]), *out, *with;
 
 	if (runner == SC_RUNNER_SUDO) {
 		cmd = append(cmd, "-p");
@@ -121,7 +148,9 @@ char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_
 
 	for (size_t i = 0; i < rq->nrunner_opts; i++)
 		cmd = append(cmd, rq->runner_opts[i]);
-	cmd = append(cmd, mod);
+	with = sc_strdupf("%s \"$d\"/%s.ko", cmd, module_name);
+	free(cmd);
+	cmd = with;
 	for (size_t i = 0; i < rq->nparams; i++)
 		cmd = append(cmd, rq->params[i]);
 	/*
@@ -130,14 +159,14 @@ char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_
 	 * so that a lost connection makes writes fail instead of killing the
 	 * runner before it has unloaded the module.
 	 */
-	out = sc_strdupf("d=%s; cd \"$d\" || exit 125; trap '' PIPE; exec 3<&0; "
+	out = sc_strdupf("cd \"$d\" || exit 125; trap '' PIPE; exec 3<&0; "
 			 "%s </dev/null 3<&- & p=$!; echo \"$p\" > \"$d/pid\"; "
 			 "( while read -r _ <&3; do :; done; kill -TERM \"$p\" ) "
 			 ">/dev/null 2>&1 & w=$!; "
 			 "trap 'kill -TERM \"$p\" 2>/dev/null' TERM INT HUP; "
 			 "while :; do wait \"$p\"; s=$?; kill -0 \"$p\" 2>/dev/null || break; "
 			 "done; kill \"$w\" 2>/dev/null; cd / && rm -rf \"$d\"; exit \"$s\"",
-			 qd, cmd);
+			 cmd);
 	if (runner == SC_RUNNER_SUDO) {
 		/*
 		 * On the PTY: no echo (nothing typed comes back, whenever it is
@@ -147,16 +176,25 @@ char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_
 		 */
 		free(out);
 		out = sc_strdupf(
-			"stty -echo -onlcr 2>/dev/null; d=%s; cd \"$d\" || exit 125; "
+			"stty -echo -onlcr 2>/dev/null; cd \"$d\" || exit 125; "
 			"trap '' PIPE; %s </dev/null & p=$!; echo \"$p\" > \"$d/pid\"; "
 			"trap 'kill -TERM \"$p\" 2>/dev/null' TERM INT HUP; "
 			"while :; do wait \"$p\"; s=$?; kill -0 \"$p\" 2>/dev/null || "
 			"break; done; cd / && rm -rf \"$d\"; exit \"$s\"",
-			qd, cmd);
+			cmd);
 	}
-	free(qd);
-	free(mod);
 	free(cmd);
+	return out;
+}
+
+char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_name,
+		     const struct sc_run_req *rq)
+{
+	char *qd = sc_shell_quote(dir), *body = wrapper_body(runner, module_name, rq);
+	char *out = sc_strdupf("d=%s; %s", qd, body);
+
+	free(qd);
+	free(body);
 	return out;
 }
 
@@ -180,6 +218,13 @@ static void remove_dir(struct sc_ssh *s, const char *dir)
 }
 
 /* The module's bytes, digest and internal name (= its file name there). */
+struct module {
+	char *buf;
+	size_t len;
+	char hex[65];
+	char name[64];
+};
+
 static int read_module(const char *path, char **buf, size_t *len, char hex[65],
 		       char name[64], struct sc_error *err)
 {
@@ -204,68 +249,83 @@ static int read_module(const char *path, char **buf, size_t *len, char hex[65],
 	return 0;
 }
 
-static int prepare(struct sc_ssh *s, const struct sc_target *t, char **dir,
-		   struct sc_run_result *res, struct sc_error *err)
-{
-	char *out = NULL, *nl;
-	int st, r;
+/*
+ * The line filter in front of the caller's: the stage script's stdout line
+ * (stapcache-kernel or stapcache-ok), and stderr until then, are ours; after
+ * a good stapcache-ok, every line is the run's.
+ */
+struct gate {
+	sc_ssh_line_fn fn;
+	void *ud;
+	const char *hex; /* the module's digest here */
+	bool open;       /* the copy there has it: what follows is the run's */
+	bool cancel;     /* it has another: stop (the stage script refuses too) */
+	char kernel[128];
+	char digest[65];
+	char dir[512];
+	char errs[900];
+};
 
-	r = sc_ssh_exec(s, prepare_cmd, NULL, 0, &out, &st, err);
-	if (r == 0 && st != 0) {
-		sc_error_prefix(err, "cannot make a private temp dir (mktemp -d) there");
-		r = -EIO;
+/* Is the line the stage script's (taken into g) rather than the run's? */
+static bool gate_take(struct gate *g, int is_stderr, const char *line, size_t len)
+{
+	size_t n = strlen(g->errs);
+
+	if (is_stderr) {
+		snprintf(g->errs + n, sizeof(g->errs) - n, "%s%.*s", n ? "; " : "",
+			 (int)len, line);
+	} else if (len > 17 && !strncmp(line, "stapcache-kernel ", 17)) {
+		snprintf(g->kernel, sizeof(g->kernel), "%.*s", (int)len - 17, line + 17);
+	} else if (len > 13 + 65 && !strncmp(line, "stapcache-ok ", 13) &&
+		   line[13 + 64] == ' ') {
+		snprintf(g->digest, sizeof(g->digest), "%.64s", line + 13);
+		snprintf(g->dir, sizeof(g->dir), "%.*s", (int)(len - 13 - 65),
+			 line + 13 + 65);
+		g->open = !strcmp(g->digest, g->hex);
+		g->cancel = !g->open;
+	} else {
+		return false;
 	}
-	if (r < 0)
-		return fail(res, SC_PHASE_PREPARE, r, err);
-	nl = strchr(out, '\n');
-	if (!nl || nl[1] != '/' || !strchr(nl + 1, '\n')) {
-		sc_error_set(err, "unexpected answer to uname -r; mktemp -d: '%.100s'",
-			     out);
-		free(out);
-		return fail(res, SC_PHASE_PREPARE, -EIO, err);
-	}
-	*nl = '\0';
-	*strchr(nl + 1, '\n') = '\0';
-	*dir = sc_strdupf("%s", nl + 1);
-	if (strcmp(out, t->kernel) != 0) {
+	return true;
+}
+
+static void gate_line(void *ud, int is_stderr, const char *line, size_t len)
+{
+	struct gate *g = ud;
+
+	if (g->open || !gate_take(g, is_stderr, line, len))
+		g->fn(g->ud, is_stderr, line, len);
+}
+
+/* What the stage script said, as an error: 0 when the module is in place. */
+static int gate_verdict(const struct gate *g, const struct sc_target *t, int status,
+			volatile sig_atomic_t *stop, struct sc_run_result *res,
+			struct sc_error *err)
+{
+	if (g->kernel[0]) {
 		sc_error_set(err,
 			     "refused: it runs kernel %s now, but known_hosts (%s) says "
 			     "%s; a module built for %s would not load. Update the entry: "
 			     "stapcache host refresh %s",
-			     out, t->origin, t->kernel, t->kernel, t->name);
-		remove_dir(s, *dir);
-		free(out);
+			     g->kernel, t->origin, t->kernel, t->kernel, t->name);
 		return fail(res, SC_PHASE_KERNEL, -ESTALE, err);
 	}
-	free(out);
-	return 0;
-}
-
-static int upload(struct sc_ssh *s, const char *dir, const char *name, const char *buf,
-		  size_t len, const char *hex, struct sc_run_result *res,
-		  struct sc_error *err)
-{
-	char *qd = sc_shell_quote(dir), *out = NULL, *cmd;
-	int st, r;
-
-	cmd = sc_strdupf("cd %s && cat > .%s.ko.part && mv -f .%s.ko.part %s.ko && "
-			 "sha256sum %s.ko",
-			 qd, name, name, name, name);
-	r = sc_ssh_exec(s, cmd, buf, len, &out, &st, err);
-	free(cmd);
-	free(qd);
-	if (r == 0 && st != 0) {
-		sc_error_prefix(err, "upload failed (status %d)", st);
-		r = -EIO;
-	}
-	if (r == 0 && (strlen(out) < 64 || strncmp(out, hex, 64) != 0)) {
+	if (g->digest[0] && !g->open) {
 		sc_error_set(err,
 			     "the uploaded copy's sha256 is %.64s, not %s: not running it",
-			     out, hex);
-		r = -EBADMSG;
+			     g->digest, g->hex);
+		return fail(res, SC_PHASE_UPLOAD, -EBADMSG, err);
 	}
-	free(out);
-	return r < 0 ? fail(res, SC_PHASE_UPLOAD, r, err) : 0;
+	if (g->open)
+		return 0;
+	if (stop && *stop)
+		sc_error_set(err, "interrupted before the run");
+	else
+		sc_error_set(err,
+			     "cannot make a private temp dir (mktemp -d) and store the "
+			     "module in it (head -c, mv, sha256sum) there (status %d): %s",
+			     status, g->errs[0] ? g->errs : "(no message)");
+	return fail(res, SC_PHASE_PREPARE, stop && *stop ? -EINTR : -EIO, err);
 }
 
 /*
@@ -308,6 +368,67 @@ static int run_sudo(struct sc_ssh *s, const struct sc_target *t, const char *cmd
 	return 0;
 }
 
+/* Stage the module, then the sudo runner on a PTY: two channels. */
+static int stage_then_sudo(struct sc_ssh *s, const struct sc_target *t,
+			   const struct module *m, const struct sc_run_req *rq,
+			   sc_ssh_line_fn fn, void *ud, volatile sig_atomic_t *stop,
+			   struct sc_run_result *res, struct sc_error *err)
+{
+	struct gate g = {.fn = fn, .ud = ud, .hex = m->hex};
+	char *stage = stage_script(t->kernel, m->name, m->len, m->hex);
+	char *cmd = sc_strdupf("%sexit 0", stage);
+	int st = 255, r;
+
+	free(stage);
+	r = sc_ssh_stream_in(s, cmd, m->buf, m->len, &g.cancel, gate_line, &g, stop,
+			     rq->grace, &st, err);
+	free(cmd);
+	if (r < 0)
+		return fail(res, SC_PHASE_UPLOAD, r, err);
+	r = gate_verdict(&g, t, st, stop, res, err);
+	if (r == 0 && stop && *stop) {
+		remove_dir(s, g.dir);
+		sc_error_set(err, "interrupted before the run");
+		r = fail(res, SC_PHASE_UPLOAD, -EINTR, err);
+	}
+	if (r < 0)
+		return r;
+	cmd = sc_run_wrapper(t->ex.runner, g.dir, m->name, rq);
+	res->phase = SC_PHASE_RUN;
+	r = run_sudo(s, t, cmd, rq, fn, ud, stop, res, err);
+	free(cmd);
+	return r < 0 ? fail(res, SC_PHASE_RUN, r, err) : 0;
+}
+
+/*
+ * Everything over one channel: the stage script and the wrapper in one
+ * shell, the module on its stdin, which then stays open as the stop signal.
+ */
+static int stage_and_run(struct sc_ssh *s, const struct sc_target *t,
+			 const struct module *m, const struct sc_run_req *rq,
+			 sc_ssh_line_fn fn, void *ud, volatile sig_atomic_t *stop,
+			 struct sc_run_result *res, struct sc_error *err)
+{
+	struct gate g = {.fn = fn, .ud = ud, .hex = m->hex};
+	char *stage = stage_script(t->kernel, m->name, m->len, m->hex);
+	char *body = wrapper_body(t->ex.runner, m->name, rq);
+	char *cmd = sc_strdupf("%s%s", stage, body);
+	int st = 255, r;
+
+	free(stage);
+	free(body);
+	r = sc_ssh_stream_in(s, cmd, m->buf, m->len, &g.cancel, gate_line, &g, stop,
+			     rq->grace, &st, err);
+	free(cmd);
+	if (r < 0)
+		return fail(res, g.open ? SC_PHASE_RUN : SC_PHASE_UPLOAD, r, err);
+	r = gate_verdict(&g, t, st, stop, res, err);
+	if (r < 0)
+		return r;
+	res->status = st;
+	return 0;
+}
+
 int sc_run_target(const struct sc_target *t, const char *module_path,
 		  const struct sc_run_req *rq, sc_ssh_line_fn fn, void *ud,
 		  volatile sig_atomic_t *stop, struct sc_run_result *res)
@@ -315,51 +436,27 @@ int sc_run_target(const struct sc_target *t, const char *module_path,
 	struct sc_ssh_opts o = rq->ssh;
 	struct sc_error err = {{0}};
 	struct sc_ssh *s = NULL;
-	char hex[65], name[64], *buf = NULL, *dir = NULL, *cmd = NULL;
+	struct module m = {0};
 	double t0 = now();
-	size_t len = 0;
 	int r;
 
 	memset(res, 0, sizeof(*res));
 	res->status = 255;
-	r = read_module(module_path, &buf, &len, hex, name, &err);
+	r = read_module(module_path, &m.buf, &m.len, m.hex, m.name, &err);
 	if (r < 0)
 		return fail(res, SC_PHASE_READ, r, &err);
 	o.name = t->name;
 	r = sc_ssh_connect(&t->ex, &o, &s, &err);
-	if (r < 0) {
-		fail(res, SC_PHASE_CONNECT, r, &err);
-		goto out;
-	}
-	r = prepare(s, t, &dir, res, &err);
-	if (r == 0)
-		r = upload(s, dir, name, buf, len, hex, res, &err);
-	if (r < 0) {
-		if (dir && res->phase != SC_PHASE_KERNEL)
-			remove_dir(s, dir);
-		goto out;
-	}
-	if (stop && *stop) {
-		remove_dir(s, dir);
-		sc_error_set(&err, "interrupted before the run");
-		r = fail(res, SC_PHASE_UPLOAD, -EINTR, &err);
-		goto out;
-	}
-	cmd = sc_run_wrapper(t->ex.runner, dir, name, rq);
-	res->phase = SC_PHASE_RUN;
-	if (t->ex.runner == SC_RUNNER_SUDO)
-		r = run_sudo(s, t, cmd, rq, fn, ud, stop, res, &err);
-	else
-		r = sc_ssh_stream(s, cmd, fn, ud, stop, rq->grace, &res->status, &err);
 	if (r < 0)
-		fail(res, SC_PHASE_RUN, r, &err);
+		fail(res, SC_PHASE_CONNECT, r, &err);
+	else if (t->ex.runner == SC_RUNNER_SUDO)
+		r = stage_then_sudo(s, t, &m, rq, fn, ud, stop, res, &err);
 	else
+		r = stage_and_run(s, t, &m, rq, fn, ud, stop, res, &err);
+	if (r == 0)
 		res->phase = SC_PHASE_DONE;
-out:
 	res->seconds = now() - t0;
 	sc_ssh_free(s);
-	free(cmd);
-	free(dir);
-	free(buf);
+	free(m.buf);
 	return r;
 }

@@ -73,10 +73,11 @@ char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_
 		     const struct sc_run_req *rq);
 
 /*
- * Ship module_path to target t and run it there over one connection: private
- * temp dir (mktemp -d, 0700), upload under a temporary name then rename, check
- * the remote copy's SHA-256, refuse a target whose live kernel is not t's
- * recorded one, run the wrapper, stream each output line to fn. *stop as for
+ * Ship module_path to target t and run it there over one connection and one
+ * channel (two for the sudo runner): refuse a target whose live kernel is not
+ * t's recorded one, private temp dir (mktemp -d: 0700), upload under a
+ * temporary name then rename, check the remote copy's SHA-256 (there, and its
+ * answer here), run the wrapper, stream each output line to fn. *stop as for
  * sc_ssh_stream. Returns 0 when the runner ran (its status in res->status),
  * or -errno with res->msg saying what failed and res->phase where.
  */

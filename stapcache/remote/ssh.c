@@ -493,8 +493,8 @@ static int answer_prompt(struct sc_ssh *s, ssh_channel ch, struct linebuf *lb,
  * only the one merged stream exists and pr's prompt is answered.
  */
 static int pump(struct sc_ssh *s, ssh_channel ch, struct sc_ssh_prompt *pr,
-		sc_ssh_line_fn fn, void *ud, volatile sig_atomic_t *stop, int grace,
-		struct sc_error *err)
+		const bool *cancel, sc_ssh_line_fn fn, void *ud,
+		volatile sig_atomic_t *stop, int grace, struct sc_error *err)
 {
 	struct linebuf lb[2] = {{0}};
 	struct pty_lines pl = {.fn = fn, .ud = ud};
@@ -507,7 +507,7 @@ static int pump(struct sc_ssh *s, ssh_channel ch, struct sc_ssh_prompt *pr,
 		ud = &pl;
 	}
 	for (;;) {
-		if (stop && *stop && deadline == 0) {
+		if (((stop && *stop) || (cancel && *cancel)) && deadline == 0) {
 			/*
 			 * The wrapper stops the runner on TERM and on EOF of its
 			 * stdin; on a PTY, EOF means nothing, Ctrl-C does.
@@ -519,7 +519,7 @@ static int pump(struct sc_ssh *s, ssh_channel ch, struct sc_ssh_prompt *pr,
 				(void)ssh_channel_send_eof(ch);
 			deadline = now() + grace;
 		}
-		if (stop && (*stop >= 2 || (deadline > 0 && now() > deadline))) {
+		if ((stop && *stop >= 2) || (deadline > 0 && now() > deadline)) {
 			sc_error_set(err, "gave up waiting for the remote run to stop");
 			r = -EINTR;
 			break;
@@ -593,6 +593,27 @@ static int finish(ssh_channel ch, int r, int *status)
 	return r;
 }
 
+/* Write in[0..inlen) to the command's stdin (blocking, as the window allows). */
+static int write_in(struct sc_ssh *s, ssh_channel ch, const void *in, size_t inlen,
+		    struct sc_error *err)
+{
+	const char *p = in;
+
+	while (inlen > 0) {
+		uint32_t chunk = inlen > 32768 ? 32768 : (uint32_t)inlen;
+		int n = ssh_channel_write(ch, p, chunk);
+
+		if (n <= 0) {
+			sc_error_set(err, "upload to %s failed: %s", s->where,
+				     ssh_get_error(s->ss));
+			return -EIO;
+		}
+		p += n;
+		inlen -= (size_t)n;
+	}
+	return 0;
+}
+
 int sc_ssh_stream(struct sc_ssh *s, const char *cmd, sc_ssh_line_fn fn, void *ud,
 		  volatile sig_atomic_t *stop, int grace, int *status,
 		  struct sc_error *err)
@@ -601,7 +622,29 @@ int sc_ssh_stream(struct sc_ssh *s, const char *cmd, sc_ssh_line_fn fn, void *ud
 
 	if (!ch)
 		return -EIO;
-	return finish(ch, pump(s, ch, NULL, fn, ud, stop, grace, err), status);
+	return finish(ch, pump(s, ch, NULL, NULL, fn, ud, stop, grace, err), status);
+}
+
+int sc_ssh_stream_in(struct sc_ssh *s, const char *cmd, const void *in, size_t inlen,
+		     const bool *cancel, sc_ssh_line_fn fn, void *ud,
+		     volatile sig_atomic_t *stop, int grace, int *status,
+		     struct sc_error *err)
+{
+	ssh_channel ch = open_exec(s, cmd, false, err);
+
+	if (!ch)
+		return -EIO;
+	/*
+	 * A command that exits before reading it all (a refusal) closes the
+	 * channel: what it said and its status are still read below.
+	 */
+	if (write_in(s, ch, in, inlen, err) < 0) {
+		if (!ssh_channel_is_eof(ch) && ssh_channel_is_open(ch))
+			return finish(ch, -EIO, status);
+		if (err)
+			err->msg[0] = '\0';
+	}
+	return finish(ch, pump(s, ch, NULL, cancel, fn, ud, stop, grace, err), status);
 }
 
 int sc_ssh_stream_pty(struct sc_ssh *s, const char *cmd, struct sc_ssh_prompt *pr,
@@ -613,7 +656,7 @@ int sc_ssh_stream_pty(struct sc_ssh *s, const char *cmd, struct sc_ssh_prompt *p
 
 	if (!ch)
 		return -EIO;
-	r = finish(ch, pump(s, ch, pr, fn, ud, stop, grace, err), status);
+	r = finish(ch, pump(s, ch, pr, NULL, fn, ud, stop, grace, err), status);
 	if (r == -ECANCELED) {
 		*status = 255;
 		r = 0;
@@ -650,31 +693,18 @@ int sc_ssh_exec(struct sc_ssh *s, const char *cmd, const void *in, size_t inlen,
 {
 	struct capture c = {0};
 	ssh_channel ch = open_exec(s, cmd, false, err);
-	const char *p = in;
-	int r = 0;
+	int r;
 
 	if (!ch)
 		return -EIO;
-	while (inlen > 0) {
-		uint32_t chunk = inlen > 32768 ? 32768 : (uint32_t)inlen;
-		int n = ssh_channel_write(ch, p, chunk);
-
-		if (n <= 0) {
-			sc_error_set(err, "upload to %s failed: %s", s->where,
-				     ssh_get_error(s->ss));
-			r = -EIO;
-			break;
-		}
-		p += n;
-		inlen -= (size_t)n;
-	}
+	r = write_in(s, ch, in, inlen, err);
 	if (r == 0 && ssh_channel_send_eof(ch) != SSH_OK) {
 		sc_error_set(err, "upload to %s failed: %s", s->where,
 			     ssh_get_error(s->ss));
 		r = -EIO;
 	}
 	if (r == 0)
-		r = pump(s, ch, NULL, capture_line, &c, NULL, 0, err);
+		r = pump(s, ch, NULL, NULL, capture_line, &c, NULL, 0, err);
 	r = finish(ch, r, status);
 	if (r == 0 && *status != 0)
 		sc_error_set(err, "%s", c.errs ? c.errs : "(no message)");

@@ -70,6 +70,17 @@ int sc_ssh_stream(struct sc_ssh *s, const char *cmd, sc_ssh_line_fn fn, void *ud
 		  struct sc_error *err);
 
 /*
+ * sc_ssh_stream, with in[0..inlen) written to cmd's stdin first and no EOF
+ * after it: the stdin stays open, so that its EOF can still tell cmd to stop
+ * (the module and the run over one channel). *cancel (may be NULL) becomes
+ * true to stop the run as *stop does, for this command alone.
+ */
+int sc_ssh_stream_in(struct sc_ssh *s, const char *cmd, const void *in, size_t inlen,
+		     const bool *cancel, sc_ssh_line_fn fn, void *ud,
+		     volatile sig_atomic_t *stop, int grace, int *status,
+		     struct sc_error *err);
+
+/*
  * A prompt to answer on a PTY: sudo's password prompt. The remote command
  * gets a terminal (stdout and stderr merge into one stream, handed to fn as
  * stdout); when the output so far ends with marker, the first time answer()

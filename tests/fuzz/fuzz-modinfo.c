@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (!sc_module_name_ok(sc_modinfo_name(mi)))
 		abort();
-	(void)sc_modinfo_vermagic(mi);
+	(void)sc_modinfo_get(mi, "vermagic");
 	r = sc_modinfo_release(mi, rel, sizeof(rel));
 	if (r == 0 && strlen(rel) >= sizeof(rel))
 		abort();

@@ -80,4 +80,16 @@ is "$(stap_runs)" 2 "still without compiling"
 out=$("$STAPCACHE" -p1 -r "$KREL" -e 'probe begin { exit() }' 2>&1)
 like "$out" "probe begin" "-p1 is passed through to stap"
 
+# The memos a hit needs are copied into one file, which a hit reads and
+# leaves alone.
+hot_id() { stat -c '%i %y' "$cache/memo/hot" 2>/dev/null; }
+before=$(hot_id)
+[ -n "$before" ]; ok $? "the key left memo/hot behind"
+"$STAPCACHE" -p4 -r "$KREL" -e "$script" world >/dev/null
+is "$(hot_id)" "$before" "a hit does not rewrite memo/hot"
+rm -f "$cache/memo/hot"
+is "$("$STAPCACHE" -p4 -r "$KREL" -e "$script" world)" "$path" \
+	"without memo/hot the same request finds the same entry"
+[ -n "$(hot_id)" ]; ok $? "and memo/hot is written again"
+
 done_testing

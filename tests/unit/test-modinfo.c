@@ -274,8 +274,8 @@ static void test_real(void)
 		goto out;
 	tap_is_str(sc_modinfo_name(mi), MODNAME, "  its name");
 	tap_is_int(sc_modinfo_release(mi, rel, sizeof(rel)), 0, "  has a vermagic");
-	tap_ok(strstr(sc_modinfo_vermagic(mi), "mod_unload") != NULL, "  vermagic: %s",
-	       sc_modinfo_vermagic(mi));
+	tap_ok(strstr(sc_modinfo_get(mi, "vermagic"), "mod_unload") != NULL,
+	       "  vermagic: %s", sc_modinfo_get(mi, "vermagic"));
 	tap_ok(sc_modinfo_has_param(mi, "_stp_bufsize"), "  declares _stp_bufsize");
 	tap_ok(sc_modinfo_has_param(mi, "greeting") && sc_modinfo_has_param(mi, "count"),
 	       "  declares its globals greeting and count");
