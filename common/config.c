@@ -64,7 +64,7 @@ static int set_number(unsigned *slot, const char *value, unsigned max, const cha
 
 static const char known_keys[] =
 	"cache-dir, max-size, stap, runtime, shared-cache, trusted-builders, builder-key, "
-	"shared-auth-file, shared-connect-timeout, shared-timeout, shared-wait";
+	"shared-auth-file, shared-connect-timeout, shared-timeout, shared-wait, max-duration";
 
 static int apply(struct sc_config *cfg, const char *key, const char *value,
 		 const char *home, const char *name, size_t line, struct sc_error *err)
@@ -82,6 +82,9 @@ static int apply(struct sc_config *cfg, const char *key, const char *value,
 				  err);
 	if (!strcmp(key, "shared-wait"))
 		return set_number(&cfg->shared_wait, value, 86400, name, key, line, err);
+	if (!strcmp(key, "max-duration"))
+		return set_number(&cfg->max_duration, value, SC_MAX_DURATION, name, key,
+				  line, err);
 	if (!strcmp(key, "cache-dir"))
 		return set_path(&cfg->cache_dir, value, home, name, key, line, err);
 	if (!strcmp(key, "stap"))
@@ -317,6 +320,8 @@ int sc_config_merge(struct sc_config *base, const struct sc_config *over)
 		base->shared_timeout = over->shared_timeout;
 	if (over->shared_wait)
 		base->shared_wait = over->shared_wait;
+	if (over->max_duration)
+		base->max_duration = over->max_duration;
 	if (over->has_max_size) {
 		base->max_size = over->max_size;
 		base->has_max_size = 1;

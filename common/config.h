@@ -20,6 +20,7 @@
  *     shared-connect-timeout: 300       # milliseconds
  *     shared-timeout: 3000              # milliseconds, one whole transfer
  *     shared-wait: 120                  # seconds to wait for another's build
+ *     max-duration: 3600                # seconds: caps every run's --duration
  *
  * A list is a YAML sequence of scalars, or one scalar; it is kept as its
  * items joined by newlines (no item may hold one).
@@ -28,6 +29,9 @@
  * A system-wide file and the user's are read in that order and merged field
  * by field (sc_config_merge), as ccache reads /etc/ccache.conf first.
  */
+/* The longest run --duration and max-duration: accept (seconds: 30 days). */
+#define SC_MAX_DURATION 2592000u
+
 struct sc_config {
 	char *cache_dir;
 	char *stap;
@@ -42,6 +46,7 @@ struct sc_config {
 	unsigned shared_connect_timeout; /* ms */
 	unsigned shared_timeout;         /* ms */
 	unsigned shared_wait;            /* s */
+	unsigned max_duration;           /* s: the longest run */
 };
 
 /*

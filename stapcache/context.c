@@ -123,6 +123,7 @@ int sc_ctx_init(struct sc_ctx *ctx, const struct sc_env *env, struct sc_error *e
 	ctx->path = xstrdupf("%s", env->path ? env->path : "/usr/bin:/bin");
 	ctx->uid = env->uid;
 	ctx->max_size = cfg->has_max_size ? cfg->max_size : SC_DEFAULT_MAX_SIZE;
+	ctx->max_duration = cfg->max_duration;
 	ctx->shared_cache = cfg->shared_cache && *cfg->shared_cache ? cfg->shared_cache
 								    : NULL;
 	ctx->trusted_builders = cfg->trusted_builders;

@@ -42,7 +42,8 @@ struct sc_ctx {
 	char *stap_rc; /* $SYSTEMTAP_DIR/rc, else ~/.systemtap/rc */
 	char *path;    /* PATH, else /usr/bin:/bin */
 	uid_t uid;
-	uint64_t max_size; /* 0: no limit */
+	uint64_t max_size;     /* 0: no limit */
+	unsigned max_duration; /* max-duration: seconds, 0: no cap */
 	/* The shared cache (issue 10); the strings stay in cfg. */
 	const char *shared_cache;     /* shared-cache: URLs, one a line, or NULL */
 	const char *trusted_builders; /* trusted-builders: keys, one a line, or NULL */

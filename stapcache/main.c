@@ -13,7 +13,7 @@
  *   remote/    -T: a module per target kernel, then exec stapcache-remote
  *   commands.c `stapcache cache ...`, `stapcache bless`
  *   cmd/trace.c `stapcache trace SPEC...`: a one-liner's script, then as -e
- *   supervise.c a local run whose output stapcache reads (--output json,
+ *   capture.c  a local run whose output stapcache reads (--output json,
  *              one-liners): the runner as a child, its lines to output.c
  *
  * Invoked as stap (a symlink named stap before the real one on PATH), it is
@@ -32,6 +32,7 @@
 
 #include "build.h"
 #include "cache.h"
+#include "cmd/doctor.h"
 #include "cmd/trace.h"
 #include "commands.h"
 #include "context.h"
@@ -42,7 +43,7 @@
 #include "remote/targets.h"
 #include "run.h"
 #include "store/client.h"
-#include "supervise.h"
+#include "capture.h"
 #include "util.h"
 
 #define MODULE_MAX (256u << 20)
@@ -137,17 +138,27 @@ static int print_explain(const struct sc_key *key, struct sc_cache *c)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
-/* Without -p4: exec the runner, or stay its parent when stapcache reads the output. */
-static int run_module(struct sc_request *req, const char *path)
+/*
+ * Without -p4: exec the runner (or supervise it for a duration: run.c), or
+ * stay its parent when stapcache reads the output (capture.c).
+ */
+static int run_module(struct sc_request *req, const char *path, unsigned duration)
 {
 	struct sc_output_opts oo = {.json = req->output_json,
 				    .trace = req->trace,
 				    .file = req->output_file};
 
 	if (!req->output_json && !req->trace)
-		return sc_run_module(req, path);
+		return sc_run_module(req, path, duration);
+	if (duration) {
+		fprintf(stderr,
+			"stapcache: --duration (or max-duration:) and --output json or "
+			"a one-liner do not go together on a local run yet: leave one "
+			"out, or run it on a target with -T\n");
+		return 2;
+	}
 	req->output_here = true;
-	return sc_run_supervised(req, path, &oo);
+	return sc_run_captured(req, path, &oo);
 }
 
 static int compile(int argc, char **argv, bool as_stap, bool trace)
@@ -226,7 +237,7 @@ static int compile(int argc, char **argv, bool as_stap, bool trace)
 		printf("%s\n", path);
 		status = fflush(stdout) == 0 ? 0 : 1;
 	} else {
-		status = run_module(&req, path);
+		status = run_module(&req, path, sc_run_duration(&req, ctx.max_duration));
 	}
 	goto out;
 fail:
@@ -255,6 +266,10 @@ int main(int argc, char **argv)
 		return sc_cmd_key(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "host"))
 		return sc_remote_exec_host(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "doctor"))
+		return sc_cmd_doctor(argc - 1, argv + 1);
+	if (argc > 1 && (!strcmp(argv[1], "ps") || !strcmp(argv[1], "kill")))
+		return sc_remote_exec_verb(argv[1], argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "trace")) {
 		struct sc_argv run = {0};
 		int status = sc_cmd_trace(argc - 1, argv + 1, &run);

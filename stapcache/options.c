@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "modinfo.h"
 #include "options.h"
 
@@ -220,6 +221,10 @@ const struct sc_opt sc_opts[] = {
 	{SC_OPT_OUTPUT, "output", "text|json", SC_ROLE_OWN, .example = "json",
 	 .help = "json: one JSON object a line (each output line, each\n"
 		 "one-liner event, a summary per target); default text"},
+	/* Run time, but stapcache's own: it stops the runner (run.c, remote/run.c). */
+	{SC_OPT_DURATION, "duration", "SECONDS", SC_ROLE_OWN, .example = "2",
+	 .help = "stop the run cleanly after SECONDS (the module is unloaded);\n"
+		 "max-duration: in config.yaml caps it (the smaller wins)"},
 	{SC_OPT_EXPLAIN, "explain", NULL, SC_ROLE_OWN,
 	 .help = "print the key record for this request; build nothing"},
 	{SC_OPT_DUMP_OPTIONS, "dump-options", NULL, SC_ROLE_OWN,
@@ -614,6 +619,9 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 	case 'o':
 		req->output_file = arg;
 		return 0;
+	case SC_OPT_DURATION:
+		return int_arg("--duration", arg, 1, (int)SC_MAX_DURATION, &req->duration,
+			       err);
 	case SC_OPT_EXPLAIN:
 		req->explain = true;
 		return 0;

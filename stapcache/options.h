@@ -84,6 +84,7 @@ enum sc_opt_id {
 	SC_OPT_SYSENV,
 	SC_OPT_SAVE_UPROBES,
 	SC_OPT_TARGET_NAMESPACE,
+	SC_OPT_DURATION,
 };
 
 struct sc_opt {
@@ -168,6 +169,7 @@ struct sc_request {
 	 */
 	bool output_here;
 	bool trace;
+	int duration; /* --duration SECONDS: stop the run then; 0: no limit */
 };
 
 /*

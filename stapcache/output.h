@@ -12,7 +12,7 @@
  * "NAME: " when asked), or --output json, one JSON object a line (json-c
  * writes them): {"type":"line"|"event"|"summary","target":...}. With trace,
  * one-liners' event records (event.h) become readable lines or "event"
- * objects. Shared by the local run's supervisor (supervise.c) and
+ * objects. Shared by the local run that reads its output (capture.c) and
  * stapcache-remote's fan-out; every call is thread-safe.
  */
 struct sc_output_opts {

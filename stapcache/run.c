@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "supervise.h"
 
 const char *sc_run_runner(void)
 {
@@ -77,7 +78,17 @@ int sc_run_refused(const struct sc_request *req, const char *runner, struct sc_e
 	return 0;
 }
 
-int sc_run_module(const struct sc_request *req, const char *module_path)
+unsigned sc_run_duration(const struct sc_request *req, unsigned max_duration)
+{
+	unsigned d = req->duration > 0 ? (unsigned)req->duration : 0;
+
+	if (max_duration && (!d || max_duration < d))
+		d = max_duration;
+	return d;
+}
+
+int sc_run_module(const struct sc_request *req, const char *module_path,
+		  unsigned duration)
 {
 	const char *runner = sc_run_runner();
 	struct sc_argv a = {0};
@@ -97,6 +108,12 @@ int sc_run_module(const struct sc_request *req, const char *module_path)
 		for (size_t i = 0; i < a.n; i++)
 			fprintf(stderr, " %s", a.v[i]);
 		fputc('\n', stderr);
+	}
+	if (duration) {
+		int st = sc_supervise(a.v, duration, req->verbose);
+
+		sc_argv_free(&a);
+		return st;
 	}
 	fflush(NULL);
 	execvp(runner, (char *const *)a.v);

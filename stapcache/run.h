@@ -37,7 +37,18 @@ int sc_run_argv(const struct sc_request *req, const char *runner, const char *mo
 int sc_run_refused(const struct sc_request *req, const char *runner,
 		   struct sc_error *err);
 
-/* Hand module_path to the runner, as stap's pass 5 would. Returns only on failure: 1. */
-int sc_run_module(const struct sc_request *req, const char *module_path);
+/*
+ * How long a run may last, in seconds (0: no limit): --duration, capped by
+ * config.yaml's max-duration (the smaller wins).
+ */
+unsigned sc_run_duration(const struct sc_request *req, unsigned max_duration);
+
+/*
+ * Hand module_path to the runner, as stap's pass 5 would: exec it, or with
+ * a duration run it under sc_supervise (supervise.h) and return its status.
+ * Without one it returns only on failure: 1.
+ */
+int sc_run_module(const struct sc_request *req, const char *module_path,
+		  unsigned duration);
 
 #endif

@@ -1,20 +1,27 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * A local run whose output stapcache must read (--output json, a one-liner,
- * -o with either): instead of exec'ing the runner, stapcache forks it with
- * its stdout and stderr on pipes, stays as its parent, turns each line into
- * text or JSON (output.c) and ends with the summary and the runner's exit
- * status. The runner keeps the terminal's process group, so Ctrl-C reaches
- * it as before and it unloads the module itself; this parent only waits,
- * and passes on a TERM, a HUP, or an INT sent to it alone (kill -INT). When
- * the output cannot be written any more (a closed pipe), it TERMs the runner.
+ * --duration for a local run: the runner is a child, not exec'd, and this
+ * process stays behind to stop it when the time is up, the way a Ctrl-C
+ * stops it: SIGINT to stapio, which ends the script (its end probes run)
+ * and then has the runner unload the module.
+ *
+ * stapio is not always the child. systemtap's staprun execs it (same pid);
+ * staprun-auth forks it under a root watchdog that this process, like the
+ * caller it is, can no longer signal (staprun-auth(8)). So the stop goes to
+ * the child and to its children that run as us, found in /proc: the kernel
+ * lets this process signal only its own user's processes anyway.
+ *
+ * Neither runner has a time limit of its own that fits (staprun's and
+ * stapio's -T is a poll timeout, stap's -T TIME is compiled in and so would
+ * change the key), hence this small supervisor.
  */
 #include "build-config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,211 +29,186 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "run.h"
 #include "supervise.h"
 
-#define LINE_MAX_BYTES 65536
+/* After the stop, how long the runner gets to end before stapio is killed. */
+#define STOP_GRACE_S 30
 
-static volatile sig_atomic_t child_pid, got_signal;
-
-static void on_signal(int sig, siginfo_t *si, void *uc)
+/* The parent pid in /proc/PID/stat ("PID (COMM) STATE PPID ..."), or -1. */
+static pid_t parent_of(const char *pid)
 {
-	(void)uc;
-	got_signal = sig;
-	/* A terminal's Ctrl-C already reached the runner: send only what came to us. */
-	if (child_pid > 0 && (sig != SIGINT || si->si_code == SI_USER))
-		kill(child_pid, sig);
+	char path[64], buf[512], *p;
+	int fd, ppid;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return -1;
+	return (pid_t)ppid;
 }
 
-struct stream {
+/*
+ * Send sig to pid and to its children (stapio under staprun-auth's
+ * watchdog). Returns how many processes took it.
+ */
+static int signal_run(pid_t pid, int sig)
+{
+	struct dirent *d;
+	DIR *dir;
+	int n = kill(pid, sig) == 0;
+
+	dir = opendir("/proc");
+	if (!dir)
+		return n;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9' ||
+		    parent_of(d->d_name) != pid)
+			continue;
+		n += kill((pid_t)atoi(d->d_name), sig) == 0;
+	}
+	closedir(dir);
+	return n;
+}
+
+/* Is pid, or a child of pid, stapio yet (the module is loaded and running)? */
+static bool stapio_started(pid_t pid)
+{
+	char path[64], comm[32] = "";
+	struct dirent *d;
+	bool found = false;
+	DIR *dir;
 	int fd;
-	bool is_stderr;
-	char buf[LINE_MAX_BYTES];
-	size_t n;
-};
+	ssize_t n;
 
-static void drain(struct stream *s, struct sc_output *out, bool eof)
-{
-	size_t start = 0;
-
-	for (size_t k = 0; k < s->n; k++)
-		if (s->buf[k] == '\n') {
-			sc_output_line(out, 0, s->is_stderr, s->buf + start, k - start);
-			start = k + 1;
-		}
-	/* A line longer than the buffer, or the last one without a newline. */
-	if (start == 0 && (s->n == sizeof(s->buf) || (eof && s->n))) {
-		sc_output_line(out, 0, s->is_stderr, s->buf, s->n);
-		start = s->n;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+		comm[n > 0 ? n : 0] = '\0';
+		if (!strcmp(comm, "stapio\n"))
+			return true;
 	}
-	memmove(s->buf, s->buf + start, s->n - start);
-	s->n -= start;
+	dir = opendir("/proc");
+	while (dir && !found && (d = readdir(dir))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9' ||
+		    parent_of(d->d_name) != pid)
+			continue;
+		found = stapio_started((pid_t)atoi(d->d_name));
+	}
+	if (dir)
+		closedir(dir);
+	return found;
 }
 
-static void pump(struct stream *s, struct sc_output *out, pid_t child)
+static double now(void)
 {
-	struct pollfd p[2];
-	bool stopped = false;
-	int open = 2;
+	struct timespec ts;
 
-	while (open > 0) {
-		nfds_t np = 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
-		/* Nobody reads the output any more (| head): end the run, cleanly. */
-		if (!stopped && sc_output_failed(out)) {
-			kill(child, SIGTERM);
-			stopped = true;
-		}
-		for (int k = 0; k < 2; k++)
-			if (s[k].fd >= 0)
-				p[np++] =
-					(struct pollfd){.fd = s[k].fd, .events = POLLIN};
-		if (poll(p, np, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (int k = 0; k < 2; k++) {
-			ssize_t got;
+/* Wait for the child for at most seconds (may be fractional); 1 when it ended. */
+static int wait_for(pid_t pid, double seconds, const sigset_t *set, int *status,
+		    int *forwarded)
+{
+	double end = now() + seconds;
 
-			if (s[k].fd < 0)
-				continue;
-			got = read(s[k].fd, s[k].buf + s[k].n, sizeof(s[k].buf) - s[k].n);
-			if (got < 0 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (got <= 0) {
-				drain(&s[k], out, true);
-				close(s[k].fd);
-				s[k].fd = -1;
-				open--;
-				continue;
-			}
-			s[k].n += (size_t)got;
-			drain(&s[k], out, false);
+	for (;;) {
+		double left = end - now();
+		struct timespec ts;
+		int sig;
+
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return 1;
+		if (left <= 0)
+			return 0;
+		ts.tv_sec = (time_t)left;
+		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+		sig = sigtimedwait(set, NULL, &ts);
+		/* Someone asked this process to stop: the run stops now. */
+		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+			*forwarded = sig;
+			return 0;
 		}
 	}
 }
 
-static double since(const struct timespec *t0)
+int sc_supervise(const char *const *argv, unsigned seconds, int verbose)
 {
-	struct timespec t1;
+	sigset_t set, old;
+	double t0 = now();
+	int status = 0, forwarded = 0, took = 0, ended = 0;
+	pid_t pid;
 
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) +
-	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-static int spawn(const char *const *argv, int out[2], int err[2])
-{
-	pid_t pid = fork();
-
-	if (pid != 0)
-		return pid < 0 ? -errno : (int)pid;
-	dup2(out[1], STDOUT_FILENO);
-	dup2(err[1], STDERR_FILENO);
-	close(out[0]);
-	close(out[1]);
-	close(err[0]);
-	close(err[1]);
-	execvp(argv[0], (char *const *)argv);
-	fprintf(stderr,
-		"stapcache: cannot run %s: %s; install staprun-auth (make install) or "
-		"systemtap-runtime, or use -p4 and run the module yourself\n",
-		argv[0], strerror(errno));
-	_exit(127);
-}
-
-static int wait_child(pid_t pid)
-{
-	int st;
-
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return 255;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static int run(const struct sc_argv *a, struct sc_output *out, struct timespec *t0)
-{
-	struct sigaction sa = {.sa_sigaction = on_signal, .sa_flags = SA_SIGINFO};
-	struct stream *s = calloc(2, sizeof(*s));
-	int po[2] = {-1, -1}, pe[2] = {-1, -1}, pid, status;
-
-	if (!s || pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
-		fprintf(stderr, "stapcache: cannot start the runner: %s\n",
-			strerror(errno));
-		free(s);
-		return -1;
-	}
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	clock_gettime(CLOCK_MONOTONIC, t0);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, &old);
 	fflush(NULL);
-	pid = spawn(a->v, po, pe);
-	close(po[1]);
-	close(pe[1]);
+	pid = fork();
 	if (pid < 0) {
-		fprintf(stderr, "stapcache: cannot start the runner: %s\n",
-			strerror(-pid));
-		close(po[0]);
-		close(pe[0]);
-		free(s);
-		return -1;
-	}
-	child_pid = pid;
-	s[0].fd = po[0];
-	s[1].fd = pe[0];
-	s[1].is_stderr = true;
-	pump(s, out, pid);
-	status = wait_child(pid);
-	child_pid = 0;
-	free(s);
-	return status;
-}
-
-int sc_run_supervised(const struct sc_request *req, const char *module_path,
-		      const struct sc_output_opts *oo)
-{
-	const char *runner = sc_run_runner(), *name = "local";
-	struct sc_output *out = NULL;
-	struct sc_error err = {{0}};
-	struct sc_argv a = {0};
-	struct timespec t0;
-	int status = 1;
-
-	if (sc_run_refused(req, runner, &err) < 0 ||
-	    sc_output_new(oo, &name, 1, &out, &err) < 0) {
-		fprintf(stderr, "stapcache: %s\n", err.msg);
+		fprintf(stderr, "stapcache: cannot start %s: %s\n", argv[0],
+			strerror(errno));
 		return 1;
 	}
-	if (sc_run_argv(req, runner, module_path, &a) < 0) {
-		fprintf(stderr, "stapcache: out of memory\n");
-		goto out;
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		execvp(argv[0], (char *const *)argv);
+		fprintf(stderr,
+			"stapcache: cannot run %s: %s; install staprun-auth (make "
+			"install) or systemtap-runtime, or use -p4 and run the module "
+			"yourself\n",
+			argv[0], strerror(errno));
+		_exit(127);
 	}
-	if (req->verbose) {
-		fprintf(stderr, "stapcache: running (output read by stapcache)");
-		for (size_t i = 0; i < a.n; i++)
-			fprintf(stderr, " %s", a.v[i]);
-		fputc('\n', stderr);
+	/* The time counts from when the module runs: loading it may take a while. */
+	for (int i = 0; i < 1200 && !ended && !forwarded && !stapio_started(pid); i++)
+		ended = wait_for(pid, 0.1, &set, &status, &forwarded);
+	if (!ended && !forwarded)
+		ended = wait_for(pid, seconds, &set, &status, &forwarded);
+	if (!ended) {
+		int sig = forwarded ? forwarded : SIGINT;
+
+		if (verbose)
+			fprintf(stderr,
+				"stapcache: %s; stopping the run (%s to stapio)\n",
+				forwarded ? strsignal(forwarded) : "--duration reached",
+				sigabbrev_np(sig));
+		/* Before stapio runs there may be nobody to take it: keep trying. */
+		for (int i = 0; i < STOP_GRACE_S * 4; i++) {
+			if (!took)
+				took = signal_run(pid, sig);
+			ended = wait_for(pid, 0.25, &set, &status, &forwarded);
+			if (ended)
+				break;
+		}
+		if (!ended) {
+			fprintf(stderr,
+				"stapcache: the run did not end %d s after the stop; "
+				"killing stapio (the runner unloads the module)\n",
+				STOP_GRACE_S);
+			signal_run(pid, SIGKILL);
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+		}
 	}
-	status = run(&a, out, &t0);
-	if (status < 0) {
-		status = 1;
-		goto out;
-	}
-	sc_output_summary(out, 0, status, since(&t0),
-			  status == 0  ? "ok"
-			  : got_signal ? "stopped"
-				       : "runner failed");
-	if (sc_output_finish(out, &err) < 0) {
-		fprintf(stderr, "stapcache: %s\n", err.msg);
-		status = status ? status : 1;
-	}
-out:
-	sc_output_free(out);
-	sc_argv_free(&a);
-	return status;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (verbose)
+		fprintf(stderr, "stapcache: the run took %.2f s\n", now() - t0);
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
 }

@@ -2,17 +2,13 @@
 #ifndef SC_SUPERVISE_H
 #define SC_SUPERVISE_H
 
-#include "options.h"
-#include "output.h"
-
 /*
- * Run module_path with the local runner as stapcache's child (supervise.c)
- * and write its output as oo says, target "local", then the summary.
- * req->output_here must be set (the runner then never sees -o). Returns the
- * exit status: the runner's, 128 + a signal that ended it, 1 when it could
- * not be started or the output not written.
+ * Run argv (the runner's: found on PATH when argv[0] has no slash) as a
+ * child and stop it as a Ctrl-C would (SIGINT to stapio) after seconds, or
+ * at once when this process gets SIGINT, SIGTERM or SIGHUP; then wait for it
+ * to end (it unloads the module), killing stapio after a grace period.
+ * Returns the exit status to end with: the runner's, or 128 + its signal.
  */
-int sc_run_supervised(const struct sc_request *req, const char *module_path,
-		      const struct sc_output_opts *oo);
+int sc_supervise(const char *const *argv, unsigned seconds, int verbose);
 
 #endif

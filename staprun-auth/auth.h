@@ -163,7 +163,8 @@ void sa_control_close(struct sa_control *c);
 struct sa_record;
 int sa_slot_take(const struct sa_ids *ids, struct sc_error *err);
 int sa_registry_claim(const struct sa_module *m, const struct sa_ids *ids,
-		      struct sa_record **out, struct sc_error *err);
+		      const struct sa_opts *o, struct sa_record **out,
+		      struct sc_error *err);
 int sa_registry_commit(struct sa_record *rec, pid_t stapio, struct sc_error *err);
 int sa_registry_end(struct sa_record *rec, int maybe_loaded, const struct sa_event *ev);
 void sa_record_free(struct sa_record *rec);

@@ -32,7 +32,10 @@
 #include "auth.h"
 #include "policy.h"
 
-#define SA_RUN_MAGIC "sa-run-1"
+/* 2: the -x target and -c command were added (a record of 1 reads as damaged). */
+#define SA_RUN_MAGIC "sa-run-2"
+/* The -c command as --list shows it: the first bytes only. */
+#define SA_CMD_MAX 256
 
 struct sa_run {
 	char magic[8];
@@ -44,6 +47,8 @@ struct sa_run {
 	char module[SC_MODULE_NAME_MAX + 1];
 	char sha256[SC_SHA256_HEXLEN + 1];
 	char instance[SA_INSTANCE_MAX]; /* "" until init_module succeeded */
+	int32_t target;                 /* -x PID, 0: none */
+	char cmd[SA_CMD_MAX + 1];       /* -c CMD (the caller's words: shown escaped) */
 };
 
 struct sa_record {
@@ -104,7 +109,7 @@ static int read_run(int fd, struct sa_run *run)
 	if (n != (ssize_t)sizeof(*run) || memcmp(run->magic, SA_RUN_MAGIC, 8) ||
 	    run->user[sizeof(run->user) - 1] || run->module[sizeof(run->module) - 1] ||
 	    run->sha256[sizeof(run->sha256) - 1] ||
-	    run->instance[sizeof(run->instance) - 1])
+	    run->instance[sizeof(run->instance) - 1] || run->cmd[sizeof(run->cmd) - 1])
 		return -EBADMSG;
 	return 0;
 }
@@ -268,7 +273,8 @@ static int reclaim(struct sa_record *rec, const char *name, struct sc_error *err
  * with sa_record_free, after sa_registry_end), or -errno (err).
  */
 int sa_registry_claim(const struct sa_module *m, const struct sa_ids *ids,
-		      struct sa_record **out, struct sc_error *err)
+		      const struct sa_opts *o, struct sa_record **out,
+		      struct sc_error *err)
 {
 	struct sa_record *rec = calloc(1, sizeof(*rec));
 	int r;
@@ -292,6 +298,9 @@ int sa_registry_claim(const struct sa_module *m, const struct sa_ids *ids,
 			 ids->user ? ids->user : "?");
 		snprintf(rec->run.module, sizeof(rec->run.module), "%s", m->name);
 		snprintf(rec->run.sha256, sizeof(rec->run.sha256), "%s", m->hex);
+		/* main.c let only digits (at most 9) through for -x */
+		rec->run.target = o->pid ? (int32_t)atoi(o->pid) : 0;
+		snprintf(rec->run.cmd, sizeof(rec->run.cmd), "%s", o->cmd ? o->cmd : "");
 		r = write_run(rec, err);
 	}
 	if (r < 0)
@@ -500,9 +509,31 @@ int sa_cmd_delete(const struct sa_opts *o, const struct sa_ids *ids)
 
 /* -------------------------------------------------------------- --list */
 
+/*
+ * The -c command in one tab-free, printable field: every byte that is not
+ * printable ASCII, and tab and backslash, as \xHH. The caller chose those
+ * bytes; another user's terminal must not get them raw.
+ */
+static void escape_cmd(const char *in, char *out, size_t n)
+{
+	size_t k = 0;
+
+	for (; *in && k + 5 < n; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if (c > 0x20 && c < 0x7f && c != '\\')
+			out[k++] = (char)c;
+		else if (c == ' ')
+			out[k++] = ' ';
+		else
+			k += (size_t)snprintf(out + k, n - k, "\\x%02x", c);
+	}
+	out[k] = '\0';
+}
+
 static void print_record(int dirfd, const char *name)
 {
-	char when[32] = "?";
+	char when[32] = "?", cmd[SA_CMD_MAX * 4 + 8];
 	struct sa_run run;
 	struct tm tm;
 	time_t t;
@@ -522,10 +553,13 @@ static void print_record(int dirfd, const char *name)
 		t = (time_t)run.loaded;
 		if (gmtime_r(&t, &tm))
 			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		escape_cmd(run.cmd, cmd, sizeof(cmd));
 		sa_say(1,
-		       "%s\tuser=%s(%u)\tsha256:%s\tloaded=%s\tpid=%d\tstapio=%d\t%s\n",
+		       "%s\tuser=%s(%u)\tsha256:%s\tloaded=%s\tpid=%d\tstapio=%d\t"
+		       "target=%d\tcmd=%s\t%s\n",
 		       name, run.user, (unsigned)run.uid, run.sha256, when,
-		       (int)run.watchdog, (int)run.stapio, orphan ? "orphan" : "running");
+		       (int)run.watchdog, (int)run.stapio, (int)run.target, cmd,
+		       orphan ? "orphan" : "running");
 	}
 	close(fd);
 }

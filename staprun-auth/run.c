@@ -255,7 +255,7 @@ int sa_cmd_run(const struct sa_opts *o, const struct sa_ids *ids)
 			     strsignal(sig));
 		goto refused;
 	}
-	if (sa_registry_claim(&m, ids, &rec, &err) < 0)
+	if (sa_registry_claim(&m, ids, o, &rec, &err) < 0)
 		goto refused;
 	sa_audit_allow(&ev, "entry %s", m.hintbuf);
 	sa_info(o->verbose, "init_module(%s, %zu bytes, \"%s\")", m.name, m.len,

@@ -33,6 +33,13 @@ static char *helper_path(void)
 	return sc_helper_path("stapcache-remote");
 }
 
+static int exec_helper(char **argv);
+
+int sc_remote_exec_argv(char **argv)
+{
+	return exec_helper(argv);
+}
+
 static int exec_helper(char **argv)
 {
 	char *path = helper_path();
@@ -48,11 +55,16 @@ static int exec_helper(char **argv)
 
 int sc_remote_exec_host(int argc, char **argv)
 {
+	return sc_remote_exec_verb("host", argc, argv);
+}
+
+int sc_remote_exec_verb(const char *verb, int argc, char **argv)
+{
 	char **v = calloc((size_t)argc + 2, sizeof(*v));
 
 	if (!v)
 		return 1;
-	v[1] = "host";
+	v[1] = (char *)verb;
 	for (int i = 1; i < argc; i++)
 		v[i + 1] = argv[i];
 	return exec_helper(v);
@@ -237,10 +249,10 @@ static int adhoc_target(const char *url, const char *runner, size_t nth,
  * it locally) verbatim: each option word as --runner-arg WORD, the module
  * parameters after "--".
  */
-static int helper_argv(const struct sc_request *req, const struct sc_targets *all,
-		       const size_t *idx, size_t n, struct build *const *of,
-		       const struct sc_argv *yaml, struct sc_argv *a,
-		       struct sc_argv *opts, struct sc_argv *params)
+static int helper_argv(const struct sc_request *req, unsigned duration,
+		       const struct sc_targets *all, const size_t *idx, size_t n,
+		       struct build *const *of, const struct sc_argv *yaml,
+		       struct sc_argv *a, struct sc_argv *opts, struct sc_argv *params)
 {
 	int r = sc_argv_push(a, "stapcache-remote") ?: sc_argv_push(a, "run");
 
@@ -260,6 +272,8 @@ static int helper_argv(const struct sc_request *req, const struct sc_targets *al
 		r = sc_argv_push(a, "--trace");
 	if (r == 0 && req->output_file)
 		r = sc_argv_push(a, "--output-file") ?: sc_argv_push(a, req->output_file);
+	if (r == 0 && duration)
+		r = sc_argv_pushf(a, "--duration=%u", duration);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = sc_argv_push(a, "-T")
 			    ?: sc_argv_pushf(a, "%s=%s", all->v[idx[i]].name,
@@ -273,14 +287,14 @@ static int helper_argv(const struct sc_request *req, const struct sc_targets *al
 	return r;
 }
 
-static int exec_run(const struct sc_request *req, const struct sc_targets *all,
-		    const size_t *idx, size_t n, struct build *const *of,
-		    const struct sc_argv *yaml)
+static int exec_run(const struct sc_request *req, unsigned duration,
+		    const struct sc_targets *all, const size_t *idx, size_t n,
+		    struct build *const *of, const struct sc_argv *yaml)
 {
 	struct sc_argv a = {0}, opts = {0}, params = {0};
 	int status = 1;
 
-	if (helper_argv(req, all, idx, n, of, yaml, &a, &opts, &params) < 0)
+	if (helper_argv(req, duration, all, idx, n, of, yaml, &a, &opts, &params) < 0)
 		fprintf(stderr, "stapcache: out of memory\n");
 	else
 		status = exec_helper((char **)a.v);
@@ -389,7 +403,8 @@ int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
 		status = fflush(stdout) == 0 ? 0 : 1;
 		goto out;
 	}
-	status = exec_run(req, &all, idx, n, of, &yaml);
+	status = exec_run(req, sc_run_duration(req, ctx->max_duration), &all, idx, n, of,
+			  &yaml);
 out:
 	sc_argv_free(&yaml);
 	sc_argv_free(&specs);

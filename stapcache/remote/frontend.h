@@ -26,6 +26,15 @@ int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
 int sc_remote_exec_host(int argc, char **argv);
 
 /*
+ * `stapcache VERB ...` (ps, kill): execs stapcache-remote VERB ... with the
+ * same arguments. Returns only on failure: 1.
+ */
+int sc_remote_exec_verb(const char *verb, int argc, char **argv);
+
+/* Exec stapcache-remote with argv (argv[0] is replaced). Returns only on failure: 1. */
+int sc_remote_exec_argv(char **argv);
+
+/*
  * `stapcache bless -T NAME ... FILE.ko`: execs stapcache-remote bless with
  * the targets, the optional admin login and policy path, the module's digest
  * and its line. Returns only on failure: 1.

@@ -7,7 +7,7 @@
  *   stapcache-remote run [-v] [--entry YAML]... [--connect-timeout S] [--jobs N]
  *                        [--output json] [--trace] [--output-file FILE]
  *                        -T NAME=MODULE.ko ...
- *                        [--runner-arg WORD ...] [--] [NAME=VALUE ...]
+ *                        [--duration S] [--runner-arg WORD ...] [--] [NAME=VALUE ...]
  *
  * The runner's options (WORDs, before the module) and parameters (after it)
  * arrive spelled for the runner already: the frontend takes them from the
@@ -15,6 +15,7 @@
  *   stapcache-remote host SUBCOMMAND ...      (see host.c; `host probe NAME EXECUTE`
  *                        prints an ad-hoc target's entry for --remote)
  *   stapcache-remote bless ... -T NAME ... -- HEX LINE   (see bless.c)
+ *   stapcache-remote ps|kill ...              (see ps.c)
  */
 #include "build-config.h"
 
@@ -30,7 +31,10 @@
 #include "fanout.h"
 #include "fsutil.h"
 #include "host.h"
+#include "doctor.h"
+#include "ps.h"
 #include "remote.h"
+#include "config.h"     /* SC_MAX_DURATION */
 #include "../options.h" /* the ranges of --connect-timeout and --jobs */
 
 /* Read once, here at the edge: where ~/.ssh is, and whether a person is there to ask. */
@@ -73,6 +77,7 @@ enum {
 	OPT_JOBS,
 	OPT_RUNNER_ARG,
 	OPT_ENTRY,
+	OPT_DURATION,
 	OPT_OUTPUT,
 	OPT_TRACE,
 	OPT_OUTPUT_FILE
@@ -88,6 +93,7 @@ static int cmd_run(int argc, char **argv)
 		{"output", required_argument, NULL, OPT_OUTPUT},
 		{"trace", no_argument, NULL, OPT_TRACE},
 		{"output-file", required_argument, NULL, OPT_OUTPUT_FILE},
+		{"duration", required_argument, NULL, OPT_DURATION},
 		{NULL, 0, NULL, 0},
 	};
 	struct sc_run_req rq = {.grace = 20};
@@ -170,6 +176,15 @@ static int cmd_run(int argc, char **argv)
 					      &jobs) < 0)
 				goto out;
 			break;
+		case OPT_DURATION: {
+			int d;
+
+			if (sc_remote_int_arg("--duration", optarg, 1,
+					      (int)SC_MAX_DURATION, &d) < 0)
+				goto out;
+			rq.duration = (unsigned)d;
+			break;
+		}
 		default:
 			fprintf(stderr, "stapcache-remote run: bad arguments\n");
 			goto out;
@@ -208,6 +223,12 @@ int main(int argc, char **argv)
 		return sc_cmd_host(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "bless"))
 		return sc_cmd_bless_remote(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "doctor"))
+		return sc_cmd_doctor_remote(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "ps"))
+		return sc_cmd_ps(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "kill"))
+		return sc_cmd_kill(argc - 1, argv + 1);
 	fprintf(stderr,
 		"stapcache-remote is run by stapcache (-T TARGET, stapcache host ...); "
 		"see stapcache(1)\n");

@@ -133,12 +133,33 @@ static char *stage_script(const char *kernel, const char *name, size_t len,
 	return out;
 }
 
+/*
+ * The runner's pid is $p. kids: it and its descendants, four generations
+ * deep (stapio under staprun-auth's watchdog, under sudo's monitor, and what
+ * stapio runs for -c), from /proc/PID/task/PID/children (readable by anyone,
+ * also for a non-dumpable root process), else children only, by a scan of
+ * /proc; stop: TERM them all (only those the login may signal take it);
+ * started: one of them is stapio (the module is loaded and running), from
+ * when --duration counts.
+ */
+static const char stop_fn[] =
+	"kids_of() { [ \"$2\" -lt 4 ] || return 0; "
+	"for c in $(cat /proc/$1/task/$1/children 2>/dev/null); do echo \"$c\"; "
+	"kids_of \"$c\" $(($2 + 1)); done; }; "
+	"kids() { echo \"$p\"; if [ -r /proc/$p/task/$p/children ]; then kids_of \"$p\" 0; "
+	"return; fi; for f in /proc/[0-9]*/stat; do "
+	"{ read -r l <\"$f\"; } 2>/dev/null || continue; l=${l##*) }; set -- $l; "
+	"[ \"$2\" = \"$p\" ] || continue; c=${f#/proc/}; echo \"${c%/stat}\"; done; }; "
+	"stop() { for k in $(kids); do kill -TERM \"$k\" 2>/dev/null; done; }; "
+	"started() { for k in $(kids); do read -r c </proc/$k/comm && [ \"$c\" = stapio ] "
+	"&& return 0; done 2>/dev/null; return 1; }";
+
 /* The wrapper of sc_run_wrapper, for the dir in $d. */
 static char *wrapper_body(enum sc_runner runner, const char *module_name,
 			  const struct sc_run_req *rq)
 {
 	static const char *const runners[] = {"staprun-auth", "sudo", "staprun"};
-	char *cmd = sc_strdupf("%s", runners[runner]), *out, *with;
+	char *cmd = sc_strdupf("%s", runners[runner]), *out, *with, *timer;
 
 	if (runner == SC_RUNNER_SUDO) {
 		cmd = append(cmd, "-p");
@@ -157,32 +178,49 @@ static char *wrapper_body(enum sc_runner runner, const char *module_name,
 	 * The runner gets /dev/null as stdin; the channel's stdin (fd 3) is
 	 * watched by a subshell that stops the runner at EOF. SIGPIPE is ignored
 	 * so that a lost connection makes writes fail instead of killing the
-	 * runner before it has unloaded the module.
+	 * runner before it has unloaded the module. stop() TERMs the runner and
+	 * its children: staprun execs stapio, but staprun-auth forks it under a
+	 * root watchdog that the login cannot signal (staprun-auth(8)), so there
+	 * it is the child, stapio, that must get it, as with a Ctrl-C.
+	 * --duration: a timer subshell calls stop() too, that many seconds
+	 * after stapio started (at most 120 s of waiting for the load); when
+	 * the run ends first, it is TERMed and takes its sleep with it.
 	 */
-	out = sc_strdupf("cd \"$d\" || exit 125; trap '' PIPE; exec 3<&0; "
-			 "%s </dev/null 3<&- & p=$!; echo \"$p\" > \"$d/pid\"; "
-			 "( while read -r _ <&3; do :; done; kill -TERM \"$p\" ) "
-			 ">/dev/null 2>&1 & w=$!; "
-			 "trap 'kill -TERM \"$p\" 2>/dev/null' TERM INT HUP; "
-			 "while :; do wait \"$p\"; s=$?; kill -0 \"$p\" 2>/dev/null || break; "
-			 "done; kill \"$w\" 2>/dev/null; cd / && rm -rf \"$d\"; exit \"$s\"",
-			 cmd);
+	timer = rq->duration
+			? sc_strdupf("( trap 'kill $z 2>/dev/null; exit 0' TERM; i=0; "
+				     "while [ $i -lt 1200 ] && ! started; do sleep 0.1; "
+				     "i=$((i + 1)); done; sleep %u & z=$!; wait $z; stop ) "
+				     "</dev/null 3<&- >/dev/null 2>&1 & t=$!; ",
+				     rq->duration)
+			: sc_strdupf("t=; ");
+	out = sc_strdupf(
+		"cd \"$d\" || exit 125; trap '' PIPE; exec 3<&0; %s; "
+		"%s </dev/null 3<&- & p=$!; echo \"$p\" > \"$d/pid\"; "
+		"( while read -r _ <&3; do :; done; stop ) >/dev/null 2>&1 & w=$!; "
+		"%strap 'stop' TERM INT HUP; "
+		"while :; do wait \"$p\"; s=$?; kill -0 \"$p\" 2>/dev/null || break; "
+		"done; kill $w $t 2>/dev/null; cd / && rm -rf \"$d\"; exit \"$s\"",
+		stop_fn, cmd, timer);
 	if (runner == SC_RUNNER_SUDO) {
 		/*
 		 * On the PTY: no echo (nothing typed comes back, whenever it is
 		 * sent), no "\r\n"; nothing reads the terminal but sudo, which
 		 * opens /dev/tty for the password; the hangup when the
-		 * connection goes (HUP) stops the runner.
+		 * connection goes (HUP) stops the runner. sudo relays a TERM to
+		 * what it runs (as root: the login could not signal it anyway),
+		 * so stop() signals sudo only, at once.
 		 */
 		free(out);
 		out = sc_strdupf(
 			"stty -echo -onlcr 2>/dev/null; cd \"$d\" || exit 125; "
-			"trap '' PIPE; %s </dev/null & p=$!; echo \"$p\" > \"$d/pid\"; "
-			"trap 'kill -TERM \"$p\" 2>/dev/null' TERM INT HUP; "
+			"trap '' PIPE; %s; stop() { kill -TERM \"$p\" 2>/dev/null; }; "
+			"%s </dev/null & p=$!; echo \"$p\" > \"$d/pid\"; "
+			"%strap 'stop' TERM INT HUP; "
 			"while :; do wait \"$p\"; s=$?; kill -0 \"$p\" 2>/dev/null || "
-			"break; done; cd / && rm -rf \"$d\"; exit \"$s\"",
-			cmd);
+			"break; done; kill $t 2>/dev/null; cd / && rm -rf \"$d\"; exit \"$s\"",
+			stop_fn, cmd, timer);
 	}
+	free(timer);
 	free(cmd);
 	return out;
 }

@@ -40,6 +40,7 @@ struct sc_run_req {
 	struct sc_ssh_opts ssh;     /* name is set per target */
 	int grace;                  /* seconds to wait for a stopped run to end */
 	struct sc_run_secret *sudo; /* for targets with the sudo runner */
+	unsigned duration;          /* --duration: stop the run there then; 0: never */
 };
 
 enum sc_run_phase {
@@ -67,7 +68,8 @@ struct sc_run_result {
  * (the sudo runner runs on a PTY, where the hangup when the connection goes is
  * the signal, and sudo -p takes rq->sudo's marker as its prompt),
  * waits for it (so the runner unloads the module), removes DIR and exits with
- * the runner's status (125 if DIR is gone). Caller frees.
+ * the runner's status (125 if DIR is gone). With rq->duration it stops the
+ * runner the same way after that many seconds. Caller frees.
  */
 char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_name,
 		     const struct sc_run_req *rq);

@@ -248,7 +248,7 @@ full_reset
 BG=$!
 for _ in $(seq 100); do [ -s "$OUTD/exec.argv" ] && break; sleep 0.1; done
 OUT=$(env "${FULL_ENV[@]}" "$BIN" --list 2>&1)
-like "$OUT" "^sc_auth_f	user=$AUTH_USER\($AUTH_UID\)	sha256:$DIG	loaded=[0-9T:-]+Z	pid=$BG	stapio=[1-9][0-9]*	running$" \
+like "$OUT" "^sc_auth_f	user=$AUTH_USER\($AUTH_UID\)	sha256:$DIG	loaded=[0-9T:-]+Z	pid=$BG	stapio=[1-9][0-9]*	target=0	cmd=	running$" \
 	"--list shows the running module, its owner, digest, watchdog and stapio"
 OUT=$(env "${FULL_ENV[@]}" FAKE_UID=65534 FAKE_GID=65534 "$BIN" -d -C auto sc_auth_f 2>&1)
 is "$?" 1 "-d by another user: refused"

@@ -134,8 +134,9 @@ auth_record() {
 	python3 -c '
 import struct, sys
 path, uid, user, sha, name, inst, wd, stapio = sys.argv[1:]
-rec = struct.pack("<8sIii4xq64s56s65s96s7x", b"sa-run-1", int(uid), int(wd), int(stapio),
-                  1, user.encode(), name.encode(), sha.encode(), inst.encode())
+rec = struct.pack("<8sIii4xq64s56s65s96s3xi257s7x", b"sa-run-2", int(uid), int(wd),
+                  int(stapio), 1, user.encode(), name.encode(), sha.encode(), inst.encode(),
+                  0, b"")
 open(path, "wb").write(rec)
 ' "$AUTH_REGISTRY/$1" "$2" "$3" "$4" "$1" "${5:-}" "${6:-1}" "${7:-0}" &&
 		chmod 600 "$AUTH_REGISTRY/$1"

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef SC_REMOTE_DOCTOR_H
+#define SC_REMOTE_DOCTOR_H
+
+/*
+ * stapcache-remote doctor [--json] [--local] [--check LINE]... [-T NAME]...:
+ * the --check lines the frontend made (SECTION\tNAME\t1|0\tDETAIL\tFIX), plus
+ * the run side of this host (--local) and of each target, printed as one
+ * report (text with a fix under every failed check, or one JSON document).
+ * Returns 1 when any check failed, else 0.
+ */
+int sc_cmd_doctor_remote(int argc, char **argv);
+
+#endif

@@ -1,0 +1,96 @@
+#!/bin/bash
+# The operator's commands on this host: stapcache doctor (this kernel cannot
+# load modules: it says so and exits non-zero; --json parses), --duration
+# and max-duration for a local run, and ps/kill without staprun-auth.
+#
+# The local run's runner is a stand-in here (a fake staprun and stapio on
+# PATH), because this kernel has no loadable-module support: the test proves
+# what stapcache does with the runner (started, stopped with SIGINT to stapio
+# after the time, counted from when stapio runs, its status passed on). The
+# real runners are stopped in the QEMU guest (tests/vm/ops.sh).
+. "$top_srcdir/tests/lib.sh"
+require_stap
+export STAPCACHE_SYSCONFDIR="$T/etc"
+KREL=$(sc_test_krel)
+write_config "runtime: $(sc_test_runtime "$KREL")"
+CFG=$XDG_CONFIG_HOME/stapcache/config.yaml
+
+# 1. doctor on this host.
+out=$("$STAPCACHE" doctor 2>&1); st=$?
+printf '%s\n' "$out" | sed 's/^/# /'
+like "$out" "^this host \(" "doctor: a section for this host"
+like "$out" "✓ stap: .*version [0-9]" "stap and its version"
+like "$out" "✓ cache: $XDG_CACHE_HOME/stapcache writable, [0-9]+ entries, .* of 1.0 GiB" \
+	"the cache: writable, its size against the limit"
+if [ -e /proc/modules ]; then
+	skip "this kernel has loadable-module support: the refusal cannot be checked here"
+else
+	isnt "$st" 0 "doctor: non-zero, since this host cannot load modules"
+	like "$out" "✗ modules: this kernel has no loadable-module support" "  and says why"
+	like "$out" "fix: build here \(-p4\) and run on a target" "  with what to do instead"
+fi
+json=$("$STAPCACHE" doctor --json 2>/dev/null)
+is "$(python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); h=d["hosts"][0]; n={c["check"] for c in h["checks"]}; print(h["local"], sorted(n & {"build tree", "cache", "modules", "runner", "stap"}), all(c["fix"] for c in h["checks"] if not c["ok"]))' <<<"$json")" \
+	"True ['build tree', 'cache', 'modules', 'runner', 'stap'] True" \
+	"doctor --json parses (json.loads): this host's checks, a fix for every failed one"
+[ -e /proc/modules ] || is "$(python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["ok"])' <<<"$json")" \
+	False "  and its ok is false"
+echo "max-duration: soon" >> "$CFG"
+out=$("$STAPCACHE" doctor 2>&1)
+like "$out" "✗ config: .*config.yaml:2: 'max-duration' must be a whole number" \
+	"a bad max-duration: doctor names the file and line"
+sed -i '/^max-duration:/d' "$CFG"
+
+# 2. --duration with a stand-in runner (see the top).
+mkdir -p "$T/fake"
+cat > "$T/fake/staprun" <<'EOF'
+#!/bin/sh
+# As staprun: load (a pause here), then exec stapio in the same process.
+sleep 1
+exec "$(dirname "$0")/stapio" "$@"
+EOF
+cat > "$T/fake/stapio" <<'EOF'
+#!/bin/bash
+start=$(date +%s%N)
+trap 'echo "stapio: SIGINT after $(( ($(date +%s%N) - start) / 1000000 )) ms"; exit 0' INT
+echo "stapio: running $*"
+while :; do sleep 0.05; done
+EOF
+chmod +x "$T/fake/staprun" "$T/fake/stapio"
+m=$("$STAPCACHE" -p4 -r "$KREL" -e 'probe begin { printf("hi\n") }' 2>"$T/build.err")
+[ -s "$m" ] || { diag "$(cat "$T/build.err")"; skip_all "could not compile the test module"; }
+t0=$(date +%s%N)
+out=$(PATH=$T/fake:$PATH "$STAPCACHE" -r "$KREL" --duration 2 -e 'probe begin { printf("hi\n") }' 2>&1); st=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+diag "--duration 2 (stand-in runner, 1 s load): $out; whole command $ms ms"
+is "$st" 0 "--duration 2: the runner's status (0) is stapcache's"
+like "$out" "stapio: running .*$(basename "$m")" "the runner got the module"
+got=$(sed -n 's/^stapio: SIGINT after \([0-9]*\) ms$/\1/p' <<<"$out")
+like "$got" "^[0-9]+$" "stapio got SIGINT (as from a Ctrl-C)"
+[ -n "$got" ] && [ "$got" -ge 1900 ] && [ "$got" -le 5000 ]
+ok $? "  about 2 s after stapio started, not after the load (${got:-?} ms)"
+echo "max-duration: 1" >> "$CFG"
+out=$(PATH=$T/fake:$PATH "$STAPCACHE" -r "$KREL" --duration 30 -e 'probe begin { printf("hi\n") }' 2>&1)
+got=$(sed -n 's/^stapio: SIGINT after \([0-9]*\) ms$/\1/p' <<<"$out")
+[ -n "$got" ] && [ "$got" -ge 900 ] && [ "$got" -le 4000 ]
+ok $? "max-duration: 1 caps --duration 30: the smaller wins (${got:-?} ms)"
+sed -i '/^max-duration:/d' "$CFG"
+out=$("$STAPCACHE" --duration 0 -e 'probe begin {}' 2>&1); st=$?
+is "$st" 2 "--duration 0 is refused"
+like "$out" "--duration '0': expected a number 1-2592000" "  with the range"
+
+# 3. ps and kill without an installed staprun-auth: says what is missing.
+out=$("$STAPCACHE" ps 2>&1); st=$?
+if printf '%s' "$out" | grep -q 'staprun-auth here'; then
+	is "$st" 1 "ps without staprun-auth here: status 1"
+	like "$out" "stapcache: ps: local: no /.*/staprun-auth here: it lists what it runs" "  and says why"
+else # installed here (make install): nothing runs on this kernel, so an empty table
+	is "$st" 0 "ps with staprun-auth installed here: status 0"
+	like "$out" "^TARGET +MODULE +USER" "  the table's header, and no run (this kernel loads none)"
+fi
+out=$("$STAPCACHE" kill 'bad;name' 2>&1); st=$?
+is "$st" 2 "kill of a name that is no module name: refused (2)"
+out=$("$STAPCACHE" kill -T a -T b m 2>&1); st=$?
+is "$st" 2 "kill takes one target at most"
+
+done_testing
