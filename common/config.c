@@ -64,7 +64,8 @@ static int set_number(unsigned *slot, const char *value, unsigned max, const cha
 
 static const char known_keys[] =
 	"cache-dir, max-size, stap, runtime, shared-cache, trusted-builders, builder-key, "
-	"shared-auth-file, shared-connect-timeout, shared-timeout, shared-wait, max-duration";
+	"shared-auth-file, shared-connect-timeout, shared-timeout, shared-wait, "
+	"max-duration, build-timeout";
 
 static int apply(struct sc_config *cfg, const char *key, const char *value,
 		 const char *home, const char *name, size_t line, struct sc_error *err)
@@ -82,6 +83,21 @@ static int apply(struct sc_config *cfg, const char *key, const char *value,
 				  err);
 	if (!strcmp(key, "shared-wait"))
 		return set_number(&cfg->shared_wait, value, 86400, name, key, line, err);
+	if (!strcmp(key, "build-timeout")) {
+		/* 0 is a value here (no limit), so that a user can lift a system-wide one. */
+		cfg->has_build_timeout = 1;
+		cfg->build_timeout = 0;
+		if (!strcmp(value, "0"))
+			return 0;
+		if (set_number(&cfg->build_timeout, value, 604800, name, key, line,
+			       err) == 0)
+			return 0;
+		sc_error_set(err,
+			     "%s:%zu: 'build-timeout' must be a whole number of seconds from "
+			     "0 (no limit) to 604800",
+			     name, line);
+		return -EINVAL;
+	}
 	if (!strcmp(key, "max-duration"))
 		return set_number(&cfg->max_duration, value, SC_MAX_DURATION, name, key,
 				  line, err);
@@ -320,6 +336,10 @@ int sc_config_merge(struct sc_config *base, const struct sc_config *over)
 		base->shared_timeout = over->shared_timeout;
 	if (over->shared_wait)
 		base->shared_wait = over->shared_wait;
+	if (over->has_build_timeout) {
+		base->build_timeout = over->build_timeout;
+		base->has_build_timeout = 1;
+	}
 	if (over->max_duration)
 		base->max_duration = over->max_duration;
 	if (over->has_max_size) {

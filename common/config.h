@@ -20,6 +20,7 @@
  *     shared-connect-timeout: 300       # milliseconds
  *     shared-timeout: 3000              # milliseconds, one whole transfer
  *     shared-wait: 120                  # seconds to wait for another's build
+ *     build-timeout: 600                # seconds before a hung stap is killed (0: none)
  *     max-duration: 3600                # seconds: caps every run's --duration
  *
  * A list is a YAML sequence of scalars, or one scalar; it is kept as its
@@ -46,7 +47,9 @@ struct sc_config {
 	unsigned shared_connect_timeout; /* ms */
 	unsigned shared_timeout;         /* ms */
 	unsigned shared_wait;            /* s */
-	unsigned max_duration;           /* s: the longest run */
+	unsigned build_timeout;          /* s, 0: none; valid when has_build_timeout */
+	int has_build_timeout;
+	unsigned max_duration; /* s: the longest run */
 };
 
 /*

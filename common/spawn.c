@@ -8,8 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "spawn.h"
@@ -123,6 +126,46 @@ int sc_wait(pid_t pid, int *status)
 			return -errno;
 	}
 	return 0;
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+int sc_wait_timeout(pid_t pid, long timeout_ms, int *status)
+{
+	struct timespec t0;
+	/* A pidfd becomes readable when the process ends: no polling interval. */
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0), r = -ETIMEDOUT;
+	long left;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while ((left = timeout_ms - ms_since(&t0)) > 0) {
+		pid_t w = waitpid(pid, status, WNOHANG);
+
+		if (w == pid || (w < 0 && errno != EINTR)) {
+			r = w == pid ? 0 : -errno;
+			break;
+		}
+		if (pfd >= 0) {
+			struct pollfd p = {.fd = pfd, .events = POLLIN};
+
+			(void)poll(&p, 1, (int)(left < 60000 ? left : 60000));
+		} else {
+			struct timespec nap = {0, 20 * 1000000}; /* kernels before 5.3 */
+
+			(void)nanosleep(&nap, NULL);
+		}
+	}
+	if (r == -ETIMEDOUT && waitpid(pid, status, WNOHANG) == pid)
+		r = 0;
+	if (pfd >= 0)
+		close(pfd);
+	return r;
 }
 
 int sc_run_capture(const char *const *argv, size_t max, char **out)

@@ -53,6 +53,13 @@ int sc_spawn(const char *const *argv, const struct sc_spawn_opts *opts, pid_t *p
 int sc_wait(pid_t pid, int *status);
 
 /*
+ * sc_wait for at most timeout_ms milliseconds (signals do not shorten it).
+ * Returns 0 and *status, -ETIMEDOUT when pid is still running (not reaped),
+ * or another -errno.
+ */
+int sc_wait_timeout(pid_t pid, long timeout_ms, int *status);
+
+/*
  * Run argv with stdout and stderr into a buffer of at most max bytes (the
  * rest is read and dropped). Returns 0 when the program exited 0, with *out
  * NUL-terminated (caller frees); -ENOEXEC when it failed or exited non-zero;

@@ -34,11 +34,17 @@ int sc_build_argv(const struct sc_build *b, const char *script_path,
  * and nothing else, and meta says kernel, arch, stap version and build time.
  * stap runs in a process group of its own, which is killed when it ends.
  * SIGINT/SIGTERM/SIGHUP during the build are passed to stap; the build then
- * fails with -EINTR. When stap fails because the runtime needs the fix for
+ * fails with -EINTR. A stap still running after --build-timeout (else
+ * build-timeout: in config.yaml; 0: no limit) gets SIGTERM, 2 s later
+ * SIGKILL, in its whole process group; the build fails with -ETIMEDOUT.
+ * (main.c gives the cache the same limit for waiting on another's build.) When stap fails because the runtime needs the fix for
  * this kernel, the message says so and names the command that prepares it.
  * Returns 0 or -errno with err set.
  */
 sc_cache_build_fn sc_build_run;
+
+/* The build timeout in seconds: --build-timeout, else build-timeout:; 0: none. */
+unsigned sc_build_timeout(const struct sc_request *req, const struct sc_ctx *ctx);
 
 /* The signal that interrupted the last build, or 0. */
 int sc_build_interrupted(void);

@@ -12,10 +12,12 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
 #include "digest.h"
+#include "entry.h"
 #include "store/client.h"
 #include "fsutil.h"
 #include "util.h"
@@ -24,17 +26,18 @@ struct sc_cache {
 	char *dir;
 	char *memo;
 	uint64_t max_size;
+	unsigned lock_wait_s;     /* 0: wait for a concurrent build as long as it takes */
 	struct sc_shared *shared; /* NULL: no second level */
 };
 
 static const char *stat_names[SC_STAT_N] = {
 	"hits",           "misses",        "builds",        "build-failures",
 	"evictions",      "shared-hits",   "shared-misses", "shared-uploads",
-	"shared-rejects", "shared-errors",
+	"shared-rejects", "shared-errors", "damaged",
 };
 /* The byte stats.log holds for each event. */
-static const char stat_codes[SC_STAT_N] = {'h', 'm', 'b', 'f', 'e',
-					   'H', 'M', 'U', 'R', 'E'};
+static const char stat_codes[SC_STAT_N] = {'h', 'm', 'b', 'f', 'e', 'H',
+					   'M', 'U', 'R', 'E', 'd'};
 
 /* Fold stats.log into stats once it is this large (and on `cache stats`). */
 #define STATS_LOG_FOLD (64u << 10)
@@ -98,6 +101,11 @@ void sc_cache_free(struct sc_cache *c)
 	free(c);
 }
 
+void sc_cache_set_lock_wait(struct sc_cache *c, unsigned seconds)
+{
+	c->lock_wait_s = seconds;
+}
+
 void sc_cache_set_shared(struct sc_cache *c, struct sc_shared *shared)
 {
 	sc_shared_free(c->shared);
@@ -142,17 +150,56 @@ int sc_cache_peek(struct sc_cache *c, const struct sc_key *key, char **module_pa
 	return 0;
 }
 
-/* A hit: the entry is there; mark it used now (least-recently-used eviction). */
+/*
+ * A hit: the entry is there and its module is the file that was published
+ * (the stamp in `used` matches one stat of it); mark it used now
+ * (least-recently-used eviction; a prune spares what was used within
+ * SC_CACHE_GRACE seconds). The shared lock on `used` keeps a prune from
+ * removing the entry between the check and the mark. Returns 0, -ENOENT (no
+ * entry, or one being evicted: the miss path waits for the key's lock), or
+ * -ESTALE (the stamp differs: the full check decides, under the key's lock).
+ */
 static int lookup(struct sc_cache *c, const struct sc_key *key, char **module_path)
 {
-	char *used;
+	char *used = xstrdupf("%s/%.2s/%s/used", c->dir, key->hex, key->hex);
+	char *path = NULL, stamp[256];
+	struct stat st;
+	ssize_t n = -1;
+	int fd = open(used, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r = -ENOENT;
 
-	if (sc_cache_peek(c, key, module_path) < 0)
-		return -ENOENT;
-	used = xstrdupf("%s/%.2s/%s/used", c->dir, key->hex, key->hex);
-	(void)utimensat(AT_FDCWD, used, NULL, 0);
 	free(used);
-	return 0;
+	if (fd < 0 || flock(fd, LOCK_SH | LOCK_NB) < 0)
+		goto out;
+	path = module_path_of(c, key);
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		goto out;
+	n = read(fd, stamp, sizeof(stamp));
+	if (n < 0 || !sc_entry_stamp_matches(stamp, (size_t)n, &st)) {
+		r = -ESTALE;
+		goto out;
+	}
+	(void)futimens(fd, NULL);
+	*module_path = path;
+	path = NULL;
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return r;
+}
+
+/* Try the lock every 50 ms for at most seconds. Returns 0 (taken) or -ETIMEDOUT. */
+static int wait_lock(int fd, unsigned seconds)
+{
+	struct timespec nap = {0, 50 * 1000 * 1000};
+
+	for (unsigned long i = 0; i < seconds * 20ul; i++) {
+		(void)nanosleep(&nap, NULL);
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+	}
+	return -ETIMEDOUT;
 }
 
 static int lock_key(struct sc_cache *c, const char *hex, bool *waited)
@@ -169,18 +216,26 @@ static int lock_key(struct sc_cache *c, const char *hex, bool *waited)
 		return r;
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	/* A read-only cache: the lock still orders checks (flock needs no write). */
+	if (fd < 0 && (errno == EROFS || errno == EACCES)) {
+		r = -errno;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		errno = -r; /* a lock file that cannot be made: say why it cannot */
+	}
 	free(path);
 	if (fd < 0)
 		return -errno;
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 		return fd;
 	*waited = true;
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
+	r = c->lock_wait_s ? wait_lock(fd, c->lock_wait_s) : 0;
+	while (r == 0 && flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR)
 			r = -errno;
-			close(fd);
-			return r;
-		}
+	}
+	if (r < 0) {
+		close(fd);
+		return r;
 	}
 	return fd;
 }
@@ -194,9 +249,14 @@ static void unlock_key(int lockfd)
 /* Is some process building (holding the lock of) this key right now? */
 static bool key_busy(struct sc_cache *c, const char *hex, int *fd_out)
 {
-	char *path = xstrdupf("%s/locks/%s", c->dir, hex);
-	int fd = open(path, O_RDWR | O_CLOEXEC);
+	char *dir = xstrdupf("%s/locks", c->dir);
+	char *path = xstrdupf("%s/%s", dir, hex);
+	int fd;
 
+	/* Created when missing, so that an eviction always holds a real lock. */
+	(void)sc_mkdir_p(dir, 0755);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	free(dir);
 	free(path);
 	*fd_out = -1;
 	if (fd < 0)
@@ -289,8 +349,12 @@ static int write_in(const char *dir, const char *name, const void *buf, size_t l
 	return r;
 }
 
-/* SHA-256 and size of the built module, fsyncing it on the way. */
-static int digest_module(const char *path, char hex[SC_SHA256_HEXLEN + 1], uint64_t *size)
+/*
+ * SHA-256 and size of the built module, fsyncing it on the way, and its
+ * stat for the stamp (taken last: nothing changes the file after this).
+ */
+static int digest_module(const char *path, char hex[SC_SHA256_HEXLEN + 1], uint64_t *size,
+			 struct stat *st)
 {
 	uint8_t md[SC_SHA256_LEN];
 	char *buf = NULL;
@@ -303,6 +367,8 @@ static int digest_module(const char *path, char hex[SC_SHA256_HEXLEN + 1], uint6
 	r = sc_read_fd_sha256(fd, 1u << 30, &buf, &len, md);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
+	if (r == 0 && fstat(fd, st) < 0)
+		r = -errno;
 	close(fd);
 	free(buf);
 	if (r < 0)
@@ -312,6 +378,18 @@ static int digest_module(const char *path, char hex[SC_SHA256_HEXLEN + 1], uint6
 	sc_hex(hex, md, sizeof(md));
 	*size = len;
 	return 0;
+}
+
+/* `used`: the module's stamp (entry.h); its mtime is the entry's last use. */
+static int write_stamp(const char *dir, const struct stat *st)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int r = sc_entry_stamp(st, &buf, &len);
+
+	r = r ?: write_in(dir, "used", buf, len);
+	free(buf);
+	return r;
 }
 
 static int serialize_into(const char *dir, const char *name, const struct sc_record *rec)
@@ -368,10 +446,11 @@ static int publish(struct sc_cache *c, const struct sc_key *key, const char *tmp
 	char *shard = xstrdupf("%s/%.2s", c->dir, key->hex);
 	struct sc_record *meta = NULL;
 	uint64_t size = 0;
+	struct stat st;
 	int r;
 
 	ko = xstrdupf("%s/%s.ko", tmpdir, key->module);
-	r = digest_module(ko, hex, &size);
+	r = digest_module(ko, hex, &size, &st);
 	if (r < 0) {
 		sc_error_set(err, "stap produced no usable module %s.ko: %s", key->module,
 			     strerror(-r));
@@ -380,7 +459,7 @@ static int publish(struct sc_cache *c, const struct sc_key *key, const char *tmp
 	r = serialize_into(tmpdir, "inputs", key->record);
 	r = r ?: meta_record(key, hex, size, extra, &meta);
 	r = r ?: serialize_into(tmpdir, "meta", meta);
-	r = r ?: write_in(tmpdir, "used", "", 0);
+	r = r ?: write_stamp(tmpdir, &st);
 	r = r ?: sc_fsync_dir(tmpdir);
 	if (r < 0) {
 		sc_error_set(err, "cannot write the cache entry in %s: %s%s", tmpdir,
@@ -448,8 +527,9 @@ static int publish_fetched(struct sc_cache *c, const struct sc_key *key,
 	uint8_t md[SC_SHA256_LEN];
 	size_t len = 0, il = 0;
 	uint64_t size = 0;
+	struct stat st;
 	const char *v;
-	int r = digest_module(ko, hex, &size);
+	int r = digest_module(ko, hex, &size, &st);
 
 	r = r ?: sc_read_file(mp, 65536, &buf, &len);
 	r = r ?: sc_record_parse(buf, len, &meta, NULL);
@@ -463,7 +543,13 @@ static int publish_fetched(struct sc_cache *c, const struct sc_key *key,
 		if (!v || strcmp(v, hex) || strcmp(ih, key->hex))
 			r = -EBADMSG;
 	}
-	r = r ?: write_in(tmpdir, "used", "", 0);
+	if (r == 0) {
+		char *up = xstrdupf("%s/used", tmpdir);
+
+		(void)unlink(up); /* whatever the store sent: the stamp is local */
+		free(up);
+	}
+	r = r ?: write_stamp(tmpdir, &st);
 	r = r ?: sc_fsync_dir(tmpdir);
 	if (r < 0) {
 		sc_error_set(err, "the fetched entry does not match: %s", strerror(-r));
@@ -729,27 +815,66 @@ void sc_cache_entries_free(struct sc_entry_info *e, size_t n)
 	free(e);
 }
 
-/* Remove one entry unless a build holds its key: rename it away, then delete. */
-static int evict(struct sc_cache *c, const char *hex)
+/*
+ * Under the key's lock: may the entry in dir go? Not while a hit holds
+ * `used` (it is checking the module it is about to hand out), nor, with
+ * grace, when it was used (handed out) less than SC_CACHE_GRACE seconds ago.
+ * Returns the descriptor to hold until the entry is gone (-1: none), or
+ * -EBUSY.
+ */
+static int claim_unused(const char *dir, bool grace)
 {
-	char *dir = entry_dir(c, hex), *tmp = NULL, *grave = NULL;
-	int lockfd, r = 0;
+	char *used = xstrdupf("%s/used", dir);
+	int fd = open(used, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
 
-	if (key_busy(c, hex, &lockfd)) {
-		free(dir);
+	free(used);
+	if (fd < 0)
+		return -1; /* an entry without `used` was never handed out */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0 ||
+	    (grace && fstat(fd, &st) == 0 && st.st_mtime + SC_CACHE_GRACE > time(NULL))) {
+		close(fd);
 		return -EBUSY;
 	}
-	tmp = xstrdupf("%s/tmp", c->dir);
-	grave = xstrdupf("%s/%s.evict.XXXXXX", tmp, hex);
+	return fd;
+}
+
+/* Rename the entry away (readers see it whole or not at all), then delete it. */
+static int remove_entry(struct sc_cache *c, const char *hex)
+{
+	char *dir = entry_dir(c, hex), *tmp = xstrdupf("%s/tmp", c->dir);
+	char *grave = xstrdupf("%s/%s.evict.XXXXXX", tmp, hex);
+	int r = 0;
+
 	/* A fresh name, so a leftover from an eviction that died cannot block this one. */
 	if (sc_mkdir_p(tmp, 0755) < 0 || !mkdtemp(grave) || rename(dir, grave) < 0)
 		r = -errno;
 	else
 		r = sc_rm_rf(grave);
-	unlock_key(lockfd);
 	free(dir);
 	free(tmp);
 	free(grave);
+	return r;
+}
+
+/*
+ * Remove one entry unless a build holds its key, a hit is checking it, or
+ * (with grace) it was used within SC_CACHE_GRACE seconds.
+ */
+static int evict(struct sc_cache *c, const char *hex, bool grace)
+{
+	char *dir;
+	int lockfd, usedfd, r;
+
+	if (key_busy(c, hex, &lockfd))
+		return -EBUSY;
+	dir = entry_dir(c, hex);
+	usedfd = claim_unused(dir, grace);
+	free(dir);
+	r = usedfd == -EBUSY ? -EBUSY : remove_entry(c, hex);
+	if (usedfd >= 0)
+		close(usedfd);
+	unlock_key(lockfd);
 	return r;
 }
 
@@ -770,7 +895,7 @@ int sc_cache_prune(struct sc_cache *c, uint64_t max, const char *keep, size_t *e
 	for (i = 0; i < n && total > max; i++) {
 		if (keep && !strcmp(e[i].key, keep))
 			continue;
-		if (evict(c, e[i].key) == 0) {
+		if (evict(c, e[i].key, true) == 0) {
 			total -= e[i].size;
 			*freed += e[i].size;
 			(*evicted)++;
@@ -779,6 +904,67 @@ int sc_cache_prune(struct sc_cache *c, uint64_t max, const char *keep, size_t *e
 	sc_cache_entries_free(e, n);
 	if (*evicted)
 		count(c, SC_STAT_EVICTIONS, *evicted);
+	return 0;
+}
+
+/*
+ * The full check of one entry, under its key's lock (held by the caller):
+ * a complete entry gets its stamp back (a copied or restored cache, an
+ * entry from before stamps), a damaged one is removed. Returns 0, -EBADMSG
+ * (damaged, removed; err says why) or another -errno (err set).
+ */
+static int recheck_locked(struct sc_cache *c, const char *hex, const char *module,
+			  struct sc_error *err)
+{
+	char *dir = entry_dir(c, hex), *used = xstrdupf("%s/used", dir);
+	char *buf = NULL;
+	struct stat st;
+	size_t len = 0;
+	int r = sc_entry_verify(dir, module, &st, err);
+
+	/* Best effort: in a read-only cache the next request checks again. */
+	if (r == 0 && sc_entry_stamp(&st, &buf, &len) == 0)
+		(void)sc_write_file_atomic(used, buf, len, 0644, NULL);
+	if (r == -EBADMSG) {
+		int ur = claim_unused(dir, false);
+
+		/* Left in place only when it cannot go (read-only): never served anyway. */
+		(void)remove_entry(c, hex);
+		if (ur >= 0)
+			close(ur);
+		count(c, SC_STAT_DAMAGED, 1);
+	}
+	free(buf);
+	free(used);
+	free(dir);
+	return r;
+}
+
+int sc_cache_check(struct sc_cache *c, sc_cache_check_fn *report, void *arg,
+		   size_t *checked, size_t *damaged)
+{
+	struct sc_entry_info *e;
+	size_t n;
+	int r = sc_cache_entries(c, &e, &n);
+
+	*checked = *damaged = 0;
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		struct sc_error err = {{0}};
+		int lockfd;
+
+		if (key_busy(c, e[i].key, &lockfd))
+			continue; /* being built or evicted right now */
+		r = recheck_locked(c, e[i].key, e[i].module, &err);
+		unlock_key(lockfd);
+		(*checked)++;
+		if (r == -EBADMSG)
+			(*damaged)++;
+		if (r < 0 && report)
+			report(arg, &e[i], r, err.msg);
+	}
+	sc_cache_entries_free(e, n);
 	return 0;
 }
 
@@ -792,7 +978,7 @@ int sc_cache_clear(struct sc_cache *c, size_t *removed)
 	if (r < 0)
 		return r;
 	for (i = 0; i < n; i++)
-		if (evict(c, e[i].key) == 0)
+		if (evict(c, e[i].key, false) == 0)
 			(*removed)++;
 	sc_cache_entries_free(e, n);
 	sweep_tmp(c, NULL);
@@ -849,6 +1035,35 @@ static void upload_shared(struct sc_cache *c, const struct sc_key *key)
 }
 
 /*
+ * Under the key's lock, the stamp differed: the full check decides. Returns
+ * 0 and *module_path (verified just now: served even when the stamp cannot
+ * be written, as in a read-only cache), -ENOENT (it was damaged and is
+ * gone: build it), or another -errno with err set (it could not be checked,
+ * so it is not served).
+ */
+static int look_closer(struct sc_cache *c, const struct sc_key *key, char **module_path,
+		       struct sc_error *err)
+{
+	struct sc_error derr = {{0}};
+	int r = recheck_locked(c, key->hex, key->module, &derr);
+
+	if (r == 0) {
+		*module_path = module_path_of(c, key);
+		return 0;
+	}
+	if (r == -EBADMSG) {
+		fprintf(stderr,
+			"stapcache: warning: the cached entry is damaged: %s; removed it, "
+			"building it again\n",
+			derr.msg);
+		return -ENOENT;
+	}
+	sc_error_set(err, "cannot check the cached entry for %s: %s", key->module,
+		     derr.msg);
+	return r;
+}
+
+/*
  * The miss path: one build per key at a time. Whoever waited for the lock
  * finds the entry published and answers as a hit.
  */
@@ -862,13 +1077,31 @@ static int build_entry(struct sc_cache *c, const struct sc_key *key,
 	int lockfd, r;
 
 	lockfd = lock_key(c, key->hex, &waited);
+	if (lockfd == -ETIMEDOUT) {
+		sc_error_set(
+			err,
+			"another stapcache has been building %s for over %u s (the build "
+			"timeout, --build-timeout or 'build-timeout:'), so this request "
+			"stopped waiting; that build may be hung: 'fuser %s/locks/%s' "
+			"names it",
+			key->module, c->lock_wait_s, c->dir, key->hex);
+		return lockfd;
+	}
 	if (lockfd < 0) {
 		sc_error_set(err, "cannot lock %s/locks/%s: %s", c->dir, key->hex,
 			     strerror(-lockfd));
 		return lockfd;
 	}
-	if (waited && lookup(c, key, module_path) == 0) {
-		*how = SC_CACHE_HIT_WAITED;
+	/* Look again: a concurrent build published it, or the stamp differed. */
+	r = lookup(c, key, module_path);
+	if (r == -ESTALE)
+		r = look_closer(c, key, module_path, err);
+	if (r < 0 && r != -ENOENT) {
+		unlock_key(lockfd);
+		return r;
+	}
+	if (r == 0) {
+		*how = waited ? SC_CACHE_HIT_WAITED : SC_CACHE_HIT;
 		count(c, SC_STAT_HITS, 1);
 		unlock_key(lockfd);
 		return 0;

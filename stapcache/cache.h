@@ -17,7 +17,7 @@
  *   DIR/stats                 counter totals (a record), replaced atomically when
  *                             stats.log is folded into it
  *   DIR/stats.log             one byte an event (h hit, m miss, b build, f failed
- *                             build, e eviction; shared store: H hit, M miss,
+ *                             build, e eviction, d damaged entry; shared store: H hit, M miss,
  *                             U upload, R reject, E error), appended with O_APPEND under a
  *                             shared flock; folded under an exclusive one
  *   DIR/locks/KEY             per-key flock: one build per key at a time
@@ -28,7 +28,7 @@
  *   DIR/memo/stap-version/HASH  `stap -V` per stap binary (path, content; key.c)
  *   DIR/KE/KEY/               one entry: MODULE.ko, inputs (the key record),
  *                             meta (a record: what, when, digest), used (mtime =
- *                             last use)
+ *                             last use; content: the module's stamp, entry.h)
  *
  * An entry appears by rename(2) of a complete staging directory, so readers
  * see a whole entry or none; flock(2) locks die with their process. The memo
@@ -52,8 +52,16 @@ enum sc_stat {
 	SC_STAT_SHARED_UPLOADS,
 	SC_STAT_SHARED_REJECTS,
 	SC_STAT_SHARED_ERRORS,
+	SC_STAT_DAMAGED, /* an entry whose module failed the full check, removed */
 	SC_STAT_N
 };
+
+/*
+ * With seconds > 0, a miss waits at most that long for a concurrent build of
+ * the same key (its lock), then fails with -ETIMEDOUT: the build timeout
+ * bounds the wait behind someone else's hung stap too. 0: no limit.
+ */
+void sc_cache_set_lock_wait(struct sc_cache *c, unsigned seconds);
 
 struct sc_shared;
 /*
@@ -132,12 +140,33 @@ int sc_cache_entries(struct sc_cache *c, struct sc_entry_info **out, size_t *n);
 void sc_cache_entries_free(struct sc_entry_info *e, size_t n);
 
 /*
+ * A path handed out stays valid for at least this long: a prune never evicts
+ * an entry used (hit, built or fetched) within the last SC_CACHE_GRACE
+ * seconds, so the caller can open it. The size limit may be exceeded by
+ * what was used in that time.
+ */
+#define SC_CACHE_GRACE 60
+
+/*
  * Evict least-recently-used entries until the total size is at most max
- * bytes, never touching an entry that is being built or keep (may be NULL).
+ * bytes, never touching an entry that is being built, being checked by a
+ * hit, used within SC_CACHE_GRACE seconds, or keep (may be NULL).
  * Sets *evicted and *freed. Returns 0 or -errno.
  */
 int sc_cache_prune(struct sc_cache *c, uint64_t max, const char *keep, size_t *evicted,
 		   uint64_t *freed);
+
+/*
+ * `cache check`: the full check (entry.h) of every entry not locked by a
+ * build. A complete entry gets its stamp back; a damaged one is removed (the
+ * next request builds it again) and reported: report(arg, entry, -errno,
+ * why) is called for every entry that failed (may be NULL). Sets *checked and
+ * *damaged. Returns 0 or -errno.
+ */
+typedef void sc_cache_check_fn(void *arg, const struct sc_entry_info *e, int err,
+			       const char *why);
+int sc_cache_check(struct sc_cache *c, sc_cache_check_fn *report, void *arg,
+		   size_t *checked, size_t *damaged);
 
 /* Remove every entry not locked by a build, stale staging dirs and the memos. */
 int sc_cache_clear(struct sc_cache *c, size_t *removed);

@@ -72,6 +72,7 @@ static int cache_stats(struct sc_cache *c, const struct sc_ctx *ctx)
 	printf("builds               %" PRIu64 "\n", v[SC_STAT_BUILDS]);
 	printf("failed builds        %" PRIu64 "\n", v[SC_STAT_BUILD_FAILURES]);
 	printf("evictions            %" PRIu64 "\n", v[SC_STAT_EVICTIONS]);
+	printf("damaged entries      %" PRIu64 "\n", v[SC_STAT_DAMAGED]);
 	if (ctx->shared_cache || v[SC_STAT_SHARED_HITS] + v[SC_STAT_SHARED_MISSES] +
 					 v[SC_STAT_SHARED_UPLOADS] +
 					 v[SC_STAT_SHARED_REJECTS] +
@@ -231,6 +232,29 @@ static int cache_prune(struct sc_cache *c, const struct sc_ctx *ctx, int argc,
 	return 0;
 }
 
+static void check_report(void *arg, const struct sc_entry_info *e, int err,
+			 const char *why)
+{
+	(void)arg;
+	if (err == -EBADMSG)
+		printf("damaged  %.16s  %s: %s; removed (the next request builds it "
+		       "again)\n",
+		       e->key, e->module, why);
+	else
+		printf("error    %.16s  %s: %s\n", e->key, e->module, why);
+}
+
+/* Exit 0: all complete; 1: damaged entries were found (and removed) or one was unreadable. */
+static int cache_check(struct sc_cache *c, const struct sc_ctx *ctx)
+{
+	size_t checked, damaged;
+
+	if (sc_cache_check(c, check_report, NULL, &checked, &damaged) < 0)
+		return fail("cannot read the cache in %s", ctx->cache_dir);
+	printf("checked %zu entries: %zu damaged\n", checked, damaged);
+	return damaged ? 1 : 0;
+}
+
 int sc_cmd_cache(int argc, char **argv)
 {
 	struct sc_error err = {{0}};
@@ -241,7 +265,7 @@ int sc_cmd_cache(int argc, char **argv)
 	int status;
 
 	if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h")) {
-		printf("Usage: stapcache cache stats [--json] | list [--json] | prune "
+		printf("Usage: stapcache cache stats [--json] | list [--json] | check | prune "
 		       "[--max-size SIZE] | clear\n");
 		return sub ? 0 : 2;
 	}
@@ -261,6 +285,8 @@ int sc_cmd_cache(int argc, char **argv)
 		status = json ? cache_stats_json(c, &ctx) : cache_stats(c, &ctx);
 	} else if (!strcmp(sub, "list") && (argc == 2 || json)) {
 		status = json ? cache_list_json(c, &ctx) : cache_list(c, &ctx);
+	} else if (!strcmp(sub, "check") && argc == 2) {
+		status = cache_check(c, &ctx);
 	} else if (!strcmp(sub, "prune")) {
 		status = cache_prune(c, &ctx, argc - 2, argv + 2);
 	} else if (!strcmp(sub, "clear") && argc == 2) {
@@ -274,7 +300,7 @@ int sc_cmd_cache(int argc, char **argv)
 	} else {
 		status =
 			fail("cache: unknown subcommand or extra arguments '%s' (stats [--json], "
-			     "list [--json], prune [--max-size SIZE], clear)",
+			     "list [--json], check, prune [--max-size SIZE], clear)",
 			     sub);
 		status = 2;
 	}

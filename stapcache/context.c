@@ -29,6 +29,7 @@ void sc_env_read(struct sc_env *env)
 	env->config = env_get("STAPCACHE_CONFIG");
 	env->cache_dir = env_get("STAPCACHE_DIR");
 	env->sysconfdir = env_get("STAPCACHE_SYSCONFDIR");
+	env->term = env_get("TERM");
 	env->uid = getuid();
 }
 
@@ -136,6 +137,7 @@ int sc_ctx_init(struct sc_ctx *ctx, const struct sc_env *env, struct sc_error *e
 							     : 300;
 	ctx->shared_timeout_ms = cfg->shared_timeout ? cfg->shared_timeout : 3000;
 	ctx->shared_wait_s = cfg->shared_wait ? cfg->shared_wait : 120;
+	ctx->build_timeout_s = cfg->has_build_timeout ? cfg->build_timeout : 0;
 	return 0;
 }
 

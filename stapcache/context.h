@@ -25,6 +25,7 @@ struct sc_env {
 	const char *config;           /* STAPCACHE_CONFIG: the user's config.yaml */
 	const char *cache_dir;        /* STAPCACHE_DIR */
 	const char *sysconfdir; /* STAPCACHE_SYSCONFDIR: for tests, instead of SYSCONFDIR */
+	const char *term;       /* TERM: "dumb" gets no progress line */
 	uid_t uid;              /* the invoking (real) uid */
 };
 
@@ -52,6 +53,8 @@ struct sc_ctx {
 	unsigned shared_connect_ms;   /* shared-connect-timeout:, else 300 */
 	unsigned shared_timeout_ms;   /* shared-timeout:, else 3000 */
 	unsigned shared_wait_s;       /* shared-wait:, else 120 */
+	unsigned build_timeout_s;     /* build-timeout:, else 0 (none) */
+	bool progress; /* a build's status line on stderr (main.c: a terminal, no --no-progress) */
 };
 
 /*

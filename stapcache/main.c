@@ -35,10 +35,12 @@
 #include "cmd/doctor.h"
 #include "cmd/trace.h"
 #include "commands.h"
+#include "complete.h"
 #include "context.h"
 #include "kernel.h"
 #include "key.h"
 #include "options.h"
+#include "progress.h"
 #include "remote/frontend.h"
 #include "remote/targets.h"
 #include "run.h"
@@ -194,6 +196,7 @@ static int compile(int argc, char **argv, bool as_stap, bool trace)
 		goto fail;
 	if (real_stap)
 		sc_ctx_set_stap(&ctx, &env, real_stap);
+	ctx.progress = !req.no_progress && sc_progress_wanted(STDERR_FILENO, env.term);
 	if (req.exec_stap) {
 		status = pass_through(ctx.stap, argv, &req, as_stap);
 		goto out;
@@ -204,6 +207,7 @@ static int compile(int argc, char **argv, bool as_stap, bool trace)
 	}
 	if (sc_cache_open(ctx.cache_dir, ctx.max_size, &c, &err) < 0)
 		goto fail;
+	sc_cache_set_lock_wait(c, sc_build_timeout(&req, &ctx));
 	sc_cache_set_shared(c, sc_shared_new(&ctx)); /* NULL: no shared-cache: */
 	if (req.targets.n || req.remotes.n) {
 		req.output_here = true; /* stapcache-remote writes -o FILE here */
@@ -253,32 +257,49 @@ out:
 	return status;
 }
 
+static int complete(int argc, char **argv);
+
+/* ps and kill: stapcache-remote's, which is named by the verb (argv[0]). */
+static int exec_verb(int argc, char **argv)
+{
+	return sc_remote_exec_verb(argv[0], argc, argv);
+}
+
+/* The subcommands (`stapcache __complete commands` lists them for bash). */
+/* `stapcache trace SPEC...`: the one-liners' script, then as -e SCRIPT. */
+static int trace(int argc, char **argv)
+{
+	struct sc_argv run = {0};
+	int status = sc_cmd_trace(argc, argv, &run);
+
+	if (status < 0) {
+		status = compile((int)run.n, (char **)run.v, false, true);
+		sc_argv_free(&run);
+	}
+	return status;
+}
+
+static const struct sc_command commands[] = {
+	{"cache", sc_cmd_cache},   {"bless", sc_cmd_bless},
+	{"key", sc_cmd_key},       {"host", sc_remote_exec_host},
+	{"doctor", sc_cmd_doctor}, {"ps", exec_verb},
+	{"kill", exec_verb},       {"trace", trace},
+	{"__complete", complete},
+};
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static int complete(int argc, char **argv)
+{
+	return sc_cmd_complete(argc, argv, commands, N_COMMANDS - 1); /* not itself */
+}
+
 int main(int argc, char **argv)
 {
 	/* As stap, "cache" or "bless" is a script file's name, not a subcommand. */
 	if (argc > 0 && invoked_as_stap(argv[0]))
 		return compile(argc, argv, true, false);
-	if (argc > 1 && !strcmp(argv[1], "cache"))
-		return sc_cmd_cache(argc - 1, argv + 1);
-	if (argc > 1 && !strcmp(argv[1], "bless"))
-		return sc_cmd_bless(argc - 1, argv + 1);
-	if (argc > 1 && !strcmp(argv[1], "key"))
-		return sc_cmd_key(argc - 1, argv + 1);
-	if (argc > 1 && !strcmp(argv[1], "host"))
-		return sc_remote_exec_host(argc - 1, argv + 1);
-	if (argc > 1 && !strcmp(argv[1], "doctor"))
-		return sc_cmd_doctor(argc - 1, argv + 1);
-	if (argc > 1 && (!strcmp(argv[1], "ps") || !strcmp(argv[1], "kill")))
-		return sc_remote_exec_verb(argv[1], argc - 1, argv + 1);
-	if (argc > 1 && !strcmp(argv[1], "trace")) {
-		struct sc_argv run = {0};
-		int status = sc_cmd_trace(argc - 1, argv + 1, &run);
-
-		if (status < 0) {
-			status = compile((int)run.n, (char **)run.v, false, true);
-			sc_argv_free(&run);
-		}
-		return status;
-	}
+	for (size_t i = 0; argc > 1 && i < N_COMMANDS; i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
 	return compile(argc, argv, false, false);
 }

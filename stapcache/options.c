@@ -221,6 +221,13 @@ const struct sc_opt sc_opts[] = {
 	{SC_OPT_OUTPUT, "output", "text|json", SC_ROLE_OWN, .example = "json",
 	 .help = "json: one JSON object a line (each output line, each\n"
 		 "one-liner event, a summary per target); default text"},
+	{SC_OPT_BUILD_TIMEOUT, "build-timeout", "SECONDS", SC_ROLE_OWN, .example = "600",
+	 .help = "on a miss, stop stap (its whole process group) after SECONDS\n"
+		 "and cache nothing (0: no limit; default: build-timeout: in\n"
+		 "config.yaml, else none)"},
+	{SC_OPT_NO_PROGRESS, "no-progress", NULL, SC_ROLE_OWN,
+	 .help = "no status line on stderr (a build's pass and time, each\n"
+		 "target's state); there is none when stderr is not a terminal"},
 	/* Run time, but stapcache's own: it stops the runner (run.c, remote/run.c). */
 	{SC_OPT_DURATION, "duration", "SECONDS", SC_ROLE_OWN, .example = "2",
 	 .help = "stop the run cleanly after SECONDS (the module is unloaded);\n"
@@ -339,8 +346,12 @@ void sc_usage(FILE *out)
 	      "                       [OPTIONS] SPEC...   (one-liners: stapcache trace --help)\n"
 	      "       stapcache cache (stats [--json]|list [--json]|prune [--max-size SIZE]|clear)\n"
 	      "       stapcache bless MODULE.ko\n"
+	      "       stapcache key (generate|show)\n"
 	      "       stapcache -T TARGET|@GROUP ... [OPTIONS] (-e SCRIPT | FILE) [ARGS...]\n"
 	      "       stapcache host (self|list [--json]|add|remove|refresh|accept) ...\n"
+	      "       stapcache doctor [-T TARGET|@GROUP]... [--json]\n"
+	      "       stapcache ps [-T TARGET|@GROUP]...\n"
+	      "       stapcache kill [-T TARGET] MODULE\n"
 	      "\n"
 	      "Compile a SystemTap script once and answer the same request from a cache.\n"
 	      "Options that shape the module are key inputs; ARGS (@1, @2, ...) are too.\n"
@@ -619,11 +630,17 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 	case 'o':
 		req->output_file = arg;
 		return 0;
+	case SC_OPT_BUILD_TIMEOUT:
+		return int_arg("--build-timeout", arg, 0, SC_BUILD_TIMEOUT_MAX,
+			       &req->build_timeout, err);
 	case SC_OPT_DURATION:
 		return int_arg("--duration", arg, 1, (int)SC_MAX_DURATION, &req->duration,
 			       err);
 	case SC_OPT_EXPLAIN:
 		req->explain = true;
+		return 0;
+	case SC_OPT_NO_PROGRESS:
+		req->no_progress = true;
 		return 0;
 	case SC_OPT_DUMP_OPTIONS:
 		sc_dump_options(stdout);
@@ -700,6 +717,7 @@ static int parse(int argc, char **argv, bool as_stap, struct sc_request *req,
 	int c, r;
 
 	memset(req, 0, sizeof(*req));
+	req->build_timeout = -1;
 	req->last_pass = 5;
 	getopt_spec(shorts, sizeof(shorts), longs);
 	opterr = 0;

@@ -59,6 +59,8 @@ enum sc_opt_id {
 	SC_OPT_REMOTE_RUNNER,
 	SC_OPT_DUMP_OPTIONS,
 	SC_OPT_OUTPUT,
+	SC_OPT_BUILD_TIMEOUT,
+	SC_OPT_NO_PROGRESS,
 	SC_OPT_TIMEOUT, /* -T TIME in stap's meaning: no spelling of its own (see -T) */
 	/* stap's long-only options */
 	SC_OPT_VP,
@@ -127,6 +129,7 @@ struct sc_strv {
 
 /* The ranges --connect-timeout and --jobs accept (stapcache-remote checks them again). */
 #define SC_REMOTE_CONNECT_TIMEOUT_MAX 3600
+#define SC_BUILD_TIMEOUT_MAX 604800 /* a week */
 #define SC_REMOTE_JOBS_MAX 4096
 
 /* A stap-compatible request: what to compile, for what, and what to do with it. */
@@ -169,7 +172,9 @@ struct sc_request {
 	 */
 	bool output_here;
 	bool trace;
-	int duration; /* --duration SECONDS: stop the run then; 0: no limit */
+	int duration;      /* --duration SECONDS: stop the run then; 0: no limit */
+	int build_timeout; /* --build-timeout SECONDS (0: none); -1: config.yaml's */
+	bool no_progress;  /* --no-progress: no status line, even on a terminal */
 };
 
 /*

@@ -20,8 +20,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fanout.h"
+#include "../progress.h"
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A target's state on the status line. */
+enum state { ST_WAITING, ST_CONNECTING, ST_SHIPPING, ST_RUNNING, ST_DONE, ST_FAILED };
+static const char *const state_names[] = {"waiting", "connecting", "shipping",
+					  "running", "done",       "failed"};
 
 struct fanout {
 	const struct sc_fanout_item *items;
@@ -31,14 +46,20 @@ struct fanout {
 	atomic_size_t next, done;
 	volatile sig_atomic_t stop;
 	pthread_mutex_t out_lock;
+	bool prefix;
 	struct sc_output *out; /* writes the lines: text or JSON (output.c) */
 	bool json;
+	/* The status line (NULL: off), under out_lock; paused while sudo asks. */
+	struct sc_progress *progress;
+	bool paused;
+	atomic_int *state; /* enum state, per item */
+	double t0;
 };
 
 struct line_ctx {
 	struct fanout *f;
-	size_t idx;
 	size_t lines;
+	size_t i; /* the item: its index in the output sink too */
 };
 
 static void emit(void *ud, int is_stderr, const char *line, size_t len)
@@ -46,7 +67,8 @@ static void emit(void *ud, int is_stderr, const char *line, size_t len)
 	struct line_ctx *c = ud;
 
 	pthread_mutex_lock(&c->f->out_lock);
-	sc_output_line(c->f->out, c->idx, is_stderr, line, len);
+	sc_progress_hide(c->f->progress); /* drawn again at the next tick */
+	sc_output_line(c->f->out, c->i, is_stderr, line, len);
 	pthread_mutex_unlock(&c->f->out_lock);
 	c->lines++;
 }
@@ -54,10 +76,60 @@ static void emit(void *ud, int is_stderr, const char *line, size_t len)
 static void report(struct fanout *f, const struct sc_target *t, const char *msg)
 {
 	pthread_mutex_lock(&f->out_lock);
+	sc_progress_hide(f->progress);
 	fprintf(stderr, "stapcache: %s\n", msg);
 	fflush(stderr);
 	pthread_mutex_unlock(&f->out_lock);
 	(void)t;
+}
+
+/* sc_run_req's phase callback: where a target is, for the status line. */
+static void on_phase(void *ud, int phase)
+{
+	struct line_ctx *c = ud;
+	enum state st = phase == SC_PHASE_CONNECT ? ST_CONNECTING
+			: phase == SC_PHASE_RUN   ? ST_RUNNING
+						  : ST_SHIPPING;
+
+	atomic_store(&c->f->state[c->i], st);
+}
+
+/* The sudo prompt's turn on the terminal: no status line meanwhile. */
+static void on_pause(void *ud, bool on)
+{
+	struct fanout *f = ud;
+
+	pthread_mutex_lock(&f->out_lock);
+	f->paused = on;
+	sc_progress_hide(f->progress);
+	pthread_mutex_unlock(&f->out_lock);
+}
+
+/*
+ * "stapcache: 3.2 s  running 2, done 1 | web1 running, web2 running, web3
+ * done": the counts, then every target's state as far as the line has room
+ * (the progress line cuts it to the terminal's width).
+ */
+static void draw(struct fanout *f)
+{
+	size_t count[ST_FAILED + 1] = {0}, len;
+	char line[1024];
+
+	for (size_t i = 0; i < f->n; i++)
+		count[atomic_load(&f->state[i])]++;
+	len = (size_t)snprintf(line, sizeof(line), "stapcache: %.1f s ", now() - f->t0);
+	for (int s = 0; s <= ST_FAILED && len < sizeof(line); s++)
+		if (count[s])
+			len += (size_t)snprintf(line + len, sizeof(line) - len, " %s %zu",
+						state_names[s], count[s]);
+	for (size_t i = 0; i < f->n && len < sizeof(line); i++)
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s %s",
+					i ? ", " : " | ", f->items[i].target->name,
+					state_names[atomic_load(&f->state[i])]);
+	pthread_mutex_lock(&f->out_lock);
+	if (!f->paused)
+		sc_progress_show(f->progress, line);
+	pthread_mutex_unlock(&f->out_lock);
 }
 
 static void *worker(void *arg)
@@ -67,7 +139,7 @@ static void *worker(void *arg)
 
 	while ((i = atomic_fetch_add(&f->next, 1)) < f->n) {
 		const struct sc_fanout_item *it = &f->items[i];
-		struct line_ctx c = {.f = f, .idx = i};
+		struct line_ctx c = {.f = f, .i = i};
 		struct sc_run_result *res = &f->res[i];
 
 		if (f->stop) {
@@ -89,6 +161,9 @@ static void *worker(void *arg)
 			report(f, it->target, msg);
 		}
 		res->lines = c.lines;
+		atomic_store(&f->state[i], res->phase == SC_PHASE_DONE && res->status == 0
+						   ? ST_DONE
+						   : ST_FAILED);
 		atomic_fetch_add(&f->done, 1);
 	}
 	return NULL;
@@ -138,10 +213,13 @@ static void wait_signals(struct fanout *f, const sigset_t *set)
 		/* Nobody reads the output any more (| head): stop the runs, as Ctrl-C. */
 		if (sig <= 0 && !f->stop && sc_output_failed(f->out))
 			f->stop = 1;
+		if (f->progress)
+			draw(f);
 		if (sig <= 0)
 			continue;
 		f->stop = f->stop < 2 ? f->stop + 1 : 2;
 		pthread_mutex_lock(&f->out_lock);
+		sc_progress_hide(f->progress);
 		fprintf(stderr, f->stop == 1
 					? "stapcache: stopping the remote runs (again to "
 					  "abandon them)\n"
@@ -172,9 +250,11 @@ static int open_output(struct fanout *f, const struct sc_output_opts *oo)
 }
 
 int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
-		  const struct sc_run_req *rq, int jobs, const struct sc_output_opts *oo)
+		  const struct sc_run_req *rq, int jobs, bool progress,
+		  const struct sc_output_opts *oo)
 {
-	struct fanout f = {.items = items, .n = n, .rq = rq};
+	struct fanout f = {.items = items, .n = n, .prefix = n > 1, .t0 = now()};
+	struct sc_run_req req = *rq;
 	pthread_t *th;
 	struct sc_error err = {{0}};
 	sigset_t set, old;
@@ -182,14 +262,27 @@ int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
 	int status = 0;
 
 	f.res = calloc(n, sizeof(*f.res));
+	f.state = calloc(n, sizeof(*f.state));
 	th = calloc(nth ? nth : 1, sizeof(*th));
-	if (!f.res || !th || open_output(&f, oo) < 0) {
-		if (!f.res || !th)
+	if (!f.res || !th || !f.state || open_output(&f, oo) < 0) {
+		if (!f.res || !th || !f.state)
 			fprintf(stderr, "stapcache: out of memory\n");
 		free(f.res);
+		free(f.state);
 		free(th);
 		return 1;
 	}
+	for (size_t i = 0; i < n; i++)
+		atomic_init(&f.state[i], ST_WAITING);
+	f.progress = progress ? sc_progress_new(STDERR_FILENO) : NULL;
+	if (f.progress) {
+		req.phase = on_phase;
+		if (req.sudo) {
+			req.sudo->pause = on_pause;
+			req.sudo->pause_ud = &f;
+		}
+	}
+	f.rq = &req;
 	pthread_mutex_init(&f.out_lock, NULL);
 	atomic_init(&f.next, 0);
 	atomic_init(&f.done, 0);
@@ -215,6 +308,9 @@ int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
 	for (size_t i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	sc_progress_free(f.progress);
+	if (req.sudo)
+		req.sudo->pause = NULL;
 	if (n > 1 || f.json)
 		summary(&f);
 	for (size_t i = 0; i < n; i++)
@@ -229,6 +325,7 @@ int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
 	}
 	pthread_mutex_destroy(&f.out_lock);
 	sc_output_free(f.out);
+	free(f.state);
 	free(f.res);
 	free(th);
 	return status;

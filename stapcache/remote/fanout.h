@@ -17,12 +17,16 @@ struct sc_fanout_item {
  * fanout.c). Output lines go to stdout/stderr as they arrive, prefixed with
  * "NAME: " when there is more than one item. SIGINT/SIGTERM/SIGHUP stop every
  * remote run (a second one abandons them). With more than one item a summary
- * goes to stderr. oo says how the lines are written (output.c: text, JSON
- * lines with a summary object per target, -o files; its prefix is set here).
- * Returns the exit status: one item, its runner's status (255 when it never
- * ran); several, 0 when all returned 0, else 1.
+ * goes to stderr (text output). With progress, a status line on stderr (a
+ * terminal) shows each target's state (waiting, connecting, shipping,
+ * running, done, failed), erased before every output line. oo says how the
+ * lines are written (output.c: text, JSON lines with a summary object per
+ * target, -o files; its prefix is set here). Returns the exit status: one
+ * item, its runner's status (255 when it never ran); several, 0 when all
+ * returned 0, else 1.
  */
 int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
-		  const struct sc_run_req *rq, int jobs, const struct sc_output_opts *oo);
+		  const struct sc_run_req *rq, int jobs, bool progress,
+		  const struct sc_output_opts *oo);
 
 #endif

@@ -272,6 +272,8 @@ static int helper_argv(const struct sc_request *req, unsigned duration,
 		r = sc_argv_push(a, "--trace");
 	if (r == 0 && req->output_file)
 		r = sc_argv_push(a, "--output-file") ?: sc_argv_push(a, req->output_file);
+	if (req->no_progress)
+		r = r ?: sc_argv_push(a, "--no-progress");
 	if (r == 0 && duration)
 		r = sc_argv_pushf(a, "--duration=%u", duration);
 	for (size_t i = 0; r == 0 && i < n; i++)

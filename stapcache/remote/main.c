@@ -6,6 +6,7 @@
  *
  *   stapcache-remote run [-v] [--entry YAML]... [--connect-timeout S] [--jobs N]
  *                        [--output json] [--trace] [--output-file FILE]
+ *                        [--no-progress]
  *                        -T NAME=MODULE.ko ...
  *                        [--duration S] [--runner-arg WORD ...] [--] [NAME=VALUE ...]
  *
@@ -31,6 +32,7 @@
 #include "fanout.h"
 #include "fsutil.h"
 #include "host.h"
+#include "../progress.h"
 #include "doctor.h"
 #include "ps.h"
 #include "remote.h"
@@ -77,6 +79,7 @@ enum {
 	OPT_JOBS,
 	OPT_RUNNER_ARG,
 	OPT_ENTRY,
+	OPT_NO_PROGRESS,
 	OPT_DURATION,
 	OPT_OUTPUT,
 	OPT_TRACE,
@@ -93,6 +96,7 @@ static int cmd_run(int argc, char **argv)
 		{"output", required_argument, NULL, OPT_OUTPUT},
 		{"trace", no_argument, NULL, OPT_TRACE},
 		{"output-file", required_argument, NULL, OPT_OUTPUT_FILE},
+		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
 		{"duration", required_argument, NULL, OPT_DURATION},
 		{NULL, 0, NULL, 0},
 	};
@@ -106,6 +110,7 @@ static int cmd_run(int argc, char **argv)
 	char *path = NULL;
 	size_t nitems = 0, nopts = 0;
 	int c, jobs = SC_REMOTE_DEFAULT_JOBS, status = 2;
+	bool progress = sc_progress_wanted(STDERR_FILENO, getenv("TERM"));
 
 	rq.ssh.connect_timeout = SC_REMOTE_DEFAULT_CONNECT_TIMEOUT;
 	items = calloc((size_t)argc, sizeof(*items));
@@ -137,6 +142,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case OPT_OUTPUT_FILE:
 			oo.file = optarg;
+			break;
+		case OPT_NO_PROGRESS:
+			progress = false;
 			break;
 		case OPT_ENTRY: /* an ad-hoc target (--remote), as host probe printed it */
 			if (sc_targets_parse("--remote", optarg, strlen(optarg), &all,
@@ -205,7 +213,7 @@ static int cmd_run(int argc, char **argv)
 	rq.nrunner_opts = nopts;
 	rq.params = (const char *const *)argv + optind;
 	rq.nparams = (size_t)(argc - optind);
-	status = sc_fanout_run(items, nitems, &rq, jobs, &oo);
+	status = sc_fanout_run(items, nitems, &rq, jobs, progress, &oo);
 	sc_run_secret_clear(&sudo);
 out:
 	sc_targets_clear(&all);

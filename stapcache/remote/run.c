@@ -85,11 +85,15 @@ static int sudo_answer(void *ud, char *buf, size_t n)
 
 	pthread_mutex_lock(&s->lock);
 	if (s->state == 0) {
-		int got =
-			s->may_ask
-				? sc_ssh_ask_tty("stapcache: sudo password on the targets: ",
-						 s->pw, sizeof(s->pw))
-				: -ENOTTY;
+		int got = -ENOTTY;
+
+		if (s->may_ask && s->pause)
+			s->pause(s->pause_ud, true);
+		if (s->may_ask)
+			got = sc_ssh_ask_tty("stapcache: sudo password on the targets: ",
+					     s->pw, sizeof(s->pw));
+		if (s->may_ask && s->pause)
+			s->pause(s->pause_ud, false);
 
 		s->state = got < 0 ? -1 : 1;
 		s->len = got < 0 ? 0 : (size_t)got;
@@ -245,6 +249,12 @@ static int fail(struct sc_run_result *res, enum sc_run_phase phase, int r,
 	return r;
 }
 
+static void tell(const struct sc_run_req *rq, void *ud, enum sc_run_phase phase)
+{
+	if (rq->phase)
+		rq->phase(ud, (int)phase);
+}
+
 static void remove_dir(struct sc_ssh *s, const char *dir)
 {
 	char *q = sc_shell_quote(dir), *cmd = sc_strdupf("rm -rf %s", q);
@@ -295,9 +305,10 @@ static int read_module(const char *path, char **buf, size_t *len, char hex[65],
 struct gate {
 	sc_ssh_line_fn fn;
 	void *ud;
-	const char *hex; /* the module's digest here */
-	bool open;       /* the copy there has it: what follows is the run's */
-	bool cancel;     /* it has another: stop (the stage script refuses too) */
+	const struct sc_run_req *rq; /* told SC_PHASE_RUN when the gate opens */
+	const char *hex;             /* the module's digest here */
+	bool open;   /* the copy there has it: what follows is the run's */
+	bool cancel; /* it has another: stop (the stage script refuses too) */
 	char kernel[128];
 	char digest[65];
 	char dir[512];
@@ -321,6 +332,8 @@ static bool gate_take(struct gate *g, int is_stderr, const char *line, size_t le
 			 line + 13 + 65);
 		g->open = !strcmp(g->digest, g->hex);
 		g->cancel = !g->open;
+		if (g->open && g->rq)
+			tell(g->rq, g->ud, SC_PHASE_RUN);
 	} else {
 		return false;
 	}
@@ -412,7 +425,9 @@ static int stage_then_sudo(struct sc_ssh *s, const struct sc_target *t,
 			   sc_ssh_line_fn fn, void *ud, volatile sig_atomic_t *stop,
 			   struct sc_run_result *res, struct sc_error *err)
 {
-	struct gate g = {.fn = fn, .ud = ud, .hex = m->hex};
+	struct gate g = {.fn = fn,
+			 .ud = ud,
+			 .hex = m->hex}; /* the run is the second channel */
 	char *stage = stage_script(t->kernel, m->name, m->len, m->hex);
 	char *cmd = sc_strdupf("%sexit 0", stage);
 	int st = 255, r;
@@ -433,6 +448,7 @@ static int stage_then_sudo(struct sc_ssh *s, const struct sc_target *t,
 		return r;
 	cmd = sc_run_wrapper(t->ex.runner, g.dir, m->name, rq);
 	res->phase = SC_PHASE_RUN;
+	tell(rq, ud, SC_PHASE_RUN);
 	r = run_sudo(s, t, cmd, rq, fn, ud, stop, res, err);
 	free(cmd);
 	return r < 0 ? fail(res, SC_PHASE_RUN, r, err) : 0;
@@ -447,7 +463,7 @@ static int stage_and_run(struct sc_ssh *s, const struct sc_target *t,
 			 sc_ssh_line_fn fn, void *ud, volatile sig_atomic_t *stop,
 			 struct sc_run_result *res, struct sc_error *err)
 {
-	struct gate g = {.fn = fn, .ud = ud, .hex = m->hex};
+	struct gate g = {.fn = fn, .ud = ud, .hex = m->hex, .rq = rq};
 	char *stage = stage_script(t->kernel, m->name, m->len, m->hex);
 	char *body = wrapper_body(t->ex.runner, m->name, rq);
 	char *cmd = sc_strdupf("%s%s", stage, body);
@@ -484,7 +500,10 @@ int sc_run_target(const struct sc_target *t, const char *module_path,
 	if (r < 0)
 		return fail(res, SC_PHASE_READ, r, &err);
 	o.name = t->name;
+	tell(rq, ud, SC_PHASE_CONNECT);
 	r = sc_ssh_connect(&t->ex, &o, &s, &err);
+	if (r == 0) /* the stage script: kernel check, private dir, upload, digest */
+		tell(rq, ud, SC_PHASE_UPLOAD);
 	if (r < 0)
 		fail(res, SC_PHASE_CONNECT, r, &err);
 	else if (t->ex.runner == SC_RUNNER_SUDO)

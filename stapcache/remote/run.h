@@ -23,6 +23,9 @@ struct sc_run_secret {
 	char marker[48]; /* the prompt given to sudo -p: random, per run */
 	char pw[512];
 	size_t len;
+	/* Called with true before the prompt and false after it (NULL: none). */
+	void (*pause)(void *ud, bool on);
+	void *pause_ud;
 };
 
 /* Set up s: a fresh random marker; may_ask as given. Returns 0 or -errno. */
@@ -40,7 +43,13 @@ struct sc_run_req {
 	struct sc_ssh_opts ssh;     /* name is set per target */
 	int grace;                  /* seconds to wait for a stopped run to end */
 	struct sc_run_secret *sudo; /* for targets with the sudo runner */
-	unsigned duration;          /* --duration: stop the run there then; 0: never */
+	/*
+	 * Told each phase as a target enters it (CONNECT; UPLOAD: the stage script
+	 * checks the kernel, makes the dir, takes and checks the module; RUN),
+	 * with the ud given for the output lines; NULL: nobody is told.
+	 */
+	void (*phase)(void *ud, int phase);
+	unsigned duration; /* --duration: stop the run there then; 0: never */
 };
 
 enum sc_run_phase {

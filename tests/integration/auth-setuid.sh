@@ -64,6 +64,11 @@ is "$RC" 0 "--help"
 like "$OUT" "--verify MODULE.ko" "--help shows the synopsis"
 run -c true -x 1 "$RUNMOD"
 is "$RC" 2 "-c with -x is a usage error"
+# CVE-2011-2502: staprun -u PATH loaded a second, unchecked module (uprobes).
+run -u "$RUNMOD" "$RUNMOD"
+is "$RC" 2 "-u PATH (staprun's uprobes module, CVE-2011-2502): a usage error"
+registry_empty
+ok $? "  nothing loaded or claimed"
 
 # ------------------------------------------------------ what is not listed
 policy "# nothing blessed yet"

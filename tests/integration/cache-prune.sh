@@ -18,6 +18,9 @@ touch -d '3 minutes ago' "$(dirname "$b")/used"
 touch -d '2 minutes ago' "$(dirname "$c")/used"
 touch -d '1 minutes ago' "$(dirname "$a")/used"
 is "$(build a)" "$a" "a hit on a"
+# A prune spares what was handed out within the last 60 s (stapcache(1));
+# a is pruned below, after it has aged that much.
+touch -d '90 seconds ago' "$(dirname "$a")/used"
 out=$("$STAPCACHE" cache prune --max-size $((size * 2)))
 like "$out" "evicted 1 entries" "prune to two entries evicts one"
 ok "$(test ! -e "$b"; echo $?)" "the least recently used (b) is gone"

@@ -39,7 +39,7 @@ ok $? "the module is built (or in the shared cache)"
 args=()
 for i in $(seq 14); do args+=(-T "t$i"); done
 t0=$(date +%s.%N)
-$STAPCACHE "${args[@]}" -T refusing -T dead -T silent --connect-timeout 15 \
+$STAPCACHE "${args[@]}" -T refusing -T dead -T silent --connect-timeout 40 \
 	-e "$SCRIPT" -G sleep=2 >"$T/out" 2>"$T/err"; st=$?
 t1=$(date +%s.%N)
 is "$st" 1 "17 targets, some failing: exit status 1"
@@ -50,16 +50,17 @@ like "$(cat "$T/err")" "refusing: refused: 127.0.0.1:$PB is not in" "the refusin
 like "$(cat "$T/err")" "dead: cannot connect to 127.0.0.1" "the dead target is reported"
 like "$(cat "$T/err")" "silent: cannot connect" "the silent target is reported"
 like "$(cat "$T/err")" "^TARGET +KERNEL +STATUS +SECONDS +LINES" "a summary table on stderr"
-# Not a benchmark: margins wide enough for a loaded machine. The silent target
-# waits out its 15 s timeout; one after another the runs would need 14 x 2 s more.
+# Not a benchmark: margins wide enough for a loaded machine (at load 35 on 2
+# cores the slowest good target took 17 s). The silent target waits out its
+# 40 s timeout; one after another the runs would need 14 x 2 s more.
 sed 's/^/#   /' "$T/err" | grep -E 'silent|dead|refusing' | head -8
 slowest_good=$(awk '$1 ~ /^t[0-9]+$/ && $NF == "ok" { if ($4 > m) m = $4 } END { print m + 0 }' "$T/err")
 silent=$(awk '$1 == "silent" { print $4 }' "$T/err")
 diag "fan-out to 17 targets: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s; slowest good target $slowest_good s; silent $silent s"
 awk -v g="$slowest_good" -v s="$silent" 'BEGIN { exit !(g < s) }'
 ok $? "the good targets finished before the silent one timed out (not held by it)"
-awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 40) }'
-ok $? "all at once: well under the 43 s that one after another would take"
+awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 62) }'
+ok $? "all at once: well under the 68 s that one after another would take"
 is "$(remote_leftovers)" 0 "no temp dir left on any target"
 
 # Ctrl-C: the remote run is stopped (the runner gets TERM) and cleaned up.

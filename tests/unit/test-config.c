@@ -62,6 +62,11 @@ int main(void)
 	bad("- a\n- b\n", "expected a mapping", "a list at the top");
 	bad("stap: \"unterminated\n", "config.yaml:", "YAML syntax error");
 	bad("cache-dir: ''\n", "must not be empty", "an empty path");
+	bad("build-timeout: -1\n",
+	    "config.yaml:1: 'build-timeout' must be a whole number",
+	    "a negative build-timeout");
+	bad("build-timeout: 1m\n", "'build-timeout' must be a whole number",
+	    "a build-timeout with a unit");
 
 	{
 		struct sc_config *c2 = NULL;
@@ -93,6 +98,24 @@ int main(void)
 		sc_config_merge(sys, user);
 		tap_ok(sys->has_max_size && sys->max_size == 0,
 		       "the user can set max-size back to 0 (no limit)");
+		sc_config_free(user);
+		sc_config_free(sys);
+
+		/* build-timeout: 0 is a value (no limit) that lifts a system-wide one. */
+		sys = parse("build-timeout: 600\n", &rc, &err);
+		tap_ok(rc == 0 && sys->has_build_timeout && sys->build_timeout == 600,
+		       "build-timeout: 600");
+		user = parse("build-timeout: 0\n", &rc, &err);
+		tap_ok(rc == 0 && user->has_build_timeout && user->build_timeout == 0,
+		       "build-timeout: 0 is set, to no limit");
+		sc_config_merge(sys, user);
+		tap_ok(sys->has_build_timeout && sys->build_timeout == 0,
+		       "the user's build-timeout: 0 lifts the system-wide limit");
+		sc_config_free(user);
+		user = parse("stap: /s\n", &rc, &err);
+		sc_config_merge(sys, user);
+		tap_ok(sys->has_build_timeout && sys->build_timeout == 0,
+		       "a user file without build-timeout keeps it");
 		sc_config_free(user);
 		sc_config_free(sys);
 
