@@ -117,6 +117,7 @@ static int cache_stats_json(struct sc_cache *c, const struct sc_ctx *ctx)
 		[SC_STAT_SHARED_UPLOADS] = "shared_uploads",
 		[SC_STAT_SHARED_REJECTS] = "shared_rejects",
 		[SC_STAT_SHARED_ERRORS] = "shared_errors",
+		[SC_STAT_DAMAGED] = "damaged",
 	};
 	struct sc_entry_info *e;
 	uint64_t v[SC_STAT_N], bytes = 0;
@@ -136,7 +137,8 @@ static int cache_stats_json(struct sc_cache *c, const struct sc_ctx *ctx)
 			       ctx->max_size ? json_object_new_uint64(ctx->max_size)
 					     : NULL);
 	for (size_t i = 0; i < SC_STAT_N; i++)
-		json_object_object_add(o, names[i], json_object_new_uint64(v[i]));
+		if (names[i]) /* a counter added without a name here stays out, not a crash */
+			json_object_object_add(o, names[i], json_object_new_uint64(v[i]));
 	json_object_object_add(o, "memo_bytes",
 			       json_object_new_uint64(sc_cache_memo_size(c)));
 	return put_json(o);
