@@ -440,10 +440,17 @@ static int delete (const char *name, const struct sa_ids *ids, struct sa_run *ru
 		r = 1; /* stapio's own -d: its watchdog unloads */
 		if (run->stapio > 0 && ancestor((pid_t)run->stapio, getpid()))
 			goto out;
-		sc_error_set(err,
-			     "%s is running (stapio pid %d): stop that run (Ctrl-C, "
-			     "or kill %d); it is unloaded when it ends",
-			     name, (int)run->stapio, (int)run->stapio);
+		if (run->stapio > 0)
+			sc_error_set(err,
+				     "%s is running (stapio pid %d): stop that run "
+				     "(Ctrl-C, or kill %d); it is unloaded when it ends",
+				     name, (int)run->stapio, (int)run->stapio);
+		else
+			sc_error_set(err,
+				     "%s is starting or ending (no stapio now): its "
+				     "run unloads it when it ends; try again if it "
+				     "stays in --list",
+				     name);
 		r = -EBUSY;
 		goto out;
 	}

@@ -204,6 +204,10 @@ static int run_stapio(const struct sa_opts *o, const struct sa_ids *ids,
 	close(p[0]);
 	sa_control_close(ctl);
 	rc = wait_child(pid);
+	/* Its pid is free now: --list must not name it while the unload goes
+	 * on (a held .cmd makes that last), or a kill would hit its reuser. */
+	if (sa_registry_commit(rec, 0, &err) < 0)
+		sa_audit_fail(ev, "%s", err.msg);
 	if (sa_registry_end(rec, 1, ev) < 0)
 		return rc ? rc : SA_EXIT_REFUSED;
 	sa_audit_allow(ev, "run ended (status %d), module unloaded", rc);

@@ -373,6 +373,17 @@ static int kill_in(const struct source *src, const char *module)
 		rc = 4;
 		goto out;
 	}
+	/* stapio=0: not started yet, or ended and the unload goes on; its old
+	 * pid is not named, and "kill 0" would be this process group. */
+	if (!r->orphan && r->stapio <= 0) {
+		fprintf(stderr,
+			"stapcache: kill: %s: %s has no stapio to stop right now (it is "
+			"starting, or it ended and its module is being unloaded): try "
+			"again in a moment; stapcache ps%s%s shows whether it is still "
+			"there\n",
+			src->name, module, src->s ? " -T " : "", src->s ? src->name : "");
+		goto out;
+	}
 	if (stop_run(src, r, &err) < 0) {
 		fprintf(stderr, "stapcache: kill: %s: %s\n", src->name, err.msg);
 		goto out;

@@ -29,11 +29,13 @@ bless "$hello" "params=greeting"
 bless "$ticker"
 
 syslog() { vm_ssh root "cat /var/log/messages" </dev/null; }
+# "At once": a lock-out would wait its full timeout or forever; 15 s leaves room
+# for a loaded CI machine (the load itself took over 3 s once).
 # The other user loads hello at once: nobody is locked out.
 others_ok() {
 	local out start=$SECONDS
 	out=$(vm_ssh scother "staprun-auth /tmp/$H.ko" 2>&1 </dev/null)
-	[ $? = 0 ] && [[ "$out" == "hello from the guest"* ]] && [ $((SECONDS - start)) -le 3 ] ||
+	[ $? = 0 ] && [[ "$out" == "hello from the guest"* ]] && [ $((SECONDS - start)) -le 15 ] ||
 		{ diag "scother: $out"; return 1; }
 }
 # start_ticker USER [PREFIX...]: the ticker in the background in the guest.
