@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +90,92 @@ static int cache_stats(struct sc_cache *c, const struct sc_ctx *ctx)
 		       100.0 * (double)v[SC_STAT_HITS] /
 			       (double)(v[SC_STAT_HITS] + v[SC_STAT_MISSES]));
 	return 0;
+}
+
+/* --json: json-c writes it; one object, or an array of entries. */
+static int put_json(json_object *o)
+{
+	int r = puts(
+		json_object_to_json_string_ext(o,
+					       JSON_C_TO_STRING_PRETTY |
+						       JSON_C_TO_STRING_NOSLASHESCAPE));
+
+	json_object_put(o);
+	return r < 0 || fflush(stdout) != 0 ? 1 : 0;
+}
+
+static int cache_stats_json(struct sc_cache *c, const struct sc_ctx *ctx)
+{
+	static const char *const names[SC_STAT_N] = {
+		[SC_STAT_HITS] = "hits",
+		[SC_STAT_MISSES] = "misses",
+		[SC_STAT_BUILDS] = "builds",
+		[SC_STAT_BUILD_FAILURES] = "failed_builds",
+		[SC_STAT_EVICTIONS] = "evictions",
+		[SC_STAT_SHARED_HITS] = "shared_hits",
+		[SC_STAT_SHARED_MISSES] = "shared_misses",
+		[SC_STAT_SHARED_UPLOADS] = "shared_uploads",
+		[SC_STAT_SHARED_REJECTS] = "shared_rejects",
+		[SC_STAT_SHARED_ERRORS] = "shared_errors",
+		[SC_STAT_DAMAGED] = "damaged",
+	};
+	struct sc_entry_info *e;
+	uint64_t v[SC_STAT_N], bytes = 0;
+	json_object *o;
+	size_t n;
+
+	if (sc_cache_stats(c, v) < 0 || sc_cache_entries(c, &e, &n) < 0)
+		return fail("cannot read the cache in %s", ctx->cache_dir);
+	for (size_t i = 0; i < n; i++)
+		bytes += e[i].size;
+	sc_cache_entries_free(e, n);
+	o = json_object_new_object();
+	json_object_object_add(o, "cache_dir", json_object_new_string(ctx->cache_dir));
+	json_object_object_add(o, "entries", json_object_new_uint64(n));
+	json_object_object_add(o, "bytes", json_object_new_uint64(bytes));
+	json_object_object_add(o, "max_bytes",
+			       ctx->max_size ? json_object_new_uint64(ctx->max_size)
+					     : NULL);
+	for (size_t i = 0; i < SC_STAT_N; i++)
+		if (names[i]) /* a counter added without a name here stays out, not a crash */
+			json_object_object_add(o, names[i], json_object_new_uint64(v[i]));
+	json_object_object_add(o, "memo_bytes",
+			       json_object_new_uint64(sc_cache_memo_size(c)));
+	return put_json(o);
+}
+
+static int cache_list_json(struct sc_cache *c, const struct sc_ctx *ctx)
+{
+	struct sc_entry_info *e;
+	json_object *a;
+	size_t n;
+
+	if (sc_cache_entries(c, &e, &n) < 0)
+		return fail("cannot read the cache in %s", ctx->cache_dir);
+	a = json_object_new_array();
+	for (size_t i = n; i-- > 0;) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "key", json_object_new_string(e[i].key));
+		json_object_object_add(o, "module", json_object_new_string(e[i].module));
+		json_object_object_add(o, "kernel",
+				       e[i].kernel[0]
+					       ? json_object_new_string(e[i].kernel)
+					       : NULL);
+		json_object_object_add(o, "arch",
+				       e[i].arch[0] ? json_object_new_string(e[i].arch)
+						    : NULL);
+		json_object_object_add(o, "path",
+				       e[i].path ? json_object_new_string(e[i].path)
+						 : NULL);
+		json_object_object_add(o, "size", json_object_new_uint64(e[i].size));
+		json_object_object_add(o, "last_use",
+				       json_object_new_int64(e[i].last_use));
+		json_object_object_add(o, "built", json_object_new_int64(e[i].built));
+		json_object_array_add(a, o);
+	}
+	sc_cache_entries_free(e, n);
+	return put_json(a);
 }
 
 static int cache_list(struct sc_cache *c, const struct sc_ctx *ctx)
@@ -180,8 +267,8 @@ int sc_cmd_cache(int argc, char **argv)
 	int status;
 
 	if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h")) {
-		printf("Usage: stapcache cache stats | list | check | prune [--max-size SIZE] | "
-		       "clear\n");
+		printf("Usage: stapcache cache stats [--json] | list [--json] | check | prune "
+		       "[--max-size SIZE] | clear\n");
 		return sub ? 0 : 2;
 	}
 	sc_env_read(&env);
@@ -194,10 +281,12 @@ int sc_cmd_cache(int argc, char **argv)
 		sc_ctx_clear(&ctx);
 		return 1;
 	}
-	if (!strcmp(sub, "stats") && argc == 2) {
-		status = cache_stats(c, &ctx);
-	} else if (!strcmp(sub, "list") && argc == 2) {
-		status = cache_list(c, &ctx);
+	bool json = argc == 3 && !strcmp(argv[2], "--json");
+
+	if (!strcmp(sub, "stats") && (argc == 2 || json)) {
+		status = json ? cache_stats_json(c, &ctx) : cache_stats(c, &ctx);
+	} else if (!strcmp(sub, "list") && (argc == 2 || json)) {
+		status = json ? cache_list_json(c, &ctx) : cache_list(c, &ctx);
 	} else if (!strcmp(sub, "check") && argc == 2) {
 		status = cache_check(c, &ctx);
 	} else if (!strcmp(sub, "prune")) {
@@ -212,8 +301,8 @@ int sc_cmd_cache(int argc, char **argv)
 			printf("removed %zu entries and the memos\n", removed);
 	} else {
 		status =
-			fail("cache: unknown subcommand or extra arguments '%s' (stats, list, "
-			     "check, prune [--max-size SIZE], clear)",
+			fail("cache: unknown subcommand or extra arguments '%s' (stats [--json], "
+			     "list [--json], check, prune [--max-size SIZE], clear)",
 			     sub);
 		status = 2;
 	}

@@ -12,6 +12,9 @@
  *   run.c      the runner's argv; exec it
  *   remote/    -T: a module per target kernel, then exec stapcache-remote
  *   commands.c `stapcache cache ...`, `stapcache bless`
+ *   cmd/trace.c `stapcache trace SPEC...`: a one-liner's script, then as -e
+ *   capture.c  a local run whose output stapcache reads (--output json,
+ *              one-liners): the runner as a child, its lines to output.c
  *
  * Invoked as stap (a symlink named stap before the real one on PATH), it is
  * a drop-in: what can be cached is, and the real stap, found further down
@@ -30,6 +33,7 @@
 #include "build.h"
 #include "cache.h"
 #include "cmd/doctor.h"
+#include "cmd/trace.h"
 #include "commands.h"
 #include "complete.h"
 #include "context.h"
@@ -41,6 +45,7 @@
 #include "remote/targets.h"
 #include "run.h"
 #include "store/client.h"
+#include "capture.h"
 #include "util.h"
 #include "verify.h"
 
@@ -136,7 +141,30 @@ static int print_explain(const struct sc_key *key, struct sc_cache *c)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
-static int compile(int argc, char **argv, bool as_stap)
+/*
+ * Without -p4: exec the runner (or supervise it for a duration: run.c), or
+ * stay its parent when stapcache reads the output (capture.c).
+ */
+static int run_module(struct sc_request *req, const char *path, unsigned duration)
+{
+	struct sc_output_opts oo = {.json = req->output_json,
+				    .trace = req->trace,
+				    .file = req->output_file};
+
+	if (!req->output_json && !req->trace)
+		return sc_run_module(req, path, duration);
+	if (duration) {
+		fprintf(stderr,
+			"stapcache: --duration (or max-duration:) and --output json or "
+			"a one-liner do not go together on a local run yet: leave one "
+			"out, or run it on a target with -T\n");
+		return 2;
+	}
+	req->output_here = true;
+	return sc_run_captured(req, path, &oo);
+}
+
+static int compile(int argc, char **argv, bool as_stap, bool trace)
 {
 	struct sc_error err = {{0}};
 	struct sc_request req;
@@ -156,6 +184,7 @@ static int compile(int argc, char **argv, bool as_stap)
 			fprintf(stderr, "stapcache: %s\n", err.msg);
 		return r < 0 ? 2 : 0;
 	}
+	req.trace = trace;
 	sc_env_read(&env);
 	if (as_stap && sc_find_real_stap(&env, &real_stap, &err) < 0)
 		goto fail;
@@ -182,6 +211,7 @@ static int compile(int argc, char **argv, bool as_stap)
 	sc_cache_set_lock_wait(c, sc_build_timeout(&req, &ctx));
 	sc_cache_set_shared(c, sc_shared_new(&ctx)); /* NULL: no shared-cache: */
 	if (req.targets.n || req.remotes.n) {
+		req.output_here = true; /* stapcache-remote writes -o FILE here */
 		status = sc_remote_targets(&req, &env, &ctx, c);
 		goto out;
 	}
@@ -212,8 +242,7 @@ static int compile(int argc, char **argv, bool as_stap)
 		printf("%s\n", path);
 		status = fflush(stdout) == 0 ? 0 : 1;
 	} else {
-		status = sc_run_module(&req, path,
-				       sc_run_duration(&req, ctx.max_duration));
+		status = run_module(&req, path, sc_run_duration(&req, ctx.max_duration));
 	}
 	goto out;
 fail:
@@ -238,11 +267,25 @@ static int exec_verb(int argc, char **argv)
 }
 
 /* The subcommands (`stapcache __complete commands` lists them for bash). */
+/* `stapcache trace SPEC...`: the one-liners' script, then as -e SCRIPT. */
+static int trace(int argc, char **argv)
+{
+	struct sc_argv run = {0};
+	int status = sc_cmd_trace(argc, argv, &run);
+
+	if (status < 0) {
+		status = compile((int)run.n, (char **)run.v, false, true);
+		sc_argv_free(&run);
+	}
+	return status;
+}
+
 static const struct sc_command commands[] = {
 	{"cache", sc_cmd_cache},   {"bless", sc_cmd_bless},
 	{"key", sc_cmd_key},       {"host", sc_remote_exec_host},
 	{"doctor", sc_cmd_doctor}, {"ps", exec_verb},
 	{"kill", exec_verb},       {"verify", sc_cmd_verify},
+	{"trace", trace},
 	{"__complete", complete},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -256,9 +299,9 @@ int main(int argc, char **argv)
 {
 	/* As stap, "cache" or "bless" is a script file's name, not a subcommand. */
 	if (argc > 0 && invoked_as_stap(argv[0]))
-		return compile(argc, argv, true);
+		return compile(argc, argv, true, false);
 	for (size_t i = 0; argc > 1 && i < N_COMMANDS; i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);
-	return compile(argc, argv, false);
+	return compile(argc, argv, false, false);
 }

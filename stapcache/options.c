@@ -106,7 +106,8 @@ const struct sc_opt sc_opts[] = {
 	{'x', NULL, "PID", SC_ROLE_RUN, .runner = "-x", .example = "1",
 	 .help = "target() is PID (runner)"},
 	{'o', NULL, "FILE", SC_ROLE_RUN, .runner = "-o", .example = "/dev/null",
-	 .help = "send the script's output to FILE (runner)"},
+	 .help = "send the script's output to FILE (runner; with -T or --output\n"
+		 "json stapcache writes it: FILE.TARGET each with several targets)"},
 	{'s', NULL, "MB", SC_ROLE_RUN, .runner = "-b", .example = "4",
 	 .help = "buffer size in megabytes (runner)"},
 	{'F', NULL, NULL, SC_ROLE_RUN, .runner = "-L",
@@ -220,6 +221,9 @@ const struct sc_opt sc_opts[] = {
 		 "nothing for this long (default 30)"},
 	{SC_OPT_JOBS, "jobs", "N", SC_ROLE_OWN, .example = "4",
 	 .help = "for -T: targets run at once (default 64)"},
+	{SC_OPT_OUTPUT, "output", "text|json", SC_ROLE_OWN, .example = "json",
+	 .help = "json: one JSON object a line (each output line, each\n"
+		 "one-liner event, a summary per target); default text"},
 	{SC_OPT_BUILD_TIMEOUT, "build-timeout", "SECONDS", SC_ROLE_OWN, .example = "600",
 	 .help = "on a miss, stop stap (its whole process group) after SECONDS\n"
 		 "and cache nothing (0: no limit; default: build-timeout: in\n"
@@ -341,12 +345,14 @@ void sc_dump_options(FILE *out)
 void sc_usage(FILE *out)
 {
 	fputs("Usage: stapcache [OPTIONS] (-e SCRIPT | FILE) [ARGS...]\n"
-	      "       stapcache cache (stats|list|prune [--max-size SIZE]|clear)\n"
+	      "       stapcache trace [--pid PID] [--comm NAME] [--uid UID] [--print-script]\n"
+	      "                       [OPTIONS] SPEC...   (one-liners: stapcache trace --help)\n"
+	      "       stapcache cache (stats [--json]|list [--json]|prune [--max-size SIZE]|clear)\n"
 	      "       stapcache bless MODULE.ko\n"
 	      "       stapcache verify [OPTIONS] (-e SCRIPT | FILE) [ARGS...]\n"
 	      "       stapcache key (generate|show)\n"
 	      "       stapcache -T TARGET|@GROUP ... [OPTIONS] (-e SCRIPT | FILE) [ARGS...]\n"
-	      "       stapcache host (self|list|add|remove|refresh|accept) ...\n"
+	      "       stapcache host (self|list [--json]|add|remove|refresh|accept) ...\n"
 	      "       stapcache doctor [-T TARGET|@GROUP]... [--json]\n"
 	      "       stapcache ps [-T TARGET|@GROUP]...\n"
 	      "       stapcache kill [-T TARGET] MODULE\n"
@@ -621,6 +627,16 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 			       &req->io_timeout, err);
 	case SC_OPT_JOBS:
 		return int_arg("--jobs", arg, 1, SC_REMOTE_JOBS_MAX, &req->jobs, err);
+	case SC_OPT_OUTPUT:
+		if (strcmp(arg, "text") && strcmp(arg, "json")) {
+			sc_error_set(err, "--output '%s': text or json", arg);
+			return -EINVAL;
+		}
+		req->output_json = !strcmp(arg, "json");
+		return 0;
+	case 'o':
+		req->output_file = arg;
+		return 0;
 	case SC_OPT_BUILD_TIMEOUT:
 		return int_arg("--build-timeout", arg, 0, SC_BUILD_TIMEOUT_MAX,
 			       &req->build_timeout, err);

@@ -59,6 +59,7 @@ enum sc_opt_id {
 	SC_OPT_JOBS,
 	SC_OPT_REMOTE_RUNNER,
 	SC_OPT_DUMP_OPTIONS,
+	SC_OPT_OUTPUT,
 	SC_OPT_BUILD_TIMEOUT,
 	SC_OPT_NO_PROGRESS,
 	SC_OPT_TIMEOUT, /* -T TIME in stap's meaning: no spelling of its own (see -T) */
@@ -163,9 +164,19 @@ struct sc_request {
 	int connect_timeout;  /* --connect-timeout SECONDS; 0: the helper's default */
 	int io_timeout;       /* --io-timeout SECONDS; 0: the helper's default */
 	int jobs;             /* --jobs N: targets at once; 0: the helper's default */
-	int build_timeout;    /* --build-timeout SECONDS (0: none); -1: config.yaml's */
-	bool no_progress;     /* --no-progress: no status line, even on a terminal */
-	int duration;         /* --duration SECONDS: stop the run then; 0: no limit */
+	/* What becomes of the run's output (stapcache/output.c). */
+	bool output_json;        /* --output json */
+	const char *output_file; /* -o FILE */
+	/*
+	 * Set by the caller, not the parser: stapcache reads the output itself
+	 * (supervised local run, -T), so -o is its own and the runner never
+	 * sees it; and the script is a one-liner's (stapcache trace).
+	 */
+	bool output_here;
+	bool trace;
+	int duration;      /* --duration SECONDS: stop the run then; 0: no limit */
+	int build_timeout; /* --build-timeout SECONDS (0: none); -1: config.yaml's */
+	bool no_progress;  /* --no-progress: no status line, even on a terminal */
 };
 
 /*

@@ -31,8 +31,11 @@ static int push_runner(const struct sc_request *req, bool params, struct sc_argv
 
 		if (!o->runner || (*o->runner == '\0') != params)
 			continue;
+		/* stapcache writes -o FILE itself when it reads the output. */
+		if (o->id == 'o' && req->output_here)
+			continue;
 		/* stap's -F: staprun -L (in memory), or with -o -D (files, in the background) */
-		if (o->id == 'F' && sc_request_has(req, 'o', NULL))
+		if (o->id == 'F' && sc_request_has(req, 'o', NULL) && !req->output_here)
 			r = sc_argv_push(a, "-D");
 		else
 			r = sc_opt_push(a, o->runner, &req->opts[i]);

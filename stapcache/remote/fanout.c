@@ -47,6 +47,8 @@ struct fanout {
 	volatile sig_atomic_t stop;
 	pthread_mutex_t out_lock;
 	bool prefix;
+	struct sc_output *out; /* writes the lines: text or JSON (output.c) */
+	bool json;
 	/* The status line (NULL: off), under out_lock; paused while sudo asks. */
 	struct sc_progress *progress;
 	bool paused;
@@ -56,23 +58,17 @@ struct fanout {
 
 struct line_ctx {
 	struct fanout *f;
-	const char *name;
 	size_t lines;
-	size_t i; /* the item */
+	size_t i; /* the item: its index in the output sink too */
 };
 
 static void emit(void *ud, int is_stderr, const char *line, size_t len)
 {
 	struct line_ctx *c = ud;
-	FILE *fp = is_stderr ? stderr : stdout;
 
 	pthread_mutex_lock(&c->f->out_lock);
 	sc_progress_hide(c->f->progress); /* drawn again at the next tick */
-	if (c->f->prefix)
-		fprintf(fp, "%s: ", c->name);
-	fwrite(line, 1, len, fp);
-	fputc('\n', fp);
-	fflush(fp);
+	sc_output_line(c->f->out, c->i, is_stderr, line, len);
 	pthread_mutex_unlock(&c->f->out_lock);
 	c->lines++;
 }
@@ -143,7 +139,7 @@ static void *worker(void *arg)
 
 	while ((i = atomic_fetch_add(&f->next, 1)) < f->n) {
 		const struct sc_fanout_item *it = &f->items[i];
-		struct line_ctx c = {.f = f, .name = it->target->name, .i = i};
+		struct line_ctx c = {.f = f, .i = i};
 		struct sc_run_result *res = &f->res[i];
 
 		if (f->stop) {
@@ -182,6 +178,17 @@ static const char *phase_name(enum sc_run_phase p)
 
 static void summary(const struct fanout *f)
 {
+	if (f->json) {
+		for (size_t i = 0; i < f->n; i++) {
+			const struct sc_run_result *r = &f->res[i];
+
+			sc_output_summary(f->out, i, r->status, r->seconds,
+					  r->phase == SC_PHASE_DONE
+						  ? (r->status ? "runner failed" : "ok")
+						  : phase_name(r->phase));
+		}
+		return;
+	}
 	fprintf(stderr, "%-20s %-24s %7s %9s %7s  %s\n", "TARGET", "KERNEL", "STATUS",
 		"SECONDS", "LINES", "");
 	for (size_t i = 0; i < f->n; i++) {
@@ -203,6 +210,9 @@ static void wait_signals(struct fanout *f, const sigset_t *set)
 	while (atomic_load(&f->done) < f->n) {
 		int sig = sigtimedwait(set, NULL, &tick);
 
+		/* Nobody reads the output any more (| head): stop the runs, as Ctrl-C. */
+		if (sig <= 0 && !f->stop && sc_output_failed(f->out))
+			f->stop = 1;
 		if (f->progress)
 			draw(f);
 		if (sig <= 0)
@@ -218,12 +228,35 @@ static void wait_signals(struct fanout *f, const sigset_t *set)
 	}
 }
 
+/* The sink for the lines: text prefixed with several targets, or JSON. */
+static int open_output(struct fanout *f, const struct sc_output_opts *oo)
+{
+	struct sc_output_opts o = *oo;
+	struct sc_error err = {{0}};
+	const char **names = calloc(f->n ? f->n : 1, sizeof(*names));
+	int r;
+
+	if (!names)
+		return -ENOMEM;
+	for (size_t i = 0; i < f->n; i++)
+		names[i] = f->items[i].target->name;
+	o.prefix = f->n > 1;
+	f->json = o.json;
+	r = sc_output_new(&o, names, f->n, &f->out, &err);
+	free(names); /* the names themselves are the targets' */
+	if (r < 0)
+		fprintf(stderr, "stapcache: %s\n", err.msg);
+	return r;
+}
+
 int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
-		  const struct sc_run_req *rq, int jobs, bool progress)
+		  const struct sc_run_req *rq, int jobs, bool progress,
+		  const struct sc_output_opts *oo)
 {
 	struct fanout f = {.items = items, .n = n, .prefix = n > 1, .t0 = now()};
 	struct sc_run_req req = *rq;
 	pthread_t *th;
+	struct sc_error err = {{0}};
 	sigset_t set, old;
 	size_t nth = jobs > 0 && (size_t)jobs < n ? (size_t)jobs : n, started = 0;
 	int status = 0;
@@ -231,8 +264,9 @@ int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
 	f.res = calloc(n, sizeof(*f.res));
 	f.state = calloc(n, sizeof(*f.state));
 	th = calloc(nth ? nth : 1, sizeof(*th));
-	if (!f.res || !th || !f.state) {
-		fprintf(stderr, "stapcache: out of memory\n");
+	if (!f.res || !th || !f.state || open_output(&f, oo) < 0) {
+		if (!f.res || !th || !f.state)
+			fprintf(stderr, "stapcache: out of memory\n");
 		free(f.res);
 		free(f.state);
 		free(th);
@@ -277,7 +311,7 @@ int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
 	sc_progress_free(f.progress);
 	if (req.sudo)
 		req.sudo->pause = NULL;
-	if (n > 1)
+	if (n > 1 || f.json)
 		summary(&f);
 	for (size_t i = 0; i < n; i++)
 		if (f.res[i].status != 0)
@@ -285,7 +319,12 @@ int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
 	/* Interrupted: the runners' own statuses (TERMed: 143) are our doing. */
 	if (f.stop)
 		status = 130;
+	if (sc_output_finish(f.out, &err) < 0) {
+		fprintf(stderr, "stapcache: %s\n", err.msg);
+		status = status ? status : 1;
+	}
 	pthread_mutex_destroy(&f.out_lock);
+	sc_output_free(f.out);
 	free(f.state);
 	free(f.res);
 	free(th);

@@ -2,6 +2,7 @@
 #ifndef SC_FANOUT_H
 #define SC_FANOUT_H
 
+#include "../output.h"
 #include "run.h"
 #include "targets.h"
 
@@ -16,13 +17,16 @@ struct sc_fanout_item {
  * fanout.c). Output lines go to stdout/stderr as they arrive, prefixed with
  * "NAME: " when there is more than one item. SIGINT/SIGTERM/SIGHUP stop every
  * remote run (a second one abandons them). With more than one item a summary
- * goes to stderr. With progress, a status line on stderr (a terminal) shows
- * each target's state (waiting, connecting, shipping, running, done,
- * failed), erased before every output line. Returns the exit status: one
+ * goes to stderr (text output). With progress, a status line on stderr (a
+ * terminal) shows each target's state (waiting, connecting, shipping,
+ * running, done, failed), erased before every output line. oo says how the
+ * lines are written (output.c: text, JSON lines with a summary object per
+ * target, -o files; its prefix is set here). Returns the exit status: one
  * item, its runner's status (255 when it never ran); several, 0 when all
  * returned 0, else 1.
  */
 int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
-		  const struct sc_run_req *rq, int jobs, bool progress);
+		  const struct sc_run_req *rq, int jobs, bool progress,
+		  const struct sc_output_opts *oo);
 
 #endif

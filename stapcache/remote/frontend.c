@@ -267,6 +267,13 @@ static int helper_argv(const struct sc_request *req, unsigned duration,
 		r = sc_argv_pushf(a, "--io-timeout=%d", req->io_timeout);
 	if (r == 0 && req->jobs)
 		r = sc_argv_pushf(a, "--jobs=%d", req->jobs);
+	/* The output is read and written here (-o FILE too: never the target's runner). */
+	if (r == 0 && req->output_json)
+		r = sc_argv_push(a, "--output=json");
+	if (r == 0 && req->trace)
+		r = sc_argv_push(a, "--trace");
+	if (r == 0 && req->output_file)
+		r = sc_argv_push(a, "--output-file") ?: sc_argv_push(a, req->output_file);
 	if (req->no_progress)
 		r = r ?: sc_argv_push(a, "--no-progress");
 	if (r == 0 && duration)

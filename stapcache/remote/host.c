@@ -7,6 +7,7 @@
 #include "build-config.h"
 
 #include <errno.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,49 +104,40 @@ static int host_self(int argc, char **argv)
 	return 0;
 }
 
-static void json_str(const char *s)
+/* The targets as a JSON array (json-c), one object a target. */
+static int host_list_json(const struct sc_targets *all)
 {
-	putchar('"');
-	for (; s && *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
+	json_object *a = json_object_new_array();
+	int r;
+
+	for (size_t i = 0; i < all->n; i++) {
+		const struct sc_target *t = &all->v[i];
+		const char *k[] = {"name", "execute",    "kernel",  "arch",
+				   "cpu",  "build-tree", "runtime", "sysroot"};
+		const char *v[] = {t->name, t->execute,    t->kernel,  t->arch,
+				   t->cpu,  t->build_tree, t->runtime, t->sysroot};
+		json_object *o = json_object_new_object(), *g = json_object_new_array();
+
+		for (size_t f = 0; f < 8; f++)
+			if (v[f])
+				json_object_object_add(o, k[f],
+						       json_object_new_string(v[f]));
+		for (size_t j = 0; j < t->ngroups; j++)
+			json_object_array_add(g, json_object_new_string(t->groups[j]));
+		json_object_object_add(o, "groups", g);
+		json_object_array_add(a, o);
 	}
-	putchar('"');
+	r = puts(json_object_to_json_string_ext(a,
+						JSON_C_TO_STRING_PRETTY |
+							JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(a);
+	return r < 0 || fflush(stdout) != 0 ? 1 : 0;
 }
 
 static int host_list(const struct sc_targets *all, bool json)
 {
-	if (json) {
-		printf("[");
-		for (size_t i = 0; i < all->n; i++) {
-			const struct sc_target *t = &all->v[i];
-			const char *k[] = {"name", "execute",    "kernel",  "arch",
-					   "cpu",  "build-tree", "runtime", "sysroot"};
-			const char *v[] = {t->name,    t->execute, t->kernel,
-					   t->arch,    t->cpu,     t->build_tree,
-					   t->runtime, t->sysroot};
-
-			printf("%s\n  {", i ? "," : "");
-			for (size_t f = 0; f < 8; f++) {
-				if (!v[f])
-					continue;
-				printf("%s\"%s\": ", f ? ", " : "", k[f]);
-				json_str(v[f]);
-			}
-			printf(", \"groups\": [");
-			for (size_t g = 0; g < t->ngroups; g++) {
-				printf("%s", g ? ", " : "");
-				json_str(t->groups[g]);
-			}
-			printf("]}");
-		}
-		printf("%s]\n", all->n ? "\n" : "");
-		return 0;
-	}
+	if (json)
+		return host_list_json(all);
 	printf("%-20s %-40s %-24s %-8s %s\n", "NAME", "EXECUTE", "KERNEL", "ARCH",
 	       "GROUPS");
 	for (size_t i = 0; i < all->n; i++) {

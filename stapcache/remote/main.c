@@ -5,7 +5,8 @@
  * these commands pay for loading libssh; a cache hit never does.
  *
  *   stapcache-remote run [-v] [--entry YAML]... [--connect-timeout S]
- *                        [--io-timeout S] [--jobs N] [--no-progress]
+ *                        [--io-timeout S] [--jobs N] [--output json] [--trace]
+ *                        [--output-file FILE] [--no-progress]
  *                        -T NAME=MODULE.ko ...
  *                        [--duration S] [--runner-arg WORD ...] [--] [NAME=VALUE ...]
  *
@@ -80,7 +81,10 @@ enum {
 	OPT_ENTRY,
 	OPT_NO_PROGRESS,
 	OPT_DURATION,
-	OPT_IO_TIMEOUT
+	OPT_IO_TIMEOUT,
+	OPT_OUTPUT,
+	OPT_TRACE,
+	OPT_OUTPUT_FILE
 };
 
 static int cmd_run(int argc, char **argv)
@@ -91,11 +95,15 @@ static int cmd_run(int argc, char **argv)
 		{"jobs", required_argument, NULL, OPT_JOBS},
 		{"runner-arg", required_argument, NULL, OPT_RUNNER_ARG},
 		{"entry", required_argument, NULL, OPT_ENTRY},
+		{"output", required_argument, NULL, OPT_OUTPUT},
+		{"trace", no_argument, NULL, OPT_TRACE},
+		{"output-file", required_argument, NULL, OPT_OUTPUT_FILE},
 		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
 		{"duration", required_argument, NULL, OPT_DURATION},
 		{NULL, 0, NULL, 0},
 	};
 	struct sc_run_req rq = {.grace = 20};
+	struct sc_output_opts oo = {0};
 	struct sc_run_secret sudo;
 	struct sc_targets all = {0};
 	struct sc_error err = {{0}};
@@ -127,6 +135,15 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case OPT_RUNNER_ARG:
 			opts[nopts++] = optarg;
+			break;
+		case OPT_OUTPUT:
+			oo.json = !strcmp(optarg, "json");
+			break;
+		case OPT_TRACE:
+			oo.trace = true;
+			break;
+		case OPT_OUTPUT_FILE:
+			oo.file = optarg;
 			break;
 		case OPT_NO_PROGRESS:
 			progress = false;
@@ -204,7 +221,7 @@ static int cmd_run(int argc, char **argv)
 	rq.nrunner_opts = nopts;
 	rq.params = (const char *const *)argv + optind;
 	rq.nparams = (size_t)(argc - optind);
-	status = sc_fanout_run(items, nitems, &rq, jobs, progress);
+	status = sc_fanout_run(items, nitems, &rq, jobs, progress, &oo);
 	sc_run_secret_clear(&sudo);
 out:
 	sc_targets_clear(&all);

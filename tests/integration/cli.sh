@@ -97,7 +97,7 @@ like "$out" "is not a kernel module: " "and says what is wrong with it"
 
 out=$("$STAPCACHE" cache frobnicate 2>&1); rc=$?
 is "$rc" 2 "an unknown cache subcommand exits 2"
-like "$out" "stats, list, check, prune" "and lists the real ones"
+like "$out" "stats \[--json\], list \[--json\], check, prune" "and lists the real ones"
 out=$("$STAPCACHE" cache prune --max-size banana 2>&1)
 like "$out" "invalid size 'banana'" "a bad prune size is refused"
 

@@ -89,4 +89,36 @@ is "$(remote_leftovers)" 0 "SIGKILLed client: the remote temp dir is gone"
 $STAPCACHE -T t1 -T t2 -T t3 --jobs 1 -e "$SCRIPT" >"$T/out" 2>"$T/err"; st=$?
 is "$st" 0 "--jobs 1: all three ran"
 is "$(grep -c '^t[123]: sha256 ' "$T/out")" 3 "--jobs 1: three outputs"
+# --output json: every line one JSON object naming its target, a summary each
+# (the dead target's too: it never ran); -o FILE: FILE.TARGET each.
+$STAPCACHE -T t1 -T t2 -T dead --output json -e "$SCRIPT" -G stderr=oops -G exit=3 \
+	>"$T/json" 2>"$T/json.err"; st=$?
+is "$st" 1 "--output json, three targets, one dead: exit status 1"
+python3 - "$T/json" >"$T/py" 2>&1 <<'EOF'
+import json, sys
+objs = [json.loads(l) for l in open(sys.argv[1])]
+li = [o for o in objs if o["type"] == "line"]
+su = {o["target"]: o for o in objs if o["type"] == "summary"}
+assert {o["target"] for o in li} == {"t1", "t2"}, "lines of t1 and t2"
+for t in ("t1", "t2"):
+    mine = [o for o in li if o["target"] == t]
+    assert any(o["stream"] == "stdout" and o["line"].startswith("runner staprun-auth") for o in mine), t
+    assert any(o["stream"] == "stderr" and o["line"] == "to stderr: oops" for o in mine), t
+    assert su[t]["status"] == 3 and su[t]["state"] == "runner failed", su[t]
+    assert su[t]["lines"] == len(mine), (su[t], len(mine))
+assert su["dead"]["status"] == 255 and su["dead"]["state"] == "connect", su["dead"]
+assert list(su) == [o["target"] for o in objs[-3:]], "the summaries come last"
+print(len(objs), "objects")
+EOF
+ok $? "each line names its target and stream; a summary per target with its status ($(tail -n 1 "$T/py"))"
+[ "$(tail -n 1 "$T/py")" = "$(wc -l < "$T/json") objects" ] || diag "$(cat "$T/py")"
+like "$(cat "$T/json.err")" "dead: cannot connect" "the dead target is still reported on stderr"
+$STAPCACHE -T t1 -T t2 --output json -o "$T/o.json" -e "$SCRIPT" >"$T/out" 2>"$T/err"
+is "$(cat "$T/out")" "" "-o FILE with two targets: nothing on stdout"
+python3 -c 'import json, sys
+for t in ("t1", "t2"):
+    objs = [json.loads(l) for l in open(sys.argv[1] + "." + t)]
+    assert objs and all(o["target"] == t for o in objs), t' "$T/o.json"
+ok $? "FILE.t1 and FILE.t2 each hold their target's JSON"
+is "$(ls "$T" | grep -c '^o\.json\.tmp')" 0 "no temporary output file is left"
 done_testing
