@@ -98,7 +98,8 @@ want=$(grep -oE '^  (-[A-Za-z0-9]|--[a-z][a-z0-9-]*)(, --[a-z][a-z0-9-]*)?' <<<"
 	tr ',' '\n' | tr -d ' ' | grep . | sort -u)
 got=$(complete_words 0 "stapcache -" | sort -u)
 is "$got" "$want" "'-' offers exactly the options --help lists"
-want=$(sed -n 's/^[A-Za-z: ]*stapcache \([a-z][a-z-]*\).*/\1/p' <<<"$help" | sort -u)
+# The usage lines: --help's first paragraph (an option's text may say "stapcache ...").
+want=$(sed -n '/^$/q; s/^[A-Za-z: ]*stapcache \([a-z][a-z-]*\).*/\1/p' <<<"$help" | sort -u)
 is "$(complete_words 0 "stapcache " | grep -vx 'probe.stp' | sort -u)" "$want" \
 	"the first word offers exactly the subcommands --help's usage lines name"
 is "$($STAPCACHE __complete commands | sort)" "$want" "... which are main.c's table"
