@@ -17,7 +17,7 @@
 
 #include "cache.h"
 #include "digest.h"
-#include "entry.h"
+#include "stamp.h"
 #include "store/client.h"
 #include "fsutil.h"
 #include "util.h"
@@ -399,7 +399,7 @@ static int digest_module(const char *path, char hex[SC_SHA256_HEXLEN + 1], uint6
 	return 0;
 }
 
-/* `used`: the module's stamp (entry.h); its mtime is the entry's last use. */
+/* `used`: the module's stamp (stamp.h); its mtime is the entry's last use. */
 static int write_stamp(const char *dir, const struct stat *st)
 {
 	char *buf = NULL;

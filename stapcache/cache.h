@@ -28,7 +28,7 @@
  *   DIR/memo/stap-version/HASH  `stap -V` per stap binary (path, content; key.c)
  *   DIR/KE/KEY/               one entry: MODULE.ko, inputs (the key record),
  *                             meta (a record: what, when, digest), used (mtime =
- *                             last use; content: the module's stamp, entry.h)
+ *                             last use; content: the module's stamp, stamp.h)
  *
  * An entry appears by rename(2) of a complete staging directory, so readers
  * see a whole entry or none; flock(2) locks die with their process. The memo
@@ -166,7 +166,7 @@ int sc_cache_prune(struct sc_cache *c, uint64_t max, const char *keep, size_t *e
 		   uint64_t *freed);
 
 /*
- * `cache check`: the full check (entry.h) of every entry not locked by a
+ * `cache check`: the full check (stamp.h) of every entry not locked by a
  * build. A complete entry gets its stamp back; a damaged one is removed (the
  * next request builds it again) and reported: report(arg, entry, -errno,
  * why) is called for every entry that failed (may be NULL). Sets *checked and

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "digest.h"
-#include "entry.h"
+#include "stamp.h"
 #include "fsutil.h"
 #include "record.h"
 #include "util.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#ifndef SC_ENTRY_H
-#define SC_ENTRY_H
+#ifndef SC_STAMP_H
+#define SC_STAMP_H
 
 #include <stdbool.h>
 #include <stddef.h>
