@@ -18,7 +18,8 @@
 
 struct sc_shared {
 	char *helper;
-	struct sc_argv opts; /* --store, --trust, timeouts, builder key */
+	struct sc_argv opts; /* --trust, timeouts, builder key */
+	char *stores;        /* the URLs, one a line: STAPCACHE_STORES, never argv */
 	pid_t lease_pid;     /* the helper holding a build lease, or 0 */
 	int lease_fd;        /* its stdin: closing it releases the lease */
 };
@@ -57,7 +58,10 @@ struct sc_shared *sc_shared_new(const struct sc_ctx *ctx)
 		return NULL;
 	s->helper = sc_shared_helper_path();
 	s->lease_fd = -1;
-	r = push_lines(&s->opts, "--store", ctx->shared_cache);
+	/* A URL may hold a password (redis://:PW@host): argv is public (ps), the
+	 * environment only the user's and root's (/proc/PID/environ is 0400). */
+	s->stores = strdup(ctx->shared_cache);
+	r = s->stores ? 0 : -ENOMEM;
 	r = r ?: push_lines(&s->opts, "--trust", ctx->trusted_builders);
 	r = r ?: sc_argv_push(&s->opts, "--builder-key") ?: sc_argv_push(&s->opts, ctx->builder_key);
 	r = r ?: sc_argv_push(&s->opts, "--connect-timeout") ?:
@@ -81,6 +85,7 @@ void sc_shared_free(struct sc_shared *s)
 		return;
 	sc_shared_done(s);
 	sc_argv_free(&s->opts);
+	free(s->stores);
 	free(s->helper);
 	free(s);
 }
@@ -107,6 +112,8 @@ static pid_t start(struct sc_shared *s, const char *const *argv, int *in_fd, int
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(in[0], 0);
 		dup2(out[1], 1);
+		if (setenv("STAPCACHE_STORES", s->stores, 1) < 0)
+			_exit(127);
 		execv(s->helper, (char *const *)argv);
 		_exit(127);
 	}

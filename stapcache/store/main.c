@@ -56,7 +56,16 @@ __attribute__((format(printf, 2, 3))) static void warn(const char *url, const ch
 {
 	va_list ap;
 
-	fprintf(stderr, "stapcache: shared cache %s: ", url);
+	/* Never a password: scheme://USER:PW@host is shown as scheme://...@host. */
+	const char *scheme = strstr(url, "://"),
+		   *at = scheme ? strchr(scheme + 3, '@') : NULL;
+
+	if (at && !memchr(scheme + 3, '/', (size_t)(at - scheme - 3)))
+		fprintf(stderr,
+			"stapcache: shared cache %.*s...%s: ", (int)(scheme + 3 - url),
+			url, at);
+	else
+		fprintf(stderr, "stapcache: shared cache %s: ", url);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -82,6 +91,29 @@ static int add_trusted(struct args *a, const char *k)
 	a->trusted_len += l;
 	n[a->trusted_len++] = '\n';
 	n[a->trusted_len] = '\0';
+	return 0;
+}
+
+/*
+ * The stores stapcache passes: STAPCACHE_STORES, one URL a line (a URL may
+ * hold a password, so not on the command line); after any --store. The
+ * string is kept for the process's life (the args point into it).
+ */
+static char *env_stores;
+
+static int stores_from_env(struct args *a)
+{
+	const char *env = getenv("STAPCACHE_STORES");
+	char *list, *save = NULL;
+
+	if (!env || !*env)
+		return 0;
+	list = env_stores = strdup(env);
+	if (!list)
+		return -1;
+	for (char *u = strtok_r(list, "\n", &save); u && a->n_stores < 16;
+	     u = strtok_r(NULL, "\n", &save))
+		a->stores[a->n_stores++] = u;
 	return 0;
 }
 
@@ -133,7 +165,7 @@ static int parse(int argc, char **argv, struct args *a)
 		else
 			return -1;
 	}
-	return 0;
+	return stores_from_env(a);
 }
 
 /* ------------------------------------------------------------ get */

@@ -152,5 +152,20 @@ ok $? "another machine gets the module"
 is "$(runs)" 2 "it built it after the dead builder's lease expired"
 [ $(( $(date +%s) - start )) -lt 25 ]; ok $? "within the lease's lifetime, not the wait limit"
 
+# A password in the store's URL reaches the helper through its environment
+# (readable by the user and root only), never its argv (ps shows argv to all),
+# and no warning prints it.
+machine p; config p "redis://:sekret-pw@127.0.0.1:$port/0" p
+strace -f -qq -s 4096 -e trace=execve -o "$T/p.strace" \
+	env HOME="$T/p/home" XDG_CACHE_HOME="$T/p/cache" XDG_CONFIG_HOME="$T/p/config" \
+	STAPCACHE_CONFIG="$T/p/config/stapcache/config.yaml" \
+	"$STAPCACHE" -p4 -r "$KREL" -e 'probe begin { printf("pw\n") exit() }' >/dev/null 2>"$T/p.err"
+ok $? "a store that refuses the password: a local build"
+grep -q 'stapcache-store' "$T/p.strace"; ok $? "the helper ran (strace saw its execve)"
+! grep 'stapcache-store' "$T/p.strace" | grep -q sekret-pw
+ok $? "the password is not in the helper's argv"
+! grep -q sekret-pw "$T/p.err"; ok $? "the warning does not print the password"
+like "$(cat "$T/p.err")" "shared cache redis://\.\.\.@127\.0\.0\.1:$port/0: " "the warning names the store without it"
+
 redis-cli -p "$port" shutdown nosave >/dev/null 2>&1
 done_testing
