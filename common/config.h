@@ -18,6 +18,7 @@
  *     trusted-builders: [ed25519:HEX …] # public keys whose entries are served
  *     builder-key: ~/.config/...key     # this machine's signing key
  *     shared-auth-file: /etc/...token   # "bearer TOKEN" or "basic USER:PASS"
+ *     shared-ca-file: /etc/...ca.pem    # rediss://: CA certificates besides the system's
  *     shared-connect-timeout: 300       # milliseconds
  *     shared-timeout: 3000              # milliseconds, one whole transfer
  *     shared-wait: 120                  # seconds to wait for another's build
@@ -42,6 +43,7 @@ struct sc_config {
 	char *trusted_builders; /* public keys, one a line */
 	char *builder_key;
 	char *shared_auth_file;
+	char *shared_ca_file;
 	uint64_t max_size;
 	int has_max_size;
 	/* Numbers: 0 when not set. */

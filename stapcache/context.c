@@ -133,6 +133,7 @@ int sc_ctx_init(struct sc_ctx *ctx, const struct sc_env *env, struct sc_error *e
 				   : xdg_path(env->xdg_config_home, env->home, ".config",
 					      "stapcache/builder.key");
 	ctx->shared_auth_file = cfg->shared_auth_file;
+	ctx->shared_ca_file = cfg->shared_ca_file;
 	ctx->shared_connect_ms = cfg->shared_connect_timeout ? cfg->shared_connect_timeout
 							     : 300;
 	ctx->shared_timeout_ms = cfg->shared_timeout ? cfg->shared_timeout : 3000;

@@ -50,6 +50,7 @@ struct sc_ctx {
 	const char *trusted_builders; /* trusted-builders: keys, one a line, or NULL */
 	char *builder_key;            /* builder-key:, else CONFIG_DIR/builder.key */
 	const char *shared_auth_file; /* shared-auth-file: or NULL */
+	const char *shared_ca_file;   /* shared-ca-file: or NULL (rediss://) */
 	unsigned shared_connect_ms;   /* shared-connect-timeout:, else 300 */
 	unsigned shared_timeout_ms;   /* shared-timeout:, else 3000 */
 	unsigned shared_wait_s;       /* shared-wait:, else 120 */

@@ -72,6 +72,9 @@ struct sc_shared *sc_shared_new(const struct sc_ctx *ctx)
 	if (r == 0 && ctx->shared_auth_file)
 		r = sc_argv_push(&s->opts, "--auth-file")
 			    ?: sc_argv_push(&s->opts, ctx->shared_auth_file);
+	if (r == 0 && ctx->shared_ca_file)
+		r = sc_argv_push(&s->opts, "--ca-file")
+			    ?: sc_argv_push(&s->opts, ctx->shared_ca_file);
 	if (r < 0) {
 		sc_shared_free(s);
 		return NULL;

@@ -162,6 +162,8 @@ static int parse(int argc, char **argv, struct args *a)
 			a->wait_s = (unsigned)strtoul(v, NULL, 10);
 		else if (!strcmp(o, "--auth-file"))
 			a->o.auth_file = v;
+		else if (!strcmp(o, "--ca-file"))
+			a->o.ca_file = v;
 		else
 			return -1;
 	}

@@ -12,11 +12,15 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include <stdarg.h>
+#include <stdbool.h>
+
 #include <hiredis/hiredis.h>
 
 #include "entry.h"
 #include "fsutil.h"
 #include "http.h"
+#include "redis_tls.h"
 #include "store.h"
 
 enum kind { STORE_FILE, STORE_REDIS, STORE_HTTP };
@@ -25,7 +29,8 @@ struct sc_store {
 	enum kind kind;
 	char *url;
 	char *path;        /* file */
-	redisContext *r;   /* redis */
+	redisContext *r;   /* redis:// (plain hiredis) */
+	struct sc_rtls *t; /* rediss:// (redis_tls.h) */
 	struct sc_http *h; /* http, https */
 };
 
@@ -40,6 +45,7 @@ void sc_store_close(struct sc_store *s)
 		return;
 	if (s->r)
 		redisFree(s->r);
+	sc_rtls_close(s->t);
 	sc_http_close(s->h);
 	free(s->url);
 	free(s->path);
@@ -51,15 +57,60 @@ static struct timeval tv_of(unsigned ms)
 	return (struct timeval){.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
 }
 
-/* redis://[USER:PASS@]HOST[:PORT][/DB] */
-static int open_redis(struct sc_store *s, const char *rest, const struct sc_store_opts *o,
-		      struct sc_error *err)
+/*
+ * One Redis command over either transport: NULL with err set on a transport
+ * failure, otherwise the reply (possibly an error reply), for freeReplyObject.
+ */
+static redisReply *command(struct sc_store *s, struct sc_error *err, const char *fmt, ...)
+{
+	redisReply *rep = NULL;
+	char *cmd = NULL;
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	if (!s->t) {
+		rep = redisvCommand(s->r, fmt, ap);
+		if (!rep)
+			sc_error_set(err, "%s", s->r->errstr);
+	} else {
+		len = redisvFormatCommand(&cmd, fmt, ap);
+		if (len < 0)
+			sc_error_set(err, "out of memory");
+		else
+			rep = sc_rtls_command(s->t, cmd, (size_t)len, err);
+		free(cmd);
+	}
+	va_end(ap);
+	return rep;
+}
+
+static int connect_redis(struct sc_store *s, bool tls, const char *host, unsigned port,
+			 const struct sc_store_opts *o, struct sc_error *err)
+{
+	if (tls)
+		return sc_rtls_open(host, port, o->ca_file, o->connect_ms, o->timeout_ms,
+				    &s->t, err);
+	s->r = redisConnectWithTimeout(host, (int)port, tv_of(o->connect_ms));
+	if (!s->r || s->r->err) {
+		sc_error_set(err, "cannot connect: %s",
+			     s->r ? s->r->errstr : "out of memory");
+		return -ECONNREFUSED;
+	}
+	redisSetTimeout(s->r, tv_of(o->timeout_ms));
+	return 0;
+}
+
+/* redis[s]://[USER:PASS@]HOST[:PORT][/DB] */
+static int open_redis(struct sc_store *s, bool tls, const char *rest,
+		      const struct sc_store_opts *o, struct sc_error *err)
 {
 	char user[128] = "", pass[256] = "", host[256] = "";
 	const char *at = strrchr(rest, '@'), *hp = at ? at + 1 : rest, *slash;
 	unsigned port = 6379, db = 0;
 	redisReply *rep;
 	size_t hl;
+	int r;
 
 	if (at) {
 		const char *colon = memchr(rest, ':', (size_t)(at - rest));
@@ -83,25 +134,22 @@ static int open_redis(struct sc_store *s, const char *rest, const struct sc_stor
 	}
 	if (slash && slash[1])
 		db = (unsigned)strtoul(slash + 1, NULL, 10);
-	s->r = redisConnectWithTimeout(host, (int)port, tv_of(o->connect_ms));
-	if (!s->r || s->r->err) {
-		sc_error_set(err, "cannot connect: %s",
-			     s->r ? s->r->errstr : "out of memory");
-		return -ECONNREFUSED;
-	}
-	redisSetTimeout(s->r, tv_of(o->timeout_ms));
+	r = connect_redis(s, tls, host, port, o, err);
+	if (r < 0)
+		return r;
 	if (*pass) {
-		rep = *user ? redisCommand(s->r, "AUTH %s %s", user, pass)
-			    : redisCommand(s->r, "AUTH %s", pass);
+		rep = *user ? command(s, err, "AUTH %s %s", user, pass)
+			    : command(s, err, "AUTH %s", pass);
 		if (!rep || rep->type == REDIS_REPLY_ERROR) {
-			sc_error_set(err, "authentication failed");
+			if (rep)
+				sc_error_set(err, "authentication failed: %s", rep->str);
 			freeReplyObject(rep);
 			return -EACCES;
 		}
 		freeReplyObject(rep);
 	}
 	if (db) {
-		rep = redisCommand(s->r, "SELECT %u", db);
+		rep = command(s, err, "SELECT %u", db);
 		if (!rep || rep->type == REDIS_REPLY_ERROR) {
 			sc_error_set(err, "cannot select database %u", db);
 			freeReplyObject(rep);
@@ -127,16 +175,18 @@ int sc_store_open(const char *url, const struct sc_store_opts *o, struct sc_stor
 	if (!strncmp(url, "file://", 7) && url[7] == '/') {
 		s->kind = STORE_FILE;
 		s->path = sc_strdupf("%s", url + 7);
-	} else if (!strncmp(url, "redis://", 8)) {
+	} else if (!strncmp(url, "redis://", 8) || !strncmp(url, "rediss://", 9)) {
+		bool tls = url[5] == 's';
+
 		s->kind = STORE_REDIS;
-		r = open_redis(s, url + 8, o, err);
+		r = open_redis(s, tls, url + (tls ? 9 : 8), o, err);
 	} else if (!strncmp(url, "http://", 7) || !strncmp(url, "https://", 8)) {
 		s->kind = STORE_HTTP;
 		r = sc_http_open(url, o->connect_ms, o->timeout_ms, o->auth_file, &s->h,
 				 err);
 	} else {
 		sc_error_set(err,
-			     "unsupported store URL (file:///PATH, redis://HOST[:PORT] "
+			     "unsupported store URL (file:///PATH, redis[s]://HOST[:PORT] "
 			     "or http(s)://HOST[:PORT]/PREFIX)");
 		r = -EPROTONOSUPPORT;
 	}
@@ -153,11 +203,12 @@ static char *file_entry(const struct sc_store *s, const char *key)
 	return sc_strdupf("%s/%.2s/%s.entry", s->path, key, key);
 }
 
-static redisReply *cmd_fail(struct sc_store *s, redisReply *rep, struct sc_error *err)
+/* An error reply's text (a transport failure has already set err). */
+static void cmd_fail(redisReply *rep, struct sc_error *err)
 {
-	sc_error_set(err, "%s", rep ? rep->str : s->r->errstr);
+	if (rep)
+		sc_error_set(err, "%s", rep->str);
 	freeReplyObject(rep);
-	return NULL;
 }
 
 int sc_store_get(struct sc_store *s, const char *key, char **buf, size_t *len,
@@ -177,9 +228,9 @@ int sc_store_get(struct sc_store *s, const char *key, char **buf, size_t *len,
 	}
 	if (s->kind == STORE_HTTP)
 		return sc_http_get(s->h, key, SC_ENTRY_MAX, buf, len, err);
-	rep = redisCommand(s->r, "GET stapcache:entry:%s", key);
+	rep = command(s, err, "GET stapcache:entry:%s", key);
 	if (!rep || rep->type == REDIS_REPLY_ERROR) {
-		cmd_fail(s, rep, err);
+		cmd_fail(rep, err);
 		return -EIO;
 	}
 	if (rep->type == REDIS_REPLY_NIL) {
@@ -224,9 +275,9 @@ int sc_store_put(struct sc_store *s, const char *key, const char *buf, size_t le
 	}
 	if (s->kind == STORE_HTTP)
 		return sc_http_put(s->h, key, buf, len, err);
-	rep = redisCommand(s->r, "SET stapcache:entry:%s %b", key, buf, len);
+	rep = command(s, err, "SET stapcache:entry:%s %b", key, buf, len);
 	if (!rep || rep->type == REDIS_REPLY_ERROR) {
-		cmd_fail(s, rep, err);
+		cmd_fail(rep, err);
 		return -EIO;
 	}
 	freeReplyObject(rep);
@@ -241,10 +292,9 @@ int sc_store_lease_acquire(struct sc_store *s, const char *key, const char *toke
 
 	if (s->kind != STORE_REDIS)
 		return -ENOTSUP;
-	rep = redisCommand(s->r, "SET stapcache:lease:%s %s NX PX %u", key, token,
-			   ttl_ms);
+	rep = command(s, err, "SET stapcache:lease:%s %s NX PX %u", key, token, ttl_ms);
 	if (!rep || rep->type == REDIS_REPLY_ERROR) {
-		cmd_fail(s, rep, err);
+		cmd_fail(rep, err);
 		return -EIO;
 	}
 	got = rep->type == REDIS_REPLY_STATUS;
@@ -267,10 +317,10 @@ int sc_store_lease_renew(struct sc_store *s, const char *key, const char *token,
 
 	if (s->kind != STORE_REDIS)
 		return -ENOTSUP;
-	rep = redisCommand(s->r, "EVAL %s 1 stapcache:lease:%s %s %u", renew_lua, key,
-			   token, ttl_ms);
+	rep = command(s, err, "EVAL %s 1 stapcache:lease:%s %s %u", renew_lua, key, token,
+		      ttl_ms);
 	if (!rep || rep->type == REDIS_REPLY_ERROR) {
-		cmd_fail(s, rep, err);
+		cmd_fail(rep, err);
 		return -EIO;
 	}
 	ours = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
@@ -281,6 +331,6 @@ int sc_store_lease_renew(struct sc_store *s, const char *key, const char *token,
 void sc_store_lease_release(struct sc_store *s, const char *key, const char *token)
 {
 	if (s->kind == STORE_REDIS)
-		freeReplyObject(redisCommand(s->r, "EVAL %s 1 stapcache:lease:%s %s",
-					     release_lua, key, token));
+		freeReplyObject(command(s, NULL, "EVAL %s 1 stapcache:lease:%s %s",
+					release_lua, key, token));
 }

@@ -10,6 +10,7 @@
  * One second-level store, named by a URL (config.yaml's shared-cache:):
  *   file:///PATH                        PATH/KE/KEY.entry, published by rename
  *   redis://[USER:PASS@]HOST[:PORT][/DB] stapcache:entry:KEY, lease stapcache:lease:KEY
+ *   rediss://...                         the same over verified TLS (redis_tls.h)
  *   http(s)://HOST[:PORT]/PREFIX         PREFIX/KE/KEY.entry: GET, PUT + MOVE (http.h)
  * Every operation is bounded by the connect and transfer timeouts.
  */
@@ -18,6 +19,7 @@ struct sc_store;
 struct sc_store_opts {
 	unsigned connect_ms, timeout_ms;
 	const char *auth_file; /* http(s): "bearer TOKEN" or "basic USER:PASS" */
+	const char *ca_file;   /* rediss: extra CA certificates (PEM), or NULL */
 };
 
 int sc_store_open(const char *url, const struct sc_store_opts *o, struct sc_store **out,
