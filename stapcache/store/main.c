@@ -184,6 +184,12 @@ static int write_part(const char *dir, const char *name, const char *buf, size_t
 enum outcome { GOT, ABSENT, REJECTED, FAILED };
 
 /* One store: fetch, verify, write the parts. */
+/* redis:// and rediss:// hold the build lease. */
+static bool is_redis(const char *url)
+{
+	return !strncmp(url, "redis://", 8) || !strncmp(url, "rediss://", 9);
+}
+
 static enum outcome try_store(struct sc_store *s, const struct args *a)
 {
 	struct sc_error err = {{0}};
@@ -325,7 +331,7 @@ static int cmd_get(const struct args *a)
 		}
 		if (o > worst)
 			worst = o;
-		if (!lease_store && !strncmp(a->stores[i], "redis://", 8) && o == ABSENT)
+		if (!lease_store && is_redis(a->stores[i]) && o == ABSENT)
 			lease_store = open_stores[i];
 	}
 	if (a->lease && lease_store && worst == ABSENT)
