@@ -41,7 +41,8 @@ like "$out" "✗ config: .*config.yaml:2: 'max-duration' must be a whole number"
 	"a bad max-duration: doctor names the file and line"
 sed -i '/^max-duration:/d' "$CFG"
 
-# 2. --duration with a stand-in runner (see the top).
+# 2. --duration with a stand-in runner (see the top), alone and with
+# --output json (stapcache then reads the output and applies the duration).
 mkdir -p "$T/fake"
 cat > "$T/fake/staprun" <<'EOF'
 #!/bin/sh
@@ -82,6 +83,35 @@ out=$(PATH=$T/fake:$PATH "$STAPCACHE" -r "$KREL" --duration 30 -e 'probe begin {
 got=$(sed -n 's/^stapio: SIGINT after \([0-9]*\) ms$/\1/p' <<<"$out")
 [ -n "$got" ] && [ "$got" -ge 900 ] && [ "$got" -le 4000 ]
 ok $? "max-duration: 1 caps --duration 30: the smaller wins (${got:-?} ms)"
+sed -i '/^max-duration:/d' "$CFG"
+# --duration with the output read by stapcache (capture.c): JSON, max-duration.
+# $1: the JSON lines; prints "<SIGINT ms> <summary status> <summary state>"
+# after json.loads of every line (a line that does not parse fails it).
+json_stop() {
+	python3 -c '
+import json, re, sys
+ms, summ = "", None
+for line in sys.stdin.read().splitlines():
+    d = json.loads(line)
+    m = re.match(r"stapio: SIGINT after (\d+) ms$", str(d.get("line", "")))
+    ms = m.group(1) if m else ms
+    summ = d if d.get("type") == "summary" else summ
+print(ms or "-", summ["status"] if summ else "-", summ["state"] if summ else "-")' <<<"$1"
+}
+out=$(PATH=$T/fake:$PATH "$STAPCACHE" -r "$KREL" --duration 2 --output json -e 'probe begin { printf("hi\n") }' 2>"$T/json.err"); st=$?
+diag "--duration 2 --output json: $(tr '\n' ' ' <<<"$out") $(cat "$T/json.err")"
+is "$st" 0 "--duration 2 --output json: runs (no refusal), status 0"
+r=$(json_stop "$out" 2>&1); set -- $r
+ok $? "  every line parses (json.loads): $r"
+[ "${1:-}" -ge 1900 ] 2>/dev/null && [ "$1" -le 5000 ]
+ok $? "  stapio got SIGINT about 2 s after it started (${1:-?} ms)"
+is "${2:-}-${3:-}" "0-ok" "  and a final summary object (status 0, ok)"
+like "$(tail -n1 <<<"$out")" '"type": ?"summary"' "  printed last"
+echo "max-duration: 1" >> "$CFG"
+out=$(PATH=$T/fake:$PATH "$STAPCACHE" -r "$KREL" --output json -e 'probe begin { printf("hi\n") }' 2>"$T/json.err")
+r=$(json_stop "$out" 2>&1); set -- $r
+[ "${1:-}" -ge 900 ] 2>/dev/null && [ "$1" -le 4000 ]
+ok $? "max-duration: 1 applies to a JSON run without --duration (${1:-?} ms; $r)"
 sed -i '/^max-duration:/d' "$CFG"
 out=$("$STAPCACHE" --duration 0 -e 'probe begin {}' 2>&1); st=$?
 is "$st" 2 "--duration 0 is refused"
