@@ -275,11 +275,9 @@ static int trace(int argc, char **argv)
 }
 
 static const struct sc_command commands[] = {
-	{"cache", sc_cmd_cache},   {"bless", sc_cmd_bless},
-	{"key", sc_cmd_key},       {"host", sc_remote_exec_host},
-	{"doctor", sc_cmd_doctor}, {"ps", exec_verb},
-	{"kill", exec_verb},       {"verify", sc_cmd_verify},
-	{"trace", trace},
+	{"cache", sc_cmd_cache},       {"bless", sc_cmd_bless},   {"key", sc_cmd_key},
+	{"host", sc_remote_exec_host}, {"doctor", sc_cmd_doctor}, {"ps", exec_verb},
+	{"kill", exec_verb},           {"verify", sc_cmd_verify}, {"trace", trace},
 	{"__complete", complete},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
