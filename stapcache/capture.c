@@ -8,6 +8,11 @@
  * it as before and it unloads the module itself; this parent only waits,
  * and passes on a TERM, a HUP, or an INT sent to it alone (kill -INT). When
  * the output cannot be written any more (a closed pipe), it TERMs the runner.
+ *
+ * With --duration (or max-duration:) the same loop is the supervisor too:
+ * it polls with a timeout, counts from when stapio runs and then stops the
+ * run as supervise.c does, with runproc.c's helpers (SIGINT to stapio, and
+ * SIGKILL when it has not ended after the grace period).
  */
 #include "build-config.h"
 
@@ -23,6 +28,7 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "runproc.h"
 #include "capture.h"
 
 #define LINE_MAX_BYTES 65536
@@ -63,45 +69,102 @@ static void drain(struct stream *s, struct sc_output *out, bool eof)
 	s->n -= start;
 }
 
-static void pump(struct stream *s, struct sc_output *out, pid_t child)
+/* --duration for a captured run: where the stop stands. */
+enum stop_phase { NO_LIMIT, LOADING, RUNNING, STOPPING, KILLED };
+
+struct stop_timer {
+	enum stop_phase phase;
+	unsigned seconds;
+	double at; /* LOADING: give up waiting; RUNNING: stop; STOPPING: kill */
+	int took;  /* processes that took the SIGINT */
+	int verbose;
+};
+
+static void timer_start(struct stop_timer *t, unsigned seconds, int verbose)
+{
+	*t = (struct stop_timer){.phase = seconds ? LOADING : NO_LIMIT,
+				 .seconds = seconds,
+				 .at = sc_mono_now() + SC_START_WAIT_S,
+				 .verbose = verbose};
+}
+
+/* Move the stop on for child; returns poll's timeout in ms (-1: none). */
+static int timer_tick(struct stop_timer *t, pid_t child)
+{
+	double left, t_now = sc_mono_now();
+
+	if (t->phase == LOADING && (sc_stapio_started(child) || t_now >= t->at)) {
+		t->phase = RUNNING;
+		t->at = t_now + t->seconds;
+	}
+	if (t->phase == RUNNING && t_now >= t->at) {
+		if (t->verbose)
+			fprintf(stderr, "stapcache: --duration reached; stopping "
+					"the run (INT to stapio)\n");
+		t->phase = STOPPING;
+		t->at = t_now + SC_STOP_GRACE_S;
+	}
+	/* Before stapio runs there may be nobody to take it: keep trying. */
+	if (t->phase == STOPPING && !t->took)
+		t->took = sc_signal_run(child, SIGINT);
+	if (t->phase == STOPPING && t_now >= t->at) {
+		fprintf(stderr,
+			"stapcache: the run did not end %d s after the stop; killing "
+			"stapio (the runner unloads the module)\n",
+			SC_STOP_GRACE_S);
+		sc_signal_run(child, SIGKILL);
+		t->phase = KILLED;
+	}
+	if (t->phase == NO_LIMIT || t->phase == KILLED)
+		return -1;
+	if (t->phase == LOADING || (t->phase == STOPPING && !t->took))
+		return 100;
+	left = t->at - t_now;
+	return left < 0 ? 0 : (int)(left * 1000) + 1;
+}
+
+static void pump(struct stream *s, struct sc_output *out, pid_t child,
+		 struct stop_timer *t)
 {
 	struct pollfd p[2];
 	bool stopped = false;
 	int open = 2;
 
 	while (open > 0) {
-		nfds_t np = 0;
+		int timeout = timer_tick(t, child);
+		int got;
 
 		/* Nobody reads the output any more (| head): end the run, cleanly. */
 		if (!stopped && sc_output_failed(out)) {
 			kill(child, SIGTERM);
 			stopped = true;
 		}
+		/* poll skips a closed stream's -1; only a ready one is read. */
 		for (int k = 0; k < 2; k++)
-			if (s[k].fd >= 0)
-				p[np++] =
-					(struct pollfd){.fd = s[k].fd, .events = POLLIN};
-		if (poll(p, np, -1) < 0) {
-			if (errno == EINTR)
-				continue;
+			p[k] = (struct pollfd){.fd = s[k].fd, .events = POLLIN};
+		got = poll(p, 2, timeout);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
 			break;
-		}
+		if (got == 0)
+			continue;
 		for (int k = 0; k < 2; k++) {
-			ssize_t got;
+			ssize_t n;
 
-			if (s[k].fd < 0)
+			if (s[k].fd < 0 || !p[k].revents)
 				continue;
-			got = read(s[k].fd, s[k].buf + s[k].n, sizeof(s[k].buf) - s[k].n);
-			if (got < 0 && (errno == EINTR || errno == EAGAIN))
+			n = read(s[k].fd, s[k].buf + s[k].n, sizeof(s[k].buf) - s[k].n);
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
-			if (got <= 0) {
+			if (n <= 0) {
 				drain(&s[k], out, true);
 				close(s[k].fd);
 				s[k].fd = -1;
 				open--;
 				continue;
 			}
-			s[k].n += (size_t)got;
+			s[k].n += (size_t)n;
 			drain(&s[k], out, false);
 		}
 	}
@@ -146,7 +209,8 @@ static int wait_child(pid_t pid)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-static int run(const struct sc_argv *a, struct sc_output *out, struct timespec *t0)
+static int run(const struct sc_argv *a, struct sc_output *out, struct timespec *t0,
+	       struct stop_timer *t)
 {
 	struct sigaction sa = {.sa_sigaction = on_signal, .sa_flags = SA_SIGINFO};
 	struct stream *s = calloc(2, sizeof(*s));
@@ -177,10 +241,11 @@ static int run(const struct sc_argv *a, struct sc_output *out, struct timespec *
 		return -1;
 	}
 	child_pid = pid;
+	timer_start(t, t->seconds, t->verbose);
 	s[0].fd = po[0];
 	s[1].fd = pe[0];
 	s[1].is_stderr = true;
-	pump(s, out, pid);
+	pump(s, out, pid, t);
 	status = wait_child(pid);
 	child_pid = 0;
 	free(s);
@@ -188,8 +253,9 @@ static int run(const struct sc_argv *a, struct sc_output *out, struct timespec *
 }
 
 int sc_run_captured(const struct sc_request *req, const char *module_path,
-		    const struct sc_output_opts *oo)
+		    const struct sc_output_opts *oo, unsigned duration)
 {
+	struct stop_timer t = {.seconds = duration, .verbose = req->verbose};
 	const char *runner = sc_run_runner(), *name = "local";
 	struct sc_output *out = NULL;
 	struct sc_error err = {{0}};
@@ -212,15 +278,15 @@ int sc_run_captured(const struct sc_request *req, const char *module_path,
 			fprintf(stderr, " %s", a.v[i]);
 		fputc('\n', stderr);
 	}
-	status = run(&a, out, &t0);
+	status = run(&a, out, &t0, &t);
 	if (status < 0) {
 		status = 1;
 		goto out;
 	}
 	sc_output_summary(out, 0, status, since(&t0),
-			  status == 0  ? "ok"
-			  : got_signal ? "stopped"
-				       : "runner failed");
+			  status == 0                         ? "ok"
+			  : got_signal || t.phase >= STOPPING ? "stopped"
+							      : "runner failed");
 	if (sc_output_finish(out, &err) < 0) {
 		fprintf(stderr, "stapcache: %s\n", err.msg);
 		status = status ? status : 1;

@@ -143,7 +143,8 @@ static int print_explain(const struct sc_key *key, struct sc_cache *c)
 
 /*
  * Without -p4: exec the runner (or supervise it for a duration: run.c), or
- * stay its parent when stapcache reads the output (capture.c).
+ * stay its parent when stapcache reads the output (capture.c, which then
+ * applies the duration itself).
  */
 static int run_module(struct sc_request *req, const char *path, unsigned duration)
 {
@@ -153,15 +154,8 @@ static int run_module(struct sc_request *req, const char *path, unsigned duratio
 
 	if (!req->output_json && !req->trace)
 		return sc_run_module(req, path, duration);
-	if (duration) {
-		fprintf(stderr,
-			"stapcache: --duration (or max-duration:) and --output json or "
-			"a one-liner do not go together on a local run yet: leave one "
-			"out, or run it on a target with -T\n");
-		return 2;
-	}
 	req->output_here = true;
-	return sc_run_captured(req, path, &oo);
+	return sc_run_captured(req, path, &oo, duration);
 }
 
 static int compile(int argc, char **argv, bool as_stap, bool trace)
@@ -281,11 +275,9 @@ static int trace(int argc, char **argv)
 }
 
 static const struct sc_command commands[] = {
-	{"cache", sc_cmd_cache},   {"bless", sc_cmd_bless},
-	{"key", sc_cmd_key},       {"host", sc_remote_exec_host},
-	{"doctor", sc_cmd_doctor}, {"ps", exec_verb},
-	{"kill", exec_verb},       {"verify", sc_cmd_verify},
-	{"trace", trace},
+	{"cache", sc_cmd_cache},       {"bless", sc_cmd_bless},   {"key", sc_cmd_key},
+	{"host", sc_remote_exec_host}, {"doctor", sc_cmd_doctor}, {"ps", exec_verb},
+	{"kill", exec_verb},           {"verify", sc_cmd_verify}, {"trace", trace},
 	{"__complete", complete},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

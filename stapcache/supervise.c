@@ -17,115 +17,26 @@
  */
 #include "build-config.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "runproc.h"
 #include "supervise.h"
-
-/* After the stop, how long the runner gets to end before stapio is killed. */
-#define STOP_GRACE_S 30
-
-/* The parent pid in /proc/PID/stat ("PID (COMM) STATE PPID ..."), or -1. */
-static pid_t parent_of(const char *pid)
-{
-	char path[64], buf[512], *p;
-	int fd, ppid;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
-		return -1;
-	return (pid_t)ppid;
-}
-
-/*
- * Send sig to pid and to its children (stapio under staprun-auth's
- * watchdog). Returns how many processes took it.
- */
-static int signal_run(pid_t pid, int sig)
-{
-	struct dirent *d;
-	DIR *dir;
-	int n = kill(pid, sig) == 0;
-
-	dir = opendir("/proc");
-	if (!dir)
-		return n;
-	while ((d = readdir(dir))) {
-		if (d->d_name[0] < '1' || d->d_name[0] > '9' ||
-		    parent_of(d->d_name) != pid)
-			continue;
-		n += kill((pid_t)atoi(d->d_name), sig) == 0;
-	}
-	closedir(dir);
-	return n;
-}
-
-/* Is pid, or a child of pid, stapio yet (the module is loaded and running)? */
-static bool stapio_started(pid_t pid)
-{
-	char path[64], comm[32] = "";
-	struct dirent *d;
-	bool found = false;
-	DIR *dir;
-	int fd;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, comm, sizeof(comm) - 1);
-		close(fd);
-		comm[n > 0 ? n : 0] = '\0';
-		if (!strcmp(comm, "stapio\n"))
-			return true;
-	}
-	dir = opendir("/proc");
-	while (dir && !found && (d = readdir(dir))) {
-		if (d->d_name[0] < '1' || d->d_name[0] > '9' ||
-		    parent_of(d->d_name) != pid)
-			continue;
-		found = stapio_started((pid_t)atoi(d->d_name));
-	}
-	if (dir)
-		closedir(dir);
-	return found;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Wait for the child for at most seconds (may be fractional); 1 when it ended. */
 static int wait_for(pid_t pid, double seconds, const sigset_t *set, int *status,
 		    int *forwarded)
 {
-	double end = now() + seconds;
+	double end = sc_mono_now() + seconds;
 
 	for (;;) {
-		double left = end - now();
+		double left = end - sc_mono_now();
 		struct timespec ts;
 		int sig;
 
@@ -147,7 +58,7 @@ static int wait_for(pid_t pid, double seconds, const sigset_t *set, int *status,
 int sc_supervise(const char *const *argv, unsigned seconds, int verbose)
 {
 	sigset_t set, old;
-	double t0 = now();
+	double t0 = sc_mono_now();
 	int status = 0, forwarded = 0, took = 0, ended = 0;
 	pid_t pid;
 
@@ -175,7 +86,9 @@ int sc_supervise(const char *const *argv, unsigned seconds, int verbose)
 		_exit(127);
 	}
 	/* The time counts from when the module runs: loading it may take a while. */
-	for (int i = 0; i < 1200 && !ended && !forwarded && !stapio_started(pid); i++)
+	for (int i = 0;
+	     i < SC_START_WAIT_S * 10 && !ended && !forwarded && !sc_stapio_started(pid);
+	     i++)
 		ended = wait_for(pid, 0.1, &set, &status, &forwarded);
 	if (!ended && !forwarded)
 		ended = wait_for(pid, seconds, &set, &status, &forwarded);
@@ -188,9 +101,9 @@ int sc_supervise(const char *const *argv, unsigned seconds, int verbose)
 				forwarded ? strsignal(forwarded) : "--duration reached",
 				sigabbrev_np(sig));
 		/* Before stapio runs there may be nobody to take it: keep trying. */
-		for (int i = 0; i < STOP_GRACE_S * 4; i++) {
+		for (int i = 0; i < SC_STOP_GRACE_S * 4; i++) {
 			if (!took)
-				took = signal_run(pid, sig);
+				took = sc_signal_run(pid, sig);
 			ended = wait_for(pid, 0.25, &set, &status, &forwarded);
 			if (ended)
 				break;
@@ -199,15 +112,15 @@ int sc_supervise(const char *const *argv, unsigned seconds, int verbose)
 			fprintf(stderr,
 				"stapcache: the run did not end %d s after the stop; "
 				"killing stapio (the runner unloads the module)\n",
-				STOP_GRACE_S);
-			signal_run(pid, SIGKILL);
+				SC_STOP_GRACE_S);
+			sc_signal_run(pid, SIGKILL);
 			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 				;
 		}
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (verbose)
-		fprintf(stderr, "stapcache: the run took %.2f s\n", now() - t0);
+		fprintf(stderr, "stapcache: the run took %.2f s\n", sc_mono_now() - t0);
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return 128 + WTERMSIG(status);

@@ -174,7 +174,10 @@ while [ "$(date +%s)" -lt $end ] && [ ! -e /tmp/runs.done ]; do
 	for p in $(pidof staprun-auth); do
 		s=/proc/$p/status
 		grep -q '^Uid:.0.0.0.0' $s 2>/dev/null || continue
-		c=$((c + 1)); r=$((r + $(sed -n 's/^VmRSS:[^0-9]*\([0-9]*\).*/\1/p' $s)))
+		# A process may end between the two reads: an empty VmRSS is 0, not
+		# an arithmetic error that would end the sampler with no result.
+		v=$(sed -n 's/^VmRSS:[^0-9]*\([0-9]*\).*/\1/p' $s 2>/dev/null)
+		c=$((c + 1)); r=$((r + ${v:-0}))
 	done
 	[ $c -gt $n ] && n=$c; [ $r -gt $rss ] && rss=$r
 	sleep 0.1
