@@ -47,26 +47,32 @@ void sc_rtls_close(struct sc_rtls *t)
 	free(t);
 }
 
+/* The outcome of a connect in progress, waited for at most ms: 0 or an errno. */
+static int wait_connected(int fd, unsigned ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	int e = 0;
+	socklen_t el = sizeof(e);
+
+	if (poll(&p, 1, (int)ms) != 1)
+		return ETIMEDOUT;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
+		return errno;
+	return e;
+}
+
 /* A non-blocking connect waited for at most ms; the socket is left blocking. */
 static int connect_one(const struct addrinfo *ai, unsigned ms)
 {
 	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-	struct pollfd p = {.fd = fd, .events = POLLOUT};
 	int e = 0, fl;
-	socklen_t el = sizeof(e);
 
 	if (fd < 0)
 		return -errno;
 	fl = fcntl(fd, F_GETFL);
 	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-		if (errno != EINPROGRESS)
-			e = errno;
-		else if (poll(&p, 1, (int)ms) != 1)
-			e = ETIMEDOUT;
-		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
-			e = errno;
-	}
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)
+		e = errno == EINPROGRESS ? wait_connected(fd, ms) : errno;
 	if (e) {
 		close(fd);
 		return -e;
