@@ -25,6 +25,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -520,6 +521,9 @@ int main(int argc, char **argv)
 	struct args a = {0};
 	int status = 2;
 
+	/* A store that closes mid-write (a TLS socket, Redis, HTTP) is an error
+	 * to report and a local build, not a death by SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	if (parse(argc, argv, &a) < 0) {
 		fprintf(stderr,
 			"usage: stapcache-store get|put|keygen|pubkey ... (run by stapcache)\n");
