@@ -45,7 +45,8 @@ struct args {
 	const char *cmd, *key, *module, *out, *entry, *builder_key;
 	const char *stores[16];
 	size_t n_stores;
-	char *trusted; /* one a line */
+	char *env_stores; /* STAPCACHE_STORES' copy: stores[] point into it */
+	char *trusted;    /* one a line */
 	size_t trusted_len;
 	bool lease;
 	struct sc_store_opts o;
@@ -98,10 +99,8 @@ static int add_trusted(struct args *a, const char *k)
 /*
  * The stores stapcache passes: STAPCACHE_STORES, one URL a line (a URL may
  * hold a password, so not on the command line); after any --store. The
- * string is kept for the process's life (the args point into it).
+ * copy is a->env_stores (freed by main: a->stores point into it).
  */
-static char *env_stores;
-
 static int stores_from_env(struct args *a)
 {
 	const char *env = getenv("STAPCACHE_STORES");
@@ -109,7 +108,7 @@ static int stores_from_env(struct args *a)
 
 	if (!env || !*env)
 		return 0;
-	list = env_stores = strdup(env);
+	list = a->env_stores = strdup(env);
 	if (!list)
 		return -1;
 	for (char *u = strtok_r(list, "\n", &save); u && a->n_stores < 16;
@@ -535,5 +534,6 @@ int main(int argc, char **argv)
 		status = cmd_keygen(&a, !strcmp(a.cmd, "keygen"));
 	}
 	free(a.trusted);
+	free(a.env_stores);
 	return status;
 }
