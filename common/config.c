@@ -106,8 +106,13 @@ static int apply(struct sc_config *cfg, const char *key, const char *value,
 		unsigned uid = 0;
 
 		if (strcmp(value, "0") &&
-		    set_number(&uid, value, 4294967294U, name, key, line, err) < 0)
+		    set_number(&uid, value, 4294967294U, name, key, line, err) < 0) {
+			sc_error_set(err,
+				     "%s:%zu: 'key-uid' must be a whole number (a uid) from 0 "
+				     "to 4294967294",
+				     name, line);
 			return -EINVAL;
+		}
 		cfg->key_uid = (uid_t)uid;
 		cfg->has_key_uid = 1;
 		return 0;
