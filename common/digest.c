@@ -74,7 +74,7 @@ void sc_hex(char *out, const uint8_t *in, size_t len)
 	out[2 * len] = '\0';
 }
 
-static int hexval(char c)
+int sc_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -92,7 +92,8 @@ int sc_unhex_sha256(const char *hex, size_t len, uint8_t out[SC_SHA256_LEN])
 	if (len != SC_SHA256_HEXLEN)
 		return -EINVAL;
 	for (i = 0; i < SC_SHA256_LEN; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		int hi = sc_hexval((unsigned char)hex[2 * i]),
+		    lo = sc_hexval((unsigned char)hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;

@@ -43,4 +43,7 @@ void sc_hex(char *out, const uint8_t *in, size_t len);
  */
 int sc_unhex_sha256(const char *hex, size_t len, uint8_t out[SC_SHA256_LEN]);
 
+/* The value of one hex digit (either case), or -1. */
+int sc_hexval(int c);
+
 #endif

@@ -13,18 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
 #include "event.h"
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static size_t utf8(uint32_t cp, char *o)
 {
@@ -58,7 +48,7 @@ static long code_point(const char *s, size_t avail, size_t digits)
 	if (avail < digits)
 		return -1;
 	for (size_t k = 0; k < digits; k++) {
-		int h = hexval((unsigned char)s[k]);
+		int h = sc_hexval((unsigned char)s[k]);
 
 		if (h < 0)
 			return -1;
