@@ -5,8 +5,8 @@
  * the way `stapcache host add/remove` rewrites known_hosts (host.c save()),
  * parse back to the same entries in the same order; and @GROUP / NAME
  * selection works on the result. One parse of the whole rewritten file, not
- * one per entry: the same property, checked the way the file is really
- * written, at a fraction of the libyaml set-ups per input.
+ * one per entry: the round trip checked the way the file is really written
+ * (entries next to each other, after the header comment).
  */
 #include <errno.h>
 #include <stdint.h>
