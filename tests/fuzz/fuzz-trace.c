@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The one-liner parser (stapcache/trace.c) and the event record reader
- * (event.c) on arbitrary bytes, one spec a line. Whatever the input: a
- * script or an error that names a spec, a column inside it and a message;
- * the same specs give the same bytes; and the canonical spelling the script
- * records for each spec ("# N: ...") gives that same script again.
+ * (event.c) on arbitrary bytes, one spec a line; a line "--comm NAME" is
+ * the --comm filter instead (the last one counts), and the input's length
+ * sets --pid and --uid. Whatever the input: a script or an error that names
+ * a spec, a column inside it and a message (or, for a bad --comm, no spec,
+ * as stapcache/cmd/trace.c prints it); the same specs give the same bytes;
+ * and the canonical spelling the script records for each spec ("# N: ...")
+ * gives that same script again.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -16,18 +19,28 @@
 
 #define SPECS_MAX 8
 
-static size_t split(const uint8_t *data, size_t size, char **v)
+#define COMM_LINE "--comm "
+
+static size_t split(const uint8_t *data, size_t size, char **v, char **comm)
 {
 	size_t n = 0, start = 0;
 
 	for (size_t i = 0; i <= size && n < SPECS_MAX; i++) {
+		char *line;
+
 		if (i < size && data[i] != '\n')
 			continue;
-		v[n] = calloc(1, i - start + 1);
-		if (!v[n])
+		line = calloc(1, i - start + 1);
+		if (!line)
 			abort();
-		memcpy(v[n++], data + start, i - start); /* a NUL inside ends the spec */
+		memcpy(line, data + start, i - start); /* a NUL inside ends the line */
 		start = i + 1;
+		if (!strncmp(line, COMM_LINE, strlen(COMM_LINE))) {
+			free(*comm);
+			*comm = line;
+			continue;
+		}
+		v[n++] = line;
 	}
 	return n;
 }
@@ -71,21 +84,27 @@ static void check_events(char **v, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *v[SPECS_MAX], *w[SPECS_MAX], *a = NULL, *b = NULL, *c = NULL;
-	struct sc_trace_filters f = {.has_pid = size & 1, .pid = (long long)size};
+	char *v[SPECS_MAX], *w[SPECS_MAX], *a = NULL, *b = NULL, *c = NULL, *comm = NULL;
+	size_t n = split(data, size, v, &comm), m = 0;
+	struct sc_trace_filters f = {.has_pid = size & 1,
+				     .pid = (long long)size,
+				     .has_uid = size & 2,
+				     .uid = (long long)size / 4,
+				     .comm = comm ? comm + strlen(COMM_LINE) : NULL};
 	struct sc_trace_error e = {0};
-	size_t n = split(data, size, v), m = 0;
 	int r = sc_trace_script((const char *const *)v, n, &f, &a, &e);
 
 	check_events(v, n);
 	if (r < 0) {
+		const char *spec = e.spec < n ? v[e.spec] : NULL;
 		char *text;
 
-		if (r != -EINVAL || a || e.spec >= n || e.pos > strlen(v[e.spec]) ||
-		    !e.msg[0])
+		/* No spec only for a bad --comm (e.spec == n, what cmd/trace.c checks). */
+		if (r != -EINVAL || a || e.spec > n || (!spec && !comm) ||
+		    (spec && e.pos > strlen(spec)) || !e.msg[0])
 			abort();
-		text = sc_trace_error_text(v[e.spec], &e);
-		if (!text || !strchr(text, '^'))
+		text = sc_trace_error_text(spec, &e);
+		if (!text || (spec && !strchr(text, '^')))
 			abort();
 		free(text);
 		goto out;
@@ -102,6 +121,7 @@ out:
 		free(v[i]);
 	for (size_t i = 0; i < m; i++)
 		free(w[i]);
+	free(comm);
 	free(a);
 	free(b);
 	free(c);
