@@ -900,9 +900,10 @@ static int evict(struct sc_cache *c, const char *hex, bool grace)
 int sc_cache_prune(struct sc_cache *c, uint64_t max, const char *keep, size_t *evicted,
 		   uint64_t *freed)
 {
-	struct sc_entry_info *e;
+	/* Initialised: clang-tidy takes sc_cache_entries' -errno for a possible 0. */
+	struct sc_entry_info *e = NULL;
 	uint64_t total = 0;
-	size_t n, i;
+	size_t n = 0, i;
 	int r = sc_cache_entries(c, &e, &n);
 
 	*evicted = 0;
