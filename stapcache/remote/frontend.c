@@ -61,13 +61,16 @@ int sc_remote_exec_host(int argc, char **argv)
 int sc_remote_exec_verb(const char *verb, int argc, char **argv)
 {
 	char **v = calloc((size_t)argc + 2, sizeof(*v));
+	int status;
 
 	if (!v)
 		return 1;
 	v[1] = (char *)verb;
 	for (int i = 1; i < argc; i++)
 		v[i + 1] = argv[i];
-	return exec_helper(v);
+	status = exec_helper(v);
+	free(v);
+	return status;
 }
 
 int sc_remote_exec_bless(const char *const *targets, size_t ntargets, const char *admin,
