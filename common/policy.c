@@ -266,7 +266,7 @@ static int parse_line(struct sc_policy *pol, const struct ctx *c, char *line)
 	}
 	if (r == 0 && !(ne = realloc(pol->e, (pol->n + 1) * sizeof(*ne))))
 		r = -ENOMEM;
-	if (r < 0) {
+	if (r != 0) { /* 0 or -errno: "!= 0" shows clang-tidy that ne is set below */
 		entry_free(&e);
 		return r;
 	}

@@ -172,11 +172,10 @@ int sc_run_capture(const char *const *argv, size_t max, char **out)
 {
 	struct sc_spawn_opts o = SC_SPAWN_OPTS_INIT;
 	size_t n = 0;
-	char *buf, drop[512];
+	char *buf = malloc(max + 1), drop[512];
 	int pfd[2], status = 0, r;
 	pid_t pid;
 
-	buf = malloc(max + 1);
 	if (!buf)
 		return -ENOMEM;
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
@@ -205,6 +204,7 @@ int sc_run_capture(const char *const *argv, size_t max, char **out)
 			n += (size_t)got;
 	}
 	close(pfd[0]);
+	/* NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage): -errno < 0: pid is set */
 	r = sc_wait(pid, &status);
 	if (r == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
 		r = -ENOEXEC;

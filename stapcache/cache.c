@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,7 +270,18 @@ static bool key_busy(struct sc_cache *c, const char *hex, int *fd_out)
 	return false;
 }
 
-/* Remove staging dirs: for one key (prefix "KEY.") or, with prefix NULL, all unlocked ones. */
+/* 1 when a scratch dir's creator ("scratch.PID.WHAT.XXXXXX") is gone. */
+static bool scratch_orphan(const char *name)
+{
+	long pid = strtol(name + 8, NULL, 10);
+
+	return pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+/*
+ * Remove staging dirs: for one key (prefix "KEY.") or, with prefix NULL, all
+ * unlocked ones and the scratch dirs of processes that are gone.
+ */
 static void sweep_tmp(struct sc_cache *c, const char *prefix)
 {
 	char *tmp = xstrdupf("%s/tmp", c->dir);
@@ -288,6 +300,9 @@ static void sweep_tmp(struct sc_cache *c, const char *prefix)
 			continue;
 		if (prefix) {
 			if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+				continue;
+		} else if (!strncmp(de->d_name, "scratch.", 8)) {
+			if (!scratch_orphan(de->d_name))
 				continue;
 		} else {
 			size_t hl = strcspn(de->d_name, ".");
@@ -336,7 +351,7 @@ int sc_cache_scratch(struct sc_cache *c, const char *what, char **dir,
 		     struct sc_error *err)
 {
 	char *tmp = xstrdupf("%s/tmp", c->dir);
-	char *path = xstrdupf("%s/%s.XXXXXX", tmp, what);
+	char *path = xstrdupf("%s/scratch.%ld.%s.XXXXXX", tmp, (long)getpid(), what);
 	int r = sc_mkdir_p(tmp, 0755);
 
 	free(tmp);
@@ -900,9 +915,10 @@ static int evict(struct sc_cache *c, const char *hex, bool grace)
 int sc_cache_prune(struct sc_cache *c, uint64_t max, const char *keep, size_t *evicted,
 		   uint64_t *freed)
 {
-	struct sc_entry_info *e;
+	/* Initialised: clang-tidy takes sc_cache_entries' -errno for a possible 0. */
+	struct sc_entry_info *e = NULL;
 	uint64_t total = 0;
-	size_t n, i;
+	size_t n = 0, i;
 	int r = sc_cache_entries(c, &e, &n);
 
 	*evicted = 0;
@@ -923,6 +939,7 @@ int sc_cache_prune(struct sc_cache *c, uint64_t max, const char *keep, size_t *e
 	sc_cache_entries_free(e, n);
 	if (*evicted)
 		count(c, SC_STAT_EVICTIONS, *evicted);
+	sweep_tmp(c, NULL); /* what killed builds and verifies left */
 	return 0;
 }
 

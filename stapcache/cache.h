@@ -113,7 +113,8 @@ int sc_cache_get(struct sc_cache *c, const struct sc_key *key, sc_cache_build_fn
 
 /*
  * A private directory for work beside the cache (stapcache verify's rebuild):
- * DIR/tmp/WHAT.XXXXXX, never swept by a build (it is not named for a key).
+ * DIR/tmp/scratch.PID.WHAT.XXXXXX, never swept by a build (it is not named
+ * for a key); a prune or `cache clear` removes it once process PID is gone.
  * Returns 0 and *dir (the caller removes it and frees the string), or -errno
  * with err set.
  */

@@ -300,11 +300,10 @@ int sc_cmd_cache(int argc, char **argv)
 		else
 			printf("removed %zu entries and the memos\n", removed);
 	} else {
-		status =
-			fail("cache: unknown subcommand or extra arguments '%s' (stats [--json], "
-			     "list [--json], check, prune [--max-size SIZE], clear)",
-			     sub);
-		status = 2;
+		fail("cache: unknown subcommand or extra arguments '%s' (stats [--json], "
+		     "list [--json], check, prune [--max-size SIZE], clear)",
+		     sub);
+		status = 2; /* a usage error (stapcache(1), EXIT STATUS) */
 	}
 	sc_cache_free(c);
 	sc_ctx_clear(&ctx);

@@ -341,7 +341,9 @@ static int add_options(struct sc_record *rec, const struct sc_request *req,
 		for (size_t j = 0; r == 0 && j < req->n_opts; j++) {
 			if (req->opts[j].opt != o)
 				continue;
-			switch (o->key) {
+			/* o->key, read through the argument so that clang-tidy sees
+			 * one kind per argument (-d's value is never NULL). */
+			switch (req->opts[j].opt->key) {
 			case SC_KEY_FLAG:
 				if (!flagged)
 					r = sc_record_add_str(rec, "option", o->label);

@@ -4,6 +4,7 @@
  * cache afterwards without running stap, and run the module.
  *
  *   options.c  the option table: parsing, --help        -> struct sc_request
+ *   job.c      one request from argv to key: the steps compile and verify share
  *   context.c  the environment and config.yaml, once    -> struct sc_ctx
  *   kernel.c   -r/-a: the target kernel                 -> struct sc_kernel
  *   key.c      (request, context, kernel) -> the key    -> struct sc_key
@@ -37,6 +38,7 @@
 #include "commands.h"
 #include "complete.h"
 #include "context.h"
+#include "job.h"
 #include "kernel.h"
 #include "key.h"
 #include "options.h"
@@ -161,82 +163,76 @@ static int run_module(struct sc_request *req, const char *path, unsigned duratio
 static int compile(int argc, char **argv, bool as_stap, bool trace)
 {
 	struct sc_error err = {{0}};
-	struct sc_request req;
-	struct sc_env env;
-	struct sc_ctx ctx = {0};
-	struct sc_kernel k = {0};
-	struct sc_key key = {0};
-	struct sc_cache *c = NULL;
+	struct sc_job j = {0};
+	struct sc_request *req = &j.req;
+	struct sc_ctx *ctx = &j.ctx;
 	enum sc_cache_how how;
 	char *path = NULL, *real_stap = NULL;
 	int r, status = 1;
 
-	r = sc_options_parse_as(argc, argv, as_stap, &req, &err);
+	r = sc_job_parse(&j, argc, argv, as_stap, NULL);
 	if (r != 0) {
-		sc_options_free(&req);
-		if (r < 0)
-			fprintf(stderr, "stapcache: %s\n", err.msg);
+		sc_job_clear(&j);
 		return r < 0 ? 2 : 0;
 	}
-	req.trace = trace;
-	sc_env_read(&env);
-	if (as_stap && sc_find_real_stap(&env, &real_stap, &err) < 0)
+	req->trace = trace;
+	if (as_stap && sc_find_real_stap(&j.env, &real_stap, &err) < 0)
 		goto fail;
 	/* Invoked as stap, not even a bad config.yaml stands between stap and its work. */
-	if (as_stap && req.exec_stap) {
-		status = pass_through(real_stap, argv, &req, true);
+	if (as_stap && req->exec_stap) {
+		status = pass_through(real_stap, argv, req, true);
 		goto out;
 	}
-	if (sc_ctx_init(&ctx, &env, &err) < 0)
+	if (sc_ctx_init(ctx, &j.env, &err) < 0)
 		goto fail;
 	if (real_stap)
-		sc_ctx_set_stap(&ctx, &env, real_stap);
-	ctx.progress = !req.no_progress && sc_progress_wanted(STDERR_FILENO, env.term);
-	if (req.exec_stap) {
-		status = pass_through(ctx.stap, argv, &req, as_stap);
+		sc_ctx_set_stap(ctx, &j.env, real_stap);
+	ctx->progress = !req->no_progress &&
+			sc_progress_wanted(STDERR_FILENO, j.env.term);
+	if (req->exec_stap) {
+		status = pass_through(ctx->stap, argv, req, as_stap);
 		goto out;
 	}
-	if (req.timeout && resolve_timeout(&req, &env) < 0) {
+	if (req->timeout && resolve_timeout(req, &j.env) < 0) {
 		sc_error_set(&err, "out of memory");
 		goto fail;
 	}
-	if (sc_cache_open(ctx.cache_dir, ctx.max_size, &c, &err) < 0)
+	if (sc_cache_open(ctx->cache_dir, ctx->max_size, &j.cache, &err) < 0)
 		goto fail;
-	sc_cache_set_lock_wait(c, sc_build_timeout(&req, &ctx));
-	sc_cache_set_shared(c, sc_shared_new(&ctx)); /* NULL: no shared-cache: */
-	if (req.targets.n || req.remotes.n) {
-		req.output_here = true; /* stapcache-remote writes -o FILE here */
-		status = sc_remote_targets(&req, &env, &ctx, c);
+	sc_cache_set_lock_wait(j.cache, sc_build_timeout(req, ctx));
+	sc_cache_set_shared(j.cache, sc_shared_new(ctx)); /* NULL: no shared-cache: */
+	if (req->targets.n || req->remotes.n) {
+		req->output_here = true; /* stapcache-remote writes -o FILE here */
+		status = sc_remote_targets(req, &j.env, ctx, j.cache);
 		goto out;
 	}
-	if (sc_kernel_resolve(req.kernel, req.arch, &k, &err) < 0 ||
-	    sc_key_compute(&req, &ctx, &k, sc_cache_memo_dir(c), &key, &err) < 0)
+	if (sc_job_key(&j, &err) < 0)
 		goto fail;
-	if (req.explain) {
-		status = print_explain(&key, c);
+	if (req->explain) {
+		status = print_explain(&j.key, j.cache);
 		goto out;
 	}
-	struct sc_build b = {.req = &req, .ctx = &ctx, .kernel = &k, .key = &key};
+	struct sc_build b = {.req = req, .ctx = ctx, .kernel = &j.kernel, .key = &j.key};
 
-	if (sc_cache_get(c, &key, sc_build_run, &b, &path, &how, &err) < 0) {
+	if (sc_cache_get(j.cache, &j.key, sc_build_run, &b, &path, &how, &err) < 0) {
 		if (sc_build_interrupted())
 			status = 128 + sc_build_interrupted();
 		goto fail;
 	}
-	if (req.verbose)
+	if (req->verbose)
 		fprintf(stderr, "stapcache: %s: %s\n",
 			how == SC_CACHE_BUILT        ? "built"
 			: how == SC_CACHE_HIT_WAITED ? "built by a concurrent request"
 			: how == SC_CACHE_SHARED     ? "shared cache hit"
 						     : "cache hit",
 			path);
-	if (req.last_pass == 4 && as_stap && req.module) {
-		status = copy_here(path, req.module);
-	} else if (req.last_pass == 4) {
+	if (req->last_pass == 4 && as_stap && req->module) {
+		status = copy_here(path, req->module);
+	} else if (req->last_pass == 4) {
 		printf("%s\n", path);
 		status = fflush(stdout) == 0 ? 0 : 1;
 	} else {
-		status = run_module(&req, path, sc_run_duration(&req, ctx.max_duration));
+		status = run_module(req, path, sc_run_duration(req, ctx->max_duration));
 	}
 	goto out;
 fail:
@@ -244,11 +240,7 @@ fail:
 out:
 	free(path);
 	free(real_stap);
-	sc_key_clear(&key);
-	sc_cache_free(c);
-	sc_kernel_clear(&k);
-	sc_ctx_clear(&ctx);
-	sc_options_free(&req);
+	sc_job_clear(&j);
 	return status;
 }
 

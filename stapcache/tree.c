@@ -372,7 +372,8 @@ static int read_names(DIR *d, char ***out, size_t *n_out)
 			goto oom;
 		n++;
 	}
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n > 1) /* an empty directory leaves names NULL: qsort(NULL, 0) is undefined */
+		qsort(names, n, sizeof(*names), cmp_names);
 	*out = names;
 	*n_out = n;
 	return 0;

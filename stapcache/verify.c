@@ -21,9 +21,7 @@
 #include "context.h"
 #include "digest.h"
 #include "fsutil.h"
-#include "kernel.h"
-#include "key.h"
-#include "options.h"
+#include "job.h"
 #include "record.h"
 #include "store/client.h"
 #include "verify.h"
@@ -218,44 +216,26 @@ out:
 int sc_cmd_verify(int argc, char **argv)
 {
 	struct sc_error err = {{0}};
-	struct sc_request req;
-	struct sc_env env;
-	struct sc_ctx ctx = {0};
-	struct sc_kernel k = {0};
-	struct sc_key key = {0};
-	struct sc_cache *c = NULL;
-	int r, status = 1;
+	struct sc_job j = {0};
+	int r = sc_job_parse(&j, argc, argv, false, "verify"), status = 1;
 
-	r = sc_options_parse(argc, argv, &req, &err);
 	if (r != 0) {
-		sc_options_free(&req);
-		if (r < 0)
-			fprintf(stderr, "stapcache: verify: %s\n", err.msg);
+		sc_job_clear(&j);
 		return r < 0 ? 2 : 0;
 	}
-	if (req.exec_stap || req.targets.n || req.remotes.n) {
+	if (j.req.exec_stap || j.req.targets.n || j.req.remotes.n) {
 		fprintf(stderr, "stapcache: verify: %s\n",
-			req.exec_stap
+			j.req.exec_stap
 				? "this request builds no module (nothing to verify)"
 				: "-T and --remote are not verified; give the target's "
 				  "kernel with -r RELEASE -a ARCH instead");
-		sc_options_free(&req);
+		sc_job_clear(&j);
 		return 2;
 	}
-	sc_env_read(&env);
-	if (sc_ctx_init(&ctx, &env, &err) < 0 ||
-	    sc_cache_open(ctx.cache_dir, ctx.max_size, &c, &err) < 0 ||
-	    sc_kernel_resolve(req.kernel, req.arch, &k, &err) < 0 ||
-	    sc_key_compute(&req, &ctx, &k, sc_cache_memo_dir(c), &key, &err) < 0)
-		goto out;
-	status = verify_key(&req, &ctx, &k, &key, c, &err);
-out:
+	if (sc_job_open(&j, &err) == 0 && sc_job_key(&j, &err) == 0)
+		status = verify_key(&j.req, &j.ctx, &j.kernel, &j.key, j.cache, &err);
 	if (err.msg[0])
 		fprintf(stderr, "stapcache: verify: %s\n", err.msg);
-	sc_key_clear(&key);
-	sc_cache_free(c);
-	sc_kernel_clear(&k);
-	sc_ctx_clear(&ctx);
-	sc_options_free(&req);
+	sc_job_clear(&j);
 	return status;
 }

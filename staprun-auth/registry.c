@@ -150,7 +150,7 @@ static int still_ours(const char *name, const struct sa_run *run)
 int sa_slot_take(const struct sa_ids *ids, struct sc_error *err)
 {
 	char name[64];
-	int dirfd, fd, i, r;
+	int dirfd = -1, fd, i, r;
 
 	if (ids->uid == 0)
 		return 0;
@@ -290,6 +290,7 @@ int sa_registry_claim(const struct sa_module *m, const struct sa_ids *ids,
 	if (r == 0)
 		r = reclaim(rec, m->name, err);
 	if (r == 0) {
+		/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): an 8-byte tag, not a string */
 		memcpy(rec->run.magic, SA_RUN_MAGIC, 8);
 		rec->run.uid = ids->uid;
 		rec->run.watchdog = (int32_t)getpid();

@@ -61,19 +61,23 @@ int sc_remote_exec_host(int argc, char **argv)
 int sc_remote_exec_verb(const char *verb, int argc, char **argv)
 {
 	char **v = calloc((size_t)argc + 2, sizeof(*v));
+	int status;
 
 	if (!v)
 		return 1;
 	v[1] = (char *)verb;
 	for (int i = 1; i < argc; i++)
 		v[i + 1] = argv[i];
-	return exec_helper(v);
+	status = exec_helper(v);
+	free(v);
+	return status;
 }
 
 int sc_remote_exec_bless(const char *const *targets, size_t ntargets, const char *admin,
 			 const char *policy, const char *hex, const char *line)
 {
 	struct sc_argv a = {0};
+	int status = 1;
 	int r = sc_argv_push(&a, "stapcache-remote") ?: sc_argv_push(&a, "bless");
 
 	for (size_t i = 0; r == 0 && i < ntargets; i++)
@@ -84,11 +88,11 @@ int sc_remote_exec_bless(const char *const *targets, size_t ntargets, const char
 		r = sc_argv_push(&a, "--policy") ?: sc_argv_push(&a, policy);
 	r = r ?: sc_argv_push(&a, "--") ?: sc_argv_push(&a, hex) ?: sc_argv_push(&a, line);
 	if (r == 0)
-		r = exec_helper((char **)a.v);
+		status = exec_helper((char **)a.v);
 	else
 		fprintf(stderr, "stapcache: out of memory\n");
 	sc_argv_free(&a);
-	return 1;
+	return status;
 }
 
 static bool same(const char *a, const char *b)
@@ -312,7 +316,7 @@ static int exec_run(const struct sc_request *req, unsigned duration,
  * One build per distinct (tree or release, arch, runtime) among the selected
  * targets: builds[] gets them (*nb of them), of[i] the one for target idx[i].
  * The runtime is -R, else the target's runtime:, else the context's.
- * Returns 0, or the exit status after saying what failed.
+ * Returns 0, or -1 after saying what failed (of[] is then not all set).
  */
 static int get_builds(const struct sc_request *req, const struct sc_ctx *ctx,
 		      struct sc_cache *c, const struct sc_targets *all, const size_t *idx,
@@ -339,9 +343,7 @@ static int get_builds(const struct sc_request *req, const struct sc_ctx *ctx,
 			if (get_module(req, ctx, c, b, &b->path, &err) < 0) {
 				fprintf(stderr, "stapcache: %s (for target %s): %s\n",
 					spec, t->name, err.msg);
-				return sc_build_interrupted()
-					       ? 128 + sc_build_interrupted()
-					       : 1;
+				return -1;
 			}
 		}
 		of[i] = b;
@@ -393,14 +395,16 @@ int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
 		goto out;
 	}
 	builds = calloc(n, sizeof(*builds));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): of[] is an array of pointers */
 	of = calloc(n, sizeof(*of));
 	if (!builds || !of) {
 		fprintf(stderr, "stapcache: out of memory\n");
 		goto out;
 	}
-	status = get_builds(req, ctx, c, &all, idx, n, builds, &nb, of);
-	if (status != 0)
+	if (get_builds(req, ctx, c, &all, idx, n, builds, &nb, of) < 0) {
+		status = sc_build_interrupted() ? 128 + sc_build_interrupted() : 1;
 		goto out;
+	}
 	if (req->last_pass == 4) {
 		for (size_t i = 0; i < nb; i++)
 			printf("%s\n", builds[i].path);

@@ -208,7 +208,7 @@ static int probe(const char *name, const struct sc_execute *ex, bool quiet, char
 	if (r == 0)
 		r = sc_ssh_exec(s, probe_cmd, NULL, 0, &out, &st, &err);
 	sc_ssh_free(s);
-	if (r < 0 || st != 0) {
+	if (r != 0 || st != 0) { /* 0 or -errno: st is set whenever r is 0 */
 		fprintf(stderr, "stapcache: %s\n", err.msg);
 		free(out);
 		return r < 0 ? r : -EIO;

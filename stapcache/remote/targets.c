@@ -307,6 +307,29 @@ static int push(struct sc_targets *all, struct sc_target *t)
 	return 0;
 }
 
+/* A `groups` field starts: set once, and set (not NULL) even when empty. */
+static int begin_groups(struct sc_target *t, const char *where, struct sc_error *err)
+{
+	if (t->groups) {
+		sc_error_set(err, "%s: 'groups' is set twice", where);
+		return -EINVAL;
+	}
+	t->groups = calloc(1, sizeof(*t->groups));
+	return t->groups ? 0 : -ENOMEM;
+}
+
+/* The end of an entry (r: how its fields went): checked and added, or dropped. */
+static int finish_entry(struct sc_targets *all, struct sc_target *t, int r,
+			struct sc_error *err)
+{
+	if (r == 0)
+		r = check_entry(all, t, err);
+	if (r == 0)
+		r = push(all, t);
+	target_clear(t);
+	return r;
+}
+
 /* ------------------------------------------------------------------ YAML */
 
 static int yaml_entry(struct sc_targets *all, yaml_document_t *doc, yaml_node_t *m,
@@ -338,10 +361,10 @@ static int yaml_entry(struct sc_targets *all, yaml_document_t *doc, yaml_node_t 
 		key = (const char *)k->data.scalar.value;
 		snprintf(where, sizeof(where), "%s:%zu", name, k->start_mark.line + 1);
 		if (!strcmp(key, "groups")) {
-			if (t.groups) {
-				sc_error_set(err, "%s: 'groups' is set twice", where);
+			r = begin_groups(&t, where, err);
+			if (r < 0)
 				goto out;
-			}
+			r = -EINVAL;
 			if (v->type != YAML_SEQUENCE_NODE) {
 				sc_error_set(err, "%s: 'groups' must be a list ([a, b])",
 					     where);
@@ -361,10 +384,6 @@ static int yaml_entry(struct sc_targets *all, yaml_document_t *doc, yaml_node_t 
 				if (r < 0)
 					goto out;
 			}
-			if (!t.groups)
-				t.groups =
-					calloc(1,
-					       sizeof(*t.groups)); /* "set", if empty */
 			r = -EINVAL;
 			continue;
 		}
@@ -377,12 +396,9 @@ static int yaml_entry(struct sc_targets *all, yaml_document_t *doc, yaml_node_t 
 			goto out;
 		r = -EINVAL;
 	}
-	r = check_entry(all, &t, err);
-	if (r == 0)
-		r = push(all, &t);
+	r = 0;
 out:
-	target_clear(&t);
-	return r;
+	return finish_entry(all, &t, r, err);
 }
 
 static int parse_yaml(const char *name, const char *buf, size_t len,
@@ -467,11 +483,9 @@ static int line_entry(struct sc_targets *all, char *line, const char *name, size
 		if (!strcmp(word, "groups")) {
 			char *gs = NULL, *g;
 
-			if (t.groups) {
-				sc_error_set(err, "%s: 'groups' is set twice", t.origin);
+			r = begin_groups(&t, t.origin, err);
+			if (r < 0)
 				goto out;
-			}
-			t.groups = calloc(1, sizeof(*t.groups));
 			for (g = strtok_r(eq + 1, ",", &gs); g;
 			     g = strtok_r(NULL, ",", &gs)) {
 				r = add_group(&t, g, t.origin, err);
@@ -491,12 +505,9 @@ static int line_entry(struct sc_targets *all, char *line, const char *name, size
 			goto out;
 		r = -EINVAL;
 	}
-	r = check_entry(all, &t, err);
-	if (r == 0)
-		r = push(all, &t);
+	r = 0;
 out:
-	target_clear(&t);
-	return r;
+	return finish_entry(all, &t, r, err);
 }
 
 static int parse_lines(const char *name, const char *buf, size_t len,

@@ -28,8 +28,15 @@ ok "$(test -e "$a" && test -e "$c"; echo $?)" "a and c stay"
 list=$("$STAPCACHE" cache list | sed 1d | awk '{print $2}')
 is "$(echo "$list" | head -n 1)" "$(basename "$a" .ko)" "list shows the most recent first"
 
+# A verify killed mid-rebuild leaves its scratch dir (tmp/scratch.PID.WHAT.*):
+# a prune removes it once PID is gone (pid_max is at most 4194304), never a
+# live process's.
+mkdir -p "$cache/tmp/scratch.99999999.verify.dead01/sub" "$cache/tmp/scratch.$$.verify.live01"
 out=$("$STAPCACHE" cache prune --max-size $((size * 2)))
 like "$out" "evicted 0 entries" "pruning again under the limit evicts nothing"
+ok "$(test ! -e "$cache/tmp/scratch.99999999.verify.dead01"; echo $?)" "a dead process's scratch dir is swept"
+ok "$(test -d "$cache/tmp/scratch.$$.verify.live01"; echo $?)" "a live process's scratch dir stays"
+rmdir "$cache/tmp/scratch.$$.verify.live01"
 
 # A configured limit is applied after a build, never evicting the new entry.
 write_config "runtime: $RUNTIME" "max-size: $size"

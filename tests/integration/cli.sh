@@ -101,4 +101,18 @@ like "$out" "stats \[--json\], list \[--json\], check, prune" "and lists the rea
 out=$("$STAPCACHE" cache prune --max-size banana 2>&1)
 like "$out" "invalid size 'banana'" "a bad prune size is refused"
 
+# Without its helper (a copy of stapcache alone, none installed), stapcache host
+# says what is missing, in one line, and exits 1 (in build-asan, a leak report
+# by LeakSanitizer after the failed exec would be more lines).
+mkdir -p "$T/alone" && cp "$STAPCACHE" "$T/alone/stapcache"
+out=$("$T/alone/stapcache" host list 2>&1); rc=$?
+if printf '%s\n' "$out" | grep -q '^stapcache: cannot run .*/stapcache-remote: '; then
+	is "$rc" 1 "stapcache host without its helper exits 1"
+	like "$out" "cannot run .*: No such file or directory \(make install puts it there\)" \
+		"and says what is missing and what to do"
+	is "$(printf '%s\n' "$out" | wc -l)" 1 "in one line (nothing leaked)"
+else
+	skip_one "a stapcache-remote is installed: stapcache host ran it ($out)"
+fi
+
 done_testing

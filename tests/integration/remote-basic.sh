@@ -35,6 +35,14 @@ MOD=$out
 SUM=$(sha256sum "$MOD" | cut -c1-64)
 is "$(ls "$R/log")" "" "-p4 -T ran nothing remotely"
 
+# A target whose kernel this machine has no build tree for: its build fails,
+# stapcache names the target and exits 1, and nothing runs there.
+$STAPCACHE -T stale -e "$SCRIPT" >"$T/out" 2>"$T/err"; st=$?
+is "$st" 1 "a build that fails for a target: exit 1"
+like "$(cat "$T/err")" "^stapcache: 6\.1\.0-1-amd64 \(for target stale\): ." \
+	"the error names the target and says why"
+is "$(ls "$R/log"; cat "$T/out")" "" "nothing ran for a target whose build failed"
+
 # A run: uploaded, renamed, digest checked, runner given exactly the arguments.
 out=$($STAPCACHE -T a -e "$SCRIPT" -G greeting=bonjour -c "echo 'it''s' \$HOME; rm x" \
 	2>"$T/err"); st=$?
