@@ -613,40 +613,28 @@ int sc_tree_fingerprint(const char *path, const char *memo_dir, char *out, size_
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	r = fd < 0 ? -errno : sc_fd_realpath(fd, path, real);
 	if (r < 0) {
-		if (fd >= 0)
-			close(fd);
 		sc_error_set(err, "cannot read directory %s: %s", path, strerror(-r));
-		free(files);
-		return r;
+		goto out;
 	}
 	if (memo_dir && memoizable(real, fd)) {
 		hot_load(memo_dir);
 		trees = xstrdupf("%s/trees", memo_dir);
 		memo = memo_path(trees, real);
 		if (memo_load(memo, fd, digest, &w.files) == 0) {
-			close(fd);
-			free(memo);
-			free(trees);
-			free(files);
-			sc_record_free(w.dirs);
 			snprintf(out, n, "%s sha256:%s files=%lu", real, digest, w.files);
-			return 0;
+			goto out;
 		}
 	}
 	w.sha = sc_sha256_new();
-	if (!w.sha || fstat(fd, &st) < 0) {
-		close(fd);
-		sc_sha256_free(w.sha);
-		sc_record_free(w.dirs);
-		free(memo);
-		free(trees);
-		free(files);
-		return -ENOMEM;
+	r = !w.dirs || !w.sha ? -ENOMEM : fstat(fd, &st) < 0 ? -errno : 0;
+	if (r < 0) {
+		sc_error_set(err, "cannot read directory %s: %s", path, strerror(-r));
+		goto out;
 	}
 	note_dir(&w, &st, "");
 	r = walk_dir(&w, fd, "", 0);
+	fd = -1; /* walk_dir closed it */
 	sc_sha256_final(w.sha, md);
-	sc_sha256_free(w.sha);
 	if (r < 0) {
 		sc_error_set(err, "cannot read directory %s: %s", path, strerror(-r));
 	} else {
@@ -655,6 +643,10 @@ int sc_tree_fingerprint(const char *path, const char *memo_dir, char *out, size_
 			memo_store(trees, memo, digest, &w);
 		snprintf(out, n, "%s sha256:%s files=%lu", real, digest, w.files);
 	}
+out:
+	if (fd >= 0)
+		close(fd);
+	sc_sha256_free(w.sha);
 	sc_record_free(w.dirs);
 	free(memo);
 	free(trees);

@@ -83,8 +83,9 @@ static const char *clean(const char *s, char *buf, size_t n)
 	return buf;
 }
 
-static void log_event(int prio, const char *verdict, const struct sa_event *ev,
-		      const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static void log_event(int prio, const char *verdict,
+							    const struct sa_event *ev,
+							    const char *fmt, va_list ap)
 {
 	char mod[512], par[1024], txt[1200], raw[1200];
 

@@ -164,6 +164,7 @@ while [ "$rounds" -lt 1000 ]; do
 	else
 		wait
 		failed=$((failed + 1))
+		[ "$failed" -gt 3 ] || diag "request failed: $(tr '\n' ' ' <"$T/err")"
 	fi
 	[ "$(leftovers "$pc")" = 0 ] || left=$((left + 1))
 	rounds=$((rounds + 1))
