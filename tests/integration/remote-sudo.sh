@@ -160,6 +160,11 @@ kill -0 $BG 2>/dev/null; isnt "$?" 0 "Ctrl-C on the terminal ends stapcache"
 kill $BG 2>/dev/null; wait $BG; exec 7>&-
 for i in $(seq 300); do [ "$(remote_leftovers)" = 0 ] && break; sleep 0.1; done
 like "$(cat "$R/log/stopped")" "stopped by TERM" "the runner under sudo was stopped"
-is "$(remote_leftovers)" 0 "and its temp dir removed"
+left=$(remote_leftovers)
+is "$left" 0 "and its temp dir removed"
+# Seen twice under load (1 left after 30 s), not reproduced alone: say what stays.
+[ "$left" = 0 ] || diag "left: $(find "$R/tmp" -mindepth 1 -maxdepth 2 -printf '%p ' 2>/dev/null)" \
+		"pid files: $(cat "$R"/tmp/*/pid 2>/dev/null | tr '\n' ' ')" \
+		"their processes: $(for q in $(cat "$R"/tmp/*/pid 2>/dev/null); do ps -o pid=,stat=,args= -p "$q"; done | tr '\n' ';')"
 
 done_testing
