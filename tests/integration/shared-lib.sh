@@ -55,6 +55,19 @@ on_bg() {  # the same, exec'd: $! is stapcache itself
 		STAPCACHE_CONFIG=$T/$m/config/stapcache/config.yaml exec "$STAPCACHE" "$@"
 }
 stat_of() { on "$1" cache stats | sed -n "s/^$2  *//p"; }  # stat_of MACHINE 'shared rejects'
+# stampede SCRIPT MACHINE...: every machine asks for SCRIPT's module at once,
+# each build taking 2 s (the fake stap); prints how many distinct modules
+# they got. $T/stap-runs then counts the builds (runs).
+stampede() {
+	local script=$1 m pids=(); shift
+	: > "$T/stap-runs"
+	for m in "$@"; do
+		FAKE_STAP_SLEEP=2 on "$m" -p4 -r "$KREL" -e "$script" > "$T/$m.out" 2>"$T/$m.err" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	for m in "$@"; do sha256sum < "$(cat "$T/$m.out")"; done | sort -u | wc -l | tr -d ' '
+}
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
