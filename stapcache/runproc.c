@@ -41,26 +41,32 @@ static pid_t parent_of(const char *pid)
 	return (pid_t)ppid;
 }
 
+/* The next child of pid in the /proc listing dir, or 0 when there is none. */
+static pid_t next_child(DIR *dir, pid_t pid)
+{
+	struct dirent *d;
+
+	while (dir && (d = readdir(dir)))
+		if (d->d_name[0] >= '1' && d->d_name[0] <= '9' &&
+		    parent_of(d->d_name) == pid)
+			return (pid_t)atoi(d->d_name);
+	return 0;
+}
+
 /*
  * Send sig to pid and to its children (stapio under staprun-auth's
  * watchdog). Returns how many processes took it.
  */
 int sc_signal_run(pid_t pid, int sig)
 {
-	struct dirent *d;
-	DIR *dir;
+	DIR *dir = opendir("/proc");
 	int n = kill(pid, sig) == 0;
+	pid_t c;
 
-	dir = opendir("/proc");
-	if (!dir)
-		return n;
-	while ((d = readdir(dir))) {
-		if (d->d_name[0] < '1' || d->d_name[0] > '9' ||
-		    parent_of(d->d_name) != pid)
-			continue;
-		n += kill((pid_t)atoi(d->d_name), sig) == 0;
-	}
-	closedir(dir);
+	while ((c = next_child(dir, pid)) > 0)
+		n += kill(c, sig) == 0;
+	if (dir)
+		closedir(dir);
 	return n;
 }
 
@@ -68,9 +74,9 @@ int sc_signal_run(pid_t pid, int sig)
 bool sc_stapio_started(pid_t pid)
 {
 	char path[64], comm[32] = "";
-	struct dirent *d;
 	bool found = false;
 	DIR *dir;
+	pid_t c;
 	int fd;
 	ssize_t n;
 
@@ -84,12 +90,8 @@ bool sc_stapio_started(pid_t pid)
 			return true;
 	}
 	dir = opendir("/proc");
-	while (dir && !found && (d = readdir(dir))) {
-		if (d->d_name[0] < '1' || d->d_name[0] > '9' ||
-		    parent_of(d->d_name) != pid)
-			continue;
-		found = sc_stapio_started((pid_t)atoi(d->d_name));
-	}
+	while (!found && (c = next_child(dir, pid)) > 0)
+		found = sc_stapio_started(c);
 	if (dir)
 		closedir(dir);
 	return found;

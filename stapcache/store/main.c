@@ -183,13 +183,13 @@ static int write_part(const char *dir, const char *name, const char *buf, size_t
 
 enum outcome { GOT, ABSENT, REJECTED, FAILED };
 
-/* One store: fetch, verify, write the parts. */
 /* redis:// and rediss:// hold the build lease. */
 static bool is_redis(const char *url)
 {
 	return !strncmp(url, "redis://", 8) || !strncmp(url, "rediss://", 9);
 }
 
+/* One store: fetch, verify, write the parts. */
 static enum outcome try_store(struct sc_store *s, const struct args *a)
 {
 	struct sc_error err = {{0}};
