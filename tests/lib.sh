@@ -217,6 +217,12 @@ WRAP
 	: > "$T/stap-runs"
 }
 
+# Change the byte at OFFSET of FILE to another value (its complement).
+flip_byte() {  # flip_byte FILE OFFSET
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	printf "\\$(printf '%03o' $((255 - b)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
 stap_runs() { wc -l < "$T/stap-runs" | tr -d ' '; }
 
 # Entries in a cache dir (complete ones only).

@@ -9,12 +9,6 @@ write_config "runtime: $RUNTIME" "stap: $T/bin/stap"
 script='probe begin { printf("dropin\n") exit() }'
 build() { "$STAPCACHE" -p4 -r "$KREL" "$@" 2>"$T/err"; }
 key() { "$STAPCACHE" --explain -p4 -r "$KREL" "$@" | sed -n 's/^# key: //p'; }
-# Change the byte at OFFSET of FILE to another value (its complement).
-flip_byte() {  # flip_byte FILE OFFSET
-	local b
-	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-	printf "\\$(printf '%03o' $((255 - b)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
-}
 
 base=$(build -e "$script"); ok $? "the base request builds"
 # For each option: a build with it is another module, and a repeat is a hit.

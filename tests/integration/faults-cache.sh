@@ -195,11 +195,11 @@ p2=$(req corrupt 2>"$T/err")
 path_ok "$p2"; ok $? "a truncated module is not served: rebuilt, complete, matching its record"
 like "$(cat "$T/err")" "damaged.*100 bytes.*truncated" "with a warning that says what was wrong"
 is "$(damaged)" 1 "and counted in cache stats"
-printf 'X' | dd of="$p2" bs=1 seek=50 conv=notrunc 2>/dev/null
+flip_byte "$p2" 50
 p3=$(req corrupt 2>"$T/err")
 path_ok "$p3"; ok $? "a module corrupted in place (same size) is not served: rebuilt"
 like "$(cat "$T/err")" "damaged.*SHA-256.*corrupted" "with a warning naming the digest"
-cp "$p3" "$T/other.ko"; printf 'Y' | dd of="$T/other.ko" bs=1 seek=70 conv=notrunc 2>/dev/null
+cp "$p3" "$T/other.ko"; flip_byte "$T/other.ko" 70
 mv "$T/other.ko" "$p3"
 p4=$(req corrupt 2>/dev/null)
 path_ok "$p4"; ok $? "a module replaced by another file (new inode) is not served: rebuilt"
@@ -220,7 +220,7 @@ like "$(cat "$(dirname "$p4")/used")" "ino" "and stamped"
 # What a hit cannot see: bytes changed under an unchanged stamp (bit rot on
 # the medium). Simulated by forging the stamp of the damaged file; a hit
 # serves it (documented in stapcache(1)), cache check finds and removes it.
-printf 'Z' | dd of="$p4" bs=1 seek=90 conv=notrunc 2>/dev/null
+flip_byte "$p4" 90
 field() { printf '%s %s\n%s\n' "$1" "${#2}" "$2"; }
 rec=$(printf 'stapcache-record 1\n'; field size "$(stat -c %s "$p4")"; field ino "$(stat -c %i "$p4")"
 	field ctime "$(stat -c %.9Z "$p4")")
