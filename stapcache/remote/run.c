@@ -120,7 +120,11 @@ static int sudo_answer(void *ud, char *buf, size_t n)
  * from stdin (exactly len bytes, or a cut connection leaves nothing under the
  * module's name) under a temporary name, rename it, and say
  * "stapcache-ok SHA256 DIR" with the copy's digest; run nothing unless it is
- * hex. A TERM, INT or HUP before the runner starts removes $d.
+ * hex. A TERM, INT or HUP before the runner starts removes $d, with those
+ * signals ignored from then on: a second one (a Ctrl-C followed by the
+ * hangup of the PTY when the connection goes) must not kill the rm half-way
+ * and leave part of $d behind. The wrappers do the same once the runner has
+ * ended.
  */
 static char *stage_script(const char *kernel, const char *name, size_t len,
 			  const char *hex)
@@ -135,7 +139,7 @@ static char *stage_script(const char *kernel, const char *name, size_t len,
 		"[ \"$k\" = %s ] || { echo \"stapcache-kernel $k\"; exit 124; }; "
 		"d=$(mktemp -d \"${TMPDIR:-/tmp}/stapcache.XXXXXXXX\") || exit 125; "
 		"echo \"$PPID\" > \"$d/pid\"; "
-		"trap 'cd / && rm -rf \"$d\"; exit 129' TERM INT HUP; "
+		"trap 'trap \"\" TERM INT HUP; cd / && rm -rf \"$d\"; exit 129' TERM INT HUP; "
 		"cd \"$d\" && head -c %zu > .%s.ko.part && n=$(wc -c < .%s.ko.part) && "
 		"[ $n -eq %zu ] && mv -f .%s.ko.part %s.ko && "
 		"s=$(sha256sum %s.ko) || { cd / && rm -rf \"$d\"; exit 125; }; "
@@ -212,7 +216,8 @@ static char *wrapper_body(enum sc_runner runner, const char *module_name,
 		"( while read -r _ <&3; do :; done; stop ) >/dev/null 2>&1 & w=$!; "
 		"%strap 'stop' TERM INT HUP; "
 		"while :; do wait \"$p\"; s=$?; kill -0 \"$p\" 2>/dev/null || break; "
-		"done; kill $w $t 2>/dev/null; cd / && rm -rf \"$d\"; exit \"$s\"",
+		"done; trap '' TERM INT HUP; kill $w $t 2>/dev/null; cd / && rm -rf \"$d\"; "
+		"exit \"$s\"",
 		stop_fn, cmd, timer);
 	if (runner == SC_RUNNER_SUDO) {
 		/*
@@ -230,7 +235,8 @@ static char *wrapper_body(enum sc_runner runner, const char *module_name,
 			"%s </dev/null & p=$!; echo \"$p\" > \"$d/pid\"; "
 			"%strap 'stop' TERM INT HUP; "
 			"while :; do wait \"$p\"; s=$?; kill -0 \"$p\" 2>/dev/null || "
-			"break; done; kill $t 2>/dev/null; cd / && rm -rf \"$d\"; exit \"$s\"",
+			"break; done; trap '' TERM INT HUP; kill $t 2>/dev/null; "
+			"cd / && rm -rf \"$d\"; exit \"$s\"",
 			stop_fn, cmd, timer);
 	}
 	free(timer);
