@@ -218,11 +218,14 @@ WRAP
 }
 
 # Change the byte at OFFSET of FILE to another value (its complement).
+# Fails, changing nothing, when FILE has no byte at OFFSET.
 flip_byte() {  # flip_byte FILE OFFSET
 	local b
+	[ "$2" -lt "$(stat -c %s "$1")" ] || { echo "flip_byte: $1 has no byte at $2" >&2; return 1; }
 	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
 	printf "\\$(printf '%03o' $((255 - b)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
 }
+
 stap_runs() { wc -l < "$T/stap-runs" | tr -d ' '; }
 
 # Entries in a cache dir (complete ones only).

@@ -115,7 +115,9 @@ static int sudo_answer(void *ud, char *buf, size_t n)
 
 /*
  * Remove dirs of earlier runs whose runner (or, before the run, connection:
- * the shell's parent, the sshd of that connection) is gone; refuse another
+ * the shell's parent, the sshd of that connection) is gone, with TERM, INT
+ * and HUP ignored meanwhile (an rm killed after it removed a dir's pid file
+ * would leave the rest for good: the sweep goes by that file); refuse another
  * kernel ("stapcache-kernel RELEASE"); make a private dir $d; store the module
  * from stdin (exactly len bytes, or a cut connection leaves nothing under the
  * module's name) under a temporary name, rename it, and say
@@ -132,10 +134,10 @@ static char *stage_script(const char *kernel, const char *name, size_t len,
 	char *qk = sc_shell_quote(kernel), *out;
 
 	out = sc_strdupf(
-		"umask 077; for x in \"${TMPDIR:-/tmp}\"/stapcache.*; do "
+		"umask 077; trap '' TERM INT HUP; for x in \"${TMPDIR:-/tmp}\"/stapcache.*; do "
 		"[ -d \"$x\" ] && [ -O \"$x\" ] && [ -f \"$x/pid\" ] && "
 		"! kill -0 \"$(cat \"$x/pid\")\" 2>/dev/null && rm -rf \"$x\"; "
-		"done >/dev/null 2>&1; k=$(uname -r); "
+		"done >/dev/null 2>&1; trap - TERM INT HUP; k=$(uname -r); "
 		"[ \"$k\" = %s ] || { echo \"stapcache-kernel $k\"; exit 124; }; "
 		"d=$(mktemp -d \"${TMPDIR:-/tmp}/stapcache.XXXXXXXX\") || exit 125; "
 		"echo \"$PPID\" > \"$d/pid\"; "
