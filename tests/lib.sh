@@ -217,6 +217,31 @@ WRAP
 	: > "$T/stap-runs"
 }
 
+# A loopback TCP port nothing is bound to, for a server a test starts. Taken
+# below the kernel's ephemeral range (ip_local_port_range), where no outgoing
+# connection can hold it, and checked by binding it: a port probed by connect
+# alone could be some connection's local end, and the server's bind then
+# failed with "Address already in use" (seen in CI). Random, so that tests
+# running in parallel rarely pick the same one between this and their bind.
+free_port() {
+	python3 - <<'PY'
+import random, socket
+lo, hi = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+first, last = (10000, lo - 1) if lo > 11000 else (hi + 1, 65535)
+while True:
+    p = random.randint(first, last)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break
+PY
+}
+
 # Change the byte at OFFSET of FILE to another value (its complement).
 # Fails, changing nothing, when FILE has no byte at OFFSET.
 flip_byte() {  # flip_byte FILE OFFSET

@@ -66,13 +66,6 @@ exec /bin/uname "\$@"
 UNAME
 chmod +x "$R/bin/uname"
 
-free_port() {
-	local p
-	while :; do
-		p=$(( (RANDOM % 20000) + 30000 ))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-	done
-}
 
 _sshd_pids=""
 at_exit 'for p in $_sshd_pids; do kill $p 2>/dev/null; done'

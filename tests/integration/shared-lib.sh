@@ -69,9 +69,6 @@ stampede() {
 	for m in "$@"; do sha256sum < "$(cat "$T/$m.out")"; done | sort -u | wc -l | tr -d ' '
 }
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 wait_port() {  # wait_port PORT: until something accepts there (10 s at most)
 	for _ in $(seq 100); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
