@@ -7,13 +7,19 @@ bin=$top_builddir/staprun-auth/staprun-auth
 [ -x "$bin" ] || skip_all "staprun-auth is not built"
 command -v readelf >/dev/null || skip_all "readelf (binutils) is missing"
 
-like "$(readelf -h "$bin")" "Type: +DYN \(Position-Independent Executable" "PIE"
-like "$(readelf -l "$bin")" "GNU_RELRO" "RELRO segment"
-like "$(readelf -d "$bin")" "FLAGS_1\).*NOW" "bound now (full RELRO)"
+# pie_relro_now BINARY WHO: PIE, a RELRO segment, bound now.
+pie_relro_now() {
+	like "$(readelf -h "$1")" "Type: +DYN \(Position-Independent Executable" "${2}PIE"
+	like "$(readelf -l "$1")" "GNU_RELRO" "${2}RELRO segment"
+	like "$(readelf -d "$1")" "FLAGS_1\).*NOW" "${2}bound now (full RELRO)"
+}
+needed() { readelf -d "$1" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' '; }
+
+pie_relro_now "$bin" ""
 syms=$(readelf --dyn-syms -W "$bin")
 like "$syms" "__stack_chk_fail" "stack protector"
 like "$syms" "__[a-z]+_chk" "_FORTIFY_SOURCE checked calls"
-deps=$(readelf -d "$bin" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')
+deps=$(needed "$bin")
 if printf '%s' "$deps $syms" | grep -Eq 'asan|ubsan|__sanitizer'; then
 	ok 1 "no sanitizer runtime (found one in: $deps)"
 else
@@ -24,10 +30,8 @@ fi
 is "$deps" "libc.so.6 " "NEEDED is exactly libc.so.6 (found: $deps)"
 
 sc=$STAPCACHE
-like "$(readelf -h "$sc")" "Type: +DYN \(Position-Independent Executable" "stapcache: PIE"
-like "$(readelf -l "$sc")" "GNU_RELRO" "stapcache: RELRO segment"
-like "$(readelf -d "$sc")" "FLAGS_1\).*NOW" "stapcache: bound now (full RELRO)"
-deps=$(readelf -d "$sc" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')
+pie_relro_now "$sc" "stapcache: "
+deps=$(needed "$sc")
 if [ "${SC_STATIC_PIE:-}" = 1 ]; then
 	# No loader at start: nothing NEEDED and no interpreter.
 	is "$deps" "" "stapcache: a static PIE, nothing NEEDED (found: $deps)"

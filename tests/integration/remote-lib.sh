@@ -66,7 +66,6 @@ exec /bin/uname "\$@"
 UNAME
 chmod +x "$R/bin/uname"
 
-
 _sshd_pids=""
 at_exit 'for p in $_sshd_pids; do kill $p 2>/dev/null; done'
 
