@@ -8,8 +8,9 @@
 
 #include <yaml.h>
 
-#include "fsutil.h"
-#include "config.h"
+#include "common/fsutil.h"
+#include "common/parse.h"
+#include "common/config.h"
 
 #define CONFIG_MAX (1u << 20)
 

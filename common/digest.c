@@ -2,12 +2,15 @@
 #include "build-config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/sha.h>
 
-#include "digest.h"
-#include "fsutil.h"
+#include "common/digest.h"
+#include "common/fsutil.h"
 
 struct sc_sha256 {
 	SHA256_CTX ctx;
@@ -60,6 +63,49 @@ int sc_read_fd_sha256(int fd, size_t max, char **buf, size_t *len,
 	*buf = b;
 	*len = n;
 	return 0;
+}
+
+int sc_sha256_fd(int fd, char hex[SC_SHA256_HEXLEN + 1])
+{
+	uint8_t md[SC_SHA256_LEN], buf[65536];
+	struct sc_sha256 *h = sc_sha256_new();
+	ssize_t got;
+	int r = 0;
+
+	if (!h)
+		return -ENOMEM;
+	while ((got = read(fd, buf, sizeof(buf))) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			r = -errno;
+			break;
+		}
+		sc_sha256_update(h, buf, (size_t)got);
+	}
+	sc_sha256_final(h, md);
+	sc_sha256_free(h);
+	if (r == 0)
+		sc_hex(hex, md, sizeof(md));
+	return r;
+}
+
+int sc_sha256_file(const char *path, char hex[SC_SHA256_HEXLEN + 1])
+{
+	/* O_NONBLOCK: a FIFO's open must not wait for a writer. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), r;
+	struct stat st;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st.st_mode))
+		r = -EINVAL;
+	else
+		r = sc_sha256_fd(fd, hex);
+	close(fd);
+	return r;
 }
 
 void sc_hex(char *out, const uint8_t *in, size_t len)

@@ -34,6 +34,19 @@ void sc_sha256(const void *data, size_t len, uint8_t out[SC_SHA256_LEN]);
 int sc_read_fd_sha256(int fd, size_t max, char **buf, size_t *len,
 		      uint8_t md[SC_SHA256_LEN]);
 
+/*
+ * The SHA-256 of what fd reads from its offset to EOF, in pieces (nothing
+ * kept in memory), as hex. Returns 0 or -errno.
+ */
+int sc_sha256_fd(int fd, char hex[SC_SHA256_HEXLEN + 1]);
+
+/*
+ * The one file-digest helper: the SHA-256 of the regular file at path, as
+ * hex. Returns 0, -EINVAL when path is not a regular file (nothing is read
+ * from a FIFO or a device), or another -errno.
+ */
+int sc_sha256_file(const char *path, char hex[SC_SHA256_HEXLEN + 1]);
+
 /* Lower-case hex of len bytes into out, which must hold 2 * len + 1 bytes. */
 void sc_hex(char *out, const uint8_t *in, size_t len);
 

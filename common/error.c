@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "error.h"
+#include "common/error.h"
 
 void sc_error_set(struct sc_error *err, const char *fmt, ...)
 {

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "error.h"
+#include "common/error.h"
 
 /*
  * Read a whole file (at most max bytes) into a new NUL-terminated buffer.
@@ -64,15 +64,6 @@ int sc_realpath(const char *path, char *out);
 
 /* Total bytes of regular files under path (not following symlinks); 0 when missing. */
 uint64_t sc_du(const char *path);
-
-/* "1.2 MiB"-style text for n bytes into buf. */
-void sc_human_size(uint64_t n, char *buf, size_t len);
-
-/*
- * Parse a size like "500M", "2G", "1.5GiB", "100k", "4096". Units are powers of
- * 1024. Returns 0, or -EINVAL with err describing the problem.
- */
-int sc_parse_size(const char *s, uint64_t *out, struct sc_error *err);
 
 /* asprintf into a new string (caller frees). Returns NULL when out of memory. */
 char *sc_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "modinfo.h"
+#include "common/modinfo.h"
 
 /* offsetof(struct module, name) on 64-bit kernels: enum state + list_head. */
 #define THIS_MODULE_NAME_OFF 24

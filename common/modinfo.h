@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "error.h"
+#include "common/error.h"
 
 /*
  * The facts a loader needs from a kernel module image held in memory: its
@@ -18,6 +18,13 @@ struct sc_modinfo;
 
 /* Longest module name the kernel accepts (MODULE_NAME_LEN - 1 on 64-bit). */
 #define SC_MODULE_NAME_MAX 55
+
+/*
+ * The largest module any part of stapcache handles: the cache refuses to
+ * publish a bigger build, and bless, verify, -T, the store and staprun-auth
+ * refuse to read one (stap modules are ~120 KiB; big ones a few MiB).
+ */
+#define SC_MODULE_MAX (64u << 20)
 
 /*
  * 1 when s is a module name as the kernel knows it: [A-Za-z0-9_], 1 to

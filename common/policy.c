@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "digest.h"
-#include "fsutil.h"
-#include "policy.h"
+#include "common/digest.h"
+#include "common/fsutil.h"
+#include "common/policy.h"
 
 #define MAX_LIST 256 /* items in one comma list */
 

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "error.h"
+#include "common/error.h"
 
 /*
  * authorized_probes(5): the modules an admin has blessed, by SHA-256 of their

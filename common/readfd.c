@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "fsutil.h"
+#include "common/fsutil.h"
 
 int sc_read_fd(int fd, size_t max, char **out, size_t *len)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "record.h"
+#include "common/record.h"
 
 #define LABEL_MAX 64
 #define HEADER "stapcache-record "

@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "digest.h"
-#include "error.h"
+#include "common/digest.h"
+#include "common/error.h"
 
 /*
  * The cache-key record: an ordered list of labelled, length-prefixed fields.

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "spawn.h"
+#include "common/spawn.h"
 
 static int grow(struct sc_argv *a)
 {

@@ -1,75 +1,40 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * stapcache: compile a SystemTap script once, answer the same request from a
- * cache afterwards without running stap, and run the module.
+ * cache afterwards without running stap, and run the module, here or on
+ * targets. This file is the table of contents; each command is a file in
+ * cmd/, and the folders beside it are the library they call:
  *
- *   options.c  the option table: parsing, --help        -> struct sc_request
- *   job.c      one request from argv to key: the steps compile and verify share
- *   context.c  the environment and config.yaml, once    -> struct sc_ctx
- *   kernel.c   -r/-a: the target kernel                 -> struct sc_kernel
- *   key.c      (request, context, kernel) -> the key    -> struct sc_key
- *   cache.c    get or build, behind one call
- *   build.c    the build: stap -p4 in a staging directory
- *   run.c      the runner's argv; exec it
- *   remote/    -T: a module per target kernel, then exec stapcache-remote
- *   commands.c `stapcache cache ...`, `stapcache bless`
- *   cmd/trace.c `stapcache trace SPEC...`: a one-liner's script, then as -e
- *   capture.c  a local run whose output stapcache reads (--output json,
- *              one-liners): the runner as a child, its lines to output.c
- *
- * Invoked as stap (a symlink named stap before the real one on PATH), it is
- * a drop-in: what can be cached is, and the real stap, found further down
- * PATH, runs everything else with the original argv.
+ *   core/    options, environment and config, kernel, key, the subcommands' parser
+ *   cache/   the on-disk cache behind one call; the build (stap -p4)
+ *   run/     the local runner: exec, supervise, capture
+ *   trace/   the one-liner language
+ *   output/  text and JSON lines, events, the status line
+ *   remote/  known_hosts and -T (remote/helper/: stapcache-remote, libssh)
+ *   store/   the shared cache's client (store/helper/: stapcache-store)
  */
 #include "build-config.h"
 
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "fsutil.h"
+#include "cmd/cmd.h"
 
-#include "build.h"
-#include "cache.h"
-#include "cmd/doctor.h"
-#include "cmd/trace.h"
-#include "commands.h"
-#include "complete.h"
-#include "context.h"
-#include "job.h"
-#include "kernel.h"
-#include "key.h"
-#include "options.h"
-#include "progress.h"
-#include "remote/frontend.h"
-#include "remote/targets.h"
-#include "run.h"
-#include "store/client.h"
-#include "capture.h"
-#include "util.h"
-#include "verify.h"
+/* Every subcommand; `stapcache --help` and the completion list them from here. */
+const struct sc_command sc_commands[] = {
+	{"cache", sc_cmd_cache, "the cache: stats, list, check, prune, clear"},
+	{"bless", sc_cmd_bless, "a module's authorized_probes line, here or on targets"},
+	{"key", sc_cmd_key, "this machine's builder key for the shared cache"},
+	{"host", sc_cmd_remote, "known_hosts targets: self, list, add, remove, refresh, accept"},
+	{"doctor", sc_cmd_doctor, "check this host and targets, with a fix for each problem"},
+	{"ps", sc_cmd_remote, "what staprun-auth runs, here or on targets"},
+	{"kill", sc_cmd_remote, "stop your run of a module, here or on a target"},
+	{"verify", sc_cmd_verify, "rebuild a cached module and compare the bytes"},
+	{"trace", sc_cmd_trace, "one-liners: probe, filter, print"},
+	{"__complete", sc_cmd_complete, NULL}, /* for the bash completion */
+};
+const size_t sc_commands_n = sizeof(sc_commands) / sizeof(sc_commands[0]);
 
-#define MODULE_MAX (256u << 20)
-
-/* Nothing to cache (-p1..-p3, -l, -L, ...): stap runs the command line itself. */
-static int pass_through(const char *stap, char **argv, const struct sc_request *req,
-			bool as_stap)
-{
-	if (req->verbose)
-		fprintf(stderr, "stapcache: running %s: %s\n", stap,
-			req->exec_why ? req->exec_why : "nothing to cache");
-	/* As stap, argv[0] stays what the caller typed: stap's messages name it. */
-	if (!as_stap)
-		argv[0] = (char *)stap;
-	fflush(NULL);
-	execv(stap, argv);
-	fprintf(stderr, "stapcache: cannot run %s: %s; install systemtap\n", stap,
-		strerror(errno));
-	return 1;
-}
-
+/* Invoked as stap (a symlink named stap before the real one on PATH). */
 static bool invoked_as_stap(const char *argv0)
 {
 	const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
@@ -77,215 +42,13 @@ static bool invoked_as_stap(const char *argv0)
 	return argv0 && !strcmp(slash ? slash + 1 : argv0, "stap");
 }
 
-/*
- * -T NUMBER: a known_hosts target of that name, else stap's -T TIME. Said
- * once on stderr, whichever it is.
- */
-static int resolve_timeout(struct sc_request *req, const struct sc_env *env)
-{
-	struct sc_targets all = {0};
-	char *path = sc_targets_default_path(env->xdg_config_home, env->home);
-	bool target = false;
-	int r = 0;
-
-	if (sc_targets_load(path, &all, NULL) == 0)
-		for (size_t i = 0; i < all.n && !target; i++)
-			target = !strcmp(all.v[i].name, req->timeout);
-	if (target) {
-		fprintf(stderr,
-			"stapcache: -T %s: the known_hosts target '%s' (not stap's "
-			"-T TIME)\n",
-			req->timeout, req->timeout);
-		r = sc_request_timeout_is_target(req);
-	} else {
-		fprintf(stderr,
-			"stapcache: -T %s: stap's meaning, end the script after %s "
-			"seconds (no known_hosts target is named '%s')\n",
-			req->timeout, req->timeout, req->timeout);
-	}
-	sc_targets_clear(&all);
-	free(path);
-	return r;
-}
-
-/* stap -p4 -m NAME leaves NAME.ko in the current directory and prints its name. */
-static int copy_here(const char *path, const char *module)
-{
-	char *buf = NULL, *dest = xstrdupf("%s.ko", module);
-	size_t len = 0;
-	int r = sc_read_file(path, MODULE_MAX, &buf, &len);
-
-	r = r ?: sc_write_file_atomic(dest, buf, len, 0644, NULL);
-	if (r < 0)
-		fprintf(stderr, "stapcache: cannot write %s: %s\n", dest, strerror(-r));
-	else
-		printf("%s\n", dest);
-	free(buf);
-	free(dest);
-	return r < 0 ? 1 : 0;
-}
-
-static int print_explain(const struct sc_key *key, struct sc_cache *c)
-{
-	char *rec, *path = NULL;
-	size_t len;
-
-	if (sc_record_serialize(key->record, &rec, &len) < 0)
-		return 1;
-	printf("# key: %s\n# module: %s.ko\n", key->hex, key->module);
-	if (sc_cache_peek(c, key, &path) == 0)
-		printf("# cached: %s\n", path);
-	else
-		printf("# cached: no\n");
-	fwrite(rec, 1, len, stdout);
-	free(rec);
-	free(path);
-	return fflush(stdout) == 0 ? 0 : 1;
-}
-
-/*
- * Without -p4: exec the runner (or supervise it for a duration: run.c), or
- * stay its parent when stapcache reads the output (capture.c, which then
- * applies the duration itself).
- */
-static int run_module(struct sc_request *req, const char *path, unsigned duration)
-{
-	struct sc_output_opts oo = {.json = req->output_json,
-				    .trace = req->trace,
-				    .file = req->output_file};
-
-	if (!req->output_json && !req->trace)
-		return sc_run_module(req, path, duration);
-	req->output_here = true;
-	return sc_run_captured(req, path, &oo, duration);
-}
-
-static int compile(int argc, char **argv, bool as_stap, bool trace)
-{
-	struct sc_error err = {{0}};
-	struct sc_job j = {0};
-	struct sc_request *req = &j.req;
-	struct sc_ctx *ctx = &j.ctx;
-	enum sc_cache_how how;
-	char *path = NULL, *real_stap = NULL;
-	int r, status = 1;
-
-	r = sc_job_parse(&j, argc, argv, as_stap, NULL);
-	if (r != 0) {
-		sc_job_clear(&j);
-		return r < 0 ? 2 : 0;
-	}
-	req->trace = trace;
-	if (as_stap && sc_find_real_stap(&j.env, &real_stap, &err) < 0)
-		goto fail;
-	/* Invoked as stap, not even a bad config.yaml stands between stap and its work. */
-	if (as_stap && req->exec_stap) {
-		status = pass_through(real_stap, argv, req, true);
-		goto out;
-	}
-	if (sc_ctx_init(ctx, &j.env, &err) < 0)
-		goto fail;
-	if (real_stap)
-		sc_ctx_set_stap(ctx, &j.env, real_stap);
-	ctx->progress = !req->no_progress &&
-			sc_progress_wanted(STDERR_FILENO, j.env.term);
-	if (req->exec_stap) {
-		status = pass_through(ctx->stap, argv, req, as_stap);
-		goto out;
-	}
-	if (req->timeout && resolve_timeout(req, &j.env) < 0) {
-		sc_error_set(&err, "out of memory");
-		goto fail;
-	}
-	if (sc_cache_open(ctx->cache_dir, ctx->max_size, &j.cache, &err) < 0)
-		goto fail;
-	sc_cache_set_lock_wait(j.cache, sc_build_timeout(req, ctx));
-	sc_cache_set_shared(j.cache, sc_shared_new(ctx)); /* NULL: no shared-cache: */
-	if (req->targets.n || req->remotes.n) {
-		req->output_here = true; /* stapcache-remote writes -o FILE here */
-		status = sc_remote_targets(req, &j.env, ctx, j.cache);
-		goto out;
-	}
-	if (sc_job_key(&j, &err) < 0)
-		goto fail;
-	if (req->explain) {
-		status = print_explain(&j.key, j.cache);
-		goto out;
-	}
-	struct sc_build b = {.req = req, .ctx = ctx, .kernel = &j.kernel, .key = &j.key};
-
-	if (sc_cache_get(j.cache, &j.key, sc_build_run, &b, &path, &how, &err) < 0) {
-		if (sc_build_interrupted())
-			status = 128 + sc_build_interrupted();
-		goto fail;
-	}
-	if (req->verbose)
-		fprintf(stderr, "stapcache: %s: %s\n",
-			how == SC_CACHE_BUILT        ? "built"
-			: how == SC_CACHE_HIT_WAITED ? "built by a concurrent request"
-			: how == SC_CACHE_SHARED     ? "shared cache hit"
-						     : "cache hit",
-			path);
-	if (req->last_pass == 4 && as_stap && req->module) {
-		status = copy_here(path, req->module);
-	} else if (req->last_pass == 4) {
-		printf("%s\n", path);
-		status = fflush(stdout) == 0 ? 0 : 1;
-	} else {
-		status = run_module(req, path, sc_run_duration(req, ctx->max_duration));
-	}
-	goto out;
-fail:
-	fprintf(stderr, "stapcache: %s\n", err.msg);
-out:
-	free(path);
-	free(real_stap);
-	sc_job_clear(&j);
-	return status;
-}
-
-static int complete(int argc, char **argv);
-
-/* ps and kill: stapcache-remote's, which is named by the verb (argv[0]). */
-static int exec_verb(int argc, char **argv)
-{
-	return sc_remote_exec_verb(argv[0], argc, argv);
-}
-
-/* The subcommands (`stapcache __complete commands` lists them for bash). */
-/* `stapcache trace SPEC...`: the one-liners' script, then as -e SCRIPT. */
-static int trace(int argc, char **argv)
-{
-	struct sc_argv run = {0};
-	int status = sc_cmd_trace(argc, argv, &run);
-
-	if (status < 0) {
-		status = compile((int)run.n, (char **)run.v, false, true);
-		sc_argv_free(&run);
-	}
-	return status;
-}
-
-static const struct sc_command commands[] = {
-	{"cache", sc_cmd_cache},       {"bless", sc_cmd_bless},   {"key", sc_cmd_key},
-	{"host", sc_remote_exec_host}, {"doctor", sc_cmd_doctor}, {"ps", exec_verb},
-	{"kill", exec_verb},           {"verify", sc_cmd_verify}, {"trace", trace},
-	{"__complete", complete},
-};
-#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
-
-static int complete(int argc, char **argv)
-{
-	return sc_cmd_complete(argc, argv, commands, N_COMMANDS - 1); /* not itself */
-}
-
 int main(int argc, char **argv)
 {
 	/* As stap, "cache" or "bless" is a script file's name, not a subcommand. */
 	if (argc > 0 && invoked_as_stap(argv[0]))
-		return compile(argc, argv, true, false);
-	for (size_t i = 0; argc > 1 && i < N_COMMANDS; i++)
-		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].run(argc - 1, argv + 1);
-	return compile(argc, argv, false, false);
+		return sc_cmd_compile(argc, argv, true, false);
+	for (size_t i = 0; argc > 1 && i < sc_commands_n; i++)
+		if (!strcmp(argv[1], sc_commands[i].name))
+			return sc_commands[i].run(argc - 1, argv + 1);
+	return sc_cmd_compile(argc, argv, false, false);
 }

@@ -13,9 +13,9 @@
 #include <sys/types.h>
 #include <syslog.h>
 
-#include "digest.h"
-#include "error.h"
-#include "modinfo.h"
+#include "common/digest.h"
+#include "common/error.h"
+#include "common/modinfo.h"
 
 #define SA_PROG "staprun-auth"
 #define SA_POLICY_DIR SYSCONFDIR "/systemtap"
@@ -23,10 +23,8 @@
 #define SA_REGISTRY_DIR RUNSTATEDIR "/staprun-auth"
 #define SA_SELF BINDIR "/staprun-auth"
 
-/* Largest module accepted (stap modules are ~120 KiB; big ones a few MiB). */
-#define SA_MODULE_MAX (64u << 20)
-/* Address space of a root-side process: the module buffer plus room to work. */
-#define SA_AS_LIMIT ((rlim_t)SA_MODULE_MAX + (64u << 20))
+/* Address space of a root-side process: the module buffer (SC_MODULE_MAX) plus room to work. */
+#define SA_AS_LIMIT ((rlim_t)SC_MODULE_MAX + (64u << 20))
 /* Root-side staprun-auth processes one user may have at once (root: no limit). */
 #define SA_MAX_PER_USER 4
 /* Most NAME=VALUE arguments and longest value (staprun: 64 options). */

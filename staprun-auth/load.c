@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #include "auth.h"
-#include "fsutil.h"
-#include "policy.h"
+#include "common/fsutil.h"
+#include "common/policy.h"
 
 static int name_ok(const char *s, size_t n)
 {
@@ -220,11 +220,11 @@ static int read_module(struct sa_module *m, const struct sa_ids *ids,
 		goto out;
 	}
 	r = -EFBIG;
-	if ((unsigned long long)st.st_size <= SA_MODULE_MAX)
-		r = sc_read_fd_sha256(fd, SA_MODULE_MAX, &buf, &m->len, m->digest);
+	if ((unsigned long long)st.st_size <= SC_MODULE_MAX)
+		r = sc_read_fd_sha256(fd, SC_MODULE_MAX, &buf, &m->len, m->digest);
 	if (r == -EFBIG)
 		sc_error_set(err, "%s is too large for a module (more than %u MiB)",
-			     m->path, SA_MODULE_MAX >> 20);
+			     m->path, SC_MODULE_MAX >> 20);
 	else if (r < 0)
 		sc_error_set(err, "cannot read %s: %s", m->path, strerror(-r));
 	else

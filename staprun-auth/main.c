@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "auth.h"
-#include "policy.h"
+#include "common/policy.h"
 
 enum { OPT_VERIFY = 256, OPT_LIST };
 

@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "auth.h"
-#include "policy.h"
+#include "common/policy.h"
 
 /* 2: the -x target and -c command were added (a record of 1 reads as damaged). */
 #define SA_RUN_MAGIC "sa-run-2"

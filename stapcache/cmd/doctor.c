@@ -5,98 +5,127 @@
  * the cache and its limit, the build tree for each target's kernel). Each
  * check becomes one --check line for the stapcache-remote helper, which adds
  * what a host can run (asked over SSH, or here for this host), prints the
- * report and decides the exit status (remote/doctor.c). The helper renders
+ * report and decides the exit status (remote/helper/doctor-report.c). The helper renders
  * it, so json-c and libssh stay out of stapcache.
  */
 #include "build-config.h"
 
 #include <errno.h>
 #include <glob.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "../cache.h"
-#include "../context.h"
-#include "../kernel.h"
-#include "../remote/frontend.h"
-#include "../remote/targets.h"
-#include "../util.h"
-#include "doctor.h"
-#include "fsutil.h"
-#include "spawn.h"
+#include "cache/cache.h"
+#include "core/cmdopt.h"
+#include "core/context.h"
+#include "core/kernel.h"
+#include "remote/launch.h"
+#include "remote/targets.h"
+#include "core/helper.h"
+#include "cmd/cmd.h"
+#include "common/fsutil.h"
+#include "common/parse.h"
+#include "common/spawn.h"
 
-/* SECTION \t NAME \t 1|0 \t DETAIL \t FIX: tabs and newlines in the texts become spaces. */
-static int add(struct sc_argv *a, const char *section, const char *name, int ok,
-	       const char *detail, const char *fix)
+/*
+ * The --check lines for the helper. The first failure (out of memory) sticks
+ * in r, and the command then ends with it instead of a partial report.
+ */
+struct checks {
+	struct sc_argv a;
+	int r;
+};
+
+static void push(struct checks *c, const char *word)
 {
-	char *line = sc_strdupf("%s\t%s\t%d\t%s\t%s", section, name, ok, detail,
-				fix ? fix : "");
-	int tabs = 0, r;
+	c->r = c->r ?: sc_argv_push(&c->a, word);
+}
 
+/*
+ * One check: SECTION \t NAME \t 1|0 \t DETAIL \t FIX, DETAIL formatted;
+ * tabs and newlines in the texts become spaces.
+ */
+__attribute__((format(printf, 6, 7))) static void add(struct checks *c, const char *section,
+						      const char *name, int ok,
+						      const char *fix, const char *fmt,
+						      ...)
+{
+	char *detail = NULL, *line = NULL;
+	va_list ap;
+	int tabs = 0;
+
+	va_start(ap, fmt);
+	if (vasprintf(&detail, fmt, ap) < 0)
+		detail = NULL;
+	va_end(ap);
+	if (detail)
+		line = sc_strdupf("%s\t%s\t%d\t%s\t%s", section, name, ok, detail,
+				  fix ? fix : "");
+	free(detail);
+	if (!line) {
+		c->r = c->r ?: -ENOMEM;
+		return;
+	}
 	for (char *p = line; *p; p++) {
 		if (*p == '\t' && tabs < 4)
 			tabs++;
 		else if (*p == '\t' || *p == '\n' || *p == '\r')
 			*p = ' ';
 	}
-	r = sc_argv_push(a, "--check") ?: sc_argv_pushf(a, "%s", line);
+	push(c, "--check");
+	c->r = c->r ?: sc_argv_pushf(&c->a, "%s", line);
 	free(line);
-	return r;
 }
 
-static void check_stap(struct sc_argv *a, const struct sc_ctx *ctx)
+static void check_stap(struct checks *a, const struct sc_ctx *ctx)
 {
 	const char *argv[] = {ctx->stap, "-V", NULL};
 	char *out = NULL, *ver, *end;
 
 	if (access(ctx->stap, X_OK) < 0) {
-		char *d = sc_strdupf("no stap at %s", ctx->stap);
-
-		add(a, "", "stap", 0, d,
-		    "apt-get install systemtap (or set stap: in config.yaml)");
-		free(d);
+		add(a, "", "stap", 0, "apt-get install systemtap (or set stap: in config.yaml)",
+		    "no stap at %s", ctx->stap);
 		return;
 	}
 	(void)sc_run_capture(argv, 1u << 16, &out); /* stap -V exits 0, on stderr */
 	ver = out ? strstr(out, "version ") : NULL;
 	end = ver ? strpbrk(ver + 8, ",)\n") : NULL;
-	if (ver && end) {
-		char *d = sc_strdupf("%s, version %.*s", ctx->stap, (int)(end - ver - 8),
-				     ver + 8);
-
-		add(a, "", "stap", 1, d, NULL);
-		free(d);
-	} else {
-		char *d = sc_strdupf("%s -V gave no version", ctx->stap);
-
-		add(a, "", "stap", 0, d,
-		    "reinstall systemtap (apt-get install --reinstall systemtap)");
-		free(d);
-	}
+	if (ver && end)
+		add(a, "", "stap", 1, NULL, "%s, version %.*s", ctx->stap,
+		    (int)(end - ver - 8), ver + 8);
+	else
+		add(a, "", "stap", 0,
+		    "reinstall systemtap (apt-get install --reinstall systemtap)",
+		    "%s -V gave no version", ctx->stap);
 	free(out);
 }
 
-static void check_cache(struct sc_argv *a, const struct sc_ctx *ctx)
+static void check_cache(struct checks *a, const struct sc_ctx *ctx)
 {
 	struct sc_error err = {{0}};
 	struct sc_cache *c = NULL;
 	struct sc_entry_info *e = NULL;
-	char hs[32], hl[32], *probe = sc_strdupf("%s/.doctor-XXXXXX", ctx->cache_dir), *d;
+	char hs[32], hl[32], *probe = sc_strdupf("%s/.doctor-XXXXXX", ctx->cache_dir);
 	uint64_t bytes = 0;
 	size_t n = 0;
 	int fd = -1;
 
+	if (!probe) {
+		a->r = a->r ?: -ENOMEM;
+		return;
+	}
 	if (sc_cache_open(ctx->cache_dir, ctx->max_size, &c, &err) == 0)
 		fd = mkstemp(probe);
 	if (fd < 0) {
-		d = sc_strdupf("%s is not writable: %s", ctx->cache_dir,
-			       err.msg[0] ? err.msg : strerror(errno));
-		add(a, "", "cache", 0, d,
+		add(a, "", "cache", 0,
 		    "fix its owner and mode, or set cache-dir: in config.yaml "
-		    "(or STAPCACHE_DIR) to a directory of yours");
+		    "(or STAPCACHE_DIR) to a directory of yours",
+		    "%s is not writable: %s", ctx->cache_dir,
+		    err.msg[0] ? err.msg : strerror(errno));
 		goto out;
 	}
 	close(fd);
@@ -107,14 +136,11 @@ static void check_cache(struct sc_argv *a, const struct sc_ctx *ctx)
 	sc_cache_entries_free(e, n);
 	sc_human_size(bytes, hs, sizeof(hs));
 	sc_human_size(ctx->max_size, hl, sizeof(hl));
-	d = sc_strdupf("%s writable, %zu entries, %s of %s%s", ctx->cache_dir, n, hs,
-		       ctx->max_size ? hl : "no limit",
-		       ctx->max_size && bytes > ctx->max_size
-			       ? " (over: the next build prunes it)"
-			       : "");
-	add(a, "", "cache", 1, d, NULL);
+	add(a, "", "cache", 1, NULL, "%s writable, %zu entries, %s of %s%s", ctx->cache_dir,
+	    n, hs, ctx->max_size ? hl : "no limit",
+	    ctx->max_size && bytes > ctx->max_size ? " (over: the next build prunes it)"
+						    : "");
 out:
-	free(d);
 	free(probe);
 	sc_cache_free(c);
 }
@@ -129,19 +155,21 @@ static char *prepared_runtime(void)
 		    0 &&
 	    g.gl_pathc > 0) {
 		r = sc_strdupf("%s", g.gl_pathv[g.gl_pathc - 1]);
-		*strrchr(r, '/') = '\0';
+		if (r)
+			*strrchr(r, '/') = '\0';
 	}
 	globfree(&g);
 	return r;
 }
 
 /* The build tree for spec and, for it, the runtime: two checks in section. */
-static void check_kernel(struct sc_argv *a, const char *section, const char *spec,
+static void check_kernel(struct checks *a, const char *section, const char *spec,
 			 const char *arch, const char *runtime)
 {
+	const char *known = *section ? " (or runtime: in known_hosts)" : "";
 	struct sc_error err = {{0}};
 	struct sc_kernel k = {0};
-	char *d, *fix, *ready;
+	char *ready, *fix;
 
 	if (sc_kernel_resolve(spec, arch, &k, &err) < 0) {
 		struct utsname u;
@@ -151,81 +179,85 @@ static void check_kernel(struct sc_argv *a, const char *section, const char *spe
 
 		fix = sc_strdupf("apt-get install linux-headers-%s%s", rel,
 				 *section ? " (or set build-tree: in known_hosts)" : "");
-		add(a, section, "build tree", 0, err.msg, fix);
+		if (!fix)
+			a->r = a->r ?: -ENOMEM;
+		add(a, section, "build tree", 0, fix, "%s", err.msg);
 		free(fix);
 		return;
 	}
-	d = sc_strdupf("%s for %s (%s)", k.build_tree, k.release, k.arch);
-	add(a, section, "build tree", 1, d, NULL);
-	free(d);
+	add(a, section, "build tree", 1, NULL, "%s for %s (%s)", k.build_tree, k.release,
+	    k.arch);
 	if (!sc_kernel_needs_runtime_fix(&k, runtime)) {
-		d = sc_strdupf("%s compiles for %s (no systemtap 4.8 fix needed, "
-			       "or it is in)",
-			       runtime, k.release);
-		add(a, section, "runtime", 1, d, NULL);
+		add(a, section, "runtime", 1, NULL,
+		    "%s compiles for %s (no systemtap 4.8 fix needed, or it is in)", runtime,
+		    k.release);
 	} else {
 		ready = prepared_runtime();
-		d = sc_strdupf("%s needs the systemtap 4.8 runtime fix (task_work_cancel_func), "
-			       "and %s is the unfixed runtime; a fixed copy is %s",
-			       k.release, runtime, ready ? ready : "not prepared");
-		fix = ready ? sc_strdupf("set 'runtime: %s' in config.yaml%s", ready,
-					 *section ? " (or runtime: in known_hosts)" : "")
-			    : sc_strdupf("stapcache-fix-runtime -r %s, then set runtime: "
-					 "in config.yaml to the directory it prints",
+		fix = ready ? sc_strdupf("set 'runtime: %s' in config.yaml%s", ready, known)
+			    : sc_strdupf("stapcache-fix-runtime -r %s, then set runtime: in "
+					 "config.yaml to the directory it prints",
 					 k.release);
-		add(a, section, "runtime", 0, d, fix);
+		if (!fix)
+			a->r = a->r ?: -ENOMEM;
+		add(a, section, "runtime", 0, fix,
+		    "%s needs the systemtap 4.8 runtime fix (task_work_cancel_func), and "
+		    "%s is the unfixed runtime; a fixed copy is %s",
+		    k.release, runtime, ready ? ready : "not prepared");
 		free(fix);
 		free(ready);
 	}
-	free(d);
 	sc_kernel_clear(&k);
-}
-
-static int usage(void)
-{
-	fprintf(stderr, "Usage: stapcache doctor [-T TARGET|@GROUP]... [--json]\n");
-	return 2;
 }
 
 int sc_cmd_doctor(int argc, char **argv)
 {
-	struct sc_argv a = {0}, specs = {0};
+	struct sc_strv specs = {0};
+	bool json = false;
+	const struct sc_cmdopt opts[] = {
+		SC_CMD_LIST('T', NULL, "TARGET", &specs,
+			    "check TARGET (a known_hosts target or @GROUP) instead of this\n"
+			    "host; repeat for more"),
+		SC_CMD_FLAG(0, "json", &json, "one JSON document"),
+	};
+	const struct sc_cmd_spec spec = {
+		.name = "doctor",
+		.synopsis = "[-T TARGET|@GROUP]... [--json]",
+		.about = "Check what building and running probes needs, here (the build\n"
+			 "side: stap, the cache, kernel build trees, the runtime) and on this\n"
+			 "host or each target (the run side): one line a check, a fix under\n"
+			 "each failure. Exit 1 when a check failed.",
+		SC_CMD_OPTS(opts),
+	};
+	struct checks a = {.r = 0};
 	struct sc_error err = {{0}};
 	struct sc_targets all = {0};
 	struct sc_env env;
 	struct sc_ctx ctx = {0};
 	size_t *idx = NULL, n = 0;
 	char *path = NULL;
-	bool json = false;
-	int status = 1;
+	int status = 1, r = sc_cmd_parse(&spec, argc, argv);
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = true;
-		else if (!strcmp(argv[i], "-T") && i + 1 < argc)
-			sc_argv_push(&specs, argv[++i]);
-		else
-			return usage();
-	}
+	if (r < 0)
+		return sc_cmd_exit(r);
 	sc_env_read(&env);
-	sc_argv_push(&a, "stapcache-remote");
-	sc_argv_push(&a, "doctor");
+	push(&a, "stapcache-remote");
+	push(&a, "doctor");
 	if (json)
-		sc_argv_push(&a, "--json");
+		push(&a, "--json");
 	if (sc_ctx_init(&ctx, &env, &err) < 0) {
-		add(&a, "", "config", 0, err.msg, "fix the file and line it names");
+		add(&a, "", "config", 0, "fix the file and line it names", "%s", err.msg);
 	} else {
 		check_stap(&a, &ctx);
 		check_cache(&a, &ctx);
 	}
 	if (specs.n == 0) {
-		sc_argv_push(&a, "--local");
+		push(&a, "--local");
 		if (ctx.runtime)
 			check_kernel(&a, "", NULL, NULL, ctx.runtime);
 	} else {
 		path = sc_targets_default_path(env.xdg_config_home, env.home);
 		if (sc_targets_load(path, &all, &err) < 0 ||
-		    sc_targets_select(&all, (const char *const *)specs.v, specs.n, &idx,
+		    sc_targets_select(&all, specs.v, specs.n, &idx,
 				      &n, &err) < 0) {
 			fprintf(stderr, "stapcache: doctor: %s\n", err.msg);
 			goto out;
@@ -233,8 +265,8 @@ int sc_cmd_doctor(int argc, char **argv)
 		for (size_t i = 0; i < n; i++) {
 			const struct sc_target *t = &all.v[idx[i]];
 
-			sc_argv_push(&a, "-T");
-			sc_argv_push(&a, t->name);
+			push(&a, "-T");
+			push(&a, t->name);
 			if (ctx.runtime)
 				check_kernel(&a, t->name,
 					     t->build_tree ? t->build_tree : t->kernel,
@@ -242,12 +274,15 @@ int sc_cmd_doctor(int argc, char **argv)
 					     t->runtime ? t->runtime : ctx.runtime);
 		}
 	}
-	status = sc_remote_exec_argv((char **)a.v);
+	if (a.r < 0)
+		fprintf(stderr, "stapcache: doctor: out of memory\n");
+	else
+		status = sc_remote_exec_argv((char **)a.a.v);
 out:
 	sc_targets_clear(&all);
 	sc_ctx_clear(&ctx);
-	sc_argv_free(&a);
-	sc_argv_free(&specs);
+	sc_argv_free(&a.a);
+	free(specs.v);
 	free(idx);
 	free(path);
 	return status;

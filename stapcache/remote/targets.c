@@ -13,8 +13,8 @@
 
 #include <yaml.h>
 
-#include "fsutil.h"
-#include "targets.h"
+#include "common/fsutil.h"
+#include "remote/targets.h"
 
 #define KNOWN_HOSTS_MAX (16u << 20)
 #define NAME_MAX_LEN 64

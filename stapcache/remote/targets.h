@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "error.h"
+#include "common/error.h"
 
 /*
  * Named targets: $XDG_CONFIG_HOME/stapcache/known_hosts (stapcache-known_hosts(5)).

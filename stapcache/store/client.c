@@ -12,9 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "client.h"
-#include "spawn.h"
-#include "../util.h"
+#include "store/client.h"
+#include "common/spawn.h"
+#include "core/helper.h"
 
 struct sc_shared {
 	char *helper;

@@ -2,7 +2,7 @@
 #ifndef SC_STORE_CLIENT_H
 #define SC_STORE_CLIENT_H
 
-#include "../context.h"
+#include "core/context.h"
 
 /*
  * The stapcache side of the shared cache: it runs the stapcache-store helper

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "config.h"
+#include "common/config.h"
 
 static struct sc_config *base0;
 

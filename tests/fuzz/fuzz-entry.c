@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "entry.h"
+#include "store/helper/entry.h"
 
 static const char fixed_key[] =
 	"5f3c1e0c4a4f8a0d2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192";

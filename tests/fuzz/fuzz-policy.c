@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "policy.h"
+#include "common/policy.h"
 
 static int hexval(int c)
 {

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "targets.h"
+#include "remote/targets.h"
 
 static int same(const char *a, const char *b)
 {

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "event.h"
-#include "trace.h"
+#include "output/event.h"
+#include "trace/oneliner.h"
 
 #define SPECS_MAX 8
 

@@ -15,11 +15,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "context.h"
-#include "fsutil.h"
-#include "kernel.h"
-#include "key.h"
-#include "options.h"
+#include "core/context.h"
+#include "common/fsutil.h"
+#include "core/kernel.h"
+#include "core/cache-key.h"
+#include "core/options.h"
 
 struct fixture {
 	char root[PATH_MAX]; /* realpath of the scratch dir */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "common/config.h"
 #include "tap.h"
 
 static struct sc_config *parse(const char *text, int *rc, struct sc_error *err)

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "entry.h"
-#include "fsutil.h"
-#include "record.h"
+#include "store/helper/entry.h"
+#include "common/fsutil.h"
+#include "common/record.h"
 #include "tap.h"
 
 static char key[SC_SHA256_HEXLEN + 1], module_sha[SC_SHA256_HEXLEN + 1];

@@ -9,7 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fsutil.h"
+#include "common/fsutil.h"
+#include "common/parse.h"
 #include "tap.h"
 
 static uint64_t size_of(const char *s, int *rc)

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fsutil.h"
-#include "modinfo.h"
+#include "common/fsutil.h"
+#include "common/modinfo.h"
 #include "tap.h"
 
 #define MODNAME "sc_mi_test"

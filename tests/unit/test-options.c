@@ -8,8 +8,8 @@
 
 #include <errno.h>
 
-#include "build.h"
-#include "run.h"
+#include "cache/build.h"
+#include "run/runner.h"
 #include "tap.h"
 #include "fixture.h"
 

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "event.h"
-#include "fsutil.h"
-#include "output.h"
+#include "output/event.h"
+#include "common/fsutil.h"
+#include "output/output.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/sc-output.XXXXXX";

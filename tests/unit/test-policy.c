@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "digest.h"
-#include "fsutil.h"
-#include "policy.h"
+#include "common/digest.h"
+#include "common/fsutil.h"
+#include "common/policy.h"
 #include "tap.h"
 
 #define HEX_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"

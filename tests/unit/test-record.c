@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "record.h"
+#include "common/record.h"
 #include "tap.h"
 
 static struct sc_record *sample(void)

@@ -4,9 +4,9 @@
 
 #include <errno.h>
 
-#include "fsutil.h"
+#include "common/fsutil.h"
 #include "tap.h"
-#include "targets.h"
+#include "remote/targets.h"
 
 static int parse(const char *text, struct sc_targets *t, struct sc_error *err)
 {

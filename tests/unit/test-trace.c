@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "event.h"
+#include "output/event.h"
 #include "tap.h"
-#include "trace.h"
+#include "trace/oneliner.h"
 
 static char *gen1(const char *spec, const struct sc_trace_filters *f)
 {

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The compile command, stapcache's default: a stap command line (options.c)
+ * to a key (core/job.c), the module from the cache or a build (cache/), then
+ * -p4's path, --explain's record, or a run (run/, or remote/ for -T).
+ * Invoked as stap (a symlink named stap before the real one on PATH), it is
+ * a drop-in: what can be cached is, and the real stap, found further down
+ * PATH, runs everything else with the original argv.
+ */
+#include "build-config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cache/build.h"
+#include "cache/cache.h"
+#include "cmd/cmd.h"
+#include "common/fsutil.h"
+#include "common/modinfo.h"
+#include "core/cache-key.h"
+#include "core/context.h"
+#include "core/helper.h"
+#include "core/job.h"
+#include "core/kernel.h"
+#include "core/options.h"
+#include "output/progress.h"
+#include "remote/fleet.h"
+#include "remote/targets.h"
+#include "run/capture.h"
+#include "run/runner.h"
+#include "store/client.h"
+
+
+/* Nothing to cache (-p1..-p3, -l, -L, ...): stap runs the command line itself. */
+static int pass_through(const char *stap, char **argv, const struct sc_request *req,
+			bool as_stap)
+{
+	if (req->verbose)
+		fprintf(stderr, "stapcache: running %s: %s\n", stap,
+			req->exec_why ? req->exec_why : "nothing to cache");
+	/* As stap, argv[0] stays what the caller typed: stap's messages name it. */
+	if (!as_stap)
+		argv[0] = (char *)stap;
+	fflush(NULL);
+	execv(stap, argv);
+	fprintf(stderr, "stapcache: cannot run %s: %s; install systemtap\n", stap,
+		strerror(errno));
+	return 1;
+}
+
+/*
+ * -T NUMBER: a known_hosts target of that name, else stap's -T TIME. Said
+ * once on stderr, whichever it is.
+ */
+static int resolve_timeout(struct sc_request *req, const struct sc_env *env)
+{
+	struct sc_targets all = {0};
+	char *path = sc_targets_default_path(env->xdg_config_home, env->home);
+	bool target = false;
+	int r = 0;
+
+	if (sc_targets_load(path, &all, NULL) == 0)
+		for (size_t i = 0; i < all.n && !target; i++)
+			target = !strcmp(all.v[i].name, req->timeout);
+	if (target) {
+		fprintf(stderr,
+			"stapcache: -T %s: the known_hosts target '%s' (not stap's "
+			"-T TIME)\n",
+			req->timeout, req->timeout);
+		r = sc_request_timeout_is_target(req);
+	} else {
+		fprintf(stderr,
+			"stapcache: -T %s: stap's meaning, end the script after %s "
+			"seconds (no known_hosts target is named '%s')\n",
+			req->timeout, req->timeout, req->timeout);
+	}
+	sc_targets_clear(&all);
+	free(path);
+	return r;
+}
+
+/* stap -p4 -m NAME leaves NAME.ko in the current directory and prints its name. */
+static int copy_here(const char *path, const char *module)
+{
+	char *buf = NULL, *dest = xstrdupf("%s.ko", module);
+	size_t len = 0;
+	int r = sc_read_file(path, SC_MODULE_MAX, &buf, &len);
+
+	r = r ?: sc_write_file_atomic(dest, buf, len, 0644, NULL);
+	if (r < 0)
+		fprintf(stderr, "stapcache: cannot write %s: %s\n", dest, strerror(-r));
+	else
+		printf("%s\n", dest);
+	free(buf);
+	free(dest);
+	return r < 0 ? 1 : 0;
+}
+
+static int print_explain(const struct sc_key *key, struct sc_cache *c)
+{
+	char *rec, *path = NULL;
+	size_t len;
+
+	if (sc_record_serialize(key->record, &rec, &len) < 0)
+		return 1;
+	printf("# key: %s\n# module: %s.ko\n", key->hex, key->module);
+	if (sc_cache_peek(c, key, &path) == 0)
+		printf("# cached: %s\n", path);
+	else
+		printf("# cached: no\n");
+	fwrite(rec, 1, len, stdout);
+	free(rec);
+	free(path);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/*
+ * Without -p4: exec the runner (or supervise it for a duration: run.c), or
+ * stay its parent when stapcache reads the output (capture.c, which then
+ * applies the duration itself).
+ */
+static int run_module(struct sc_request *req, const char *path, unsigned duration)
+{
+	struct sc_output_opts oo = {.json = req->output_json,
+				    .trace = req->trace,
+				    .file = req->output_file};
+
+	if (!req->output_json && !req->trace)
+		return sc_run_module(req, path, duration);
+	req->output_here = true;
+	return sc_run_captured(req, path, &oo, duration);
+}
+
+int sc_cmd_compile(int argc, char **argv, bool as_stap, bool trace)
+{
+	struct sc_error err = {{0}};
+	struct sc_job j = {0};
+	struct sc_request *req = &j.req;
+	struct sc_ctx *ctx = &j.ctx;
+	enum sc_cache_how how;
+	char *path = NULL, *real_stap = NULL;
+	int r, status = 1;
+
+	r = sc_job_parse(&j, argc, argv, as_stap, NULL);
+	if (r > 0 && req->help) {
+		sc_usage(stdout);
+		sc_cmd_list(stdout);
+	}
+	if (r != 0) {
+		sc_job_clear(&j);
+		return r < 0 ? 2 : 0;
+	}
+	req->trace = trace;
+	if (as_stap && sc_find_real_stap(&j.env, &real_stap, &err) < 0)
+		goto fail;
+	/* Invoked as stap, not even a bad config.yaml stands between stap and its work. */
+	if (as_stap && req->exec_stap) {
+		status = pass_through(real_stap, argv, req, true);
+		goto out;
+	}
+	if (sc_ctx_init(ctx, &j.env, &err) < 0)
+		goto fail;
+	if (real_stap)
+		sc_ctx_set_stap(ctx, &j.env, real_stap);
+	ctx->progress = !req->no_progress &&
+			sc_progress_wanted(STDERR_FILENO, j.env.term);
+	if (req->exec_stap) {
+		status = pass_through(ctx->stap, argv, req, as_stap);
+		goto out;
+	}
+	if (req->timeout && resolve_timeout(req, &j.env) < 0) {
+		sc_error_set(&err, "out of memory");
+		goto fail;
+	}
+	if (sc_cache_open(ctx->cache_dir, ctx->max_size, &j.cache, &err) < 0)
+		goto fail;
+	sc_cache_set_lock_wait(j.cache, sc_build_timeout(req, ctx));
+	sc_cache_set_shared(j.cache, sc_shared_new(ctx)); /* NULL: no shared-cache: */
+	if (req->targets.n || req->remotes.n) {
+		req->output_here = true; /* stapcache-remote writes -o FILE here */
+		status = sc_remote_targets(req, &j.env, ctx, j.cache);
+		goto out;
+	}
+	if (sc_job_key(&j, &err) < 0)
+		goto fail;
+	if (req->explain) {
+		status = print_explain(&j.key, j.cache);
+		goto out;
+	}
+	struct sc_build b = {.req = req, .ctx = ctx, .kernel = &j.kernel, .key = &j.key};
+
+	if (sc_cache_get(j.cache, &j.key, sc_build_run, &b, &path, &how, &err) < 0) {
+		if (sc_build_interrupted())
+			status = 128 + sc_build_interrupted();
+		goto fail;
+	}
+	if (req->verbose)
+		fprintf(stderr, "stapcache: %s: %s\n",
+			how == SC_CACHE_BUILT        ? "built"
+			: how == SC_CACHE_HIT_WAITED ? "built by a concurrent request"
+			: how == SC_CACHE_SHARED     ? "shared cache hit"
+						     : "cache hit",
+			path);
+	if (req->last_pass == 4 && as_stap && req->module) {
+		status = copy_here(path, req->module);
+	} else if (req->last_pass == 4) {
+		printf("%s\n", path);
+		status = fflush(stdout) == 0 ? 0 : 1;
+	} else {
+		status = run_module(req, path, sc_run_duration(req, ctx->max_duration));
+	}
+	goto out;
+fail:
+	fprintf(stderr, "stapcache: %s\n", err.msg);
+out:
+	free(path);
+	free(real_stap);
+	sc_job_clear(&j);
+	return status;
+}
+
+void sc_cmd_list(FILE *out)
+{
+	fputs("\nCommands:\n", out);
+	for (size_t i = 0; i < sc_commands_n; i++)
+		if (sc_commands[i].summary)
+			fprintf(out, "  %-20s%s\n", sc_commands[i].name, sc_commands[i].summary);
+}

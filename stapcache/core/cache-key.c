@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "build-config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fsutil.h"
+#include "core/cache-key.h"
+#include "common/spawn.h"
+#include "core/tree.h"
+#include "core/helper.h"
+
+#define SCRIPT_MAX (16u << 20)
+#define LDD_OUT_MAX (256u << 10)
+#define SC_LDD "/usr/bin/ldd"
+
+void sc_key_clear(struct sc_key *key)
+{
+	sc_record_free(key->record);
+	free(key->script);
+	memset(key, 0, sizeof(*key));
+}
+
+/* ------------------------------------------------------------ fingerprints */
+
+/*
+ * The one place a single file enters the key: its path and the digest of its
+ * content (portable: no inode, device or time), memoized by file identity in
+ * memo_dir (see tree.h) so that a hit reads no file it has read before.
+ */
+static int add_file_fp(struct sc_record *rec, const char *label, const char *path,
+		       const char *memo_dir)
+{
+	char hex[SC_SHA256_HEXLEN + 1];
+	int r = sc_file_content_digest(path, memo_dir, hex);
+
+	if (r == -ENOMEM)
+		return r;
+	if (r == -ENOENT || r == -ENOTDIR)
+		return sc_record_addf(rec, label, "%s missing", path);
+	if (r < 0)
+		return sc_record_addf(rec, label, "%s unreadable: %s", path,
+				      strerror(-r));
+	return sc_record_addf(rec, label, "%s sha256:%s", path, hex);
+}
+
+char *sc_key_object_path(const char *value)
+{
+	char cwd[PATH_MAX];
+
+	if (value[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return xstrdupf("%s", value);
+	return xstrdupf("%s/%s", cwd, value);
+}
+
+/*
+ * The one place an object file (-d OBJECT, a library --ldd resolves)
+ * enters the key: the path stap is given and the digest of the content
+ * stap reads, the sysroot's copy under --sysroot. Content, not identity:
+ * the same object on two machines gives the same field (a portable key).
+ */
+static int add_object_fp(struct sc_record *rec, const char *label, const char *path,
+			 const char *sysroot)
+{
+	char hex[SC_SHA256_HEXLEN + 1];
+	char *file = sysroot && strcmp(sysroot, "/") ? xstrdupf("%s%s", sysroot, path)
+						     : xstrdupf("%s", path);
+	int r = sc_sha256_file(file, hex);
+
+	free(file);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) /* stap will say so; the key only needs to differ */
+		return sc_record_addf(rec, label, "%s unreadable: %s", path,
+				      strerror(-r));
+	return sc_record_addf(rec, label, "%s sha256:%s", path, hex);
+}
+
+/* The path ldd resolved on one line of its output, or NULL (vdso, not found). */
+static char *ldd_line_path(char *line)
+{
+	char *p = strstr(line, "=> "), *end;
+
+	p = p ? p + 3 : line + strspn(line, " \t");
+	if (*p != '/')
+		return NULL;
+	end = strstr(p, " (");
+	if (end)
+		*end = '\0';
+	return p;
+}
+
+/*
+ * --ldd: every library ldd resolves for object (read in the sysroot), by
+ * content, in ldd's order; "not found" lines too, since stap would miss them.
+ */
+static int add_ldd_fp(struct sc_record *rec, const char *object, const char *sysroot)
+{
+	char *file = sysroot && strcmp(sysroot, "/") ? xstrdupf("%s%s", sysroot, object)
+						     : xstrdupf("%s", object);
+	const char *argv[] = {SC_LDD, file, NULL};
+	char *out = NULL, *line, *save = NULL;
+	int r = sc_run_capture(argv, LDD_OUT_MAX, &out);
+
+	free(file);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) /* not dynamic, or unreadable: nothing more for stap to add */
+		return sc_record_addf(rec, "ldd.object", "%s no libraries", object);
+	r = sc_record_addf(rec, "ldd.object", "%s", object);
+	for (line = strtok_r(out, "\n", &save); r == 0 && line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		const char *lib = ldd_line_path(line);
+
+		if (lib)
+			r = add_object_fp(rec, "ldd.lib", lib, sysroot);
+		else if (strstr(line, "not found"))
+			r = sc_record_addf(rec, "ldd.lib", "%s",
+					   line + strspn(line, " \t"));
+	}
+	free(out);
+	return r;
+}
+
+/* --ldd: the libraries of every -d OBJECT, in command-line order. */
+static int add_ldd(struct sc_record *rec, const struct sc_request *req,
+		   const char *sysroot)
+{
+	int r = sc_record_add_str(rec, "option", "ldd");
+
+	for (size_t j = 0; r == 0 && j < req->n_opts; j++) {
+		char *path;
+
+		if (req->opts[j].opt->key != SC_KEY_FILE)
+			continue;
+		path = sc_key_object_path(req->opts[j].value);
+		r = add_ldd_fp(rec, path, sysroot);
+		free(path);
+	}
+	return r;
+}
+
+/* Record a tree's fingerprint (see tree.h). */
+static int add_tree_fp(struct sc_record *rec, const char *label, const char *path,
+		       const char *memo_dir, struct sc_error *err)
+{
+	char value[PATH_MAX + 128];
+	int r = sc_tree_fingerprint(path, memo_dir, value, sizeof(value), err);
+
+	return r < 0 ? r : sc_record_add_str(rec, label, value);
+}
+
+/* ------------------------------------------------------------ stap version */
+
+static char *run_stap_version(const char *stap)
+{
+	const char *argv[] = {stap, "-V", NULL};
+	char *out = NULL;
+
+	if (sc_run_capture(argv, 511, &out) < 0)
+		return NULL;
+	out[strcspn(out, "\n")] = '\0';
+	if (!*out) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* The memo is a record with one field, "stap.version". */
+static char *memo_version(const char *path)
+{
+	struct sc_record *rec = NULL;
+	char *buf = NULL, *v = NULL;
+	size_t len = 0;
+
+	if (sc_read_file(path, 4096, &buf, &len) == 0 &&
+	    sc_record_parse(buf, len, &rec, NULL) == 0 &&
+	    sc_record_get(rec, "stap.version"))
+		v = xstrdupf("%s", sc_record_get(rec, "stap.version"));
+	sc_record_free(rec);
+	free(buf);
+	return v;
+}
+
+static void memo_version_store(const char *memo_dir, const char *path,
+			       const char *version)
+{
+	struct sc_record *rec = sc_record_new();
+	char *dir = xstrdupf("%s/stap-version", memo_dir), *buf = NULL;
+	size_t len;
+
+	/* The memo is an optimisation: failing to store it is harmless. */
+	if (rec && sc_record_add_str(rec, "stap.version", version) == 0 &&
+	    sc_record_serialize(rec, &buf, &len) == 0 && sc_mkdir_p(dir, 0755) == 0)
+		(void)sc_write_file_atomic(path, buf, len, 0644, NULL);
+	sc_record_free(rec);
+	free(buf);
+	free(dir);
+}
+
+/*
+ * `stap -V` once per stap binary (path and content); later requests read the
+ * memo, so a cache hit never runs stap.
+ */
+static int add_stap(struct sc_record *rec, const char *stap, const char *memo_dir,
+		    struct sc_error *err)
+{
+	char fp[SC_SHA256_HEXLEN + 1], hex[SC_SHA256_HEXLEN + 1], *memo = NULL;
+	char *version = NULL, *id;
+	uint8_t md[SC_SHA256_LEN];
+	int r;
+
+	/* A directory or a missing file fails here too (-EISDIR, -ENOENT). */
+	if (sc_file_content_digest(stap, memo_dir, fp) < 0) {
+		sc_error_set(err,
+			     "stap not found at %s: install systemtap (apt-get install "
+			     "systemtap) or set 'stap:' in config.yaml",
+			     stap);
+		return -ENOENT;
+	}
+	id = xstrdupf("%s sha256:%s", stap, fp);
+	if (memo_dir) {
+		sc_sha256(id, strlen(id), md);
+		sc_hex(hex, md, sizeof(md));
+		memo = xstrdupf("%s/stap-version/%s", memo_dir, hex);
+		version = memo_version(memo);
+	}
+	if (!version) {
+		version = run_stap_version(stap);
+		if (!version) {
+			sc_error_set(err,
+				     "%s -V failed: is systemtap installed correctly?",
+				     stap);
+			free(memo);
+			free(id);
+			return -ENOEXEC;
+		}
+		if (memo)
+			memo_version_store(memo_dir, memo, version);
+	}
+	r = sc_record_add_str(rec, "stap", id);
+	if (r == 0)
+		r = sc_record_add_str(rec, "stap.version", version);
+	free(version);
+	free(memo);
+	free(id);
+	return r;
+}
+
+/* The C compiler kbuild will find first on PATH. */
+static int add_compiler(struct sc_record *rec, const char *path, const char *memo_dir)
+{
+	char *copy = xstrdupf("%s", path), *dir, *save = NULL;
+	int r = 0, found = 0;
+
+	for (dir = strtok_r(copy, ":", &save); dir && !found;
+	     dir = strtok_r(NULL, ":", &save)) {
+		char *cand = xstrdupf("%s/gcc", *dir ? dir : ".");
+		char real[PATH_MAX];
+
+		if (access(cand, X_OK) == 0 && sc_realpath(cand, real) == 0) {
+			r = add_file_fp(rec, "compiler", real, memo_dir);
+			found = 1;
+		}
+		free(cand);
+	}
+	free(copy);
+	if (!found)
+		r = sc_record_add_str(rec, "compiler", "gcc not found on PATH");
+	return r;
+}
+
+static int add_kernel(struct sc_record *rec, const struct sc_kernel *k,
+		      const char *memo_dir)
+{
+	static const char *files[] = {
+		".config",
+		"Module.symvers",
+		"Makefile",
+		"include/config/kernel.release",
+		"include/generated/utsrelease.h",
+		"include/generated/compile.h",
+		"include/generated/autoconf.h",
+		"include/generated/uapi/linux/version.h",
+		"include/linux/version.h",
+	};
+	size_t i;
+	int r;
+
+	r = sc_record_add_str(rec, "kernel.release", k->release);
+	if (r == 0)
+		r = sc_record_add_str(rec, "kernel.arch", k->arch);
+	if (r == 0)
+		r = sc_record_add_str(rec, "kernel.build-tree", k->build_tree);
+	for (i = 0; r == 0 && i < sizeof(files) / sizeof(files[0]); i++) {
+		char *p = xstrdupf("%s/%s", k->build_tree, files[i]);
+
+		r = add_file_fp(rec, "kernel.file", p, memo_dir);
+		free(p);
+	}
+	return r;
+}
+
+/*
+ * The options the table marks as key inputs that are not recorded in their
+ * own right: in table order, each with its occurrences in command-line order.
+ */
+static int add_options(struct sc_record *rec, const struct sc_request *req,
+		       struct sc_error *err)
+{
+	const char *sysroot = NULL;
+	int r = 0;
+
+	(void)sc_request_has(req, SC_OPT_SYSROOT, &sysroot);
+	for (size_t i = 0; r == 0 && i < sc_opts_n; i++) {
+		const struct sc_opt *o = &sc_opts[i];
+		bool flagged = false;
+		char *path;
+
+		if (o->role != SC_ROLE_KEY)
+			continue;
+		for (size_t j = 0; r == 0 && j < req->n_opts; j++) {
+			if (req->opts[j].opt != o)
+				continue;
+			/* o->key, read through the argument so that clang-tidy sees
+			 * one kind per argument (-d's value is never NULL). */
+			switch (req->opts[j].opt->key) {
+			case SC_KEY_FLAG:
+				if (!flagged)
+					r = sc_record_add_str(rec, "option", o->label);
+				flagged = true;
+				break;
+			case SC_KEY_VALUE: /* an optional argument left out: "" */
+				r = sc_record_add_str(rec, o->label,
+						      req->opts[j].value
+							      ? req->opts[j].value
+							      : "");
+				break;
+			case SC_KEY_FILE:
+				path = sc_key_object_path(req->opts[j].value);
+				r = add_object_fp(rec, o->label, path, sysroot);
+				free(path);
+				break;
+			case SC_KEY_LDD:
+				if (!flagged)
+					r = add_ldd(rec, req, sysroot);
+				flagged = true;
+				break;
+			case SC_KEY_TREE:
+				r = add_tree_fp(rec, o->label, req->opts[j].value, NULL,
+						err);
+				break;
+			case SC_KEY_NONE:
+			case SC_KEY_DERIVED:
+				break;
+			}
+		}
+	}
+	return r;
+}
+
+/* stap also reads options from $SYSTEMTAP_DIR/rc (default ~/.systemtap/rc). */
+static int add_stap_rc(struct sc_record *rec, const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int r = sc_read_file(path, 65536, &buf, &len);
+
+	r = r == 0 ? sc_record_add(rec, "stap.rc", buf, len) : 0;
+	free(buf);
+	return r;
+}
+
+static int read_script(const struct sc_request *req, struct sc_key *key,
+		       struct sc_error *err)
+{
+	const char *slash;
+	int r;
+
+	if (req->script_text) {
+		key->script = xstrdupf("%s", req->script_text);
+		key->script_len = strlen(req->script_text);
+		key->script_name = "-e";
+		return 0;
+	}
+	if (!strcmp(req->script_file, "-"))
+		r = sc_read_fd(0, SCRIPT_MAX, &key->script, &key->script_len);
+	else
+		r = sc_read_file(req->script_file, SCRIPT_MAX, &key->script,
+				 &key->script_len);
+	if (r < 0) {
+		sc_error_set(err, "cannot read script %s: %s%s", req->script_file,
+			     r == -EFBIG ? "larger than 16 MiB" : strerror(-r),
+			     r == -ENOENT ? " (check the path, or use -e SCRIPT)" : "");
+		return r;
+	}
+	/* stap compiles a copy of this name (build.c): its messages name it. */
+	slash = strrchr(req->script_file, '/');
+	if (!strcmp(req->script_file, "-"))
+		key->script_name = "stdin.stp";
+	else
+		key->script_name = slash ? slash + 1 : req->script_file;
+	return 0;
+}
+
+static int fill_record(struct sc_record *rec, const struct sc_request *req,
+		       const struct sc_ctx *ctx, const struct sc_kernel *kernel,
+		       const char *memo_dir, const struct sc_key *key,
+		       struct sc_error *err)
+{
+	int r = sc_record_addf(rec, "key.format", "%d", SC_KEY_FORMAT);
+
+	r = r ?: add_stap(rec, ctx->stap, memo_dir, err);
+	if (r < 0)
+		return r;
+	r = add_tree_fp(rec, "runtime", key->runtime, memo_dir, err);
+	if (r < 0) {
+		sc_error_prefix(err, "runtime (-R or 'runtime:' in config.yaml)");
+		return r;
+	}
+	r = add_tree_fp(rec, "tapset", ctx->tapset, memo_dir, err);
+	r = r ?: add_stap_rc(rec, ctx->stap_rc);
+	r = r ?: add_compiler(rec, ctx->path, memo_dir);
+	r = r ?: add_kernel(rec, kernel, memo_dir);
+	r = r ?: sc_record_addf(rec, "uid", "%u", (unsigned)ctx->uid);
+	r = r ?: add_options(rec, req, err);
+	r = r ?: sc_record_add_str(rec, "module", req->module ? req->module : "");
+	r = r ?: sc_record_add_str(rec, "script.name", key->script_name);
+	r = r ?: sc_record_add(rec, "script", key->script, key->script_len);
+	for (size_t i = 0; r == 0 && i < req->args.n; i++)
+		r = sc_record_add_str(rec, "arg", req->args.v[i]);
+	return r;
+}
+
+int sc_key_compute(const struct sc_request *req, const struct sc_ctx *ctx,
+		   const struct sc_kernel *kernel, const char *memo_dir,
+		   struct sc_key *key, struct sc_error *err)
+{
+	uint8_t md[SC_SHA256_LEN];
+	int r;
+
+	memset(key, 0, sizeof(*key));
+	key->runtime = req->runtime ? req->runtime : ctx->runtime;
+	r = read_script(req, key, err);
+	if (r < 0)
+		return r;
+	key->record = sc_record_new();
+	r = key->record ? fill_record(key->record, req, ctx, kernel, memo_dir, key, err)
+			: -ENOMEM;
+	sc_tree_memo_flush();
+	if (r == 0)
+		r = sc_record_digest(key->record, md);
+	if (r < 0) {
+		if (!err || !err->msg[0])
+			sc_error_set(err, "cannot compute the cache key: %s",
+				     strerror(-r));
+		sc_key_clear(key);
+		return r;
+	}
+	sc_hex(key->hex, md, sizeof(md));
+	if (req->module)
+		snprintf(key->module, sizeof(key->module), "%s", req->module);
+	else
+		snprintf(key->module, sizeof(key->module), "stap_%.32s", key->hex);
+	return 0;
+}

@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "build-config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cache/build.h"
+#include "core/kernel.h"
+#include "core/cache-key.h"
+#include "run/runner.h"
+#include "remote/fleet.h"
+#include "remote/launch.h"
+#include "core/helper.h"
+#include "common/fsutil.h"
+#include "common/spawn.h"
+#include "remote/targets.h"
+
+/* One distinct build and the module it gave. */
+struct build {
+	const struct sc_target *first; /* the target it was made for first */
+	const char *spec, *arch, *runtime;
+	char *path;
+};
+
+static bool same(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static struct build *find_build(struct build *b, size_t n, const char *spec,
+				const char *arch, const char *runtime)
+{
+	for (size_t i = 0; i < n; i++)
+		if (same(b[i].spec, spec) && same(b[i].arch, arch) &&
+		    same(b[i].runtime, runtime))
+			return &b[i];
+	return NULL;
+}
+
+/*
+ * Get or build req's module for one target's kernel as `-r spec -a arch
+ * [-R runtime] -p4` would: the same key, the same cache entry, the same
+ * build. Returns 0 and *path (caller frees), or -errno with err set.
+ */
+static int get_module(const struct sc_request *req, const struct sc_ctx *ctx,
+		      struct sc_cache *c, const struct build *want, char **path,
+		      struct sc_error *err)
+{
+	struct sc_request treq = *req;
+	struct sc_kernel k = {0};
+	struct sc_key key = {0};
+	enum sc_cache_how how;
+	int r;
+
+	treq.kernel = want->spec;
+	treq.arch = want->arch;
+	treq.runtime = want->runtime; /* NULL: the context's */
+	r = sc_kernel_resolve(treq.kernel, treq.arch, &k, err);
+	if (r == 0)
+		r = sc_key_compute(&treq, ctx, &k, sc_cache_memo_dir(c), &key, err);
+	if (r == 0) {
+		struct sc_build b = {.req = &treq, .ctx = ctx, .kernel = &k, .key = &key};
+
+		r = sc_cache_get(c, &key, sc_build_run, &b, path, &how, err);
+	}
+	if (r == 0 && req->verbose)
+		fprintf(stderr, "stapcache: %s for %s: %s\n",
+			how == SC_CACHE_BUILT        ? "built"
+			: how == SC_CACHE_HIT_WAITED ? "built by a concurrent request"
+						     : "cache hit",
+			k.release, *path);
+	sc_key_clear(&key);
+	sc_kernel_clear(&k);
+	return r;
+}
+
+/*
+ * Run argv (host probe) with its stdout read into *out (caller frees) and its
+ * stderr left on ours, where its messages (a refused host key) belong.
+ * Returns 0 when it exited 0, else -errno.
+ */
+static int probe_stdout(const char *const *argv, char **out)
+{
+	struct sc_spawn_opts so = SC_SPAWN_OPTS_INIT;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd[2], st = 0, r;
+	pid_t pid;
+
+	if (pipe2(fd, O_CLOEXEC) < 0)
+		return -errno;
+	so.stdout_fd = fd[1];
+	r = sc_spawn(argv, &so, &pid);
+	close(fd[1]);
+	while (r == 0) {
+		char chunk[4096], *nb;
+		ssize_t n = read(fd[0], chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || len + (size_t)n > (64u << 10))
+			break;
+		nb = realloc(buf, len + (size_t)n + 1);
+		if (!nb)
+			break;
+		buf = nb;
+		memcpy(buf + len, chunk, (size_t)n);
+		len += (size_t)n;
+		buf[len] = '\0';
+	}
+	close(fd[0]);
+	if (r == 0)
+		r = sc_wait(pid, &st);
+	if (r == 0 && (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !buf))
+		r = -EIO;
+	if (r == 0)
+		*out = buf;
+	else
+		free(buf);
+	return r;
+}
+
+/*
+ * --remote [ssh://]USER@HOST[:PORT]: an ad-hoc target named after its host
+ * (and port), with the --remote-runner runner (default direct, staprun, as
+ * stap --remote runs). Its kernel and arch come from asking it
+ * (stapcache-remote host probe: one connection, the same host key checks),
+ * and the entry is added to all, its YAML to *yaml (for the helper's --entry).
+ */
+static int adhoc_target(const char *url, const char *runner, size_t nth,
+			struct sc_targets *all, struct sc_argv *yaml)
+{
+	struct sc_error err = {{0}};
+	const char *hp = strncmp(url, "ssh://", 6) ? url : url + 6,
+		   *at = strrchr(hp, '@');
+	char name[80], *exe, *out = NULL, *helper = sc_helper_path("stapcache-remote");
+	const char *argv[] = {helper, "host", "probe", name, NULL, NULL};
+	size_t k = 0;
+	int r;
+
+	if (strstr(url, "://") && strncmp(url, "ssh://", 6)) {
+		fprintf(stderr,
+			"stapcache: --remote %s: only ssh:// (or USER@HOST[:PORT])\n",
+			url);
+		free(helper);
+		return -EINVAL;
+	}
+	for (const char *c = at ? at + 1 : hp; *c && k < 60; c++)
+		name[k++] = (isalnum((unsigned char)*c) || *c == '.' || *c == '-' ||
+			     *c == '_')
+				    ? *c
+				    : '-';
+	name[k] = '\0';
+	if (!name[0] || !isalnum((unsigned char)name[0]))
+		snprintf(name, sizeof(name), "remote%zu", nth + 1);
+	while (sc_targets_find(all, name) && k < 70)
+		snprintf(name + k, sizeof(name) - k, "-%zu", nth + 1), k = strlen(name);
+	exe = sc_strdupf("ssh:%s:%s", hp, runner ? runner : "direct");
+	argv[4] = exe;
+	r = probe_stdout(argv, &out);
+	if (r < 0 || !out) {
+		r = -EIO;
+		fprintf(stderr,
+			"stapcache: --remote %s: cannot ask it its kernel and arch\n",
+			url);
+	} else if ((r = sc_targets_parse(url, out, strlen(out), all, &err)) < 0) {
+		fprintf(stderr, "stapcache: --remote %s: %s\n", url, err.msg);
+	} else {
+		r = sc_argv_pushf(yaml, "%s", out);
+	}
+	free(out);
+	free(exe);
+	free(helper);
+	return r;
+}
+
+/*
+ * stapcache-remote run's argv: its own options, one -T NAME=MODULE.ko per
+ * target, then what the table gives the runner (sc_run_opts, as run.c gives
+ * it locally) verbatim: each option word as --runner-arg WORD, the module
+ * parameters after "--".
+ */
+static int helper_argv(const struct sc_request *req, unsigned duration,
+		       const struct sc_targets *all, const size_t *idx, size_t n,
+		       struct build *const *of, const struct sc_argv *yaml,
+		       struct sc_argv *a, struct sc_argv *opts, struct sc_argv *params)
+{
+	int r = sc_argv_push(a, "stapcache-remote") ?: sc_argv_push(a, "run");
+
+	for (size_t i = 0; r == 0 && i < yaml->n; i++)
+		r = sc_argv_push(a, "--entry") ?: sc_argv_push(a, yaml->v[i]);
+
+	for (int i = 0; r == 0 && i < req->verbose && i < 4; i++)
+		r = sc_argv_push(a, "-v");
+	if (r == 0 && req->connect_timeout)
+		r = sc_argv_pushf(a, "--connect-timeout=%d", req->connect_timeout);
+	if (r == 0 && req->io_timeout)
+		r = sc_argv_pushf(a, "--io-timeout=%d", req->io_timeout);
+	if (r == 0 && req->jobs)
+		r = sc_argv_pushf(a, "--jobs=%d", req->jobs);
+	/* The output is read and written here (-o FILE too: never the target's runner). */
+	if (r == 0 && req->output_json)
+		r = sc_argv_push(a, "--output=json");
+	if (r == 0 && req->trace)
+		r = sc_argv_push(a, "--trace");
+	if (r == 0 && req->output_file)
+		r = sc_argv_push(a, "--output-file") ?: sc_argv_push(a, req->output_file);
+	if (req->no_progress)
+		r = r ?: sc_argv_push(a, "--no-progress");
+	if (r == 0 && duration)
+		r = sc_argv_pushf(a, "--duration=%u", duration);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = sc_argv_push(a, "-T")
+			    ?: sc_argv_pushf(a, "%s=%s", all->v[idx[i]].name,
+					     of[i]->path);
+	r = r ?: sc_run_opts(req, opts, params);
+	for (size_t i = 0; r == 0 && i < opts->n; i++)
+		r = sc_argv_push(a, "--runner-arg") ?: sc_argv_push(a, opts->v[i]);
+	r = r ?: sc_argv_push(a, "--");
+	for (size_t i = 0; r == 0 && i < params->n; i++)
+		r = sc_argv_push(a, params->v[i]);
+	return r;
+}
+
+static int exec_run(const struct sc_request *req, unsigned duration,
+		    const struct sc_targets *all, const size_t *idx, size_t n,
+		    struct build *const *of, const struct sc_argv *yaml)
+{
+	struct sc_argv a = {0}, opts = {0}, params = {0};
+	int status = 1;
+
+	if (helper_argv(req, duration, all, idx, n, of, yaml, &a, &opts, &params) < 0)
+		fprintf(stderr, "stapcache: out of memory\n");
+	else
+		status = sc_remote_exec_argv((char **)a.v);
+	sc_argv_free(&a);
+	sc_argv_free(&opts);
+	sc_argv_free(&params);
+	return status;
+}
+
+/*
+ * One build per distinct (tree or release, arch, runtime) among the selected
+ * targets: builds[] gets them (*nb of them), of[i] the one for target idx[i].
+ * The runtime is -R, else the target's runtime:, else the context's.
+ * Returns 0, or -1 after saying what failed (of[] is then not all set).
+ */
+static int get_builds(const struct sc_request *req, const struct sc_ctx *ctx,
+		      struct sc_cache *c, const struct sc_targets *all, const size_t *idx,
+		      size_t n, struct build *builds, size_t *nb, struct build **of)
+{
+	struct sc_error err = {{0}};
+
+	for (size_t i = 0; i < n; i++) {
+		const struct sc_target *t = &all->v[idx[i]];
+		const char *spec = t->build_tree ? t->build_tree : t->kernel;
+		const char *rt = req->runtime ? req->runtime : t->runtime;
+		struct build *b = find_build(builds, *nb, spec, t->arch, rt);
+
+		if (t->sysroot)
+			fprintf(stderr,
+				"stapcache: warning: %s: sysroot is not used yet\n",
+				t->name);
+		if (!b) {
+			b = &builds[(*nb)++];
+			*b = (struct build){.first = t,
+					    .spec = spec,
+					    .arch = t->arch,
+					    .runtime = rt};
+			if (get_module(req, ctx, c, b, &b->path, &err) < 0) {
+				fprintf(stderr, "stapcache: %s (for target %s): %s\n",
+					spec, t->name, err.msg);
+				return -1;
+			}
+		}
+		of[i] = b;
+	}
+	return 0;
+}
+
+int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
+		      const struct sc_ctx *ctx, struct sc_cache *c)
+{
+	struct sc_targets all = {0};
+	struct sc_error err = {{0}};
+	struct build *builds = NULL, **of = NULL;
+	struct sc_argv yaml = {0}, specs = {0};
+	size_t *idx = NULL, n = 0, nb = 0;
+	char *path = sc_targets_default_path(env->xdg_config_home, env->home);
+	int status = 2;
+
+	if (req->kernel || req->arch) {
+		fprintf(stderr, "stapcache: -r/-a and -T do not go together: a target's "
+				"known_hosts entry says its kernel and arch\n");
+		goto out;
+	}
+	if (req->explain) {
+		fprintf(stderr, "stapcache: --explain and -T do not go together: explain "
+				"with -r and -a of one target\n");
+		goto out;
+	}
+	status = 1;
+	if (sc_targets_load(path, &all, &err) < 0) {
+		fprintf(stderr, "stapcache: %s\n", err.msg);
+		goto out;
+	}
+	for (size_t i = 0; i < req->targets.n; i++)
+		if (sc_argv_push(&specs, req->targets.v[i]) < 0)
+			goto out;
+	for (size_t i = 0; i < req->remotes.n; i++) {
+		if (adhoc_target(req->remotes.v[i], req->remote_runner, i, &all, &yaml) <
+			    0 ||
+		    sc_argv_push(&specs, all.v[all.n - 1].name) < 0)
+			goto out;
+	}
+	if (sc_targets_select(&all, (const char *const *)specs.v, specs.n, &idx, &n,
+			      &err) < 0) {
+		fprintf(stderr, "stapcache: %s%s\n", err.msg,
+			all.n == 0 && access(path, F_OK) != 0
+				? " (no known_hosts file yet)"
+				: "");
+		goto out;
+	}
+	builds = calloc(n, sizeof(*builds));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): of[] is an array of pointers */
+	of = calloc(n, sizeof(*of));
+	if (!builds || !of) {
+		fprintf(stderr, "stapcache: out of memory\n");
+		goto out;
+	}
+	if (get_builds(req, ctx, c, &all, idx, n, builds, &nb, of) < 0) {
+		status = sc_build_interrupted() ? 128 + sc_build_interrupted() : 1;
+		goto out;
+	}
+	if (req->last_pass == 4) {
+		for (size_t i = 0; i < nb; i++)
+			printf("%s\n", builds[i].path);
+		status = fflush(stdout) == 0 ? 0 : 1;
+		goto out;
+	}
+	status = exec_run(req, sc_run_duration(req, ctx->max_duration), &all, idx, n, of,
+			  &yaml);
+out:
+	sc_argv_free(&yaml);
+	sc_argv_free(&specs);
+	for (size_t i = 0; i < nb; i++)
+		free(builds[i].path);
+	free(builds);
+	free(of);
+	free(idx);
+	free(path);
+	sc_targets_clear(&all);
+	return status;
+}

@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Fan-out: every target connects, ships and runs concurrently.
+ *
+ * A thread per target (at most `jobs` at once), each with its own libssh
+ * session, rather than one non-blocking poll loop: libssh's blocking API is
+ * the well-trodden one, ssh_connect resolves names with a blocking
+ * getaddrinfo() anyway, a dead or slow target then holds only its own thread,
+ * and for the fleets this is for (N up to a few hundred) threads cost little.
+ * libssh allows one session per thread; nothing else is shared but the output
+ * lock and the stop flag. The main thread only waits for signals.
+ */
+#include "build-config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "remote/helper/fanout.h"
+#include "output/progress.h"
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A target's state on the status line. */
+enum state { ST_WAITING, ST_CONNECTING, ST_SHIPPING, ST_RUNNING, ST_DONE, ST_FAILED };
+static const char *const state_names[] = {"waiting", "connecting", "shipping",
+					  "running", "done",       "failed"};
+
+struct fanout {
+	const struct sc_fanout_item *items;
+	size_t n;
+	const struct sc_run_req *rq;
+	struct sc_run_result *res;
+	atomic_size_t next, done;
+	volatile sig_atomic_t stop;
+	pthread_mutex_t out_lock;
+	bool prefix;
+	struct sc_output *out; /* writes the lines: text or JSON (output.c) */
+	bool json;
+	/* The status line (NULL: off), under out_lock; paused while sudo asks. */
+	struct sc_progress *progress;
+	bool paused;
+	atomic_int *state; /* enum state, per item */
+	double t0;
+};
+
+struct line_ctx {
+	struct fanout *f;
+	size_t lines;
+	size_t i; /* the item: its index in the output sink too */
+};
+
+static void emit(void *ud, int is_stderr, const char *line, size_t len)
+{
+	struct line_ctx *c = ud;
+
+	pthread_mutex_lock(&c->f->out_lock);
+	sc_progress_hide(c->f->progress); /* drawn again at the next tick */
+	sc_output_line(c->f->out, c->i, is_stderr, line, len);
+	pthread_mutex_unlock(&c->f->out_lock);
+	c->lines++;
+}
+
+static void report(struct fanout *f, const struct sc_target *t, const char *msg)
+{
+	pthread_mutex_lock(&f->out_lock);
+	sc_progress_hide(f->progress);
+	fprintf(stderr, "stapcache: %s\n", msg);
+	fflush(stderr);
+	pthread_mutex_unlock(&f->out_lock);
+	(void)t;
+}
+
+/* sc_run_req's phase callback: where a target is, for the status line. */
+static void on_phase(void *ud, int phase)
+{
+	struct line_ctx *c = ud;
+	enum state st = phase == SC_PHASE_CONNECT ? ST_CONNECTING
+			: phase == SC_PHASE_RUN   ? ST_RUNNING
+						  : ST_SHIPPING;
+
+	atomic_store(&c->f->state[c->i], st);
+}
+
+/* The sudo prompt's turn on the terminal: no status line meanwhile. */
+static void on_pause(void *ud, bool on)
+{
+	struct fanout *f = ud;
+
+	pthread_mutex_lock(&f->out_lock);
+	f->paused = on;
+	sc_progress_hide(f->progress);
+	pthread_mutex_unlock(&f->out_lock);
+}
+
+/*
+ * "stapcache: 3.2 s  running 2, done 1 | web1 running, web2 running, web3
+ * done": the counts, then every target's state as far as the line has room
+ * (the progress line cuts it to the terminal's width).
+ */
+static void draw(struct fanout *f)
+{
+	size_t count[ST_FAILED + 1] = {0}, len;
+	char line[1024];
+
+	for (size_t i = 0; i < f->n; i++)
+		count[atomic_load(&f->state[i])]++;
+	len = (size_t)snprintf(line, sizeof(line), "stapcache: %.1f s ", now() - f->t0);
+	for (int s = 0; s <= ST_FAILED && len < sizeof(line); s++)
+		if (count[s])
+			len += (size_t)snprintf(line + len, sizeof(line) - len, " %s %zu",
+						state_names[s], count[s]);
+	for (size_t i = 0; i < f->n && len < sizeof(line); i++)
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s %s",
+					i ? ", " : " | ", f->items[i].target->name,
+					state_names[atomic_load(&f->state[i])]);
+	pthread_mutex_lock(&f->out_lock);
+	if (!f->paused)
+		sc_progress_show(f->progress, line);
+	pthread_mutex_unlock(&f->out_lock);
+}
+
+static void *worker(void *arg)
+{
+	struct fanout *f = arg;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&f->next, 1)) < f->n) {
+		const struct sc_fanout_item *it = &f->items[i];
+		struct line_ctx c = {.f = f, .i = i};
+		struct sc_run_result *res = &f->res[i];
+
+		if (f->stop) {
+			res->status = 255;
+			res->phase = SC_PHASE_READ;
+			snprintf(res->msg, sizeof(res->msg),
+				 "%s: not started (interrupted)", it->target->name);
+		} else if (sc_run_target(it->target, it->module_path, f->rq, emit, &c,
+					 &f->stop, res) < 0) {
+			char msg[1200];
+
+			/* Connection errors already name the target. */
+			if (!strncmp(res->msg, it->target->name,
+				     strlen(it->target->name)))
+				snprintf(msg, sizeof(msg), "%s", res->msg);
+			else
+				snprintf(msg, sizeof(msg), "%s: %s", it->target->name,
+					 res->msg);
+			report(f, it->target, msg);
+		}
+		res->lines = c.lines;
+		atomic_store(&f->state[i], res->phase == SC_PHASE_DONE && res->status == 0
+						   ? ST_DONE
+						   : ST_FAILED);
+		atomic_fetch_add(&f->done, 1);
+	}
+	return NULL;
+}
+
+static const char *phase_name(enum sc_run_phase p)
+{
+	static const char *const names[] = {"module", "connect", "prepare", "kernel",
+					    "upload", "run",     "done"};
+	return names[p];
+}
+
+static void summary(const struct fanout *f)
+{
+	if (f->json) {
+		for (size_t i = 0; i < f->n; i++) {
+			const struct sc_run_result *r = &f->res[i];
+
+			sc_output_summary(f->out, i, r->status, r->seconds,
+					  r->phase == SC_PHASE_DONE
+						  ? (r->status ? "runner failed" : "ok")
+						  : phase_name(r->phase));
+		}
+		return;
+	}
+	fprintf(stderr, "%-20s %-24s %7s %9s %7s  %s\n", "TARGET", "KERNEL", "STATUS",
+		"SECONDS", "LINES", "");
+	for (size_t i = 0; i < f->n; i++) {
+		const struct sc_run_result *r = &f->res[i];
+		const struct sc_target *t = f->items[i].target;
+
+		fprintf(stderr, "%-20s %-24s %7d %9.2f %7zu  %s\n", t->name, t->kernel,
+			r->status, r->seconds, r->lines,
+			r->phase == SC_PHASE_DONE ? (r->status ? "runner failed" : "ok")
+						  : phase_name(r->phase));
+	}
+}
+
+/* Wait for the workers; a signal asks them to stop (a second: give up). */
+static void wait_signals(struct fanout *f, const sigset_t *set)
+{
+	struct timespec tick = {0, 100 * 1000 * 1000};
+
+	while (atomic_load(&f->done) < f->n) {
+		int sig = sigtimedwait(set, NULL, &tick);
+
+		/* Nobody reads the output any more (| head): stop the runs, as Ctrl-C. */
+		if (sig <= 0 && !f->stop && sc_output_failed(f->out))
+			f->stop = 1;
+		if (f->progress)
+			draw(f);
+		if (sig <= 0)
+			continue;
+		f->stop = f->stop < 2 ? f->stop + 1 : 2;
+		pthread_mutex_lock(&f->out_lock);
+		sc_progress_hide(f->progress);
+		fprintf(stderr, f->stop == 1
+					? "stapcache: stopping the remote runs (again to "
+					  "abandon them)\n"
+					: "stapcache: abandoning the remote runs\n");
+		pthread_mutex_unlock(&f->out_lock);
+	}
+}
+
+/* The sink for the lines: text prefixed with several targets, or JSON. */
+static int open_output(struct fanout *f, const struct sc_output_opts *oo)
+{
+	struct sc_output_opts o = *oo;
+	struct sc_error err = {{0}};
+	const char **names = calloc(f->n ? f->n : 1, sizeof(*names));
+	int r;
+
+	if (!names)
+		return -ENOMEM;
+	for (size_t i = 0; i < f->n; i++)
+		names[i] = f->items[i].target->name;
+	o.prefix = f->n > 1;
+	f->json = o.json;
+	r = sc_output_new(&o, names, f->n, &f->out, &err);
+	free(names); /* the names themselves are the targets' */
+	if (r < 0)
+		fprintf(stderr, "stapcache: %s\n", err.msg);
+	return r;
+}
+
+int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
+		  const struct sc_run_req *rq, int jobs, bool progress,
+		  const struct sc_output_opts *oo)
+{
+	struct fanout f = {.items = items, .n = n, .prefix = n > 1, .t0 = now()};
+	struct sc_run_req req = *rq;
+	pthread_t *th;
+	struct sc_error err = {{0}};
+	sigset_t set, old;
+	size_t nth = jobs > 0 && (size_t)jobs < n ? (size_t)jobs : n, started = 0;
+	int status = 0;
+
+	f.res = calloc(n, sizeof(*f.res));
+	f.state = calloc(n, sizeof(*f.state));
+	th = calloc(nth ? nth : 1, sizeof(*th));
+	if (!f.res || !th || !f.state || open_output(&f, oo) < 0) {
+		if (!f.res || !th || !f.state)
+			fprintf(stderr, "stapcache: out of memory\n");
+		free(f.res);
+		free(f.state);
+		free(th);
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		atomic_init(&f.state[i], ST_WAITING);
+	f.progress = progress ? sc_progress_new(STDERR_FILENO) : NULL;
+	if (f.progress) {
+		req.phase = on_phase;
+		if (req.sudo) {
+			req.sudo->pause = on_pause;
+			req.sudo->pause_ud = &f;
+		}
+	}
+	f.rq = &req;
+	pthread_mutex_init(&f.out_lock, NULL);
+	atomic_init(&f.next, 0);
+	atomic_init(&f.done, 0);
+	/* Workers inherit the mask: only this thread takes the signals. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < nth; i++) {
+		if (pthread_create(&th[i], NULL, worker, &f) != 0) {
+			fprintf(stderr, "stapcache: cannot start a thread: %s\n",
+				strerror(errno));
+			break;
+		}
+		started++;
+	}
+	if (started == 0)
+		worker(&f); /* run them one after another rather than not at all */
+	else
+		wait_signals(&f, &set);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	sc_progress_free(f.progress);
+	if (req.sudo)
+		req.sudo->pause = NULL;
+	if (n > 1 || f.json)
+		summary(&f);
+	for (size_t i = 0; i < n; i++)
+		if (f.res[i].status != 0)
+			status = n > 1 ? 1 : f.res[i].status;
+	/* Interrupted: the runners' own statuses (TERMed: 143) are our doing. */
+	if (f.stop)
+		status = 130;
+	if (sc_output_finish(f.out, &err) < 0) {
+		fprintf(stderr, "stapcache: %s\n", err.msg);
+		status = status ? status : 1;
+	}
+	pthread_mutex_destroy(&f.out_lock);
+	sc_output_free(f.out);
+	free(f.state);
+	free(f.res);
+	free(th);
+	return status;
+}

@@ -1,0 +1,535 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Ship a module to one target and run it there. The target needs a POSIX
+ * shell, mktemp, head -c, wc, sha256sum and the runner: no stapcache, no
+ * compiler.
+ *
+ * One exec channel does it all (each channel costs the target a session and
+ * a login shell): one shell script checks the kernel, makes the private dir,
+ * takes the module's bytes from its stdin, renames and checks the copy, says
+ * so on its first line of output, and runs the wrapper; the stdin then stays
+ * open as the stop signal. The sudo runner needs a PTY, which cannot carry a
+ * module's bytes: there the same script stores the module on one channel and
+ * the wrapper runs on a second.
+ *
+ * Cleanup, however the run ends:
+ * - normal end, or the runner failing: the wrapper removes its dir;
+ * - Ctrl-C here: the channel gets a TERM signal request and EOF on stdin;
+ *   the wrapper TERMs the runner (which unloads the module), waits, cleans up;
+ * - this process SIGKILLed, or the network gone: sshd closes the channel, the
+ *   wrapper's stdin reaches EOF, and it does the same;
+ * - the target rebooted or the wrapper itself killed: the next connection to
+ *   that host removes dirs of ours whose runner is no longer alive;
+ * - the connection lost before the run (mid-upload): the dir's pid file names
+ *   the sshd process of that connection (the stage script's parent) until the
+ *   wrapper puts the runner's there, so the next connection removes it too.
+ *   A truncated upload is never renamed to the module's name.
+ */
+#include "build-config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "common/digest.h"
+#include "common/fsutil.h"
+#include "common/modinfo.h"
+#include "remote/helper/stage.h"
+
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static char *append(char *s, const char *word)
+{
+	char *q = sc_shell_quote(word), *n = sc_strdupf("%s %s", s, q);
+
+	free(q);
+	free(s);
+	return n;
+}
+
+int sc_run_secret_init(struct sc_run_secret *s, bool may_ask)
+{
+	unsigned char rnd[8];
+	char hex[17];
+
+	memset(s, 0, sizeof(*s));
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return -errno;
+	sc_hex(hex, rnd, sizeof(rnd));
+	/* No '%': sudo expands %u, %h, %p in its prompt. */
+	snprintf(s->marker, sizeof(s->marker), "[stapcache sudo %s] ", hex);
+	s->may_ask = may_ask;
+	return pthread_mutex_init(&s->lock, NULL) == 0 ? 0 : -ENOMEM;
+}
+
+void sc_run_secret_clear(struct sc_run_secret *s)
+{
+	explicit_bzero(s->pw, sizeof(s->pw));
+	s->len = 0;
+	s->state = 0;
+	pthread_mutex_destroy(&s->lock);
+}
+
+/* sc_ssh_prompt's answer: the password, asked on the terminal the first time. */
+static int sudo_answer(void *ud, char *buf, size_t n)
+{
+	struct sc_run_secret *s = ud;
+	int r = -1;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->state == 0) {
+		int got = -ENOTTY;
+
+		if (s->may_ask && s->pause)
+			s->pause(s->pause_ud, true);
+		if (s->may_ask)
+			got = sc_ssh_ask_tty("stapcache: sudo password on the targets: ",
+					     s->pw, sizeof(s->pw));
+		if (s->may_ask && s->pause)
+			s->pause(s->pause_ud, false);
+
+		s->state = got < 0 ? -1 : 1;
+		s->len = got < 0 ? 0 : (size_t)got;
+		if (got < 0)
+			explicit_bzero(s->pw, sizeof(s->pw));
+	}
+	if (s->state == 1 && s->len <= n) {
+		memcpy(buf, s->pw, s->len);
+		r = (int)s->len;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/*
+ * Remove dirs of earlier runs whose runner (or, before the run, connection:
+ * the shell's parent, the sshd of that connection) is gone, with TERM, INT
+ * and HUP ignored meanwhile (an rm killed after it removed a dir's pid file
+ * would leave the rest for good: the sweep goes by that file); refuse another
+ * kernel ("stapcache-kernel RELEASE"); make a private dir $d; store the module
+ * from stdin (exactly len bytes, or a cut connection leaves nothing under the
+ * module's name) under a temporary name, rename it, and say
+ * "stapcache-ok SHA256 DIR" with the copy's digest; run nothing unless it is
+ * hex. A TERM, INT or HUP before the runner starts removes $d, with those
+ * signals ignored from then on: a second one (a Ctrl-C followed by the
+ * hangup of the PTY when the connection goes) must not kill the rm half-way
+ * and leave part of $d behind. The wrappers do the same once the runner has
+ * ended.
+ */
+static char *stage_script(const char *kernel, const char *name, size_t len,
+			  const char *hex)
+{
+	char *qk = sc_shell_quote(kernel), *out;
+
+	out = sc_strdupf(
+		"umask 077; trap '' TERM INT HUP; for x in \"${TMPDIR:-/tmp}\"/stapcache.*; do "
+		"[ -d \"$x\" ] && [ -O \"$x\" ] && [ -f \"$x/pid\" ] && "
+		"! kill -0 \"$(cat \"$x/pid\")\" 2>/dev/null && rm -rf \"$x\"; "
+		"done >/dev/null 2>&1; trap - TERM INT HUP; k=$(uname -r); "
+		"[ \"$k\" = %s ] || { echo \"stapcache-kernel $k\"; exit 124; }; "
+		"d=$(mktemp -d \"${TMPDIR:-/tmp}/stapcache.XXXXXXXX\") || exit 125; "
+		"echo \"$PPID\" > \"$d/pid\"; "
+		"trap 'trap \"\" TERM INT HUP; cd / && rm -rf \"$d\"; exit 129' TERM INT HUP; "
+		"cd \"$d\" && head -c %zu > .%s.ko.part && n=$(wc -c < .%s.ko.part) && "
+		"[ $n -eq %zu ] && mv -f .%s.ko.part %s.ko && "
+		"s=$(sha256sum %s.ko) || { cd / && rm -rf \"$d\"; exit 125; }; "
+		"s=${s%%%% *}; printf 'stapcache-ok %%s %%s\\n' \"$s\" \"$d\"; "
+		"[ \"$s\" = %s ] || { cd / && rm -rf \"$d\"; exit 126; }; ",
+		qk, len, name, name, len, name, name, name, hex);
+	free(qk);
+	return out;
+}
+
+/*
+ * The runner's pid is $p. kids: it and its descendants, four generations
+ * deep (stapio under staprun-auth's watchdog, under sudo's monitor, and what
+ * stapio runs for -c), from /proc/PID/task/PID/children (readable by anyone,
+ * also for a non-dumpable root process), else children only, by a scan of
+ * /proc; stop: TERM them all (only those the login may signal take it);
+ * started: one of them is stapio (the module is loaded and running), from
+ * when --duration counts.
+ */
+static const char stop_fn[] =
+	"kids_of() { [ \"$2\" -lt 4 ] || return 0; "
+	"for c in $(cat /proc/$1/task/$1/children 2>/dev/null); do echo \"$c\"; "
+	"kids_of \"$c\" $(($2 + 1)); done; }; "
+	"kids() { echo \"$p\"; if [ -r /proc/$p/task/$p/children ]; then kids_of \"$p\" 0; "
+	"return; fi; for f in /proc/[0-9]*/stat; do "
+	"{ read -r l <\"$f\"; } 2>/dev/null || continue; l=${l##*) }; set -- $l; "
+	"[ \"$2\" = \"$p\" ] || continue; c=${f#/proc/}; echo \"${c%/stat}\"; done; }; "
+	"stop() { for k in $(kids); do kill -TERM \"$k\" 2>/dev/null; done; }; "
+	"started() { for k in $(kids); do read -r c </proc/$k/comm && [ \"$c\" = stapio ] "
+	"&& return 0; done 2>/dev/null; return 1; }";
+
+/* The wrapper of sc_run_wrapper, for the dir in $d. */
+static char *wrapper_body(enum sc_runner runner, const char *module_name,
+			  const struct sc_run_req *rq)
+{
+	static const char *const runners[] = {"staprun-auth", "sudo", "staprun"};
+	char *cmd = sc_strdupf("%s", runners[runner]), *out, *with, *timer;
+
+	if (runner == SC_RUNNER_SUDO) {
+		cmd = append(cmd, "-p");
+		cmd = append(cmd, rq->sudo ? rq->sudo->marker : "[sudo] password: ");
+		cmd = append(cmd, "staprun");
+	}
+
+	for (size_t i = 0; i < rq->nrunner_opts; i++)
+		cmd = append(cmd, rq->runner_opts[i]);
+	with = sc_strdupf("%s \"$d\"/%s.ko", cmd, module_name);
+	free(cmd);
+	cmd = with;
+	for (size_t i = 0; i < rq->nparams; i++)
+		cmd = append(cmd, rq->params[i]);
+	/*
+	 * The runner gets /dev/null as stdin; the channel's stdin (fd 3) is
+	 * watched by a subshell that stops the runner at EOF. SIGPIPE is ignored
+	 * so that a lost connection makes writes fail instead of killing the
+	 * runner before it has unloaded the module. stop() TERMs the runner and
+	 * its children: staprun execs stapio, but staprun-auth forks it under a
+	 * root watchdog that the login cannot signal (staprun-auth(8)), so there
+	 * it is the child, stapio, that must get it, as with a Ctrl-C.
+	 * --duration: a timer subshell calls stop() too, that many seconds
+	 * after stapio started (at most 120 s of waiting for the load); when
+	 * the run ends first, it is TERMed and takes its sleep with it.
+	 */
+	timer = rq->duration
+			? sc_strdupf("( trap 'kill $z 2>/dev/null; exit 0' TERM; i=0; "
+				     "while [ $i -lt 1200 ] && ! started; do sleep 0.1; "
+				     "i=$((i + 1)); done; sleep %u & z=$!; wait $z; stop ) "
+				     "</dev/null 3<&- >/dev/null 2>&1 & t=$!; ",
+				     rq->duration)
+			: sc_strdupf("t=; ");
+	out = sc_strdupf(
+		"cd \"$d\" || exit 125; trap '' PIPE; exec 3<&0; %s; "
+		"%s </dev/null 3<&- & p=$!; echo \"$p\" > \"$d/pid\"; "
+		"( while read -r _ <&3; do :; done; stop ) >/dev/null 2>&1 & w=$!; "
+		"%strap 'stop' TERM INT HUP; "
+		"while :; do wait \"$p\"; s=$?; kill -0 \"$p\" 2>/dev/null || break; "
+		"done; trap '' TERM INT HUP; kill $w $t 2>/dev/null; cd / && rm -rf \"$d\"; "
+		"exit \"$s\"",
+		stop_fn, cmd, timer);
+	if (runner == SC_RUNNER_SUDO) {
+		/*
+		 * On the PTY: no echo (nothing typed comes back, whenever it is
+		 * sent), no "\r\n"; nothing reads the terminal but sudo, which
+		 * opens /dev/tty for the password; the hangup when the
+		 * connection goes (HUP) stops the runner. sudo relays a TERM to
+		 * what it runs (as root: the login could not signal it anyway),
+		 * so stop() signals sudo only, at once.
+		 */
+		free(out);
+		out = sc_strdupf(
+			"stty -echo -onlcr 2>/dev/null; cd \"$d\" || exit 125; "
+			"trap '' PIPE; %s; stop() { kill -TERM \"$p\" 2>/dev/null; }; "
+			"%s </dev/null & p=$!; echo \"$p\" > \"$d/pid\"; "
+			"%strap 'stop' TERM INT HUP; "
+			"while :; do wait \"$p\"; s=$?; kill -0 \"$p\" 2>/dev/null || "
+			"break; done; trap '' TERM INT HUP; kill $t 2>/dev/null; "
+			"cd / && rm -rf \"$d\"; exit \"$s\"",
+			stop_fn, cmd, timer);
+	}
+	free(timer);
+	free(cmd);
+	return out;
+}
+
+char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_name,
+		     const struct sc_run_req *rq)
+{
+	char *qd = sc_shell_quote(dir), *body = wrapper_body(runner, module_name, rq);
+	char *out = sc_strdupf("d=%s; %s", qd, body);
+
+	free(qd);
+	free(body);
+	return out;
+}
+
+static int fail(struct sc_run_result *res, enum sc_run_phase phase, int r,
+		const struct sc_error *err)
+{
+	res->phase = phase;
+	res->status = 255;
+	snprintf(res->msg, sizeof(res->msg), "%s", err->msg);
+	return r;
+}
+
+static void tell(const struct sc_run_req *rq, void *ud, enum sc_run_phase phase)
+{
+	if (rq->phase)
+		rq->phase(ud, (int)phase);
+}
+
+static void remove_dir(struct sc_ssh *s, const char *dir)
+{
+	char *q = sc_shell_quote(dir), *cmd = sc_strdupf("rm -rf %s", q);
+	int st;
+
+	(void)sc_ssh_exec(s, cmd, NULL, 0, NULL, &st, NULL);
+	free(q);
+	free(cmd);
+}
+
+/* The module's bytes, digest and internal name (= its file name there). */
+struct module {
+	char *buf;
+	size_t len;
+	char hex[65];
+	char name[64];
+};
+
+static int read_module(const char *path, char **buf, size_t *len, char hex[65],
+		       char name[64], struct sc_error *err)
+{
+	uint8_t md[SC_SHA256_LEN];
+	struct sc_modinfo *mi = NULL;
+	int r = sc_read_file(path, SC_MODULE_MAX, buf, len);
+
+	if (r < 0) {
+		sc_error_set(err, "cannot read %s: %s", path, strerror(-r));
+		return r;
+	}
+	r = sc_modinfo_parse(*buf, *len, &mi, err);
+	if (r < 0) {
+		sc_error_prefix(err, "%s is not a kernel module", path);
+		free(*buf);
+		return r;
+	}
+	snprintf(name, 64, "%s", sc_modinfo_name(mi));
+	sc_modinfo_free(mi);
+	sc_sha256(*buf, *len, md);
+	sc_hex(hex, md, sizeof(md));
+	return 0;
+}
+
+/*
+ * The line filter in front of the caller's: the stage script's stdout line
+ * (stapcache-kernel or stapcache-ok), and stderr until then, are ours; after
+ * a good stapcache-ok, every line is the run's.
+ */
+struct gate {
+	sc_ssh_line_fn fn;
+	void *ud;
+	const struct sc_run_req *rq; /* told SC_PHASE_RUN when the gate opens */
+	const char *hex;             /* the module's digest here */
+	bool open;   /* the copy there has it: what follows is the run's */
+	bool cancel; /* it has another: stop (the stage script refuses too) */
+	char kernel[128];
+	char digest[65];
+	char dir[512];
+	char errs[900];
+};
+
+/* Is the line the stage script's (taken into g) rather than the run's? */
+static bool gate_take(struct gate *g, int is_stderr, const char *line, size_t len)
+{
+	size_t n = strlen(g->errs);
+
+	if (is_stderr) {
+		snprintf(g->errs + n, sizeof(g->errs) - n, "%s%.*s", n ? "; " : "",
+			 (int)len, line);
+	} else if (len > 17 && !strncmp(line, "stapcache-kernel ", 17)) {
+		snprintf(g->kernel, sizeof(g->kernel), "%.*s", (int)len - 17, line + 17);
+	} else if (len > 13 + 65 && !strncmp(line, "stapcache-ok ", 13) &&
+		   line[13 + 64] == ' ') {
+		snprintf(g->digest, sizeof(g->digest), "%.64s", line + 13);
+		snprintf(g->dir, sizeof(g->dir), "%.*s", (int)(len - 13 - 65),
+			 line + 13 + 65);
+		g->open = !strcmp(g->digest, g->hex);
+		g->cancel = !g->open;
+		if (g->open && g->rq)
+			tell(g->rq, g->ud, SC_PHASE_RUN);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static void gate_line(void *ud, int is_stderr, const char *line, size_t len)
+{
+	struct gate *g = ud;
+
+	if (g->open || !gate_take(g, is_stderr, line, len))
+		g->fn(g->ud, is_stderr, line, len);
+}
+
+/* What the stage script said, as an error: 0 when the module is in place. */
+static int gate_verdict(const struct gate *g, const struct sc_target *t, int status,
+			volatile sig_atomic_t *stop, struct sc_run_result *res,
+			struct sc_error *err)
+{
+	if (g->kernel[0]) {
+		sc_error_set(err,
+			     "refused: it runs kernel %s now, but known_hosts (%s) says "
+			     "%s; a module built for %s would not load. Update the entry: "
+			     "stapcache host refresh %s",
+			     g->kernel, t->origin, t->kernel, t->kernel, t->name);
+		return fail(res, SC_PHASE_KERNEL, -ESTALE, err);
+	}
+	if (g->digest[0] && !g->open) {
+		sc_error_set(err,
+			     "the uploaded copy's sha256 is %.64s, not %s: not running it",
+			     g->digest, g->hex);
+		return fail(res, SC_PHASE_UPLOAD, -EBADMSG, err);
+	}
+	if (g->open)
+		return 0;
+	if (stop && *stop)
+		sc_error_set(err, "interrupted before the run");
+	else
+		sc_error_set(err,
+			     "cannot make a private temp dir (mktemp -d) and store the "
+			     "module in it (head -c, mv, sha256sum) there (status %d): %s",
+			     status, g->errs[0] ? g->errs : "(no message)");
+	return fail(res, SC_PHASE_PREPARE, stop && *stop ? -EINTR : -EIO, err);
+}
+
+/*
+ * The sudo runner, on a PTY, its password prompt answered from rq->sudo. A
+ * prompt that cannot be answered, or a second one (the answer was wrong),
+ * fails this target with what to do about it.
+ */
+static int run_sudo(struct sc_ssh *s, const struct sc_target *t, const char *cmd,
+		    const struct sc_run_req *rq, sc_ssh_line_fn fn, void *ud,
+		    volatile sig_atomic_t *stop, struct sc_run_result *res,
+		    struct sc_error *err)
+{
+	struct sc_ssh_prompt pr = {.marker = rq->sudo ? rq->sudo->marker
+						      : "[sudo] password: ",
+				   .answer = sudo_answer,
+				   .ud = rq->sudo};
+	int r;
+
+	if (!rq->sudo)
+		pr.answer = NULL;
+	r = sc_ssh_stream_pty(s, cmd, &pr, fn, ud, stop, rq->grace, &res->status, err);
+	if (r < 0)
+		return r;
+	if (pr.refused) {
+		sc_error_set(err,
+			     "sudo there needs a password, and there is no terminal here "
+			     "to ask it on (stdin and stderr must be one). Either let %s run "
+			     "staprun without one (sudoers: %s ALL=(root) NOPASSWD: "
+			     "/usr/bin/staprun) or use the auth runner (execute: ...:auth, with "
+			     "staprun-auth on the target)",
+			     t->ex.user ? t->ex.user : "the login",
+			     t->ex.user ? t->ex.user : "USER");
+		return -EACCES;
+	}
+	if (pr.seen > 1) {
+		sc_error_set(err,
+			     "sudo there did not accept the password; nothing was run");
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* Stage the module, then the sudo runner on a PTY: two channels. */
+static int stage_then_sudo(struct sc_ssh *s, const struct sc_target *t,
+			   const struct module *m, const struct sc_run_req *rq,
+			   sc_ssh_line_fn fn, void *ud, volatile sig_atomic_t *stop,
+			   struct sc_run_result *res, struct sc_error *err)
+{
+	struct gate g = {.fn = fn,
+			 .ud = ud,
+			 .hex = m->hex}; /* the run is the second channel */
+	char *stage = stage_script(t->kernel, m->name, m->len, m->hex);
+	char *cmd = sc_strdupf("%sexit 0", stage);
+	int st = 255, r;
+
+	free(stage);
+	r = sc_ssh_stream_in(s, cmd, m->buf, m->len, &g.cancel, gate_line, &g, stop,
+			     rq->grace, &st, err);
+	free(cmd);
+	if (r < 0)
+		return fail(res, SC_PHASE_UPLOAD, r, err);
+	r = gate_verdict(&g, t, st, stop, res, err);
+	if (r == 0 && stop && *stop) {
+		remove_dir(s, g.dir);
+		sc_error_set(err, "interrupted before the run");
+		r = fail(res, SC_PHASE_UPLOAD, -EINTR, err);
+	}
+	if (r < 0)
+		return r;
+	cmd = sc_run_wrapper(t->ex.runner, g.dir, m->name, rq);
+	res->phase = SC_PHASE_RUN;
+	tell(rq, ud, SC_PHASE_RUN);
+	r = run_sudo(s, t, cmd, rq, fn, ud, stop, res, err);
+	free(cmd);
+	return r < 0 ? fail(res, SC_PHASE_RUN, r, err) : 0;
+}
+
+/*
+ * Everything over one channel: the stage script and the wrapper in one
+ * shell, the module on its stdin, which then stays open as the stop signal.
+ */
+static int stage_and_run(struct sc_ssh *s, const struct sc_target *t,
+			 const struct module *m, const struct sc_run_req *rq,
+			 sc_ssh_line_fn fn, void *ud, volatile sig_atomic_t *stop,
+			 struct sc_run_result *res, struct sc_error *err)
+{
+	struct gate g = {.fn = fn, .ud = ud, .hex = m->hex, .rq = rq};
+	char *stage = stage_script(t->kernel, m->name, m->len, m->hex);
+	char *body = wrapper_body(t->ex.runner, m->name, rq);
+	char *cmd = sc_strdupf("%s%s", stage, body);
+	int st = 255, r;
+
+	free(stage);
+	free(body);
+	r = sc_ssh_stream_in(s, cmd, m->buf, m->len, &g.cancel, gate_line, &g, stop,
+			     rq->grace, &st, err);
+	free(cmd);
+	if (r < 0)
+		return fail(res, g.open ? SC_PHASE_RUN : SC_PHASE_UPLOAD, r, err);
+	r = gate_verdict(&g, t, st, stop, res, err);
+	if (r < 0)
+		return r;
+	res->status = st;
+	return 0;
+}
+
+int sc_run_target(const struct sc_target *t, const char *module_path,
+		  const struct sc_run_req *rq, sc_ssh_line_fn fn, void *ud,
+		  volatile sig_atomic_t *stop, struct sc_run_result *res)
+{
+	struct sc_ssh_opts o = rq->ssh;
+	struct sc_error err = {{0}};
+	struct sc_ssh *s = NULL;
+	struct module m = {0};
+	double t0 = now();
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	res->status = 255;
+	r = read_module(module_path, &m.buf, &m.len, m.hex, m.name, &err);
+	if (r < 0)
+		return fail(res, SC_PHASE_READ, r, &err);
+	o.name = t->name;
+	tell(rq, ud, SC_PHASE_CONNECT);
+	r = sc_ssh_connect(&t->ex, &o, &s, &err);
+	if (r == 0) /* the stage script: kernel check, private dir, upload, digest */
+		tell(rq, ud, SC_PHASE_UPLOAD);
+	if (r < 0)
+		fail(res, SC_PHASE_CONNECT, r, &err);
+	else if (t->ex.runner == SC_RUNNER_SUDO)
+		r = stage_then_sudo(s, t, &m, rq, fn, ud, stop, res, &err);
+	else
+		r = stage_and_run(s, t, &m, rq, fn, ud, stop, res, &err);
+	if (r == 0)
+		res->phase = SC_PHASE_DONE;
+	res->seconds = now() - t0;
+	sc_ssh_free(s);
+	free(m.buf);
+	return r;
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "build-config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "run/runner.h"
+#include "run/supervise.h"
+
+const char *sc_run_runner(void)
+{
+	const char *auth = BINDIR "/staprun-auth";
+	struct stat st;
+
+	if (stat(auth, &st) == 0 && (st.st_mode & S_ISUID) && st.st_uid == 0)
+		return auth;
+	return "staprun";
+}
+
+/* The runner's options (params false: before the module) or its parameters (-G: spelled ""). */
+static int push_runner(const struct sc_request *req, bool params, struct sc_argv *a)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < req->n_opts; i++) {
+		const struct sc_opt *o = req->opts[i].opt;
+
+		if (!o->runner || (*o->runner == '\0') != params)
+			continue;
+		/* stapcache writes -o FILE itself when it reads the output. */
+		if (o->id == 'o' && req->output_here)
+			continue;
+		/* stap's -F: staprun -L (in memory), or with -o -D (files, in the background) */
+		if (o->id == 'F' && sc_request_has(req, 'o', NULL) && !req->output_here)
+			r = sc_argv_push(a, "-D");
+		else
+			r = sc_opt_push(a, o->runner, &req->opts[i]);
+	}
+	return r;
+}
+
+int sc_run_opts(const struct sc_request *req, struct sc_argv *opts,
+		struct sc_argv *params)
+{
+	return push_runner(req, false, opts) ?: push_runner(req, true, params);
+}
+
+int sc_run_argv(const struct sc_request *req, const char *runner, const char *module_path,
+		struct sc_argv *a)
+{
+	return sc_argv_push(a, runner) ?: push_runner(req, false, a) ?:
+	       sc_argv_push(a, module_path) ?: push_runner(req, true, a);
+}
+
+int sc_run_refused(const struct sc_request *req, const char *runner, struct sc_error *err)
+{
+	const char *base = strrchr(runner, '/');
+
+	if (strcmp(base ? base + 1 : runner, "staprun-auth") != 0)
+		return 0;
+	for (size_t i = 0; i < req->n_opts; i++) {
+		const struct sc_opt *o = req->opts[i].opt;
+		char name[64];
+
+		if (!o->no_auth)
+			continue;
+		sc_opt_name(o, name, sizeof(name));
+		sc_error_set(err,
+			     "%s cannot be run by %s: %s; use -p4 and run the module "
+			     "with systemtap's staprun as root, or leave %s out",
+			     name, runner, o->no_auth, name);
+		return -EPERM;
+	}
+	return 0;
+}
+
+unsigned sc_run_duration(const struct sc_request *req, unsigned max_duration)
+{
+	unsigned d = req->duration > 0 ? (unsigned)req->duration : 0;
+
+	if (max_duration && (!d || max_duration < d))
+		d = max_duration;
+	return d;
+}
+
+int sc_run_module(const struct sc_request *req, const char *module_path,
+		  unsigned duration)
+{
+	const char *runner = sc_run_runner();
+	struct sc_argv a = {0};
+	struct sc_error err = {{0}};
+
+	if (sc_run_refused(req, runner, &err) < 0) {
+		fprintf(stderr, "stapcache: %s\n", err.msg);
+		return 1;
+	}
+
+	if (sc_run_argv(req, runner, module_path, &a) < 0) {
+		fprintf(stderr, "stapcache: out of memory\n");
+		return 1;
+	}
+	if (req->verbose) {
+		fprintf(stderr, "stapcache: running");
+		for (size_t i = 0; i < a.n; i++)
+			fprintf(stderr, " %s", a.v[i]);
+		fputc('\n', stderr);
+	}
+	if (duration) {
+		int st = sc_supervise(a.v, duration, req->verbose);
+
+		sc_argv_free(&a);
+		return st;
+	}
+	fflush(NULL);
+	execvp(runner, (char *const *)a.v);
+	fprintf(stderr,
+		"stapcache: cannot run %s: %s; install staprun-auth (make install) "
+		"or systemtap-runtime, or use -p4 and run the module yourself\n",
+		runner, strerror(errno));
+	sc_argv_free(&a);
+	return 1;
+}

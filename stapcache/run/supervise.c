@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * --duration for a local run: the runner is a child, not exec'd, and this
+ * process stays behind to stop it when the time is up, the way a Ctrl-C
+ * stops it: SIGINT to stapio, which ends the script (its end probes run)
+ * and then has the runner unload the module.
+ *
+ * stapio is not always the child. systemtap's staprun execs it (same pid);
+ * staprun-auth forks it under a root watchdog that this process, like the
+ * caller it is, can no longer signal (staprun-auth(8)). So the stop goes to
+ * the child and to its children that run as us, found in /proc: the kernel
+ * lets this process signal only its own user's processes anyway.
+ *
+ * Neither runner has a time limit of its own that fits (staprun's and
+ * stapio's -T is a poll timeout, stap's -T TIME is compiled in and so would
+ * change the key), hence this small supervisor.
+ */
+#include "build-config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run/runproc.h"
+#include "run/supervise.h"
+
+/* Wait for the child for at most seconds (may be fractional); 1 when it ended. */
+static int wait_for(pid_t pid, double seconds, const sigset_t *set, int *status,
+		    int *forwarded)
+{
+	double end = sc_mono_now() + seconds;
+
+	for (;;) {
+		double left = end - sc_mono_now();
+		struct timespec ts;
+		int sig;
+
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return 1;
+		if (left <= 0)
+			return 0;
+		ts.tv_sec = (time_t)left;
+		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+		sig = sigtimedwait(set, NULL, &ts);
+		/* Someone asked this process to stop: the run stops now. */
+		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+			*forwarded = sig;
+			return 0;
+		}
+	}
+}
+
+int sc_supervise(const char *const *argv, unsigned seconds, int verbose)
+{
+	sigset_t set, old;
+	double t0 = sc_mono_now();
+	int status = 0, forwarded = 0, took = 0, ended = 0;
+	pid_t pid;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "stapcache: cannot start %s: %s\n", argv[0],
+			strerror(errno));
+		return 1;
+	}
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		execvp(argv[0], (char *const *)argv);
+		fprintf(stderr,
+			"stapcache: cannot run %s: %s; install staprun-auth (make "
+			"install) or systemtap-runtime, or use -p4 and run the module "
+			"yourself\n",
+			argv[0], strerror(errno));
+		_exit(127);
+	}
+	/* The time counts from when the module runs: loading it may take a while. */
+	for (int i = 0;
+	     i < SC_START_WAIT_S * 10 && !ended && !forwarded && !sc_stapio_started(pid);
+	     i++)
+		ended = wait_for(pid, 0.1, &set, &status, &forwarded);
+	if (!ended && !forwarded)
+		ended = wait_for(pid, seconds, &set, &status, &forwarded);
+	if (!ended) {
+		int sig = forwarded ? forwarded : SIGINT;
+
+		if (verbose)
+			fprintf(stderr,
+				"stapcache: %s; stopping the run (%s to stapio)\n",
+				forwarded ? strsignal(forwarded) : "--duration reached",
+				sigabbrev_np(sig));
+		/* Before stapio runs there may be nobody to take it: keep trying. */
+		for (int i = 0; i < SC_STOP_GRACE_S * 4; i++) {
+			if (!took)
+				took = sc_signal_run(pid, sig);
+			ended = wait_for(pid, 0.25, &set, &status, &forwarded);
+			if (ended)
+				break;
+		}
+		if (!ended) {
+			fprintf(stderr,
+				"stapcache: the run did not end %d s after the stop; "
+				"killing stapio (the runner unloads the module)\n",
+				SC_STOP_GRACE_S);
+			sc_signal_run(pid, SIGKILL);
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+		}
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (verbose)
+		fprintf(stderr, "stapcache: the run took %.2f s\n", sc_mono_now() - t0);
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}

@@ -1,0 +1,539 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * stapcache-store: the shared-cache helper. stapcache runs it only on a
+ * local miss (and for `stapcache key ...`), so that a local hit never loads
+ * hiredis or OpenSSL's EVP machinery.
+ *
+ *   stapcache-store get --key HEX --module NAME --out DIR [--lease] OPTS
+ *       look the entry up in each store in order; verify it; write
+ *       DIR/NAME.ko, DIR/inputs, DIR/meta. Prints one word on stdout:
+ *       hit | miss | lease | reject | error. With --lease a miss takes the
+ *       store's build lease where it can ("lease": build, then close stdin,
+ *       which releases it), or waits (bounded) for another machine's build.
+ *   stapcache-store put --key HEX --module NAME --entry DIR OPTS
+ *       sign the local entry with the builder key and upload it to every store.
+ *   stapcache-store keygen PATH | pubkey PATH
+ *   OPTS: --store URL (repeated, in order), --trust KEY (repeated),
+ *         --builder-key PATH, --connect-timeout MS, --timeout MS, --wait S
+ *
+ * Failure is never worse than no store: every problem is one warning line
+ * on stderr and a word on stdout; the caller builds locally.
+ */
+#include "build-config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/helper/entry.h"
+#include "common/fsutil.h"
+#include "common/record.h"
+#include "common/modinfo.h"
+#include "store/helper/store.h"
+
+#define LEASE_TTL_MS 10000
+#define LEASE_RENEW_MS 3000
+
+struct args {
+	const char *cmd, *key, *module, *out, *entry, *builder_key;
+	const char *stores[16];
+	size_t n_stores;
+	char *env_stores; /* STAPCACHE_STORES' copy: stores[] point into it */
+	char *trusted;    /* one a line */
+	size_t trusted_len;
+	bool lease;
+	struct sc_store_opts o;
+	unsigned wait_s;
+};
+
+__attribute__((format(printf, 2, 3))) static void warn(const char *url, const char *fmt,
+						       ...)
+{
+	va_list ap;
+
+	/* Never a password: scheme://USER:PW@host is shown as scheme://...@host. */
+	const char *scheme = strstr(url, "://"),
+		   *at = scheme ? strchr(scheme + 3, '@') : NULL;
+
+	if (at && !memchr(scheme + 3, '/', (size_t)(at - scheme - 3)))
+		fprintf(stderr,
+			"stapcache: shared cache %.*s...%s: ", (int)(scheme + 3 - url),
+			url, at);
+	else
+		fprintf(stderr, "stapcache: shared cache %s: ", url);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int say(const char *word)
+{
+	printf("%s\n", word);
+	fflush(stdout);
+	return 0;
+}
+
+static int add_trusted(struct args *a, const char *k)
+{
+	size_t l = strlen(k);
+	char *n = realloc(a->trusted, a->trusted_len + l + 2);
+
+	if (!n)
+		return -ENOMEM;
+	a->trusted = n;
+	memcpy(n + a->trusted_len, k, l);
+	a->trusted_len += l;
+	n[a->trusted_len++] = '\n';
+	n[a->trusted_len] = '\0';
+	return 0;
+}
+
+/*
+ * The stores stapcache passes: STAPCACHE_STORES, one URL a line (a URL may
+ * hold a password, so not on the command line); after any --store. The
+ * copy is a->env_stores (freed by main: a->stores point into it).
+ */
+static int stores_from_env(struct args *a)
+{
+	const char *env = getenv("STAPCACHE_STORES");
+	char *list, *save = NULL;
+
+	if (!env || !*env)
+		return 0;
+	list = a->env_stores = strdup(env);
+	if (!list)
+		return -1;
+	for (char *u = strtok_r(list, "\n", &save); u && a->n_stores < 16;
+	     u = strtok_r(NULL, "\n", &save))
+		a->stores[a->n_stores++] = u;
+	return 0;
+}
+
+static int parse(int argc, char **argv, struct args *a)
+{
+	a->o.connect_ms = 300;
+	a->o.timeout_ms = 3000;
+	a->wait_s = 120;
+	if (argc < 2)
+		return -1;
+	a->cmd = argv[1];
+	for (int i = 2; i < argc; i++) {
+		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(o, "--lease")) {
+			a->lease = true;
+			continue;
+		}
+		if (o[0] != '-') {
+			a->out = o; /* keygen/pubkey PATH */
+			continue;
+		}
+		if (!v)
+			return -1;
+		i++;
+		if (!strcmp(o, "--key"))
+			a->key = v;
+		else if (!strcmp(o, "--module"))
+			a->module = v;
+		else if (!strcmp(o, "--out"))
+			a->out = v;
+		else if (!strcmp(o, "--entry"))
+			a->entry = v;
+		else if (!strcmp(o, "--builder-key"))
+			a->builder_key = v;
+		else if (!strcmp(o, "--store") && a->n_stores < 16)
+			a->stores[a->n_stores++] = v;
+		else if (!strcmp(o, "--trust")) {
+			if (add_trusted(a, v) < 0)
+				return -1;
+		} else if (!strcmp(o, "--connect-timeout"))
+			a->o.connect_ms = (unsigned)strtoul(v, NULL, 10);
+		else if (!strcmp(o, "--timeout"))
+			a->o.timeout_ms = (unsigned)strtoul(v, NULL, 10);
+		else if (!strcmp(o, "--wait"))
+			a->wait_s = (unsigned)strtoul(v, NULL, 10);
+		else if (!strcmp(o, "--auth-file"))
+			a->o.auth_file = v;
+		else if (!strcmp(o, "--ca-file"))
+			a->o.ca_file = v;
+		else
+			return -1;
+	}
+	return stores_from_env(a);
+}
+
+/* ------------------------------------------------------------ get */
+
+static int write_part(const char *dir, const char *name, const char *buf, size_t len)
+{
+	char *p = sc_strdupf("%s/%s", dir, name);
+	int r = p ? sc_write_file_atomic(p, buf, len, 0644, NULL) : -ENOMEM;
+
+	free(p);
+	return r;
+}
+
+enum outcome { GOT, ABSENT, REJECTED, FAILED };
+
+/* redis:// and rediss:// hold the build lease. */
+static bool is_redis(const char *url)
+{
+	return !strncmp(url, "redis://", 8) || !strncmp(url, "rediss://", 9);
+}
+
+/* One store: fetch, verify, write the parts. */
+static enum outcome try_store(struct sc_store *s, const struct args *a)
+{
+	struct sc_error err = {{0}};
+	struct sc_entry e;
+	enum sc_entry_verdict v;
+	char *buf = NULL, *ko;
+	size_t len = 0;
+	int r = sc_store_get(s, a->key, &buf, &len, &err);
+
+	if (r == -ENOENT)
+		return ABSENT;
+	if (r < 0) {
+		warn(sc_store_url(s), "%s; building locally", err.msg);
+		return FAILED;
+	}
+	v = sc_entry_verify(buf, len, a->key, a->module, a->trusted, &e, &err);
+	free(buf);
+	if (v != SC_ENTRY_OK) {
+		warn(sc_store_url(s), "entry %.16s... rejected (%s); not served", a->key,
+		     err.msg);
+		return REJECTED;
+	}
+	ko = sc_strdupf("%s.ko", a->module);
+	r = write_part(a->out, ko, e.module, e.module_len);
+	r = r ?: write_part(a->out, "inputs", e.inputs, e.inputs_len);
+	r = r ?: write_part(a->out, "meta", e.meta, e.meta_len);
+	free(ko);
+	sc_entry_clear(&e);
+	if (r < 0) {
+		warn(sc_store_url(s), "cannot write the fetched entry: %s", strerror(-r));
+		return FAILED;
+	}
+	return GOT;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Hold the lease until stdin closes (the caller built and uploaded, or died). */
+static int hold_lease(struct sc_store *s, const struct args *a, const char *token)
+{
+	struct sc_error err = {{0}};
+
+	say("lease");
+	for (;;) {
+		struct pollfd p = {.fd = 0, .events = POLLIN};
+		int n = poll(&p, 1, LEASE_RENEW_MS);
+		char c;
+
+		if (n > 0 && read(0, &c, 1) <= 0)
+			break;
+		if (n == 0 &&
+		    sc_store_lease_renew(s, a->key, token, LEASE_TTL_MS, &err) == 0) {
+			warn(sc_store_url(s), "lost the build lease of %.16s...", a->key);
+			break;
+		}
+	}
+	sc_store_lease_release(s, a->key, token);
+	return 0;
+}
+
+/*
+ * Miss everywhere: with --lease and a store that has leases (the first
+ * such), build under its lease, or wait for whoever holds it.
+ */
+static int lease_or_wait(struct sc_store *s, const struct args *a)
+{
+	struct sc_error err = {{0}};
+	uint64_t start = now_ms(), next_note = start + 5000;
+	char token[96];
+
+	snprintf(token, sizeof(token), "%ld-%d-%ld", gethostid(), (int)getpid(),
+		 (long)time(NULL));
+	for (;;) {
+		int r = sc_store_lease_acquire(s, a->key, token, LEASE_TTL_MS, &err);
+
+		if (r < 0) {
+			warn(sc_store_url(s), "%s", err.msg);
+			return say("miss");
+		}
+		if (r == 1) {
+			/* Built by the holder that just let go? Then that is the answer. */
+			enum outcome o = try_store(s, a);
+
+			if (o == GOT) {
+				sc_store_lease_release(s, a->key, token);
+				return say("hit");
+			}
+			return hold_lease(s, a, token);
+		}
+		usleep(200000);
+		enum outcome o = try_store(s, a);
+
+		if (o == GOT)
+			return say("hit");
+		if (o == REJECTED || o == FAILED)
+			return say(o == REJECTED ? "reject" : "error");
+		if (now_ms() - start > (uint64_t)a->wait_s * 1000) {
+			warn(sc_store_url(s),
+			     "gave up waiting %u s for another build; building here",
+			     a->wait_s);
+			return say("miss");
+		}
+		if (now_ms() >= next_note) {
+			fprintf(stderr,
+				"stapcache: waiting for another machine's build of %.16s... "
+				"(%" PRIu64 " s)\n",
+				a->key, (now_ms() - start) / 1000);
+			next_note += 5000;
+		}
+	}
+}
+
+static int cmd_get(const struct args *a)
+{
+	struct sc_store *lease_store = NULL, *open_stores[16] = {NULL};
+	enum outcome worst = ABSENT;
+
+	if (!a->key || !a->module || !a->out)
+		return 2;
+	for (size_t i = 0; i < a->n_stores; i++) {
+		struct sc_error err = {{0}};
+		enum outcome o;
+
+		if (sc_store_open(a->stores[i], &a->o, &open_stores[i], &err) < 0) {
+			warn(a->stores[i], "%s; building locally", err.msg);
+			worst = FAILED;
+			continue;
+		}
+		o = try_store(open_stores[i], a);
+		if (o == GOT) {
+			say("hit");
+			goto out;
+		}
+		if (o > worst)
+			worst = o;
+		if (!lease_store && is_redis(a->stores[i]) && o == ABSENT)
+			lease_store = open_stores[i];
+	}
+	if (a->lease && lease_store && worst == ABSENT)
+		lease_or_wait(lease_store, a);
+	else
+		say(worst == ABSENT ? "miss" : worst == REJECTED ? "reject" : "error");
+out:
+	for (size_t i = 0; i < a->n_stores; i++)
+		sc_store_close(open_stores[i]);
+	return 0;
+}
+
+/* ------------------------------------------------------------ put */
+
+static int read_part(const char *dir, const char *name, char **buf, size_t *len)
+{
+	char *p = sc_strdupf("%s/%s", dir, name);
+	int r = p ? sc_read_file(p, SC_MODULE_MAX, buf, len) : -ENOMEM;
+
+	free(p);
+	return r;
+}
+
+/*
+ * What a rebuild must match to reproduce the module: the labels of the key
+ * record's fields, each once, in order ("stap stap.version runtime ...").
+ * They are all in the key, so a machine that computes the same key has them.
+ */
+static char *reproduce_list(const char *inputs, size_t len)
+{
+	struct sc_record *rec = NULL;
+	char *list = NULL, *n;
+	size_t used = 0;
+
+	if (sc_record_parse(inputs, len, &rec, NULL) < 0)
+		return NULL;
+	list = calloc(1, 1);
+	for (size_t i = 0; list && i < sc_record_count(rec); i++) {
+		const char *l = sc_record_label(rec, i);
+		size_t ll = strlen(l);
+
+		if (i > 0 && !strcmp(l, sc_record_label(rec, i - 1)))
+			continue;
+		n = realloc(list, used + ll + 2);
+		if (!n) {
+			free(list);
+			list = NULL;
+			break;
+		}
+		list = n;
+		if (used)
+			list[used++] = ' ';
+		memcpy(list + used, l, ll + 1);
+		used += ll;
+	}
+	sc_record_free(rec);
+	return list;
+}
+
+/*
+ * The uploaded meta: the local one, plus who built it and which inputs a
+ * rebuild must match (stapcache verify prints both).
+ */
+static int shared_meta(const char *meta, size_t len, const char *inputs, size_t il,
+		       const char *pub, char **out, size_t *out_len)
+{
+	struct sc_record *rec = NULL;
+	char *list = reproduce_list(inputs, il);
+	int r = list ? sc_record_parse(meta, len, &rec, NULL) : -EINVAL;
+
+	r = r ?: sc_record_add_str(rec, "builder", pub);
+	r = r ?: sc_record_add_str(rec, "reproduce", list);
+	r = r ?: sc_record_serialize(rec, out, out_len);
+	sc_record_free(rec);
+	free(list);
+	return r;
+}
+
+/*
+ * Does the store hold an entry for this key that this machine would serve?
+ * Then it stays: an upload replaces only what is missing or refused, so
+ * garbage heals and valid entries are not rewritten by every builder.
+ */
+static bool already_good(struct sc_store *s, const struct args *a)
+{
+	struct sc_error err = {{0}};
+	struct sc_entry e;
+	char *buf = NULL;
+	size_t len = 0;
+	bool good = false;
+
+	if (sc_store_get(s, a->key, &buf, &len, &err) == 0 &&
+	    sc_entry_verify(buf, len, a->key, a->module, a->trusted, &e, &err) ==
+		    SC_ENTRY_OK) {
+		good = true;
+		sc_entry_clear(&e);
+	}
+	free(buf);
+	return good;
+}
+
+static int cmd_put(const struct args *a)
+{
+	struct sc_error err = {{0}};
+	struct sc_builder_key *k = NULL;
+	char *inputs = NULL, *meta = NULL, *module = NULL, *smeta = NULL, *entry = NULL,
+	     *ko;
+	size_t il = 0, ml = 0, kl = 0, sl = 0, el = 0;
+	char pub[96];
+	int r, status = 0;
+
+	if (!a->key || !a->module || !a->entry || !a->builder_key)
+		return 2;
+	if (sc_builder_key_load(a->builder_key, &k, &err) < 0) {
+		fprintf(stderr, "stapcache: not uploading to the shared cache: %s\n",
+			err.msg);
+		return 1;
+	}
+	sc_builder_key_public(k, pub, sizeof(pub));
+	ko = sc_strdupf("%s.ko", a->module);
+	r = read_part(a->entry, "inputs", &inputs, &il);
+	r = r ?: read_part(a->entry, "meta", &meta, &ml);
+	r = r ?: read_part(a->entry, ko, &module, &kl);
+	r = r ?: shared_meta(meta, ml, inputs, il, pub, &smeta, &sl);
+	r = r
+		    ?: sc_entry_build(a->key, a->module, inputs, il, smeta, sl, module,
+				      kl, k, &entry, &el, &err);
+	if (r < 0) {
+		fprintf(stderr, "stapcache: not uploading to the shared cache: %s\n",
+			err.msg[0] ? err.msg : strerror(-r));
+		status = 1;
+	}
+	for (size_t i = 0; r == 0 && i < a->n_stores; i++) {
+		struct sc_store *s = NULL;
+
+		err.msg[0] = '\0';
+		if (sc_store_open(a->stores[i], &a->o, &s, &err) == 0 &&
+		    already_good(s, a)) {
+			sc_store_close(s);
+			continue;
+		}
+		if (!s || sc_store_put(s, a->key, entry, el, &err) < 0) {
+			warn(a->stores[i], "upload failed: %s", err.msg);
+			status = 1;
+		}
+		sc_store_close(s);
+	}
+	free(ko);
+	free(inputs);
+	free(meta);
+	free(module);
+	free(smeta);
+	free(entry);
+	sc_builder_key_free(k);
+	return status;
+}
+
+/* ------------------------------------------------------------ keys */
+
+static int cmd_keygen(const struct args *a, bool generate)
+{
+	struct sc_error err = {{0}};
+	struct sc_builder_key *k = NULL;
+	char pub[96];
+
+	if (!a->out)
+		return 2;
+	if ((generate && sc_builder_key_generate(a->out, &err) < 0) ||
+	    sc_builder_key_load(a->out, &k, &err) < 0) {
+		fprintf(stderr, "stapcache: %s\n", err.msg);
+		return 1;
+	}
+	sc_builder_key_public(k, pub, sizeof(pub));
+	if (generate)
+		fprintf(stderr,
+			"stapcache: created %s (keep it private); add this line to "
+			"'trusted-builders:' on the machines that should trust it:\n",
+			a->out);
+	printf("%s\n", pub);
+	sc_builder_key_free(k);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = {0};
+	int status = 2;
+
+	/* A store that closes mid-write (a TLS socket, Redis, HTTP) is an error
+	 * to report and a local build, not a death by SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	if (parse(argc, argv, &a) < 0) {
+		fprintf(stderr,
+			"usage: stapcache-store get|put|keygen|pubkey ... (run by stapcache)\n");
+	} else if (!strcmp(a.cmd, "get")) {
+		status = cmd_get(&a);
+	} else if (!strcmp(a.cmd, "put")) {
+		status = cmd_put(&a);
+	} else if (!strcmp(a.cmd, "keygen") || !strcmp(a.cmd, "pubkey")) {
+		status = cmd_keygen(&a, !strcmp(a.cmd, "keygen"));
+	}
+	free(a.trusted);
+	free(a.env_stores);
+	return status;
+}
