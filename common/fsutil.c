@@ -224,16 +224,34 @@ uint64_t sc_du(const char *path)
 	return du_at(AT_FDCWD, path);
 }
 
+void sc_oom(void)
+{
+	static const char tail[] = ": out of memory\n";
+	const char *prog = program_invocation_short_name;
+
+	(void)!write(STDERR_FILENO, prog, strlen(prog));
+	(void)!write(STDERR_FILENO, tail, sizeof(tail) - 1);
+	_exit(1);
+}
+
+char *sc_vstrdupf(const char *fmt, va_list ap)
+{
+	char *s;
+
+	if (vasprintf(&s, fmt, ap) < 0)
+		sc_oom();
+	return s;
+}
+
 char *sc_strdupf(const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
-	int r;
 
 	va_start(ap, fmt);
-	r = vasprintf(&s, fmt, ap);
+	s = sc_vstrdupf(fmt, ap);
 	va_end(ap);
-	return r < 0 ? NULL : s;
+	return s;
 }
 
 int sc_fd_realpath(int fd, const char *path, char *out)

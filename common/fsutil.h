@@ -2,6 +2,7 @@
 #ifndef SC_FSUTIL_H
 #define SC_FSUTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,7 +66,18 @@ int sc_realpath(const char *path, char *out);
 /* Total bytes of regular files under path (not following symlinks); 0 when missing. */
 uint64_t sc_du(const char *path);
 
-/* asprintf into a new string (caller frees). Returns NULL when out of memory. */
+/*
+ * The one formatted allocation: asprintf into a new string (the caller frees
+ * it). Never NULL: the out-of-memory rule of every stapcache program is that
+ * a failed allocation of a string ends the process at once (sc_oom), as
+ * OpenSSH's xmalloc does, rather than threading -ENOMEM through every
+ * string a path or a message is made of. (staprun-auth never calls it: it
+ * allocates only before it loads anything, and checks each allocation.)
+ */
 char *sc_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *sc_vstrdupf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+/* "PROGRAM: out of memory" on stderr and _exit(1): the only output of common/. */
+__attribute__((noreturn)) void sc_oom(void);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fsutil.h"
 #include "common/record.h"
 
 #define LABEL_MAX 64
@@ -105,10 +106,8 @@ int sc_record_addf(struct sc_record *rec, const char *label, const char *fmt, ..
 	int r;
 
 	va_start(ap, fmt);
-	r = vasprintf(&s, fmt, ap);
+	s = sc_vstrdupf(fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		return -ENOMEM;
 	r = sc_record_add(rec, label, s, strlen(s));
 	free(s);
 	return r;

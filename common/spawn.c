@@ -96,7 +96,13 @@ static void child(const char *const *argv, const struct sc_spawn_opts *o, pid_t 
 		_exit(127);
 	if (o->stderr_fd >= 0 && dup2(o->stderr_fd, 2) < 0)
 		_exit(127);
-	execv(argv[0], (char *const *)argv);
+	if (o->search_path)
+		execvp(argv[0], (char *const *)argv);
+	else
+		execv(argv[0], (char *const *)argv);
+	if (o->exec_hint)
+		dprintf(2, "%s: cannot run %s: %s%s\n", program_invocation_short_name,
+			argv[0], strerror(errno), o->exec_hint);
 	_exit(127);
 }
 
@@ -117,6 +123,61 @@ int sc_spawn(const char *const *argv, const struct sc_spawn_opts *opts, pid_t *p
 		(void)setpgid(p, p);
 	*pid = p;
 	return 0;
+}
+
+static volatile sig_atomic_t fwd_pid, fwd_sig, fwd_flags;
+static const int fwd_signals[] = {SIGINT, SIGTERM, SIGHUP};
+static struct sigaction fwd_old[3];
+
+static void pass_on(int sig)
+{
+	if (fwd_pid > 0 && !(fwd_flags & SC_FORWARD_NONE))
+		kill(fwd_flags & SC_FORWARD_GROUP ? -fwd_pid : fwd_pid, sig);
+}
+
+static void on_signal(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	fwd_sig = sig;
+	if (sig != SIGINT || !(fwd_flags & SC_FORWARD_USER_INT) || si->si_code == SI_USER)
+		pass_on(sig);
+}
+
+void sc_forward_begin(unsigned flags)
+{
+	struct sigaction sa = {.sa_sigaction = on_signal, .sa_flags = SA_SIGINFO};
+
+	fwd_pid = 0;
+	fwd_sig = 0;
+	fwd_flags = (sig_atomic_t)flags;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < 3; i++)
+		sigaction(fwd_signals[i], &sa, &fwd_old[i]);
+}
+
+void sc_forward_child(pid_t pid)
+{
+	fwd_pid = pid;
+	/* A signal between the fork and now found nobody to pass it to. */
+	if (pid > 0 && fwd_sig)
+		pass_on(fwd_sig);
+}
+
+int sc_forward_caught(void)
+{
+	return fwd_sig;
+}
+
+void sc_forward_end(void)
+{
+	fwd_pid = 0;
+	for (size_t i = 0; i < 3; i++)
+		sigaction(fwd_signals[i], &fwd_old[i], NULL);
+}
+
+int sc_exit_status(int status)
+{
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 int sc_wait(pid_t pid, int *status)

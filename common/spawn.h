@@ -34,6 +34,9 @@ struct sc_spawn_opts {
 	bool new_group;       /* its own process group (setpgid(0, 0)) */
 	bool die_with_parent; /* SIGKILL when the parent dies */
 	bool default_signals; /* SIGINT, SIGTERM, SIGHUP back to SIG_DFL */
+	bool search_path;     /* argv[0] without a slash is looked up on PATH */
+	const char *exec_hint; /* when the exec fails the child says "PROG: cannot
+				  run ARGV0: ERROR" and this (NULL: it says nothing) */
 };
 
 /* What sc_spawn_opts starts from: inherit everything. */
@@ -43,11 +46,40 @@ struct sc_spawn_opts {
 	}
 
 /*
- * Start argv[0] (an absolute path; no PATH search) with opts (NULL: the
- * defaults). Returns 0 and sets *pid, or -errno when fork fails. A child that
- * cannot exec exits 127.
+ * Start argv[0] (an absolute path unless opts->search_path) with opts (NULL:
+ * the defaults). Returns 0 and sets *pid, or -errno when fork fails. A child
+ * that cannot exec exits 127.
  */
 int sc_spawn(const char *const *argv, const struct sc_spawn_opts *opts, pid_t *pid);
+
+/*
+ * The one signal forwarder. Between sc_forward_begin and sc_forward_end, a
+ * SIGINT, SIGTERM or SIGHUP that reaches this process is recorded
+ * (sc_forward_caught) and, once sc_forward_child named the child, passed on
+ * to it as flags say; one that came before the child was named is passed on
+ * when it is. One forwarder per process at a time (the handlers are).
+ */
+enum sc_forward_flags {
+	SC_FORWARD_GROUP = 1,    /* to the child's process group (a build and the
+				    compilers it starts) */
+	SC_FORWARD_USER_INT = 2, /* a SIGINT only when it was sent to this process:
+				    the terminal's Ctrl-C reached the child itself */
+	SC_FORWARD_NONE = 4,     /* record only: the caller stops the child its way */
+};
+void sc_forward_begin(unsigned flags);
+/* Pass signals on to pid from now on (0: to nobody). */
+void sc_forward_child(pid_t pid);
+/* The last signal that came since sc_forward_begin, or 0. */
+int sc_forward_caught(void);
+/*
+ * The handlers as they were before sc_forward_begin. A caller that is
+ * ending because of a signal may keep them instead, so that a second one
+ * cannot kill it before it has cleaned up.
+ */
+void sc_forward_end(void);
+
+/* Exit status of a wait status: the code, or 128 + the signal. */
+int sc_exit_status(int status);
 
 /* waitpid retrying on EINTR. Returns 0 and *status, or -errno. */
 int sc_wait(pid_t pid, int *status);

@@ -16,17 +16,6 @@
 #include "cache/build.h"
 #include "common/fsutil.h"
 #include "output/progress.h"
-#include "core/helper.h"
-
-static volatile sig_atomic_t child_pid;
-static volatile sig_atomic_t got_signal;
-
-static void forward(int sig)
-{
-	got_signal = sig;
-	if (child_pid > 0)
-		kill(-child_pid, sig);
-}
 
 unsigned sc_build_timeout(const struct sc_request *req, const struct sc_ctx *ctx)
 {
@@ -36,7 +25,7 @@ unsigned sc_build_timeout(const struct sc_request *req, const struct sc_ctx *ctx
 
 int sc_build_interrupted(void)
 {
-	return got_signal;
+	return sc_forward_caught();
 }
 
 int sc_build_argv(const struct sc_build *b, const char *script_path, struct sc_argv *a)
@@ -81,7 +70,7 @@ int sc_build_argv(const struct sc_build *b, const char *script_path, struct sc_a
 
 static int write_script_copy(const char *work, const struct sc_key *key, char **out)
 {
-	char *path = xstrdupf("%s/%s", work, key->script_name);
+	char *path = sc_strdupf("%s/%s", work, key->script_name);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	int r;
 
@@ -246,7 +235,6 @@ static long time_left_ms(const struct follow *f)
 static int run_stap(const struct sc_argv *a, const char *work, const struct sc_build *b,
 		    int *status)
 {
-	struct sigaction sa = {0}, old_int, old_term, old_hup;
 	struct sc_spawn_opts o = SC_SPAWN_OPTS_INIT;
 	unsigned timeout_s = sc_build_timeout(b->req, b->ctx);
 	struct follow f = {.module = b->key->module,
@@ -269,25 +257,17 @@ static int run_stap(const struct sc_argv *a, const char *work, const struct sc_b
 	o.new_group = true;       /* so that every compiler it starts can be stopped */
 	o.die_with_parent = true; /* a build outlives nothing */
 	o.default_signals = true;
-	sa.sa_handler = forward;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	sigaction(SIGHUP, &sa, &old_hup);
-	got_signal = 0;
+	sc_forward_begin(SC_FORWARD_GROUP);
 	f.deadline = timeout_s ? now() + timeout_s : 0;
 	r = sc_spawn(a->v, &o, &pid);
 	if (pfd[1] >= 0)
 		close(pfd[1]);
 	if (r == 0) {
-		child_pid = pid;
-		/* A signal between fork and here found no child to pass it to. */
-		if (got_signal)
-			kill(-pid, got_signal);
+		sc_forward_child(pid);
 		if (f.p)
 			follow_stap(&f, pfd[0], pid, status, &reaped);
 		r = reaped ? 0 : wait_stap(pid, time_left_ms(&f), status);
-		child_pid = 0;
+		sc_forward_child(0);
 		kill(-pid, SIGKILL); /* stragglers of an interrupted or failed kbuild */
 	}
 	/*
@@ -295,11 +275,8 @@ static int run_stap(const struct sc_argv *a, const char *work, const struct sc_b
 	 * second signal (timeout(1) signals its group as well, a second Ctrl-C)
 	 * cannot kill us before the cache has removed the staging directory.
 	 */
-	if (!got_signal) {
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGTERM, &old_term, NULL);
-		sigaction(SIGHUP, &old_hup, NULL);
-	}
+	if (!sc_forward_caught())
+		sc_forward_end();
 	if (null >= 0)
 		close(null);
 	if (pfd[0] >= 0)
@@ -347,7 +324,7 @@ int sc_build_run(void *arg, const char *tmpdir, struct sc_record *meta,
 	const struct sc_build *b = arg;
 	const struct sc_key *key = b->key;
 	struct sc_argv a = {0};
-	char *work = xstrdupf("%s/work", tmpdir), *script_copy = NULL;
+	char *work = sc_strdupf("%s/work", tmpdir), *script_copy = NULL;
 	char *built = NULL, *dest = NULL;
 	double t0 = now();
 	unsigned timeout = sc_build_timeout(b->req, b->ctx);
@@ -392,18 +369,18 @@ int sc_build_run(void *arg, const char *tmpdir, struct sc_record *meta,
 		sc_error_set(err, "cannot start stap: %s", strerror(-r));
 		goto out;
 	}
-	if (got_signal) {
+	if (sc_forward_caught()) {
 		r = -EINTR;
 		sc_error_set(err, "build interrupted by signal %d; nothing was cached",
-			     (int)got_signal);
+			     sc_forward_caught());
 		goto out;
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		r = stap_failed(b, status, err);
 		goto out;
 	}
-	built = xstrdupf("%s/%s.ko", work, key->module);
-	dest = xstrdupf("%s/%s.ko", tmpdir, key->module);
+	built = sc_strdupf("%s/%s.ko", work, key->module);
+	dest = sc_strdupf("%s/%s.ko", tmpdir, key->module);
 	r = rename(built, dest) < 0 ? -errno : 0;
 	if (r < 0) {
 		sc_error_set(err, "stap succeeded but produced no %s.ko: %s", key->module,

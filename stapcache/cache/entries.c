@@ -21,7 +21,6 @@
 #include "cache/stamp.h"
 #include "store/client.h"
 #include "common/fsutil.h"
-#include "core/helper.h"
 
 #include "cache/internal.h"
 
@@ -45,8 +44,8 @@ static void meta_field(const struct sc_record *meta, const char *name, char *out
 static int load_entry(struct sc_cache *c, const char *shard, const char *hex,
 		      struct sc_entry_info *e)
 {
-	char *dir = xstrdupf("%s/%s/%s", c->dir, shard, hex);
-	char *mp = xstrdupf("%s/meta", dir), *up = xstrdupf("%s/used", dir);
+	char *dir = sc_strdupf("%s/%s/%s", c->dir, shard, hex);
+	char *mp = sc_strdupf("%s/meta", dir), *up = sc_strdupf("%s/used", dir);
 	struct sc_record *meta = NULL;
 	char *buf = NULL, built[32];
 	size_t len = 0;
@@ -65,7 +64,7 @@ static int load_entry(struct sc_cache *c, const char *shard, const char *hex,
 	e->built = (time_t)strtoll(built, NULL, 10);
 	e->size = sc_du(dir);
 	e->last_use = stat(up, &st) == 0 ? st.st_mtime : e->built;
-	e->path = xstrdupf("%s/%s.ko", dir, e->module);
+	e->path = sc_strdupf("%s/%s.ko", dir, e->module);
 out:
 	sc_record_free(meta);
 	free(buf);
@@ -101,7 +100,7 @@ int sc_cache_entries(struct sc_cache *c, struct sc_entry_info **out, size_t *n_o
 		if (strlen(de->d_name) != 2 || !isxdigit((unsigned char)de->d_name[0]) ||
 		    !isxdigit((unsigned char)de->d_name[1]))
 			continue;
-		sp = xstrdupf("%s/%s", c->dir, de->d_name);
+		sp = sc_strdupf("%s/%s", c->dir, de->d_name);
 		sd = opendir(sp);
 		free(sp);
 		if (!sd)
@@ -151,7 +150,7 @@ void sc_cache_entries_free(struct sc_entry_info *e, size_t n)
  */
 int cache_claim_unused(const char *dir, bool grace)
 {
-	char *used = xstrdupf("%s/used", dir);
+	char *used = sc_strdupf("%s/used", dir);
 	int fd = open(used, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
 
@@ -169,8 +168,8 @@ int cache_claim_unused(const char *dir, bool grace)
 /* Rename the entry away (readers see it whole or not at all), then delete it. */
 int cache_remove_entry(struct sc_cache *c, const char *hex)
 {
-	char *dir = cache_entry_dir(c, hex), *tmp = xstrdupf("%s/tmp", c->dir);
-	char *grave = xstrdupf("%s/%s.evict.XXXXXX", tmp, hex);
+	char *dir = cache_entry_dir(c, hex), *tmp = sc_strdupf("%s/tmp", c->dir);
+	char *grave = sc_strdupf("%s/%s.evict.XXXXXX", tmp, hex);
 	int r = 0;
 
 	/* A fresh name, so a leftover from an eviction that died cannot block this one. */
@@ -245,7 +244,7 @@ int sc_cache_prune(struct sc_cache *c, uint64_t max, const char *keep, size_t *e
 int cache_recheck_locked(struct sc_cache *c, const char *hex, const char *module,
 			  struct sc_error *err)
 {
-	char *dir = cache_entry_dir(c, hex), *used = xstrdupf("%s/used", dir);
+	char *dir = cache_entry_dir(c, hex), *used = sc_strdupf("%s/used", dir);
 	char *buf = NULL;
 	struct stat st;
 	size_t len = 0;

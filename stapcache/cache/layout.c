@@ -21,7 +21,6 @@
 #include "cache/stamp.h"
 #include "store/client.h"
 #include "common/fsutil.h"
-#include "core/helper.h"
 
 #include "cache/internal.h"
 
@@ -32,7 +31,7 @@ static const char cachedir_tag[] =
 
 static int create_layout(const char *dir)
 {
-	char *tag = xstrdupf("%s/CACHEDIR.TAG", dir);
+	char *tag = sc_strdupf("%s/CACHEDIR.TAG", dir);
 	int r = sc_mkdir_p(dir, 0755);
 
 	if (r == 0 && access(tag, F_OK) < 0)
@@ -62,8 +61,8 @@ int sc_cache_open(const char *dir, uint64_t max_size, struct sc_cache **out,
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->dir = xstrdupf("%s", dir);
-	c->memo = xstrdupf("%s/memo", dir);
+	c->dir = sc_strdupf("%s", dir);
+	c->memo = sc_strdupf("%s/memo", dir);
 	c->max_size = max_size;
 	*out = c;
 	return 0;
@@ -107,12 +106,12 @@ uint64_t sc_cache_memo_size(struct sc_cache *c)
 
 char *cache_entry_dir(const struct sc_cache *c, const char *hex)
 {
-	return xstrdupf("%s/%.2s/%s", c->dir, hex, hex);
+	return sc_strdupf("%s/%.2s/%s", c->dir, hex, hex);
 }
 
 char *cache_module_path(const struct sc_cache *c, const struct sc_key *key)
 {
-	return xstrdupf("%s/%.2s/%s/%s.ko", c->dir, key->hex, key->hex, key->module);
+	return sc_strdupf("%s/%.2s/%s/%s.ko", c->dir, key->hex, key->hex, key->module);
 }
 
 int sc_cache_peek(struct sc_cache *c, const struct sc_key *key, char **module_path)
@@ -139,7 +138,7 @@ int sc_cache_peek(struct sc_cache *c, const struct sc_key *key, char **module_pa
  */
 int cache_lookup(struct sc_cache *c, const struct sc_key *key, char **module_path)
 {
-	char *used = xstrdupf("%s/%.2s/%s/used", c->dir, key->hex, key->hex);
+	char *used = sc_strdupf("%s/%.2s/%s/used", c->dir, key->hex, key->hex);
 	char *path = NULL, stamp[256];
 	struct stat st;
 	ssize_t n = -1;
@@ -182,8 +181,8 @@ static int wait_lock(int fd, unsigned seconds)
 
 int cache_lock_key(struct sc_cache *c, const char *hex, bool *waited)
 {
-	char *dir = xstrdupf("%s/locks", c->dir);
-	char *path = xstrdupf("%s/%s", dir, hex);
+	char *dir = sc_strdupf("%s/locks", c->dir);
+	char *path = sc_strdupf("%s/%s", dir, hex);
 	int fd, r;
 
 	*waited = false;
@@ -227,8 +226,8 @@ void cache_unlock_key(int lockfd)
 /* Is some process building (holding the lock of) this key right now? */
 bool cache_key_busy(struct sc_cache *c, const char *hex, int *fd_out)
 {
-	char *dir = xstrdupf("%s/locks", c->dir);
-	char *path = xstrdupf("%s/%s", dir, hex);
+	char *dir = sc_strdupf("%s/locks", c->dir);
+	char *path = sc_strdupf("%s/%s", dir, hex);
 	int fd;
 
 	/* Created when missing, so that an eviction always holds a real lock. */
@@ -261,7 +260,7 @@ static bool scratch_orphan(const char *name)
  */
 void cache_sweep_tmp(struct sc_cache *c, const char *prefix)
 {
-	char *tmp = xstrdupf("%s/tmp", c->dir);
+	char *tmp = sc_strdupf("%s/tmp", c->dir);
 	struct dirent *de;
 	DIR *d = opendir(tmp);
 
@@ -291,7 +290,7 @@ void cache_sweep_tmp(struct sc_cache *c, const char *prefix)
 			if (cache_key_busy(c, hex, &lockfd))
 				continue;
 		}
-		char *p = xstrdupf("%s/%s", tmp, de->d_name);
+		char *p = sc_strdupf("%s/%s", tmp, de->d_name);
 
 		(void)sc_rm_rf(p);
 		free(p);
@@ -303,15 +302,15 @@ void cache_sweep_tmp(struct sc_cache *c, const char *prefix)
 
 int cache_stage(struct sc_cache *c, const char *hex, char **tmpdir, struct sc_error *err)
 {
-	char *tmp = xstrdupf("%s/tmp", c->dir);
-	char *prefix = xstrdupf("%s.", hex);
+	char *tmp = sc_strdupf("%s/tmp", c->dir);
+	char *prefix = sc_strdupf("%s.", hex);
 	char *path;
 	int r;
 
 	cache_sweep_tmp(c, prefix);
 	free(prefix);
 	r = sc_mkdir_p(tmp, 0755);
-	path = xstrdupf("%s/%s.XXXXXX", tmp, hex);
+	path = sc_strdupf("%s/%s.XXXXXX", tmp, hex);
 	free(tmp);
 	if (r < 0 || !mkdtemp(path)) {
 		r = r < 0 ? r : -errno;
@@ -327,8 +326,8 @@ int cache_stage(struct sc_cache *c, const char *hex, char **tmpdir, struct sc_er
 int sc_cache_scratch(struct sc_cache *c, const char *what, char **dir,
 		     struct sc_error *err)
 {
-	char *tmp = xstrdupf("%s/tmp", c->dir);
-	char *path = xstrdupf("%s/scratch.%ld.%s.XXXXXX", tmp, (long)getpid(), what);
+	char *tmp = sc_strdupf("%s/tmp", c->dir);
+	char *path = sc_strdupf("%s/scratch.%ld.%s.XXXXXX", tmp, (long)getpid(), what);
 	int r = sc_mkdir_p(tmp, 0755);
 
 	free(tmp);

@@ -22,13 +22,12 @@
 #include "store/client.h"
 #include "common/fsutil.h"
 #include "common/modinfo.h"
-#include "core/helper.h"
 
 #include "cache/internal.h"
 
 static int write_in(const char *dir, const char *name, const void *buf, size_t len)
 {
-	char *p = xstrdupf("%s/%s", dir, name);
+	char *p = sc_strdupf("%s/%s", dir, name);
 	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	int r;
 
@@ -144,7 +143,7 @@ static int publish(struct sc_cache *c, const struct sc_key *key, const char *tmp
 	struct stat st;
 	int r;
 
-	ko = xstrdupf("%s/%s.ko", tmpdir, key->module);
+	ko = sc_strdupf("%s/%s.ko", tmpdir, key->module);
 	r = digest_module(ko, hex, &size, &st);
 	if (r == -EFBIG) {
 		sc_error_set(err,
@@ -185,7 +184,7 @@ out_noremove:
 static int install(struct sc_cache *c, const struct sc_key *key, const char *tmpdir,
 		   char **module_path, struct sc_error *err)
 {
-	char *shard = xstrdupf("%s/%.2s", c->dir, key->hex), *dest;
+	char *shard = sc_strdupf("%s/%.2s", c->dir, key->hex), *dest;
 	int r;
 
 	r = sc_mkdir_p(shard, 0755);
@@ -220,8 +219,8 @@ out:
 static int publish_fetched(struct sc_cache *c, const struct sc_key *key,
 			   const char *tmpdir, char **module_path, struct sc_error *err)
 {
-	char hex[SC_SHA256_HEXLEN + 1], *ko = xstrdupf("%s/%s.ko", tmpdir, key->module);
-	char *mp = xstrdupf("%s/meta", tmpdir), *ip = xstrdupf("%s/inputs", tmpdir);
+	char hex[SC_SHA256_HEXLEN + 1], *ko = sc_strdupf("%s/%s.ko", tmpdir, key->module);
+	char *mp = sc_strdupf("%s/meta", tmpdir), *ip = sc_strdupf("%s/inputs", tmpdir);
 	char *buf = NULL, *ibuf = NULL;
 	struct sc_record *meta = NULL;
 	uint8_t md[SC_SHA256_LEN];
@@ -244,7 +243,7 @@ static int publish_fetched(struct sc_cache *c, const struct sc_key *key,
 			r = -EBADMSG;
 	}
 	if (r == 0) {
-		char *up = xstrdupf("%s/used", tmpdir);
+		char *up = sc_strdupf("%s/used", tmpdir);
 
 		(void)unlink(up); /* whatever the store sent: the stamp is local */
 		free(up);

@@ -14,7 +14,6 @@
 #include "common/fsutil.h"
 #include "common/record.h"
 #include "common/modinfo.h"
-#include "core/helper.h"
 
 /* Larger than any module a build or a shared store may publish. */
 #define META_MAX 65536
@@ -51,7 +50,7 @@ bool sc_entry_stamp_matches(const char *buf, size_t len, const struct stat *st)
 static int recorded(const char *dir, char hex[SC_SHA256_HEXLEN + 1], long long *size,
 		    struct sc_error *err)
 {
-	char *path = xstrdupf("%s/meta", dir), *buf = NULL;
+	char *path = sc_strdupf("%s/meta", dir), *buf = NULL;
 	struct sc_record *meta = NULL;
 	const char *h, *s;
 	size_t len = 0;
@@ -82,7 +81,7 @@ int sc_entry_verify(const char *dir, const char *module, struct stat *st_out,
 		    struct sc_error *err)
 {
 	char want[SC_SHA256_HEXLEN + 1], got[SC_SHA256_HEXLEN + 1];
-	char *path = xstrdupf("%s/%s.ko", dir, module), *buf = NULL;
+	char *path = sc_strdupf("%s/%s.ko", dir, module), *buf = NULL;
 	uint8_t md[SC_SHA256_LEN];
 	long long want_size = -1;
 	struct stat st;

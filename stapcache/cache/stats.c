@@ -21,7 +21,6 @@
 #include "cache/stamp.h"
 #include "store/client.h"
 #include "common/fsutil.h"
-#include "core/helper.h"
 
 #include "cache/internal.h"
 
@@ -61,7 +60,7 @@ const struct sc_stat_info sc_stats_info[SC_STAT_N] = {
  */
 void cache_count(struct sc_cache *c, enum sc_stat which, size_t n)
 {
-	char *path = xstrdupf("%s/stats.log", c->dir), buf[64];
+	char *path = sc_strdupf("%s/stats.log", c->dir), buf[64];
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 
 	free(path);
@@ -140,7 +139,7 @@ static void add_events(const char *buf, size_t len, uint64_t v[SC_STAT_N])
  */
 static int read_stats(struct sc_cache *c, bool fold, uint64_t out[SC_STAT_N])
 {
-	char *log = xstrdupf("%s/stats.log", c->dir), *tot = xstrdupf("%s/stats", c->dir);
+	char *log = sc_strdupf("%s/stats.log", c->dir), *tot = sc_strdupf("%s/stats", c->dir);
 	char *buf = NULL;
 	size_t len = 0;
 	int fd = open(log, (fold ? O_RDWR : O_RDONLY) | O_CLOEXEC), r;
@@ -176,7 +175,7 @@ int sc_cache_stats(struct sc_cache *c, uint64_t out[SC_STAT_N])
 /* Keep the log small: fold it when a build has already paid for a slow path. */
 void cache_fold_if_large(struct sc_cache *c)
 {
-	char *log = xstrdupf("%s/stats.log", c->dir);
+	char *log = sc_strdupf("%s/stats.log", c->dir);
 	uint64_t v[SC_STAT_N];
 	struct stat st;
 

@@ -22,8 +22,7 @@
 #include "common/modinfo.h"
 #include "core/cache-key.h"
 #include "core/context.h"
-#include "core/helper.h"
-#include "core/job.h"
+#include "cache/job.h"
 #include "core/kernel.h"
 #include "core/options.h"
 #include "output/progress.h"
@@ -85,7 +84,7 @@ static int resolve_timeout(struct sc_request *req, const struct sc_env *env)
 /* stap -p4 -m NAME leaves NAME.ko in the current directory and prints its name. */
 static int copy_here(const char *path, const char *module)
 {
-	char *buf = NULL, *dest = xstrdupf("%s.ko", module);
+	char *buf = NULL, *dest = sc_strdupf("%s.ko", module);
 	size_t len = 0;
 	int r = sc_read_file(path, SC_MODULE_MAX, &buf, &len);
 

@@ -25,7 +25,6 @@
 #include "core/kernel.h"
 #include "remote/launch.h"
 #include "remote/targets.h"
-#include "core/helper.h"
 #include "cmd/cmd.h"
 #include "common/fsutil.h"
 #include "common/parse.h"
@@ -54,22 +53,15 @@ __attribute__((format(printf, 6, 7))) static void add(struct checks *c, const ch
 						      const char *fix, const char *fmt,
 						      ...)
 {
-	char *detail = NULL, *line = NULL;
+	char *detail, *line;
 	va_list ap;
 	int tabs = 0;
 
 	va_start(ap, fmt);
-	if (vasprintf(&detail, fmt, ap) < 0)
-		detail = NULL;
+	detail = sc_vstrdupf(fmt, ap);
 	va_end(ap);
-	if (detail)
-		line = sc_strdupf("%s\t%s\t%d\t%s\t%s", section, name, ok, detail,
-				  fix ? fix : "");
+	line = sc_strdupf("%s\t%s\t%d\t%s\t%s", section, name, ok, detail, fix ? fix : "");
 	free(detail);
-	if (!line) {
-		c->r = c->r ?: -ENOMEM;
-		return;
-	}
 	for (char *p = line; *p; p++) {
 		if (*p == '\t' && tabs < 4)
 			tabs++;

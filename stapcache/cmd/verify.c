@@ -22,7 +22,7 @@
 #include "core/context.h"
 #include "common/digest.h"
 #include "common/fsutil.h"
-#include "core/job.h"
+#include "cache/job.h"
 #include "common/record.h"
 #include "common/modinfo.h"
 #include "store/client.h"

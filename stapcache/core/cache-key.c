@@ -14,7 +14,6 @@
 #include "core/cache-key.h"
 #include "common/spawn.h"
 #include "core/tree.h"
-#include "core/helper.h"
 
 #define SCRIPT_MAX (16u << 20)
 #define LDD_OUT_MAX (256u << 10)
@@ -55,8 +54,8 @@ char *sc_key_object_path(const char *value)
 	char cwd[PATH_MAX];
 
 	if (value[0] == '/' || !getcwd(cwd, sizeof(cwd)))
-		return xstrdupf("%s", value);
-	return xstrdupf("%s/%s", cwd, value);
+		return sc_strdupf("%s", value);
+	return sc_strdupf("%s/%s", cwd, value);
 }
 
 /*
@@ -69,8 +68,8 @@ static int add_object_fp(struct sc_record *rec, const char *label, const char *p
 			 const char *sysroot)
 {
 	char hex[SC_SHA256_HEXLEN + 1];
-	char *file = sysroot && strcmp(sysroot, "/") ? xstrdupf("%s%s", sysroot, path)
-						     : xstrdupf("%s", path);
+	char *file = sysroot && strcmp(sysroot, "/") ? sc_strdupf("%s%s", sysroot, path)
+						     : sc_strdupf("%s", path);
 	int r = sc_sha256_file(file, hex);
 
 	free(file);
@@ -102,8 +101,8 @@ static char *ldd_line_path(char *line)
  */
 static int add_ldd_fp(struct sc_record *rec, const char *object, const char *sysroot)
 {
-	char *file = sysroot && strcmp(sysroot, "/") ? xstrdupf("%s%s", sysroot, object)
-						     : xstrdupf("%s", object);
+	char *file = sysroot && strcmp(sysroot, "/") ? sc_strdupf("%s%s", sysroot, object)
+						     : sc_strdupf("%s", object);
 	const char *argv[] = {SC_LDD, file, NULL};
 	char *out = NULL, *line, *save = NULL;
 	int r = sc_run_capture(argv, LDD_OUT_MAX, &out);
@@ -183,7 +182,7 @@ static char *memo_version(const char *path)
 	if (sc_read_file(path, 4096, &buf, &len) == 0 &&
 	    sc_record_parse(buf, len, &rec, NULL) == 0 &&
 	    sc_record_get(rec, "stap.version"))
-		v = xstrdupf("%s", sc_record_get(rec, "stap.version"));
+		v = sc_strdupf("%s", sc_record_get(rec, "stap.version"));
 	sc_record_free(rec);
 	free(buf);
 	return v;
@@ -193,7 +192,7 @@ static void memo_version_store(const char *memo_dir, const char *path,
 			       const char *version)
 {
 	struct sc_record *rec = sc_record_new();
-	char *dir = xstrdupf("%s/stap-version", memo_dir), *buf = NULL;
+	char *dir = sc_strdupf("%s/stap-version", memo_dir), *buf = NULL;
 	size_t len;
 
 	/* The memo is an optimisation: failing to store it is harmless. */
@@ -225,11 +224,11 @@ static int add_stap(struct sc_record *rec, const char *stap, const char *memo_di
 			     stap);
 		return -ENOENT;
 	}
-	id = xstrdupf("%s sha256:%s", stap, fp);
+	id = sc_strdupf("%s sha256:%s", stap, fp);
 	if (memo_dir) {
 		sc_sha256(id, strlen(id), md);
 		sc_hex(hex, md, sizeof(md));
-		memo = xstrdupf("%s/stap-version/%s", memo_dir, hex);
+		memo = sc_strdupf("%s/stap-version/%s", memo_dir, hex);
 		version = memo_version(memo);
 	}
 	if (!version) {
@@ -257,12 +256,12 @@ static int add_stap(struct sc_record *rec, const char *stap, const char *memo_di
 /* The C compiler kbuild will find first on PATH. */
 static int add_compiler(struct sc_record *rec, const char *path, const char *memo_dir)
 {
-	char *copy = xstrdupf("%s", path), *dir, *save = NULL;
+	char *copy = sc_strdupf("%s", path), *dir, *save = NULL;
 	int r = 0, found = 0;
 
 	for (dir = strtok_r(copy, ":", &save); dir && !found;
 	     dir = strtok_r(NULL, ":", &save)) {
-		char *cand = xstrdupf("%s/gcc", *dir ? dir : ".");
+		char *cand = sc_strdupf("%s/gcc", *dir ? dir : ".");
 		char real[PATH_MAX];
 
 		if (access(cand, X_OK) == 0 && sc_realpath(cand, real) == 0) {
@@ -300,7 +299,7 @@ static int add_kernel(struct sc_record *rec, const struct sc_kernel *k,
 	if (r == 0)
 		r = sc_record_add_str(rec, "kernel.build-tree", k->build_tree);
 	for (i = 0; r == 0 && i < sizeof(files) / sizeof(files[0]); i++) {
-		char *p = xstrdupf("%s/%s", k->build_tree, files[i]);
+		char *p = sc_strdupf("%s/%s", k->build_tree, files[i]);
 
 		r = add_file_fp(rec, "kernel.file", p, memo_dir);
 		free(p);
@@ -385,7 +384,7 @@ static int read_script(const struct sc_request *req, struct sc_key *key,
 	int r;
 
 	if (req->script_text) {
-		key->script = xstrdupf("%s", req->script_text);
+		key->script = sc_strdupf("%s", req->script_text);
 		key->script_len = strlen(req->script_text);
 		key->script_name = "-e";
 		return 0;

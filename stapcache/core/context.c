@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "core/context.h"
-#include "core/helper.h"
+#include "common/fsutil.h"
 
 static const char *env_get(const char *name)
 {
@@ -38,8 +38,8 @@ static char *xdg_path(const char *base, const char *home, const char *fallback,
 		      const char *leaf)
 {
 	if (base && base[0] == '/')
-		return xstrdupf("%s/%s", base, leaf);
-	return xstrdupf("%s/%s/%s", home ? home : "/", fallback, leaf);
+		return sc_strdupf("%s/%s", base, leaf);
+	return sc_strdupf("%s/%s/%s", home ? home : "/", fallback, leaf);
 }
 
 /* The runtime directory's parent holds the tapsets (PREFIX/share/systemtap). */
@@ -47,7 +47,7 @@ static char *tapset_next_to(const char *runtime)
 {
 	const char *slash = strrchr(runtime, '/');
 
-	return xstrdupf("%.*s/tapset", slash ? (int)(slash - runtime) : 0, runtime);
+	return sc_strdupf("%.*s/tapset", slash ? (int)(slash - runtime) : 0, runtime);
 }
 
 /*
@@ -65,7 +65,7 @@ static char *tapset_for(const char *stap)
 			if (slash)
 				*slash = '\0';
 		}
-		cand = xstrdupf("%s/share/systemtap/tapset", real);
+		cand = sc_strdupf("%s/share/systemtap/tapset", real);
 		if (access(cand, F_OK) == 0)
 			return cand;
 		free(cand);
@@ -79,9 +79,9 @@ static int load_configs(struct sc_ctx *ctx, const struct sc_env *env,
 	struct sc_config *user = NULL;
 	int r;
 
-	ctx->sys_config_path = xstrdupf("%s/stapcache/config.yaml",
+	ctx->sys_config_path = sc_strdupf("%s/stapcache/config.yaml",
 					env->sysconfdir ? env->sysconfdir : SYSCONFDIR);
-	ctx->config_path = env->config ? xstrdupf("%s", env->config)
+	ctx->config_path = env->config ? sc_strdupf("%s", env->config)
 				       : xdg_path(env->xdg_config_home, env->home,
 						  ".config", "stapcache/config.yaml");
 	r = sc_config_load(ctx->sys_config_path, env->home, &ctx->cfg, err);
@@ -106,22 +106,22 @@ int sc_ctx_init(struct sc_ctx *ctx, const struct sc_env *env, struct sc_error *e
 		return r;
 	cfg = ctx->cfg;
 	if (env->cache_dir)
-		ctx->cache_dir = xstrdupf("%s", env->cache_dir);
+		ctx->cache_dir = sc_strdupf("%s", env->cache_dir);
 	else if (cfg->cache_dir)
-		ctx->cache_dir = xstrdupf("%s", cfg->cache_dir);
+		ctx->cache_dir = sc_strdupf("%s", cfg->cache_dir);
 	else
 		ctx->cache_dir =
 			xdg_path(env->xdg_cache_home, env->home, ".cache", "stapcache");
-	ctx->stap = xstrdupf("%s", cfg->stap ? cfg->stap : SC_STAP_DEFAULT);
+	ctx->stap = sc_strdupf("%s", cfg->stap ? cfg->stap : SC_STAP_DEFAULT);
 	ctx->runtime =
-		xstrdupf("%s", cfg->runtime ? cfg->runtime : SC_STAP_RUNTIME_DEFAULT);
-	ctx->tapset = env->systemtap_tapset ? xstrdupf("%s", env->systemtap_tapset)
+		sc_strdupf("%s", cfg->runtime ? cfg->runtime : SC_STAP_RUNTIME_DEFAULT);
+	ctx->tapset = env->systemtap_tapset ? sc_strdupf("%s", env->systemtap_tapset)
 					    : tapset_for(ctx->stap);
 	if (env->systemtap_dir)
-		ctx->stap_rc = xstrdupf("%s/rc", env->systemtap_dir);
+		ctx->stap_rc = sc_strdupf("%s/rc", env->systemtap_dir);
 	else
-		ctx->stap_rc = xstrdupf("%s/.systemtap/rc", env->home ? env->home : "");
-	ctx->path = xstrdupf("%s", env->path ? env->path : "/usr/bin:/bin");
+		ctx->stap_rc = sc_strdupf("%s/.systemtap/rc", env->home ? env->home : "");
+	ctx->path = sc_strdupf("%s", env->path ? env->path : "/usr/bin:/bin");
 	ctx->uid = cfg->has_key_uid ? cfg->key_uid : env->uid;
 	ctx->max_size = cfg->has_max_size ? cfg->max_size : SC_DEFAULT_MAX_SIZE;
 	ctx->max_duration = cfg->max_duration;
@@ -129,7 +129,7 @@ int sc_ctx_init(struct sc_ctx *ctx, const struct sc_env *env, struct sc_error *e
 								    : NULL;
 	ctx->trusted_builders = cfg->trusted_builders;
 	ctx->builder_key = cfg->builder_key
-				   ? xstrdupf("%s", cfg->builder_key)
+				   ? sc_strdupf("%s", cfg->builder_key)
 				   : xdg_path(env->xdg_config_home, env->home, ".config",
 					      "stapcache/builder.key");
 	ctx->shared_auth_file = cfg->shared_auth_file;
@@ -176,11 +176,11 @@ int sc_find_real_stap(const struct sc_env *env, char **out, struct sc_error *err
 	const char *path = env->path ? env->path : "/usr/bin:/bin";
 	struct stat self, st;
 	bool have_self = stat("/proc/self/exe", &self) == 0;
-	char *copy = xstrdupf("%s", path), *p = copy, *dir;
+	char *copy = sc_strdupf("%s", path), *p = copy, *dir;
 
 	/* strsep, not strtok: an empty entry is the current directory. */
 	while ((dir = strsep(&p, ":"))) {
-		char *cand = xstrdupf("%s/stap", *dir ? dir : ".");
+		char *cand = sc_strdupf("%s/stap", *dir ? dir : ".");
 
 		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) &&
 		    access(cand, X_OK) == 0 &&
@@ -201,7 +201,7 @@ int sc_find_real_stap(const struct sc_env *env, char **out, struct sc_error *err
 
 int sc_ctx_set_stap(struct sc_ctx *ctx, const struct sc_env *env, const char *stap)
 {
-	char *s = xstrdupf("%s", stap);
+	char *s = sc_strdupf("%s", stap);
 
 	free(ctx->stap);
 	ctx->stap = s;

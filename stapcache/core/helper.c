@@ -8,24 +8,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "common/fsutil.h"
 #include "core/helper.h"
-
-char *xstrdupf(const char *fmt, ...)
-{
-	static const char oom[] = "stapcache: out of memory\n";
-	va_list ap;
-	char *s;
-	int r;
-
-	va_start(ap, fmt);
-	r = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (r < 0) {
-		(void)!write(2, oom, sizeof(oom) - 1);
-		_exit(1);
-	}
-	return s;
-}
 
 char *sc_helper_path(const char *name)
 {
@@ -37,11 +21,11 @@ char *sc_helper_path(const char *name)
 		slash = strrchr(self, '/');
 		if (slash) {
 			*slash = '\0';
-			p = xstrdupf("%s/%s", self, name);
+			p = sc_strdupf("%s/%s", self, name);
 			if (access(p, X_OK) == 0)
 				return p;
 			free(p);
 		}
 	}
-	return xstrdupf("%s/%s", PKGLIBEXECDIR, name);
+	return sc_strdupf("%s/%s", PKGLIBEXECDIR, name);
 }

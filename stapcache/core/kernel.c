@@ -9,7 +9,6 @@
 
 #include "common/fsutil.h"
 #include "core/kernel.h"
-#include "core/helper.h"
 
 void sc_kernel_clear(struct sc_kernel *k)
 {
@@ -40,7 +39,7 @@ static char *read_line_file(const char *path)
  */
 static char *tree_release(const char *tree)
 {
-	char *path = xstrdupf("%s/include/generated/utsrelease.h", tree);
+	char *path = sc_strdupf("%s/include/generated/utsrelease.h", tree);
 	char *buf = NULL, *p, *q, *rel = NULL;
 
 	if (sc_read_file(path, 4096, &buf, NULL) == 0 &&
@@ -50,7 +49,7 @@ static char *tree_release(const char *tree)
 	free(buf);
 	free(path);
 	if (!rel) {
-		path = xstrdupf("%s/include/config/kernel.release", tree);
+		path = sc_strdupf("%s/include/config/kernel.release", tree);
 		rel = read_line_file(path);
 		free(path);
 	}
@@ -83,10 +82,10 @@ int sc_kernel_resolve(const char *spec, const char *arch, struct sc_kernel *out,
 				     spec);
 			return -ENOENT;
 		}
-		tree = xstrdupf("%s", spec);
+		tree = sc_strdupf("%s", spec);
 	} else {
-		out->release = xstrdupf("%s", spec ? spec : u.release);
-		tree = xstrdupf("/lib/modules/%s/build", out->release);
+		out->release = sc_strdupf("%s", spec ? spec : u.release);
+		tree = sc_strdupf("/lib/modules/%s/build", out->release);
 	}
 	if (sc_realpath(tree, real) < 0) {
 		if (spec)
@@ -106,9 +105,9 @@ int sc_kernel_resolve(const char *spec, const char *arch, struct sc_kernel *out,
 		return -ENOENT;
 	}
 	free(tree);
-	out->build_tree = xstrdupf("%s", real);
-	out->spec = xstrdupf("%s", spec ? spec : out->release);
-	out->arch = xstrdupf("%s", arch ? arch : u.machine);
+	out->build_tree = sc_strdupf("%s", real);
+	out->spec = sc_strdupf("%s", spec ? spec : out->release);
+	out->arch = sc_strdupf("%s", arch ? arch : u.machine);
 	return 0;
 }
 
@@ -131,11 +130,11 @@ static bool headers_rename_task_work_cancel(const char *tree)
 		"include/linux/task_work.h",
 		"source/include/linux/task_work.h",
 	};
-	char *mk = xstrdupf("%s/Makefile", tree), *buf = NULL;
+	char *mk = sc_strdupf("%s/Makefile", tree), *buf = NULL;
 	bool found = false;
 
 	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]) && !found; i++) {
-		char *p = xstrdupf("%s/%s", tree, rel[i]);
+		char *p = sc_strdupf("%s/%s", tree, rel[i]);
 
 		found = file_has(p, "task_work_cancel_func");
 		free(p);
@@ -146,7 +145,7 @@ static bool headers_rename_task_work_cancel(const char *tree)
 		char *end = inc ? strstr(inc, "/Makefile") : NULL;
 
 		if (end) {
-			char *p = xstrdupf("%.*s/include/linux/task_work.h",
+			char *p = sc_strdupf("%.*s/include/linux/task_work.h",
 					   (int)(end - inc - 8), inc + 8);
 
 			found = file_has(p, "task_work_cancel_func");
@@ -160,7 +159,7 @@ static bool headers_rename_task_work_cancel(const char *tree)
 
 bool sc_kernel_needs_runtime_fix(const struct sc_kernel *k, const char *runtime)
 {
-	char *p = xstrdupf("%s/stp_task_work.c", runtime);
+	char *p = sc_strdupf("%s/stp_task_work.c", runtime);
 	bool unfixed =
 		file_has(p, "typedef typeof(&task_work_cancel) task_work_cancel_fn;");
 

@@ -18,7 +18,7 @@
 
 /*
  * What an option is for. Every option of the installed stap has a row
- * (tests/integration/dropin-options.sh reads `stap --help` to prove it).
+ * (tests/cli/dropin-options.sh reads `stap --help` to prove it).
  */
 enum sc_opt_role {
 	SC_ROLE_KEY,    /* shapes the module: a key input, and given to stap */

@@ -18,7 +18,6 @@
 #include "common/fsutil.h"
 #include "common/record.h"
 #include "core/tree.h"
-#include "core/helper.h"
 
 #define MAX_DEPTH 16
 
@@ -86,7 +85,7 @@ static struct hot_memo *hot_put(const char *path, const char *buf, size_t len)
 			return NULL; /* only a speed-up */
 		hot.v = nv;
 		m = &hot.v[hot.n++];
-		m->path = xstrdupf("%s", path);
+		m->path = sc_strdupf("%s", path);
 		m->buf = NULL;
 	}
 	free(m->buf);
@@ -130,7 +129,7 @@ void sc_tree_memo_flush(void)
 			bytes += m->len;
 		}
 	if (r == 0 && sc_record_serialize(rec, &buf, &len) == 0) {
-		path = xstrdupf("%s/hot", hot.memo_dir);
+		path = sc_strdupf("%s/hot", hot.memo_dir);
 		if (sc_mkdir_p(hot.memo_dir, 0755) == 0)
 			(void)sc_write_file_atomic(path, buf, len, 0644, NULL);
 	}
@@ -150,8 +149,8 @@ static void hot_load(const char *memo_dir)
 	if (hot.memo_dir && !strcmp(hot.memo_dir, memo_dir))
 		return;
 	sc_tree_memo_flush();
-	hot.memo_dir = xstrdupf("%s", memo_dir);
-	path = xstrdupf("%s/hot", memo_dir);
+	hot.memo_dir = sc_strdupf("%s", memo_dir);
+	path = sc_strdupf("%s/hot", memo_dir);
 	/* Room for the labels and paths around HOT_MAX_BYTES of memos. */
 	if (sc_read_file(path, HOT_MAX_BYTES + HOT_MAX * 4096, &buf, &len) == 0 &&
 	    sc_record_parse(buf, len, &rec, NULL) == 0) {
@@ -209,7 +208,7 @@ static char *memo_path(const char *memo_dir, const char *real)
 
 	sc_sha256(real, strlen(real), md);
 	sc_hex(hex, md, sizeof(md));
-	return xstrdupf("%s/%s", memo_dir, hex);
+	return sc_strdupf("%s/%s", memo_dir, hex);
 }
 
 struct file_check {
@@ -291,7 +290,7 @@ static int content_digest_at(int dfd, const char *name, const char *full,
 int sc_file_content_digest(const char *path, const char *memo_dir,
 			   char hex[SC_SHA256_HEXLEN + 1])
 {
-	char *files = memo_dir ? xstrdupf("%s/files", memo_dir) : NULL;
+	char *files = memo_dir ? sc_strdupf("%s/files", memo_dir) : NULL;
 	struct stat st;
 	int r;
 
@@ -385,7 +384,7 @@ static int walk_entry(struct walk *w, int dfd, const char *rel, const char *name
 	if (S_ISREG(st.st_mode)) {
 		char hex[SC_SHA256_HEXLEN + 1], *full;
 
-		full = xstrdupf("%s/%s%s%s", w->root, rel, *rel ? "/" : "", name);
+		full = sc_strdupf("%s/%s%s%s", w->root, rel, *rel ? "/" : "", name);
 		r = content_digest_at(dfd, name, full, &st, w->files_memo, false, hex);
 		free(full);
 		if (r == -ENOMEM)
@@ -407,7 +406,7 @@ static int walk_entry(struct walk *w, int dfd, const char *rel, const char *name
 
 	if (sub < 0)
 		return 0;
-	subrel = xstrdupf("%s%s%s", rel, *rel ? "/" : "", name);
+	subrel = sc_strdupf("%s%s%s", rel, *rel ? "/" : "", name);
 	note_dir(w, &st, subrel);
 	r = walk_dir(w, sub, subrel, depth + 1);
 	free(subrel);
@@ -576,7 +575,7 @@ int sc_tree_fingerprint(const char *path, const char *memo_dir, char *out, size_
 			struct sc_error *err)
 {
 	char real[PATH_MAX], digest[SC_SHA256_HEXLEN + 1], *memo = NULL, *trees = NULL;
-	char *files = memo_dir ? xstrdupf("%s/files", memo_dir) : NULL;
+	char *files = memo_dir ? sc_strdupf("%s/files", memo_dir) : NULL;
 	struct walk w = {.memo_ok = true,
 			 .dirs = sc_record_new(),
 			 .root = real,
@@ -593,7 +592,7 @@ int sc_tree_fingerprint(const char *path, const char *memo_dir, char *out, size_
 	}
 	if (memo_dir && memoizable(real, fd)) {
 		hot_load(memo_dir);
-		trees = xstrdupf("%s/trees", memo_dir);
+		trees = sc_strdupf("%s/trees", memo_dir);
 		memo = memo_path(trees, real);
 		if (memo_load(memo, fd, digest, &w.files) == 0) {
 			snprintf(out, n, "%s sha256:%s files=%lu", real, digest, w.files);

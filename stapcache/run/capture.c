@@ -27,22 +27,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/spawn.h"
 #include "run/runner.h"
 #include "run/runproc.h"
 #include "run/capture.h"
 
 #define LINE_MAX_BYTES 65536
-
-static volatile sig_atomic_t child_pid, got_signal;
-
-static void on_signal(int sig, siginfo_t *si, void *uc)
-{
-	(void)uc;
-	got_signal = sig;
-	/* A terminal's Ctrl-C already reached the runner: send only what came to us. */
-	if (child_pid > 0 && (sig != SIGINT || si->si_code == SI_USER))
-		kill(child_pid, sig);
-}
 
 struct stream {
 	int fd;
@@ -179,42 +169,18 @@ static double since(const struct timespec *t0)
 	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static int spawn(const char *const *argv, int out[2], int err[2])
-{
-	pid_t pid = fork();
-
-	if (pid != 0)
-		return pid < 0 ? -errno : (int)pid;
-	dup2(out[1], STDOUT_FILENO);
-	dup2(err[1], STDERR_FILENO);
-	close(out[0]);
-	close(out[1]);
-	close(err[0]);
-	close(err[1]);
-	execvp(argv[0], (char *const *)argv);
-	fprintf(stderr,
-		"stapcache: cannot run %s: %s; install staprun-auth (make install) or "
-		"systemtap-runtime, or use -p4 and run the module yourself\n",
-		argv[0], strerror(errno));
-	_exit(127);
-}
-
-static int wait_child(pid_t pid)
-{
-	int st;
-
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return 255;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
+/* The hint when the runner cannot be run at all. */
+#define NO_RUNNER_HINT                                                                 \
+	"; install staprun-auth (make install) or systemtap-runtime, or use -p4 and run " \
+	"the module yourself"
 
 static int run(const struct sc_argv *a, struct sc_output *out, struct timespec *t0,
 	       struct stop_timer *t)
 {
-	struct sigaction sa = {.sa_sigaction = on_signal, .sa_flags = SA_SIGINFO};
+	struct sc_spawn_opts o = SC_SPAWN_OPTS_INIT;
 	struct stream *s = calloc(2, sizeof(*s));
-	int po[2] = {-1, -1}, pe[2] = {-1, -1}, pid, status;
+	int po[2] = {-1, -1}, pe[2] = {-1, -1}, ws, r;
+	pid_t pid;
 
 	if (!s || pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
 		fprintf(stderr, "stapcache: cannot start the runner: %s\n",
@@ -222,34 +188,34 @@ static int run(const struct sc_argv *a, struct sc_output *out, struct timespec *
 		free(s);
 		return -1;
 	}
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	/* A terminal's Ctrl-C already reached the runner: pass on only what came to us. */
+	sc_forward_begin(SC_FORWARD_USER_INT);
 	signal(SIGPIPE, SIG_IGN);
 	clock_gettime(CLOCK_MONOTONIC, t0);
-	fflush(NULL);
-	pid = spawn(a->v, po, pe);
+	o.stdout_fd = po[1];
+	o.stderr_fd = pe[1];
+	o.search_path = true;
+	o.exec_hint = NO_RUNNER_HINT;
+	r = sc_spawn(a->v, &o, &pid);
 	close(po[1]);
 	close(pe[1]);
-	if (pid < 0) {
-		fprintf(stderr, "stapcache: cannot start the runner: %s\n",
-			strerror(-pid));
+	if (r < 0) {
+		fprintf(stderr, "stapcache: cannot start the runner: %s\n", strerror(-r));
 		close(po[0]);
 		close(pe[0]);
 		free(s);
 		return -1;
 	}
-	child_pid = pid;
+	sc_forward_child(pid);
 	timer_start(t, t->seconds, t->verbose);
 	s[0].fd = po[0];
 	s[1].fd = pe[0];
 	s[1].is_stderr = true;
 	pump(s, out, pid, t);
-	status = wait_child(pid);
-	child_pid = 0;
+	r = sc_wait(pid, &ws) == 0 ? sc_exit_status(ws) : 255;
+	sc_forward_child(0);
 	free(s);
-	return status;
+	return r;
 }
 
 int sc_run_captured(const struct sc_request *req, const char *module_path,
@@ -285,7 +251,7 @@ int sc_run_captured(const struct sc_request *req, const char *module_path,
 	}
 	sc_output_summary(out, 0, status, since(&t0),
 			  status == 0                         ? "ok"
-			  : got_signal || t.phase >= STOPPING ? "stopped"
+			  : sc_forward_caught() || t.phase >= STOPPING ? "stopped"
 							      : "runner failed");
 	if (sc_output_finish(out, &err) < 0) {
 		fprintf(stderr, "stapcache: %s\n", err.msg);

@@ -26,72 +26,60 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/spawn.h"
 #include "run/runproc.h"
 #include "run/supervise.h"
 
-/* Wait for the child for at most seconds (may be fractional); 1 when it ended. */
-static int wait_for(pid_t pid, double seconds, const sigset_t *set, int *status,
-		    int *forwarded)
+/*
+ * Wait for the child for at most seconds (may be fractional), or, with asked
+ * non-NULL, until this process is asked to stop (the forwarder caught a
+ * signal: *asked). Returns 1 when the child ended (*status), else 0.
+ */
+static int wait_for(pid_t pid, double seconds, int *status, int *asked)
 {
 	double end = sc_mono_now() + seconds;
 
 	for (;;) {
 		double left = end - sc_mono_now();
-		struct timespec ts;
-		int sig;
+		long ms = left <= 0 ? 0 : left < 0.05 ? (long)(left * 1000) + 1 : 50;
 
-		if (waitpid(pid, status, WNOHANG) == pid)
+		if (sc_wait_timeout(pid, ms, status) == 0)
 			return 1;
-		if (left <= 0)
-			return 0;
-		ts.tv_sec = (time_t)left;
-		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
-		sig = sigtimedwait(set, NULL, &ts);
 		/* Someone asked this process to stop: the run stops now. */
-		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
-			*forwarded = sig;
+		if ((asked && (*asked = sc_forward_caught()) != 0) || left <= 0)
 			return 0;
-		}
 	}
 }
 
+/* The hint when the runner cannot be run at all. */
+#define NO_RUNNER_HINT                                                                 \
+	"; install staprun-auth (make install) or systemtap-runtime, or use -p4 and run " \
+	"the module yourself"
+
 int sc_supervise(const char *const *argv, unsigned seconds, int verbose)
 {
-	sigset_t set, old;
+	struct sc_spawn_opts o = SC_SPAWN_OPTS_INIT;
 	double t0 = sc_mono_now();
 	int status = 0, forwarded = 0, took = 0, ended = 0;
 	pid_t pid;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, &old);
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
+	/* Signals are the supervisor's to act on: it stops the run itself. */
+	sc_forward_begin(SC_FORWARD_NONE);
+	o.search_path = true;
+	o.exec_hint = NO_RUNNER_HINT;
+	if (sc_spawn(argv, &o, &pid) < 0) {
 		fprintf(stderr, "stapcache: cannot start %s: %s\n", argv[0],
 			strerror(errno));
+		sc_forward_end();
 		return 1;
-	}
-	if (pid == 0) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		execvp(argv[0], (char *const *)argv);
-		fprintf(stderr,
-			"stapcache: cannot run %s: %s; install staprun-auth (make "
-			"install) or systemtap-runtime, or use -p4 and run the module "
-			"yourself\n",
-			argv[0], strerror(errno));
-		_exit(127);
 	}
 	/* The time counts from when the module runs: loading it may take a while. */
 	for (int i = 0;
 	     i < SC_START_WAIT_S * 10 && !ended && !forwarded && !sc_stapio_started(pid);
 	     i++)
-		ended = wait_for(pid, 0.1, &set, &status, &forwarded);
+		ended = wait_for(pid, 0.1, &status, &forwarded);
 	if (!ended && !forwarded)
-		ended = wait_for(pid, seconds, &set, &status, &forwarded);
+		ended = wait_for(pid, seconds, &status, &forwarded);
 	if (!ended) {
 		int sig = forwarded ? forwarded : SIGINT;
 
@@ -104,7 +92,7 @@ int sc_supervise(const char *const *argv, unsigned seconds, int verbose)
 		for (int i = 0; i < SC_STOP_GRACE_S * 4; i++) {
 			if (!took)
 				took = sc_signal_run(pid, sig);
-			ended = wait_for(pid, 0.25, &set, &status, &forwarded);
+			ended = wait_for(pid, 0.25, &status, NULL);
 			if (ended)
 				break;
 		}
@@ -114,14 +102,11 @@ int sc_supervise(const char *const *argv, unsigned seconds, int verbose)
 				"killing stapio (the runner unloads the module)\n",
 				SC_STOP_GRACE_S);
 			sc_signal_run(pid, SIGKILL);
-			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-				;
+			(void)sc_wait(pid, &status);
 		}
 	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	sc_forward_end();
 	if (verbose)
 		fprintf(stderr, "stapcache: the run took %.2f s\n", sc_mono_now() - t0);
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	return 128 + WTERMSIG(status);
+	return sc_exit_status(status);
 }

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "common/config.h"
-#include "tap.h"
+#include "tests/lib/tap.h"
 
 static struct sc_config *parse(const char *text, int *rc, struct sc_error *err)
 {

@@ -14,7 +14,7 @@
 #include "store/helper/entry.h"
 #include "common/fsutil.h"
 #include "common/record.h"
-#include "tap.h"
+#include "tests/lib/tap.h"
 
 static char key[SC_SHA256_HEXLEN + 1], module_sha[SC_SHA256_HEXLEN + 1];
 static const char module[] = "\177ELF fake module bytes";

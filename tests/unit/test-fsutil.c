@@ -11,7 +11,7 @@
 
 #include "common/fsutil.h"
 #include "common/parse.h"
-#include "tap.h"
+#include "tests/lib/tap.h"
 
 static uint64_t size_of(const char *s, int *rc)
 {

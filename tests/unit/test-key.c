@@ -8,7 +8,7 @@
 
 #include <ctype.h>
 
-#include "tap.h"
+#include "tests/lib/tap.h"
 #include "fixture.h"
 
 /*

@@ -14,7 +14,7 @@
 
 #include "common/fsutil.h"
 #include "common/modinfo.h"
-#include "tap.h"
+#include "tests/lib/tap.h"
 
 #define MODNAME "sc_mi_test"
 

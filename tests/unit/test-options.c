@@ -10,7 +10,7 @@
 
 #include "cache/build.h"
 #include "run/runner.h"
-#include "tap.h"
+#include "tests/lib/tap.h"
 #include "fixture.h"
 
 /* The row's example, with @DIR@ and @TREE@ made real. */

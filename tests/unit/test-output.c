@@ -16,7 +16,7 @@
 #include "output/event.h"
 #include "common/fsutil.h"
 #include "output/output.h"
-#include "tap.h"
+#include "tests/lib/tap.h"
 
 static char dir[] = "/tmp/sc-output.XXXXXX";
 

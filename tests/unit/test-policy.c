@@ -14,7 +14,7 @@
 #include "common/digest.h"
 #include "common/fsutil.h"
 #include "common/policy.h"
-#include "tap.h"
+#include "tests/lib/tap.h"
 
 #define HEX_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define HEX_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"

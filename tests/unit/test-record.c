@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "common/record.h"
-#include "tap.h"
+#include "tests/lib/tap.h"
 
 static struct sc_record *sample(void)
 {

@@ -5,7 +5,7 @@
 #include <errno.h>
 
 #include "common/fsutil.h"
-#include "tap.h"
+#include "tests/lib/tap.h"
 #include "remote/targets.h"
 
 static int parse(const char *text, struct sc_targets *t, struct sc_error *err)

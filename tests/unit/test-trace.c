@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "output/event.h"
-#include "tap.h"
+#include "tests/lib/tap.h"
 #include "trace/oneliner.h"
 
 static char *gen1(const char *spec, const struct sc_trace_filters *f)

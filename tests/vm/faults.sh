@@ -8,7 +8,7 @@
 # loaded: the wrapper sees the connection go and TERMs staprun-auth, which
 # unloads it. And a probe that prints nothing for longer than --io-timeout is
 # not mistaken for a hung target (dropbear answers the liveness probe).
-. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/lib/lib.sh"
 . "$top_srcdir/tests/vm/vmtest.sh"
 require_stap
 command -v python3 >/dev/null 2>&1 || skip_all "no python3 (the fault proxy)"
@@ -26,7 +26,7 @@ cp "$VM_KNOWN_HOSTS_YAML" "$XDG_CONFIG_HOME/stapcache/known_hosts"
 export HOME=$VM_HOME
 unset SSH_AUTH_SOCK
 hostkey=$(cut -d' ' -f2- "$VM_OUT/known_hosts")
-PROXY=$top_srcdir/tests/fault-proxy
+PROXY=$top_srcdir/tests/lib/fault-proxy
 TMO=(--connect-timeout 10 --io-timeout 5)
 
 # proxy NAME [FAULT...]: fault-proxy in front of the guest's SSH port; target NAME

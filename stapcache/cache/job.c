@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "build-config.h"
+
+#include <stdio.h>
+
+#include "cache/job.h"
+
+int sc_job_parse(struct sc_job *j, int argc, char **argv, bool as_stap, const char *who)
+{
+	struct sc_error err = {{0}};
+	int r = sc_options_parse_as(argc, argv, as_stap, &j->req, &err);
+
+	if (r < 0)
+		fprintf(stderr, "stapcache: %s%s%s\n", who ? who : "", who ? ": " : "",
+			err.msg);
+	if (r == 0)
+		sc_env_read(&j->env);
+	return r < 0 ? -1 : r > 0;
+}
+
+int sc_job_open(struct sc_job *j, struct sc_error *err)
+{
+	if (sc_ctx_init(&j->ctx, &j->env, err) < 0 ||
+	    sc_cache_open(j->ctx.cache_dir, j->ctx.max_size, &j->cache, err) < 0)
+		return -1;
+	return 0;
+}
+
+int sc_job_key(struct sc_job *j, struct sc_error *err)
+{
+	if (sc_kernel_resolve(j->req.kernel, j->req.arch, &j->kernel, err) < 0 ||
+	    sc_key_compute(&j->req, &j->ctx, &j->kernel, sc_cache_memo_dir(j->cache),
+			   &j->key, err) < 0)
+		return -1;
+	return 0;
+}
+
+void sc_job_clear(struct sc_job *j)
+{
+	sc_key_clear(&j->key);
+	sc_cache_free(j->cache);
+	j->cache = NULL;
+	sc_kernel_clear(&j->kernel);
+	sc_ctx_clear(&j->ctx);
+	sc_options_free(&j->req);
+}
