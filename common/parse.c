@@ -93,4 +93,3 @@ bad:
 		     s ? s : "");
 	return -EINVAL;
 }
-

@@ -27,14 +27,14 @@ int sc_argv_pushf(struct sc_argv *a, const char *fmt, ...)
 void sc_argv_free(struct sc_argv *a);
 
 struct sc_spawn_opts {
-	const char *dir;      /* chdir here first (NULL: stay) */
-	const char *tmpdir;   /* set TMPDIR (NULL: leave) */
-	int stdout_fd;        /* dup2 onto 1 (-1: inherit) */
-	int stderr_fd;        /* dup2 onto 2 (-1: inherit) */
-	bool new_group;       /* its own process group (setpgid(0, 0)) */
-	bool die_with_parent; /* SIGKILL when the parent dies */
-	bool default_signals; /* SIGINT, SIGTERM, SIGHUP back to SIG_DFL */
-	bool search_path;     /* argv[0] without a slash is looked up on PATH */
+	const char *dir;       /* chdir here first (NULL: stay) */
+	const char *tmpdir;    /* set TMPDIR (NULL: leave) */
+	int stdout_fd;         /* dup2 onto 1 (-1: inherit) */
+	int stderr_fd;         /* dup2 onto 2 (-1: inherit) */
+	bool new_group;        /* its own process group (setpgid(0, 0)) */
+	bool die_with_parent;  /* SIGKILL when the parent dies */
+	bool default_signals;  /* SIGINT, SIGTERM, SIGHUP back to SIG_DFL */
+	bool search_path;      /* argv[0] without a slash is looked up on PATH */
 	const char *exec_hint; /* when the exec fails the child says "PROG: cannot
 				  run ARGV0: ERROR" and this (NULL: it says nothing) */
 };

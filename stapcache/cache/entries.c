@@ -242,7 +242,7 @@ int sc_cache_prune(struct sc_cache *c, uint64_t max, const char *keep, size_t *e
  * (damaged, removed; err says why) or another -errno (err set).
  */
 int cache_recheck_locked(struct sc_cache *c, const char *hex, const char *module,
-			  struct sc_error *err)
+			 struct sc_error *err)
 {
 	char *dir = cache_entry_dir(c, hex), *used = sc_strdupf("%s/used", dir);
 	char *buf = NULL;

@@ -34,8 +34,8 @@ const struct sc_stat_info sc_stats_info[SC_STAT_N] = {
 	[SC_STAT_HITS] = {'h', "hits", "hits", "hits", false},
 	[SC_STAT_MISSES] = {'m', "misses", "misses", "misses", false},
 	[SC_STAT_BUILDS] = {'b', "builds", "builds", "builds", false},
-	[SC_STAT_BUILD_FAILURES] = {'f', "build-failures", "failed_builds", "failed builds",
-				    false},
+	[SC_STAT_BUILD_FAILURES] = {'f', "build-failures", "failed_builds",
+				    "failed builds", false},
 	[SC_STAT_EVICTIONS] = {'e', "evictions", "evictions", "evictions", false},
 	[SC_STAT_DAMAGED] = {'d', "damaged", "damaged", "damaged entries", false},
 	[SC_STAT_SHARED_HITS] = {'H', "shared-hits", "shared_hits", "shared hits", true},
@@ -139,7 +139,8 @@ static void add_events(const char *buf, size_t len, uint64_t v[SC_STAT_N])
  */
 static int read_stats(struct sc_cache *c, bool fold, uint64_t out[SC_STAT_N])
 {
-	char *log = sc_strdupf("%s/stats.log", c->dir), *tot = sc_strdupf("%s/stats", c->dir);
+	char *log = sc_strdupf("%s/stats.log", c->dir),
+	     *tot = sc_strdupf("%s/stats", c->dir);
 	char *buf = NULL;
 	size_t len = 0;
 	int fd = open(log, (fold ? O_RDWR : O_RDONLY) | O_CLOEXEC), r;

@@ -40,7 +40,8 @@ static bool list_ok(const char *v)
 }
 
 /* The module's bytes, read once (regular file, at most SC_MODULE_MAX) and hashed. */
-static int read_module(const char *path, char **buf, size_t *len, uint8_t md[SC_SHA256_LEN])
+static int read_module(const char *path, char **buf, size_t *len,
+		       uint8_t md[SC_SHA256_LEN])
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), r;
@@ -58,8 +59,9 @@ static int read_module(const char *path, char **buf, size_t *len, uint8_t md[SC_
 	r = sc_read_fd_sha256(fd, SC_MODULE_MAX, buf, len, md);
 	close(fd);
 	if (r == -EFBIG)
-		fprintf(stderr, "stapcache: bless: %s is larger than %u MiB, the largest "
-				"module stapcache handles\n",
+		fprintf(stderr,
+			"stapcache: bless: %s is larger than %u MiB, the largest "
+			"module stapcache handles\n",
 			path, SC_MODULE_MAX >> 20);
 	else if (r < 0)
 		fprintf(stderr, "stapcache: bless: cannot read %s: %s\n", path,
@@ -136,8 +138,9 @@ int sc_cmd_bless(int argc, char **argv)
 		.synopsis = "[--users U,...] [--params P,...] MODULE.ko\n"
 			    "-T TARGET|@GROUP... [--admin USER] [--policy PATH] "
 			    "[--users U,...] [--params P,...] MODULE.ko",
-		.about = "Print the line that blesses MODULE.ko in authorized_probes(5); with\n"
-			 "-T, append it on each target (atomic; nothing is added twice).",
+		.about =
+			"Print the line that blesses MODULE.ko in authorized_probes(5); with\n"
+			"-T, append it on each target (atomic; nothing is added twice).",
 		SC_CMD_OPTS(opts),
 		.min_args = 1,
 		.max_args = 1,
@@ -151,7 +154,8 @@ int sc_cmd_bless(int argc, char **argv)
 	if (!a.targets.n && (a.admin || a.policy))
 		status = sc_cmd_usage_error(&spec, "--admin and --policy go with -T");
 	else if ((a.users && !list_ok(a.users)) || (a.params && !list_ok(a.params)))
-		status = sc_cmd_usage_error(&spec, "--users and --params take NAME[,NAME...]");
+		status = sc_cmd_usage_error(&spec,
+					    "--users and --params take NAME[,NAME...]");
 	else if ((status = bless_line(&a, hex, &line)) != 0)
 		;
 	else if (a.targets.n)

@@ -22,7 +22,6 @@
 #include "common/fsutil.h"
 #include "common/parse.h"
 
-
 __attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
 {
 	va_list ap;
@@ -112,7 +111,8 @@ static int cache_stats_json(struct sc_cache *c, const struct sc_ctx *ctx)
 			       ctx->max_size ? json_object_new_uint64(ctx->max_size)
 					     : NULL);
 	for (size_t i = 0; i < SC_STAT_N; i++)
-		json_object_object_add(o, sc_stats_info[i].json, json_object_new_uint64(v[i]));
+		json_object_object_add(o, sc_stats_info[i].json,
+				       json_object_new_uint64(v[i]));
 	json_object_object_add(o, "memo_bytes",
 			       json_object_new_uint64(sc_cache_memo_size(c)));
 	return put_json(o);
@@ -290,25 +290,29 @@ int sc_cmd_cache(int argc, char **argv)
 		SC_CMD_FLAG(0, "json", &a.json, "one JSON document"),
 	};
 	const struct sc_cmdopt prune[] = {
-		SC_CMD_SIZE(0, "max-size", "SIZE", &a.max_size,
-			    "evict down to SIZE (500M, 2G) instead of max-size: in config.yaml"),
+		SC_CMD_SIZE(
+			0, "max-size", "SIZE", &a.max_size,
+			"evict down to SIZE (500M, 2G) instead of max-size: in config.yaml"),
 	};
 	const struct sc_cmd_spec verbs[] = {
 		{.name = "cache stats",
 		 .synopsis = "[--json]",
-		 .about = "The counters (hits, misses, builds, ...), the size and its limit.",
+		 .about =
+			 "The counters (hits, misses, builds, ...), the size and its limit.",
 		 SC_CMD_OPTS(json)},
 		{.name = "cache list",
 		 .synopsis = "[--json]",
 		 .about = "Every entry, most recently used first.",
 		 SC_CMD_OPTS(json)},
 		{.name = "cache check",
-		 .about = "Check every entry's module in full; a damaged one is removed (the\n"
-			  "next request builds it again). Exit 1 when one was."},
+		 .about =
+			 "Check every entry's module in full; a damaged one is removed (the\n"
+			 "next request builds it again). Exit 1 when one was."},
 		{.name = "cache prune",
 		 .synopsis = "[--max-size SIZE]",
-		 .about = "Evict least-recently-used entries down to the limit. Entries used\n"
-			  "within the last minute are kept: a path just handed out stays valid.",
+		 .about =
+			 "Evict least-recently-used entries down to the limit. Entries used\n"
+			 "within the last minute are kept: a path just handed out stays valid.",
 		 SC_CMD_OPTS(prune)},
 		{.name = "cache clear", .about = "Remove every entry and the memos."},
 	};

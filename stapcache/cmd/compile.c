@@ -32,7 +32,6 @@
 #include "run/runner.h"
 #include "store/client.h"
 
-
 /* Nothing to cache (-p1..-p3, -l, -L, ...): stap runs the command line itself. */
 static int pass_through(const char *stap, char **argv, const struct sc_request *req,
 			bool as_stap)
@@ -226,5 +225,6 @@ void sc_cmd_list(FILE *out)
 	fputs("\nCommands:\n", out);
 	for (size_t i = 0; i < sc_commands_n; i++)
 		if (sc_commands[i].summary)
-			fprintf(out, "  %-20s%s\n", sc_commands[i].name, sc_commands[i].summary);
+			fprintf(out, "  %-20s%s\n", sc_commands[i].name,
+				sc_commands[i].summary);
 }

@@ -48,10 +48,9 @@ static void push(struct checks *c, const char *word)
  * One check: SECTION \t NAME \t 1|0 \t DETAIL \t FIX, DETAIL formatted;
  * tabs and newlines in the texts become spaces.
  */
-__attribute__((format(printf, 6, 7))) static void add(struct checks *c, const char *section,
-						      const char *name, int ok,
-						      const char *fix, const char *fmt,
-						      ...)
+__attribute__((format(printf, 6, 7))) static void
+add(struct checks *c, const char *section, const char *name, int ok, const char *fix,
+    const char *fmt, ...)
 {
 	char *detail, *line;
 	va_list ap;
@@ -60,7 +59,8 @@ __attribute__((format(printf, 6, 7))) static void add(struct checks *c, const ch
 	va_start(ap, fmt);
 	detail = sc_vstrdupf(fmt, ap);
 	va_end(ap);
-	line = sc_strdupf("%s\t%s\t%d\t%s\t%s", section, name, ok, detail, fix ? fix : "");
+	line = sc_strdupf("%s\t%s\t%d\t%s\t%s", section, name, ok, detail,
+			  fix ? fix : "");
 	free(detail);
 	for (char *p = line; *p; p++) {
 		if (*p == '\t' && tabs < 4)
@@ -79,7 +79,8 @@ static void check_stap(struct checks *a, const struct sc_ctx *ctx)
 	char *out = NULL, *ver, *end;
 
 	if (access(ctx->stap, X_OK) < 0) {
-		add(a, "", "stap", 0, "apt-get install systemtap (or set stap: in config.yaml)",
+		add(a, "", "stap", 0,
+		    "apt-get install systemtap (or set stap: in config.yaml)",
 		    "no stap at %s", ctx->stap);
 		return;
 	}
@@ -128,10 +129,10 @@ static void check_cache(struct checks *a, const struct sc_ctx *ctx)
 	sc_cache_entries_free(e, n);
 	sc_human_size(bytes, hs, sizeof(hs));
 	sc_human_size(ctx->max_size, hl, sizeof(hl));
-	add(a, "", "cache", 1, NULL, "%s writable, %zu entries, %s of %s%s", ctx->cache_dir,
-	    n, hs, ctx->max_size ? hl : "no limit",
+	add(a, "", "cache", 1, NULL, "%s writable, %zu entries, %s of %s%s",
+	    ctx->cache_dir, n, hs, ctx->max_size ? hl : "no limit",
 	    ctx->max_size && bytes > ctx->max_size ? " (over: the next build prunes it)"
-						    : "");
+						   : "");
 out:
 	free(probe);
 	sc_cache_free(c);
@@ -181,11 +182,12 @@ static void check_kernel(struct checks *a, const char *section, const char *spec
 	    k.arch);
 	if (!sc_kernel_needs_runtime_fix(&k, runtime)) {
 		add(a, section, "runtime", 1, NULL,
-		    "%s compiles for %s (no systemtap 4.8 fix needed, or it is in)", runtime,
-		    k.release);
+		    "%s compiles for %s (no systemtap 4.8 fix needed, or it is in)",
+		    runtime, k.release);
 	} else {
 		ready = prepared_runtime();
-		fix = ready ? sc_strdupf("set 'runtime: %s' in config.yaml%s", ready, known)
+		fix = ready ? sc_strdupf("set 'runtime: %s' in config.yaml%s", ready,
+					 known)
 			    : sc_strdupf("stapcache-fix-runtime -r %s, then set runtime: in "
 					 "config.yaml to the directory it prints",
 					 k.release);
@@ -214,10 +216,11 @@ int sc_cmd_doctor(int argc, char **argv)
 	const struct sc_cmd_spec spec = {
 		.name = "doctor",
 		.synopsis = "[-T TARGET|@GROUP]... [--json]",
-		.about = "Check what building and running probes needs, here (the build\n"
-			 "side: stap, the cache, kernel build trees, the runtime) and on this\n"
-			 "host or each target (the run side): one line a check, a fix under\n"
-			 "each failure. Exit 1 when a check failed.",
+		.about =
+			"Check what building and running probes needs, here (the build\n"
+			"side: stap, the cache, kernel build trees, the runtime) and on this\n"
+			"host or each target (the run side): one line a check, a fix under\n"
+			"each failure. Exit 1 when a check failed.",
 		SC_CMD_OPTS(opts),
 	};
 	struct checks a = {.r = 0};
@@ -249,8 +252,7 @@ int sc_cmd_doctor(int argc, char **argv)
 	} else {
 		path = sc_targets_default_path(env.xdg_config_home, env.home);
 		if (sc_targets_load(path, &all, &err) < 0 ||
-		    sc_targets_select(&all, specs.v, specs.n, &idx,
-				      &n, &err) < 0) {
+		    sc_targets_select(&all, specs.v, specs.n, &idx, &n, &err) < 0) {
 			fprintf(stderr, "stapcache: doctor: %s\n", err.msg);
 			goto out;
 		}

@@ -23,9 +23,10 @@ int sc_cmd_key(int argc, char **argv)
 	const struct sc_cmd_spec spec = {
 		.name = "key",
 		.synopsis = "generate|show",
-		.about = "generate: create this machine's builder key for the shared cache\n"
-			 "(builder-key: in config.yaml), unless there is one; show: print its\n"
-			 "public half, the line other machines put under trusted-builders:.",
+		.about =
+			"generate: create this machine's builder key for the shared cache\n"
+			"(builder-key: in config.yaml), unless there is one; show: print its\n"
+			"public half, the line other machines put under trusted-builders:.",
 		.min_args = 1,
 		.max_args = 1,
 	};
@@ -40,7 +41,8 @@ int sc_cmd_key(int argc, char **argv)
 		return sc_cmd_exit(r);
 	verb = argv[r];
 	if (strcmp(verb, "generate") && strcmp(verb, "show"))
-		return sc_cmd_usage_error(&spec, "unknown verb '%s' (generate or show)", verb);
+		return sc_cmd_usage_error(&spec, "unknown verb '%s' (generate or show)",
+					  verb);
 	sc_env_read(&env);
 	if (sc_ctx_init(&ctx, &env, &err) < 0) {
 		fprintf(stderr, "stapcache: %s\n", err.msg);

@@ -28,7 +28,6 @@
 #include "store/client.h"
 #include "cmd/cmd.h"
 
-
 /* What one side of the comparison found. */
 struct side {
 	bool have, rejected;
@@ -199,14 +198,15 @@ out:
 
 int sc_cmd_verify(int argc, char **argv)
 {
-	const struct sc_cmd_spec spec = {
-		.name = "verify",
-		.synopsis = "[OPTIONS] (-e SCRIPT | FILE) [ARGS...]",
-		.about = "Build the request again in a private directory and compare the module's\n"
-		"SHA-256 with the cached entry and the shared one (stap builds are\n"
-		"byte-reproducible). Exit 0: every entry found matches; 1: a mismatch, a\n"
-		"rejected shared entry or an error; 3: nothing to compare with.",
-		.compile_options = true};
+	const struct sc_cmd_spec spec =
+		{.name = "verify",
+		 .synopsis = "[OPTIONS] (-e SCRIPT | FILE) [ARGS...]",
+		 .about =
+			 "Build the request again in a private directory and compare the module's\n"
+			 "SHA-256 with the cached entry and the shared one (stap builds are\n"
+			 "byte-reproducible). Exit 0: every entry found matches; 1: a mismatch, a\n"
+			 "rejected shared entry or an error; 3: nothing to compare with.",
+		 .compile_options = true};
 	struct sc_error err = {{0}};
 	struct sc_job j = {0};
 	int r = sc_job_parse(&j, argc, argv, false, "verify"), status = 1;

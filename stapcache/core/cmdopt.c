@@ -99,8 +99,9 @@ static int tables(const struct sc_cmd_spec *spec, struct option **longs, char **
 		if (long_of(o))
 			l[nl++] = (struct option){long_of(o),
 						  !arg ? no_argument
-						  : row && row->optional ? optional_argument
-									 : required_argument,
+						  : row && row->optional
+							  ? optional_argument
+							  : required_argument,
 						  NULL, OWN_ID(i)};
 	}
 	for (size_t i = 0; spec->compile && i < sc_opts_n; i++) {
@@ -182,7 +183,8 @@ void sc_cmd_usage(const struct sc_cmd_spec *spec, FILE *out)
 	}
 	option_line(out, 'h', "help", NULL, "show this help and exit");
 	if (spec->compile || spec->compile_options)
-		fputs("\nand every option of the compile command (stapcache --help).\n", out);
+		fputs("\nand every option of the compile command (stapcache --help).\n",
+		      out);
 }
 
 /* The value of spec->opts[i] into where it goes. Returns 0 or SC_CMD_USAGE. */

@@ -47,28 +47,47 @@ struct sc_cmdopt {
 };
 
 /* A row, spelled short: SC_CMD_STRING('T', NULL, "TARGET", &t, "help"). */
-#define SC_CMD_FLAG(S, L, OUT, HELP)                                                      \
-	{.short_name = (S), .long_name = (L), .type = SC_CMDOPT_FLAG, .out = (OUT),       \
-	 .help = (HELP)}
-#define SC_CMD_COUNT(S, L, OUT, HELP)                                                     \
-	{.short_name = (S), .long_name = (L), .type = SC_CMDOPT_COUNT, .out = (OUT),      \
-	 .help = (HELP)}
-#define SC_CMD_STRING(S, L, META, OUT, HELP)                                              \
-	{.short_name = (S), .long_name = (L), .metavar = (META), .type = SC_CMDOPT_STRING, \
-	 .out = (OUT), .help = (HELP)}
-#define SC_CMD_LIST(S, L, META, OUT, HELP)                                                \
-	{.short_name = (S), .long_name = (L), .metavar = (META), .type = SC_CMDOPT_LIST,   \
-	 .out = (OUT), .help = (HELP)}
-#define SC_CMD_INT(S, L, META, OUT, MIN, MAX, HELP)                                       \
-	{.short_name = (S), .long_name = (L), .metavar = (META), .type = SC_CMDOPT_INT,    \
-	 .out = (OUT), .min = (MIN), .max = (MAX), .help = (HELP)}
-#define SC_CMD_LONG(S, L, META, OUT, MIN, MAX, HELP)                                      \
-	{.short_name = (S), .long_name = (L), .metavar = (META), .type = SC_CMDOPT_LONG,   \
-	 .out = (OUT), .min = (MIN), .max = (MAX), .help = (HELP)}
-#define SC_CMD_SIZE(S, L, META, OUT, HELP)                                                \
-	{.short_name = (S), .long_name = (L), .metavar = (META), .type = SC_CMDOPT_SIZE,   \
-	 .out = (OUT), .help = (HELP)}
-#define SC_CMD_ROW(ID) {.type = SC_CMDOPT_ROW, .row = (ID)}
+#define SC_CMD_FLAG(S, L, OUT, HELP)                                                     \
+	{                                                                                \
+		.short_name = (S), .long_name = (L), .type = SC_CMDOPT_FLAG,             \
+		.out = (OUT), .help = (HELP)                                             \
+	}
+#define SC_CMD_COUNT(S, L, OUT, HELP)                                                    \
+	{                                                                                \
+		.short_name = (S), .long_name = (L), .type = SC_CMDOPT_COUNT,            \
+		.out = (OUT), .help = (HELP)                                             \
+	}
+#define SC_CMD_STRING(S, L, META, OUT, HELP)                                             \
+	{                                                                                \
+		.short_name = (S), .long_name = (L), .metavar = (META),                  \
+		.type = SC_CMDOPT_STRING, .out = (OUT), .help = (HELP)                   \
+	}
+#define SC_CMD_LIST(S, L, META, OUT, HELP)                                               \
+	{                                                                                \
+		.short_name = (S), .long_name = (L), .metavar = (META),                  \
+		.type = SC_CMDOPT_LIST, .out = (OUT), .help = (HELP)                     \
+	}
+#define SC_CMD_INT(S, L, META, OUT, MIN, MAX, HELP)                                      \
+	{                                                                                \
+		.short_name = (S), .long_name = (L), .metavar = (META),                  \
+		.type = SC_CMDOPT_INT, .out = (OUT), .min = (MIN), .max = (MAX),         \
+		.help = (HELP)                                                           \
+	}
+#define SC_CMD_LONG(S, L, META, OUT, MIN, MAX, HELP)                                     \
+	{                                                                                \
+		.short_name = (S), .long_name = (L), .metavar = (META),                  \
+		.type = SC_CMDOPT_LONG, .out = (OUT), .min = (MIN), .max = (MAX),        \
+		.help = (HELP)                                                           \
+	}
+#define SC_CMD_SIZE(S, L, META, OUT, HELP)                                               \
+	{                                                                                \
+		.short_name = (S), .long_name = (L), .metavar = (META),                  \
+		.type = SC_CMDOPT_SIZE, .out = (OUT), .help = (HELP)                     \
+	}
+#define SC_CMD_ROW(ID)                                                                   \
+	{                                                                                \
+		.type = SC_CMDOPT_ROW, .row = (ID)                                       \
+	}
 /* A spec's rows: .opts and .nopts from one array. */
 #define SC_CMD_OPTS(A) .opts = (A), .nopts = sizeof(A) / sizeof((A)[0])
 

@@ -80,7 +80,7 @@ static int load_configs(struct sc_ctx *ctx, const struct sc_env *env,
 	int r;
 
 	ctx->sys_config_path = sc_strdupf("%s/stapcache/config.yaml",
-					env->sysconfdir ? env->sysconfdir : SYSCONFDIR);
+					  env->sysconfdir ? env->sysconfdir : SYSCONFDIR);
 	ctx->config_path = env->config ? sc_strdupf("%s", env->config)
 				       : xdg_path(env->xdg_config_home, env->home,
 						  ".config", "stapcache/config.yaml");

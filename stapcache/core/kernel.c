@@ -146,7 +146,7 @@ static bool headers_rename_task_work_cancel(const char *tree)
 
 		if (end) {
 			char *p = sc_strdupf("%.*s/include/linux/task_work.h",
-					   (int)(end - inc - 8), inc + 8);
+					     (int)(end - inc - 8), inc + 8);
 
 			found = file_has(p, "task_work_cancel_func");
 			free(p);

@@ -170,7 +170,7 @@ static double since(const struct timespec *t0)
 }
 
 /* The hint when the runner cannot be run at all. */
-#define NO_RUNNER_HINT                                                                 \
+#define NO_RUNNER_HINT                                                                    \
 	"; install staprun-auth (make install) or systemtap-runtime, or use -p4 and run " \
 	"the module yourself"
 
@@ -250,9 +250,9 @@ int sc_run_captured(const struct sc_request *req, const char *module_path,
 		goto out;
 	}
 	sc_output_summary(out, 0, status, since(&t0),
-			  status == 0                         ? "ok"
+			  status == 0                                  ? "ok"
 			  : sc_forward_caught() || t.phase >= STOPPING ? "stopped"
-							      : "runner failed");
+								       : "runner failed");
 	if (sc_output_finish(out, &err) < 0) {
 		fprintf(stderr, "stapcache: %s\n", err.msg);
 		status = status ? status : 1;

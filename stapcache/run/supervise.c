@@ -52,7 +52,7 @@ static int wait_for(pid_t pid, double seconds, int *status, int *asked)
 }
 
 /* The hint when the runner cannot be run at all. */
-#define NO_RUNNER_HINT                                                                 \
+#define NO_RUNNER_HINT                                                                    \
 	"; install staprun-auth (make install) or systemtap-runtime, or use -p4 and run " \
 	"the module yourself"
 

@@ -18,7 +18,7 @@
 
 #include "trace/parser.h"
 
-void sc_trace_put(struct buf *b, const char *s, size_t len)
+void sc_trace_put(struct sc_trace_buf *b, const char *s, size_t len)
 {
 	if (b->oom)
 		return;
@@ -41,12 +41,12 @@ void sc_trace_put(struct buf *b, const char *s, size_t len)
 	b->p[b->n] = '\0';
 }
 
-void sc_trace_puts(struct buf *b, const char *s)
+void sc_trace_puts(struct sc_trace_buf *b, const char *s)
 {
 	sc_trace_put(b, s, strlen(s));
 }
 
-void sc_trace_putf(struct buf *b, const char *fmt, ...)
+void sc_trace_putf(struct sc_trace_buf *b, const char *fmt, ...)
 {
 	char tmp[512];
 	va_list ap;
@@ -61,7 +61,7 @@ void sc_trace_putf(struct buf *b, const char *fmt, ...)
 		sc_trace_put(b, tmp, (size_t)k);
 }
 
-int sc_trace_fail(struct parser *p, size_t pos, const char *fmt, ...)
+int sc_trace_fail(struct sc_trace_parser *p, size_t pos, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -79,9 +79,10 @@ int sc_trace_fail(struct parser *p, size_t pos, const char *fmt, ...)
 }
 
 /* What is at pos, for messages: "'x'" or "the end". */
-const char *sc_trace_what(const struct parser *p, size_t pos, char *tmp, size_t n)
+const char *sc_trace_what(const struct sc_trace_parser *p, size_t pos, char *tmp,
+			  size_t n)
 {
-	int c = at(p, pos);
+	int c = sc_trace_at(p, pos);
 
 	if (c < 0)
 		return "the end of the spec";
@@ -98,7 +99,7 @@ static const char *const binops[] = {"||", "&&", "==", "!=", "<=", ">=", "<<", "
 				     "=~", "!~", "<",  ">",  "|",  "^",  "&",  "+",
 				     "-",  "*",  "/",  "%",  ".",  NULL};
 
-static size_t match_binop(const struct parser *p)
+static size_t match_binop(const struct sc_trace_parser *p)
 {
 	for (size_t k = 0; binops[k]; k++) {
 		size_t l = strlen(binops[k]);
@@ -109,26 +110,26 @@ static size_t match_binop(const struct parser *p)
 	return 0;
 }
 
-static size_t name_end(const struct parser *p, size_t i)
+static size_t name_end(const struct sc_trace_parser *p, size_t i)
 {
-	while (i < p->len && is_alnum(at(p, i)))
+	while (i < p->len && sc_trace_is_alnum(sc_trace_at(p, i)))
 		i++;
 	return i;
 }
 
-int sc_trace_string(struct parser *p, struct buf *out)
+int sc_trace_string(struct sc_trace_parser *p, struct sc_trace_buf *out)
 {
 	size_t start = p->i++;
 
-	while (p->i < p->len && at(p, p->i) != '"') {
-		int c = at(p, p->i);
+	while (p->i < p->len && sc_trace_at(p, p->i) != '"') {
+		int c = sc_trace_at(p, p->i);
 
 		if (c < 0x20 || c == 0x7f)
 			return sc_trace_fail(p, p->i,
 					     "a control character in a string: write it as an "
 					     "escape (\\n, \\t, \\033)");
 		if (c == '\\') {
-			int e = at(p, p->i + 1);
+			int e = sc_trace_at(p, p->i + 1);
 
 			if (e < 0x20 || e >= 0x7f)
 				return sc_trace_fail(p, p->i,
@@ -145,17 +146,17 @@ int sc_trace_string(struct parser *p, struct buf *out)
 	return 0;
 }
 
-static int number(struct parser *p, struct buf *out)
+static int number(struct sc_trace_parser *p, struct sc_trace_buf *out)
 {
 	size_t start = p->i, end = name_end(p, p->i);
 	bool hex = end - start > 2 && p->s[start] == '0' &&
 		   (p->s[start + 1] == 'x' || p->s[start + 1] == 'X');
 
 	for (size_t k = start + (hex ? 2 : 0); k < end; k++) {
-		int c = at(p, k);
-		bool ok = hex ? (is_digit(c) || (c >= 'a' && c <= 'f') ||
+		int c = sc_trace_at(p, k);
+		bool ok = hex ? (sc_trace_is_digit(c) || (c >= 'a' && c <= 'f') ||
 				 (c >= 'A' && c <= 'F'))
-			      : is_digit(c);
+			      : sc_trace_is_digit(c);
 
 		if (!ok)
 			return sc_trace_fail(p, k,
@@ -173,7 +174,7 @@ static const char *const names_help = "pid, tid, ppid, uid, gid, cpu, comm, retv
 				      "arg1..arg6 (kernel functions, marks)";
 
 /* A bare name: what it means in this kind of probe. */
-static int name(struct parser *p, struct buf *out)
+static int name(struct sc_trace_parser *p, struct sc_trace_buf *out)
 {
 	static const struct {
 		const char *name, *stap;
@@ -190,9 +191,9 @@ static int name(struct parser *p, struct buf *out)
 			return 0;
 		}
 	if (l == 6 && !memcmp(s, "retval", 6)) {
-		if (p->kind == K_SYSCALL_RET)
+		if (p->kind == SC_TRACE_SYSCALL_RET)
 			sc_trace_puts(out, "retval");
-		else if (p->kind == K_KRETPROBE)
+		else if (p->kind == SC_TRACE_KRETPROBE)
 			sc_trace_puts(out, "returnval()");
 		else
 			return sc_trace_fail(p, start,
@@ -201,16 +202,16 @@ static int name(struct parser *p, struct buf *out)
 		return 0;
 	}
 	if (l == 4 && !memcmp(s, "arg", 3) && s[3] >= '1' && s[3] <= '6') {
-		if (p->kind == K_KPROBE)
+		if (p->kind == SC_TRACE_KPROBE)
 			sc_trace_putf(out, "ulong_arg(%c)", s[3]);
-		else if (p->kind == K_MARK)
+		else if (p->kind == SC_TRACE_MARK)
 			sc_trace_putf(out, "$arg%c", s[3]);
 		else
 			return sc_trace_fail(p, start,
 					     "%.4s is known only at a kernel function's "
 					     "entry (p:FUNCTION) or a mark (u:PATH:MARK)%s",
 					     s,
-					     p->kind == K_SYSCALL
+					     p->kind == SC_TRACE_SYSCALL
 						     ? "; a system call's arguments "
 						       "have names (stap -L "
 						       "'syscall.NAME')"
@@ -218,27 +219,28 @@ static int name(struct parser *p, struct buf *out)
 		return 0;
 	}
 	/* A system call's probe has its arguments by name (filename, fd, count...). */
-	if (p->kind == K_SYSCALL || p->kind == K_SYSCALL_RET) {
+	if (p->kind == SC_TRACE_SYSCALL || p->kind == SC_TRACE_SYSCALL_RET) {
 		sc_trace_put(out, s, l);
 		return 0;
 	}
 	return sc_trace_fail(p, start, "unknown name '%.*s' (here: %s%s)",
 			     (int)(l > 64 ? 64 : l), s, names_help,
-			     p->kind == K_TRACE ? "; a tracepoint's fields are $NAME"
-						: "");
+			     p->kind == SC_TRACE_TRACE
+				     ? "; a tracepoint's fields are $NAME"
+				     : "");
 }
 
-static int call(struct parser *p, struct buf *out, int depth)
+static int call(struct sc_trace_parser *p, struct sc_trace_buf *out, int depth)
 {
 	size_t end = name_end(p, p->i);
 
 	sc_trace_put(out, p->s + p->i, end - p->i);
 	p->i = end;
-	skip_space(p);
+	sc_trace_skip_space(p);
 	p->i++; /* '(' */
 	sc_trace_puts(out, "(");
-	skip_space(p);
-	if (at(p, p->i) == ')') {
+	sc_trace_skip_space(p);
+	if (sc_trace_at(p, p->i) == ')') {
 		p->i++;
 		sc_trace_puts(out, ")");
 		return 0;
@@ -249,14 +251,14 @@ static int call(struct parser *p, struct buf *out, int depth)
 
 		if (r < 0)
 			return r;
-		skip_space(p);
+		sc_trace_skip_space(p);
 		here = p->i;
-		if (at(p, here) == ')') {
+		if (sc_trace_at(p, here) == ')') {
 			p->i++;
 			sc_trace_puts(out, ")");
 			return 0;
 		}
-		if (at(p, here) != ',') {
+		if (sc_trace_at(p, here) != ',') {
 			char tmp[16];
 
 			return sc_trace_fail(p, here,
@@ -268,15 +270,15 @@ static int call(struct parser *p, struct buf *out, int depth)
 	}
 }
 
-static int primary(struct parser *p, struct buf *out, int depth)
+static int primary(struct sc_trace_parser *p, struct sc_trace_buf *out, int depth)
 {
 	size_t here;
 	char tmp[16];
 	int c;
 
-	skip_space(p);
+	sc_trace_skip_space(p);
 	here = p->i;
-	c = at(p, here);
+	c = sc_trace_at(p, here);
 	if (c == '(') {
 		int r;
 
@@ -285,8 +287,8 @@ static int primary(struct parser *p, struct buf *out, int depth)
 		r = sc_trace_expr(p, out, depth + 1);
 		if (r < 0)
 			return r;
-		skip_space(p);
-		if (at(p, p->i) != ')')
+		sc_trace_skip_space(p);
+		if (sc_trace_at(p, p->i) != ')')
 			return sc_trace_fail(
 				p, p->i,
 				"expected ')' to close the '(' at column %zu, not %s",
@@ -297,14 +299,14 @@ static int primary(struct parser *p, struct buf *out, int depth)
 	}
 	if (c == '"')
 		return sc_trace_string(p, out);
-	if (is_digit(c))
+	if (sc_trace_is_digit(c))
 		return number(p, out);
 	if (c == '$') {
 		size_t end = name_end(p, here + 1);
 
-		if (end == here + 1 || !is_alpha(at(p, here + 1)))
+		if (end == here + 1 || !sc_trace_is_alpha(sc_trace_at(p, here + 1)))
 			return sc_trace_fail(p, here, "expected a name after '$'");
-		if (p->kind != K_TRACE && p->kind != K_MARK)
+		if (p->kind != SC_TRACE_TRACE && p->kind != SC_TRACE_MARK)
 			return sc_trace_fail(p, here,
 					     "$NAME is a tracepoint's field or a mark's "
 					     "argument: not known here");
@@ -312,12 +314,12 @@ static int primary(struct parser *p, struct buf *out, int depth)
 		p->i = end;
 		return 0;
 	}
-	if (is_alpha(c)) {
+	if (sc_trace_is_alpha(c)) {
 		size_t k = name_end(p, here);
 
-		while (k < p->len && is_space(at(p, k)))
+		while (k < p->len && sc_trace_is_space(sc_trace_at(p, k)))
 			k++;
-		return at(p, k) == '(' ? call(p, out, depth) : name(p, out);
+		return sc_trace_at(p, k) == '(' ? call(p, out, depth) : name(p, out);
 	}
 	return sc_trace_fail(
 		p, here,
@@ -325,23 +327,24 @@ static int primary(struct parser *p, struct buf *out, int depth)
 		sc_trace_what(p, here, tmp, sizeof(tmp)));
 }
 
-static int unary(struct parser *p, struct buf *out, int depth)
+static int unary(struct sc_trace_parser *p, struct sc_trace_buf *out, int depth)
 {
 	bool first = true;
 
-	skip_space(p);
+	sc_trace_skip_space(p);
 	/* "! ~x", "- -1": glued together they would be stap's !~ and --. */
-	while (at(p, p->i) == '!' || at(p, p->i) == '-' || at(p, p->i) == '~') {
+	while (sc_trace_at(p, p->i) == '!' || sc_trace_at(p, p->i) == '-' ||
+	       sc_trace_at(p, p->i) == '~') {
 		sc_trace_puts(out, first ? "" : " ");
 		sc_trace_put(out, p->s + p->i, 1);
 		first = false;
 		p->i++;
-		skip_space(p);
+		sc_trace_skip_space(p);
 	}
 	return primary(p, out, depth);
 }
 
-int sc_trace_expr(struct parser *p, struct buf *out, int depth)
+int sc_trace_expr(struct sc_trace_parser *p, struct sc_trace_buf *out, int depth)
 {
 	if (depth > SC_TRACE_DEPTH_MAX)
 		return sc_trace_fail(p, p->i, "nested more than %d deep",
@@ -352,7 +355,7 @@ int sc_trace_expr(struct parser *p, struct buf *out, int depth)
 
 		if (r < 0)
 			return r;
-		skip_space(p);
+		sc_trace_skip_space(p);
 		l = match_binop(p);
 		if (!l)
 			return 0;

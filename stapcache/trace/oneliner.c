@@ -30,11 +30,11 @@
 /* ---------------------------------------------------------------- probe points */
 
 struct spec {
-	enum kind kind;
-	struct buf point; /* stap's probe point */
-	struct buf probe; /* the canonical probe, as events name it */
-	struct buf filter, format;
-	struct buf args[SC_EVENT_ARGS_MAX];
+	enum sc_trace_kind kind;
+	struct sc_trace_buf point; /* stap's probe point */
+	struct sc_trace_buf probe; /* the canonical probe, as events name it */
+	struct sc_trace_buf filter, format;
+	struct sc_trace_buf args[SC_EVENT_ARGS_MAX];
 	size_t nargs;
 };
 
@@ -50,16 +50,17 @@ static void spec_clear(struct spec *sp)
 }
 
 /* [A-Za-z0-9_]+, with '*' too when wild: the end, or 0 when empty. */
-static size_t ident(const struct parser *p, size_t i, size_t end, bool wild)
+static size_t ident(const struct sc_trace_parser *p, size_t i, size_t end, bool wild)
 {
 	size_t k = i;
 
-	while (k < end && (is_alnum(at(p, k)) || (wild && at(p, k) == '*')))
+	while (k < end && (sc_trace_is_alnum(sc_trace_at(p, k)) ||
+			   (wild && sc_trace_at(p, k) == '*')))
 		k++;
 	return k;
 }
 
-static int bad_char(struct parser *p, size_t k, const char *in)
+static int bad_char(struct sc_trace_parser *p, size_t k, const char *in)
 {
 	char tmp[16];
 
@@ -67,7 +68,7 @@ static int bad_char(struct parser *p, size_t k, const char *in)
 			     sc_trace_what(p, k, tmp, sizeof(tmp)), in);
 }
 
-static int tracepoint(struct parser *p, struct spec *sp, size_t b, size_t e)
+static int tracepoint(struct sc_trace_parser *p, struct spec *sp, size_t b, size_t e)
 {
 	size_t k = ident(p, b, e, true);
 
@@ -75,7 +76,7 @@ static int tracepoint(struct parser *p, struct spec *sp, size_t b, size_t e)
 		return sc_trace_fail(
 			p, b,
 			"expected t:SUBSYSTEM:EVENT (e.g. t:sched:sched_process_exec)");
-	if (k == e || at(p, k) != ':')
+	if (k == e || sc_trace_at(p, k) != ':')
 		return k == e ? sc_trace_fail(p, k,
 					      "expected ':EVENT' after the subsystem")
 			      : bad_char(p, k, "a tracepoint's subsystem");
@@ -86,7 +87,7 @@ static int tracepoint(struct parser *p, struct spec *sp, size_t b, size_t e)
 				     "expected the tracepoint's event name after ':'");
 	if (ee != e)
 		return bad_char(p, ee, "a tracepoint's event name");
-	sp->kind = K_TRACE;
+	sp->kind = SC_TRACE_TRACE;
 	sc_trace_puts(&sp->point, "kernel.trace(\"");
 	sc_trace_put(&sp->point, p->s + b, e - b);
 	sc_trace_puts(&sp->point, "\")");
@@ -95,16 +96,16 @@ static int tracepoint(struct parser *p, struct spec *sp, size_t b, size_t e)
 	return 0;
 }
 
-static int mark(struct parser *p, struct spec *sp, size_t b, size_t e)
+static int mark(struct sc_trace_parser *p, struct spec *sp, size_t b, size_t e)
 {
 	size_t colon = e;
 
-	if (at(p, b) != '/')
+	if (sc_trace_at(p, b) != '/')
 		return sc_trace_fail(p, b,
 				     "expected u:/ABSOLUTE/PATH:MARK (e.g. "
 				     "u:/usr/lib/x86_64-linux-gnu/libc.so.6:setjmp)");
 	for (size_t k = b; k < e; k++) {
-		int c = at(p, k);
+		int c = sc_trace_at(p, k);
 
 		if (c == ':')
 			colon = k;
@@ -121,7 +122,7 @@ static int mark(struct parser *p, struct spec *sp, size_t b, size_t e)
 		return sc_trace_fail(p, mk, "expected the mark's name after ':'");
 	if (me != e)
 		return bad_char(p, me, "a mark's name");
-	sp->kind = K_MARK;
+	sp->kind = SC_TRACE_MARK;
 	sc_trace_puts(&sp->point, "process(\"");
 	sc_trace_put(&sp->point, p->s + b, colon - b);
 	sc_trace_puts(&sp->point, "\").mark(\"");
@@ -132,8 +133,8 @@ static int mark(struct parser *p, struct spec *sp, size_t b, size_t e)
 	return 0;
 }
 
-static int syscall(struct parser *p, struct spec *sp, size_t b, size_t e, bool ret,
-		   size_t dot)
+static int syscall(struct sc_trace_parser *p, struct spec *sp, size_t b, size_t e,
+		   bool ret, size_t dot)
 {
 	size_t n = dot + 1, k = ident(p, n, e, true);
 
@@ -146,7 +147,7 @@ static int syscall(struct parser *p, struct spec *sp, size_t b, size_t e, bool r
 				     p->s + b);
 	if (k != e)
 		return bad_char(p, k, "a system call's name");
-	sp->kind = ret ? K_SYSCALL_RET : K_SYSCALL;
+	sp->kind = ret ? SC_TRACE_SYSCALL_RET : SC_TRACE_SYSCALL;
 	sc_trace_put(&sp->point, p->s + b, e - b);
 	if (ret)
 		sc_trace_puts(&sp->point, ".return");
@@ -155,20 +156,22 @@ static int syscall(struct parser *p, struct spec *sp, size_t b, size_t e, bool r
 	return 0;
 }
 
-static int function(struct parser *p, struct spec *sp, size_t b, size_t e, bool ret)
+static int function(struct sc_trace_parser *p, struct spec *sp, size_t b, size_t e,
+		    bool ret)
 {
-	if (!is_alpha(at(p, b)))
+	if (!sc_trace_is_alpha(sc_trace_at(p, b)))
 		return sc_trace_fail(p, b,
 				     "expected a probe point: syscall.NAME, a kernel function, "
 				     "t:SUBSYSTEM:EVENT or u:PATH:MARK");
 	for (size_t k = b; k < e; k++)
-		if (!is_alnum(at(p, k)) && at(p, k) != '.')
+		if (!sc_trace_is_alnum(sc_trace_at(p, k)) && sc_trace_at(p, k) != '.')
 			return bad_char(p, k,
-					at(p, k) == '*' ? "a kernel function's name "
-							  "(wildcards: syscall.* "
-							  "and t: only)"
-							: "a kernel function's name");
-	sp->kind = ret ? K_KRETPROBE : K_KPROBE;
+					sc_trace_at(p, k) == '*'
+						? "a kernel function's name "
+						  "(wildcards: syscall.* "
+						  "and t: only)"
+						: "a kernel function's name");
+	sp->kind = ret ? SC_TRACE_KRETPROBE : SC_TRACE_KPROBE;
 	sc_trace_puts(&sp->point, "kprobe.function(\"");
 	sc_trace_put(&sp->point, p->s + b, e - b);
 	sc_trace_puts(&sp->point, ret ? "\").return" : "\")");
@@ -177,12 +180,13 @@ static int function(struct parser *p, struct spec *sp, size_t b, size_t e, bool 
 	return 0;
 }
 
-static int probe_point(struct parser *p, struct spec *sp)
+static int probe_point(struct sc_trace_parser *p, struct spec *sp)
 {
 	size_t b = p->i, e = b;
 	char kind = 'p';
 
-	while (e < p->len && !is_space(at(p, e)) && at(p, e) != '(' && at(p, e) != '"')
+	while (e < p->len && !sc_trace_is_space(sc_trace_at(p, e)) &&
+	       sc_trace_at(p, e) != '(' && sc_trace_at(p, e) != '"')
 		e++;
 	p->i = e;
 	if (e == b)
@@ -190,7 +194,7 @@ static int probe_point(struct parser *p, struct spec *sp)
 			p, b,
 			"expected a probe point: syscall.NAME, r:syscall.NAME, "
 			"FUNCTION, r:FUNCTION, t:SUBSYSTEM:EVENT or u:PATH:MARK");
-	if (e - b >= 2 && at(p, b + 1) == ':') {
+	if (e - b >= 2 && sc_trace_at(p, b + 1) == ':') {
 		kind = p->s[b];
 		if (!strchr("prtu", kind))
 			return sc_trace_fail(p, b,
@@ -217,7 +221,7 @@ static int probe_point(struct parser *p, struct spec *sp)
 /* ---------------------------------------------------------------- the format */
 
 /* Count the conversions of the format at start..p->i (its quotes included). */
-static int conversions(struct parser *p, size_t start, size_t *count)
+static int conversions(struct sc_trace_parser *p, size_t start, size_t *count)
 {
 	size_t k = start + 1, end = p->i - 1;
 
@@ -237,7 +241,8 @@ static int conversions(struct parser *p, size_t start, size_t *count)
 		}
 		while (k < end && strchr("-+ #0", p->s[k]))
 			k++;
-		while (k < end && (is_digit(at(p, k)) || p->s[k] == '.'))
+		while (k < end &&
+		       (sc_trace_is_digit(sc_trace_at(p, k)) || p->s[k] == '.'))
 			k++;
 		if (k < end && p->s[k] == '*')
 			return sc_trace_fail(p, k,
@@ -254,7 +259,7 @@ static int conversions(struct parser *p, size_t start, size_t *count)
 	return 0;
 }
 
-static int format_args(struct parser *p, struct spec *sp)
+static int format_args(struct sc_trace_parser *p, struct spec *sp)
 {
 	size_t start = p->i, want;
 	int r = sc_trace_string(p, &sp->format);
@@ -264,9 +269,9 @@ static int format_args(struct parser *p, struct spec *sp)
 	for (;;) {
 		size_t here;
 
-		skip_space(p);
+		sc_trace_skip_space(p);
 		here = p->i;
-		if (at(p, here) != ',')
+		if (sc_trace_at(p, here) != ',')
 			break;
 		if (sp->nargs == SC_EVENT_ARGS_MAX)
 			return sc_trace_fail(p, here, "at most %d arguments",
@@ -288,38 +293,38 @@ static int format_args(struct parser *p, struct spec *sp)
 	return 0;
 }
 
-static int parse_spec(struct parser *p, struct spec *sp)
+static int parse_spec(struct sc_trace_parser *p, struct spec *sp)
 {
 	char tmp[16];
 	int r;
 
-	skip_space(p);
+	sc_trace_skip_space(p);
 	r = probe_point(p, sp);
 	if (r < 0)
 		return r;
 	p->kind = sp->kind;
-	skip_space(p);
-	if (at(p, p->i) == '(') {
+	sc_trace_skip_space(p);
+	if (sc_trace_at(p, p->i) == '(') {
 		size_t open = p->i++;
 
 		r = sc_trace_expr(p, &sp->filter, 0);
 		if (r < 0)
 			return r;
-		skip_space(p);
-		if (at(p, p->i) != ')')
+		sc_trace_skip_space(p);
+		if (sc_trace_at(p, p->i) != ')')
 			return sc_trace_fail(p, p->i,
 					     "expected ')' to close the filter opened at column "
 					     "%zu, not %s",
 					     open + 1,
 					     sc_trace_what(p, p->i, tmp, sizeof(tmp)));
 		p->i++;
-		skip_space(p);
+		sc_trace_skip_space(p);
 	}
-	if (at(p, p->i) == '"') {
+	if (sc_trace_at(p, p->i) == '"') {
 		r = format_args(p, sp);
 		if (r < 0)
 			return r;
-		skip_space(p);
+		sc_trace_skip_space(p);
 	}
 	if (p->i < p->len)
 		return sc_trace_fail(p, p->i,
@@ -331,20 +336,20 @@ static int parse_spec(struct parser *p, struct spec *sp)
 
 /* ---------------------------------------------------------------- the script */
 
-static void default_message(const struct spec *sp, struct buf *b)
+static void default_message(const struct spec *sp, struct sc_trace_buf *b)
 {
 	switch (sp->kind) {
-	case K_SYSCALL:
+	case SC_TRACE_SYSCALL:
 		sc_trace_puts(b, "argstr");
 		break;
-	case K_SYSCALL_RET:
+	case SC_TRACE_SYSCALL_RET:
 		sc_trace_puts(b, "retstr");
 		break;
-	case K_KRETPROBE:
+	case SC_TRACE_KRETPROBE:
 		sc_trace_puts(b, "sprint(returnval())");
 		break;
-	case K_TRACE:
-	case K_MARK:
+	case SC_TRACE_TRACE:
+	case SC_TRACE_MARK:
 		sc_trace_puts(b, "$$parms");
 		break;
 	default:
@@ -352,7 +357,7 @@ static void default_message(const struct spec *sp, struct buf *b)
 	}
 }
 
-static void canonical(const struct spec *sp, struct buf *b)
+static void canonical(const struct spec *sp, struct sc_trace_buf *b)
 {
 	sc_trace_put(b, sp->probe.p, sp->probe.n);
 	if (sp->filter.n) {
@@ -370,7 +375,7 @@ static void canonical(const struct spec *sp, struct buf *b)
 	}
 }
 
-static void condition(const struct spec *sp, const char *global, struct buf *b)
+static void condition(const struct spec *sp, const char *global, struct sc_trace_buf *b)
 {
 	bool both = sp->filter.n && *global;
 
@@ -387,7 +392,7 @@ static void condition(const struct spec *sp, const char *global, struct buf *b)
 }
 
 static void emit_probe(const struct spec *sp, size_t nth, const char *global,
-		       struct buf *b)
+		       struct sc_trace_buf *b)
 {
 	const char *in = sp->filter.n || *global ? "\t\t" : "\t";
 
@@ -433,7 +438,7 @@ static void emit_probe(const struct spec *sp, size_t nth, const char *global,
 }
 
 /* The filters of the whole run, as one stap condition (possibly ""). */
-static int globals(const struct sc_trace_filters *f, size_t n, struct buf *b,
+static int globals(const struct sc_trace_filters *f, size_t n, struct sc_trace_buf *b,
 		   struct sc_trace_error *err)
 {
 	const char *sep = "";
@@ -483,7 +488,7 @@ static int globals(const struct sc_trace_filters *f, size_t n, struct buf *b,
 	return 0;
 }
 
-static void header(const struct sc_trace_filters *f, struct buf *b)
+static void header(const struct sc_trace_filters *f, struct sc_trace_buf *b)
 {
 	sc_trace_puts(b,
 		      "# Generated by stapcache trace from the one-liners below: the same\n"
@@ -507,7 +512,7 @@ static void header(const struct sc_trace_filters *f, struct buf *b)
 int sc_trace_script(const char *const *specs, size_t n, const struct sc_trace_filters *f,
 		    char **script, struct sc_trace_error *err)
 {
-	struct buf out = {0}, global = {0};
+	struct sc_trace_buf out = {0}, global = {0};
 	int r = -EINVAL;
 
 	if (n == 0) {
@@ -524,10 +529,10 @@ int sc_trace_script(const char *const *specs, size_t n, const struct sc_trace_fi
 	sc_trace_puts(&global, ""); /* never NULL below */
 	header(f, &out);
 	for (size_t k = 0; k < n; k++) {
-		struct parser p = {.s = specs[k],
-				   .len = strlen(specs[k]),
-				   .spec = k,
-				   .err = err};
+		struct sc_trace_parser p = {.s = specs[k],
+					    .len = strlen(specs[k]),
+					    .spec = k,
+					    .err = err};
 		struct spec sp = {0};
 
 		r = parse_spec(&p, &sp);
@@ -550,7 +555,7 @@ out:
 
 char *sc_trace_error_text(const char *spec, const struct sc_trace_error *err)
 {
-	struct buf b = {0};
+	struct sc_trace_buf b = {0};
 	size_t l = spec ? strlen(spec) : 0, pos = err->pos > l ? l : err->pos;
 
 	if (!spec)

@@ -35,7 +35,8 @@ static void make_key(struct sc_key *k, int n)
 
 	memset(k, 0, sizeof(*k));
 	k->record = sc_record_new();
-	if (!k->record || sc_record_addf(k->record, "script", "probe begin { %d }", n) < 0 ||
+	if (!k->record ||
+	    sc_record_addf(k->record, "script", "probe begin { %d }", n) < 0 ||
 	    sc_record_serialize(k->record, &buf, &len) < 0)
 		abort();
 	sc_sha256(buf, len, md);
@@ -47,12 +48,13 @@ static void make_key(struct sc_key *k, int n)
 /* What the build callback does: size bytes of module, or a failure. */
 struct build {
 	const struct sc_key *key;
-	long long size; /* < 0: fail */
+	long long size;      /* < 0: fail */
 	const char *counter; /* a byte is appended here per build (NULL: none) */
 	int hold_fd;         /* >= 0: read one byte from it before building */
 };
 
-static int build(void *arg, const char *stage, struct sc_record *meta, struct sc_error *err)
+static int build(void *arg, const char *stage, struct sc_record *meta,
+		 struct sc_error *err)
 {
 	struct build *b = arg;
 	char *path = sc_strdupf("%s/%s.ko", stage, b->key->module), byte;
@@ -126,7 +128,8 @@ static void test_layout_and_hit(const char *dir)
 
 	make_key(&k, 1);
 	b.key = &k;
-	tap_ok(sc_cache_open(dir, 0, &c, &err) == 0, "open creates the cache (%s)", err.msg);
+	tap_ok(sc_cache_open(dir, 0, &c, &err) == 0, "open creates the cache (%s)",
+	       err.msg);
 	tap_ok(exists(dir, "CACHEDIR.TAG"), "with a CACHEDIR.TAG");
 	tap_ok(get(c, &b, &path, &how, &err) == 0, "a miss builds (%s)", err.msg);
 	tap_is_int(how, SC_CACHE_BUILT, "and says so");
@@ -234,15 +237,19 @@ static void test_publish_race(const char *dir)
 		if (pids[i] == 0) {
 			struct sc_error err = {{0}};
 			struct sc_cache *c = NULL;
-			struct build b = {.key = &k, .size = 512, .counter = counter,
+			struct build b = {.key = &k,
+					  .size = 512,
+					  .counter = counter,
 					  .hold_fd = hold[0]};
 			char *path = NULL, byte;
 			int r;
 
 			close(gate[1]);
-			(void)!read(gate[0], &byte, 1); /* all start when the gate opens */
+			(void)!read(gate[0], &byte,
+				    1); /* all start when the gate opens */
 			(void)!write(ready[1], "r", 1);
-			r = sc_cache_open(dir, 0, &c, &err) ?: get(c, &b, &path, NULL, &err);
+			r = sc_cache_open(dir, 0, &c, &err)
+				    ?: get(c, &b, &path, NULL, &err);
 			dprintf(out[1], "%s\n", r == 0 ? path : "FAILED");
 			_exit(r == 0 ? 0 : 1);
 		}
