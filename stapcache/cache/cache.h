@@ -153,6 +153,9 @@ struct sc_entry_info {
 	time_t built;
 };
 
+/* How many complete entries there are and their bytes. Returns 0 or -errno. */
+int sc_cache_usage(struct sc_cache *c, size_t *entries, uint64_t *bytes);
+
 /* All complete entries, oldest use first. Free with sc_cache_entries_free. */
 int sc_cache_entries(struct sc_cache *c, struct sc_entry_info **out, size_t *n);
 void sc_cache_entries_free(struct sc_entry_info *e, size_t n);

@@ -134,6 +134,22 @@ int sc_cache_entries(struct sc_cache *c, struct sc_entry_info **out, size_t *n_o
 	return 0;
 }
 
+int sc_cache_usage(struct sc_cache *c, size_t *entries, uint64_t *bytes)
+{
+	struct sc_entry_info *e = NULL;
+	size_t n = 0;
+	int r = sc_cache_entries(c, &e, &n);
+
+	if (r < 0)
+		return r;
+	*bytes = 0;
+	for (size_t i = 0; i < n; i++)
+		*bytes += e[i].size;
+	*entries = n;
+	sc_cache_entries_free(e, n);
+	return 0;
+}
+
 void sc_cache_entries_free(struct sc_entry_info *e, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

@@ -45,17 +45,13 @@ static void fmt_time(time_t t, char *buf, size_t n)
 
 static int cache_stats(struct sc_cache *c, const struct sc_ctx *ctx)
 {
-	struct sc_entry_info *e;
-	uint64_t v[SC_STAT_N], bytes = 0;
+	uint64_t v[SC_STAT_N], bytes;
 	char hs[32], hl[32];
 	bool shown_shared = ctx->shared_cache != NULL;
 	size_t n;
 
-	if (sc_cache_stats(c, v) < 0 || sc_cache_entries(c, &e, &n) < 0)
+	if (sc_cache_stats(c, v) < 0 || sc_cache_usage(c, &n, &bytes) < 0)
 		return fail("cannot read the cache in %s", ctx->cache_dir);
-	for (size_t i = 0; i < n; i++)
-		bytes += e[i].size;
-	sc_cache_entries_free(e, n);
 	for (size_t i = 0; i < SC_STAT_N; i++)
 		shown_shared = shown_shared || (sc_stats_info[i].shared && v[i]);
 	sc_human_size(bytes, hs, sizeof(hs));
@@ -93,16 +89,12 @@ static int put_json(json_object *o)
 
 static int cache_stats_json(struct sc_cache *c, const struct sc_ctx *ctx)
 {
-	struct sc_entry_info *e;
-	uint64_t v[SC_STAT_N], bytes = 0;
+	uint64_t v[SC_STAT_N], bytes;
 	json_object *o;
 	size_t n;
 
-	if (sc_cache_stats(c, v) < 0 || sc_cache_entries(c, &e, &n) < 0)
+	if (sc_cache_stats(c, v) < 0 || sc_cache_usage(c, &n, &bytes) < 0)
 		return fail("cannot read the cache in %s", ctx->cache_dir);
-	for (size_t i = 0; i < n; i++)
-		bytes += e[i].size;
-	sc_cache_entries_free(e, n);
 	o = json_object_new_object();
 	json_object_object_add(o, "cache_dir", json_object_new_string(ctx->cache_dir));
 	json_object_object_add(o, "entries", json_object_new_uint64(n));
@@ -180,19 +172,6 @@ struct cache_args {
 	bool max_size_given;
 };
 
-static uint64_t total_size(struct sc_cache *c)
-{
-	struct sc_entry_info *e = NULL;
-	uint64_t bytes = 0;
-	size_t n = 0;
-
-	if (sc_cache_entries(c, &e, &n) == 0)
-		for (size_t i = 0; i < n; i++)
-			bytes += e[i].size;
-	sc_cache_entries_free(e, n);
-	return bytes;
-}
-
 static int cache_prune(struct sc_cache *c, const struct sc_ctx *ctx,
 		       const struct cache_args *a)
 {
@@ -212,7 +191,7 @@ static int cache_prune(struct sc_cache *c, const struct sc_ctx *ctx,
 		return fail("cannot prune the cache in %s", ctx->cache_dir);
 	sc_human_size(freed, hs, sizeof(hs));
 	printf("evicted %zu entries, freed %s\n", evicted, hs);
-	if (total_size(c) > max)
+	if (sc_cache_usage(c, &evicted, &freed) == 0 && freed > max)
 		printf("the cache is still above the limit: entries used within the last "
 		       "%d s are kept (a path just handed out stays valid)\n",
 		       SC_CACHE_GRACE);

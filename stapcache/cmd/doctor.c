@@ -101,7 +101,6 @@ static void check_cache(struct checks *a, const struct sc_ctx *ctx)
 {
 	struct sc_error err = {{0}};
 	struct sc_cache *c = NULL;
-	struct sc_entry_info *e = NULL;
 	char hs[32], hl[32], *probe = sc_strdupf("%s/.doctor-XXXXXX", ctx->cache_dir);
 	uint64_t bytes = 0;
 	size_t n = 0;
@@ -123,10 +122,7 @@ static void check_cache(struct checks *a, const struct sc_ctx *ctx)
 	}
 	close(fd);
 	unlink(probe);
-	if (sc_cache_entries(c, &e, &n) == 0)
-		for (size_t i = 0; i < n; i++)
-			bytes += e[i].size;
-	sc_cache_entries_free(e, n);
+	(void)sc_cache_usage(c, &n, &bytes);
 	sc_human_size(bytes, hs, sizeof(hs));
 	sc_human_size(ctx->max_size, hl, sizeof(hl));
 	add(a, "", "cache", 1, NULL, "%s writable, %zu entries, %s of %s%s",
