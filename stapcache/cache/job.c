@@ -10,9 +10,11 @@ int sc_job_parse(struct sc_job *j, int argc, char **argv, bool as_stap, const ch
 	struct sc_error err = {{0}};
 	int r = sc_options_parse_as(argc, argv, as_stap, &j->req, &err);
 
-	if (r < 0)
-		fprintf(stderr, "stapcache: %s%s%s\n", who ? who : "", who ? ": " : "",
-			err.msg);
+	if (r < 0 && who) /* a subcommand: the one convention (core/cmdopt.h) */
+		fprintf(stderr, "stapcache %s: %s\nTry 'stapcache %s --help'.\n", who,
+			err.msg, who);
+	else if (r < 0)
+		fprintf(stderr, "stapcache: %s\n", err.msg);
 	if (r == 0)
 		sc_env_read(&j->env);
 	return r < 0 ? -1 : r > 0;

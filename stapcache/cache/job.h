@@ -28,7 +28,8 @@ struct sc_job {
 /*
  * Parse argv into j->req (as the stap drop-in when as_stap) and read the
  * environment. Returns 0, 1 when --help or --version was answered (exit 0),
- * or -1 after printing "stapcache: WHO: ERROR" (exit 2; WHO may be NULL).
+ * or -1 after printing the error (exit 2): "stapcache: ERROR", or for the
+ * subcommand WHO "stapcache WHO: ERROR" and the hint, as core/cmdopt.h does.
  */
 int sc_job_parse(struct sc_job *j, int argc, char **argv, bool as_stap, const char *who);
 

@@ -218,11 +218,11 @@ int sc_cmd_verify(int argc, char **argv)
 		return r < 0 ? 2 : 0;
 	}
 	if (j.req.exec_stap || j.req.targets.n || j.req.remotes.n) {
-		fprintf(stderr, "stapcache: verify: %s\n",
-			j.req.exec_stap
-				? "this request builds no module (nothing to verify)"
-				: "-T and --remote are not verified; give the target's "
-				  "kernel with -r RELEASE -a ARCH instead");
+		sc_cmd_usage_error(&spec, "%s",
+				   j.req.exec_stap
+					   ? "this request builds no module (nothing to verify)"
+					   : "-T and --remote are not verified; give the target's "
+					     "kernel with -r RELEASE -a ARCH instead");
 		sc_job_clear(&j);
 		return 2;
 	}

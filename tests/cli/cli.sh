@@ -97,7 +97,32 @@ like "$out" "is not a kernel module: " "and says what is wrong with it"
 
 out=$("$STAPCACHE" cache frobnicate 2>&1); rc=$?
 is "$rc" 2 "an unknown cache subcommand exits 2"
-like "$out" "stats \[--json\], list \[--json\], check, prune" "and lists the real ones"
+like "$out" "unknown verb 'frobnicate' \(stats, list, check, prune or clear\)" \
+	"and lists the real ones"
+like "$out" "Try 'stapcache cache --help'" "and where to look"
+
+# One convention for every subcommand (issue 18): --help is the command's
+# usage on stdout, exit 0; a bad option is one line and the hint on stderr,
+# exit 2. The list is the program's own (stapcache --help lists them all).
+cmds=$("$STAPCACHE" __complete commands)
+help=$("$STAPCACHE" --help)
+for c in $cmds cache\ stats cache\ list cache\ check cache\ prune cache\ clear \
+	host\ self host\ list host\ add host\ remove host\ refresh host\ accept; do
+	# shellcheck disable=SC2086
+	out=$("$STAPCACHE" $c --help 2>"$T/err"); rc=$?
+	is "$rc:$(wc -c <"$T/err")" "0:0" "stapcache $c --help: exit 0, nothing on stderr"
+	like "$out" "^Usage: stapcache $c" "stapcache $c --help: its own usage on stdout"
+	# shellcheck disable=SC2086
+	out=$("$STAPCACHE" $c --no-such-option 2>&1 >/dev/null); rc=$?
+	is "$rc" 2 "stapcache $c --no-such-option: exit 2"
+	like "$out" "^stapcache $c: unknown option '--no-such-option'" \
+		"stapcache $c --no-such-option: says what is wrong, on stderr"
+	like "$out" "^Try 'stapcache $c --help'\.$" "and where to look"
+done
+for c in $cmds; do
+	like "$help" "  $c " "stapcache --help lists $c"
+done
+like "$cmds" "cache" "the commands are listed at all ($(echo $cmds))"
 out=$("$STAPCACHE" cache prune --max-size banana 2>&1)
 like "$out" "invalid size 'banana'" "a bad prune size is refused"
 
