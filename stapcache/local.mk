@@ -9,8 +9,8 @@ stapcache_libstapcache_la_SOURCES = \
 	stapcache/core/cache-key.c stapcache/core/cache-key.h \
 	stapcache/core/cmdopt.c stapcache/core/cmdopt.h \
 	stapcache/core/context.c stapcache/core/context.h \
-	stapcache/core/helper.c stapcache/core/helper.h \
-	stapcache/core/kernel.c stapcache/core/kernel.h \
+	stapcache/core/libexec.c stapcache/core/libexec.h \
+	stapcache/core/build-tree.c stapcache/core/build-tree.h \
 	stapcache/core/options.c stapcache/core/options.h \
 	stapcache/core/tree.c stapcache/core/tree.h \
 	stapcache/cache/build.c stapcache/cache/build.h \

@@ -42,7 +42,7 @@
 
 enum sa_mode { SA_RUN, SA_VERIFY, SA_DELETE, SA_LIST, SA_HELP, SA_VERSION };
 
-/* The command line (main.c). Strings point into argv. */
+/* The command line (staprun-auth.c). Strings point into argv. */
 struct sa_opts {
 	enum sa_mode mode;
 	int verbose;

@@ -5,7 +5,7 @@
 bin_PROGRAMS += staprun-auth/staprun-auth
 staprun_auth_staprun_auth_SOURCES = \
 	staprun-auth/auth.h \
-	staprun-auth/main.c \
+	staprun-auth/staprun-auth.c \
 	staprun-auth/attrs.c \
 	staprun-auth/env.c \
 	staprun-auth/signals.c \

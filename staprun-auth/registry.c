@@ -8,7 +8,7 @@
  *
  * A run holds an exclusive flock(2) on its record from the claim, through
  * init_module and the whole run, to the unload: a lock that only a process
- * the caller can neither signal, stop nor freeze holds (main.c: root through
+ * the caller can neither signal, stop nor freeze holds (staprun-auth.c: root through
  * and through, out of the caller's cgroup), and that vanishes with it. So
  * "a run owns this name" is exactly "the record is locked"; a record that is
  * unlocked while its module is loaded is an orphan (its run died), which the
@@ -299,7 +299,7 @@ int sa_registry_claim(const struct sa_module *m, const struct sa_ids *ids,
 			 ids->user ? ids->user : "?");
 		snprintf(rec->run.module, sizeof(rec->run.module), "%s", m->name);
 		snprintf(rec->run.sha256, sizeof(rec->run.sha256), "%s", m->hex);
-		/* main.c let only digits (at most 9) through for -x */
+		/* staprun-auth.c let only digits (at most 9) through for -x */
 		rec->run.target = o->pid ? (int32_t)atoi(o->pid) : 0;
 		snprintf(rec->run.cmd, sizeof(rec->run.cmd), "%s", o->cmd ? o->cmd : "");
 		r = write_run(rec, err);

@@ -14,7 +14,7 @@ AM_TESTS_ENVIRONMENT = \
 	export top_srcdir top_builddir STAPCACHE STAPCACHE_FIX_RUNTIME; \
 	GLIBC_TUNABLES=glibc.malloc.perturb=165; export GLIBC_TUNABLES;
 # In a --enable-sanitizers build the shell tests collect every sanitizer
-# report in a file and fail on it (tests/lib/lib.sh); the C unit tests fail
+# report in a file and fail on it (tests/lib/testlib.sh); the C unit tests fail
 # by their exit status. UBSan prints the stack of its findings too.
 if SANITIZE
 AM_TESTS_ENVIRONMENT += SC_SANITIZED=1; export SC_SANITIZED; \
@@ -24,10 +24,10 @@ endif
 if STATIC_PIE
 AM_TESTS_ENVIRONMENT += SC_STATIC_PIE=1; export SC_STATIC_PIE;
 endif
-EXTRA_DIST += tests/lib/lib.sh tests/lib/tap.h tests/lib/remote-lib.sh \
+EXTRA_DIST += tests/lib/testlib.sh tests/lib/tap.h tests/lib/remote-lib.sh \
 	tests/lib/shared-lib.sh tests/lib/auth-lib.sh tests/lib/pty-run tests/lib/fault-proxy
 
-# The runtime copy tests/lib/lib.sh prepares when systemtap's own cannot
+# The runtime copy tests/lib/testlib.sh prepares when systemtap's own cannot
 # compile for the test kernel (sc_test_runtime), the shared remote cache and
 # the stap modules the auth tests built once.
 clean-local: tests-clean-local
@@ -153,7 +153,7 @@ check-sanitized:
 FUZZ_SECONDS = 60
 FUZZ_RUNS =
 fuzz:
-	FUZZ_RUNS='$(FUZZ_RUNS)' $(SHELL) $(srcdir)/tests/fuzz/run '$(abs_top_builddir)' '$(FUZZ_SECONDS)'
+	FUZZ_RUNS='$(FUZZ_RUNS)' $(SHELL) $(srcdir)/tests/fuzz/run-harnesses '$(abs_top_builddir)' '$(FUZZ_SECONDS)'
 clean-local: fuzz-clean-local
 fuzz-clean-local:
 	-rm -rf fuzz fuzz-cov

@@ -5,7 +5,7 @@
 #include "cache/cache.h"
 #include "core/context.h"
 #include "common/error.h"
-#include "core/kernel.h"
+#include "core/build-tree.h"
 #include "core/cache-key.h"
 #include "core/options.h"
 #include "common/spawn.h"

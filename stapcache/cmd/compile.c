@@ -23,7 +23,7 @@
 #include "core/cache-key.h"
 #include "core/context.h"
 #include "cache/job.h"
-#include "core/kernel.h"
+#include "core/build-tree.h"
 #include "core/options.h"
 #include "output/progress.h"
 #include "remote/fleet.h"

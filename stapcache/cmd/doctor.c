@@ -22,7 +22,7 @@
 #include "cache/cache.h"
 #include "core/cmdopt.h"
 #include "core/context.h"
-#include "core/kernel.h"
+#include "core/build-tree.h"
 #include "remote/launch.h"
 #include "remote/targets.h"
 #include "cmd/cmd.h"

@@ -5,7 +5,7 @@
 #include "core/context.h"
 #include "common/digest.h"
 #include "common/error.h"
-#include "core/kernel.h"
+#include "core/build-tree.h"
 #include "core/options.h"
 #include "common/record.h"
 

@@ -12,12 +12,12 @@
 #include <unistd.h>
 
 #include "cache/build.h"
-#include "core/kernel.h"
+#include "core/build-tree.h"
 #include "core/cache-key.h"
 #include "run/runner.h"
 #include "remote/fleet.h"
 #include "remote/launch.h"
-#include "core/helper.h"
+#include "core/libexec.h"
 #include "common/fsutil.h"
 #include "common/spawn.h"
 #include "remote/targets.h"

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "common/spawn.h"
-#include "core/helper.h"
+#include "core/libexec.h"
 #include "remote/launch.h"
 
 static char *helper_path(void)

@@ -14,7 +14,7 @@
 
 #include "store/client.h"
 #include "common/spawn.h"
-#include "core/helper.h"
+#include "core/libexec.h"
 
 struct sc_shared {
 	char *helper;

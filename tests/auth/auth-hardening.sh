@@ -2,7 +2,7 @@
 # staprun-auth is built hardened (PIE, full RELRO, _FORTIFY_SOURCE, stack
 # protector) and never carries a sanitizer runtime. stapcache keeps PIE and
 # full RELRO as a static PIE too (configure's default where it links one).
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 bin=$top_builddir/staprun-auth/staprun-auth
 [ -x "$bin" ] || skip_all "staprun-auth is not built"
 command -v readelf >/dev/null || skip_all "readelf (binutils) is missing"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # A cold build, then a hit: same path, and stap is not run on the hit.
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 # Hermetic: the system-wide config.yaml is one of ours (empty), not /etc's.
 export STAPCACHE_SYSCONFDIR="$T/etc"
 require_stap

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Size limits: prune evicts the least recently used entries; a configured limit
 # is enforced after each build.
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 # Hermetic: the system-wide config.yaml is one of ours (empty), not /etc's.
 export STAPCACHE_SYSCONFDIR="$T/etc"
 require_stap

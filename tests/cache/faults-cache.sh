@@ -5,7 +5,7 @@
 # a plausible .ko of random bytes): these tests are about the cache's
 # staging, locking and publishing, not about compiling; cache-failures.sh
 # does the same with the real stap. Needs root (mount) for the tmpfs part.
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 export STAPCACHE_SYSCONFDIR="$T/etc"
 require_stap
 cache=$XDG_CACHE_HOME/stapcache

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The cache key: which inputs change it and which do not (--explain, no builds).
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 # Hermetic: the system-wide config.yaml is one of ours (empty), not /etc's.
 export STAPCACHE_SYSCONFDIR="$T/etc"
 require_stap

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Command line and error messages: each bad input gets one clear line and a hint.
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 # Hermetic: the system-wide config.yaml is one of ours (empty), not /etc's.
 export STAPCACHE_SYSCONFDIR="$T/etc"
 

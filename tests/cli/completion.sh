@@ -6,7 +6,7 @@
 # bash-completion's library loaded; its words are exactly the program's
 # (option table, subcommand table, --help), so nothing is kept by hand; and
 # make install puts it, and the man pages, where they belong.
-. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/lib.sh"
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/testlib.sh"
 COMP=$top_srcdir/etc/bash-completion/stapcache
 BC=/usr/share/bash-completion/bash_completion
 PATH=$(dirname "$STAPCACHE"):$PATH
@@ -73,8 +73,19 @@ for lib in 0 1; do
 	is "$(complete_words $lib "stapcache --remote-runner=su")" "sudo" "$w --opt=VALUE"
 	is "$(complete_words $lib "stapcache host remove w")" "$(printf 'web1\nweb2')" \
 		"$w host remove: target names"
-	is "$(complete_words $lib "stapcache cache ")" "$(printf 'clear\nlist\nprune\nstats')" \
-		"$w cache: its subcommands, from --help"
+	is "$(complete_words $lib "stapcache cache ")" "$(printf 'check\nclear\nlist\nprune\nstats')" \
+		"$w cache: its verbs, from its --help"
+	is "$(complete_words $lib "stapcache cache prune --")" "$(printf -- '--help\n--max-size')" \
+		"$w cache prune --: the verb's options"
+	is "$(complete_words $lib "stapcache doctor -")" "$(printf -- '--help\n--json\n-T\n-h')" \
+		"$w doctor -: its options"
+	is "$(complete_words $lib "stapcache doctor -T w")" "$(printf 'web1\nweb2')" \
+		"$w doctor -T: targets"
+	like "$(complete_words $lib "stapcache trace --")" "--comm" "$w trace --: its own options"
+	like "$(complete_words $lib "stapcache trace --")" "--no-progress" \
+		"$w ... and the compile command's"
+	like "$(complete_words $lib "stapcache bless --")" "--admin" "$w bless --: its options"
+	like "$(complete_words $lib "stapcache verify --")" "--explain" "$w verify --: the compile options"
 	is "$(complete_words $lib "stapcache --remote-runner ")" "$(printf 'auth\ndirect\nsudo')" \
 		"$w an argument from its a|b|c metavar"
 	is "$(complete_words $lib "stapcache -r 6.1.0-57")" "$(ls /lib/modules | grep '^6\.1\.0-57' | sort -u)" \
@@ -98,10 +109,10 @@ want=$(grep -oE '^  (-[A-Za-z0-9]|--[a-z][a-z0-9-]*)(, --[a-z][a-z0-9-]*)?' <<<"
 	tr ',' '\n' | tr -d ' ' | grep . | sort -u)
 got=$(complete_words 0 "stapcache -" | sort -u)
 is "$got" "$want" "'-' offers exactly the options --help lists"
-# The usage lines: --help's first paragraph (an option's text may say "stapcache ...").
-want=$(sed -n '/^$/q; s/^[A-Za-z: ]*stapcache \([a-z][a-z-]*\).*/\1/p' <<<"$help" | sort -u)
+# --help's Commands: section (main.c's table).
+want=$(sed -n '/^Commands:/,$ s/^  \([a-z][a-z-]*\) .*/\1/p' <<<"$help" | sort -u)
 is "$(complete_words 0 "stapcache " | grep -vx 'probe.stp' | sort -u)" "$want" \
-	"the first word offers exactly the subcommands --help's usage lines name"
+	"the first word offers exactly the commands --help lists"
 is "$($STAPCACHE __complete commands | sort)" "$want" "... which are main.c's table"
 
 # make install puts the completion in bash-completion's completionsdir and

@@ -3,7 +3,7 @@
 # make install writes the system-wide one only when there is none; a pass-4
 # failure that the prepared runtime fixes says so and names the command.
 # No test writes to /etc: STAPCACHE_SYSCONFDIR points at a directory of ours.
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 export STAPCACHE_SYSCONFDIR="$T/etc"
 mkdir -p "$T/etc/stapcache"
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Issue 13: real builds with the new key inputs: each builds, a repeat is a
 # hit, and -d / --ldd objects enter the key by content.
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 require_stap
 make_stap_wrapper
 write_config "runtime: $RUNTIME" "stap: $T/bin/stap"

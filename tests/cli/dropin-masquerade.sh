@@ -1,7 +1,7 @@
 #!/bin/bash
 # Issue 13: a stap symlink to stapcache early on PATH makes every existing
 # stap command line cached where it can be, and the real stap's otherwise.
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 require_stap
 write_config "runtime: $RUNTIME"
 make_stap_wrapper   # $T/bin/stap: the "real" stap, logging every compile to $T/stap-runs

@@ -2,7 +2,7 @@
 # Issue 13: every option of the installed stap has a row in the option table,
 # every key-input row changes the key, and what has nothing to cache is the
 # real stap's: the same output and exit status as running it directly.
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 require_stap
 write_config "runtime: $RUNTIME"
 STAP=$(command -v stap)

@@ -8,7 +8,7 @@
 # checks what stapcache makes of its output); --json of cache stats and list.
 # Kernel functions (p:/r:FUNCTION) need the target's symbol table: the guest
 # test (tests/vm/trace.sh) compiles and runs them with the guest's kallsyms.
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 export STAPCACHE_SYSCONFDIR="$T/etc"
 require_stap
 make_stap_wrapper

@@ -7,7 +7,7 @@
 # The key and the module do not change (progress runs stap with -v).
 # The fan-out targets are real sshd on loopback with the stand-in runner
 # (remote-lib.sh: this kernel cannot load modules).
-. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/lib.sh"
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/testlib.sh"
 require_stap
 command -v python3 >/dev/null 2>&1 || skip_all "no python3 (for the pty)"
 PTY=$top_srcdir/tests/lib/pty-run

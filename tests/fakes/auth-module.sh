@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # auth-module.sh NAME SCRIPT: print the path of a real stap module NAME.ko
-# compiled from SCRIPT for the test kernel ($(sc_test_krel) of tests/lib/lib.sh).
+# compiled from SCRIPT for the test kernel ($(sc_test_krel) of tests/lib/testlib.sh).
 #
 # The staprun-auth tests need a few real modules. A compile costs 2-7 s and
 # stap builds byte-identical modules from the same inputs, so modules are kept
@@ -15,7 +15,7 @@ name=$1 script=$2
 here=$(cd "$(dirname "$0")" && pwd)
 : "${top_srcdir:=$(cd "$here/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build}"
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 
 command -v stap >/dev/null 2>&1 || { echo "stap is not installed" >&2; exit 2; }
 krel=$(sc_test_krel)

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Helpers shared by the staprun-auth tests (tests/auth/auth-*.sh).
-# Source after setting nothing; it sources tests/lib/lib.sh itself.
+# Source after setting nothing; it sources tests/lib/testlib.sh itself.
 #
 # SYSCONFDIR and RUNSTATEDIR are compiled into staprun-auth, so each test
 # configures its own copy of the tree with --prefix=$T/prefix and
@@ -10,7 +10,7 @@
 # gets plain CFLAGS/LDFLAGS whatever the environment says: a setuid binary is
 # never built with a sanitizer.
 
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 
 # An unprivileged account and a group every Debian system has (base-passwd):
 # the tests create no user and write nothing under /etc. (nobody is the

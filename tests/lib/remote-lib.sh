@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Helpers for the remote-*.sh tests: real OpenSSH sshd targets on 127.0.0.1
 # high ports, a client HOME with its own key and known_hosts, and a stand-in
-# runner. Source after tests/lib/lib.sh.
+# runner. Source after tests/lib/testlib.sh.
 #
 # The runner on these targets is a stand-in (fake_runner below), because this
 # kernel cannot load modules (no CONFIG_MODULES): it prints the arguments it

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Helpers for the shared-cache tests (issue 10), sourced after tests/lib/lib.sh:
+# Helpers for the shared-cache tests (issue 10), sourced after tests/lib/testlib.sh:
 # "machines" (each its own HOME, cache, config dir and builder key), a fake
 # stap for the protocol checks, and real stores started here on loopback
 # (nginx with a WebDAV location, redis-server) or misbehaving listeners.

@@ -40,7 +40,7 @@ __attribute__((format(printf, 2, 3))) static int tap_ok(int cond, const char *fm
 	} while (0)
 
 /* Skip one check that cannot be made here. Under SC_STRICT=1 (CI) a skip is a
- * failure, as in tests/lib/lib.sh: nothing is silently left out of a green run. */
+ * failure, as in tests/lib/testlib.sh: nothing is silently left out of a green run. */
 static inline void tap_skip(const char *reason)
 {
 	const char *strict = getenv("SC_STRICT");

@@ -10,7 +10,7 @@
 # rest of the suite uses the build tree's programs, which this test leaves
 # alone; a stapcache package that was installed before is never touched.
 # One test: the build is slow (a full configure and build, minutes).
-. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/lib.sh"
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/testlib.sh"
 [ "$(id -u)" = 0 ] || skip_all "dpkg -i needs root"
 for t in dpkg-buildpackage dh fakeroot; do
 	command -v "$t" >/dev/null 2>&1 || skip_all "$t is missing (apt-get install dpkg-dev debhelper fakeroot)"

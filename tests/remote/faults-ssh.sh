@@ -9,7 +9,7 @@
 # had started is stopped; and no temp dir is left on the target after the
 # next connection to it. The runner is the stand-in of remote-lib.sh (this
 # kernel cannot load modules; tests/vm/faults.sh does this with real loads).
-. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/lib.sh"
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/testlib.sh"
 require_stap
 command -v python3 >/dev/null 2>&1 || skip_all "no python3 (the fault proxy)"
 . "$top_srcdir/tests/lib/remote-lib.sh"

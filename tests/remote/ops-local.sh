@@ -8,7 +8,7 @@
 # what stapcache does with the runner (started, stopped with SIGINT to stapio
 # after the time, counted from when stapio runs, its status passed on). The
 # real runners are stopped in the QEMU guest (tests/vm/ops.sh).
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 require_stap
 export STAPCACHE_SYSCONFDIR="$T/etc"
 KREL=$(sc_test_krel)

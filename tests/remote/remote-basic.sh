@@ -5,7 +5,7 @@
 # auth, ~/.ssh/config aliases, upload + digest check, output and exit codes,
 # the kernel check, and the host subcommands. The runner on the targets is a
 # stand-in (see remote-lib.sh): this kernel cannot load modules.
-. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/lib.sh"
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/testlib.sh"
 require_stap
 . "$top_srcdir/tests/lib/remote-lib.sh"
 # One real module build, shared by the remote tests (stap builds are reproducible).

@@ -4,7 +4,7 @@
 # target are reported and hold nobody; output is prefixed; a summary; and
 # Ctrl-C or a SIGKILLed client stops every remote run and cleans up.
 # The runner on the targets is a stand-in (see remote-lib.sh).
-. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/lib.sh"
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/testlib.sh"
 require_stap
 . "$top_srcdir/tests/lib/remote-lib.sh"
 export STAPCACHE_DIR=$top_builddir/tests/remote-cache

@@ -9,7 +9,7 @@
 # link goes down mid-run (a network black hole, no RST): b fails after
 # --io-timeout, a and c finish, and when the link comes back (while b's runner
 # still runs) b's runner is stopped and its dir removed. The runner is the stand-in of remote-lib.sh.
-. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/lib.sh"
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/testlib.sh"
 require_stap
 [ "$(id -u)" = 0 ] || skip_all "network namespaces need root"
 command -v ip >/dev/null 2>&1 || skip_all "no ip (apt-get install iproute2)"

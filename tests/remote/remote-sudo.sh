@@ -11,7 +11,7 @@
 # private copies of /etc/passwd, /etc/group, /etc/shadow and /etc/sudoers.d
 # bind-mounted over the host's (sshd and sudo both read those), so the host's
 # /etc is never changed. Each target gives scsudo another password.
-. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/lib.sh"
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/testlib.sh"
 require_stap
 [ "$(id -u)" = 0 ] || skip_all "needs root (private /etc in a mount namespace)"
 command -v sudo >/dev/null 2>&1 || skip_all "no sudo (apt-get install sudo)"

@@ -6,7 +6,7 @@
 # checks after it (rejects, failures, auth) use a fake stap that writes a
 # module-shaped file, so that a module served from the store can be told
 # from one built here.
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 . "$top_srcdir/tests/lib/shared-lib.sh"
 require_stap
 [ -x "$top_builddir/stapcache/stapcache-store" ] || skip_all "stapcache-store is not built"

@@ -2,7 +2,7 @@
 # A portable key (issue 10): the same inputs at other inodes and times give the
 # same key, on a second "machine" (its own HOME, cache and memos) too; content,
 # not identity, enters the record (--explain, no builds).
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 require_stap
 
 # Private copies of stap and its runtime, so that they can be replaced by

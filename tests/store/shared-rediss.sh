@@ -3,7 +3,7 @@
 # on a loopback port, with a throwaway CA and server certificate made here
 # by openssl. A fake stap (shared-lib.sh) stands in for the compiler: this is
 # about the transport (verified TLS, AUTH, the same GET/SET), not the module.
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 . "$top_srcdir/tests/lib/shared-lib.sh"
 require_stap
 HELPER=$top_builddir/stapcache/stapcache-store

@@ -5,7 +5,7 @@
 # shared-lib.sh) stands in for the compiler: these checks are about the
 # protocol (who builds, what is served, what is refused), not about the
 # module. It counts its runs in $T/stap-runs.
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 . "$top_srcdir/tests/lib/shared-lib.sh"
 require_stap
 HELPER=$top_builddir/stapcache/stapcache-store

@@ -17,7 +17,7 @@
 
 #include "core/context.h"
 #include "common/fsutil.h"
-#include "core/kernel.h"
+#include "core/build-tree.h"
 #include "core/cache-key.h"
 #include "core/options.h"
 

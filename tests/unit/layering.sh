@@ -3,7 +3,7 @@
 # build-aux/check-layering holds the tree to doc/ARCHITECTURE.md's table, and
 # fails when an include breaks it: a folder the table does not allow, ../,
 # a cycle.
-. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/lib.sh"
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/testlib.sh"
 
 check=$top_srcdir/build-aux/check-layering
 command -v python3 >/dev/null || skip_all "no python3 (apt-get install python3)"

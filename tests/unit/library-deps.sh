@@ -3,7 +3,7 @@
 # The library depends on no program (issue 18): every sc_ symbol that
 # stapcache/libstapcache.a leaves undefined is defined by the library itself
 # or by common/libcommon.a, never by main.c, cmd/ or a helper's own code.
-. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/lib.sh"
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/testlib.sh"
 
 lib=$top_builddir/stapcache/.libs/libstapcache.a
 common=$top_builddir/common/.libs/libcommon.a

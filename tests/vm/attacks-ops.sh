@@ -13,7 +13,7 @@
 #     that took that pid next;
 #  4. a record of the old layout (sa-run-1) and a damaged one: nothing
 #     crashes, nothing is shown, -d refuses, the next run goes through.
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 . "$top_srcdir/tests/vm/vmtest.sh"
 require_stap
 attack=$top_builddir/tests/vm/attack

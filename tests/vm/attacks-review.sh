@@ -4,7 +4,7 @@
 # tests/vm/attack-review (a small static program copied into the guest) and
 # the guest's busybox, as the unprivileged users scuser (1000) and scother
 # (1001). Each test asserts the behaviour SECURITY.md promises.
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 . "$top_srcdir/tests/vm/vmtest.sh"
 require_stap
 attack=$top_builddir/tests/vm/attack-review

@@ -6,7 +6,7 @@
 # guest's busybox, as the unprivileged users scuser (1000) and scother (1001).
 # After each: no stap_ module left loaded, another user can load at once,
 # and syslog tells the whole story.
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 . "$top_srcdir/tests/vm/vmtest.sh"
 require_stap
 attack=$top_builddir/tests/vm/attack

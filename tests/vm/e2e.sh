@@ -2,7 +2,7 @@
 # End to end in a real kernel: modules precompiled on the host with stapcache,
 # copied into the QEMU guest, blessed by root, and run by an unprivileged user
 # through the setuid staprun-auth. Every run must leave no stap_ module loaded.
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 . "$top_srcdir/tests/vm/vmtest.sh"
 require_stap
 vm_test_setup

@@ -8,7 +8,7 @@
 # loaded: the wrapper sees the connection go and TERMs staprun-auth, which
 # unloads it. And a probe that prints nothing for longer than --io-timeout is
 # not mistaken for a hung target (dropbear answers the liveness probe).
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 . "$top_srcdir/tests/vm/vmtest.sh"
 require_stap
 command -v python3 >/dev/null 2>&1 || skip_all "no python3 (the fault proxy)"

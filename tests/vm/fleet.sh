@@ -6,7 +6,7 @@
 # module per distinct kernel, counted through a stap wrapper and cache stats),
 # ship each target its own, and print both targets' output, prefixed with
 # their names. Needs linux-headers for both kernels (./quickstart installs them).
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 require_stap
 [ "$(id -u)" = 0 ] || skip_all "the guest build needs root (apt-get download, setuid files in the initramfs)"
 command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86 is not installed (run ./run-tests)"

@@ -5,7 +5,7 @@
 # (the same guest as scother): stapcache doctor -T (the guest can load
 # modules), --duration and max-duration (stopped cleanly, module unloaded),
 # stapcache ps and kill (another user's kill refused, the owner's stops it).
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 . "$top_srcdir/tests/vm/vmtest.sh"
 require_stap
 make_stap_wrapper

@@ -6,7 +6,7 @@
 # unprivileged scuser through the setuid staprun-auth. Also: stapcache bless -T
 # (as root in the guest), -G, -c, exit status, Ctrl-C and SIGKILL of the local
 # stapcache (module unloaded, remote temp dir removed).
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 . "$top_srcdir/tests/vm/vmtest.sh"
 require_stap
 make_stap_wrapper

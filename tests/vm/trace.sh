@@ -9,7 +9,7 @@
 # names (testvm, testvm2; --jobs 1, since one module name can be live only
 # once on one kernel): every JSON line names its target, each has its summary,
 # and -o FILE writes FILE.testvm and FILE.testvm2.
-. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/testlib.sh"
 . "$top_srcdir/tests/vm/vmtest.sh"
 require_stap
 make_stap_wrapper

@@ -1,6 +1,6 @@
 # tests/vm/vmtest.sh — what the TAP tests that need the QEMU guest share
 # (e2e.sh, attacks.sh, attacks-review.sh, remote.sh). Source it after
-# tests/lib/lib.sh:
+# tests/lib/testlib.sh:
 #
 #   vm_test_setup [CONFIG-LINE...]
 #       skip unless root, qemu and the built staprun-auth are there; write

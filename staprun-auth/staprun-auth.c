@@ -3,7 +3,7 @@
  * staprun-auth: run a SystemTap module whose SHA-256 an admin blessed in
  * authorized_probes(5), without a root password, and nothing else.
  *
- *   main.c      start-up order, options, dispatch
+ *   staprun-auth.c  start-up order, options, dispatch
  *   attrs.c     descriptors and every inherited process attribute, reset
  *   env.c       the environment, rebuilt from an allow-list
  *   signals.c   dispositions, mask, the termination signals

@@ -8,7 +8,7 @@
 #include <sys/utsname.h>
 
 #include "common/fsutil.h"
-#include "core/kernel.h"
+#include "core/build-tree.h"
 
 void sc_kernel_clear(struct sc_kernel *k)
 {

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "common/fsutil.h"
-#include "core/helper.h"
+#include "core/libexec.h"
 
 char *sc_helper_path(const char *name)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#ifndef SC_HELPER_H
-#define SC_HELPER_H
+#ifndef SC_LIBEXEC_H
+#define SC_LIBEXEC_H
 
 /*
  * The helper program NAME (stapcache-remote, stapcache-store): next to this
