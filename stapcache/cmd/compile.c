@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "cache/build.h"
@@ -132,6 +133,95 @@ static int run_module(struct sc_request *req, const char *path, unsigned duratio
 	return sc_run_captured(req, path, &oo, duration);
 }
 
+static size_t min3(size_t a, size_t b, size_t c)
+{
+	size_t m = a < b ? a : b;
+
+	return m < c ? m : c;
+}
+
+/* Levenshtein distance of two short words (a suggestion for a typo). */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64];
+
+	if (la >= 64 || lb >= 64)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+
+			row[j] = a[i - 1] == b[j - 1] ? diag : 1 + min3(diag, up, row[j - 1]);
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/*
+ * The script file does not exist: a word that is no file is more likely a
+ * mistyped command than a script ("stapcache cahce stats", "stapcache
+ * help"). Says which, before anything looks at kernels. Returns the exit
+ * status: 1 for a missing file, 2 (a usage error) for an unknown command.
+ */
+static int no_script(const char *file)
+{
+	const char *best = NULL;
+	size_t bd = 3;
+
+	if (strchr(file, '/') || strchr(file, '.')) {
+		fprintf(stderr, "stapcache: cannot read the script %s: %s\n", file,
+			strerror(errno));
+		return 1;
+	}
+	for (size_t i = 0; i < sc_commands_n; i++) {
+		size_t d = distance(file, sc_commands[i].name);
+
+		if (sc_commands[i].summary && d < bd) {
+			bd = d;
+			best = sc_commands[i].name;
+		}
+	}
+	if (!strcmp(file, "help"))
+		fprintf(stderr, "stapcache: 'help' is not a command; did you mean "
+				"'stapcache --help'?\n");
+	else if (best)
+		fprintf(stderr,
+			"stapcache: '%s' is not a command, nor a script file here; did you "
+			"mean '%s'? (stapcache --help lists the commands)\n",
+			file, best);
+	else
+		fprintf(stderr,
+			"stapcache: '%s' is not a command, nor a script file here "
+			"(stapcache --help lists the commands)\n",
+			file);
+	return 2;
+}
+
+/*
+ * A module for another kernel cannot run here: as stap does, a request
+ * without -p4 for a release or an architecture that is not this host's stops
+ * after pass 4 and says so (the path is printed, status 0).
+ */
+static void forced_pass4(struct sc_request *req, const struct sc_kernel *k, bool quiet)
+{
+	struct utsname u;
+
+	if (req->last_pass != 5 || uname(&u) < 0)
+		return;
+	if (!strcmp(k->release, u.release) && !strcmp(k->arch, u.machine))
+		return;
+	req->last_pass = 4;
+	if (!quiet)
+		fprintf(stderr, "Kernel release/architecture mismatch with host forces "
+				"last-pass 4.\n");
+}
+
 int sc_cmd_compile(int argc, char **argv, bool as_stap, bool trace)
 {
 	struct sc_error err = {{0}};
@@ -152,6 +242,11 @@ int sc_cmd_compile(int argc, char **argv, bool as_stap, bool trace)
 		return r < 0 ? 2 : 0;
 	}
 	req->trace = trace;
+	if (!as_stap && !req->exec_stap && req->script_file && strcmp(req->script_file, "-") &&
+	    access(req->script_file, R_OK) < 0) {
+		status = no_script(req->script_file);
+		goto out;
+	}
 	if (as_stap && sc_find_real_stap(&j.env, &real_stap, &err) < 0)
 		goto fail;
 	/* Invoked as stap, not even a bad config.yaml stands between stap and its work. */
@@ -184,6 +279,7 @@ int sc_cmd_compile(int argc, char **argv, bool as_stap, bool trace)
 	}
 	if (sc_job_key(&j, &err) < 0)
 		goto fail;
+	forced_pass4(req, &j.kernel, false);
 	if (req->explain) {
 		status = print_explain(&j.key, j.cache);
 		goto out;

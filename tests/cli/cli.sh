@@ -101,6 +101,18 @@ like "$out" "unknown verb 'frobnicate' \(stats, list, check, prune or clear\)" \
 	"and lists the real ones"
 like "$out" "Try 'stapcache cache --help'" "and where to look"
 
+# Errors in the right order (issue 23): a word that is neither a command
+# nor a file is a mistyped command, said before anything looks at kernels.
+out=$("$STAPCACHE" cahce stats 2>&1); rc=$?
+is "$rc" 2 "stapcache cahce stats: a usage error"
+like "$out" "'cahce' is not a command.*did you mean 'cache'" "with the command it probably meant"
+out=$("$STAPCACHE" help 2>&1)
+like "$out" "did you mean 'stapcache --help'" "stapcache help points at --help"
+out=$("$STAPCACHE" nosuch.stp 2>&1); rc=$?
+is "$rc" 1 "a script file that does not exist: exit 1"
+like "$out" "^stapcache: cannot read the script nosuch\.stp: No such file or directory\$" \
+	"saying so, not that a kernel is missing"
+
 # One convention for every subcommand (issue 18): --help is the command's
 # usage on stdout, exit 0; a bad option is one line and the hint on stderr,
 # exit 2. The list is the program's own (stapcache --help lists them all).

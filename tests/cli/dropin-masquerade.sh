@@ -24,6 +24,22 @@ p2=$(as_stap -p4 -r "$KREL" -e "$script")
 is "$p2" "$p1" "the second stap -p4 gets the same module"
 is "$(stap_runs)" 1 "without running the real stap"
 
+# stap -r OTHER without -p4 (issue 23): a module for another kernel cannot
+# run here; as stap does, the request stops after pass 4, says so, prints the
+# path and exits 0 (this host's own kernel cannot load modules at all, and
+# $KREL is another release). From the cache: the real stap does not run.
+if [ "$KREL" != "$(uname -r)" ]; then
+	out=$(as_stap -r "$KREL" -e "$script" 2>"$T/err"); rc=$?
+	is "$rc:$out" "0:$p1" "stap -r OTHER without -p4: the module's path, status 0"
+	like "$(cat "$T/err")" "^Kernel release/architecture mismatch with host forces last-pass 4\.\$" \
+		"and stap's words for why"
+	is "$(stap_runs)" 1 "answered from the cache"
+else
+	skip "the test kernel is this host's own: no other release to ask for"
+	skip "(the same)"
+	skip "(the same)"
+fi
+
 # stap -p4 -m NAME leaves NAME.ko in the current directory and prints its name.
 out=$(cd "$T/work" && as_stap -p4 -r "$KREL" -m dropin_mod -e "$script"); rc=$?
 is "$rc:$out" "0:dropin_mod.ko" "stap -p4 -m NAME prints NAME.ko, as stap does"
