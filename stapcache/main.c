@@ -21,7 +21,7 @@
 
 /* Every subcommand; `stapcache --help` and the completion list them from here. */
 const struct sc_command sc_commands[] = {
-	{"cache", sc_cmd_cache, "the cache: stats, list, check, prune, clear"},
+	{"cache", sc_cmd_cache, "the cache: stats, list, check, prune, clear, zero"},
 	{"bless", sc_cmd_bless, "a module's authorized_probes line, here or on targets"},
 	{"key", sc_cmd_key, "this machine's builder key for the shared cache"},
 	{"host", sc_cmd_remote,

@@ -62,6 +62,13 @@ enum sc_stat {
  */
 void sc_cache_set_lock_wait(struct sc_cache *c, unsigned seconds);
 
+/*
+ * Recache (stap --poison-cache, ccache's CCACHE_RECACHE): sc_cache_get builds
+ * every key asked for again, under its lock, and the new entry replaces the
+ * old one; it neither answers from the entry nor from the shared store.
+ */
+void sc_cache_set_recache(struct sc_cache *c, bool recache);
+
 struct sc_shared;
 /*
  * Put a shared store (store/client.h) behind the cache; the cache owns it
@@ -128,6 +135,9 @@ int sc_cache_peek(struct sc_cache *c, const struct sc_key *key, char **module_pa
  * event log into the totals when it can write the cache. Returns 0 or -errno.
  */
 int sc_cache_stats(struct sc_cache *c, uint64_t out[SC_STAT_N]);
+
+/* Every counter back to 0 (ccache -z). Returns 0 or -errno. */
+int sc_cache_zero_stats(struct sc_cache *c);
 
 /* One row a counter (stats.c), the only place each is named. */
 struct sc_stat_info {

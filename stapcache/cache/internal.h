@@ -21,6 +21,7 @@ struct sc_cache {
 	uint64_t max_size;
 	unsigned lock_wait_s;     /* 0: wait for a concurrent build as long as it takes */
 	struct sc_shared *shared; /* NULL: no second level */
+	bool recache;             /* rebuild and replace what a request asks for */
 };
 
 /* layout.c: paths (the caller frees them) */

@@ -83,6 +83,11 @@ void sc_cache_set_lock_wait(struct sc_cache *c, unsigned seconds)
 	c->lock_wait_s = seconds;
 }
 
+void sc_cache_set_recache(struct sc_cache *c, bool recache)
+{
+	c->recache = recache;
+}
+
 void sc_cache_set_shared(struct sc_cache *c, struct sc_shared *shared)
 {
 	sc_shared_free(c->shared);

@@ -345,6 +345,51 @@ static int look_closer(struct sc_cache *c, const struct sc_key *key, char **modu
 }
 
 /*
+ * Under the key's lock (taken here: *lockfd), look again: a concurrent build
+ * published it, or the stamp differed. Returns 0 (a hit: *how, the lock
+ * released), -ENOENT (build it: the lock is held), or -errno with err set
+ * (the lock released). With recache, whatever is there is removed instead:
+ * the request rebuilds and replaces it.
+ */
+static int lock_and_look(struct sc_cache *c, const struct sc_key *key, char **module_path,
+			 enum sc_cache_how *how, int *lockfd, struct sc_error *err)
+{
+	bool waited;
+	int r;
+
+	*lockfd = cache_lock_key(c, key->hex, &waited);
+	if (*lockfd == -ETIMEDOUT) {
+		sc_error_set(
+			err,
+			"another stapcache has been building %s for over %u s (the build "
+			"timeout, --build-timeout or 'build-timeout:'), so this request "
+			"stopped waiting; that build may be hung: 'fuser %s/locks/%s' "
+			"names it",
+			key->module, c->lock_wait_s, c->dir, key->hex);
+		return -ETIMEDOUT;
+	}
+	if (*lockfd < 0) {
+		sc_error_set(err, "cannot lock %s/locks/%s: %s", c->dir, key->hex,
+			     strerror(-*lockfd));
+		return *lockfd;
+	}
+	if (c->recache) {
+		(void)cache_remove_entry(c, key->hex); /* none there: nothing to remove */
+		return -ENOENT;
+	}
+	r = cache_lookup(c, key, module_path);
+	if (r == -ESTALE)
+		r = look_closer(c, key, module_path, err);
+	if (r == 0) {
+		*how = waited ? SC_CACHE_HIT_WAITED : SC_CACHE_HIT;
+		cache_count(c, SC_STAT_HITS, 1);
+	}
+	if (r != -ENOENT)
+		cache_unlock_key(*lockfd);
+	return r;
+}
+
+/*
  * The miss path: one build per key at a time. Whoever waited for the lock
  * finds the entry published and answers as a hit.
  */
@@ -355,43 +400,15 @@ static int build_entry(struct sc_cache *c, const struct sc_key *key,
 	enum sc_shared_result shared = SC_SHARED_MISS;
 	struct sc_record *extra = NULL;
 	char *tmpdir = NULL;
-	bool waited;
-	int lockfd, r;
+	int lockfd, r = lock_and_look(c, key, module_path, how, &lockfd, err);
 
-	lockfd = cache_lock_key(c, key->hex, &waited);
-	if (lockfd == -ETIMEDOUT) {
-		sc_error_set(
-			err,
-			"another stapcache has been building %s for over %u s (the build "
-			"timeout, --build-timeout or 'build-timeout:'), so this request "
-			"stopped waiting; that build may be hung: 'fuser %s/locks/%s' "
-			"names it",
-			key->module, c->lock_wait_s, c->dir, key->hex);
-		return lockfd;
-	}
-	if (lockfd < 0) {
-		sc_error_set(err, "cannot lock %s/locks/%s: %s", c->dir, key->hex,
-			     strerror(-lockfd));
-		return lockfd;
-	}
-	/* Look again: a concurrent build published it, or the stamp differed. */
-	r = cache_lookup(c, key, module_path);
-	if (r == -ESTALE)
-		r = look_closer(c, key, module_path, err);
-	if (r < 0 && r != -ENOENT) {
-		cache_unlock_key(lockfd);
+	if (r != -ENOENT)
 		return r;
-	}
-	if (r == 0) {
-		*how = waited ? SC_CACHE_HIT_WAITED : SC_CACHE_HIT;
-		cache_count(c, SC_STAT_HITS, 1);
-		cache_unlock_key(lockfd);
-		return 0;
-	}
 	cache_count(c, SC_STAT_MISSES, 1);
 	extra = sc_record_new();
 	r = extra ? cache_stage(c, key->hex, &tmpdir, err) : -ENOMEM;
-	if (r == 0 && c->shared &&
+	/* Recaching is for what was built here: a store's copy is not a rebuild. */
+	if (r == 0 && c->shared && !c->recache &&
 	    fetch_shared(c, key, tmpdir, module_path, &shared) == 0) {
 		*how = SC_CACHE_SHARED;
 		goto done;
@@ -429,7 +446,7 @@ int sc_cache_get(struct sc_cache *c, const struct sc_key *key, sc_cache_build_fn
 	uint64_t freed;
 	int r;
 
-	if (cache_lookup(c, key, module_path) == 0) {
+	if (!c->recache && cache_lookup(c, key, module_path) == 0) {
 		cache_count(c, SC_STAT_HITS, 1);
 	} else {
 		r = build_entry(c, key, build, arg, module_path, &h, err);

@@ -168,6 +168,26 @@ static int read_stats(struct sc_cache *c, bool fold, uint64_t out[SC_STAT_N])
 	return r;
 }
 
+int sc_cache_zero_stats(struct sc_cache *c)
+{
+	static const uint64_t zero[SC_STAT_N];
+	char *log = sc_strdupf("%s/stats.log", c->dir),
+	     *tot = sc_strdupf("%s/stats", c->dir);
+	int fd = open(log, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644), r = 0;
+
+	/* Under the log's exclusive lock: no append is half-done, none is lost after. */
+	if (fd < 0 || flock(fd, LOCK_EX) < 0)
+		r = -errno;
+	r = r ?: write_totals(tot, zero);
+	if (r == 0 && ftruncate(fd, 0) < 0)
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	free(log);
+	free(tot);
+	return r;
+}
+
 int sc_cache_stats(struct sc_cache *c, uint64_t out[SC_STAT_N])
 {
 	return read_stats(c, true, out);

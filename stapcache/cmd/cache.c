@@ -255,6 +255,10 @@ static int run_verb(const char *verb, const struct cache_args *a)
 		status = cache_check(c, &ctx);
 	else if (!strcmp(verb, "prune"))
 		status = cache_prune(c, &ctx, a);
+	else if (!strcmp(verb, "zero"))
+		status = sc_cache_zero_stats(c) < 0
+				 ? fail("cannot reset the counters in %s", ctx.cache_dir)
+				 : 0;
 	else
 		status = cache_clear(c, &ctx);
 	sc_cache_free(c);
@@ -294,17 +298,20 @@ int sc_cmd_cache(int argc, char **argv)
 			 "within the last minute are kept: a path just handed out stays valid.",
 		 SC_CMD_OPTS(prune)},
 		{.name = "cache clear", .about = "Remove every entry and the memos."},
+		{.name = "cache zero",
+		 .about = "Set every counter of cache stats back to 0 (ccache -z); the\n"
+			  "entries stay."},
 	};
 	const struct sc_cmd_spec top = {
 		.name = "cache",
-		.synopsis = "stats|list|check|prune|clear [OPTIONS]",
+		.synopsis = "stats|list|check|prune|clear|zero [OPTIONS]",
 		.about = "The local cache (stapcache cache VERB --help for each verb).",
 		.min_args = 1,
 		.max_args = -1,
 		.stop_at_operand = true,
 	};
-	const struct sc_cmd_spec *specs[] = {&verbs[0], &verbs[1], &verbs[2], &verbs[3],
-					     &verbs[4]};
+	const struct sc_cmd_spec *specs[] = {&verbs[0], &verbs[1], &verbs[2],
+					     &verbs[3], &verbs[4], &verbs[5]};
 	const struct sc_cmd_spec *verb;
 	int r = sc_cmd_parse(&top, argc, argv);
 
@@ -313,8 +320,8 @@ int sc_cmd_cache(int argc, char **argv)
 	verb = sc_cmd_find(specs, sizeof(specs) / sizeof(specs[0]), argv[r]);
 	if (!verb)
 		return sc_cmd_usage_error(&top,
-					  "unknown verb '%s' (stats, list, check, prune or "
-					  "clear)",
+					  "unknown verb '%s' (stats, list, check, prune, "
+					  "clear or zero)",
 					  argv[r]);
 	r = sc_cmd_parse(verb, argc - r, argv + r);
 	if (r < 0)

@@ -33,20 +33,39 @@
 #include "run/runner.h"
 #include "store/client.h"
 
-/* Nothing to cache (-p1..-p3, -l, -L, ...): stap runs the command line itself. */
-static int pass_through(const char *stap, char **argv, const struct sc_request *req,
-			bool as_stap)
+/*
+ * Nothing to cache (-p1..-p3, -l, -L, --disable-cache, ...): stap runs the
+ * command line itself, with config.yaml's runtime when the request names
+ * none (so that what passes through builds where a cached build does).
+ * ctx may be NULL (a config.yaml that does not parse stands in nobody's way).
+ */
+static int pass_through(const char *stap, int argc, char **argv,
+			const struct sc_request *req, const struct sc_ctx *ctx, bool as_stap)
 {
+	const char **v = calloc((size_t)argc + 3, sizeof(*v));
+	int n = 0;
+
+	if (!v) {
+		fprintf(stderr, "stapcache: out of memory\n");
+		return 1;
+	}
 	if (req->verbose)
 		fprintf(stderr, "stapcache: running %s: %s\n", stap,
 			req->exec_why ? req->exec_why : "nothing to cache");
 	/* As stap, argv[0] stays what the caller typed: stap's messages name it. */
-	if (!as_stap)
-		argv[0] = (char *)stap;
+	v[n++] = as_stap ? argv[0] : stap;
+	if (ctx && ctx->runtime && strcmp(ctx->runtime, SC_STAP_RUNTIME_DEFAULT) &&
+	    !sc_request_has(req, 'R', NULL)) {
+		v[n++] = "-R";
+		v[n++] = ctx->runtime;
+	}
+	for (int i = 1; i < argc; i++)
+		v[n++] = argv[i];
 	fflush(NULL);
-	execv(stap, argv);
+	execv(stap, (char *const *)v);
 	fprintf(stderr, "stapcache: cannot run %s: %s; install systemtap\n", stap,
 		strerror(errno));
+	free(v);
 	return 1;
 }
 
@@ -54,7 +73,7 @@ static int pass_through(const char *stap, char **argv, const struct sc_request *
  * -T NUMBER: a known_hosts target of that name, else stap's -T TIME. Said
  * once on stderr, whichever it is.
  */
-static int resolve_timeout(struct sc_request *req, const struct sc_env *env)
+static int resolve_timeout(struct sc_request *req, const struct sc_env *env, bool quiet)
 {
 	struct sc_targets all = {0};
 	char *path = sc_targets_default_path(env->xdg_config_home, env->home);
@@ -70,7 +89,7 @@ static int resolve_timeout(struct sc_request *req, const struct sc_env *env)
 			"-T TIME)\n",
 			req->timeout, req->timeout);
 		r = sc_request_timeout_is_target(req);
-	} else {
+	} else if (!quiet) {
 		fprintf(stderr,
 			"stapcache: -T %s: stap's meaning, end the script after %s "
 			"seconds (no known_hosts target is named '%s')\n",
@@ -208,7 +227,7 @@ static int no_script(const char *file)
  * without -p4 for a release or an architecture that is not this host's stops
  * after pass 4 and says so (the path is printed, status 0).
  */
-static void forced_pass4(struct sc_request *req, const struct sc_kernel *k, bool quiet)
+static void forced_pass4(struct sc_request *req, const struct sc_kernel *k)
 {
 	struct utsname u;
 
@@ -217,76 +236,28 @@ static void forced_pass4(struct sc_request *req, const struct sc_kernel *k, bool
 	if (!strcmp(k->release, u.release) && !strcmp(k->arch, u.machine))
 		return;
 	req->last_pass = 4;
-	if (!quiet)
-		fprintf(stderr, "Kernel release/architecture mismatch with host forces "
-				"last-pass 4.\n");
+	fprintf(stderr, "Kernel release/architecture mismatch with host forces last-pass 4.\n");
 }
 
-int sc_cmd_compile(int argc, char **argv, bool as_stap, bool trace)
+/*
+ * The request, once it is one to cache: its key, then the module from the
+ * cache or a build, then what was asked of it. Returns the exit status.
+ */
+static int cached(struct sc_job *j, bool as_stap)
 {
+	struct sc_request *req = &j->req;
+	struct sc_build b = {.req = req, .ctx = &j->ctx, .kernel = &j->kernel, .key = &j->key};
 	struct sc_error err = {{0}};
-	struct sc_job j = {0};
-	struct sc_request *req = &j.req;
-	struct sc_ctx *ctx = &j.ctx;
 	enum sc_cache_how how;
-	char *path = NULL, *real_stap = NULL;
-	int r, status = 1;
+	char *path = NULL;
+	int status = 1;
 
-	r = sc_job_parse(&j, argc, argv, as_stap, NULL);
-	if (r > 0 && req->help) {
-		sc_usage(stdout);
-		sc_cmd_list(stdout);
-	}
-	if (r != 0) {
-		sc_job_clear(&j);
-		return r < 0 ? 2 : 0;
-	}
-	req->trace = trace;
-	if (!as_stap && !req->exec_stap && req->script_file && strcmp(req->script_file, "-") &&
-	    access(req->script_file, R_OK) < 0) {
-		status = no_script(req->script_file);
-		goto out;
-	}
-	if (as_stap && sc_find_real_stap(&j.env, &real_stap, &err) < 0)
+	if (sc_job_key(j, &err) < 0)
 		goto fail;
-	/* Invoked as stap, not even a bad config.yaml stands between stap and its work. */
-	if (as_stap && req->exec_stap) {
-		status = pass_through(real_stap, argv, req, true);
-		goto out;
-	}
-	if (sc_ctx_init(ctx, &j.env, &err) < 0)
-		goto fail;
-	if (real_stap)
-		sc_ctx_set_stap(ctx, &j.env, real_stap);
-	ctx->progress = !req->no_progress &&
-			sc_progress_wanted(STDERR_FILENO, j.env.term);
-	if (req->exec_stap) {
-		status = pass_through(ctx->stap, argv, req, as_stap);
-		goto out;
-	}
-	if (req->timeout && resolve_timeout(req, &j.env) < 0) {
-		sc_error_set(&err, "out of memory");
-		goto fail;
-	}
-	if (sc_cache_open(ctx->cache_dir, ctx->max_size, &j.cache, &err) < 0)
-		goto fail;
-	sc_cache_set_lock_wait(j.cache, sc_build_timeout(req, ctx));
-	sc_cache_set_shared(j.cache, sc_shared_new(ctx)); /* NULL: no shared-cache: */
-	if (req->targets.n || req->remotes.n) {
-		req->output_here = true; /* stapcache-remote writes -o FILE here */
-		status = sc_remote_targets(req, &j.env, ctx, j.cache);
-		goto out;
-	}
-	if (sc_job_key(&j, &err) < 0)
-		goto fail;
-	forced_pass4(req, &j.kernel, false);
-	if (req->explain) {
-		status = print_explain(&j.key, j.cache);
-		goto out;
-	}
-	struct sc_build b = {.req = req, .ctx = ctx, .kernel = &j.kernel, .key = &j.key};
-
-	if (sc_cache_get(j.cache, &j.key, sc_build_run, &b, &path, &how, &err) < 0) {
+	forced_pass4(req, &j->kernel);
+	if (req->explain)
+		return print_explain(&j->key, j->cache);
+	if (sc_cache_get(j->cache, &j->key, sc_build_run, &b, &path, &how, &err) < 0) {
 		if (sc_build_interrupted())
 			status = 128 + sc_build_interrupted();
 		goto fail;
@@ -304,13 +275,94 @@ int sc_cmd_compile(int argc, char **argv, bool as_stap, bool trace)
 		printf("%s\n", path);
 		status = fflush(stdout) == 0 ? 0 : 1;
 	} else {
-		status = run_module(req, path, sc_run_duration(req, ctx->max_duration));
+		status = run_module(req, path, sc_run_duration(req, j->ctx.max_duration));
 	}
+	free(path);
+	return status;
+fail:
+	fprintf(stderr, "stapcache: %s\n", err.msg);
+	return status;
+}
+
+/* The cache behind the request: open, with the request's cache options applied. */
+static int open_cache(struct sc_job *j, struct sc_error *err)
+{
+	struct sc_request *req = &j->req;
+	struct sc_ctx *ctx = &j->ctx;
+	size_t evicted;
+	uint64_t freed;
+
+	if (sc_cache_open(ctx->cache_dir, ctx->max_size, &j->cache, err) < 0)
+		return -1;
+	sc_cache_set_lock_wait(j->cache, sc_build_timeout(req, ctx));
+	sc_cache_set_shared(j->cache, sc_shared_new(ctx)); /* NULL: no shared-cache: */
+	sc_cache_set_recache(j->cache, req->recache);
+	if (req->clean_cache && ctx->max_size)
+		(void)sc_cache_prune(j->cache, ctx->max_size, NULL, &evicted, &freed);
+	return 0;
+}
+
+int sc_cmd_compile(int argc, char **argv, bool as_stap, bool trace)
+{
+	struct sc_error err = {{0}};
+	struct sc_job j = {0};
+	struct sc_request *req = &j.req;
+	struct sc_ctx *ctx = &j.ctx;
+	char *real_stap = NULL;
+	bool have_ctx, quiet;
+	int r, status = 1;
+
+	r = sc_job_parse(&j, argc, argv, as_stap, NULL);
+	if (r > 0 && req->help) {
+		sc_usage(stdout);
+		sc_cmd_list(stdout);
+	}
+	if (r != 0) {
+		sc_job_clear(&j);
+		return r < 0 ? 2 : 0;
+	}
+	req->trace = trace;
+	/* Invoked as stap, stapcache says nothing of its own unless asked (-v). */
+	quiet = as_stap && !req->verbose;
+	if (!as_stap && !req->exec_stap && req->script_file && strcmp(req->script_file, "-") &&
+	    access(req->script_file, R_OK) < 0) {
+		status = no_script(req->script_file);
+		goto out;
+	}
+	if (as_stap && sc_find_real_stap(&j.env, &real_stap, &err) < 0)
+		goto fail;
+	have_ctx = sc_ctx_init(ctx, &j.env, &err) == 0;
+	/* Invoked as stap, not even a bad config.yaml stands between stap and its work. */
+	if (as_stap && req->exec_stap) {
+		status = pass_through(real_stap, argc, argv, req, have_ctx ? ctx : NULL, true);
+		goto out;
+	}
+	if (!have_ctx)
+		goto fail;
+	if (real_stap)
+		sc_ctx_set_stap(ctx, &j.env, real_stap);
+	ctx->progress = !req->no_progress && !quiet &&
+			sc_progress_wanted(STDERR_FILENO, j.env.term);
+	if (req->exec_stap) {
+		status = pass_through(ctx->stap, argc, argv, req, ctx, as_stap);
+		goto out;
+	}
+	if (req->timeout && resolve_timeout(req, &j.env, quiet) < 0) {
+		sc_error_set(&err, "out of memory");
+		goto fail;
+	}
+	if (open_cache(&j, &err) < 0)
+		goto fail;
+	if (req->targets.n || req->remotes.n) {
+		req->output_here = true; /* stapcache-remote writes -o FILE here */
+		status = sc_remote_targets(req, &j.env, ctx, j.cache);
+		goto out;
+	}
+	status = cached(&j, as_stap);
 	goto out;
 fail:
 	fprintf(stderr, "stapcache: %s\n", err.msg);
 out:
-	free(path);
 	free(real_stap);
 	sc_job_clear(&j);
 	return status;
@@ -321,6 +373,5 @@ void sc_cmd_list(FILE *out)
 	fputs("\nCommands:\n", out);
 	for (size_t i = 0; i < sc_commands_n; i++)
 		if (sc_commands[i].summary)
-			fprintf(out, "  %-20s%s\n", sc_commands[i].name,
-				sc_commands[i].summary);
+			fprintf(out, "  %-20s%s\n", sc_commands[i].name, sc_commands[i].summary);
 }

@@ -236,6 +236,20 @@ const struct sc_opt sc_opts[] = {
 	{SC_OPT_DURATION, "duration", "SECONDS", SC_ROLE_OWN, .example = "2",
 	 .help = "stop the run cleanly after SECONDS (the module is unloaded);\n"
 		 "max-duration: in config.yaml caps it (the smaller wins)"},
+	/*
+	 * stap's own cache options, given stapcache's meaning (ccache's
+	 * CCACHE_DISABLE, CCACHE_RECACHE and a cleanup): stap(1) documents them,
+	 * and scripts that pass them to stap keep working through the drop-in.
+	 */
+	{SC_OPT_DISABLE_CACHE, "disable-cache", NULL, SC_ROLE_EXEC,
+	 .why = "the cache is off for this request: the real stap builds it, with "
+		"config.yaml's runtime",
+	 .help = "bypass the cache: the real stap does all of it (with\n"
+		 "config.yaml's runtime)"},
+	{SC_OPT_POISON_CACHE, "poison-cache", NULL, SC_ROLE_OWN,
+	 .help = "build the module again and replace the cached entry"},
+	{SC_OPT_CLEAN_CACHE, "clean-cache", NULL, SC_ROLE_OWN,
+	 .help = "prune the cache to its size limit (max-size:) first"},
 	{SC_OPT_EXPLAIN, "explain", NULL, SC_ROLE_OWN,
 	 .help = "print the key record for this request; build nothing"},
 	{SC_OPT_DUMP_OPTIONS, "dump-options", NULL, SC_ROLE_OWN,
@@ -631,6 +645,12 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 			       err);
 	case SC_OPT_EXPLAIN:
 		req->explain = true;
+		return 0;
+	case SC_OPT_POISON_CACHE:
+		req->recache = true;
+		return 0;
+	case SC_OPT_CLEAN_CACHE:
+		req->clean_cache = true;
 		return 0;
 	case SC_OPT_NO_PROGRESS:
 		req->no_progress = true;

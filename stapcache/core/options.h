@@ -88,6 +88,9 @@ enum sc_opt_id {
 	SC_OPT_SAVE_UPROBES,
 	SC_OPT_TARGET_NAMESPACE,
 	SC_OPT_DURATION,
+	SC_OPT_DISABLE_CACHE,
+	SC_OPT_POISON_CACHE,
+	SC_OPT_CLEAN_CACHE,
 };
 
 struct sc_opt {
@@ -178,6 +181,8 @@ struct sc_request {
 	int build_timeout; /* --build-timeout SECONDS (0: none); -1: config.yaml's */
 	bool no_progress;  /* --no-progress: no status line, even on a terminal */
 	bool help;         /* -h, --help: the parser returned 1; the caller prints it */
+	bool recache;      /* --poison-cache: rebuild and replace the entry */
+	bool clean_cache;  /* --clean-cache: prune the cache to its limit first */
 };
 
 /*

@@ -97,7 +97,7 @@ like "$out" "is not a kernel module: " "and says what is wrong with it"
 
 out=$("$STAPCACHE" cache frobnicate 2>&1); rc=$?
 is "$rc" 2 "an unknown cache subcommand exits 2"
-like "$out" "unknown verb 'frobnicate' \(stats, list, check, prune or clear\)" \
+like "$out" "unknown verb 'frobnicate' \(stats, list, check, prune, clear or zero\)" \
 	"and lists the real ones"
 like "$out" "Try 'stapcache cache --help'" "and where to look"
 
@@ -118,7 +118,7 @@ like "$out" "^stapcache: cannot read the script nosuch\.stp: No such file or dir
 # exit 2. The list is the program's own (stapcache --help lists them all).
 cmds=$("$STAPCACHE" __complete commands)
 help=$("$STAPCACHE" --help)
-for c in $cmds cache\ stats cache\ list cache\ check cache\ prune cache\ clear \
+for c in $cmds cache\ stats cache\ list cache\ check cache\ prune cache\ clear cache\ zero \
 	host\ self host\ list host\ add host\ remove host\ refresh host\ accept; do
 	# shellcheck disable=SC2086
 	out=$("$STAPCACHE" $c --help 2>"$T/err"); rc=$?

@@ -73,7 +73,7 @@ for lib in 0 1; do
 	is "$(complete_words $lib "stapcache --remote-runner=su")" "sudo" "$w --opt=VALUE"
 	is "$(complete_words $lib "stapcache host remove w")" "$(printf 'web1\nweb2')" \
 		"$w host remove: target names"
-	is "$(complete_words $lib "stapcache cache ")" "$(printf 'check\nclear\nlist\nprune\nstats')" \
+	is "$(complete_words $lib "stapcache cache ")" "$(printf 'check\nclear\nlist\nprune\nstats\nzero')" \
 		"$w cache: its verbs, from its --help"
 	is "$(complete_words $lib "stapcache cache prune --")" "$(printf -- '--help\n--max-size')" \
 		"$w cache prune --: the verb's options"

@@ -40,6 +40,23 @@ else
 	skip "(the same)"
 fi
 
+# stap's own cache options mean the same for stapcache (issue 23): ccache's
+# CCACHE_RECACHE, CCACHE_DISABLE, and a cleanup.
+runs=$(stap_runs)
+out=$(as_stap --poison-cache -p4 -r "$KREL" -e "$script"); rc=$?
+is "$rc:$out" "0:$p1" "--poison-cache rebuilds and replaces the entry, same path"
+is "$(stap_runs)" $((runs + 1)) "the real stap built it again"
+is "$(as_stap -p4 -r "$KREL" -e "$script")" "$p1" "and the next request is a hit on it"
+is "$(stap_runs)" $((runs + 1)) "without the real stap"
+out=$(cd "$T/work" && as_stap --disable-cache -p4 -r "$KREL" -m nocache_mod -e "$script" 2>"$T/err"); rc=$?
+is "$rc:$out" "0:nocache_mod.ko" "--disable-cache: the real stap builds it, as stap would"
+is "$(stap_runs)" $((runs + 2)) "(the real stap ran)"
+like "$(tail -n 1 "$T/stap-runs")" " -R $RUNTIME " "with config.yaml's runtime, as a cached build gets it"
+is "$(cat "$T/err")" "" "and nothing of stapcache's own on stderr"
+rm -f "$T/work/nocache_mod.ko"
+out=$(as_stap --clean-cache -p4 -r "$KREL" -e "$script"); rc=$?
+is "$rc:$out" "0:$p1" "--clean-cache: the request is answered (after a prune)"
+
 # stap -p4 -m NAME leaves NAME.ko in the current directory and prints its name.
 out=$(cd "$T/work" && as_stap -p4 -r "$KREL" -m dropin_mod -e "$script"); rc=$?
 is "$rc:$out" "0:dropin_mod.ko" "stap -p4 -m NAME prints NAME.ko, as stap does"
