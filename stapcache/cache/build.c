@@ -347,8 +347,9 @@ int sc_build_run(void *arg, const char *tmpdir, struct sc_record *meta,
 		sc_error_set(err, "out of memory");
 		goto out;
 	}
-	fprintf(stderr, "stapcache: compiling %s for %s (cache miss)\n", key->module,
-		b->kernel->release);
+	if (!b->quiet)
+		fprintf(stderr, "stapcache: compiling %s for %s (%s)\n", key->module,
+			b->kernel->release, b->why ? b->why : "cache miss");
 	if (b->req->verbose) {
 		fprintf(stderr, "stapcache: running");
 		for (size_t i = 0; i < a.n; i++)

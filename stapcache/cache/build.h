@@ -16,6 +16,8 @@ struct sc_build {
 	const struct sc_ctx *ctx;
 	const struct sc_kernel *kernel;
 	const struct sc_key *key;
+	const char *why; /* the build's reason in its announcement (NULL: a cache miss) */
+	bool quiet;      /* no announcement (invoked as stap, without -v) */
 };
 
 /*

@@ -246,7 +246,8 @@ static void forced_pass4(struct sc_request *req, const struct sc_kernel *k)
 static int cached(struct sc_job *j, bool as_stap)
 {
 	struct sc_request *req = &j->req;
-	struct sc_build b = {.req = req, .ctx = &j->ctx, .kernel = &j->kernel, .key = &j->key};
+	struct sc_build b = {.req = req, .ctx = &j->ctx, .kernel = &j->kernel, .key = &j->key,
+			     .quiet = as_stap && !req->verbose};
 	struct sc_error err = {{0}};
 	enum sc_cache_how how;
 	char *path = NULL;

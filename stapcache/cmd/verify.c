@@ -156,7 +156,8 @@ static int verify_key(const struct sc_request *req, const struct sc_ctx *ctx,
 		      const struct sc_kernel *k, const struct sc_key *key,
 		      struct sc_cache *c, struct sc_error *err)
 {
-	struct sc_build b = {.req = req, .ctx = ctx, .kernel = k, .key = key};
+	struct sc_build b = {.req = req, .ctx = ctx, .kernel = k, .key = key,
+			     .why = "verify: a private rebuild, not cached"};
 	struct side rebuilt = {0}, cached = {0}, shared = {0};
 	struct sc_record *extra = sc_record_new();
 	char *bdir = NULL, *sdir = NULL, *ko = NULL;
@@ -165,6 +166,18 @@ static int verify_key(const struct sc_request *req, const struct sc_ctx *ctx,
 	if (!extra || sc_cache_scratch(c, "verify", &bdir, err) < 0 ||
 	    sc_cache_scratch(c, "verify-shared", &sdir, err) < 0)
 		goto out;
+	/* What there is to compare with, first: a rebuild takes seconds to minutes. */
+	cached_side(c, key, &cached);
+	shared_side(ctx, key, sdir, &shared);
+	if (!cached.have && !shared.have && !shared.rejected) {
+		fprintf(stderr,
+			"stapcache: verify: nothing to compare a rebuild with: the module is "
+			"neither cached here (%s) nor in a shared cache (%s); build it first "
+			"(stapcache -p4 ...), then verify\n",
+			cached.why, shared.why);
+		status = 3;
+		goto out;
+	}
 	if (sc_build_run(&b, bdir, extra, err) < 0)
 		goto out;
 	ko = sc_strdupf("%s/%s.ko", bdir, key->module);
@@ -173,8 +186,6 @@ static int verify_key(const struct sc_request *req, const struct sc_ctx *ctx,
 		goto out;
 	}
 	rebuilt.have = true;
-	cached_side(c, key, &cached);
-	shared_side(ctx, key, sdir, &shared);
 	printf("key       %s\nmodule    %s.ko\n", key->hex, key->module);
 	printf("rebuilt   sha256:%s  (here, now)\n", rebuilt.hex);
 	print_side("cached", &cached, &rebuilt);

@@ -91,6 +91,13 @@ is "$?" 1 "verify reports a signed entry whose module is not what the inputs bui
 like "$out" "shared +sha256:[0-9a-f]{64} +MISMATCH" "it names the shared entry"
 like "$out" "cached +- +not cached" "B had no local copy"
 is "$(count_entries "$T/b/cache/stapcache")" 0 "verify did not publish the shared entry locally"
+# Nothing to compare with: said first, without a rebuild (issue 23).
+runs=$(stap_runs)
+on b verify -r "$KREL" -e 'probe begin { printf("never built\n") exit() }' >/dev/null 2>"$T/v.err"
+is "$?" 3 "verify of a request cached nowhere: exit 3"
+is "$(stap_runs)" "$runs" "decided before any rebuild (stap did not run)"
+like "$(cat "$T/v.err")" "nothing to compare a rebuild with.*not cached.*not in the shared cache" \
+	"saying where it looked"
 
 # ------------------------------------------------------------ protocol: fake stap
 fake_stap
