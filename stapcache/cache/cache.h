@@ -84,6 +84,12 @@ void sc_cache_set_shared(struct sc_cache *c, struct sc_shared *shared);
  */
 int sc_cache_open(const char *dir, uint64_t max_size, struct sc_cache **out,
 		  struct sc_error *err);
+/*
+ * The same without creating anything, for looking at a cache (cache stats,
+ * list, check): a cache that does not exist yet is an empty one. Returns 0
+ * and *out, or -ENOMEM.
+ */
+int sc_cache_open_existing(const char *dir, uint64_t max_size, struct sc_cache **out);
 void sc_cache_free(struct sc_cache *c);
 const char *sc_cache_dir(const struct sc_cache *c);
 /* Where key.c and tree.c keep their memos (DIR/memo). */

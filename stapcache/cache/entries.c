@@ -90,6 +90,11 @@ int sc_cache_entries(struct sc_cache *c, struct sc_entry_info **out, size_t *n_o
 	struct dirent *de;
 	DIR *top = opendir(c->dir);
 
+	if (!top && errno == ENOENT) { /* no cache yet: no entries */
+		*out = NULL;
+		*n_out = 0;
+		return 0;
+	}
 	if (!top)
 		return -errno;
 	while ((de = readdir(top)) != NULL) {

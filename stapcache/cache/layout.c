@@ -41,10 +41,22 @@ static int create_layout(const char *dir)
 	return r;
 }
 
+static int new_handle(const char *dir, uint64_t max_size, struct sc_cache **out)
+{
+	struct sc_cache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->dir = sc_strdupf("%s", dir);
+	c->memo = sc_strdupf("%s/memo", dir);
+	c->max_size = max_size;
+	*out = c;
+	return 0;
+}
+
 int sc_cache_open(const char *dir, uint64_t max_size, struct sc_cache **out,
 		  struct sc_error *err)
 {
-	struct sc_cache *c;
 	struct stat st;
 	int r = 0;
 
@@ -58,14 +70,12 @@ int sc_cache_open(const char *dir, uint64_t max_size, struct sc_cache **out,
 			     dir, strerror(-r));
 		return r;
 	}
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	c->dir = sc_strdupf("%s", dir);
-	c->memo = sc_strdupf("%s/memo", dir);
-	c->max_size = max_size;
-	*out = c;
-	return 0;
+	return new_handle(dir, max_size, out);
+}
+
+int sc_cache_open_existing(const char *dir, uint64_t max_size, struct sc_cache **out)
+{
+	return new_handle(dir, max_size, out);
 }
 
 void sc_cache_free(struct sc_cache *c)

@@ -238,15 +238,20 @@ static int run_verb(const char *verb, const struct cache_args *a)
 	struct sc_cache *c = NULL;
 	struct sc_env env;
 	struct sc_ctx ctx;
-	int status = 1;
+	int status = 1, r;
 
 	sc_env_read(&env);
 	if (sc_ctx_init(&ctx, &env, &err) < 0) {
 		fprintf(stderr, "stapcache: %s\n", err.msg);
 		return 1;
 	}
-	if (sc_cache_open(ctx.cache_dir, ctx.max_size, &c, &err) < 0)
-		fprintf(stderr, "stapcache: %s\n", err.msg);
+	/* Looking creates nothing: a cache not made yet is an empty one. */
+	if (!strcmp(verb, "stats") || !strcmp(verb, "list") || !strcmp(verb, "check"))
+		r = sc_cache_open_existing(ctx.cache_dir, ctx.max_size, &c);
+	else
+		r = sc_cache_open(ctx.cache_dir, ctx.max_size, &c, &err);
+	if (r < 0)
+		fprintf(stderr, "stapcache: %s\n", err.msg[0] ? err.msg : strerror(-r));
 	else if (!strcmp(verb, "stats"))
 		status = a->json ? cache_stats_json(c, &ctx) : cache_stats(c, &ctx);
 	else if (!strcmp(verb, "list"))

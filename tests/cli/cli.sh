@@ -101,6 +101,16 @@ like "$out" "unknown verb 'frobnicate' \(stats, list, check, prune, clear or zer
 	"and lists the real ones"
 like "$out" "Try 'stapcache cache --help'" "and where to look"
 
+# Looking at a cache creates nothing (issue 23): stats, list and check of a
+# cache-dir that does not exist yet show an empty cache and leave no directory.
+out=$(STAPCACHE_DIR="$T/not-yet" "$STAPCACHE" cache stats); rc=$?
+is "$rc" 0 "cache stats of a cache not made yet: exit 0"
+like "$out" "^entries +0\$" "an empty cache"
+STAPCACHE_DIR="$T/not-yet" "$STAPCACHE" cache list --json >/dev/null &&
+	STAPCACHE_DIR="$T/not-yet" "$STAPCACHE" cache check >/dev/null
+ok $? "cache list and check of it: exit 0"
+ok "$([ ! -e "$T/not-yet" ]; echo $?)" "and no directory was created"
+
 # Errors in the right order (issue 23): a word that is neither a command
 # nor a file is a mistyped command, said before anything looks at kernels.
 out=$("$STAPCACHE" cahce stats 2>&1); rc=$?
