@@ -125,7 +125,7 @@ int sc_spawn(const char *const *argv, const struct sc_spawn_opts *opts, pid_t *p
 	return 0;
 }
 
-static volatile sig_atomic_t fwd_pid, fwd_sig, fwd_flags;
+static volatile sig_atomic_t fwd_pid, fwd_sig, fwd_flags, fwd_sent;
 static const int fwd_signals[] = {SIGINT, SIGTERM, SIGHUP};
 static struct sigaction fwd_old[3];
 
@@ -139,7 +139,9 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
 	fwd_sig = sig;
-	if (sig != SIGINT || !(fwd_flags & SC_FORWARD_USER_INT) || si->si_code == SI_USER)
+	/* sent to us alone (kill, timeout(1)), not by the terminal to the group */
+	fwd_sent = si->si_code == SI_USER || si->si_code == SI_QUEUE;
+	if (sig != SIGINT || !(fwd_flags & SC_FORWARD_USER_INT) || fwd_sent)
 		pass_on(sig);
 }
 
@@ -149,6 +151,7 @@ void sc_forward_begin(unsigned flags)
 
 	fwd_pid = 0;
 	fwd_sig = 0;
+	fwd_sent = 0;
 	fwd_flags = (sig_atomic_t)flags;
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < 3; i++)
@@ -166,6 +169,11 @@ void sc_forward_child(pid_t pid)
 int sc_forward_caught(void)
 {
 	return fwd_sig;
+}
+
+bool sc_forward_from_terminal(void)
+{
+	return fwd_sig == SIGINT && !fwd_sent;
 }
 
 void sc_forward_end(void)

@@ -72,6 +72,11 @@ void sc_forward_child(pid_t pid);
 /* The last signal that came since sc_forward_begin, or 0. */
 int sc_forward_caught(void);
 /*
+ * Was it a SIGINT the terminal sent (Ctrl-C), which the whole foreground
+ * process group got, the child included? (Not one sent to this process.)
+ */
+bool sc_forward_from_terminal(void);
+/*
  * The handlers as they were before sc_forward_begin. A caller that is
  * ending because of a signal may keep them instead, so that a second one
  * cannot kill it before it has cleaned up.

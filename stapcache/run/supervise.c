@@ -83,6 +83,12 @@ int sc_supervise(const char *const *argv, unsigned seconds, int verbose)
 	if (!ended) {
 		int sig = forwarded ? forwarded : SIGINT;
 
+		/*
+		 * A Ctrl-C reached stapio itself: it is ending the script (the end
+		 * probes run and print). A second SIGINT would cut that short.
+		 */
+		if (sc_forward_from_terminal())
+			took = 1;
 		if (verbose)
 			fprintf(stderr,
 				"stapcache: %s; stopping the run (%s to stapio)\n",
