@@ -24,6 +24,7 @@
 
 #include "remote/helper/doctor-report.h"
 #include "common/fsutil.h"
+#include "core/cmdopt.h"
 #include "remote/helper/helper.h"
 #include "common/spawn.h"
 #include "remote/helper/ssh.h"
@@ -95,16 +96,19 @@ static void add(struct report *rp, const char *section, const char *name, int ok
 					.ok = ok};
 }
 
-/* "SECTION\tNAME\tOK\tDETAIL\tFIX" from the frontend. */
-static int add_line(struct report *rp, char *line)
+/* "SECTION\tNAME\tOK\tDETAIL\tFIX" from the frontend. Returns 0, or -1: not that shape. */
+static int add_line(struct report *rp, const char *text)
 {
-	char *f[5];
+	char *copy = sc_strdupf("%s", text), *line = copy, *f[5];
+	int r = 0;
 
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; r == 0 && i < 5; i++)
 		if (!(f[i] = strsep(&line, "\t")))
-			return -1;
-	add(rp, f[0], f[1], !strcmp(f[2], "1"), f[3], f[4]);
-	return 0;
+			r = -1;
+	if (r == 0)
+		add(rp, f[0], f[1], !strcmp(f[2], "1"), f[3], f[4]);
+	free(copy);
+	return r;
 }
 
 /* The value of key in the probe's output (a copy, caller frees), or "". */
@@ -279,16 +283,15 @@ static void check_local(struct report *rp)
 }
 
 /* A target: SSH (reachable, host key, login), its kernel, then the probe. */
-static void check_target(struct report *rp, const struct sc_target *t)
+static void check_target(struct report *rp, const struct sc_target *t,
+			 const struct sc_helper_env *env)
 {
-	struct sc_ssh_opts o = {.connect_timeout = SC_REMOTE_DEFAULT_CONNECT_TIMEOUT};
+	struct sc_ssh_opts o = sc_helper_ssh_opts(env, t->name);
 	struct sc_error err = {{0}};
 	struct sc_ssh *s = NULL;
 	char *out = NULL, *rel = NULL, *d;
 	int r, st = 0;
 
-	sc_remote_env(&o);
-	o.name = t->name;
 	o.may_prompt = false;
 	r = sc_ssh_connect(&t->ex, &o, &s, &err);
 	if (r == SC_SSH_ECONNECT) {
@@ -429,54 +432,59 @@ static int print_json(const struct report *rp)
 	return failed;
 }
 
-int sc_cmd_doctor_remote(int argc, char **argv)
+int sc_helper_doctor(int argc, char **argv, const struct sc_helper_env *env)
 {
+	struct sc_strv checks = {0}, names = {0};
+	bool json = false, local = false;
+	const struct sc_cmdopt opts[] = {
+		SC_CMD_FLAG(0, "json", &json, "one JSON document"),
+		SC_CMD_FLAG(0, "local", &local, "check the run side of this host"),
+		SC_CMD_LIST(0, "check", "LINE", &checks,
+			    "a check of the build side, SECTION<tab>NAME<tab>1|0<tab>\n"
+			    "DETAIL<tab>FIX; repeat for more"),
+		SC_CMD_LIST('T', NULL, "TARGET", &names,
+			    "check the run side of TARGET; repeat for more"),
+	};
+	const struct sc_cmd_spec spec = {
+		.name = "doctor",
+		.synopsis = "[--json] [--local] [--check LINE]... [-T TARGET]...",
+		.about =
+			"The report of stapcache doctor: its build-side checks, then the run\n"
+			"side of this host and of each target (run by stapcache doctor).",
+		SC_CMD_OPTS(opts),
+	};
 	struct report rp = {0};
 	struct sc_targets all = {0};
 	struct sc_error err = {{0}};
-	char *path = sc_remote_known_hosts();
-	bool json = false, local = false;
-	int failed;
+	int status = sc_cmd_parse(&spec, argc, argv);
 
-	if (sc_targets_load(path, &all, &err) < 0) {
+	if (status < 0) {
+		status = sc_cmd_exit(status);
+		goto out;
+	}
+	status = 1;
+	if (sc_targets_load(env->known_hosts, &all, &err) < 0) {
 		fprintf(stderr, "stapcache: doctor: %s\n", err.msg);
-		free(path);
-		return 1;
+		goto out;
 	}
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
-			json = true;
-		} else if (!strcmp(argv[i], "--local")) {
-			local = true;
-		} else if (!strcmp(argv[i], "--check") && i + 1 < argc) {
-			if (add_line(&rp, argv[++i]) < 0)
-				fprintf(stderr, "stapcache-remote doctor: bad --check\n");
-		} else if (!strcmp(argv[i], "-T") && i + 1 < argc) {
-			i++; /* the targets are asked after the build side is in */
-		} else {
-			fprintf(stderr, "stapcache-remote doctor: unexpected '%s'\n",
-				argv[i]);
-			free(path);
-			sc_targets_clear(&all);
-			return 2;
-		}
-	}
+	for (size_t i = 0; i < checks.n; i++)
+		if (add_line(&rp, checks.v[i]) < 0)
+			fprintf(stderr, "stapcache-remote doctor: bad --check\n");
 	if (local)
 		check_local(&rp);
-	for (int i = 1; i < argc; i++) {
-		const struct sc_target *t;
+	/* the targets are asked after the build side is in */
+	for (size_t i = 0; i < names.n; i++) {
+		const struct sc_target *t = sc_targets_find(&all, names.v[i]);
 
-		if (strcmp(argv[i], "-T") || i + 1 >= argc)
-			continue;
-		t = sc_targets_find(&all, argv[++i]);
 		if (t)
-			check_target(&rp, t);
+			check_target(&rp, t, env);
 		else
-			add(&rp, argv[i], "known_hosts", 0, "no such target",
+			add(&rp, names.v[i], "known_hosts", 0, "no such target",
 			    "stapcache host add");
 	}
-	failed = json ? print_json(&rp) : print_text(&rp);
+	status = (json ? print_json(&rp) : print_text(&rp)) ? 1 : 0;
 	fflush(stdout);
+out:
 	for (size_t i = 0; i < rp.n; i++) {
 		free(rp.v[i].section);
 		free(rp.v[i].name);
@@ -485,6 +493,7 @@ int sc_cmd_doctor_remote(int argc, char **argv)
 	}
 	free(rp.v);
 	sc_targets_clear(&all);
-	free(path);
-	return failed ? 1 : 0;
+	free(checks.v);
+	free(names.v);
+	return status;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/fsutil.h"
+#include "core/cmdopt.h"
 #include "remote/helper/host-admin.h"
 #include "remote/helper/helper.h"
 #include "remote/helper/ssh.h"
@@ -28,21 +29,6 @@ static const char probe_cmd[] =
 	"/proc/cpuinfo 2>/dev/null | head -n 1); printf '%s\\n' \"${c:-unknown}\"; "
 	"for r in staprun-auth staprun sudo; do command -v \"$r\" >/dev/null 2>&1 && "
 	"printf '%s ' \"$r\"; done; echo";
-
-static int usage(void)
-{
-	fprintf(stderr,
-		"Usage: stapcache host self [NAME]\n"
-		"       stapcache host list [--json]\n"
-		"       stapcache host add NAME ssh:[USER@]HOST[:PORT]:auth|sudo|direct "
-		"[--group G]...\n"
-		"       stapcache host remove NAME\n"
-		"       stapcache host refresh NAME|@GROUP|--all\n"
-		"       stapcache host accept NAME SHA256:FINGERPRINT\n"
-		"Targets live in $XDG_CONFIG_HOME/stapcache/known_hosts "
-		"(stapcache-known_hosts(5)).\n");
-	return 2;
-}
 
 static char *cpu_model(void)
 {
@@ -63,14 +49,27 @@ static char *cpu_model(void)
 	return sc_strdupf("unknown");
 }
 
-static int host_self(int argc, char **argv)
+/* What a host verb was given: its spec (for usage errors), operands, options. */
+struct host_args {
+	const struct sc_cmd_spec *spec;
+	char **ops;
+	int nops;
+	bool json, all;
+	struct sc_strv groups;
+};
+
+/* host self [NAME]: this host's entry, for another machine's known_hosts. */
+static int host_self(const struct host_args *a, const struct sc_helper_env *env)
 {
 	struct sc_target t = {0};
 	struct utsname u;
 	struct stat st;
 	char host[256], *tree, *out;
-	const char *runner = "direct", *user = getenv("USER");
+	const char *runner = "direct", *user = env->user;
 
+	if (a->nops && !sc_target_name_ok(a->ops[0]))
+		return sc_cmd_usage_error(a->spec, "'%s' is not a target name",
+					  a->ops[0]);
 	if (uname(&u) < 0 || gethostname(host, sizeof(host)) < 0)
 		return 1;
 	host[sizeof(host) - 1] = '\0';
@@ -79,13 +78,7 @@ static int host_self(int argc, char **argv)
 		runner = "auth";
 	else if (getuid() != 0 && access("/usr/bin/sudo", X_OK) == 0)
 		runner = "sudo";
-	t.name = sc_strdupf("%s", argc > 1 ? argv[1] : host);
-	if (!sc_target_name_ok(t.name)) {
-		fprintf(stderr, "stapcache: host self: '%s' is not a target name\n",
-			t.name);
-		free(t.name);
-		return 2;
-	}
+	t.name = sc_strdupf("%s", a->nops ? a->ops[0] : host);
 	t.execute =
 		sc_strdupf("ssh:%s@%s:%s", user && *user ? user : "root", host, runner);
 	t.kernel = u.release;
@@ -192,18 +185,17 @@ static int save(const char *path, const struct sc_targets *all,
 }
 
 /* Ask a target for its release, arch and cpu; check its runner is there. */
-static int probe(const char *name, const struct sc_execute *ex, bool quiet, char **kernel,
-		 char **arch, char **cpu)
+static int probe(const struct sc_helper_env *env, const char *name,
+		 const struct sc_execute *ex, bool quiet, char **kernel, char **arch,
+		 char **cpu)
 {
-	struct sc_ssh_opts o = {.name = name,
-				.connect_timeout = SC_REMOTE_DEFAULT_CONNECT_TIMEOUT};
+	struct sc_ssh_opts o = sc_helper_ssh_opts(env, name);
 	static const char *const need[] = {"staprun-auth ", "staprun ", "staprun "};
 	struct sc_error err = {{0}};
 	struct sc_ssh *s = NULL;
 	char *out = NULL, *l[4] = {0}, *save_p = NULL;
 	int st, r;
 
-	sc_remote_env(&o);
 	r = sc_ssh_connect(ex, &o, &s, &err);
 	if (r == 0)
 		r = sc_ssh_exec(s, probe_cmd, NULL, 0, &out, &st, &err);
@@ -237,50 +229,38 @@ static int probe(const char *name, const struct sc_execute *ex, bool quiet, char
 }
 
 /*
- * host add NAME EXECUTE [--group G]...: ask the host, append its entry. With
- * probe_only (host probe, for --remote's ad-hoc targets): print the entry
- * only, save nothing, and warn about nothing (stdout is parsed).
+ * host add NAME EXECUTE [--group G]...: ask the host, append its entry to
+ * known_hosts (all, read from path). With probe_only (host probe, for
+ * --remote's ad-hoc targets): print the entry only, save nothing, and warn
+ * about nothing (stdout is parsed).
  */
-static int host_add(struct sc_targets *all, const char *path, int argc, char **argv,
-		    bool probe_only)
+static int host_add(struct sc_targets *all, const char *path, const struct host_args *a,
+		    bool probe_only, const struct sc_helper_env *env)
 {
+	const char *name = a->ops[0], *execute = a->ops[1];
 	struct sc_target t = {0};
 	struct sc_error err = {{0}};
 	struct sc_targets one = {0};
 	char *entry;
 	int r = 1;
 
-	if (argc < 3)
-		return usage();
-	if (!sc_target_name_ok(argv[1])) {
-		fprintf(stderr, "stapcache: host add: '%s' is not a target name\n",
-			argv[1]);
-		return 2;
-	}
-	if (!probe_only && sc_targets_find(all, argv[1])) {
+	if (!probe_only && sc_targets_find(all, name)) {
 		fprintf(stderr,
 			"stapcache: host add: %s is already in %s (%s); "
 			"use host refresh %s\n",
-			argv[1], path, sc_targets_find(all, argv[1])->origin, argv[1]);
+			name, path, sc_targets_find(all, name)->origin, name);
 		return 1;
 	}
-	if (sc_execute_parse(argv[2], &t.ex, &err) < 0) {
-		fprintf(stderr, "stapcache: host add: %s\n", err.msg);
-		return 2;
-	}
-	t.name = sc_strdupf("%s", argv[1]);
-	t.execute = sc_strdupf("%s", argv[2]);
-	for (int i = 3; i < argc; i++) {
-		if (strcmp(argv[i], "--group") || i + 1 >= argc ||
-		    !sc_target_name_ok(argv[i + 1])) {
-			fprintf(stderr, "stapcache: host add: unexpected '%s'\n",
-				argv[i]);
-			goto out;
-		}
-		t.groups = realloc(t.groups, (t.ngroups + 1) * sizeof(*t.groups));
-		t.groups[t.ngroups++] = sc_strdupf("%s", argv[++i]);
-	}
-	if (probe(t.name, &t.ex, probe_only, &t.kernel, &t.arch, &t.cpu) < 0)
+	if (sc_execute_parse(execute, &t.ex, &err) < 0)
+		return sc_cmd_usage_error(a->spec, "%s", err.msg);
+	t.name = sc_strdupf("%s", name);
+	t.execute = sc_strdupf("%s", execute);
+	t.groups = calloc(a->groups.n + 1, sizeof(*t.groups));
+	if (!t.groups)
+		sc_oom();
+	for (; t.ngroups < a->groups.n; t.ngroups++)
+		t.groups[t.ngroups] = sc_strdupf("%s", a->groups.v[t.ngroups]);
+	if (probe(env, t.name, &t.ex, probe_only, &t.kernel, &t.arch, &t.cpu) < 0)
 		goto out;
 	/* Through the parser once more: what is saved is what will be read. */
 	entry = sc_target_format(&t);
@@ -318,31 +298,38 @@ out:
 	return r;
 }
 
-static int host_refresh(struct sc_targets *all, const char *path, const char *spec)
+/* host refresh NAME|@GROUP|--all: ask each target again; save what changed. */
+static int host_refresh(struct sc_targets *all, const char *path,
+			const struct host_args *a, const struct sc_helper_env *env)
 {
 	struct sc_error err = {{0}};
+	const char *spec = a->nops ? a->ops[0] : NULL;
 	size_t *idx = NULL, n = 0, changed = 0;
 	int failed = 0;
 
-	if (!strcmp(spec, "--all")) {
+	if (a->all) {
 		idx = calloc(all->n + 1, sizeof(*idx));
-		for (n = 0; n < all->n; n++)
+		for (n = 0; idx && n < all->n; n++)
 			idx[n] = n;
 	} else if (sc_targets_select(all, &spec, 1, &idx, &n, &err) < 0) {
 		fprintf(stderr, "stapcache: host refresh: %s\n", err.msg);
 		return 1;
 	}
+	if (!idx) {
+		fprintf(stderr, "stapcache: out of memory\n");
+		return 1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct sc_target *t = &all->v[idx[i]];
-		char *k, *a, *c;
+		char *k, *ar, *c;
 
-		if (probe(t->name, &t->ex, false, &k, &a, &c) < 0) {
+		if (probe(env, t->name, &t->ex, false, &k, &ar, &c) < 0) {
 			failed++;
 			continue;
 		}
-		if (strcmp(k, t->kernel) || strcmp(a, t->arch) || strcmp(c, t->cpu)) {
+		if (strcmp(k, t->kernel) || strcmp(ar, t->arch) || strcmp(c, t->cpu)) {
 			printf("%s: kernel %s -> %s, arch %s -> %s\n", t->name, t->kernel,
-			       k, t->arch, a);
+			       k, t->arch, ar);
 			changed++;
 		} else {
 			printf("%s: unchanged (%s)\n", t->name, k);
@@ -351,7 +338,7 @@ static int host_refresh(struct sc_targets *all, const char *path, const char *sp
 		free(t->arch);
 		free(t->cpu);
 		t->kernel = k;
-		t->arch = a;
+		t->arch = ar;
 		t->cpu = c;
 	}
 	free(idx);
@@ -360,81 +347,207 @@ static int host_refresh(struct sc_targets *all, const char *path, const char *sp
 	return failed ? 1 : 0;
 }
 
-static int host_accept(const struct sc_targets *all, int argc, char **argv)
+/* host remove NAME: known_hosts without it. */
+static int host_remove(struct sc_targets *all, const char *path,
+		       const struct host_args *a)
 {
-	struct sc_ssh_opts o = {.connect_timeout = SC_REMOTE_DEFAULT_CONNECT_TIMEOUT};
-	struct sc_error err = {{0}};
-	struct sc_ssh *s = NULL;
-	const struct sc_target *t;
-	int r;
+	const struct sc_target *t = sc_targets_find(all, a->ops[0]);
 
-	if (argc != 3 || strncmp(argv[2], "SHA256:", 7) != 0)
-		return usage();
-	t = sc_targets_find(all, argv[1]);
 	if (!t) {
-		fprintf(stderr, "stapcache: host accept: no target %s in known_hosts\n",
-			argv[1]);
+		fprintf(stderr, "stapcache: host remove: no target %s in %s\n", a->ops[0],
+			path);
 		return 1;
 	}
-	sc_remote_env(&o);
-	o.name = t->name;
-	o.accept_fp = argv[2];
+	return save(path, all, t) < 0;
+}
+
+/* host accept NAME SHA256:...: add the target's host key if it is that one. */
+static int host_accept(const struct sc_targets *all, const struct host_args *a,
+		       const struct sc_helper_env *env)
+{
+	const char *fp = a->ops[1];
+	struct sc_error err = {{0}};
+	struct sc_ssh *s = NULL;
+	struct sc_ssh_opts o;
+	const struct sc_target *t = sc_targets_find(all, a->ops[0]);
+	int r;
+
+	if (!t) {
+		fprintf(stderr, "stapcache: host accept: no target %s in known_hosts\n",
+			a->ops[0]);
+		return 1;
+	}
+	o = sc_helper_ssh_opts(env, t->name);
+	o.accept_fp = fp;
 	r = sc_ssh_connect(&t->ex, &o, &s, &err);
 	if (r == SC_SSH_EHOSTKEY || r == SC_SSH_ECONNECT) {
 		fprintf(stderr, "stapcache: %s\n", err.msg);
 		return 1;
 	}
-	printf("%s: host key %s is in %s/known_hosts\n", t->name, argv[2], o.ssh_dir);
+	printf("%s: host key %s is in %s/known_hosts\n", t->name, fp, o.ssh_dir);
 	if (r < 0)
 		fprintf(stderr, "stapcache: but: %s\n", err.msg);
 	sc_ssh_free(s);
 	return r < 0 ? 1 : 0;
 }
 
-int sc_cmd_host(int argc, char **argv)
+/* What a's operands and options say that cmdopt cannot check. Returns 0, or 2 said. */
+static int host_usage_check(const struct host_args *a, const char *verb)
+{
+	bool named = !strcmp(verb, "add") || !strcmp(verb, "probe");
+
+	if (named && !sc_target_name_ok(a->ops[0]))
+		return sc_cmd_usage_error(a->spec, "'%s' is not a target name",
+					  a->ops[0]);
+	for (size_t i = 0; named && i < a->groups.n; i++)
+		if (!sc_target_name_ok(a->groups.v[i]))
+			return sc_cmd_usage_error(a->spec,
+						  "--group '%s': not a group name",
+						  a->groups.v[i]);
+	if (!strcmp(verb, "refresh") && a->all == (a->nops == 1))
+		return sc_cmd_usage_error(a->spec, "give NAME, @GROUP or --all");
+	if (!strcmp(verb, "accept") && strncmp(a->ops[1], "SHA256:", 7) != 0)
+		return sc_cmd_usage_error(a->spec, "'%s' is not a SHA256:... fingerprint",
+					  a->ops[1]);
+	return 0;
+}
+
+/* One verb but self: known_hosts read, the verb done on it. */
+static int host_verb(const char *verb, const struct host_args *a,
+		     const struct sc_helper_env *env)
 {
 	struct sc_targets all = {0};
 	struct sc_error err = {{0}};
-	char *path;
-	int status = 2;
+	const char *path = env->known_hosts;
+	int status = host_usage_check(a, verb);
 
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
-		return usage();
-	if (!strcmp(argv[1], "self"))
-		return argc <= 3 ? host_self(argc - 1, argv + 1) : usage();
-	path = sc_remote_known_hosts();
+	if (status)
+		return status;
 	if (sc_targets_load(path, &all, &err) < 0) {
 		fprintf(stderr, "stapcache: %s\n", err.msg);
-		free(path);
 		return 1;
 	}
-	if (!strcmp(argv[1], "list") && argc <= 3) {
-		if (argc == 3 && strcmp(argv[2], "--json"))
-			status = usage();
-		else
-			status = host_list(&all, argc == 3);
-	} else if (!strcmp(argv[1], "add")) {
-		status = host_add(&all, path, argc - 1, argv + 1, false);
-	} else if (!strcmp(argv[1], "probe")) {
-		status = host_add(&all, path, argc - 1, argv + 1, true);
-	} else if (!strcmp(argv[1], "remove") && argc == 3) {
-		const struct sc_target *t = sc_targets_find(&all, argv[2]);
-
-		if (!t) {
-			fprintf(stderr, "stapcache: host remove: no target %s in %s\n",
-				argv[2], path);
-			status = 1;
-		} else {
-			status = save(path, &all, t) < 0;
-		}
-	} else if (!strcmp(argv[1], "refresh") && argc == 3) {
-		status = host_refresh(&all, path, argv[2]);
-	} else if (!strcmp(argv[1], "accept")) {
-		status = host_accept(&all, argc - 1, argv + 1);
-	} else {
-		status = usage();
-	}
+	if (!strcmp(verb, "list"))
+		status = host_list(&all, a->json);
+	else if (!strcmp(verb, "add") || !strcmp(verb, "probe"))
+		status = host_add(&all, path, a, !strcmp(verb, "probe"), env);
+	else if (!strcmp(verb, "remove"))
+		status = host_remove(&all, path, a);
+	else if (!strcmp(verb, "refresh"))
+		status = host_refresh(&all, path, a, env);
+	else
+		status = host_accept(&all, a, env);
 	sc_targets_clear(&all);
-	free(path);
+	return status;
+}
+
+int sc_helper_host(int argc, char **argv, const struct sc_helper_env *env)
+{
+	struct host_args a = {0};
+	const struct sc_cmdopt list_opts[] = {
+		SC_CMD_FLAG(0, "json", &a.json, "one JSON array, an object a target"),
+	};
+	const struct sc_cmdopt add_opts[] = {
+		SC_CMD_LIST(0, "group", "G", &a.groups,
+			    "put the target in group G (-T @G); repeat for more"),
+	};
+	const struct sc_cmdopt refresh_opts[] = {
+		SC_CMD_FLAG(0, "all", &a.all, "every target in known_hosts"),
+	};
+	const struct sc_cmd_spec verbs[] = {
+		{.name = "host self",
+		 .synopsis = "[NAME]",
+		 .about = "Print this host's entry (named NAME, else its host name), to\n"
+			  "append to known_hosts on the machine that builds.",
+		 .max_args = 1},
+		{.name = "host list",
+		 .synopsis = "[--json]",
+		 .about =
+			 "Every target in known_hosts: name, execute, kernel, arch, groups.",
+		 SC_CMD_OPTS(list_opts)},
+		{.name = "host add",
+		 .synopsis =
+			 "NAME ssh:[USER@]HOST[:PORT]:auth|sudo|direct [--group G]...",
+		 .about =
+			 "Ask the host over SSH for its kernel, arch and cpu, and append its\n"
+			 "entry to known_hosts.",
+		 SC_CMD_OPTS(add_opts),
+		 .min_args = 2,
+		 .max_args = 2},
+		{.name = "host remove",
+		 .synopsis = "NAME",
+		 .about = "Take the target out of known_hosts.",
+		 .min_args = 1,
+		 .max_args = 1},
+		{.name = "host refresh",
+		 .synopsis = "NAME|@GROUP|--all",
+		 .about =
+			 "Ask the targets again for their kernel, arch and cpu (after an\n"
+			 "upgrade), and save what changed.",
+		 SC_CMD_OPTS(refresh_opts),
+		 .max_args = 1},
+		{.name = "host accept",
+		 .synopsis = "NAME SHA256:FINGERPRINT",
+		 .about =
+			 "Add the target's host key to ~/.ssh/known_hosts if its fingerprint\n"
+			 "is FINGERPRINT (check it first, out of band).",
+		 .min_args = 2,
+		 .max_args = 2},
+		{.name = "host probe",
+		 .synopsis = "NAME EXECUTE [--group G]...",
+		 .about =
+			 "Print the entry host add would append, and save nothing (stapcache\n"
+			 "--remote's ad-hoc targets).",
+		 SC_CMD_OPTS(add_opts),
+		 .min_args = 2,
+		 .max_args = 2},
+	};
+	const struct sc_cmd_spec top = {
+		.name = "host",
+		.synopsis = "self|list|add|remove|refresh|accept [ARGUMENTS]",
+		.about =
+			"The targets of -T, kept in $XDG_CONFIG_HOME/stapcache/known_hosts\n"
+			"(stapcache-known_hosts(5)):\n"
+			"  self [NAME]           this host's entry, for a builder's known_hosts\n"
+			"  list [--json]         every target\n"
+			"  add NAME EXECUTE [--group G]...\n"
+			"                        ask the host over SSH; append its entry\n"
+			"  remove NAME           take it out\n"
+			"  refresh NAME|@GROUP|--all\n"
+			"                        ask again (after an upgrade); save changes\n"
+			"  accept NAME SHA256:FINGERPRINT\n"
+			"                        trust its host key if it is that one\n"
+			"EXECUTE is ssh:[USER@]HOST[:PORT]:auth|sudo|direct. stapcache host\n"
+			"VERB --help for each verb.",
+		.min_args = 1,
+		.max_args = -1,
+		.stop_at_operand = true,
+	};
+	const struct sc_cmd_spec *specs[] = {&verbs[0], &verbs[1], &verbs[2], &verbs[3],
+					     &verbs[4], &verbs[5], &verbs[6]};
+	const char *verb;
+	int r = sc_cmd_parse(&top, argc, argv), status;
+
+	if (r < 0)
+		return sc_cmd_exit(r);
+	a.spec = sc_cmd_find(specs, sizeof(specs) / sizeof(specs[0]), argv[r]);
+	if (!a.spec)
+		return sc_cmd_usage_error(&top,
+					  "unknown verb '%s' (self, list, add, remove, refresh "
+					  "or accept)",
+					  argv[r]);
+	argc -= r;
+	argv += r;
+	r = sc_cmd_parse(a.spec, argc, argv);
+	if (r < 0) {
+		status = sc_cmd_exit(r);
+	} else {
+		a.ops = argv + r;
+		a.nops = argc - r;
+		verb = strrchr(a.spec->name, ' ') + 1;
+		status = !strcmp(verb, "self") ? host_self(&a, env)
+					       : host_verb(verb, &a, env);
+	}
+	free(a.groups.v);
 	return status;
 }

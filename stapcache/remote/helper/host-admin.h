@@ -2,10 +2,14 @@
 #ifndef SC_HOST_H
 #define SC_HOST_H
 
+#include "remote/helper/helper.h"
+
 /*
- * `stapcache host self | list [--json] | add NAME ssh:... | remove NAME |
- *  refresh NAME|@GROUP|--all | accept NAME SHA256:...`. Returns the exit status.
+ * `stapcache host self | list [--json] | add NAME EXECUTE [--group G]... |
+ *  remove NAME | refresh NAME|@GROUP|--all | accept NAME SHA256:...`, and
+ * `host probe NAME EXECUTE` (an ad-hoc target's entry, for --remote).
+ * Returns the exit status (2: a usage error).
  */
-int sc_cmd_host(int argc, char **argv);
+int sc_helper_host(int argc, char **argv, const struct sc_helper_env *env);
 
 #endif

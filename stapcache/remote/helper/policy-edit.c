@@ -5,7 +5,7 @@
  *
  *   stapcache-remote bless [--admin USER] [--policy PATH] -T NAME ... -- HEX LINE
  *
- * The frontend (commands.c) computes HEX and LINE from the module; this only
+ * The frontend (cmd/bless.c) computes HEX and LINE from the module; this only
  * ships LINE. On the target the script below runs as root: directly when the
  * login is root, else through `sudo -n` (no password prompt: it fails fast).
  * It is fed on stdin, so the policy path and the line never reach a command
@@ -20,13 +20,13 @@
 #include "build-config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "remote/helper/policy-edit.h"
 #include "common/fsutil.h"
+#include "core/cmdopt.h"
 #include "remote/helper/helper.h"
 #include "remote/helper/ssh.h"
 #include "remote/targets.h"
@@ -66,11 +66,11 @@ static const char bless_script[] =
 static const char bless_cmd[] =
 	"if [ \"$(id -u)\" = 0 ]; then exec sh -s; else exec sudo -n sh -s; fi";
 
-static int bless_one(const struct sc_target *t, const char *admin, const char *policy,
-		     const char *hex, const char *line)
+static int bless_one(const struct sc_target *t, const struct sc_helper_env *env,
+		     const char *admin, const char *policy, const char *hex,
+		     const char *line)
 {
-	struct sc_ssh_opts o = {.name = t->name,
-				.connect_timeout = SC_REMOTE_DEFAULT_CONNECT_TIMEOUT};
+	struct sc_ssh_opts o = sc_helper_ssh_opts(env, t->name);
 	struct sc_error err = {{0}};
 	struct sc_execute ex = t->ex;
 	struct sc_ssh *s = NULL;
@@ -82,7 +82,6 @@ static int bless_one(const struct sc_target *t, const char *admin, const char *p
 
 	if (admin)
 		ex.user = (char *)admin;
-	sc_remote_env(&o);
 	r = sc_ssh_connect(&ex, &o, &s, &err);
 	if (r == 0)
 		r = sc_ssh_exec(s, bless_cmd, script, strlen(script), &out, &st, &err);
@@ -114,56 +113,57 @@ static int bless_one(const struct sc_target *t, const char *admin, const char *p
 	return r;
 }
 
-enum { OPT_ADMIN = 256, OPT_POLICY };
-
-int sc_cmd_bless_remote(int argc, char **argv)
+int sc_helper_bless(int argc, char **argv, const struct sc_helper_env *env)
 {
-	static const struct option longs[] = {
-		{"admin", required_argument, NULL, OPT_ADMIN},
-		{"policy", required_argument, NULL, OPT_POLICY},
-		{NULL, 0, NULL, 0},
+	struct sc_strv names = {0};
+	const char *admin = NULL, *policy = DEFAULT_POLICY;
+	const struct sc_cmdopt opts[] = {
+		SC_CMD_LIST('T', NULL, "TARGET", &names,
+			    "a known_hosts target or @GROUP; repeat for more"),
+		SC_CMD_STRING(0, "admin", "USER", &admin,
+			      "log in as USER (default: the target's login)"),
+		SC_CMD_STRING(0, "policy", "PATH", &policy,
+			      "the policy file (default: " DEFAULT_POLICY ")"),
+	};
+	const struct sc_cmd_spec spec = {
+		.name = "bless",
+		.synopsis = "-T TARGET... [--admin USER] [--policy PATH] -- HEX LINE",
+		.about =
+			"Append LINE, the authorized_probes line of the module whose SHA-256\n"
+			"is HEX, on each target unless HEX is there already (run by\n"
+			"stapcache bless -T).",
+		SC_CMD_OPTS(opts),
+		.min_args = 2,
+		.max_args = 2,
+		.stop_at_operand = true,
 	};
 	struct sc_targets all = {0};
 	struct sc_error err = {{0}};
-	const char *admin = NULL, *policy = DEFAULT_POLICY;
-	const char **names = calloc((size_t)argc, sizeof(*names));
-	char *path = sc_remote_known_hosts();
-	size_t n = 0, *idx = NULL, nidx = 0;
-	int c, status = 2;
+	size_t *idx = NULL, nidx = 0;
+	int status = sc_cmd_parse(&spec, argc, argv), r = status;
 
-	if (!names || !path)
+	if (r < 0) {
+		status = sc_cmd_exit(r);
 		goto out;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+T:", longs, NULL)) != -1) {
-		if (c == 'T')
-			names[n++] = optarg;
-		else if (c == OPT_ADMIN)
-			admin = optarg;
-		else if (c == OPT_POLICY)
-			policy = optarg;
-		else
-			goto out;
 	}
-	if (n == 0 || argc - optind != 2) {
-		fprintf(stderr, "stapcache-remote bless: -T NAME ... -- HEX LINE\n");
+	if (names.n == 0) {
+		status = sc_cmd_usage_error(&spec, "no -T TARGET");
 		goto out;
 	}
 	status = 1;
-	if (sc_targets_load(path, &all, &err) < 0 ||
-	    sc_targets_select(&all, (const char *const *)names, n, &idx, &nidx, &err) <
-		    0) {
+	if (sc_targets_load(env->known_hosts, &all, &err) < 0 ||
+	    sc_targets_select(&all, names.v, names.n, &idx, &nidx, &err) < 0) {
 		fprintf(stderr, "stapcache: %s\n", err.msg);
 		goto out;
 	}
 	status = 0;
 	for (size_t i = 0; i < nidx; i++)
-		if (bless_one(&all.v[idx[i]], admin, policy, argv[optind],
-			      argv[optind + 1]) < 0)
+		if (bless_one(&all.v[idx[i]], env, admin, policy, argv[r], argv[r + 1]) <
+		    0)
 			status = 1;
 out:
 	sc_targets_clear(&all);
 	free(idx);
-	free(names);
-	free(path);
+	free(names.v);
 	return status;
 }

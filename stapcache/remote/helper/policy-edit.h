@@ -2,11 +2,13 @@
 #ifndef SC_REMOTE_BLESS_H
 #define SC_REMOTE_BLESS_H
 
+#include "remote/helper/helper.h"
+
 /*
  * stapcache-remote bless [--admin USER] [--policy PATH] -T NAME ... -- HEX LINE:
  * append LINE to each target's authorized_probes unless HEX is there already.
- * Returns the exit status (non-zero if any target failed).
+ * Returns the exit status (1 if any target failed, 2 a usage error).
  */
-int sc_cmd_bless_remote(int argc, char **argv);
+int sc_helper_bless(int argc, char **argv, const struct sc_helper_env *env);
 
 #endif

@@ -21,6 +21,7 @@
 
 #include "common/fsutil.h"
 #include "common/modinfo.h"
+#include "core/cmdopt.h"
 #include "remote/helper/runs.h"
 #include "remote/helper/helper.h"
 #include "common/spawn.h"
@@ -179,12 +180,11 @@ static void print_run(const char *target, const struct run *r)
 	       r->sha256, r->cmd[0] ? r->cmd : "-");
 }
 
-static int connect_to(const struct sc_target *t, struct sc_ssh **s, struct sc_error *err)
+static int connect_to(const struct sc_target *t, const struct sc_helper_env *env,
+		      struct sc_ssh **s, struct sc_error *err)
 {
-	struct sc_ssh_opts o = {.connect_timeout = SC_REMOTE_DEFAULT_CONNECT_TIMEOUT};
+	struct sc_ssh_opts o = sc_helper_ssh_opts(env, t->name);
 
-	sc_remote_env(&o);
-	o.name = t->name;
 	return sc_ssh_connect(&t->ex, &o, s, err);
 }
 
@@ -218,54 +218,41 @@ static int ps_one(const struct source *src, bool *header)
 	return 0;
 }
 
-static int usage(void)
+int sc_helper_ps(int argc, char **argv, const struct sc_helper_env *env)
 {
-	fprintf(stderr, "Usage: stapcache ps [-T TARGET|@GROUP]...\n"
-			"       stapcache kill [-T TARGET] MODULE\n");
-	return 2;
-}
-
-/* -T specs from argv[1..]; the rest (kill's MODULE) is left in *rest. */
-static int take_targets(int argc, char **argv, struct sc_argv *specs, int *rest)
-{
-	int i = 1;
-
-	for (; i < argc; i++) {
-		if (!strcmp(argv[i], "-T") && i + 1 < argc)
-			sc_argv_push(specs, argv[++i]);
-		else if (!strncmp(argv[i], "-T", 2) && argv[i][2])
-			sc_argv_push(specs, argv[i] + 2);
-		else if (argv[i][0] == '-')
-			return -1;
-		else
-			break;
-	}
-	*rest = i;
-	return 0;
-}
-
-int sc_cmd_ps(int argc, char **argv)
-{
-	struct sc_argv specs = {0};
+	struct sc_strv specs = {0};
+	const struct sc_cmdopt opts[] = {
+		SC_CMD_LIST('T', NULL, "TARGET", &specs,
+			    "list what runs on TARGET (a known_hosts target or @GROUP)\n"
+			    "instead of this host; repeat for more"),
+	};
+	const struct sc_cmd_spec spec = {
+		.name = "ps",
+		.synopsis = "[-T TARGET|@GROUP]...",
+		.about =
+			"What staprun-auth runs here, or on each target: one line a run\n"
+			"(module, user, start, pid, state, digest, command). Exit 1 when a\n"
+			"target could not be asked.",
+		SC_CMD_OPTS(opts),
+	};
 	struct sc_targets all = {0};
 	struct sc_error err = {{0}};
 	size_t *idx = NULL, n = 0;
-	char *path = NULL;
 	bool header = false;
-	int rest, failed = 0;
+	int failed = 0, r = sc_cmd_parse(&spec, argc, argv);
 
-	if (take_targets(argc, argv, &specs, &rest) < 0 || rest != argc)
-		return usage();
+	if (r < 0) {
+		failed = sc_cmd_exit(r);
+		goto out;
+	}
 	if (specs.n == 0) {
 		struct source src = {.name = "local"};
 
 		failed = ps_one(&src, &header);
 		goto out;
 	}
-	path = sc_remote_known_hosts();
-	if (sc_targets_load(path, &all, &err) < 0 ||
-	    sc_targets_select(&all, (const char *const *)specs.v, specs.n, &idx, &n,
-			      &err) < 0) {
+	if (sc_targets_load(env->known_hosts, &all, &err) < 0 ||
+	    sc_targets_select(&all, specs.v, specs.n, &idx, &n, &err) < 0) {
 		fprintf(stderr, "stapcache: ps: %s\n", err.msg);
 		failed = 1;
 		goto out;
@@ -273,7 +260,7 @@ int sc_cmd_ps(int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		struct source src = {.name = all.v[idx[i]].name};
 
-		if (connect_to(&all.v[idx[i]], &src.s, &err) < 0) {
+		if (connect_to(&all.v[idx[i]], env, &src.s, &err) < 0) {
 			fprintf(stderr, "stapcache: ps: %s\n", err.msg);
 			failed = 1;
 			continue;
@@ -284,9 +271,8 @@ int sc_cmd_ps(int argc, char **argv)
 out:
 	fflush(stdout);
 	sc_targets_clear(&all);
-	sc_argv_free(&specs);
+	free(specs.v);
 	free(idx);
-	free(path);
 	return failed;
 }
 
@@ -398,51 +384,65 @@ out:
 	return rc;
 }
 
-int sc_cmd_kill(int argc, char **argv)
+int sc_helper_kill(int argc, char **argv, const struct sc_helper_env *env)
 {
-	struct sc_argv specs = {0};
+	struct sc_strv specs = {0};
+	const struct sc_cmdopt opts[] = {
+		SC_CMD_LIST('T', NULL, "TARGET", &specs,
+			    "stop the run on TARGET (a known_hosts target) instead of here"),
+	};
+	const struct sc_cmd_spec spec = {
+		.name = "kill",
+		.synopsis = "[-T TARGET] MODULE",
+		.about =
+			"Stop your run of MODULE (as stapcache ps names it) the way a Ctrl-C\n"
+			"does, and wait until the module is unloaded. Another user's run is\n"
+			"refused (exit 4).",
+		SC_CMD_OPTS(opts),
+		.min_args = 1,
+		.max_args = 1,
+	};
 	struct sc_targets all = {0};
 	struct sc_error err = {{0}};
 	struct source src = {.name = "local"};
-	char *path = NULL;
-	int rest, rc = 1;
+	const struct sc_target *t;
+	const char *module;
+	int rc = 1, r = sc_cmd_parse(&spec, argc, argv);
 
-	if (take_targets(argc, argv, &specs, &rest) < 0 || rest != argc - 1 ||
-	    specs.n > 1) {
-		sc_argv_free(&specs);
-		return usage();
+	if (r < 0) {
+		rc = sc_cmd_exit(r);
+		goto out;
 	}
-	if (!sc_module_name_ok(argv[rest])) {
-		fprintf(stderr, "stapcache: kill: '%s' is not a module name\n",
-			argv[rest]);
-		sc_argv_free(&specs);
-		return 2;
+	module = argv[r];
+	if (specs.n > 1) {
+		rc = sc_cmd_usage_error(&spec, "one -T TARGET at most");
+		goto out;
+	}
+	if (!sc_module_name_ok(module)) {
+		rc = sc_cmd_usage_error(&spec, "'%s' is not a module name", module);
+		goto out;
 	}
 	if (specs.n) {
-		const struct sc_target *t;
-
-		path = sc_remote_known_hosts();
-		if (sc_targets_load(path, &all, &err) < 0) {
+		if (sc_targets_load(env->known_hosts, &all, &err) < 0) {
 			fprintf(stderr, "stapcache: kill: %s\n", err.msg);
 			goto out;
 		}
 		t = sc_targets_find(&all, specs.v[0]);
 		if (!t) {
 			fprintf(stderr, "stapcache: kill: no target %s in %s\n",
-				specs.v[0], path);
+				specs.v[0], env->known_hosts);
 			goto out;
 		}
 		src.name = t->name;
-		if (connect_to(t, &src.s, &err) < 0) {
+		if (connect_to(t, env, &src.s, &err) < 0) {
 			fprintf(stderr, "stapcache: kill: %s\n", err.msg);
 			goto out;
 		}
 	}
-	rc = kill_in(&src, argv[rest]);
+	rc = kill_in(&src, module);
 out:
 	sc_ssh_free(src.s);
 	sc_targets_clear(&all);
-	sc_argv_free(&specs);
-	free(path);
+	free(specs.v);
 	return rc;
 }

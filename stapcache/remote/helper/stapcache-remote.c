@@ -13,238 +13,242 @@
  * The runner's options (WORDs, before the module) and parameters (after it)
  * arrive spelled for the runner already: the frontend takes them from the
  * option table (sc_run_opts), exactly as a local run does.
- *   stapcache-remote host SUBCOMMAND ...      (see host.c; `host probe NAME EXECUTE`
+ *   stapcache-remote host VERB ...      (host-admin.c; `host probe NAME EXECUTE`
  *                        prints an ad-hoc target's entry for --remote)
- *   stapcache-remote bless ... -T NAME ... -- HEX LINE   (see bless.c)
- *   stapcache-remote ps|kill ...              (see ps.c)
+ *   stapcache-remote bless -T NAME ... -- HEX LINE   (policy-edit.c)
+ *   stapcache-remote doctor [--json] [--local] [--check LINE]... [-T NAME]...
+ *                        (doctor-report.c)
+ *   stapcache-remote ps|kill ...        (runs.c)
+ *
+ * Every verb parses its arguments with core/cmdopt.h (-h/--help: its usage
+ * on stdout, exit 0; a usage error: one line and a hint, exit 2); run takes
+ * its shared options from the compile command's rows (core/options.h), as
+ * stapcache itself parsed them. The environment is read here, once, and
+ * handed to each verb (helper.h).
  */
 #include "build-config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "remote/helper/policy-edit.h"
-#include "remote/helper/fanout.h"
 #include "common/fsutil.h"
-#include "remote/helper/host-admin.h"
+#include "core/cmdopt.h"
+#include "core/options.h" /* the rows run shares with the compile command */
 #include "output/progress.h"
 #include "remote/helper/doctor-report.h"
-#include "remote/helper/runs.h"
+#include "remote/helper/fanout.h"
 #include "remote/helper/helper.h"
-#include "common/config.h"     /* SC_MAX_DURATION */
-#include "core/options.h" /* the ranges of --connect-timeout and --jobs */
+#include "remote/helper/host-admin.h"
+#include "remote/helper/policy-edit.h"
+#include "remote/helper/runs.h"
+#include "remote/targets.h"
 
-/* Read once, here at the edge: where ~/.ssh is, and whether a person is there to ask. */
-void sc_remote_env(struct sc_ssh_opts *o)
+/* What run was given besides the shared rows (those are in req). */
+struct run_args {
+	struct sc_request req; /* -v, --connect-timeout, --io-timeout, --jobs, ... */
+	struct sc_strv runner_args, entries, modules;
+	const char *output_file;
+	bool trace;
+};
+
+/*
+ * The -T NAME=MODULE.ko items, looked up in all (known_hosts and the
+ * --entry ad-hoc targets). Returns 0, or non-zero after saying why.
+ */
+static int run_items(const struct sc_cmd_spec *spec, const struct run_args *a,
+		     const struct sc_helper_env *env, struct sc_targets *all,
+		     struct sc_fanout_item *items)
+{
+	struct sc_error err = {{0}};
+
+	/* First every --entry: a later parse may move the targets found before it. */
+	for (size_t i = 0; i < a->entries.n; i++)
+		if (sc_targets_parse("--remote", a->entries.v[i], strlen(a->entries.v[i]),
+				     all, &err) < 0) {
+			fprintf(stderr, "stapcache: %s\n", err.msg);
+			return 1;
+		}
+	for (size_t i = 0; i < a->modules.n; i++) {
+		const char *v = a->modules.v[i], *eq = strchr(v, '=');
+		char *name;
+
+		if (!eq)
+			return sc_cmd_usage_error(spec,
+						  "-T '%s': expected NAME=MODULE.ko", v);
+		name = sc_strdupf("%.*s", (int)(eq - v), v);
+		items[i].target = sc_targets_find(all, name);
+		items[i].module_path = eq + 1;
+		if (!items[i].target)
+			fprintf(stderr, "stapcache: -T %s: no such target in %s\n", name,
+				env->known_hosts);
+		free(name);
+		if (!items[i].target)
+			return 1;
+	}
+	return 0;
+}
+
+/* Run each module on its target (fanout.c), with what a and env say. */
+static int run_fanout(const struct run_args *a, const struct sc_helper_env *env,
+		      const struct sc_fanout_item *items, char **params, int nparams)
+{
+	const struct sc_request *req = &a->req;
+	struct sc_run_req rq = {.grace = 20};
+	struct sc_output_opts oo = {.json = req->output_json,
+				    .trace = a->trace,
+				    .file = a->output_file};
+	struct sc_run_secret sudo;
+	bool progress = !req->no_progress && sc_progress_wanted(STDERR_FILENO, env->term);
+	int status;
+
+	rq.ssh = sc_helper_ssh_opts(env, NULL);
+	if (req->connect_timeout)
+		rq.ssh.connect_timeout = req->connect_timeout;
+	rq.ssh.io_timeout = req->io_timeout;
+	rq.ssh.verbose = req->verbose;
+	rq.duration = (unsigned)req->duration;
+	if (sc_run_secret_init(&sudo, env->may_prompt && isatty(STDERR_FILENO)) < 0) {
+		fprintf(stderr, "stapcache: cannot set up the sudo prompt: %s\n",
+			strerror(errno));
+		return 2;
+	}
+	rq.sudo = &sudo;
+	rq.runner_opts = a->runner_args.v;
+	rq.nrunner_opts = a->runner_args.n;
+	rq.params = (const char *const *)params;
+	rq.nparams = (size_t)nparams;
+	status = sc_fanout_run(items, a->modules.n, &rq,
+			       req->jobs ? req->jobs : SC_REMOTE_DEFAULT_JOBS, progress,
+			       &oo);
+	sc_run_secret_clear(&sudo);
+	return status;
+}
+
+/*
+ * run: the modules stapcache built, each on its target. Its status is the
+ * run's (fanout.h); 2 a usage error or a run that could not start.
+ */
+static int helper_run(int argc, char **argv, const struct sc_helper_env *env)
+{
+	struct run_args a = {.trace = false};
+	const struct sc_cmdopt opts[] = {
+		SC_CMD_LIST('T', NULL, "NAME=MODULE.ko", &a.modules,
+			    "run MODULE.ko on target NAME; repeat for more"),
+		SC_CMD_LIST(0, "entry", "YAML", &a.entries,
+			    "an ad-hoc target's known_hosts entry (host probe's output)"),
+		SC_CMD_LIST(0, "runner-arg", "WORD", &a.runner_args,
+			    "a word of the runner's command line, before the module"),
+		SC_CMD_FLAG(0, "trace", &a.trace, "the output is a one-liner's events"),
+		SC_CMD_STRING(0, "output-file", "FILE", &a.output_file,
+			      "write the output to FILE (FILE.NAME for each of several)"),
+		SC_CMD_ROW('v'),
+		SC_CMD_ROW(SC_OPT_CONNECT_TIMEOUT),
+		SC_CMD_ROW(SC_OPT_IO_TIMEOUT),
+		SC_CMD_ROW(SC_OPT_JOBS),
+		SC_CMD_ROW(SC_OPT_DURATION),
+		SC_CMD_ROW(SC_OPT_OUTPUT),
+		SC_CMD_ROW(SC_OPT_NO_PROGRESS),
+	};
+	const struct sc_cmd_spec spec = {
+		.name = "run",
+		.synopsis = "[OPTIONS] -T NAME=MODULE.ko... [--] [NAME=VALUE]...",
+		.about =
+			"Ship each module to its target over SSH and run it there, the\n"
+			"output here (run by stapcache -T); NAME=VALUE are module parameters.",
+		SC_CMD_OPTS(opts),
+		.max_args = -1,
+		.stop_at_operand = true,
+		.req = &a.req,
+	};
+	struct sc_fanout_item *items = NULL;
+	struct sc_targets all = {0};
+	struct sc_error err = {{0}};
+	int status = sc_cmd_parse(&spec, argc, argv), r = status;
+
+	if (r < 0) {
+		status = sc_cmd_exit(r);
+		goto out;
+	}
+	status = 2;
+	if (a.modules.n == 0) {
+		status = sc_cmd_usage_error(&spec, "no -T NAME=MODULE.ko");
+		goto out;
+	}
+	items = calloc(a.modules.n, sizeof(*items));
+	if (!items) {
+		fprintf(stderr, "stapcache: out of memory\n");
+		goto out;
+	}
+	if (sc_targets_load(env->known_hosts, &all, &err) < 0) {
+		fprintf(stderr, "stapcache: %s\n", err.msg);
+		goto out;
+	}
+	if (run_items(&spec, &a, env, &all, items) == 0)
+		status = run_fanout(&a, env, items, argv + r, argc - r);
+out:
+	sc_targets_clear(&all);
+	free(items);
+	free(a.modules.v);
+	free(a.entries.v);
+	free(a.runner_args.v);
+	sc_options_free(&a.req);
+	return status;
+}
+
+/*
+ * The environment, read once: where ~/.ssh and known_hosts are, whether a
+ * person is there to ask. ssh_dir[0..n) holds the one; the other is returned
+ * (env->known_hosts points to it; the caller frees it).
+ */
+static char *read_env(struct sc_helper_env *env, char *ssh_dir, size_t n)
 {
 	const char *home = getenv("HOME");
-	static char dir[4096];
+	char *known_hosts = sc_targets_default_path(getenv("XDG_CONFIG_HOME"), home);
 
 	if (!home || !*home) {
 		struct passwd *pw = getpwuid(getuid());
 
 		home = pw ? pw->pw_dir : "/";
 	}
-	snprintf(dir, sizeof(dir), "%s/.ssh", home);
-	o->ssh_dir = dir;
-	o->may_prompt = isatty(STDIN_FILENO) && access("/dev/tty", R_OK | W_OK) == 0;
-}
-
-char *sc_remote_known_hosts(void)
-{
-	return sc_targets_default_path(getenv("XDG_CONFIG_HOME"), getenv("HOME"));
-}
-
-int sc_remote_int_arg(const char *opt, const char *v, int min, int max, int *out)
-{
-	char *end;
-	long n = strtol(v, &end, 10);
-
-	if (*v == '\0' || *end || n < min || n > max) {
-		fprintf(stderr, "stapcache: %s '%s': expected a number %d-%d\n", opt, v,
-			min, max);
-		return -EINVAL;
-	}
-	*out = (int)n;
-	return 0;
-}
-
-enum {
-	OPT_CONNECT_TIMEOUT = 256,
-	OPT_JOBS,
-	OPT_RUNNER_ARG,
-	OPT_ENTRY,
-	OPT_NO_PROGRESS,
-	OPT_DURATION,
-	OPT_IO_TIMEOUT,
-	OPT_OUTPUT,
-	OPT_TRACE,
-	OPT_OUTPUT_FILE
-};
-
-static int cmd_run(int argc, char **argv)
-{
-	static const struct option longs[] = {
-		{"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
-		{"io-timeout", required_argument, NULL, OPT_IO_TIMEOUT},
-		{"jobs", required_argument, NULL, OPT_JOBS},
-		{"runner-arg", required_argument, NULL, OPT_RUNNER_ARG},
-		{"entry", required_argument, NULL, OPT_ENTRY},
-		{"output", required_argument, NULL, OPT_OUTPUT},
-		{"trace", no_argument, NULL, OPT_TRACE},
-		{"output-file", required_argument, NULL, OPT_OUTPUT_FILE},
-		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
-		{"duration", required_argument, NULL, OPT_DURATION},
-		{NULL, 0, NULL, 0},
+	snprintf(ssh_dir, n, "%s/.ssh", home);
+	*env = (struct sc_helper_env){
+		.ssh_dir = ssh_dir,
+		.known_hosts = known_hosts,
+		.user = getenv("USER"),
+		.term = getenv("TERM"),
+		.may_prompt = isatty(STDIN_FILENO) &&
+			      access("/dev/tty", R_OK | W_OK) == 0,
 	};
-	struct sc_run_req rq = {.grace = 20};
-	struct sc_output_opts oo = {0};
-	struct sc_run_secret sudo;
-	struct sc_targets all = {0};
-	struct sc_error err = {{0}};
-	struct sc_fanout_item *items = NULL;
-	const char **opts = NULL;
-	char *path = NULL;
-	size_t nitems = 0, nopts = 0;
-	int c, jobs = SC_REMOTE_DEFAULT_JOBS, status = 2;
-	bool progress = sc_progress_wanted(STDERR_FILENO, getenv("TERM"));
-
-	rq.ssh.connect_timeout = SC_REMOTE_DEFAULT_CONNECT_TIMEOUT;
-	items = calloc((size_t)argc, sizeof(*items));
-	opts = calloc((size_t)argc, sizeof(*opts));
-	if (!items || !opts) {
-		free(items);
-		free(opts);
-		return 1;
-	}
-	path = sc_remote_known_hosts();
-	if (sc_targets_load(path, &all, &err) < 0) {
-		fprintf(stderr, "stapcache: %s\n", err.msg);
-		goto out;
-	}
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+vT:", longs, NULL)) != -1) {
-		switch (c) {
-		case 'v':
-			rq.ssh.verbose++;
-			break;
-		case OPT_RUNNER_ARG:
-			opts[nopts++] = optarg;
-			break;
-		case OPT_OUTPUT:
-			oo.json = !strcmp(optarg, "json");
-			break;
-		case OPT_TRACE:
-			oo.trace = true;
-			break;
-		case OPT_OUTPUT_FILE:
-			oo.file = optarg;
-			break;
-		case OPT_NO_PROGRESS:
-			progress = false;
-			break;
-		case OPT_ENTRY: /* an ad-hoc target (--remote), as host probe printed it */
-			if (sc_targets_parse("--remote", optarg, strlen(optarg), &all,
-					     &err) < 0) {
-				fprintf(stderr, "stapcache: %s\n", err.msg);
-				goto out;
-			}
-			break;
-		case 'T': {
-			char *eq = strchr(optarg, '=');
-			const struct sc_target *t;
-
-			if (!eq) {
-				fprintf(stderr, "stapcache-remote: -T NAME=MODULE.ko\n");
-				goto out;
-			}
-			*eq = '\0';
-			t = sc_targets_find(&all, optarg);
-			if (!t) {
-				fprintf(stderr,
-					"stapcache: -T %s: no such target in %s\n",
-					optarg, path);
-				goto out;
-			}
-			items[nitems].target = t;
-			items[nitems++].module_path = eq + 1;
-			break;
-		}
-		case OPT_CONNECT_TIMEOUT:
-			if (sc_remote_int_arg("--connect-timeout", optarg, 1,
-					      SC_REMOTE_CONNECT_TIMEOUT_MAX,
-					      &rq.ssh.connect_timeout) < 0)
-				goto out;
-			break;
-		case OPT_IO_TIMEOUT:
-			if (sc_remote_int_arg("--io-timeout", optarg, 1,
-					      SC_REMOTE_CONNECT_TIMEOUT_MAX,
-					      &rq.ssh.io_timeout) < 0)
-				goto out;
-			break;
-		case OPT_JOBS:
-			if (sc_remote_int_arg("--jobs", optarg, 1, SC_REMOTE_JOBS_MAX,
-					      &jobs) < 0)
-				goto out;
-			break;
-		case OPT_DURATION: {
-			int d;
-
-			if (sc_remote_int_arg("--duration", optarg, 1,
-					      (int)SC_MAX_DURATION, &d) < 0)
-				goto out;
-			rq.duration = (unsigned)d;
-			break;
-		}
-		default:
-			fprintf(stderr, "stapcache-remote run: bad arguments\n");
-			goto out;
-		}
-	}
-	if (nitems == 0) {
-		fprintf(stderr, "stapcache-remote run: no -T NAME=MODULE.ko\n");
-		goto out;
-	}
-	sc_remote_env(&rq.ssh);
-	if (sc_run_secret_init(&sudo, rq.ssh.may_prompt && isatty(STDERR_FILENO)) < 0) {
-		fprintf(stderr, "stapcache: cannot set up the sudo prompt: %s\n",
-			strerror(errno));
-		goto out;
-	}
-	rq.sudo = &sudo;
-	rq.runner_opts = opts;
-	rq.nrunner_opts = nopts;
-	rq.params = (const char *const *)argv + optind;
-	rq.nparams = (size_t)(argc - optind);
-	status = sc_fanout_run(items, nitems, &rq, jobs, progress, &oo);
-	sc_run_secret_clear(&sudo);
-out:
-	sc_targets_clear(&all);
-	free(items);
-	free(opts);
-	free(path);
-	return status;
+	return known_hosts;
 }
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv, const struct sc_helper_env *env);
+} verbs[] = {
+	{"run", helper_run},        {"host", sc_helper_host},
+	{"bless", sc_helper_bless}, {"doctor", sc_helper_doctor},
+	{"ps", sc_helper_ps},       {"kill", sc_helper_kill},
+};
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && !strcmp(argv[1], "run"))
-		return cmd_run(argc - 1, argv + 1);
-	if (argc > 1 && !strcmp(argv[1], "host"))
-		return sc_cmd_host(argc - 1, argv + 1);
-	if (argc > 1 && !strcmp(argv[1], "bless"))
-		return sc_cmd_bless_remote(argc - 1, argv + 1);
-	if (argc > 1 && !strcmp(argv[1], "doctor"))
-		return sc_cmd_doctor_remote(argc - 1, argv + 1);
-	if (argc > 1 && !strcmp(argv[1], "ps"))
-		return sc_cmd_ps(argc - 1, argv + 1);
-	if (argc > 1 && !strcmp(argv[1], "kill"))
-		return sc_cmd_kill(argc - 1, argv + 1);
+	struct sc_helper_env env;
+	char ssh_dir[4096], *known_hosts;
+	int status;
+
+	for (size_t i = 0; argc > 1 && i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		if (strcmp(argv[1], verbs[i].name) != 0)
+			continue;
+		known_hosts = read_env(&env, ssh_dir, sizeof(ssh_dir));
+		status = verbs[i].run(argc - 1, argv + 1, &env);
+		free(known_hosts);
+		return status;
+	}
 	fprintf(stderr,
 		"stapcache-remote is run by stapcache (-T TARGET, stapcache host ...); "
 		"see stapcache(1)\n");
