@@ -14,7 +14,12 @@
  *       sign the local entry with the builder key and upload it to every store.
  *   stapcache-store keygen PATH | pubkey PATH
  *   OPTS: --store URL (repeated, in order), --trust KEY (repeated),
- *         --builder-key PATH, --connect-timeout MS, --timeout MS, --wait S
+ *         --builder-key PATH, --connect-timeout MS, --timeout MS, --wait S,
+ *         --auth-file PATH, --ca-file PATH
+ *
+ * The command line is parsed with core/cmdopt.h, as every command's is:
+ * -h/--help prints a verb's usage (exit 0), a usage error says what is
+ * wrong in one line (exit 2).
  *
  * Failure is never worse than no store: every problem is one warning line
  * on stderr and a word on stdout; the caller builds locally.
@@ -23,6 +28,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -32,18 +38,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/helper/entry.h"
 #include "common/fsutil.h"
-#include "common/record.h"
 #include "common/modinfo.h"
+#include "common/record.h"
+#include "core/cmdopt.h"
+#include "store/helper/entry.h"
 #include "store/helper/store.h"
 
 #define LEASE_TTL_MS 10000
 #define LEASE_RENEW_MS 3000
+#define STORES_MAX 16 /* --store and STAPCACHE_STORES' URLs together */
 
 struct args {
-	const char *cmd, *key, *module, *out, *entry, *builder_key;
-	const char *stores[16];
+	const char *key, *module, *out, *entry, *builder_key;
+	const char *stores[STORES_MAX];
 	size_t n_stores;
 	char *env_stores; /* STAPCACHE_STORES' copy: stores[] point into it */
 	char *trusted;    /* one a line */
@@ -111,63 +119,10 @@ static int stores_from_env(struct args *a)
 	list = a->env_stores = strdup(env);
 	if (!list)
 		return -1;
-	for (char *u = strtok_r(list, "\n", &save); u && a->n_stores < 16;
+	for (char *u = strtok_r(list, "\n", &save); u && a->n_stores < STORES_MAX;
 	     u = strtok_r(NULL, "\n", &save))
 		a->stores[a->n_stores++] = u;
 	return 0;
-}
-
-static int parse(int argc, char **argv, struct args *a)
-{
-	a->o.connect_ms = 300;
-	a->o.timeout_ms = 3000;
-	a->wait_s = 120;
-	if (argc < 2)
-		return -1;
-	a->cmd = argv[1];
-	for (int i = 2; i < argc; i++) {
-		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (!strcmp(o, "--lease")) {
-			a->lease = true;
-			continue;
-		}
-		if (o[0] != '-') {
-			a->out = o; /* keygen/pubkey PATH */
-			continue;
-		}
-		if (!v)
-			return -1;
-		i++;
-		if (!strcmp(o, "--key"))
-			a->key = v;
-		else if (!strcmp(o, "--module"))
-			a->module = v;
-		else if (!strcmp(o, "--out"))
-			a->out = v;
-		else if (!strcmp(o, "--entry"))
-			a->entry = v;
-		else if (!strcmp(o, "--builder-key"))
-			a->builder_key = v;
-		else if (!strcmp(o, "--store") && a->n_stores < 16)
-			a->stores[a->n_stores++] = v;
-		else if (!strcmp(o, "--trust")) {
-			if (add_trusted(a, v) < 0)
-				return -1;
-		} else if (!strcmp(o, "--connect-timeout"))
-			a->o.connect_ms = (unsigned)strtoul(v, NULL, 10);
-		else if (!strcmp(o, "--timeout"))
-			a->o.timeout_ms = (unsigned)strtoul(v, NULL, 10);
-		else if (!strcmp(o, "--wait"))
-			a->wait_s = (unsigned)strtoul(v, NULL, 10);
-		else if (!strcmp(o, "--auth-file"))
-			a->o.auth_file = v;
-		else if (!strcmp(o, "--ca-file"))
-			a->o.ca_file = v;
-		else
-			return -1;
-	}
-	return stores_from_env(a);
 }
 
 /* ------------------------------------------------------------ get */
@@ -310,11 +265,9 @@ static int lease_or_wait(struct sc_store *s, const struct args *a)
 
 static int cmd_get(const struct args *a)
 {
-	struct sc_store *lease_store = NULL, *open_stores[16] = {NULL};
+	struct sc_store *lease_store = NULL, *open_stores[STORES_MAX] = {NULL};
 	enum outcome worst = ABSENT;
 
-	if (!a->key || !a->module || !a->out)
-		return 2;
 	for (size_t i = 0; i < a->n_stores; i++) {
 		struct sc_error err = {{0}};
 		enum outcome o;
@@ -443,8 +396,6 @@ static int cmd_put(const struct args *a)
 	char pub[96];
 	int r, status = 0;
 
-	if (!a->key || !a->module || !a->entry || !a->builder_key)
-		return 2;
 	if (sc_builder_key_load(a->builder_key, &k, &err) < 0) {
 		fprintf(stderr, "stapcache: not uploading to the shared cache: %s\n",
 			err.msg);
@@ -497,8 +448,6 @@ static int cmd_keygen(const struct args *a, bool generate)
 	struct sc_builder_key *k = NULL;
 	char pub[96];
 
-	if (!a->out)
-		return 2;
 	if ((generate && sc_builder_key_generate(a->out, &err) < 0) ||
 	    sc_builder_key_load(a->out, &k, &err) < 0) {
 		fprintf(stderr, "stapcache: %s\n", err.msg);
@@ -515,24 +464,172 @@ static int cmd_keygen(const struct args *a, bool generate)
 	return 0;
 }
 
+/*
+ * The largest millisecond or second count: whatever an unsigned holds, as
+ * ever (stapcache checked config.yaml's ranges before it passed them).
+ */
+#if LONG_MAX > UINT_MAX
+#define COUNT_MAX ((long)UINT_MAX)
+#else
+#define COUNT_MAX LONG_MAX
+#endif
+
+/* What the options give before it lands in struct args. */
+struct cmdline {
+	struct sc_strv stores, trust;
+	long connect_ms, timeout_ms, wait_s;
+};
+
+/* c into a, then the stores of STAPCACHE_STORES. Returns 0 or -ENOMEM. */
+static int take(struct args *a, const struct cmdline *c)
+{
+	a->o.connect_ms = (unsigned)c->connect_ms;
+	a->o.timeout_ms = (unsigned)c->timeout_ms;
+	a->wait_s = (unsigned)c->wait_s;
+	for (size_t i = 0; i < c->stores.n; i++)
+		a->stores[a->n_stores++] = c->stores.v[i];
+	for (size_t i = 0; i < c->trust.n; i++)
+		if (add_trusted(a, c->trust.v[i]) < 0)
+			return -ENOMEM;
+	return stores_from_env(a) < 0 ? -ENOMEM : 0;
+}
+
+/*
+ * argv (the helper's) by the verb's spec into a; keygen's and pubkey's PATH
+ * goes to a->out. Returns the verb's word, or NULL with *status the exit
+ * status (0 after --help; 2 after saying what is wrong).
+ */
+static const char *parse(int argc, char **argv, struct args *a, int *status)
+{
+	struct cmdline c = {.connect_ms = 300, .timeout_ms = 3000, .wait_s = 120};
+	/*
+	 * get's rows are all but the last, put's all but the first two; the
+	 * rest, which both take, as stapcache passes them (store/client.c).
+	 */
+	const struct sc_cmdopt opts[] = {
+		SC_CMD_STRING(0, "out", "DIR", &a->out, "where the entry's parts go"),
+		SC_CMD_FLAG(0, "lease", &a->lease,
+			    "on a miss, build under the store's lease, or wait for\n"
+			    "its holder's build"),
+		SC_CMD_STRING(0, "key", "HEX", &a->key, "the entry's key"),
+		SC_CMD_STRING(0, "module", "NAME", &a->module, "the module's name"),
+		SC_CMD_LIST(0, "store", "URL", &c.stores,
+			    "a store (before STAPCACHE_STORES' URLs); repeat for more"),
+		SC_CMD_LIST(0, "trust", "KEY", &c.trust,
+			    "a trusted builder's public key; repeat for more"),
+		SC_CMD_STRING(0, "builder-key", "PATH", &a->builder_key,
+			      "this machine's builder key (put signs with it)"),
+		SC_CMD_LONG(0, "connect-timeout", "MS", &c.connect_ms, 0, COUNT_MAX,
+			    "connect timeout, milliseconds (default 300)"),
+		SC_CMD_LONG(0, "timeout", "MS", &c.timeout_ms, 0, COUNT_MAX,
+			    "one whole transfer's timeout, milliseconds (default 3000)"),
+		SC_CMD_LONG(0, "wait", "S", &c.wait_s, 0, COUNT_MAX,
+			    "seconds get --lease waits for another machine's build\n"
+			    "(default 120)"),
+		SC_CMD_STRING(0, "auth-file", "PATH", &a->o.auth_file,
+			      "http(s): a file holding \"bearer TOKEN\" or\n"
+			      "\"basic USER:PASS\""),
+		SC_CMD_STRING(0, "ca-file", "PATH", &a->o.ca_file,
+			      "rediss: extra CA certificates (PEM)"),
+		SC_CMD_STRING(0, "entry", "DIR", &a->entry, "the local entry to upload"),
+	};
+	const size_t n = sizeof(opts) / sizeof(opts[0]);
+	const struct sc_cmd_spec top = {
+		.name = "store",
+		.synopsis = "get|put|keygen|pubkey [OPTIONS]",
+		.about =
+			"stapcache's shared-cache helper (stapcache-store), run by stapcache\n"
+			"on a local miss (get, put) and by stapcache key (keygen, pubkey).",
+		.min_args = 1,
+		.max_args = -1,
+		.stop_at_operand = true,
+	};
+	const struct sc_cmd_spec verbs[] = {
+		{.name = "store get",
+		 .synopsis = "--key HEX --module NAME --out DIR [--lease] [OPTIONS]",
+		 .about =
+			 "Look the entry up in each store in order, verify it, write\n"
+			 "DIR/NAME.ko, DIR/inputs, DIR/meta. One word on stdout: hit, miss,\n"
+			 "lease (build, then close stdin), reject or error.",
+		 .opts = opts,
+		 .nopts = n - 1},
+		{.name = "store put",
+		 .synopsis =
+			 "--key HEX --module NAME --entry DIR --builder-key PATH [OPTIONS]",
+		 .about =
+			 "Sign the local entry with the builder key and upload it to each\n"
+			 "store that does not hold a valid one.",
+		 .opts = opts + 2,
+		 .nopts = n - 2},
+		{.name = "store keygen",
+		 .synopsis = "PATH",
+		 .about = "Create the builder key PATH (0600); print its public half.",
+		 .min_args = 1,
+		 .max_args = 1},
+		{.name = "store pubkey",
+		 .synopsis = "PATH",
+		 .about = "Print the public half of the builder key PATH.",
+		 .min_args = 1,
+		 .max_args = 1},
+	};
+	const struct sc_cmd_spec *specs[] = {&verbs[0], &verbs[1], &verbs[2], &verbs[3]};
+	const struct sc_cmd_spec *verb;
+	const char *word = NULL;
+	int r = sc_cmd_parse(&top, argc, argv);
+
+	*status = 2;
+	if (r < 0) {
+		*status = sc_cmd_exit(r);
+		return NULL;
+	}
+	verb = sc_cmd_find(specs, sizeof(specs) / sizeof(specs[0]), argv[r]);
+	if (!verb) {
+		sc_cmd_usage_error(&top, "unknown verb '%s' (get, put, keygen or pubkey)",
+				   argv[r]);
+		return NULL;
+	}
+	argc -= r;
+	argv += r;
+	r = sc_cmd_parse(verb, argc, argv);
+	if (r < 0)
+		*status = sc_cmd_exit(r);
+	else if (verb == &verbs[0] && (!a->key || !a->module || !a->out))
+		sc_cmd_usage_error(verb, "--key, --module and --out are required");
+	else if (verb == &verbs[1] &&
+		 (!a->key || !a->module || !a->entry || !a->builder_key))
+		sc_cmd_usage_error(verb,
+				   "--key, --module, --entry and --builder-key are required");
+	else if (c.stores.n > STORES_MAX)
+		sc_cmd_usage_error(verb, "at most %d stores", STORES_MAX);
+	else if (take(a, &c) < 0)
+		fprintf(stderr, "stapcache: out of memory\n");
+	else
+		word = argv[0];
+	if (word && r < argc)
+		a->out = argv[r]; /* keygen/pubkey PATH */
+	free(c.stores.v);
+	free(c.trust.v);
+	return word;
+}
+
 int main(int argc, char **argv)
 {
 	struct args a = {0};
+	const char *verb;
 	int status = 2;
 
 	/* A store that closes mid-write (a TLS socket, Redis, HTTP) is an error
 	 * to report and a local build, not a death by SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
-	if (parse(argc, argv, &a) < 0) {
-		fprintf(stderr,
-			"usage: stapcache-store get|put|keygen|pubkey ... (run by stapcache)\n");
-	} else if (!strcmp(a.cmd, "get")) {
+	verb = parse(argc, argv, &a, &status);
+	if (!verb)
+		;
+	else if (!strcmp(verb, "get"))
 		status = cmd_get(&a);
-	} else if (!strcmp(a.cmd, "put")) {
+	else if (!strcmp(verb, "put"))
 		status = cmd_put(&a);
-	} else if (!strcmp(a.cmd, "keygen") || !strcmp(a.cmd, "pubkey")) {
-		status = cmd_keygen(&a, !strcmp(a.cmd, "keygen"));
-	}
+	else
+		status = cmd_keygen(&a, !strcmp(verb, "keygen"));
 	free(a.trusted);
 	free(a.env_stores);
 	return status;
