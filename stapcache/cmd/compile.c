@@ -223,9 +223,11 @@ static int no_script(const char *file)
 }
 
 /*
- * A module for another kernel cannot run here: as stap does, a request
- * without -p4 for a release or an architecture that is not this host's stops
- * after pass 4 and says so (the path is printed, status 0).
+ * Invoked as stap, a request without -p4 for a release or an architecture
+ * that is not this host's stops after pass 4 and says so, as stap does (the
+ * path is printed, status 0): scripts that cross-compile with stap -r keep
+ * working. stapcache itself hands the module to the runner, which says what
+ * the kernel thinks of it (and a test's stand-in runner can run it).
  */
 static void forced_pass4(struct sc_request *req, const struct sc_kernel *k)
 {
@@ -255,7 +257,8 @@ static int cached(struct sc_job *j, bool as_stap)
 
 	if (sc_job_key(j, &err) < 0)
 		goto fail;
-	forced_pass4(req, &j->kernel);
+	if (as_stap)
+		forced_pass4(req, &j->kernel);
 	if (req->explain)
 		return print_explain(&j->key, j->cache);
 	if (sc_cache_get(j->cache, &j->key, sc_build_run, &b, &path, &how, &err) < 0) {

@@ -48,7 +48,9 @@ cat > "$T/fake/staprun" <<'EOF'
 #!/bin/sh
 # As staprun: load (a pause here), then exec stapio in the same process.
 sleep 1
-STAPIO_EXEC_NS=$(date +%s%N) exec "$(dirname "$0")/stapio" "$@"
+STAPIO_EXEC_NS=$(date +%s%N)
+export STAPIO_EXEC_NS
+exec "$(dirname "$0")/stapio" "$@"
 EOF
 # python3, not bash: a shell cannot trap a signal that was ignored when it
 # started (a test run in the background of a non-interactive shell inherits
