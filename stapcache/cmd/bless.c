@@ -119,21 +119,21 @@ int sc_cmd_bless(int argc, char **argv)
 {
 	struct bless_args a = {0};
 	const struct sc_cmdopt opts[] = {
-		SC_CMD_LIST('T', NULL, "TARGET", &a.targets,
-			    "append the line to TARGET's authorized_probes (a known_hosts\n"
-			    "target or @GROUP; repeat for more)"),
-		SC_CMD_STRING(0, "admin", "USER", &a.admin,
-			      "with -T: log in as USER (root, or a user that may run sudo\n"
-			      "without a password; default: the target's login)"),
-		SC_CMD_STRING(0, "policy", "PATH", &a.policy,
-			      "with -T: the policy file (default: "
-			      "/etc/systemtap/authorized_probes)"),
-		SC_CMD_STRING(0, "users", "U,...", &a.users,
-			      "only these users may load it (users=)"),
-		SC_CMD_STRING(0, "params", "P,...", &a.params,
-			      "only these module parameters may be set (params=)"),
+		SC_CMDOPT_LIST('T', NULL, "TARGET", &a.targets,
+			       "append the line to TARGET's authorized_probes (a known_hosts\n"
+			       "target or @GROUP; repeat for more)"),
+		SC_CMDOPT_STRING(0, "admin", "USER", &a.admin,
+				 "with -T: log in as USER (root, or a user that may run sudo\n"
+				 "without a password; default: the target's login)"),
+		SC_CMDOPT_STRING(0, "policy", "PATH", &a.policy,
+				 "with -T: the policy file (default: "
+				 "/etc/systemtap/authorized_probes)"),
+		SC_CMDOPT_STRING(0, "users", "U,...", &a.users,
+				 "only these users may load it (users=)"),
+		SC_CMDOPT_STRING(0, "params", "P,...", &a.params,
+				 "only these module parameters may be set (params=)"),
 	};
-	const struct sc_cmd_spec spec = {
+	const struct sc_cmdopt_spec spec = {
 		.name = "bless",
 		.synopsis = "[--users U,...] [--params P,...] MODULE.ko\n"
 			    "-T TARGET|@GROUP... [--admin USER] [--policy PATH] "
@@ -141,21 +141,22 @@ int sc_cmd_bless(int argc, char **argv)
 		.about =
 			"Print the line that blesses MODULE.ko in authorized_probes(5); with\n"
 			"-T, append it on each target (atomic; nothing is added twice).",
-		SC_CMD_OPTS(opts),
+		SC_CMDOPT_ROWS(opts),
 		.min_args = 1,
 		.max_args = 1,
 	};
 	char hex[SC_SHA256_HEXLEN + 1], *line = NULL;
-	int r = sc_cmd_parse(&spec, argc, argv), status;
+	int r = sc_cmdopt_parse(&spec, argc, argv), status;
 
 	if (r < 0)
-		return sc_cmd_exit(r);
+		return sc_cmdopt_exit(r);
 	a.path = argv[r];
 	if (!a.targets.n && (a.admin || a.policy))
-		status = sc_cmd_usage_error(&spec, "--admin and --policy go with -T");
+		status = sc_cmdopt_usage_error(&spec, "--admin and --policy go with -T");
 	else if ((a.users && !list_ok(a.users)) || (a.params && !list_ok(a.params)))
-		status = sc_cmd_usage_error(&spec,
-					    "--users and --params take NAME[,NAME...]");
+		status =
+			sc_cmdopt_usage_error(&spec,
+					      "--users and --params take NAME[,NAME...]");
 	else if ((status = bless_line(&a, hex, &line)) != 0)
 		;
 	else if (a.targets.n)

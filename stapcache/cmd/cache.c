@@ -275,23 +275,23 @@ int sc_cmd_cache(int argc, char **argv)
 {
 	struct cache_args a = {.max_size = UINT64_MAX}; /* UINT64_MAX: not given */
 	const struct sc_cmdopt json[] = {
-		SC_CMD_FLAG(0, "json", &a.json, "one JSON document"),
+		SC_CMDOPT_FLAG(0, "json", &a.json, "one JSON document"),
 	};
 	const struct sc_cmdopt prune[] = {
-		SC_CMD_SIZE(
+		SC_CMDOPT_SIZE(
 			0, "max-size", "SIZE", &a.max_size,
 			"evict down to SIZE (500M, 2G) instead of max-size: in config.yaml"),
 	};
-	const struct sc_cmd_spec verbs[] = {
+	const struct sc_cmdopt_spec verbs[] = {
 		{.name = "cache stats",
 		 .synopsis = "[--json]",
 		 .about =
 			 "The counters (hits, misses, builds, ...), the size and its limit.",
-		 SC_CMD_OPTS(json)},
+		 SC_CMDOPT_ROWS(json)},
 		{.name = "cache list",
 		 .synopsis = "[--json]",
 		 .about = "Every entry, most recently used first.",
-		 SC_CMD_OPTS(json)},
+		 SC_CMDOPT_ROWS(json)},
 		{.name = "cache check",
 		 .about =
 			 "Check every entry's module in full; a damaged one is removed (the\n"
@@ -301,13 +301,13 @@ int sc_cmd_cache(int argc, char **argv)
 		 .about =
 			 "Evict least-recently-used entries down to the limit. Entries used\n"
 			 "within the last minute are kept: a path just handed out stays valid.",
-		 SC_CMD_OPTS(prune)},
+		 SC_CMDOPT_ROWS(prune)},
 		{.name = "cache clear", .about = "Remove every entry and the memos."},
 		{.name = "cache zero",
 		 .about = "Set every counter of cache stats back to 0 (ccache -z); the\n"
 			  "entries stay."},
 	};
-	const struct sc_cmd_spec top = {
+	const struct sc_cmdopt_spec top = {
 		.name = "cache",
 		.synopsis = "stats|list|check|prune|clear|zero [OPTIONS]",
 		.about = "The local cache (stapcache cache VERB --help for each verb).",
@@ -315,22 +315,22 @@ int sc_cmd_cache(int argc, char **argv)
 		.max_args = -1,
 		.stop_at_operand = true,
 	};
-	const struct sc_cmd_spec *specs[] = {&verbs[0], &verbs[1], &verbs[2],
-					     &verbs[3], &verbs[4], &verbs[5]};
-	const struct sc_cmd_spec *verb;
-	int r = sc_cmd_parse(&top, argc, argv);
+	const struct sc_cmdopt_spec *specs[] = {&verbs[0], &verbs[1], &verbs[2],
+						&verbs[3], &verbs[4], &verbs[5]};
+	const struct sc_cmdopt_spec *verb;
+	int r = sc_cmdopt_parse(&top, argc, argv);
 
 	if (r < 0)
-		return sc_cmd_exit(r);
-	verb = sc_cmd_find(specs, sizeof(specs) / sizeof(specs[0]), argv[r]);
+		return sc_cmdopt_exit(r);
+	verb = sc_cmdopt_find(specs, sizeof(specs) / sizeof(specs[0]), argv[r]);
 	if (!verb)
-		return sc_cmd_usage_error(&top,
-					  "unknown verb '%s' (stats, list, check, prune, "
-					  "clear or zero)",
-					  argv[r]);
-	r = sc_cmd_parse(verb, argc - r, argv + r);
+		return sc_cmdopt_usage_error(&top,
+					     "unknown verb '%s' (stats, list, check, prune, "
+					     "clear or zero)",
+					     argv[r]);
+	r = sc_cmdopt_parse(verb, argc - r, argv + r);
 	if (r < 0)
-		return sc_cmd_exit(r);
+		return sc_cmdopt_exit(r);
 	a.max_size_given = a.max_size != UINT64_MAX;
 	return run_verb(strrchr(verb->name, ' ') + 1, &a);
 }

@@ -40,7 +40,8 @@
  * ctx may be NULL (a config.yaml that does not parse stands in nobody's way).
  */
 static int pass_through(const char *stap, int argc, char **argv,
-			const struct sc_request *req, const struct sc_ctx *ctx, bool as_stap)
+			const struct sc_request *req, const struct sc_ctx *ctx,
+			bool as_stap)
 {
 	const char **v = calloc((size_t)argc + 3, sizeof(*v));
 	int n = 0;
@@ -175,7 +176,8 @@ static size_t distance(const char *a, const char *b)
 		for (size_t j = 1; j <= lb; j++) {
 			size_t up = row[j];
 
-			row[j] = a[i - 1] == b[j - 1] ? diag : 1 + min3(diag, up, row[j - 1]);
+			row[j] = a[i - 1] == b[j - 1] ? diag
+						      : 1 + min3(diag, up, row[j - 1]);
 			diag = up;
 		}
 	}
@@ -194,8 +196,9 @@ static int no_script(const char *file)
 	size_t bd = 3;
 
 	if (strchr(file, '/') || strchr(file, '.')) {
-		fprintf(stderr, "stapcache: cannot read the script %s: %s\n", file,
-			strerror(errno));
+		fprintf(stderr, "stapcache: cannot read script %s: %s%s\n", file,
+			strerror(errno),
+			errno == ENOENT ? " (check the path, or use -e SCRIPT)" : "");
 		return 1;
 	}
 	for (size_t i = 0; i < sc_commands_n; i++) {
@@ -238,7 +241,8 @@ static void forced_pass4(struct sc_request *req, const struct sc_kernel *k)
 	if (!strcmp(k->release, u.release) && !strcmp(k->arch, u.machine))
 		return;
 	req->last_pass = 4;
-	fprintf(stderr, "Kernel release/architecture mismatch with host forces last-pass 4.\n");
+	fprintf(stderr,
+		"Kernel release/architecture mismatch with host forces last-pass 4.\n");
 }
 
 /*
@@ -248,7 +252,10 @@ static void forced_pass4(struct sc_request *req, const struct sc_kernel *k)
 static int cached(struct sc_job *j, bool as_stap)
 {
 	struct sc_request *req = &j->req;
-	struct sc_build b = {.req = req, .ctx = &j->ctx, .kernel = &j->kernel, .key = &j->key,
+	struct sc_build b = {.req = req,
+			     .ctx = &j->ctx,
+			     .kernel = &j->kernel,
+			     .key = &j->key,
 			     .quiet = as_stap && !req->verbose};
 	struct sc_error err = {{0}};
 	enum sc_cache_how how;
@@ -328,8 +335,8 @@ int sc_cmd_compile(int argc, char **argv, bool as_stap, bool trace)
 	req->trace = trace;
 	/* Invoked as stap, stapcache says nothing of its own unless asked (-v). */
 	quiet = as_stap && !req->verbose;
-	if (!as_stap && !req->exec_stap && req->script_file && strcmp(req->script_file, "-") &&
-	    access(req->script_file, R_OK) < 0) {
+	if (!as_stap && !req->exec_stap && req->script_file &&
+	    strcmp(req->script_file, "-") && access(req->script_file, R_OK) < 0) {
 		status = no_script(req->script_file);
 		goto out;
 	}
@@ -338,7 +345,8 @@ int sc_cmd_compile(int argc, char **argv, bool as_stap, bool trace)
 	have_ctx = sc_ctx_init(ctx, &j.env, &err) == 0;
 	/* Invoked as stap, not even a bad config.yaml stands between stap and its work. */
 	if (as_stap && req->exec_stap) {
-		status = pass_through(real_stap, argc, argv, req, have_ctx ? ctx : NULL, true);
+		status = pass_through(real_stap, argc, argv, req, have_ctx ? ctx : NULL,
+				      true);
 		goto out;
 	}
 	if (!have_ctx)
@@ -377,5 +385,6 @@ void sc_cmd_list(FILE *out)
 	fputs("\nCommands:\n", out);
 	for (size_t i = 0; i < sc_commands_n; i++)
 		if (sc_commands[i].summary)
-			fprintf(out, "  %-20s%s\n", sc_commands[i].name, sc_commands[i].summary);
+			fprintf(out, "  %-20s%s\n", sc_commands[i].name,
+				sc_commands[i].summary);
 }

@@ -204,12 +204,12 @@ int sc_cmd_doctor(int argc, char **argv)
 	struct sc_strv specs = {0};
 	bool json = false;
 	const struct sc_cmdopt opts[] = {
-		SC_CMD_LIST('T', NULL, "TARGET", &specs,
-			    "check TARGET (a known_hosts target or @GROUP) instead of this\n"
-			    "host; repeat for more"),
-		SC_CMD_FLAG(0, "json", &json, "one JSON document"),
+		SC_CMDOPT_LIST('T', NULL, "TARGET", &specs,
+			       "check TARGET (a known_hosts target or @GROUP) instead of this\n"
+			       "host; repeat for more"),
+		SC_CMDOPT_FLAG(0, "json", &json, "one JSON document"),
 	};
-	const struct sc_cmd_spec spec = {
+	const struct sc_cmdopt_spec spec = {
 		.name = "doctor",
 		.synopsis = "[-T TARGET|@GROUP]... [--json]",
 		.about =
@@ -217,7 +217,7 @@ int sc_cmd_doctor(int argc, char **argv)
 			"side: stap, the cache, kernel build trees, the runtime) and on this\n"
 			"host or each target (the run side): one line a check, a fix under\n"
 			"each failure. Exit 1 when a check failed.",
-		SC_CMD_OPTS(opts),
+		SC_CMDOPT_ROWS(opts),
 	};
 	struct checks a = {.r = 0};
 	struct sc_error err = {{0}};
@@ -226,10 +226,10 @@ int sc_cmd_doctor(int argc, char **argv)
 	struct sc_ctx ctx = {0};
 	size_t *idx = NULL, n = 0;
 	char *path = NULL;
-	int status = 1, r = sc_cmd_parse(&spec, argc, argv);
+	int status = 1, r = sc_cmdopt_parse(&spec, argc, argv);
 
 	if (r < 0)
-		return sc_cmd_exit(r);
+		return sc_cmdopt_exit(r);
 	sc_env_read(&env);
 	push(&a, "stapcache-remote");
 	push(&a, "doctor");

@@ -20,7 +20,7 @@
 
 int sc_cmd_key(int argc, char **argv)
 {
-	const struct sc_cmd_spec spec = {
+	const struct sc_cmdopt_spec spec = {
 		.name = "key",
 		.synopsis = "generate|show",
 		.about =
@@ -35,14 +35,15 @@ int sc_cmd_key(int argc, char **argv)
 	struct sc_ctx ctx = {0};
 	const char *verb;
 	char *helper;
-	int r = sc_cmd_parse(&spec, argc, argv);
+	int r = sc_cmdopt_parse(&spec, argc, argv);
 
 	if (r < 0)
-		return sc_cmd_exit(r);
+		return sc_cmdopt_exit(r);
 	verb = argv[r];
 	if (strcmp(verb, "generate") && strcmp(verb, "show"))
-		return sc_cmd_usage_error(&spec, "unknown verb '%s' (generate or show)",
-					  verb);
+		return sc_cmdopt_usage_error(&spec,
+					     "unknown verb '%s' (generate or show)",
+					     verb);
 	sc_env_read(&env);
 	if (sc_ctx_init(&ctx, &env, &err) < 0) {
 		fprintf(stderr, "stapcache: %s\n", err.msg);

@@ -40,20 +40,20 @@ int sc_cmd_trace(int argc, char **argv)
 	long pid = -1, uid = -1;
 	bool print = false;
 	const struct sc_cmdopt opts[] = {
-		SC_CMD_LONG(0, "pid", "PID", &pid, 0, INT_MAX,
-			    "only events of process PID"),
-		SC_CMD_STRING(0, "comm", "NAME", &f.comm,
-			      "only events of processes named NAME"),
-		SC_CMD_LONG(0, "uid", "UID", &uid, 0, UINT32_MAX - 1,
-			    "only events of processes of user UID"),
-		SC_CMD_FLAG(0, "print-script", &print,
-			    "print the generated script, run nothing"),
-		SC_CMD_STRING('e', NULL, "SCRIPT", &script_e,
-			      "refused: the one-liners are the script"),
-		SC_CMD_STRING('E', NULL, "PROBE", &script_E,
-			      "refused: the one-liners are the script"),
+		SC_CMDOPT_LONG(0, "pid", "PID", &pid, 0, INT_MAX,
+			       "only events of process PID"),
+		SC_CMDOPT_STRING(0, "comm", "NAME", &f.comm,
+				 "only events of processes named NAME"),
+		SC_CMDOPT_LONG(0, "uid", "UID", &uid, 0, UINT32_MAX - 1,
+			       "only events of processes of user UID"),
+		SC_CMDOPT_FLAG(0, "print-script", &print,
+			       "print the generated script, run nothing"),
+		SC_CMDOPT_STRING('e', NULL, "SCRIPT", &script_e,
+				 "refused: the one-liners are the script"),
+		SC_CMDOPT_STRING('E', NULL, "PROBE", &script_E,
+				 "refused: the one-liners are the script"),
 	};
-	const struct sc_cmd_spec spec = {
+	const struct sc_cmdopt_spec spec = {
 		.name = "trace",
 		.synopsis =
 			"[--pid PID] [--comm NAME] [--uid UID] [--print-script] [OPTIONS] "
@@ -69,7 +69,7 @@ int sc_cmd_trace(int argc, char **argv)
 			"OPTIONS are stapcache's (-T, -r, -v, -c, -x, --output, -o, ...:\n"
 			"stapcache --help); the grammar and the event fields: stapcache(1),\n"
 			"ONE-LINERS.",
-		SC_CMD_OPTS(opts),
+		SC_CMDOPT_ROWS(opts),
 		.min_args = 1,
 		.max_args = -1,
 		.compile = &run,
@@ -79,18 +79,18 @@ int sc_cmd_trace(int argc, char **argv)
 	size_t nspecs;
 	int r, status;
 
-	r = sc_argv_push(&run, "stapcache") < 0 ? SC_CMD_USAGE
-						: sc_cmd_parse(&spec, argc, argv);
+	r = sc_argv_push(&run, "stapcache") < 0 ? SC_CMDOPT_USAGE
+						: sc_cmdopt_parse(&spec, argc, argv);
 	if (r < 0) {
-		status = sc_cmd_exit(r);
+		status = sc_cmdopt_exit(r);
 		goto out;
 	}
 	if (script_e || script_E) {
 		status =
-			sc_cmd_usage_error(&spec,
-					   "-%c: the one-liners are the script; for a script "
-					   "of your own, run stapcache -e SCRIPT",
-					   script_e ? 'e' : 'E');
+			sc_cmdopt_usage_error(&spec,
+					      "-%c: the one-liners are the script; for a script "
+					      "of your own, run stapcache -e SCRIPT",
+					      script_e ? 'e' : 'E');
 		goto out;
 	}
 	f.has_pid = pid >= 0;

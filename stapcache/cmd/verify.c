@@ -156,7 +156,10 @@ static int verify_key(const struct sc_request *req, const struct sc_ctx *ctx,
 		      const struct sc_kernel *k, const struct sc_key *key,
 		      struct sc_cache *c, struct sc_error *err)
 {
-	struct sc_build b = {.req = req, .ctx = ctx, .kernel = k, .key = key,
+	struct sc_build b = {.req = req,
+			     .ctx = ctx,
+			     .kernel = k,
+			     .key = key,
 			     .why = "verify: a private rebuild, not cached"};
 	struct side rebuilt = {0}, cached = {0}, shared = {0};
 	struct sc_record *extra = sc_record_new();
@@ -209,7 +212,7 @@ out:
 
 int sc_cmd_verify(int argc, char **argv)
 {
-	const struct sc_cmd_spec spec =
+	const struct sc_cmdopt_spec spec =
 		{.name = "verify",
 		 .synopsis = "[OPTIONS] (-e SCRIPT | FILE) [ARGS...]",
 		 .about =
@@ -223,17 +226,18 @@ int sc_cmd_verify(int argc, char **argv)
 	int r = sc_job_parse(&j, argc, argv, false, "verify"), status = 1;
 
 	if (r > 0 && j.req.help)
-		sc_cmd_usage(&spec, stdout);
+		sc_cmdopt_usage(&spec, stdout);
 	if (r != 0) {
 		sc_job_clear(&j);
 		return r < 0 ? 2 : 0;
 	}
 	if (j.req.exec_stap || j.req.targets.n || j.req.remotes.n) {
-		sc_cmd_usage_error(&spec, "%s",
-				   j.req.exec_stap
-					   ? "this request builds no module (nothing to verify)"
-					   : "-T and --remote are not verified; give the target's "
-					     "kernel with -r RELEASE -a ARCH instead");
+		sc_cmdopt_usage_error(
+			&spec, "%s",
+			j.req.exec_stap
+				? "this request builds no module (nothing to verify)"
+				: "-T and --remote are not verified; give the target's "
+				  "kernel with -r RELEASE -a ARCH instead");
 		sc_job_clear(&j);
 		return 2;
 	}

@@ -19,9 +19,14 @@
 #define OWN_ID(i) (1000 + (int)(i))
 #define HELP_ID 999
 
+static const char *prog(const struct sc_cmdopt_spec *spec)
+{
+	return spec->prog ? spec->prog : "stapcache";
+}
+
 static const struct sc_opt *row_of(const struct sc_cmdopt *o)
 {
-	return o->type == SC_CMDOPT_ROW ? sc_opt_find(o->row) : NULL;
+	return o->type == SC_CMDOPT_IS_ROW ? sc_opt_find(o->row) : NULL;
 }
 
 static int short_of(const struct sc_cmdopt *o)
@@ -45,7 +50,7 @@ static const char *metavar_of(const struct sc_cmdopt *o)
 	return row ? row->metavar : o->metavar;
 }
 
-static bool own_short(const struct sc_cmd_spec *spec, int c)
+static bool own_short(const struct sc_cmdopt_spec *spec, int c)
 {
 	for (size_t i = 0; i < spec->nopts; i++)
 		if (short_of(&spec->opts[i]) == c)
@@ -53,7 +58,7 @@ static bool own_short(const struct sc_cmd_spec *spec, int c)
 	return c == 'h';
 }
 
-static bool own_long(const struct sc_cmd_spec *spec, const char *name)
+static bool own_long(const struct sc_cmdopt_spec *spec, const char *name)
 {
 	for (size_t i = 0; i < spec->nopts; i++)
 		if (long_of(&spec->opts[i]) && !strcmp(long_of(&spec->opts[i]), name))
@@ -73,7 +78,7 @@ static void add_short(char *shorts, size_t *s, int c, bool arg)
  * spelled row of the compile table that the spec does not override.
  * Returns 0 or -ENOMEM; the caller frees *longs and *shorts.
  */
-static int tables(const struct sc_cmd_spec *spec, struct option **longs, char **shorts)
+static int tables(const struct sc_cmdopt_spec *spec, struct option **longs, char **shorts)
 {
 	size_t nl = 0, s = 0, max = spec->nopts + 2 + (spec->compile ? sc_opts_n : 0);
 	struct option *l = calloc(max, sizeof(*l));
@@ -125,15 +130,16 @@ static int tables(const struct sc_cmd_spec *spec, struct option **longs, char **
 	return 0;
 }
 
-int sc_cmd_usage_error(const struct sc_cmd_spec *spec, const char *fmt, ...)
+int sc_cmdopt_usage_error(const struct sc_cmdopt_spec *spec, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "stapcache %s: ", spec->name);
+	fprintf(stderr, "%s%s%s: ", prog(spec), *spec->name ? " " : "", spec->name);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'stapcache %s --help'.\n", spec->name);
+	fprintf(stderr, "\nTry '%s%s%s --help'.\n", prog(spec), *spec->name ? " " : "",
+		spec->name);
 	return 2;
 }
 
@@ -159,7 +165,7 @@ static void option_line(FILE *out, int sh, const char *lo, const char *metavar,
 	fprintf(out, "%s\n", help);
 }
 
-void sc_cmd_usage(const struct sc_cmd_spec *spec, FILE *out)
+void sc_cmdopt_usage(const struct sc_cmdopt_spec *spec, FILE *out)
 {
 	const char *form = spec->synopsis ? spec->synopsis : "";
 
@@ -167,8 +173,8 @@ void sc_cmd_usage(const struct sc_cmd_spec *spec, FILE *out)
 		const char *nl = strchr(form, '\n');
 		int len = nl ? (int)(nl - form) : (int)strlen(form);
 
-		fprintf(out, "%s stapcache %s%s%.*s\n", first ? "Usage:" : "      ",
-			spec->name, len ? " " : "", len, form);
+		fprintf(out, "%s %s%s%s%s%.*s\n", first ? "Usage:" : "      ", prog(spec),
+			*spec->name ? " " : "", spec->name, len ? " " : "", len, form);
 		form += len + (nl ? 1 : 0);
 	}
 	if (spec->about)
@@ -187,8 +193,8 @@ void sc_cmd_usage(const struct sc_cmd_spec *spec, FILE *out)
 		      out);
 }
 
-/* The value of spec->opts[i] into where it goes. Returns 0 or SC_CMD_USAGE. */
-static int store(const struct sc_cmd_spec *spec, const struct sc_cmdopt *o,
+/* The value of spec->opts[i] into where it goes. Returns 0 or SC_CMDOPT_USAGE. */
+static int store(const struct sc_cmdopt_spec *spec, const struct sc_cmdopt *o,
 		 const char *value)
 {
 	struct sc_error err = {{0}};
@@ -200,16 +206,16 @@ static int store(const struct sc_cmd_spec *spec, const struct sc_cmdopt *o,
 	else
 		snprintf(name, sizeof(name), "-%c", short_of(o));
 	switch (o->type) {
-	case SC_CMDOPT_FLAG:
+	case SC_CMDOPT_IS_FLAG:
 		*(bool *)o->out = true;
 		return 0;
-	case SC_CMDOPT_COUNT:
+	case SC_CMDOPT_IS_COUNT:
 		++*(int *)o->out;
 		return 0;
-	case SC_CMDOPT_STRING:
+	case SC_CMDOPT_IS_STRING:
 		*(const char **)o->out = value;
 		return 0;
-	case SC_CMDOPT_LIST: {
+	case SC_CMDOPT_IS_LIST: {
 		struct sc_strv *v = o->out;
 		const char **nv = realloc(v->v, (v->n + 2) * sizeof(*nv));
 
@@ -222,30 +228,30 @@ static int store(const struct sc_cmd_spec *spec, const struct sc_cmdopt *o,
 		v->v = nv;
 		return 0;
 	}
-	case SC_CMDOPT_INT:
+	case SC_CMDOPT_IS_INT:
 		if (sc_parse_int(name, value, o->min, o->max, &n, &err) < 0)
 			break;
 		*(int *)o->out = (int)n;
 		return 0;
-	case SC_CMDOPT_LONG:
+	case SC_CMDOPT_IS_LONG:
 		if (sc_parse_int(name, value, o->min, o->max, o->out, &err) < 0)
 			break;
 		return 0;
-	case SC_CMDOPT_SIZE:
+	case SC_CMDOPT_IS_SIZE:
 		if (sc_parse_size(value, o->out, &err) < 0)
 			break;
 		return 0;
-	case SC_CMDOPT_ROW:
+	case SC_CMDOPT_IS_ROW:
 		if (sc_opt_apply(spec->req, row_of(o), value, &err) < 0)
 			break;
 		return 0;
 	}
-	sc_cmd_usage_error(spec, "%s", err.msg);
-	return SC_CMD_USAGE;
+	sc_cmdopt_usage_error(spec, "%s", err.msg);
+	return SC_CMDOPT_USAGE;
 }
 
 /* A compile option for spec->compile, spelled so that the compile parser reads it back. */
-static int pass_on(const struct sc_cmd_spec *spec, int id, const char *value)
+static int pass_on(const struct sc_cmdopt_spec *spec, int id, const char *value)
 {
 	const struct sc_opt *o = sc_opt_find(id);
 	int r;
@@ -259,33 +265,34 @@ static int pass_on(const struct sc_cmd_spec *spec, int id, const char *value)
 	return r ?: (value ? sc_argv_push(spec->compile, value) : 0);
 }
 
-static int bad_option(const struct sc_cmd_spec *spec, int c, char **argv)
+static int bad_option(const struct sc_cmdopt_spec *spec, int c, char **argv)
 {
 	const char *given = argv[optind - 1];
 
 	if (c == ':')
-		return sc_cmd_usage_error(spec, "option '%s' needs an argument", given);
+		return sc_cmdopt_usage_error(spec, "option '%s' needs an argument",
+					     given);
 	if (optopt && optopt < 256 && given[0] == '-' && given[1] != '-')
-		return sc_cmd_usage_error(spec, "unknown option '-%c'", optopt);
-	return sc_cmd_usage_error(spec, "unknown option '%s'", given);
+		return sc_cmdopt_usage_error(spec, "unknown option '-%c'", optopt);
+	return sc_cmdopt_usage_error(spec, "unknown option '%s'", given);
 }
 
-int sc_cmd_parse(const struct sc_cmd_spec *spec, int argc, char **argv)
+int sc_cmdopt_parse(const struct sc_cmdopt_spec *spec, int argc, char **argv)
 {
 	struct option *longs = NULL;
 	char *shorts = NULL;
-	int c, r = SC_CMD_USAGE, n;
+	int c, r = SC_CMDOPT_USAGE, n;
 
 	if (tables(spec, &longs, &shorts) < 0) {
-		fprintf(stderr, "stapcache %s: out of memory\n", spec->name);
-		return SC_CMD_USAGE;
+		fprintf(stderr, "%s %s: out of memory\n", prog(spec), spec->name);
+		return SC_CMDOPT_USAGE;
 	}
 	opterr = 0;
 	optind = 0; /* 0, not 1: glibc forgets an earlier parse's state */
 	while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
 		if (c == 'h' || c == HELP_ID) {
-			sc_cmd_usage(spec, stdout);
-			r = SC_CMD_HELP;
+			sc_cmdopt_usage(spec, stdout);
+			r = SC_CMDOPT_HELP;
 			goto out;
 		}
 		if (c == '?' || c == ':') {
@@ -304,19 +311,19 @@ int sc_cmd_parse(const struct sc_cmd_spec *spec, int argc, char **argv)
 				goto next;
 			}
 		if (pass_on(spec, c, optarg) < 0) {
-			sc_cmd_usage_error(spec, "out of memory");
+			sc_cmdopt_usage_error(spec, "out of memory");
 			goto out;
 		}
 next:;
 	}
 	n = argc - optind;
 	if (n < spec->min_args) {
-		sc_cmd_usage_error(spec, "missing an argument");
+		sc_cmdopt_usage_error(spec, "missing an argument");
 		goto out;
 	}
 	if (spec->max_args >= 0 && n > spec->max_args) {
-		sc_cmd_usage_error(spec, "unexpected argument '%s'",
-				   argv[optind + spec->max_args]);
+		sc_cmdopt_usage_error(spec, "unexpected argument '%s'",
+				      argv[optind + spec->max_args]);
 		goto out;
 	}
 	r = optind;
@@ -326,8 +333,8 @@ out:
 	return r;
 }
 
-const struct sc_cmd_spec *sc_cmd_find(const struct sc_cmd_spec *const *specs, size_t n,
-				      const char *verb)
+const struct sc_cmdopt_spec *sc_cmdopt_find(const struct sc_cmdopt_spec *const *specs,
+					    size_t n, const char *verb)
 {
 	for (size_t i = 0; verb && i < n; i++) {
 		const char *sp = strrchr(specs[i]->name, ' ');

@@ -120,7 +120,7 @@ out=$("$STAPCACHE" help 2>&1)
 like "$out" "did you mean 'stapcache --help'" "stapcache help points at --help"
 out=$("$STAPCACHE" nosuch.stp 2>&1); rc=$?
 is "$rc" 1 "a script file that does not exist: exit 1"
-like "$out" "^stapcache: cannot read the script nosuch\.stp: No such file or directory\$" \
+like "$out" "^stapcache: cannot read script nosuch\.stp: No such file or directory" \
 	"saying so, not that a kernel is missing"
 
 # One convention for every subcommand (issue 18): --help is the command's

@@ -437,29 +437,30 @@ int sc_helper_doctor(int argc, char **argv, const struct sc_helper_env *env)
 	struct sc_strv checks = {0}, names = {0};
 	bool json = false, local = false;
 	const struct sc_cmdopt opts[] = {
-		SC_CMD_FLAG(0, "json", &json, "one JSON document"),
-		SC_CMD_FLAG(0, "local", &local, "check the run side of this host"),
-		SC_CMD_LIST(0, "check", "LINE", &checks,
-			    "a check of the build side, SECTION<tab>NAME<tab>1|0<tab>\n"
-			    "DETAIL<tab>FIX; repeat for more"),
-		SC_CMD_LIST('T', NULL, "TARGET", &names,
-			    "check the run side of TARGET; repeat for more"),
+		SC_CMDOPT_FLAG(0, "json", &json, "one JSON document"),
+		SC_CMDOPT_FLAG(0, "local", &local, "check the run side of this host"),
+		SC_CMDOPT_LIST(0, "check", "LINE", &checks,
+			       "a check of the build side, SECTION<tab>NAME<tab>1|0<tab>\n"
+			       "DETAIL<tab>FIX; repeat for more"),
+		SC_CMDOPT_LIST('T', NULL, "TARGET", &names,
+			       "check the run side of TARGET; repeat for more"),
 	};
-	const struct sc_cmd_spec spec = {
+	const struct sc_cmdopt_spec spec = {
 		.name = "doctor",
+		.prog = "stapcache-remote",
 		.synopsis = "[--json] [--local] [--check LINE]... [-T TARGET]...",
 		.about =
 			"The report of stapcache doctor: its build-side checks, then the run\n"
 			"side of this host and of each target (run by stapcache doctor).",
-		SC_CMD_OPTS(opts),
+		SC_CMDOPT_ROWS(opts),
 	};
 	struct report rp = {0};
 	struct sc_targets all = {0};
 	struct sc_error err = {{0}};
-	int status = sc_cmd_parse(&spec, argc, argv);
+	int status = sc_cmdopt_parse(&spec, argc, argv);
 
 	if (status < 0) {
-		status = sc_cmd_exit(status);
+		status = sc_cmdopt_exit(status);
 		goto out;
 	}
 	status = 1;

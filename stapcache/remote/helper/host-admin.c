@@ -51,7 +51,7 @@ static char *cpu_model(void)
 
 /* What a host verb was given: its spec (for usage errors), operands, options. */
 struct host_args {
-	const struct sc_cmd_spec *spec;
+	const struct sc_cmdopt_spec *spec;
 	char **ops;
 	int nops;
 	bool json, all;
@@ -68,8 +68,8 @@ static int host_self(const struct host_args *a, const struct sc_helper_env *env)
 	const char *runner = "direct", *user = env->user;
 
 	if (a->nops && !sc_target_name_ok(a->ops[0]))
-		return sc_cmd_usage_error(a->spec, "'%s' is not a target name",
-					  a->ops[0]);
+		return sc_cmdopt_usage_error(a->spec, "'%s' is not a target name",
+					     a->ops[0]);
 	if (uname(&u) < 0 || gethostname(host, sizeof(host)) < 0)
 		return 1;
 	host[sizeof(host) - 1] = '\0';
@@ -252,7 +252,7 @@ static int host_add(struct sc_targets *all, const char *path, const struct host_
 		return 1;
 	}
 	if (sc_execute_parse(execute, &t.ex, &err) < 0)
-		return sc_cmd_usage_error(a->spec, "%s", err.msg);
+		return sc_cmdopt_usage_error(a->spec, "%s", err.msg);
 	t.name = sc_strdupf("%s", name);
 	t.execute = sc_strdupf("%s", execute);
 	t.groups = calloc(a->groups.n + 1, sizeof(*t.groups));
@@ -397,18 +397,19 @@ static int host_usage_check(const struct host_args *a, const char *verb)
 	bool named = !strcmp(verb, "add") || !strcmp(verb, "probe");
 
 	if (named && !sc_target_name_ok(a->ops[0]))
-		return sc_cmd_usage_error(a->spec, "'%s' is not a target name",
-					  a->ops[0]);
+		return sc_cmdopt_usage_error(a->spec, "'%s' is not a target name",
+					     a->ops[0]);
 	for (size_t i = 0; named && i < a->groups.n; i++)
 		if (!sc_target_name_ok(a->groups.v[i]))
-			return sc_cmd_usage_error(a->spec,
-						  "--group '%s': not a group name",
-						  a->groups.v[i]);
+			return sc_cmdopt_usage_error(a->spec,
+						     "--group '%s': not a group name",
+						     a->groups.v[i]);
 	if (!strcmp(verb, "refresh") && a->all == (a->nops == 1))
-		return sc_cmd_usage_error(a->spec, "give NAME, @GROUP or --all");
+		return sc_cmdopt_usage_error(a->spec, "give NAME, @GROUP or --all");
 	if (!strcmp(verb, "accept") && strncmp(a->ops[1], "SHA256:", 7) != 0)
-		return sc_cmd_usage_error(a->spec, "'%s' is not a SHA256:... fingerprint",
-					  a->ops[1]);
+		return sc_cmdopt_usage_error(a->spec,
+					     "'%s' is not a SHA256:... fingerprint",
+					     a->ops[1]);
 	return 0;
 }
 
@@ -445,16 +446,16 @@ int sc_helper_host(int argc, char **argv, const struct sc_helper_env *env)
 {
 	struct host_args a = {0};
 	const struct sc_cmdopt list_opts[] = {
-		SC_CMD_FLAG(0, "json", &a.json, "one JSON array, an object a target"),
+		SC_CMDOPT_FLAG(0, "json", &a.json, "one JSON array, an object a target"),
 	};
 	const struct sc_cmdopt add_opts[] = {
-		SC_CMD_LIST(0, "group", "G", &a.groups,
-			    "put the target in group G (-T @G); repeat for more"),
+		SC_CMDOPT_LIST(0, "group", "G", &a.groups,
+			       "put the target in group G (-T @G); repeat for more"),
 	};
 	const struct sc_cmdopt refresh_opts[] = {
-		SC_CMD_FLAG(0, "all", &a.all, "every target in known_hosts"),
+		SC_CMDOPT_FLAG(0, "all", &a.all, "every target in known_hosts"),
 	};
-	const struct sc_cmd_spec verbs[] = {
+	const struct sc_cmdopt_spec verbs[] = {
 		{.name = "host self",
 		 .synopsis = "[NAME]",
 		 .about = "Print this host's entry (named NAME, else its host name), to\n"
@@ -464,14 +465,14 @@ int sc_helper_host(int argc, char **argv, const struct sc_helper_env *env)
 		 .synopsis = "[--json]",
 		 .about =
 			 "Every target in known_hosts: name, execute, kernel, arch, groups.",
-		 SC_CMD_OPTS(list_opts)},
+		 SC_CMDOPT_ROWS(list_opts)},
 		{.name = "host add",
 		 .synopsis =
 			 "NAME ssh:[USER@]HOST[:PORT]:auth|sudo|direct [--group G]...",
 		 .about =
 			 "Ask the host over SSH for its kernel, arch and cpu, and append its\n"
 			 "entry to known_hosts.",
-		 SC_CMD_OPTS(add_opts),
+		 SC_CMDOPT_ROWS(add_opts),
 		 .min_args = 2,
 		 .max_args = 2},
 		{.name = "host remove",
@@ -484,7 +485,7 @@ int sc_helper_host(int argc, char **argv, const struct sc_helper_env *env)
 		 .about =
 			 "Ask the targets again for their kernel, arch and cpu (after an\n"
 			 "upgrade), and save what changed.",
-		 SC_CMD_OPTS(refresh_opts),
+		 SC_CMDOPT_ROWS(refresh_opts),
 		 .max_args = 1},
 		{.name = "host accept",
 		 .synopsis = "NAME SHA256:FINGERPRINT",
@@ -494,15 +495,16 @@ int sc_helper_host(int argc, char **argv, const struct sc_helper_env *env)
 		 .min_args = 2,
 		 .max_args = 2},
 		{.name = "host probe",
+		 .prog = "stapcache-remote",
 		 .synopsis = "NAME EXECUTE [--group G]...",
 		 .about =
 			 "Print the entry host add would append, and save nothing (stapcache\n"
 			 "--remote's ad-hoc targets).",
-		 SC_CMD_OPTS(add_opts),
+		 SC_CMDOPT_ROWS(add_opts),
 		 .min_args = 2,
 		 .max_args = 2},
 	};
-	const struct sc_cmd_spec top = {
+	const struct sc_cmdopt_spec top = {
 		.name = "host",
 		.synopsis = "self|list|add|remove|refresh|accept [ARGUMENTS]",
 		.about =
@@ -523,24 +525,25 @@ int sc_helper_host(int argc, char **argv, const struct sc_helper_env *env)
 		.max_args = -1,
 		.stop_at_operand = true,
 	};
-	const struct sc_cmd_spec *specs[] = {&verbs[0], &verbs[1], &verbs[2], &verbs[3],
-					     &verbs[4], &verbs[5], &verbs[6]};
+	const struct sc_cmdopt_spec *specs[] = {&verbs[0], &verbs[1], &verbs[2],
+						&verbs[3], &verbs[4], &verbs[5],
+						&verbs[6]};
 	const char *verb;
-	int r = sc_cmd_parse(&top, argc, argv), status;
+	int r = sc_cmdopt_parse(&top, argc, argv), status;
 
 	if (r < 0)
-		return sc_cmd_exit(r);
-	a.spec = sc_cmd_find(specs, sizeof(specs) / sizeof(specs[0]), argv[r]);
+		return sc_cmdopt_exit(r);
+	a.spec = sc_cmdopt_find(specs, sizeof(specs) / sizeof(specs[0]), argv[r]);
 	if (!a.spec)
-		return sc_cmd_usage_error(&top,
-					  "unknown verb '%s' (self, list, add, remove, refresh "
-					  "or accept)",
-					  argv[r]);
+		return sc_cmdopt_usage_error(&top,
+					     "unknown verb '%s' (self, list, add, remove, refresh "
+					     "or accept)",
+					     argv[r]);
 	argc -= r;
 	argv += r;
-	r = sc_cmd_parse(a.spec, argc, argv);
+	r = sc_cmdopt_parse(a.spec, argc, argv);
 	if (r < 0) {
-		status = sc_cmd_exit(r);
+		status = sc_cmdopt_exit(r);
 	} else {
 		a.ops = argv + r;
 		a.nops = argc - r;

@@ -118,21 +118,22 @@ int sc_helper_bless(int argc, char **argv, const struct sc_helper_env *env)
 	struct sc_strv names = {0};
 	const char *admin = NULL, *policy = DEFAULT_POLICY;
 	const struct sc_cmdopt opts[] = {
-		SC_CMD_LIST('T', NULL, "TARGET", &names,
-			    "a known_hosts target or @GROUP; repeat for more"),
-		SC_CMD_STRING(0, "admin", "USER", &admin,
-			      "log in as USER (default: the target's login)"),
-		SC_CMD_STRING(0, "policy", "PATH", &policy,
-			      "the policy file (default: " DEFAULT_POLICY ")"),
+		SC_CMDOPT_LIST('T', NULL, "TARGET", &names,
+			       "a known_hosts target or @GROUP; repeat for more"),
+		SC_CMDOPT_STRING(0, "admin", "USER", &admin,
+				 "log in as USER (default: the target's login)"),
+		SC_CMDOPT_STRING(0, "policy", "PATH", &policy,
+				 "the policy file (default: " DEFAULT_POLICY ")"),
 	};
-	const struct sc_cmd_spec spec = {
+	const struct sc_cmdopt_spec spec = {
 		.name = "bless",
+		.prog = "stapcache-remote",
 		.synopsis = "-T TARGET... [--admin USER] [--policy PATH] -- HEX LINE",
 		.about =
 			"Append LINE, the authorized_probes line of the module whose SHA-256\n"
 			"is HEX, on each target unless HEX is there already (run by\n"
 			"stapcache bless -T).",
-		SC_CMD_OPTS(opts),
+		SC_CMDOPT_ROWS(opts),
 		.min_args = 2,
 		.max_args = 2,
 		.stop_at_operand = true,
@@ -140,14 +141,14 @@ int sc_helper_bless(int argc, char **argv, const struct sc_helper_env *env)
 	struct sc_targets all = {0};
 	struct sc_error err = {{0}};
 	size_t *idx = NULL, nidx = 0;
-	int status = sc_cmd_parse(&spec, argc, argv), r = status;
+	int status = sc_cmdopt_parse(&spec, argc, argv), r = status;
 
 	if (r < 0) {
-		status = sc_cmd_exit(r);
+		status = sc_cmdopt_exit(r);
 		goto out;
 	}
 	if (names.n == 0) {
-		status = sc_cmd_usage_error(&spec, "no -T TARGET");
+		status = sc_cmdopt_usage_error(&spec, "no -T TARGET");
 		goto out;
 	}
 	status = 1;

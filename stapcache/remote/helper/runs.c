@@ -222,27 +222,27 @@ int sc_helper_ps(int argc, char **argv, const struct sc_helper_env *env)
 {
 	struct sc_strv specs = {0};
 	const struct sc_cmdopt opts[] = {
-		SC_CMD_LIST('T', NULL, "TARGET", &specs,
-			    "list what runs on TARGET (a known_hosts target or @GROUP)\n"
-			    "instead of this host; repeat for more"),
+		SC_CMDOPT_LIST('T', NULL, "TARGET", &specs,
+			       "list what runs on TARGET (a known_hosts target or @GROUP)\n"
+			       "instead of this host; repeat for more"),
 	};
-	const struct sc_cmd_spec spec = {
+	const struct sc_cmdopt_spec spec = {
 		.name = "ps",
 		.synopsis = "[-T TARGET|@GROUP]...",
 		.about =
 			"What staprun-auth runs here, or on each target: one line a run\n"
 			"(module, user, start, pid, state, digest, command). Exit 1 when a\n"
 			"target could not be asked.",
-		SC_CMD_OPTS(opts),
+		SC_CMDOPT_ROWS(opts),
 	};
 	struct sc_targets all = {0};
 	struct sc_error err = {{0}};
 	size_t *idx = NULL, n = 0;
 	bool header = false;
-	int failed = 0, r = sc_cmd_parse(&spec, argc, argv);
+	int failed = 0, r = sc_cmdopt_parse(&spec, argc, argv);
 
 	if (r < 0) {
-		failed = sc_cmd_exit(r);
+		failed = sc_cmdopt_exit(r);
 		goto out;
 	}
 	if (specs.n == 0) {
@@ -388,17 +388,18 @@ int sc_helper_kill(int argc, char **argv, const struct sc_helper_env *env)
 {
 	struct sc_strv specs = {0};
 	const struct sc_cmdopt opts[] = {
-		SC_CMD_LIST('T', NULL, "TARGET", &specs,
-			    "stop the run on TARGET (a known_hosts target) instead of here"),
+		SC_CMDOPT_LIST(
+			'T', NULL, "TARGET", &specs,
+			"stop the run on TARGET (a known_hosts target) instead of here"),
 	};
-	const struct sc_cmd_spec spec = {
+	const struct sc_cmdopt_spec spec = {
 		.name = "kill",
 		.synopsis = "[-T TARGET] MODULE",
 		.about =
 			"Stop your run of MODULE (as stapcache ps names it) the way a Ctrl-C\n"
 			"does, and wait until the module is unloaded. Another user's run is\n"
 			"refused (exit 4).",
-		SC_CMD_OPTS(opts),
+		SC_CMDOPT_ROWS(opts),
 		.min_args = 1,
 		.max_args = 1,
 	};
@@ -407,19 +408,19 @@ int sc_helper_kill(int argc, char **argv, const struct sc_helper_env *env)
 	struct source src = {.name = "local"};
 	const struct sc_target *t;
 	const char *module;
-	int rc = 1, r = sc_cmd_parse(&spec, argc, argv);
+	int rc = 1, r = sc_cmdopt_parse(&spec, argc, argv);
 
 	if (r < 0) {
-		rc = sc_cmd_exit(r);
+		rc = sc_cmdopt_exit(r);
 		goto out;
 	}
 	module = argv[r];
 	if (specs.n > 1) {
-		rc = sc_cmd_usage_error(&spec, "one -T TARGET at most");
+		rc = sc_cmdopt_usage_error(&spec, "one -T TARGET at most");
 		goto out;
 	}
 	if (!sc_module_name_ok(module)) {
-		rc = sc_cmd_usage_error(&spec, "'%s' is not a module name", module);
+		rc = sc_cmdopt_usage_error(&spec, "'%s' is not a module name", module);
 		goto out;
 	}
 	if (specs.n) {

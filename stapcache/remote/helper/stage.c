@@ -40,7 +40,6 @@
 #include "common/modinfo.h"
 #include "remote/helper/stage.h"
 
-
 static double now(void)
 {
 	struct timespec ts;

@@ -59,7 +59,7 @@ struct run_args {
  * The -T NAME=MODULE.ko items, looked up in all (known_hosts and the
  * --entry ad-hoc targets). Returns 0, or non-zero after saying why.
  */
-static int run_items(const struct sc_cmd_spec *spec, const struct run_args *a,
+static int run_items(const struct sc_cmdopt_spec *spec, const struct run_args *a,
 		     const struct sc_helper_env *env, struct sc_targets *all,
 		     struct sc_fanout_item *items)
 {
@@ -77,8 +77,9 @@ static int run_items(const struct sc_cmd_spec *spec, const struct run_args *a,
 		char *name;
 
 		if (!eq)
-			return sc_cmd_usage_error(spec,
-						  "-T '%s': expected NAME=MODULE.ko", v);
+			return sc_cmdopt_usage_error(spec,
+						     "-T '%s': expected NAME=MODULE.ko",
+						     v);
 		name = sc_strdupf("%.*s", (int)(eq - v), v);
 		items[i].target = sc_targets_find(all, name);
 		items[i].module_path = eq + 1;
@@ -136,30 +137,32 @@ static int helper_run(int argc, char **argv, const struct sc_helper_env *env)
 {
 	struct run_args a = {.trace = false};
 	const struct sc_cmdopt opts[] = {
-		SC_CMD_LIST('T', NULL, "NAME=MODULE.ko", &a.modules,
-			    "run MODULE.ko on target NAME; repeat for more"),
-		SC_CMD_LIST(0, "entry", "YAML", &a.entries,
-			    "an ad-hoc target's known_hosts entry (host probe's output)"),
-		SC_CMD_LIST(0, "runner-arg", "WORD", &a.runner_args,
-			    "a word of the runner's command line, before the module"),
-		SC_CMD_FLAG(0, "trace", &a.trace, "the output is a one-liner's events"),
-		SC_CMD_STRING(0, "output-file", "FILE", &a.output_file,
-			      "write the output to FILE (FILE.NAME for each of several)"),
-		SC_CMD_ROW('v'),
-		SC_CMD_ROW(SC_OPT_CONNECT_TIMEOUT),
-		SC_CMD_ROW(SC_OPT_IO_TIMEOUT),
-		SC_CMD_ROW(SC_OPT_JOBS),
-		SC_CMD_ROW(SC_OPT_DURATION),
-		SC_CMD_ROW(SC_OPT_OUTPUT),
-		SC_CMD_ROW(SC_OPT_NO_PROGRESS),
+		SC_CMDOPT_LIST('T', NULL, "NAME=MODULE.ko", &a.modules,
+			       "run MODULE.ko on target NAME; repeat for more"),
+		SC_CMDOPT_LIST(0, "entry", "YAML", &a.entries,
+			       "an ad-hoc target's known_hosts entry (host probe's output)"),
+		SC_CMDOPT_LIST(0, "runner-arg", "WORD", &a.runner_args,
+			       "a word of the runner's command line, before the module"),
+		SC_CMDOPT_FLAG(0, "trace", &a.trace,
+			       "the output is a one-liner's events"),
+		SC_CMDOPT_STRING(0, "output-file", "FILE", &a.output_file,
+				 "write the output to FILE (FILE.NAME for each of several)"),
+		SC_CMDOPT_ROW('v'),
+		SC_CMDOPT_ROW(SC_OPT_CONNECT_TIMEOUT),
+		SC_CMDOPT_ROW(SC_OPT_IO_TIMEOUT),
+		SC_CMDOPT_ROW(SC_OPT_JOBS),
+		SC_CMDOPT_ROW(SC_OPT_DURATION),
+		SC_CMDOPT_ROW(SC_OPT_OUTPUT),
+		SC_CMDOPT_ROW(SC_OPT_NO_PROGRESS),
 	};
-	const struct sc_cmd_spec spec = {
+	const struct sc_cmdopt_spec spec = {
 		.name = "run",
+		.prog = "stapcache-remote",
 		.synopsis = "[OPTIONS] -T NAME=MODULE.ko... [--] [NAME=VALUE]...",
 		.about =
 			"Ship each module to its target over SSH and run it there, the\n"
 			"output here (run by stapcache -T); NAME=VALUE are module parameters.",
-		SC_CMD_OPTS(opts),
+		SC_CMDOPT_ROWS(opts),
 		.max_args = -1,
 		.stop_at_operand = true,
 		.req = &a.req,
@@ -167,15 +170,15 @@ static int helper_run(int argc, char **argv, const struct sc_helper_env *env)
 	struct sc_fanout_item *items = NULL;
 	struct sc_targets all = {0};
 	struct sc_error err = {{0}};
-	int status = sc_cmd_parse(&spec, argc, argv), r = status;
+	int status = sc_cmdopt_parse(&spec, argc, argv), r = status;
 
 	if (r < 0) {
-		status = sc_cmd_exit(r);
+		status = sc_cmdopt_exit(r);
 		goto out;
 	}
 	status = 2;
 	if (a.modules.n == 0) {
-		status = sc_cmd_usage_error(&spec, "no -T NAME=MODULE.ko");
+		status = sc_cmdopt_usage_error(&spec, "no -T NAME=MODULE.ko");
 		goto out;
 	}
 	items = calloc(a.modules.n, sizeof(*items));

@@ -507,35 +507,37 @@ static const char *parse(int argc, char **argv, struct args *a, int *status)
 	 * rest, which both take, as stapcache passes them (store/client.c).
 	 */
 	const struct sc_cmdopt opts[] = {
-		SC_CMD_STRING(0, "out", "DIR", &a->out, "where the entry's parts go"),
-		SC_CMD_FLAG(0, "lease", &a->lease,
-			    "on a miss, build under the store's lease, or wait for\n"
-			    "its holder's build"),
-		SC_CMD_STRING(0, "key", "HEX", &a->key, "the entry's key"),
-		SC_CMD_STRING(0, "module", "NAME", &a->module, "the module's name"),
-		SC_CMD_LIST(0, "store", "URL", &c.stores,
-			    "a store (before STAPCACHE_STORES' URLs); repeat for more"),
-		SC_CMD_LIST(0, "trust", "KEY", &c.trust,
-			    "a trusted builder's public key; repeat for more"),
-		SC_CMD_STRING(0, "builder-key", "PATH", &a->builder_key,
-			      "this machine's builder key (put signs with it)"),
-		SC_CMD_LONG(0, "connect-timeout", "MS", &c.connect_ms, 0, COUNT_MAX,
-			    "connect timeout, milliseconds (default 300)"),
-		SC_CMD_LONG(0, "timeout", "MS", &c.timeout_ms, 0, COUNT_MAX,
-			    "one whole transfer's timeout, milliseconds (default 3000)"),
-		SC_CMD_LONG(0, "wait", "S", &c.wait_s, 0, COUNT_MAX,
-			    "seconds get --lease waits for another machine's build\n"
-			    "(default 120)"),
-		SC_CMD_STRING(0, "auth-file", "PATH", &a->o.auth_file,
-			      "http(s): a file holding \"bearer TOKEN\" or\n"
-			      "\"basic USER:PASS\""),
-		SC_CMD_STRING(0, "ca-file", "PATH", &a->o.ca_file,
-			      "rediss: extra CA certificates (PEM)"),
-		SC_CMD_STRING(0, "entry", "DIR", &a->entry, "the local entry to upload"),
+		SC_CMDOPT_STRING(0, "out", "DIR", &a->out, "where the entry's parts go"),
+		SC_CMDOPT_FLAG(0, "lease", &a->lease,
+			       "on a miss, build under the store's lease, or wait for\n"
+			       "its holder's build"),
+		SC_CMDOPT_STRING(0, "key", "HEX", &a->key, "the entry's key"),
+		SC_CMDOPT_STRING(0, "module", "NAME", &a->module, "the module's name"),
+		SC_CMDOPT_LIST(0, "store", "URL", &c.stores,
+			       "a store (before STAPCACHE_STORES' URLs); repeat for more"),
+		SC_CMDOPT_LIST(0, "trust", "KEY", &c.trust,
+			       "a trusted builder's public key; repeat for more"),
+		SC_CMDOPT_STRING(0, "builder-key", "PATH", &a->builder_key,
+				 "this machine's builder key (put signs with it)"),
+		SC_CMDOPT_LONG(0, "connect-timeout", "MS", &c.connect_ms, 0, COUNT_MAX,
+			       "connect timeout, milliseconds (default 300)"),
+		SC_CMDOPT_LONG(0, "timeout", "MS", &c.timeout_ms, 0, COUNT_MAX,
+			       "one whole transfer's timeout, milliseconds (default 3000)"),
+		SC_CMDOPT_LONG(0, "wait", "S", &c.wait_s, 0, COUNT_MAX,
+			       "seconds get --lease waits for another machine's build\n"
+			       "(default 120)"),
+		SC_CMDOPT_STRING(0, "auth-file", "PATH", &a->o.auth_file,
+				 "http(s): a file holding \"bearer TOKEN\" or\n"
+				 "\"basic USER:PASS\""),
+		SC_CMDOPT_STRING(0, "ca-file", "PATH", &a->o.ca_file,
+				 "rediss: extra CA certificates (PEM)"),
+		SC_CMDOPT_STRING(0, "entry", "DIR", &a->entry,
+				 "the local entry to upload"),
 	};
 	const size_t n = sizeof(opts) / sizeof(opts[0]);
-	const struct sc_cmd_spec top = {
-		.name = "store",
+	const struct sc_cmdopt_spec top = {
+		.name = "",
+		.prog = "stapcache-store",
 		.synopsis = "get|put|keygen|pubkey [OPTIONS]",
 		.about =
 			"stapcache's shared-cache helper (stapcache-store), run by stapcache\n"
@@ -544,8 +546,9 @@ static const char *parse(int argc, char **argv, struct args *a, int *status)
 		.max_args = -1,
 		.stop_at_operand = true,
 	};
-	const struct sc_cmd_spec verbs[] = {
-		{.name = "store get",
+	const struct sc_cmdopt_spec verbs[] = {
+		{.name = "get",
+		 .prog = "stapcache-store",
 		 .synopsis = "--key HEX --module NAME --out DIR [--lease] [OPTIONS]",
 		 .about =
 			 "Look the entry up in each store in order, verify it, write\n"
@@ -553,7 +556,8 @@ static const char *parse(int argc, char **argv, struct args *a, int *status)
 			 "lease (build, then close stdin), reject or error.",
 		 .opts = opts,
 		 .nopts = n - 1},
-		{.name = "store put",
+		{.name = "put",
+		 .prog = "stapcache-store",
 		 .synopsis =
 			 "--key HEX --module NAME --entry DIR --builder-key PATH [OPTIONS]",
 		 .about =
@@ -561,46 +565,50 @@ static const char *parse(int argc, char **argv, struct args *a, int *status)
 			 "store that does not hold a valid one.",
 		 .opts = opts + 2,
 		 .nopts = n - 2},
-		{.name = "store keygen",
+		{.name = "keygen",
+		 .prog = "stapcache-store",
 		 .synopsis = "PATH",
 		 .about = "Create the builder key PATH (0600); print its public half.",
 		 .min_args = 1,
 		 .max_args = 1},
-		{.name = "store pubkey",
+		{.name = "pubkey",
+		 .prog = "stapcache-store",
 		 .synopsis = "PATH",
 		 .about = "Print the public half of the builder key PATH.",
 		 .min_args = 1,
 		 .max_args = 1},
 	};
-	const struct sc_cmd_spec *specs[] = {&verbs[0], &verbs[1], &verbs[2], &verbs[3]};
-	const struct sc_cmd_spec *verb;
+	const struct sc_cmdopt_spec *specs[] = {&verbs[0], &verbs[1], &verbs[2],
+						&verbs[3]};
+	const struct sc_cmdopt_spec *verb;
 	const char *word = NULL;
-	int r = sc_cmd_parse(&top, argc, argv);
+	int r = sc_cmdopt_parse(&top, argc, argv);
 
 	*status = 2;
 	if (r < 0) {
-		*status = sc_cmd_exit(r);
+		*status = sc_cmdopt_exit(r);
 		return NULL;
 	}
-	verb = sc_cmd_find(specs, sizeof(specs) / sizeof(specs[0]), argv[r]);
+	verb = sc_cmdopt_find(specs, sizeof(specs) / sizeof(specs[0]), argv[r]);
 	if (!verb) {
-		sc_cmd_usage_error(&top, "unknown verb '%s' (get, put, keygen or pubkey)",
-				   argv[r]);
+		sc_cmdopt_usage_error(&top,
+				      "unknown verb '%s' (get, put, keygen or pubkey)",
+				      argv[r]);
 		return NULL;
 	}
 	argc -= r;
 	argv += r;
-	r = sc_cmd_parse(verb, argc, argv);
+	r = sc_cmdopt_parse(verb, argc, argv);
 	if (r < 0)
-		*status = sc_cmd_exit(r);
+		*status = sc_cmdopt_exit(r);
 	else if (verb == &verbs[0] && (!a->key || !a->module || !a->out))
-		sc_cmd_usage_error(verb, "--key, --module and --out are required");
+		sc_cmdopt_usage_error(verb, "--key, --module and --out are required");
 	else if (verb == &verbs[1] &&
 		 (!a->key || !a->module || !a->entry || !a->builder_key))
-		sc_cmd_usage_error(verb,
-				   "--key, --module, --entry and --builder-key are required");
+		sc_cmdopt_usage_error(
+			verb, "--key, --module, --entry and --builder-key are required");
 	else if (c.stores.n > STORES_MAX)
-		sc_cmd_usage_error(verb, "at most %d stores", STORES_MAX);
+		sc_cmdopt_usage_error(verb, "at most %d stores", STORES_MAX);
 	else if (take(a, &c) < 0)
 		fprintf(stderr, "stapcache: out of memory\n");
 	else
