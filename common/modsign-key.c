@@ -103,39 +103,45 @@ static X509 *parse_cert(const char *buf, size_t len)
 	return x;
 }
 
-int sc_modsign_cert_load(const char *path, struct sc_modsign_cert **out,
-			 struct sc_error *err)
+/* The first certificate of the file at path into *out (set on success). */
+static int read_cert(const char *path, X509 **out, struct sc_error *err)
 {
-	struct sc_modsign_cert *c = NULL;
 	char *buf = NULL;
 	size_t len = 0;
+	X509 *x;
 	int r;
 
 	r = sc_read_file(path, SC_MODSIGN_FILE_MAX, &buf, &len);
 	if (r < 0) {
 		sc_error_set(err, "cannot read the certificate %s: %s", path,
 			     r == -EFBIG ? "too large" : strerror(-r));
-		goto out;
+		return r;
 	}
-	c = calloc(1, sizeof(*c));
-	if (!c) {
-		r = -ENOMEM;
-		goto out;
-	}
-	c->x509 = parse_cert(buf, len);
-	if (!c->x509) {
-		r = sc_modsign_crypto_fail(err, -EINVAL,
-					   "%s holds no X.509 certificate (DER or PEM)",
-					   path);
-		goto out;
+	x = parse_cert(buf, len);
+	free(buf);
+	if (!x)
+		return sc_modsign_crypto_fail(err, -EINVAL,
+					      "%s holds no X.509 certificate (DER or PEM)",
+					      path);
+	*out = x;
+	return 0;
+}
+
+int sc_modsign_cert_load(const char *path, struct sc_modsign_cert **out,
+			 struct sc_error *err)
+{
+	struct sc_modsign_cert *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	r = read_cert(path, &c->x509, err);
+	if (r < 0) {
+		free(c);
+		return r;
 	}
 	*out = c;
-	c = NULL;
-	r = 0;
-out:
-	sc_modsign_cert_free(c);
-	free(buf);
-	return r;
+	return 0;
 }
 
 int sc_modsign_cert_der(const struct sc_modsign_cert *cert, uint8_t **der, size_t *len)
@@ -563,7 +569,6 @@ int sc_modsign_key_load(const char *key_path, const char *cert_path,
 			struct sc_error *err)
 {
 	struct sc_modsign_key *k = NULL;
-	struct sc_modsign_cert *c = NULL;
 	struct pass_ctx pc = {passphrase, false};
 	char *kpath = NULL, *cpath = NULL, *buf = NULL;
 	size_t len = 0;
@@ -604,11 +609,9 @@ int sc_modsign_key_load(const char *key_path, const char *cert_path,
 		goto out;
 	}
 	if (cpath) {
-		r = sc_modsign_cert_load(cpath, &c, err);
+		r = read_cert(cpath, &k->cert.x509, err);
 		if (r < 0)
 			goto out;
-		k->cert.x509 = c->x509;
-		c->x509 = NULL;
 	} else {
 		k->cert.x509 = parse_cert(buf, len);
 		if (!k->cert.x509) {
@@ -628,7 +631,6 @@ int sc_modsign_key_load(const char *key_path, const char *cert_path,
 out:
 	BIO_free(b);
 	free_secret(buf, len);
-	sc_modsign_cert_free(c);
 	sc_modsign_key_free(k);
 	free(kpath);
 	free(cpath);

@@ -168,45 +168,53 @@ static int der_small_int(const unsigned char **p, const unsigned char *end, int 
  */
 static int check_versions(const unsigned char *der, size_t len, struct sc_error *err)
 {
-	const unsigned char *p = der, *end = der + len, *c, *ce, *sd, *sdend;
-	int sd_version = 0, si_version = 0, r;
+	const unsigned char *p = der, *end = der + len, *c = NULL, *ce = NULL;
+	int sd_version = 0, si_version = 0;
 
 	/* ContentInfo { contentType, [0] EXPLICIT SignedData { version,
 	 * digestAlgorithms, encapContentInfo, [0] certificates OPTIONAL,
 	 * [1] crls OPTIONAL, signerInfos { SignerInfo { version, sid ... */
-	r = der_next(&p, end, 0x30, &c, &ce);
+	if (der_next(&p, end, 0x30, &c, &ce) < 0)
+		goto bad;
 	p = c;
-	r = r ?: der_next(&p, ce, 0x06, &c, &ce);
-	r = r ?: der_next(&p, end, 0xa0, &c, &ce);
+	end = ce;
+	if (der_next(&p, end, 0x06, &c, &ce) < 0 || der_next(&p, end, 0xa0, &c, &ce) < 0)
+		goto bad;
 	p = c;
-	r = r ?: der_next(&p, ce, 0x30, &sd, &sdend);
-	p = sd;
-	r = r ?: der_small_int(&p, sdend, &sd_version);
-	r = r ?: der_next(&p, sdend, 0x31, &c, &ce);
-	r = r ?: der_next(&p, sdend, 0x30, &c, &ce);
-	if (!r && p < sdend && *p == 0xa0)
-		r = der_next(&p, sdend, 0xa0, &c, &ce);
-	if (!r && p < sdend && *p == 0xa1)
-		r = der_next(&p, sdend, 0xa1, &c, &ce);
-	r = r ?: der_next(&p, sdend, 0x31, &c, &ce);
+	end = ce;
+	if (der_next(&p, end, 0x30, &c, &ce) < 0)
+		goto bad;
 	p = c;
-	r = r ?: der_next(&p, ce, 0x30, &c, &ce);
+	end = ce;
+	if (der_small_int(&p, end, &sd_version) < 0 ||
+	    der_next(&p, end, 0x31, &c, &ce) < 0 || der_next(&p, end, 0x30, &c, &ce) < 0)
+		goto bad;
+	if (p < end && *p == 0xa0 && der_next(&p, end, 0xa0, &c, &ce) < 0)
+		goto bad;
+	if (p < end && *p == 0xa1 && der_next(&p, end, 0xa1, &c, &ce) < 0)
+		goto bad;
+	if (der_next(&p, end, 0x31, &c, &ce) < 0)
+		goto bad;
 	p = c;
-	r = r ?: der_small_int(&p, ce, &si_version);
-	if (r < 0) {
-		sc_error_set(
-			err,
-			"the module signature's CMS does not have the SignedData layout");
-		return -EBADMSG;
-	}
-	if (!((sd_version == 1 && si_version == 1 && p < ce && *p == 0x30) ||
-	      (sd_version == 3 && si_version == 3 && p < ce && *p == 0x80))) {
+	end = ce;
+	if (der_next(&p, end, 0x30, &c, &ce) < 0)
+		goto bad;
+	p = c;
+	end = ce;
+	if (der_small_int(&p, end, &si_version) < 0)
+		goto bad;
+	if (!((sd_version == 1 && si_version == 1 && p < end && *p == 0x30) ||
+	      (sd_version == 3 && si_version == 3 && p < end && *p == 0x80))) {
 		sc_error_set(err,
 			     "the module signature's versions (SignedData %d, SignerInfo %d) are not ones the kernel takes",
 			     sd_version, si_version);
 		return -EBADMSG;
 	}
 	return 0;
+bad:
+	sc_error_set(err,
+		     "the module signature's CMS does not have the SignedData layout");
+	return -EBADMSG;
 }
 
 /* An AlgorithmIdentifier's parameters: absent or NULL. */
