@@ -43,7 +43,8 @@ tests-clean-local:
 UNIT_TESTS = tests/unit/test-record tests/unit/test-config tests/unit/test-fsutil \
 	tests/unit/test-policy tests/unit/test-modinfo tests/unit/test-targets \
 	tests/unit/test-entry tests/unit/test-options tests/unit/test-key \
-	tests/unit/test-trace tests/unit/test-output tests/unit/test-cache
+	tests/unit/test-trace tests/unit/test-output tests/unit/test-cache \
+	tests/unit/test-modsign
 check_PROGRAMS += $(UNIT_TESTS)
 tests_unit_test_entry_SOURCES = tests/unit/test-entry.c $(STORE_ENTRY_SOURCES)
 tests_unit_test_options_SOURCES = tests/unit/test-options.c tests/unit/fixture.h
@@ -121,6 +122,13 @@ tests_vm_attack_review_LDFLAGS = -all-static
 tests_vm_attack_review_LDADD =
 EXTRA_DIST += $(VM_TESTS) tests/vm/vmtest.sh tests/vm/lib.sh tests/vm/build-guest \
 	tests/vm/run-guest tests/vm/smoke-test tests/vm/README.md
+# common/modsign.c from the shell: build-guest --secure-boot makes the Secure
+# Boot guest's db key with it, tests/vm/secureboot.sh signs modules with it.
+# Built by make (not only make check): the guest can be built before the tests.
+noinst_PROGRAMS += tests/vm/modsign-tool
+tests_vm_modsign_tool_LDADD = common/libcommon.la $(YAML_LIBS) $(CRYPTO_LINK)
+# The Secure Boot guest (issue 20): VM_SECURE_BOOT=1 tests/vm/lib.sh.
+EXTRA_DIST += tests/vm/build-sb tests/vm/secureboot.sh
 
 # ---------------------------------------------------------------- sanitized
 # The tests again in a build configured with --enable-sanitizers (ASan,
