@@ -9,6 +9,7 @@ common_libcommon_la_SOURCES = \
 	common/fsutil.c common/fsutil.h common/readfd.c \
 	common/modinfo.c common/modinfo.h \
 	common/modsign.c common/modsign-key.c common/modsign.h common/modsign-priv.h \
+	common/modsign-frame.c \
 	common/parse.c common/parse.h \
 	common/policy.c common/policy.h \
 	common/record.c common/record.h \
