@@ -44,7 +44,7 @@ UNIT_TESTS = tests/unit/test-record tests/unit/test-config tests/unit/test-fsuti
 	tests/unit/test-policy tests/unit/test-modinfo tests/unit/test-targets \
 	tests/unit/test-entry tests/unit/test-options tests/unit/test-key \
 	tests/unit/test-trace tests/unit/test-output tests/unit/test-cache \
-	tests/unit/test-modsign
+	tests/unit/test-modsign tests/unit/test-signing
 check_PROGRAMS += $(UNIT_TESTS)
 tests_unit_test_entry_SOURCES = tests/unit/test-entry.c $(STORE_ENTRY_SOURCES)
 tests_unit_test_options_SOURCES = tests/unit/test-options.c tests/unit/fixture.h

@@ -2,6 +2,7 @@
 #ifndef SC_TARGETS_H
 #define SC_TARGETS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/error.h"
@@ -21,6 +22,11 @@
  *       runtime: /var/lib/stapcache/runtime/x   # optional
  *       sysroot: /srv/sysroots/web              # optional
  *       groups: [web, prod]                     # optional
+ *       lockdown: integrity                     # optional, host add records
+ *       sig-enforce: yes                        #   these (issue 20): what the
+ *       secure-boot: on                         #   kernel demands of a module's
+ *       module-signers:                         #   signature, and the
+ *         - sha256:0538f409...                  #   certificates it trusts
  *
  * The proposal's one-line form is read as well (a file is one form or the other):
  *
@@ -49,6 +55,19 @@ struct sc_target {
 	char **groups;
 	size_t ngroups;
 	char *origin; /* "FILE:LINE" of the entry, for messages */
+	/*
+	 * Module signatures (issue 20), as host add/refresh read them there;
+	 * NULL when not known (an older entry, or not readable there):
+	 * lockdown "none", "integrity" or "confidentiality"
+	 * (/sys/kernel/security/lockdown); sig_enforce "yes" or "no"
+	 * (module.sig_enforce); secure_boot "on" or "off" (the SecureBoot
+	 * UEFI variable; "off" on a host without UEFI). signers: the
+	 * certificates in its UEFI db and MOK list (sign/signer.h's
+	 * "sha256:HEX"), NULL when they could not be read.
+	 */
+	char *lockdown, *sig_enforce, *secure_boot;
+	char **signers;
+	size_t nsigners;
 };
 
 struct sc_targets {
@@ -84,6 +103,23 @@ char *sc_targets_default_path(const char *xdg_config_home, const char *home);
  */
 int sc_targets_select(const struct sc_targets *t, const char *const *specs, size_t nspecs,
 		      size_t **idx, size_t *n, struct sc_error *err);
+
+/*
+ * Does the target's kernel load only signed modules: sig-enforce yes, or a
+ * lockdown (integrity or confidentiality), or, with lockdown not known,
+ * Secure Boot on (Debian's, Ubuntu's and RHEL's kernels lock themselves
+ * down then)? An entry that says nothing needs none.
+ */
+bool sc_target_needs_signature(const struct sc_target *t);
+
+/*
+ * Why, in a few words ("lockdown integrity, sig_enforce, Secure Boot on"),
+ * or "" when it does not. Caller frees.
+ */
+char *sc_target_enforcement(const struct sc_target *t);
+
+/* Does it trust signer fp: 1 yes, 0 no, -1 not known (no module-signers:). */
+int sc_target_trusts(const struct sc_target *t, const char *fp);
 
 /* Find a target by name, or NULL. */
 const struct sc_target *sc_targets_find(const struct sc_targets *t, const char *name);
