@@ -68,7 +68,7 @@ static const char bless_cmd[] =
 
 static int bless_one(const struct sc_target *t, const struct sc_helper_env *env,
 		     const char *admin, const char *policy, const char *hex,
-		     const char *line)
+		     const char *line, bool sig)
 {
 	struct sc_ssh_opts o = sc_helper_ssh_opts(env, t->name);
 	struct sc_error err = {{0}};
@@ -100,9 +100,9 @@ static int bless_one(const struct sc_target *t, const struct sc_helper_env *env,
 		nl = strchr(out ? out : "", '\n');
 		if (nl)
 			*nl = '\0';
-		printf("%s: %s %s in %s\n", t->name,
+		printf("%s: %s %s in %s%s\n", t->name,
 		       out && !strcmp(out, "already") ? "already blessed:" : "blessed",
-		       hex, policy);
+		       hex, policy, sig ? " (the signed variant)" : "");
 	}
 	sc_ssh_free(s);
 	free(out);
@@ -128,14 +128,16 @@ int sc_helper_bless(int argc, char **argv, const struct sc_helper_env *env)
 	const struct sc_cmdopt_spec spec = {
 		.name = "bless",
 		.prog = "stapcache-remote",
-		.synopsis = "-T TARGET... [--admin USER] [--policy PATH] -- HEX LINE",
+		.synopsis = "-T TARGET... [--admin USER] [--policy PATH] -- HEX LINE "
+			    "[SIGNED-HEX SIGNED-LINE]",
 		.about =
 			"Append LINE, the authorized_probes line of the module whose SHA-256\n"
 			"is HEX, on each target unless HEX is there already (run by\n"
-			"stapcache bless -T).",
+			"stapcache bless -T). A target whose known_hosts entry says it loads\n"
+			"only signed modules gets SIGNED-LINE (the signed variant) instead.",
 		SC_CMDOPT_ROWS(opts),
 		.min_args = 2,
-		.max_args = 2,
+		.max_args = 4,
 		.stop_at_operand = true,
 	};
 	struct sc_targets all = {0};
@@ -157,11 +159,30 @@ int sc_helper_bless(int argc, char **argv, const struct sc_helper_env *env)
 		fprintf(stderr, "stapcache: %s\n", err.msg);
 		goto out;
 	}
+	if (argc - r == 3) {
+		status = sc_cmdopt_usage_error(&spec,
+					       "a SIGNED-HEX needs its SIGNED-LINE");
+		goto out;
+	}
 	status = 0;
-	for (size_t i = 0; i < nidx; i++)
-		if (bless_one(&all.v[idx[i]], env, admin, policy, argv[r], argv[r + 1]) <
-		    0)
+	for (size_t i = 0; i < nidx; i++) {
+		const struct sc_target *t = &all.v[idx[i]];
+		bool sig = sc_target_needs_signature(t);
+
+		if (sig && argc - r < 4) {
+			char *why = sc_target_enforcement(t);
+
+			fprintf(stderr,
+				"stapcache: %s loads only signed modules (%s): bless it with "
+				"--sign KEY\n",
+				t->name, why);
+			free(why);
 			status = 1;
+		} else if (bless_one(t, env, admin, policy, argv[r + (sig ? 2 : 0)],
+				     argv[r + (sig ? 3 : 1)], sig) < 0) {
+			status = 1;
+		}
+	}
 out:
 	sc_targets_clear(&all);
 	free(idx);
