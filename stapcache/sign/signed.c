@@ -203,3 +203,20 @@ int sc_signed_find(struct sc_cache *c, const struct sc_key *plain, const char *f
 	sc_key_clear(&sk);
 	return r;
 }
+
+bool sc_signed_required_here(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	bool yes = false;
+
+	if (sc_read_file("/sys/kernel/security/lockdown", 4096, &buf, &len) == 0)
+		yes = strstr(buf, "[integrity]") || strstr(buf, "[confidentiality]");
+	free(buf);
+	buf = NULL;
+	if (!yes && sc_read_file("/sys/module/module/parameters/sig_enforce", 16, &buf,
+				 &len) == 0)
+		yes = buf[0] == 'Y' || buf[0] == '1';
+	free(buf);
+	return yes;
+}

@@ -61,4 +61,11 @@ int sc_signed_get(struct sc_cache *c, const struct sc_key *plain, const char *pl
 int sc_signed_find(struct sc_cache *c, const struct sc_key *plain, const char *fp,
 		   char **path, struct sc_error *err);
 
+/*
+ * Does this host's kernel load only signed modules: a lockdown (integrity or
+ * confidentiality in /sys/kernel/security/lockdown) or module.sig_enforce?
+ * Reads those two small files; false when neither says so (or is there).
+ */
+bool sc_signed_required_here(void);
+
 #endif
