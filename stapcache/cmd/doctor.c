@@ -223,7 +223,7 @@ static void check_signer(struct checks *a, const struct sc_ctx *ctx)
 	add(a, "", "signing key", 1, NULL, "%s, certificate %s (%s)", s.key, s.fp,
 	    s.cert);
 	push(a, "--signer");
-	push(a, s.fp);
+	a->r = a->r ?: sc_argv_pushf(&a->a, "%s", s.fp); /* s is freed below */
 	push(a, "--signer-key");
 	a->r = a->r ?: sc_argv_pushf(&a->a, "%s", s.key);
 	push(a, "--signer-cert");

@@ -148,13 +148,24 @@ static int find_signed(const struct sc_ctx *ctx, struct sc_cache *c,
 /*
  * No signed variant for t: one line, before anything connects, saying what
  * t demands and the bless --sign that would fix it (the unsigned module's
- * path is b->path).
+ * path is b->path). With -p4 (p4), a note: the unsigned module is printed,
+ * the one to sign.
  */
 static void say_unsigned(const struct sc_target *t, const struct build *b,
-			 const struct signing *sg)
+			 const struct signing *sg, bool p4)
 {
 	char *why = sc_target_enforcement(t), fp[SC_SIGNER_SHORT_LEN + 1];
 	const char *key = sg->have_signer ? sg->signer.key : "KEY";
+
+	if (p4) {
+		fprintf(stderr,
+			"stapcache: note: %s loads only signed modules (%s) and has no signed "
+			"variant yet; this is the unsigned module: stapcache bless -T %s "
+			"--sign %s %s\n",
+			t->name, why, t->name, key, b->path);
+		free(why);
+		return;
+	}
 
 	if (sg->have_signer && sc_target_trusts(t, sg->signer.fp) == 0) {
 		sc_signer_short(sg->signer.fp, fp);
@@ -401,8 +412,9 @@ static int get_builds(const struct sc_request *req, const struct sc_ctx *ctx,
 			return -1;
 		}
 		if (sc_target_needs_signature(t)) {
-			say_unsigned(t, b, sg);
-			failed = 1;
+			/* -p4 prints the unsigned module: the one to bless --sign */
+			say_unsigned(t, b, sg, req->last_pass == 4);
+			failed = req->last_pass != 4;
 		}
 	}
 	return failed ? -1 : 0;
