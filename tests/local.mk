@@ -107,7 +107,7 @@ EXTRA_DIST += tests/fakes/auth-module.sh
 # --disable-vm-tests leaves them out (make distcheck does).
 VM_TESTS = tests/vm/e2e.sh tests/vm/attacks.sh tests/vm/attacks-review.sh \
 	tests/vm/remote.sh tests/vm/fleet.sh tests/vm/ops.sh tests/vm/attacks-ops.sh \
-	tests/vm/faults.sh tests/vm/trace.sh
+	tests/vm/faults.sh tests/vm/trace.sh tests/vm/secureboot.sh
 if VM_TESTS
 TESTS += $(VM_TESTS)
 endif
@@ -127,8 +127,9 @@ EXTRA_DIST += $(VM_TESTS) tests/vm/vmtest.sh tests/vm/lib.sh tests/vm/build-gues
 # Built by make (not only make check): the guest can be built before the tests.
 noinst_PROGRAMS += tests/vm/modsign-tool
 tests_vm_modsign_tool_LDADD = common/libcommon.la $(YAML_LIBS) $(CRYPTO_LINK)
-# The Secure Boot guest (issue 20): VM_SECURE_BOOT=1 tests/vm/lib.sh.
-EXTRA_DIST += tests/vm/build-sb tests/vm/secureboot.sh
+# The Secure Boot guest (issue 20): VM_SECURE_BOOT=1 tests/vm/lib.sh;
+# tests/vm/secureboot.sh (in VM_TESTS) boots it once for all its cases.
+EXTRA_DIST += tests/vm/build-sb
 
 # ---------------------------------------------------------------- sanitized
 # The tests again in a build configured with --enable-sanitizers (ASan,
