@@ -61,7 +61,7 @@ check-unit:
 # Real stap, real sshd, real redis-server and nginx, a real setuid install.
 CLI_TESTS = tests/cli/cli.sh tests/cli/config.sh tests/cli/completion.sh \
 	tests/cli/progress.sh tests/cli/dropin-options.sh tests/cli/dropin-build.sh \
-	tests/cli/dropin-masquerade.sh tests/cli/oneliners.sh
+	tests/cli/dropin-masquerade.sh tests/cli/oneliners.sh tests/cli/signing.sh
 CACHE_TESTS = tests/cache/key.sh tests/cache/cache-hit.sh tests/cache/cache-concurrent.sh \
 	tests/cache/cache-failures.sh tests/cache/cache-prune.sh tests/cache/faults-cache.sh
 STORE_TESTS = tests/store/shared-key.sh tests/store/shared-store.sh \
