@@ -363,5 +363,5 @@ fname=$(basename "$fleet" .ko)
 is "$(loaded "$fname"):$(ssh_p root "grep -c '^$fname ' /proc/modules")" "0:0" \
 	"  nothing is left loaded on either"
 
-diag "secureboot-run.sh: $(($(date +%s) - t0)) s from the boots to here"
+diag "secureboot.sh: $(($(date +%s) - t0)) s from the boots to here"
 done_testing
