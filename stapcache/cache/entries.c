@@ -319,8 +319,8 @@ int sc_cache_check(struct sc_cache *c, sc_cache_check_fn *report, void *arg,
 
 int sc_cache_clear(struct sc_cache *c, size_t *removed)
 {
-	struct sc_entry_info *e;
-	size_t n, i;
+	struct sc_entry_info *e = NULL;
+	size_t n = 0, i;
 	int r = sc_cache_entries(c, &e, &n);
 
 	*removed = 0;

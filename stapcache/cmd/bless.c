@@ -246,6 +246,27 @@ out:
 	return status;
 }
 
+/*
+ * The module's line, and when it is signed (sign_module) its signed
+ * variant's. Returns 0 (s->on: *sline and shex set too), or 1 after saying why.
+ */
+static int both_lines(const struct bless_args *a, struct signing *s,
+		      char hex[SC_SHA256_HEXLEN + 1], char **line,
+		      char shex[SC_SHA256_HEXLEN + 1], char **sline)
+{
+	char shortfp[SC_SIGNER_SHORT_LEN + 1], *note;
+	int status = bless_line(a, a->path, NULL, hex, line);
+
+	status = status ?: sign_module(a, s);
+	if (status || !s->on)
+		return status;
+	sc_signer_short(s->signer.fp, shortfp);
+	note = sc_strdupf("signed by %s…", shortfp);
+	status = bless_line(a, s->path, note, shex, sline);
+	free(note);
+	return status;
+}
+
 int sc_cmd_bless(int argc, char **argv)
 {
 	struct bless_args a = {0};
@@ -291,7 +312,7 @@ int sc_cmd_bless(int argc, char **argv)
 		.max_args = 1,
 	};
 	char hex[SC_SHA256_HEXLEN + 1], shex[SC_SHA256_HEXLEN + 1];
-	char *line = NULL, *sline = NULL, *note = NULL, shortfp[SC_SIGNER_SHORT_LEN + 1];
+	char *line = NULL, *sline = NULL;
 	struct signing s = {0};
 	int r = sc_cmdopt_parse(&spec, argc, argv), status;
 
@@ -306,25 +327,15 @@ int sc_cmd_bless(int argc, char **argv)
 		status =
 			sc_cmdopt_usage_error(&spec,
 					      "--users and --params take NAME[,NAME...]");
-	else if ((status = bless_line(&a, a.path, NULL, hex, &line)) != 0)
-		;
-	else if ((status = sign_module(&a, &s)) != 0)
-		;
-	else if (s.on) {
-		sc_signer_short(s.signer.fp, shortfp);
-		note = sc_strdupf("signed by %s…", shortfp);
-		status = bless_line(&a, s.path, note, shex, &sline);
-	}
-	if (status != 0)
-		;
-	else if (a.targets.n)
+	else
+		status = both_lines(&a, &s, hex, &line, shex, &sline);
+	if (status == 0 && a.targets.n)
 		status = sc_remote_exec_bless(a.targets.v, a.targets.n, a.admin, a.policy,
 					      hex, line, s.on ? shex : NULL, sline);
-	else
+	else if (status == 0)
 		status = printf("%s\n", s.on ? sline : line) < 0;
 	free(line);
 	free(sline);
-	free(note);
 	free(s.path);
 	sc_signer_clear(&s.signer);
 	free(a.targets.v);
