@@ -65,7 +65,7 @@ CLI_TESTS = tests/cli/cli.sh tests/cli/config.sh tests/cli/completion.sh \
 CACHE_TESTS = tests/cache/key.sh tests/cache/cache-hit.sh tests/cache/cache-concurrent.sh \
 	tests/cache/cache-failures.sh tests/cache/cache-prune.sh tests/cache/faults-cache.sh
 STORE_TESTS = tests/store/shared-key.sh tests/store/shared-store.sh \
-	tests/store/shared-http.sh tests/store/shared-rediss.sh
+	tests/store/shared-http.sh tests/store/shared-rediss.sh tests/store/shared-signed.sh
 REMOTE_TESTS = tests/remote/remote-basic.sh tests/remote/remote-fanout.sh \
 	tests/remote/remote-sudo.sh tests/remote/ops-local.sh tests/remote/faults-ssh.sh \
 	tests/remote/remote-netns.sh

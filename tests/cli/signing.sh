@@ -66,6 +66,13 @@ is "$st" 1 "bless --sign of a module outside the cache: refused"
 like "$out" "signs a module of the cache" "  saying why"
 out=$("$S" bless --sign-cert "$T/key/module-signing-cert.pem" "$module" 2>&1); st=$?
 is "$st" 2 "--sign-cert without --sign: a usage error"
+# An existing PEM key with its certificate given apart (an organisation's MOK).
+sum=$(sha256sum <"$signed")
+rm -rf "$(dirname "$signed")"
+out=$("$S" bless --sign "$T/key/module-signing-key.pem" \
+	--sign-cert "$T/key/module-signing-cert.der" "$module" 2>&1); st=$?
+is "$st" 0 "bless --sign KEY.pem --sign-cert CERT.der (a key stapcache did not lay out)"
+is "$(sha256sum <"$signed")" "$sum" "  the same signed variant, the same bytes"
 cp -a "$T/key" "$T/loose"
 chmod 640 "$T/loose/module-signing-key.pem"
 rm -rf "$(dirname "$signed")" # the signed variant: signing must run again
