@@ -297,7 +297,7 @@ static void local_signed(struct sc_job *j, char **path)
 	if (!j->ctx.signing_key || !sc_signed_required_here() ||
 	    sc_signer_open(j->ctx.signing_key, j->ctx.signing_cert, &s, &err) < 0)
 		return;
-	if (sc_signed_find(j->cache, &j->key, s.fp, &signed_path, &err) == 0) {
+	if (sc_signed_find(j->cache, &j->key, s.fp, false, &signed_path, &err) == 0) {
 		if (j->req.verbose)
 			fprintf(stderr,
 				"stapcache: this kernel loads only signed modules: "

@@ -137,11 +137,16 @@ static int find_signed(const struct sc_ctx *ctx, struct sc_cache *c,
 				  sc_signer_open(ctx->signing_key, ctx->signing_cert,
 						 &sg->signer, &ignored) == 0;
 	}
-	if (sg->have_signer && sc_target_trusts(t, sg->signer.fp) != 0)
-		r = sc_signed_find(c, &b->key, sg->signer.fp, path, err);
-	for (size_t i = 0; r == -ENOENT && i < t->nsigners; i++)
-		if (!sg->have_signer || strcmp(t->signers[i], sg->signer.fp))
-			r = sc_signed_find(c, &b->key, t->signers[i], path, err);
+	/* the cache for every candidate first, then the shared store, if any */
+	for (int local = 1; local >= (ctx->shared_cache ? 0 : 1) && r == -ENOENT;
+	     local--) {
+		if (sg->have_signer && sc_target_trusts(t, sg->signer.fp) != 0)
+			r = sc_signed_find(c, &b->key, sg->signer.fp, local, path, err);
+		for (size_t i = 0; r == -ENOENT && i < t->nsigners; i++)
+			if (!sg->have_signer || strcmp(t->signers[i], sg->signer.fp))
+				r = sc_signed_find(c, &b->key, t->signers[i], local, path,
+						   err);
+	}
 	return r;
 }
 

@@ -130,7 +130,7 @@ static int sign_build(void *arg, const char *stage_dir, struct sc_record *meta,
 	const struct sign_job *j = arg;
 	struct sc_argv a = {0};
 	char plain_sha[SC_SHA256_HEXLEN + 1], *helper = sc_helper_path("stapcache-sign");
-	char *out = sc_strdupf("%s/%s.ko", stage_dir, j->plain->module), *msg = NULL;
+	char *out = sc_strdupf("%s/%s.ko", stage_dir, j->plain->module);
 	int r, st = 0;
 	pid_t pid;
 
@@ -165,7 +165,6 @@ static int sign_build(void *arg, const char *stage_dir, struct sc_record *meta,
 		if (r < 0)
 			sc_error_set(err, "out of memory");
 	}
-	free(msg);
 	free(out);
 	free(helper);
 	sc_argv_free(&a);
@@ -190,16 +189,21 @@ int sc_signed_get(struct sc_cache *c, const struct sc_key *plain, const char *pl
 }
 
 int sc_signed_find(struct sc_cache *c, const struct sc_key *plain, const char *fp,
-		   char **path, struct sc_error *err)
+		   bool local_only, char **path, struct sc_error *err)
 {
 	struct sc_key sk;
+	char *there = NULL;
 	int r = sc_signed_key(plain, fp, &sk);
 
 	if (r < 0) {
 		sc_error_set(err, "out of memory");
 		return r;
 	}
-	r = sc_cache_get(c, &sk, NULL, NULL, path, NULL, err);
+	if (local_only && sc_cache_peek(c, &sk, &there) < 0)
+		r = -ENOENT;
+	free(there);
+	if (r == 0)
+		r = sc_cache_get(c, &sk, NULL, NULL, path, NULL, err);
 	sc_key_clear(&sk);
 	return r;
 }

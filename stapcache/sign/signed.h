@@ -54,12 +54,14 @@ int sc_signed_get(struct sc_cache *c, const struct sc_key *plain, const char *pl
 		  enum sc_cache_how *how, struct sc_error *err);
 
 /*
- * Look the signed variant of plain by the signer fp up, in the cache and the
- * shared store, without signing. Returns 0 and *path (caller frees), or
- * -ENOENT, or -errno with err set.
+ * Look the signed variant of plain by the signer fp up, without signing: in
+ * the cache, and unless local_only in the shared store too (a caller with
+ * several signers to try asks the cache for each before it runs the store's
+ * helper for any). Returns 0 and *path (caller frees), or -ENOENT, or
+ * -errno with err set.
  */
 int sc_signed_find(struct sc_cache *c, const struct sc_key *plain, const char *fp,
-		   char **path, struct sc_error *err);
+		   bool local_only, char **path, struct sc_error *err);
 
 /*
  * Does this host's kernel load only signed modules: a lockdown (integrity or

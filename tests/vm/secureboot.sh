@@ -22,7 +22,8 @@
 #     key; the signature is byte for byte sign-file's.
 #  6. Signed by a key not enrolled, a flipped signature byte, a renamed file:
 #     refused, nothing left loaded.
-#  7. Ctrl-C and a lost link (SIGKILL of stapcache) still unload.
+#  7. Ctrl-C and a lost link (SIGKILL of stapcache) still unload; ps
+#     (--list) and -d of an orphan work under lockdown.
 #  8. A fleet -T testvm -T testvm-sb: one build for the one kernel, the plain
 #     guest gets the unsigned module, the Secure Boot guest the signed one.
 . "$top_srcdir/tests/lib/testlib.sh"
@@ -342,6 +343,17 @@ start_ticker "$T/kill.out"; ok $? "the signed ticker runs again"
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null
 gone "$tname"; ok $? "  the link lost (stapcache SIGKILLed): the module is unloaded"
+# Under lockdown --list (stapcache ps) and -d work as anywhere: an orphan
+# (its root side killed by root; a user cannot) is unloaded by its owner.
+start_ticker "$T/ps.out"; ok $? "the signed ticker runs (for ps and -d)"
+like "$("$STAPCACHE" ps -T testvm-sb 2>&1)" "$tname" "  stapcache ps -T testvm-sb lists it (staprun-auth --list)"
+vm_ssh root 'for p in $(pidof staprun-auth); do kill -KILL $p; done; kill -KILL $(pidof stapio)' </dev/null
+wait "$pid" 2>/dev/null
+like "$(vm_ssh scuser 'staprun-auth --list' </dev/null)" "^$tname	.*	orphan$" \
+	"  its root side killed by root: an orphan in --list"
+vm_ssh scuser "staprun-auth -d $tname" </dev/null >/dev/null 2>&1
+ok $? "  staprun-auth -d, as scuser, unloads it"
+gone "$tname"; ok $? "  and it is gone"
 
 # 8. The fleet: one kernel, one build; each guest its variant.
 before=$(stap_runs)
