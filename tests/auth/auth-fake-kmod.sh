@@ -225,7 +225,7 @@ full_reset
 (umask 027 && exec env "${FULL_ENV[@]}" FAKE_EXEC_STATUS=sleep "$BIN" "$MOD") \
 	>"$T/bg.out" 2>&1 &
 BG=$!
-for _ in $(seq 100); do [ -s "$OUTD/exec.argv" ] && break; sleep 0.1; done
+for _ in $(seq 3000); do [ -s "$OUTD/exec.argv" ] && break; sleep 0.1; done
 CHILD=$(pgrep -P "$BG" | head -n 1)
 kill -TERM "$BG" 2>/dev/null
 kill -HUP "$BG" 2>/dev/null
@@ -246,7 +246,7 @@ ok $? "  and removes its record"
 full_reset
 (exec env "${FULL_ENV[@]}" FAKE_EXEC_STATUS=sleep "$BIN" "$MOD") >"$T/bg.out" 2>&1 &
 BG=$!
-for _ in $(seq 100); do [ -s "$OUTD/exec.argv" ] && break; sleep 0.1; done
+for _ in $(seq 3000); do [ -s "$OUTD/exec.argv" ] && break; sleep 0.1; done
 OUT=$(env "${FULL_ENV[@]}" "$BIN" --list 2>&1)
 like "$OUT" "^sc_auth_f	user=$AUTH_USER\($AUTH_UID\)	sha256:$DIG	loaded=[0-9T:-]+Z	pid=$BG	stapio=[1-9][0-9]*	target=0	cmd=	running$" \
 	"--list shows the running module, its owner, digest, watchdog and stapio"
@@ -386,7 +386,7 @@ bg_run() {
 	(umask 027 && exec env "${FULL_ENV[@]}" FAKE_EXEC_STATUS=sleep "$BIN" "$MOD") \
 		>"$T/bg.out" 2>&1 &
 	BG=$!
-	for _ in $(seq 100); do [ -s "$OUTD/exec.argv" ] && break; sleep 0.1; done
+	for _ in $(seq 3000); do [ -s "$OUTD/exec.argv" ] && break; sleep 0.1; done
 }
 bg_run
 kill -TSTP "$BG"; kill -TTIN "$BG"; kill -TTOU "$BG"

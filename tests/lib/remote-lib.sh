@@ -98,7 +98,7 @@ CFG
 	# shellcheck disable=SC2086
 	${SSHD_NETNS:+ip netns exec "$SSHD_NETNS"} ${SSHD_WRAP:-} /usr/sbin/sshd -D -e -f "$d/config" $args 2>>"$d/log" &
 	_sshd_pids="$_sshd_pids $!"
-	for i in $(seq 50); do
+	for i in $(seq 3000); do
 		${SSHD_NETNS:+ip netns exec "$SSHD_NETNS"} \
 			bash -c "exec 3<>/dev/tcp/${SSHD_ADDR:-127.0.0.1}/$1" 2>/dev/null && return 0
 		sleep 0.1

@@ -69,8 +69,8 @@ stampede() {
 	for m in "$@"; do sha256sum < "$(cat "$T/$m.out")"; done | sort -u | wc -l | tr -d ' '
 }
 
-wait_port() {  # wait_port PORT: until something accepts there (10 s at most)
-	for _ in $(seq 100); do
+wait_port() {  # wait_port PORT: until something accepts there (300 s at most)
+	for _ in $(seq 3000); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
 		sleep 0.1
 	done
@@ -173,7 +173,7 @@ while time.time() < end:
         held.append(c)
 ' "$1" > "$f" &
 	at_exit "kill $! 2>/dev/null"
-	for _ in $(seq 50); do [ -s "$f" ] && break; sleep 0.1; done
+	for _ in $(seq 3000); do [ -s "$f" ] && break; sleep 0.1; done
 	cat "$f"
 }
 
@@ -188,7 +188,7 @@ start_redis() {
 	redis-server "$T/redis/redis.conf" > "$T/redis/log" 2>&1 &
 	REDIS_PID=$!
 	at_exit "kill $REDIS_PID 2>/dev/null"
-	for _ in $(seq 50); do
+	for _ in $(seq 3000); do
 		redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && return 0
 		sleep 0.1
 	done

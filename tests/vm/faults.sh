@@ -37,7 +37,7 @@ proxy() {
 	"$PROXY" --to "127.0.0.1:$VM_PORT" --port-file "$T/port.$name" --log "$T/plog.$name" "$@" &
 	PPX=$!
 	at_exit "kill $PPX 2>/dev/null"
-	for i in $(seq 100); do [ -s "$T/port.$name" ] && break; sleep 0.1; done
+	for i in $(seq 3000); do [ -s "$T/port.$name" ] && break; sleep 0.1; done
 	printf '[127.0.0.1]:%s %s\n' "$(cat "$T/port.$name")" "$hostkey" >>"$HOME/.ssh/known_hosts"
 	printf -- '- name: %s\n  execute: ssh:scuser@127.0.0.1:%s:auth\n  kernel: %s\n  arch: x86_64\n  cpu: qemu64\n' \
 		"$name" "$(cat "$T/port.$name")" "$rel" >>"$XDG_CONFIG_HOME/stapcache/known_hosts"
