@@ -158,7 +158,8 @@ int sc_cache_peek(struct sc_cache *c, const struct sc_key *key, char **module_pa
  * SC_CACHE_GRACE seconds). The shared lock on `used` keeps a prune from
  * removing the entry between the check and the mark. Returns 0, -ENOENT (no
  * entry, or one being evicted: the miss path waits for the key's lock), or
- * -ESTALE (the stamp differs: the full check decides, under the key's lock).
+ * -ESTALE (the stamp differs, or the module or used is not a regular file:
+ * the full check decides, under the key's lock).
  */
 static int lookup(struct sc_cache *c, const struct sc_key *key, char **module_path)
 {
@@ -166,19 +167,25 @@ static int lookup(struct sc_cache *c, const struct sc_key *key, char **module_pa
 	char *path = NULL, stamp[256];
 	struct stat st;
 	ssize_t n = -1;
-	int fd = open(used, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r = -ENOENT;
+	/* O_NONBLOCK, O_NOCTTY: a FIFO or a device there neither blocks nor
+	 * matches a stamp (the full check then replaces it). */
+	int fd = open(used, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY),
+	    r = -ENOENT;
 
 	free(used);
+	if (fd < 0 && errno == ELOOP)
+		r = -ESTALE;
 	if (fd < 0 || flock(fd, LOCK_SH | LOCK_NB) < 0)
 		goto out;
 	path = module_path_of(c, key);
-	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+	/* An entry (used is there) whose module is gone or is not a regular
+	 * file is damaged: the full check removes it. */
+	r = -ESTALE;
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
 		goto out;
 	n = read(fd, stamp, sizeof(stamp));
-	if (n < 0 || !sc_entry_stamp_matches(stamp, (size_t)n, &st)) {
-		r = -ESTALE;
+	if (n < 0 || !sc_entry_stamp_matches(stamp, (size_t)n, &st))
 		goto out;
-	}
 	(void)futimens(fd, NULL);
 	*module_path = path;
 	path = NULL;
@@ -203,7 +210,34 @@ static int wait_lock(int fd, unsigned seconds)
 	return -ETIMEDOUT;
 }
 
-static int lock_key(struct sc_cache *c, const char *hex, bool *waited)
+/*
+ * One of the cache's own files (a lock, stats.log) opened to write, as a
+ * regular file and nothing else: a symlink, FIFO, device, socket or
+ * directory at its name, or a file with another name elsewhere (a hardlink),
+ * is damage (only the cache's owner could put it there) and is never
+ * followed, blocked on or written into, but removed (sc_rm_rf does not
+ * follow links; the other name keeps its bytes) and the file made anew. Returns the descriptor or -errno
+ * (err, which may be NULL, says why).
+ */
+static int open_own(const char *path, int flags, struct sc_error *err)
+{
+	int fd = sc_open_regular(AT_FDCWD, path, flags | O_CREAT, 0644, NULL, err);
+	struct stat st;
+
+	/* A second name elsewhere: writing in place would write there too. */
+	if (fd >= 0 && (flags & O_ACCMODE) != O_RDONLY &&
+	    (fstat(fd, &st) < 0 || st.st_nlink != 1)) {
+		close(fd);
+		fd = SC_ENOTREG;
+	}
+	if (fd == SC_ENOTREG && sc_rm_rf(path) == 0)
+		fd = sc_open_regular(AT_FDCWD, path, flags | O_CREAT, 0644, NULL, err);
+	return fd;
+}
+
+/* The key's lock file (open_own). Returns the descriptor or -errno (err). */
+static int lock_key(struct sc_cache *c, const char *hex, bool *waited,
+		    struct sc_error *err)
 {
 	char *dir = xstrdupf("%s/locks", c->dir);
 	char *path = xstrdupf("%s/%s", dir, hex);
@@ -213,19 +247,21 @@ static int lock_key(struct sc_cache *c, const char *hex, bool *waited)
 	r = sc_mkdir_p(dir, 0755);
 	free(dir);
 	if (r < 0) {
+		sc_error_set(err, "cannot create %s/locks: %s", c->dir, strerror(-r));
 		free(path);
 		return r;
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = open_own(path, O_RDWR, err);
 	/* A read-only cache: the lock still orders checks (flock needs no write). */
-	if (fd < 0 && (errno == EROFS || errno == EACCES)) {
-		r = -errno;
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		errno = -r; /* a lock file that cannot be made: say why it cannot */
+	if (fd == -EROFS || fd == -EACCES) {
+		r = fd;
+		fd = sc_open_regular(AT_FDCWD, path, O_RDONLY, 0, NULL, NULL);
+		if (fd < 0) /* a lock file that cannot be made: say why it cannot */
+			fd = r;
 	}
 	free(path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 		return fd;
 	*waited = true;
@@ -256,7 +292,7 @@ static bool key_busy(struct sc_cache *c, const char *hex, int *fd_out)
 
 	/* Created when missing, so that an eviction always holds a real lock. */
 	(void)sc_mkdir_p(dir, 0755);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = open_own(path, O_RDWR, NULL);
 	free(dir);
 	free(path);
 	*fd_out = -1;
@@ -565,9 +601,9 @@ static int publish_fetched(struct sc_cache *c, const struct sc_key *key,
 	const char *v;
 	int r = digest_module(ko, hex, &size, &st);
 
-	r = r ?: sc_read_file(mp, 65536, &buf, &len);
+	r = r ?: sc_read_regular(AT_FDCWD, mp, 65536, &buf, &len, NULL, NULL);
 	r = r ?: sc_record_parse(buf, len, &meta, NULL);
-	r = r ?: sc_read_file(ip, 16u << 20, &ibuf, &il);
+	r = r ?: sc_read_regular(AT_FDCWD, ip, 16u << 20, &ibuf, &il, NULL, NULL);
 	if (r == 0) {
 		sc_sha256(ibuf, il, md);
 		v = sc_record_get(meta, "sha256");
@@ -609,7 +645,7 @@ static int publish_fetched(struct sc_cache *c, const struct sc_key *key,
 static void count(struct sc_cache *c, enum sc_stat which, size_t n)
 {
 	char *path = xstrdupf("%s/stats.log", c->dir), buf[64];
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open_own(path, O_WRONLY | O_APPEND, NULL);
 
 	free(path);
 	if (fd < 0)
@@ -641,10 +677,11 @@ static int read_totals(const char *path, uint64_t out[SC_STAT_N])
 	struct sc_record *rec = NULL;
 	char *buf = NULL;
 	size_t len = 0;
-	int r = sc_read_file(path, 65536, &buf, &len);
+	int r = sc_read_regular(AT_FDCWD, path, 65536, &buf, &len, NULL, NULL);
 
 	memset(out, 0, SC_STAT_N * sizeof(out[0]));
-	if (r == -ENOENT)
+	/* Not a file (damage): start again from 0, as with a damaged record. */
+	if (r == -ENOENT || r == SC_ENOTREG || r == -EFBIG)
 		return 0;
 	/* Totals in the format before records (or damaged ones) start again from 0. */
 	if (r == 0 && sc_record_parse(buf, len, &rec, NULL) == 0)
@@ -690,10 +727,15 @@ static int read_stats(struct sc_cache *c, bool fold, uint64_t out[SC_STAT_N])
 	char *log = xstrdupf("%s/stats.log", c->dir), *tot = xstrdupf("%s/stats", c->dir);
 	char *buf = NULL;
 	size_t len = 0;
-	int fd = open(log, (fold ? O_RDWR : O_RDONLY) | O_CLOEXEC), r;
+	int fd = sc_open_regular(AT_FDCWD, log, fold ? O_RDWR : O_RDONLY, 0, NULL, NULL),
+	    r;
+	struct stat st;
 
-	if (fd < 0 && fold && errno == EACCES)
-		fd = open(log, O_RDONLY | O_CLOEXEC);
+	if (fd == -EACCES && fold)
+		fd = sc_open_regular(AT_FDCWD, log, O_RDONLY, 0, NULL, NULL);
+	/* Emptied in place after a fold: not when it has a second name elsewhere. */
+	if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_nlink != 1))
+		fold = false;
 	if (fd >= 0 && flock(fd, fold ? LOCK_EX : LOCK_SH) < 0) {
 		close(fd);
 		fd = -1;
@@ -758,7 +800,7 @@ static int load_entry(struct sc_cache *c, const char *shard, const char *hex,
 	char *buf = NULL, built[32];
 	size_t len = 0;
 	struct stat st;
-	int r = sc_read_file(mp, 65536, &buf, &len);
+	int r = sc_read_regular(AT_FDCWD, mp, 65536, &buf, &len, NULL, NULL);
 
 	r = r ?: sc_record_parse(buf, len, &meta, NULL);
 	if (r < 0)
@@ -859,7 +901,7 @@ void sc_cache_entries_free(struct sc_entry_info *e, size_t n)
 static int claim_unused(const char *dir, bool grace)
 {
 	char *used = xstrdupf("%s/used", dir);
-	int fd = open(used, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open(used, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	struct stat st;
 
 	free(used);
@@ -1114,7 +1156,7 @@ static int build_entry(struct sc_cache *c, const struct sc_key *key,
 	bool waited;
 	int lockfd, r;
 
-	lockfd = lock_key(c, key->hex, &waited);
+	lockfd = lock_key(c, key->hex, &waited, err);
 	if (lockfd == -ETIMEDOUT) {
 		sc_error_set(
 			err,

@@ -584,7 +584,8 @@ out:
 static int read_part(const char *dir, const char *name, char **buf, size_t *len)
 {
 	char *p = sc_strdupf("%s/%s", dir, name);
-	int r = p ? sc_read_file(p, MODULE_MAX, buf, len) : -ENOMEM;
+	int r = p ? sc_read_regular(AT_FDCWD, p, MODULE_MAX, buf, len, NULL, NULL)
+		  : -ENOMEM;
 
 	free(p);
 	return r;
