@@ -16,6 +16,7 @@
 
 #include "digest.h"
 #include "fsutil.h"
+#include "modinfo.h"
 #include "policy.h"
 
 #define MAX_LIST 256 /* items in one comma list */
@@ -105,14 +106,6 @@ static int account_ok(const char *s)
 
 	return n > 0 && n <= 64 && s[0] != '-' && s[0] != '.' &&
 	       strspn(s, ALNUM "_.-") >= n - (s[n - 1] == '$');
-}
-
-/* Kernel releases: [A-Za-z0-9._+~-]. */
-static int release_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n <= 64 && strspn(s, ALNUM "._+~-") == n;
 }
 
 /* Module parameter names: [A-Za-z_][A-Za-z0-9_]*. */
@@ -214,7 +207,7 @@ static int parse_option(const struct ctx *c, struct entry *e, char *tok)
 	if (!strcmp(tok, "groups"))
 		return parse_list(c, tok, val, account_ok, &e->groups);
 	if (!strcmp(tok, "kernel"))
-		return parse_list(c, tok, val, release_ok, &e->kernels);
+		return parse_list(c, tok, val, sc_release_ok, &e->kernels);
 	if (!strcmp(tok, "params"))
 		return parse_list(c, tok, val, param_ok, &e->params);
 	if (!strcmp(tok, "bufsize"))
