@@ -89,7 +89,7 @@ refused "a FIFO as module (without blocking)" "is a FIFO, not a module file" "$T
 mkdir -m 755 "$T/mods/dir.ko"
 refused "a directory as module" "is a directory, not a module file" "$T/mods/dir.ko"
 mknod -m 666 "$T/mods/null.ko" c 1 3
-refused "a device as module" "is a device, not a module file" "$T/mods/null.ko"
+refused "a device as module" "is a character device, not a module file" "$T/mods/null.ko"
 truncate -s 65M "$T/mods/big.ko" && chmod 644 "$T/mods/big.ko"
 refused "an oversized module" "too large for a module" "$T/mods/big.ko"
 cp "$RUNMOD" "$T/mods/secret.ko" && chmod 600 "$T/mods/secret.ko"

@@ -117,6 +117,20 @@ expect_failure garbkex "cannot connect"
 fired garbkex
 is "$(remote_leftovers)" 0 "before SSH: nothing on the target"
 
+# Stalled after the key exchange, in the login or while the command is
+# started: said to have timed out, not "no key or password was accepted"
+# nor an empty "cannot run a command" (issue 19). (Byte counts measured
+# with this libssh and OpenSSH: 1200 up is in the login, 2000 up in the
+# channel's set-up.)
+proxy stallauth --stall 1200 up
+run_case stallauth
+expect_failure stallauth "cannot log in to .*: timed out: the server stopped answering"
+fired stallauth
+proxy stallexec --stall 2000 up
+run_case stallexec
+expect_failure stallexec "answered nothing for 3 s while a command was started there"
+fired stallexec
+
 # Mid-upload: stalled, reset either way, corrupted. Nothing runs; the dir
 # (whose pid file names the lost connection) goes at the next connection.
 proxy stallup --stall "$MID" up

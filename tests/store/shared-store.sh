@@ -114,6 +114,22 @@ is "$(cat "$pf")" "fake module $(basename "$pf" .ko)" "the module served is the 
 is "$(grep -c 'shared cache' "$T/g.err")" 1 "one warning line: $(head -n 1 "$T/g.err")"
 is "$(stat_of e 'shared errors')" $((errs + 1)) "counted as a shared error"
 
+# A store that drips its answer a byte at a time, each under the read
+# timeout: the operation's deadline ends it (issue 19), not the last byte.
+drip=$(start_listener drip)
+config e "redis://127.0.0.1:$drip" a
+echo "shared-timeout: 500" >> "$T/e/config/stapcache/config.yaml"
+errs=$(stat_of e 'shared errors')
+pf=$(timeout -s KILL 120 env HOME="$T/e/home" XDG_CACHE_HOME="$T/e/cache" \
+	XDG_CONFIG_HOME="$T/e/config" STAPCACHE_CONFIG="$T/e/config/stapcache/config.yaml" \
+	"$STAPCACHE" -p4 -r "$KREL" -e 'probe begin { printf("drip\n") exit() }' 2>"$T/dr.err")
+ok $? "store dripping its reply: a local build"
+is "$(cat "$pf")" "fake module $(basename "$pf" .ko)" "the module served is the local build"
+like "$(cat "$T/dr.err")" "reading the entry: no end within 2800 ms" \
+	"one warning: the operation's deadline (connect + 3 x timeout + 1 s) ended it"
+is "$(grep -c 'shared cache' "$T/dr.err")" 1 "one warning line"
+is "$(stat_of e 'shared errors')" $((errs + 1)) "counted as a shared error"
+
 # ------------------------------------------------------------ redis
 if ! command -v redis-server >/dev/null 2>&1; then
 	skip "redis-server is not installed (apt-get install redis-server)"
@@ -143,6 +159,25 @@ on m2 -p4 -r "$KREL" -e "$dead" >/dev/null 2>"$T/m2.err"
 ok $? "another machine gets the module"
 is "$(runs)" 2 "it built it after the dead builder's lease expired"
 [ $(( $(date +%s) - start )) -lt 100 ]; ok $? "after the lease's lifetime, well before the 120 s wait limit"
+
+# The builder is stopped (SIGSTOP) mid-lease: its helper stops renewing the
+# lease, which lapses, and another machine takes over instead of waiting for
+# shared-wait (issue 19: a stopped builder's lease was renewed for ever).
+stopped='probe begin { printf("stopped builder\n") exit() }'
+: > "$T/stap-runs"
+FAKE_STAP_SLEEP=60 on_bg m1 -p4 -r "$KREL" -e "$stopped" >/dev/null 2>"$T/m1.err" &
+victim=$!
+for _ in $(seq 100); do [ "$(runs)" = 1 ] && break; sleep 0.1; done
+is "$(redis-cli -p "$port" --scan --pattern 'stapcache:lease:*' | wc -l | tr -d ' ')" 1 "a builder holds a lease"
+kill -STOP "$victim"
+on m2 -p4 -r "$KREL" -e "$stopped" >/dev/null 2>"$T/m2.err"
+ok $? "with the builder stopped, another machine gets the module"
+is "$(runs)" 2 "it built it itself"
+! grep -q "gave up waiting" "$T/m2.err"
+ok $? "after the stopped builder's lease lapsed, not after shared-wait"
+like "$(cat "$T/m1.err")" "the build \(pid $victim\) is stopped: not renewing its build lease" \
+	"the stopped builder's helper says it let the lease lapse"
+kill -CONT "$victim"; kill -KILL "$victim"; wait "$victim" 2>/dev/null
 
 # A password in the store's URL reaches the helper through its environment
 # (readable by the user and root only), never its argv (ps shows argv to all),
