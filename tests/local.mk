@@ -12,7 +12,8 @@ AM_TESTS_ENVIRONMENT = \
 	STAPCACHE='$(abs_top_builddir)/stapcache/stapcache'; \
 	STAPCACHE_FIX_RUNTIME='$(abs_top_builddir)/stapcache/stapcache-fix-runtime'; \
 	export top_srcdir top_builddir STAPCACHE STAPCACHE_FIX_RUNTIME; \
-	GLIBC_TUNABLES=glibc.malloc.perturb=165; export GLIBC_TUNABLES;
+	GLIBC_TUNABLES=glibc.malloc.perturb=165; export GLIBC_TUNABLES; \
+	VM_OUT=$${VM_OUT:-'$(abs_top_builddir)/tests/vm/out'}; export VM_OUT;
 # In a --enable-sanitizers build the shell tests collect every sanitizer
 # report in a file and fail on it (tests/lib/testlib.sh); the C unit tests fail
 # by their exit status. UBSan prints the stack of its findings too.
@@ -41,7 +42,8 @@ tests-clean-local:
 # and LDADD (Makefile.am); library-deps.sh checks the library's undefined
 # symbols (stapcache/local.mk).
 UNIT_TESTS = tests/unit/test-record tests/unit/test-config tests/unit/test-fsutil \
-	tests/unit/test-policy tests/unit/test-modinfo tests/unit/test-targets \
+	tests/unit/test-policy tests/unit/test-policy-sh tests/unit/test-modinfo \
+	tests/unit/test-targets \
 	tests/unit/test-entry tests/unit/test-options tests/unit/test-key \
 	tests/unit/test-trace tests/unit/test-output tests/unit/test-cache \
 	tests/unit/test-modsign tests/unit/test-signing
@@ -63,9 +65,11 @@ CLI_TESTS = tests/cli/cli.sh tests/cli/config.sh tests/cli/completion.sh \
 	tests/cli/progress.sh tests/cli/dropin-options.sh tests/cli/dropin-build.sh \
 	tests/cli/dropin-masquerade.sh tests/cli/oneliners.sh tests/cli/signing.sh
 CACHE_TESTS = tests/cache/key.sh tests/cache/cache-hit.sh tests/cache/cache-concurrent.sh \
-	tests/cache/cache-failures.sh tests/cache/cache-prune.sh tests/cache/faults-cache.sh
+	tests/cache/cache-failures.sh tests/cache/cache-prune.sh tests/cache/faults-cache.sh \
+	tests/cache/cache-filetypes.sh
 STORE_TESTS = tests/store/shared-key.sh tests/store/shared-store.sh \
-	tests/store/shared-http.sh tests/store/shared-rediss.sh tests/store/shared-signed.sh
+	tests/store/shared-http.sh tests/store/shared-rediss.sh tests/store/shared-signed.sh \
+	tests/store/shared-filetypes.sh
 REMOTE_TESTS = tests/remote/remote-basic.sh tests/remote/remote-fanout.sh \
 	tests/remote/remote-sudo.sh tests/remote/ops-local.sh tests/remote/faults-ssh.sh \
 	tests/remote/remote-netns.sh
@@ -107,7 +111,8 @@ EXTRA_DIST += tests/fakes/auth-module.sh
 # --disable-vm-tests leaves them out (make distcheck does).
 VM_TESTS = tests/vm/e2e.sh tests/vm/attacks.sh tests/vm/attacks-review.sh \
 	tests/vm/remote.sh tests/vm/fleet.sh tests/vm/ops.sh tests/vm/attacks-ops.sh \
-	tests/vm/faults.sh tests/vm/trace.sh tests/vm/secureboot.sh
+	tests/vm/faults.sh tests/vm/trace.sh tests/vm/secureboot.sh \
+	tests/vm/attacks-files.sh
 if VM_TESTS
 TESTS += $(VM_TESTS)
 endif

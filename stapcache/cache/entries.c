@@ -50,7 +50,7 @@ static int load_entry(struct sc_cache *c, const char *shard, const char *hex,
 	char *buf = NULL, built[32];
 	size_t len = 0;
 	struct stat st;
-	int r = sc_read_file(mp, 65536, &buf, &len);
+	int r = sc_read_regular(AT_FDCWD, mp, 65536, &buf, &len, NULL, NULL);
 
 	r = r ?: sc_record_parse(buf, len, &meta, NULL);
 	if (r < 0)
@@ -172,7 +172,7 @@ void sc_cache_entries_free(struct sc_entry_info *e, size_t n)
 int cache_claim_unused(const char *dir, bool grace)
 {
 	char *used = sc_strdupf("%s/used", dir);
-	int fd = open(used, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open(used, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	struct stat st;
 
 	free(used);

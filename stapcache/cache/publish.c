@@ -230,9 +230,9 @@ static int publish_fetched(struct sc_cache *c, const struct sc_key *key,
 	const char *v;
 	int r = digest_module(ko, hex, &size, &st);
 
-	r = r ?: sc_read_file(mp, 65536, &buf, &len);
+	r = r ?: sc_read_regular(AT_FDCWD, mp, 65536, &buf, &len, NULL, NULL);
 	r = r ?: sc_record_parse(buf, len, &meta, NULL);
-	r = r ?: sc_read_file(ip, 16u << 20, &ibuf, &il);
+	r = r ?: sc_read_regular(AT_FDCWD, ip, 16u << 20, &ibuf, &il, NULL, NULL);
 	if (r == 0) {
 		sc_sha256(ibuf, il, md);
 		v = sc_record_get(meta, "sha256");
@@ -359,7 +359,7 @@ static int lock_and_look(struct sc_cache *c, const struct sc_key *key, bool reca
 	bool waited;
 	int r;
 
-	*lockfd = cache_lock_key(c, key->hex, &waited);
+	*lockfd = cache_lock_key(c, key->hex, &waited, err);
 	if (*lockfd == -ETIMEDOUT) {
 		sc_error_set(
 			err,

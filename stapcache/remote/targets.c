@@ -14,6 +14,7 @@
 #include <yaml.h>
 
 #include "common/fsutil.h"
+#include "common/modinfo.h"
 #include "remote/targets.h"
 #include "sign/signer.h"
 
@@ -35,6 +36,30 @@ int sc_target_name_ok(const char *s)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]))
+			return 0;
+	return 1;
+}
+
+int sc_target_arch_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 32)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return 0;
+	return 1;
+}
+
+int sc_target_cpu_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 128 || s[0] == ' ' || s[n - 1] == ' ')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
 			return 0;
 	return 1;
 }
@@ -365,6 +390,17 @@ int sc_target_trusts(const struct sc_target *t, const char *fp)
 	return 0;
 }
 
+/* s for a message: at most n - 1 bytes, anything not printable ASCII as '?'. */
+static const char *shown(const char *s, char *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < n; i++)
+		buf[i] = s[i] < 0x20 || s[i] > 0x7e ? '?' : s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 /* The rules every entry obeys, whichever form it was written in. */
 static int check_entry(struct sc_targets *all, struct sc_target *t, struct sc_error *err)
 {
@@ -372,6 +408,7 @@ static int check_entry(struct sc_targets *all, struct sc_target *t, struct sc_er
 					       "cpu"};
 	const char *const have[] = {t->name, t->execute, t->kernel, t->arch, t->cpu};
 	const struct sc_target *dup;
+	char v[81];
 	int r;
 
 	for (size_t i = 0; i < 5; i++)
@@ -390,11 +427,25 @@ static int check_entry(struct sc_targets *all, struct sc_target *t, struct sc_er
 			     t->origin, t->name);
 		return -EINVAL;
 	}
-	if (strchr(t->kernel, '/') || strchr(t->kernel, ' ')) {
+	if (!sc_release_ok(t->kernel)) {
 		sc_error_set(err,
-			     "%s: kernel '%s' must be a release (uname -r); a tree goes "
-			     "in build-tree",
-			     t->origin, t->kernel);
+			     "%s: kernel '%s' must be a release as uname -r prints it "
+			     "(1-%d of A-Z a-z 0-9 . _ + ~ -); a tree goes in build-tree",
+			     t->origin, shown(t->kernel, v, sizeof(v)), SC_RELEASE_MAX);
+		return -EINVAL;
+	}
+	if (!sc_target_arch_ok(t->arch)) {
+		sc_error_set(err,
+			     "%s: arch '%s' must be an architecture as uname -m prints "
+			     "it (1-32 of A-Z a-z 0-9 _)",
+			     t->origin, shown(t->arch, v, sizeof(v)));
+		return -EINVAL;
+	}
+	if (!sc_target_cpu_ok(t->cpu)) {
+		sc_error_set(err,
+			     "%s: cpu '%s' must be a model name: 1-128 printable ASCII "
+			     "characters",
+			     t->origin, shown(t->cpu, v, sizeof(v)));
 		return -EINVAL;
 	}
 	r = check_signing(t, err);

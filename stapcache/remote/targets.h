@@ -135,6 +135,17 @@ const char *sc_runner_name(enum sc_runner r);
 int sc_target_name_ok(const char *s);
 
 /*
+ * What a target reports about itself (`host add`, `host refresh`) and a
+ * known_hosts entry holds, checked before it is saved or used: the kernel
+ * release by sc_release_ok (modinfo.h: it becomes stap's -r and a path);
+ * the architecture, uname -m, 1-32 of [A-Za-z0-9_] (it becomes stap's -a);
+ * the cpu, a model name shown to people, 1-128 bytes of printable ASCII with
+ * no leading or trailing space. Each returns 1 when s is valid, else 0.
+ */
+int sc_target_arch_ok(const char *s);
+int sc_target_cpu_ok(const char *s);
+
+/*
  * The YAML entry for t ("- name: ...\n  execute: ...\n"), values quoted where
  * YAML needs it; parses back to the same entry. Caller frees.
  */

@@ -55,7 +55,8 @@
 # vm_ssh/vm_scp_* run ssh in the background and wait for it, so a signal to
 # the test script is handled at once rather than after ssh returns.
 #
-# Other knobs: VM_OUT (guest build dir, default tests/vm/out), VM_KEEP=1,
+# Other knobs: VM_OUT (guest build dir: make check sets the build tree's
+# tests/vm/out, so that no test writes into the source tree; default tests/vm/out), VM_KEEP=1,
 # and run-guest's VM_ACCEL, VM_MEM, VM_SMP, VM_BOOT_TIMEOUT, VM_APPEND.
 
 if [ -z "${VM_DIR:-}" ]; then

@@ -7,11 +7,13 @@
  * probe: module support and what refuses unsigned modules (lockdown,
  * module.sig_enforce, IMA appraisal, modules_disabled), Secure Boot and
  * whether the configured module-signing key is among the certificates its
- * UEFI db and MOK list hold (remote/hostfacts.c), the runner and its
- * mode, and the trust of authorized_probes, checked the way staprun-auth
- * checks it (common/policy.c: every directory on the path owned by root and
- * not writable by group or others, unless sticky; the policy's own directory,
- * files and drop-ins strictly). The probe only reads; nothing is changed.
+ * UEFI db and MOK list hold (remote/hostfacts.c), the runner and its mode,
+ * and the trust of authorized_probes, checked by the rules staprun-auth
+ * applies (common/policy.h; the shell functions of policy-sh.c: every
+ * directory on the path owned by root and not writable by group or others,
+ * unless sticky; the policy's own directory, files and drop-ins strictly, and
+ * none of them a symlink, FIFO or device). The probe only reads; nothing is
+ * changed.
  */
 #include "build-config.h"
 
@@ -26,6 +28,7 @@
 
 #include "remote/helper/doctor-report.h"
 #include "common/fsutil.h"
+#include "common/policy.h"
 #include "core/cmdopt.h"
 #include "remote/helper/helper.h"
 #include "common/spawn.h"
@@ -34,7 +37,10 @@
 #include "remote/targets.h"
 #include "sign/signer.h"
 
-/* key=value lines; the policy checks print "policy=ok N" or "policy=bad WHY". */
+/*
+ * key=value lines; the policy checks print "policy=ok N" or "policy=bad WHY".
+ * Sent after sc_policy_trust_sh() (probe_text()).
+ */
 static const char probe_script[] =
 	"echo \"release=$(uname -r)\"; "
 	"if [ -e /proc/modules ]; then echo modules=yes; else echo modules=no; fi; "
@@ -57,22 +63,15 @@ static const char probe_script[] =
 	"echo \"runner.$r=$p $1 $3\"; done; "
 	"d=$(staprun-auth --help 2>/dev/null | sed -n 's,^ *\\(/.*\\)/authorized_probes$,\\1,p' "
 	"| head -n 1); echo \"policy_dir=$d\"; [ -n \"$d\" ] || exit 0; "
-	"bad=; chk() { set -- \"$1\" \"$2\" \"$3\" $(ls -ldn \"$1\" 2>/dev/null); "
-	"[ -n \"$4\" ] || { bad=\"cannot stat $1\"; return; }; "
-	"case $4 in \"$2\"*) ;; *) bad=\"$1 is not a regular file\"; [ $2 = d ] && "
-	"bad=\"$1 is not a directory (or is a symlink)\"; return;; esac; "
-	"[ \"$6\" = 0 ] || { bad=\"$1 is owned by uid $6, not by root\"; return; }; "
-	"case $4 in ?????w*|????????w*) case $4 in *t|*T) [ $3 = 1 ] || return 0;; esac; "
-	"bad=\"$1 is writable by group or others ($4)\";; esac; }; "
-	"chk / d 0; x=; for c in $(echo \"${d#/}\" | tr / ' '); do x=$x/$c; "
-	"[ -z \"$bad\" ] || break; if [ \"$x\" = \"$d\" ]; then chk \"$x\" d 1; "
-	"else chk \"$x\" d 0; fi; done; "
-	"n=0; if [ -z \"$bad\" ] && [ -e \"$d/authorized_probes\" ]; then chk "
-	"\"$d/authorized_probes\" - 1; n=$(grep -c '^ *sha256:' \"$d/authorized_probes\" "
-	"2>/dev/null); fi; "
-	"if [ -z \"$bad\" ] && [ -e \"$d/authorized_probes.d\" ]; then chk "
-	"\"$d/authorized_probes.d\" d 1; for f in \"$d\"/authorized_probes.d/*; do "
-	"[ -e \"$f\" ] && [ -z \"$bad\" ] && chk \"$f\" - 1; done; fi; "
+	/* policy.h's rules, as sc_policy_trust_sh() has the shell apply them */
+	"bad=; sc_trust_walk \"$d\" || bad=$why; n=0; p=$d/authorized_probes; "
+	"if [ -z \"$bad\" ] && { [ -e \"$p\" ] || [ -L \"$p\" ]; }; then "
+	"sc_trust \"$p\" f 1 || bad=$why; "
+	"[ -n \"$bad\" ] || n=$(grep -c '^ *sha256:' \"$p\" 2>/dev/null); fi; p=$p.d; "
+	"if [ -z \"$bad\" ] && { [ -e \"$p\" ] || [ -L \"$p\" ]; }; then "
+	"sc_trust \"$p\" d 1 || bad=$why; for x in \"$p\"/*; do [ -z \"$bad\" ] || break; "
+	"sc_policy_skipped \"${x##*/}\" && continue; { [ -e \"$x\" ] || [ -L \"$x\" ]; } && "
+	"{ sc_trust \"$x\" f 1 || bad=$why; }; done; fi; "
 	"if [ -n \"$bad\" ]; then echo \"policy=bad $bad\"; else echo \"policy=ok ${n:-0}\"; fi";
 
 struct check {
@@ -323,7 +322,9 @@ static void judge_policy(struct report *rp, const char *sec, const char *out)
 		d = sc_strdupf("staprun-auth would refuse it: %s",
 			       !strncmp(pol, "bad ", 4) ? pol + 4 : "no answer");
 		add(rp, sec, "authorized_probes", 0, d,
-		    "as root: chown root:root and chmod go-w the file or directory named");
+		    "as root: make what is named a real file or directory (no symlink, "
+		    "FIFO or device), root's (chown root:root), not writable by group "
+		    "or others (chmod go-w)");
 		free(d);
 	}
 	free(dir);
@@ -341,12 +342,18 @@ static void judge(struct report *rp, const char *sec, const char *out,
 		judge_policy(rp, sec, out);
 }
 
+/* The probe with the trust functions it calls. Caller frees. */
+static char *probe_text(void)
+{
+	return sc_strdupf("%s%s", sc_policy_trust_sh(), probe_script);
+}
+
 /* This host: the runner a local run would use (run.c's choice). */
 static void check_local(struct report *rp, const struct signer *sg)
 {
-	char *script = sc_strdupf("PATH=%s:$PATH; %s; %s", BINDIR, sc_hostfacts_script,
-				  probe_script),
-	     *out = NULL;
+	char *probe = probe_text(), *out = NULL;
+	char *script =
+		sc_strdupf("PATH=%s:$PATH\n%s\n%s", BINDIR, sc_hostfacts_script, probe);
 	const char *argv[] = {"/bin/sh", "-c", script, NULL};
 	struct stat st;
 	enum sc_runner runner = SC_RUNNER_DIRECT;
@@ -360,6 +367,7 @@ static void check_local(struct report *rp, const struct signer *sg)
 		judge(rp, "", out, runner, sg);
 	free(out);
 	free(script);
+	free(probe);
 }
 
 /* A target: SSH (reachable, host key, login), its kernel, then the probe. */
@@ -392,7 +400,9 @@ static void check_target(struct report *rp, const struct sc_target *t,
 		    "put your public key in the login's ~/.ssh/authorized_keys there");
 	if (r < 0)
 		return;
-	script = sc_strdupf("%s; %s", sc_hostfacts_script, probe_script);
+	d = probe_text();
+	script = sc_strdupf("%s\n%s", sc_hostfacts_script, d);
+	free(d);
 	r = sc_ssh_exec(s, script, NULL, 0, &out, &st, &err);
 	free(script);
 	if (r < 0) {

@@ -17,6 +17,7 @@
 
 #include "common/fsutil.h"
 #include "common/spawn.h"
+#include "common/modinfo.h"
 #include "core/cmdopt.h"
 #include "remote/helper/host-admin.h"
 #include "remote/helper/helper.h"
@@ -252,6 +253,37 @@ static int save(const char *path, const struct sc_targets *all,
 	return r;
 }
 
+/* 1 when word is one of the space-separated words of list. */
+static int has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; (p = strstr(p, word)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* What a target reported that is not a release, an arch or a cpu: said, not saved. */
+static void refuse_report(const char *name, char *const l[4])
+{
+	static const char *const what[] =
+		{"kernel release (uname -r; 1-64 of A-Z a-z 0-9 . _ + ~ -)",
+		 "architecture (uname -m; 1-32 of A-Z a-z 0-9 _)",
+		 "cpu model (1-128 printable ASCII characters)"};
+	int bad = !sc_release_ok(l[0]) ? 0 : !sc_target_arch_ok(l[1]) ? 1 : 2;
+	char v[81];
+	size_t i;
+
+	for (i = 0; l[bad][i] && i + 1 < sizeof(v); i++)
+		v[i] = l[bad][i] < 0x20 || l[bad][i] > 0x7e ? '?' : l[bad][i];
+	v[i] = '\0';
+	fprintf(stderr,
+		"stapcache: %s: refusing what it reports as its %s: '%s' is not one; "
+		"nothing was saved\n",
+		name, what[bad], v);
+}
+
 /*
  * Ask a target for its release, arch and cpu, and its module-signature facts
  * (into facts: hostfacts.h); check its runner is there.
@@ -261,10 +293,11 @@ static int probe(const struct sc_helper_env *env, const char *name,
 		 char **cpu, struct sc_target *facts)
 {
 	struct sc_ssh_opts o = sc_helper_ssh_opts(env, name);
-	static const char *const need[] = {"staprun-auth ", "staprun ", "staprun "};
+	static const char *const need[] = {"staprun-auth", "staprun", "staprun"};
+	static const char *const runners[] = {"staprun-auth", "staprun", "sudo"};
 	struct sc_error err = {{0}};
 	struct sc_ssh *s = NULL;
-	char *out = NULL, *l[4] = {0}, *save_p = NULL;
+	char *out = NULL, *l[4] = {0}, *save_p = NULL, found[64];
 	int st, r;
 
 	char *cmd = sc_strdupf("%s; %s", probe_cmd, sc_hostfacts_script);
@@ -292,14 +325,25 @@ static int probe(const struct sc_helper_env *env, const char *name,
 		free(out);
 		return -EIO;
 	}
+	/* Nothing a target says is saved (or shown raw) before it is checked. */
+	if (!sc_release_ok(l[0]) || !sc_target_arch_ok(l[1]) || !sc_target_cpu_ok(l[2])) {
+		refuse_report(name, l);
+		free(out);
+		return -EINVAL;
+	}
+	found[0] = '\0';
+	for (size_t i = 0; l[3] && i < sizeof(runners) / sizeof(runners[0]); i++)
+		if (has_word(l[3], runners[i]))
+			snprintf(found + strlen(found), sizeof(found) - strlen(found),
+				 "%s%s", found[0] ? " " : "", runners[i]);
 	if (quiet)
 		; /* the run will say it, if the runner is missing */
-	else if (!l[3] || !strstr(l[3], need[ex->runner]) ||
-		 (ex->runner == SC_RUNNER_SUDO && !strstr(l[3], "sudo ")))
+	else if (!has_word(found, need[ex->runner]) ||
+		 (ex->runner == SC_RUNNER_SUDO && !has_word(found, "sudo")))
 		fprintf(stderr,
 			"stapcache: warning: %s: runner '%s' not found there "
 			"(found: %s)\n",
-			name, sc_runner_name(ex->runner), l[3] && *l[3] ? l[3] : "none");
+			name, sc_runner_name(ex->runner), found[0] ? found : "none");
 	*kernel = sc_strdupf("%s", l[0]);
 	*arch = sc_strdupf("%s", l[1]);
 	*cpu = sc_strdupf("%s", l[2]);
