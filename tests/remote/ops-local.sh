@@ -35,6 +35,22 @@ is "$(python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); h=d["hosts"][
 	"doctor --json parses (json.loads): this host's checks, a fix for every failed one"
 [ -e /proc/modules ] || is "$(python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["ok"])' <<<"$json")" \
 	False "  and its ok is false"
+# A login outside stapusr: Debian's staprun is 4754 root:stapusr, so it is not
+# on that login's PATH; doctor says it is there and what to do (issue 23).
+sr=$(command -v staprun)
+if [ "$(id -u)" != 0 ] || [ -z "$sr" ] || [ "$(stat -c %a:%U:%G "$sr")" != 4754:root:stapusr ]; then
+	skip "needs root and Debian's staprun (4754 root:stapusr) to run doctor as nobody"
+	skip "needs root and Debian's staprun (4754 root:stapusr) to run doctor as nobody"
+else
+	nb=$T/nobody-home
+	mkdir -p "$nb" && chown 65534 "$nb" && chmod 711 "$T"
+	out=$(cd "$nb" && setpriv --reuid=65534 --regid=65534 --clear-groups \
+		env -i PATH=/usr/bin:/bin HOME="$nb" "$STAPCACHE" doctor 2>&1)
+	like "$out" "✗ runner: $sr \(-rwsr-xr--, group stapusr\) is there, but nobody may not run it: not in the group stapusr" \
+		"doctor as a login outside stapusr: staprun is there, but not for it"
+	like "$out" "fix: as root: adduser nobody stapusr, then log in again; or install staprun-auth" \
+		"  with the fix: join stapusr, or staprun-auth"
+fi
 echo "max-duration: soon" >> "$CFG"
 out=$("$STAPCACHE" doctor 2>&1)
 like "$out" "✗ config: .*config.yaml:2: 'max-duration' must be a whole number" \

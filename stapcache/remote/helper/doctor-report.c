@@ -58,9 +58,14 @@ static const char probe_script[] =
 	"case $c in *' ima_policy=secure_boot'*|*'|secure_boot'*) i=module-check;; esac; "
 	"case $c in *' ima_appraise=off '*|*' ima_appraise=log '*|*' ima_appraise=fix '*) "
 	"[ $i = module-check ] && i=not-enforced;; esac; echo \"ima=$i\"; "
-	"for r in staprun-auth staprun; do p=$(command -v $r 2>/dev/null) || "
-	"{ echo \"runner.$r=\"; continue; }; set -- $(ls -lnL \"$p\" 2>/dev/null); "
-	"echo \"runner.$r=$p $1 $3\"; done; "
+	/* a runner this login may not execute (staprun is 4754 root:stapusr) is
+	   not on its PATH for command -v: look in the usual places too */
+	"for r in staprun-auth staprun; do p=$(command -v $r 2>/dev/null) || { p=; "
+	"for q in /usr/bin/$r /usr/local/bin/$r /usr/sbin/$r; do [ -e $q ] && p=$q && break; "
+	"done; }; [ -n \"$p\" ] || { echo \"runner.$r=\"; continue; }; x=no; "
+	"[ -x \"$p\" ] && x=yes; set -- $(ls -lL \"$p\" 2>/dev/null) x x x x; g=$4; "
+	"set -- $(ls -lnL \"$p\" 2>/dev/null); echo \"runner.$r=$p $1 $3 $x $g\"; done; "
+	"echo \"login=$(id -un 2>/dev/null)\"; "
 	"d=$(staprun-auth --help 2>/dev/null | sed -n 's,^ *\\(/.*\\)/authorized_probes$,\\1,p' "
 	"| head -n 1); echo \"policy_dir=$d\"; [ -n \"$d\" ] || exit 0; "
 	/* policy.h's rules, as sc_policy_trust_sh() has the shell apply them */
@@ -263,12 +268,16 @@ out:
 	free(f.signers);
 }
 
-/* "PATH MODE UID" of a runner, or "" when it is not there. */
+/*
+ * "PATH MODE UID X GROUP" of a runner (X: yes when this login may execute
+ * it), or "" when it is not there.
+ */
 static void judge_runner(struct report *rp, const char *sec, const char *out,
 			 enum sc_runner runner)
 {
 	char *auth = get(out, "runner.staprun-auth"), *sr = get(out, "runner.staprun");
-	char path[4096], mode[16], *d = NULL, *fix = NULL;
+	char *login = get(out, "login");
+	char path[4096], mode[16], x[4] = "", group[64] = "", *d = NULL, *fix = NULL;
 	unsigned uid = 1;
 
 	if (runner == SC_RUNNER_AUTH) {
@@ -290,8 +299,20 @@ static void judge_runner(struct report *rp, const char *sec, const char *out,
 	} else if (!*sr) {
 		add(rp, sec, "runner", 0, "no staprun on the PATH",
 		    "apt-get install systemtap-runtime");
+	} else if (sscanf(sr, "%4095s %15s %u %3s %63s", path, mode, &uid, x, group) ==
+			   5 &&
+		   !strcmp(x, "no")) {
+		/* installed, but only its group may run it (Debian: stapusr) */
+		d = sc_strdupf("%s (%s, group %s) is there, but %s may not run it: "
+			       "not in the group %s",
+			       path, mode, group, *login ? login : "this login", group);
+		fix = sc_strdupf("as root: adduser %s %s, then log in again; or %s",
+				 *login ? login : "LOGIN", group,
+				 *sec ? "give this target runner: staprun-auth in known_hosts"
+				      : "install staprun-auth setuid root (make install, or "
+					"the stapcache .deb), which runs blessed modules");
+		add(rp, sec, "runner", 0, d, fix);
 	} else {
-		sscanf(sr, "%4095s %15s %u", path, mode, &uid);
 		d = sc_strdupf("%s (%s)%s", path, mode,
 			       runner == SC_RUNNER_SUDO
 				       ? ", run with sudo"
@@ -302,6 +323,7 @@ static void judge_runner(struct report *rp, const char *sec, const char *out,
 	free(fix);
 	free(auth);
 	free(sr);
+	free(login);
 }
 
 static void judge_policy(struct report *rp, const char *sec, const char *out)
