@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/digest.h"
+#include "common/fsutil.h"
 #include "output/event.h"
 
 static size_t utf8(uint32_t cp, char *o)
@@ -170,6 +171,34 @@ static int field(struct sc_event *ev, size_t nth, const char *s, size_t len)
 			return -EINVAL;
 		return unescape(s, len, &ev->args[ev->nargs++]);
 	}
+}
+
+char *sc_event_arg_value(const char *arg)
+{
+	size_t len = strlen(arg);
+	char *v = NULL;
+
+	if (len >= 2 && arg[0] == '"' && arg[len - 1] == '"') {
+		/* an unescaped quote inside: not one quoted string */
+		for (size_t k = 1; k + 1 < len; k++) {
+			if (arg[k] == '\\')
+				k++;
+			else if (arg[k] == '"')
+				return sc_strdupf("%s", arg);
+		}
+		if (len > 2 && arg[len - 2] == '\\') {
+			size_t n =
+				0; /* an odd run of backslashes escapes the end quote */
+
+			while (n < len - 2 && arg[len - 2 - n] == '\\')
+				n++;
+			if (n % 2)
+				return sc_strdupf("%s", arg);
+		}
+		if (unescape(arg + 1, len - 2, &v) == 0)
+			return v;
+	}
+	return sc_strdupf("%s", arg);
 }
 
 int sc_event_parse(const char *line, size_t len, struct sc_event *ev)

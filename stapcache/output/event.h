@@ -36,4 +36,12 @@ int sc_event_parse(const char *line, size_t len, struct sc_event *ev);
 
 void sc_event_clear(struct sc_event *ev);
 
+/*
+ * The value an argument stands for: a string stap quoted (the tapsets'
+ * user_string_quoted, a $var$ pretty-print: "..." with C escapes) as the
+ * string itself, anything else as it is. Never NULL (sc_strdupf); caller
+ * frees.
+ */
+char *sc_event_arg_value(const char *arg);
+
 #endif

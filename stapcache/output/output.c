@@ -228,8 +228,12 @@ static void json_event(struct sc_output *o, struct target *t, const struct sc_ev
 	jset(j, "comm", jstr(ev->comm, strlen(ev->comm)));
 	jset(j, "probe", jstr(ev->probe, strlen(ev->probe)));
 	jset(j, "message", jstr(ev->message, strlen(ev->message)));
-	for (size_t k = 0; k < ev->nargs; k++)
-		json_object_array_add(args, jstr(ev->args[k], strlen(ev->args[k])));
+	for (size_t k = 0; k < ev->nargs; k++) {
+		char *v = sc_event_arg_value(ev->args[k]);
+
+		json_object_array_add(args, jstr(v, strlen(v)));
+		free(v);
+	}
 	jset(j, "args", args);
 	write_json(o, t, j);
 }

@@ -75,6 +75,14 @@ static void check_events(char **v, size_t n)
 			if (!ev.comm || !ev.probe || !ev.message ||
 			    ev.nargs > SC_EVENT_ARGS_MAX)
 				abort();
+			for (size_t k = 0; k < ev.nargs; k++) {
+				/* the value is never longer than the argument */
+				char *val = sc_event_arg_value(ev.args[k]);
+
+				if (strlen(val) > strlen(ev.args[k]))
+					abort();
+				free(val);
+			}
 			sc_event_clear(&ev);
 		} else if (r != 1 && r != -EINVAL) {
 			abort();

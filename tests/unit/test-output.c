@@ -88,8 +88,9 @@ static void json_two_targets(void)
 	sc_output_line(o, 0, false, "hello \"x\"\t\xff", 11);
 	sc_output_line(o, 1, true, "an error", 8);
 	snprintf(rec, sizeof(rec),
-		 SC_EVENT_MARK "1764612345123456789\t42\t43\tcat\tsyscall.openat"
-			       "\topen /etc/x\t/etc/x");
+		 SC_EVENT_MARK
+		 "1764612345123456789\t42\t43\tcat\tsyscall.openat"
+		 "\topen /etc/x\t/etc/x\t\\\"/etc/\\\\\\\"y\\\"\t\\\"a\\\" \\\"b\\\"");
 	for (int k = 0; k < 3; k++)
 		sc_output_line(o, 0, false, rec, strlen(rec));
 	rec[strlen(SC_EVENT_MARK) + 20] = '7'; /* another process: pid 72 */
@@ -116,10 +117,14 @@ static void json_two_targets(void)
 	tap_is_str(str(j, "probe"), "syscall.openat", "its probe");
 	tap_is_str(str(j, "message"), "open /etc/x", "its message");
 	tap_ok(json_object_object_get_ex(j, "args", &a) &&
-		       json_object_array_length(a) == 1 &&
+		       json_object_array_length(a) == 3 &&
 		       !strcmp(json_object_get_string(json_object_array_get_idx(a, 0)),
 			       "/etc/x"),
 	       "its args");
+	tap_is_str(a ? json_object_get_string(json_object_array_get_idx(a, 1)) : NULL,
+		   "/etc/\"y", "a string stap quoted is its value, unescaped");
+	tap_is_str(a ? json_object_get_string(json_object_array_get_idx(a, 2)) : NULL,
+		   "\"a\" \"b\"", "two quoted strings are not one: as they are");
 	tap_ok(j && strstr(json_object_to_json_string(j), "1764612345.123456"),
 	       "its time: the probe's, in seconds with microseconds");
 	json_object_put(j);
