@@ -104,6 +104,10 @@ is "$st" 0 "ps -T testvm: status 0"
 like "$out" "^TARGET +MODULE +USER +STARTED +PID +STATE +DIGEST +COMMAND" "a header"
 like "$out" "^testvm +$name +scuser +[0-9T:-]+Z +- +running +$(sha256sum "$long" | cut -c1-12) +sleep 600\$" \
 	"ps shows scuser's run: module, user, start, state, digest, command"
+dig=$(sha256sum "$long" | cut -c1-12)
+is "$(printf '%s\n' "$out" | awk -v d="$dig" 'NR == 1 { h = index($0, "DIGEST"); c = index($0, "COMMAND") }
+	index($0, d) { print (index($0, d) == h && index($0, "sleep 600") == c) ? "aligned" : "not aligned" }')" \
+	aligned "  its digest and command stand under DIGEST and COMMAND"
 out=$("$STAPCACHE" ps -T testvm-other 2>&1)
 like "$out" "^testvm-other +$name +scuser " "another user sees it too (the registry is not secret)"
 out=$("$STAPCACHE" kill -T testvm-other "$name" 2>&1); st=$?

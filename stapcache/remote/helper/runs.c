@@ -164,10 +164,13 @@ static int get_list(const struct source *src, unsigned *uid, char **text,
 	return r;
 }
 
+/* One format for the header and the rows: the columns line up. */
+#define PS_ROW "%-12s %-40s %-10s %-20s %-7s %-7s %-12.12s %s\n"
+
 static void print_header(void)
 {
-	printf("%-12s %-40s %-10s %-20s %-7s %-7s %-7s %s\n", "TARGET", "MODULE", "USER",
-	       "STARTED", "PID", "STATE", "DIGEST", "COMMAND");
+	printf(PS_ROW, "TARGET", "MODULE", "USER", "STARTED", "PID", "STATE", "DIGEST",
+	       "COMMAND");
 }
 
 static void print_run(const char *target, const struct run *r)
@@ -175,9 +178,8 @@ static void print_run(const char *target, const struct run *r)
 	char pid[16];
 
 	snprintf(pid, sizeof(pid), "%d", r->target);
-	printf("%-12s %-40s %-10s %-20s %-7s %-7s %.12s %s\n", target, r->module, r->user,
-	       r->loaded, r->target ? pid : "-", r->orphan ? "orphan" : "running",
-	       r->sha256, r->cmd[0] ? r->cmd : "-");
+	printf(PS_ROW, target, r->module, r->user, r->loaded, r->target ? pid : "-",
+	       r->orphan ? "orphan" : "running", r->sha256, r->cmd[0] ? r->cmd : "-");
 }
 
 static int connect_to(const struct sc_target *t, const struct sc_helper_env *env,
