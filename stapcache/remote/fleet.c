@@ -28,6 +28,7 @@
 struct build {
 	const struct sc_target *first; /* the target it was made for first */
 	const char *spec, *arch, *runtime;
+	char *owned_spec; /* spec, when made from a sysroot */
 	struct sc_key key;
 	char *path;
 };
@@ -361,7 +362,8 @@ static int exec_run(const struct sc_request *req, unsigned duration,
 
 /*
  * One build per distinct (tree or release, arch, runtime) among the selected
- * targets: builds[] gets them (*nb of them), of[i] the one for target idx[i].
+ * targets (a target's tree is its build-tree:, else its sysroot's
+ * lib/modules/KERNEL/build, else its kernel release's): builds[] gets them (*nb of them), of[i] the one for target idx[i].
  * The runtime is -R, else the target's runtime:, else the context's. A
  * target that loads only signed modules gets a signed variant
  * (sg->signed_path[i]); the unsigned module is built only where a target
@@ -378,26 +380,30 @@ static int get_builds(const struct sc_request *req, const struct sc_ctx *ctx,
 
 	for (size_t i = 0; i < n; i++) {
 		const struct sc_target *t = &all->v[idx[i]];
-		const char *spec = t->build_tree ? t->build_tree : t->kernel;
+		/* the tree: build-tree:, else the sysroot's for the kernel, else the kernel's */
+		char *tree = !t->build_tree && t->sysroot ? sc_target_sysroot_tree(t)
+							  : NULL;
+		const char *spec = t->build_tree ? t->build_tree
+				   : tree        ? tree
+						 : t->kernel;
 		const char *rt = req->runtime ? req->runtime : t->runtime;
 		struct build *b = find_build(builds, *nb, spec, t->arch, rt);
 
-		if (t->sysroot)
-			fprintf(stderr,
-				"stapcache: warning: %s: sysroot is not used yet\n",
-				t->name);
 		if (!b) {
 			b = &builds[(*nb)++];
 			*b = (struct build){.first = t,
 					    .spec = spec,
 					    .arch = t->arch,
-					    .runtime = rt};
+					    .runtime = rt,
+					    .owned_spec = tree};
+			tree = NULL;
 			if (build_key(req, ctx, c, b, &err) < 0) {
 				fprintf(stderr, "stapcache: %s (for target %s): %s\n",
 					spec, t->name, err.msg);
 				return -1;
 			}
 		}
+		free(tree);
 		of[i] = b;
 		r = sc_target_needs_signature(t)
 			    ? find_signed(ctx, c, t, b, sg, &sg->signed_path[i], &err)
@@ -511,6 +517,7 @@ out:
 	sc_argv_free(&specs);
 	for (size_t i = 0; i < nb; i++) {
 		free(builds[i].path);
+		free(builds[i].owned_spec);
 		sc_key_clear(&builds[i].key);
 	}
 	for (size_t i = 0; sg.signed_path && i < n; i++)

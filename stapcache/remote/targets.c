@@ -358,6 +358,16 @@ static int check_signing(const struct sc_target *t, struct sc_error *err)
 	return 0;
 }
 
+char *sc_target_sysroot_tree(const struct sc_target *t)
+{
+	size_t n = strlen(t->sysroot);
+
+	while (n > 1 && t->sysroot[n - 1] == '/')
+		n--;
+	return sc_strdupf("%.*s/lib/modules/%s/build", (int)(n > 1 ? n : 0), t->sysroot,
+			  t->kernel);
+}
+
 bool sc_target_needs_signature(const struct sc_target *t)
 {
 	if (t->sig_enforce && !strcmp(t->sig_enforce, "yes"))
@@ -404,18 +414,17 @@ static const char *shown(const char *s, char *buf, size_t n)
 /* The rules every entry obeys, whichever form it was written in. */
 static int check_entry(struct sc_targets *all, struct sc_target *t, struct sc_error *err)
 {
-	static const char *const required[] = {"name", "execute", "kernel", "arch",
-					       "cpu"};
-	const char *const have[] = {t->name, t->execute, t->kernel, t->arch, t->cpu};
+	static const char *const required[] = {"name", "execute", "kernel", "arch"};
+	const char *const have[] = {t->name, t->execute, t->kernel, t->arch};
 	const struct sc_target *dup;
 	char v[81];
 	int r;
 
-	for (size_t i = 0; i < 5; i++)
+	for (size_t i = 0; i < sizeof(have) / sizeof(have[0]); i++)
 		if (!have[i]) {
 			sc_error_set(err,
 				     "%s: entry%s%s has no '%s' (required: name, execute, "
-				     "kernel, arch, cpu)",
+				     "kernel, arch)",
 				     t->origin, t->name ? " " : "",
 				     t->name ? t->name : "", required[i]);
 			return -EINVAL;
@@ -441,7 +450,14 @@ static int check_entry(struct sc_targets *all, struct sc_target *t, struct sc_er
 			     t->origin, shown(t->arch, v, sizeof(v)));
 		return -EINVAL;
 	}
-	if (!sc_target_cpu_ok(t->cpu)) {
+	if (t->sysroot && t->sysroot[0] != '/') {
+		sc_error_set(err,
+			     "%s: sysroot '%s' must be an absolute path (the directory "
+			     "holding the target's lib/modules/KERNEL/build)",
+			     t->origin, shown(t->sysroot, v, sizeof(v)));
+		return -EINVAL;
+	}
+	if (t->cpu && !sc_target_cpu_ok(t->cpu)) {
 		sc_error_set(err,
 			     "%s: cpu '%s' must be a model name: 1-128 printable ASCII "
 			     "characters",

@@ -17,10 +17,10 @@
  *       execute: ssh:ops@web1.example.com:2222:auth
  *       kernel: 6.1.0-57-amd64
  *       arch: x86_64
- *       cpu: Intel(R) Xeon(R) ...
+ *       cpu: Intel(R) Xeon(R) ...               # optional, informational
  *       build-tree: /srv/trees/6.1.0-57-amd64   # optional
  *       runtime: /var/lib/stapcache/runtime/x   # optional
- *       sysroot: /srv/sysroots/web              # optional
+ *       sysroot: /srv/sysroots/web              # optional: its lib/modules/KERNEL/build
  *       groups: [web, prod]                     # optional
  *       lockdown: integrity                     # optional, host add records
  *       sig-enforce: yes                        #   these (issue 20): what the
@@ -103,6 +103,13 @@ char *sc_targets_default_path(const char *xdg_config_home, const char *home);
  */
 int sc_targets_select(const struct sc_targets *t, const char *const *specs, size_t nspecs,
 		      size_t **idx, size_t *n, struct sc_error *err);
+
+/*
+ * The kernel build tree under t's sysroot: SYSROOT/lib/modules/KERNEL/build
+ * (what the target is built against when it has a sysroot and no
+ * build-tree). Never NULL (sc_strdupf); caller frees.
+ */
+char *sc_target_sysroot_tree(const struct sc_target *t);
 
 /*
  * Does the target's kernel load only signed modules: sig-enforce yes, or a

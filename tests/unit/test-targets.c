@@ -170,6 +170,34 @@ static void test_lines(void)
 	sc_targets_clear(&t);
 }
 
+/* cpu is informational: optional. A sysroot names where the build tree is. */
+static void test_optional(void)
+{
+	struct sc_targets t = {0};
+	struct sc_error err;
+	char *tree;
+
+	tap_is_int(parse("- name: a\n  execute: ssh:h:auth\n  kernel: 6.1.0-57-amd64\n"
+			 "  arch: x86_64\n  sysroot: /srv/roots/a//\n",
+			 &t, &err),
+		   0, "an entry without cpu parses (cpu is optional)");
+	if (t.n == 1) {
+		tap_ok(t.v[0].cpu == NULL, "  and has no cpu");
+		tree = sc_target_sysroot_tree(&t.v[0]);
+		tap_is_str(tree, "/srv/roots/a/lib/modules/6.1.0-57-amd64/build",
+			   "  its sysroot's build tree for its kernel");
+		free(tree);
+		tree = sc_target_format(&t.v[0]);
+		tap_ok(!strstr(tree, "cpu"), "  written back without a cpu");
+		free(tree);
+	} else {
+		tap_ok(0, "  and has no cpu");
+		tap_ok(0, "  its sysroot's build tree for its kernel");
+		tap_ok(0, "  written back without a cpu");
+	}
+	sc_targets_clear(&t);
+}
+
 static void test_bad(void)
 {
 	const char *ok_tail = "  kernel: k\n  arch: a\n  cpu: c\n";
@@ -179,8 +207,8 @@ static void test_bad(void)
 	    "kh:1: entry a has no 'execute'", "missing execute");
 	bad("- name: a\n  execute: ssh:h:auth\n  arch: a\n  cpu: c\n", "has no 'kernel'",
 	    "missing kernel");
-	bad("- name: a\n  execute: ssh:h:auth\n  kernel: k\n  arch: a\n", "has no 'cpu'",
-	    "missing cpu");
+	bad("- name: a\n  execute: ssh:h:auth\n  kernel: k\n  arch: a\n  sysroot: srv/a\n",
+	    "kh:1: sysroot 'srv/a' must be an absolute path", "a relative sysroot");
 	snprintf(buf, sizeof(buf), "- name: a\n  execute: ssh:h:root\n%s", ok_tail);
 	bad(buf, "unknown runner 'root'", "unknown runner");
 	snprintf(buf, sizeof(buf), "- name: a\n  execute: h:auth\n%s", ok_tail);
@@ -231,8 +259,8 @@ static void test_bad(void)
 	bad("-\n  name: a\n  bad indentation: : :\n x\n", "kh:", "broken YAML");
 	bad("a execute=ssh:h:auth kernel=k arch=a cpu=c\nb execute=ssh:h:auth kernel arch=a\n",
 	    "kh:2: 'kernel': expected key=value", "lines: word without =");
-	bad("a execute=ssh:h:auth kernel=k arch=a\n", "kh:1: entry a has no 'cpu'",
-	    "lines: missing cpu");
+	bad("a execute=ssh:h:auth arch=a\n", "kh:1: entry a has no 'kernel'",
+	    "lines: missing kernel");
 	bad("a=b execute=ssh:h:auth\n", "kh:1: a line starts with the target's NAME",
 	    "lines: no name");
 	bad("a execute=ssh:h:auth kernel=k arch=a cpu=c colour=red\n",
@@ -281,6 +309,7 @@ int main(void)
 {
 	test_yaml();
 	test_lines();
+	test_optional();
 	test_bad();
 	test_execute();
 	return tap_done();

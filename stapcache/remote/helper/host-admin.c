@@ -464,7 +464,8 @@ static int host_refresh(struct sc_targets *all, const char *path,
 		new_fmt = sc_target_format(t);
 		/* what the entry says about signatures, before and after */
 		facts_changed = strcmp(old_fmt, new_fmt) != 0;
-		if (strcmp(k, t->kernel) || strcmp(ar, t->arch) || strcmp(c, t->cpu)) {
+		if (strcmp(k, t->kernel) || strcmp(ar, t->arch) || !t->cpu ||
+		    strcmp(c, t->cpu)) {
 			printf("%s: kernel %s -> %s, arch %s -> %s\n", t->name, t->kernel,
 			       k, t->arch, ar);
 			changed++;
