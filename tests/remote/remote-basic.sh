@@ -35,6 +35,21 @@ MOD=$out
 SUM=$(sha256sum "$MOD" | cut -c1-64)
 is "$(ls "$R/log")" "" "-p4 -T ran nothing remotely"
 
+# sysroot: with no build-tree, the target is built against the sysroot's
+# lib/modules/KERNEL/build (here a link to this machine's tree).
+mkdir -p "$T/root/lib/modules/$KREL" "$T/noroot"
+ln -s "$(readlink -f "/lib/modules/$KREL/build")" "$T/root/lib/modules/$KREL/build"
+target rooted "ssh:root@127.0.0.1:$PA:auth"
+printf '  sysroot: %s\n' "$T/root" >> "$KH"
+target unrooted "ssh:root@127.0.0.1:$PA:auth"
+printf '  sysroot: %s\n' "$T/noroot" >> "$KH"
+out=$($STAPCACHE -p4 -T rooted -e "$SCRIPT" 2>"$T/err"); st=$?
+is "$st" 0 "-p4 -T a target with a sysroot builds against the sysroot's tree"
+like "$out" '^/.*/stap_[0-9a-f]+\.ko$' "  and prints the module path"
+$STAPCACHE -p4 -T unrooted -e "$SCRIPT" >"$T/out" 2>"$T/err"; st=$?
+isnt "$st" 0 "a sysroot without the kernel's tree: the build fails"
+like "$(cat "$T/err")" "$T/noroot/lib/modules/$KREL/build" "  naming the tree it looked for"
+
 # A target whose kernel this machine has no build tree for: its build fails,
 # stapcache names the target and exits 1, and nothing runs there.
 $STAPCACHE -T stale -e "$SCRIPT" >"$T/out" 2>"$T/err"; st=$?
@@ -147,7 +162,7 @@ is "$st" 0 "the accepted host now runs"
 # host list, add, refresh, remove.
 out=$($STAPCACHE host list); like "$out" "^alias +ssh:aliasA:auth" "host list: a table"
 $STAPCACHE host list --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d), d[0]["name"], d[0]["groups"])' > "$T/out"
-is "$(cat "$T/out")" "6 a []" "host list --json is JSON"
+is "$(cat "$T/out")" "8 a []" "host list --json is JSON"
 out=$($STAPCACHE host add new "ssh:root@127.0.0.1:$PA:auth" --group lab 2>"$T/err"); st=$?
 is "$st" 0 "host add asks the target over SSH"
 like "$out" "kernel: $KREL" "host add: the target's kernel"
