@@ -195,6 +195,29 @@ done
 $STAPCACHE host remove new; st=$?
 is "$st" 0 "host remove"
 if grep -q 'name: new' "$KH"; then ok 1 "host remove took it out"; else ok 0 "host remove took it out"; fi
+# The first contact (issue 23): a HOME whose ~/.ssh holds only the login's
+# key. host add refuses the unknown host, and each hint runs as printed.
+H2=$T/firsthome; mkdir -p "$H2/.ssh"; chmod 700 "$H2/.ssh"
+cp "$HOME/.ssh/id_ed25519" "$HOME/.ssh/id_ed25519.pub" "$H2/.ssh/"
+cp "$KH" "$T/kh.before"
+HOME=$H2 $STAPCACHE host add first "ssh:root@127.0.0.1:$PA:auth" >/dev/null 2>"$T/err"; st=$?
+is "$st" 1 "first contact: host add refuses a host key not in ~/.ssh/known_hosts"
+hint=$(sed -n 's/.*accept it with: \(stapcache host add .* --accept SHA256:[^ ]*\) .*/\1/p' "$T/err")
+like "$hint" "^stapcache host add first .*ssh:root@127.0.0.1:$PA:auth.* --accept SHA256:" \
+	"  its hint is the host add that accepts it: ${hint:-none}"
+like "$(cat "$T/err")" "or: mkdir -p -m 700 $H2/.ssh && ssh-keyscan -p $PA 127.0.0.1 >> $H2/.ssh/known_hosts" \
+	"  and the ssh-keyscan hint makes ~/.ssh first"
+cmp -s "$KH" "$T/kh.before"; ok $? "  nothing was added to stapcache's known_hosts"
+HOME=$H2 $STAPCACHE host add other "ssh:root@127.0.0.1:$PA:auth" --accept SHA256:AAAA >/dev/null 2>"$T/err2"; st=$?
+is "$st" 1 "  host add --accept with another fingerprint: refused"
+[ ! -e "$H2/.ssh/known_hosts" ] || [ ! -s "$H2/.ssh/known_hosts" ]; ok $? "  and accepted nothing"
+(HOME=$H2; export HOME; eval "${hint/stapcache/\$STAPCACHE}") >/dev/null 2>"$T/err"; st=$?
+is "$st" 0 "  the hint, run as printed, adds the target"
+[ -s "$H2/.ssh/known_hosts" ]; ok $? "  and the host key is in ~/.ssh/known_hosts"
+HOME=$H2 $STAPCACHE -T first -e "$SCRIPT" >"$T/out" 2>"$T/err"; st=$?
+is "$st" 0 "  and the first run there works"
+$STAPCACHE host remove first >/dev/null
+
 $STAPCACHE host self > "$T/self"; st=$?
 is "$st" 0 "host self"
 like "$(cat "$T/self")" "kernel: $(uname -r)" "host self: this kernel"

@@ -59,6 +59,7 @@ struct host_args {
 	int nops;
 	bool json, all;
 	struct sc_strv groups;
+	char *accept; /* host add --accept SHA256:... */
 };
 
 /* This host's module-signature facts (hostfacts.h), into t. */
@@ -289,10 +290,11 @@ static void refuse_report(const char *name, char *const l[4])
  * (into facts: hostfacts.h); check its runner is there.
  */
 static int probe(const struct sc_helper_env *env, const char *name,
-		 const struct sc_execute *ex, bool quiet, char **kernel, char **arch,
-		 char **cpu, struct sc_target *facts)
+		 const struct sc_execute *ex, bool quiet, const struct host_args *a,
+		 char **kernel, char **arch, char **cpu, struct sc_target *facts)
 {
 	struct sc_ssh_opts o = sc_helper_ssh_opts(env, name);
+	char *how = NULL;
 	static const char *const need[] = {"staprun-auth", "staprun", "staprun"};
 	static const char *const runners[] = {"staprun-auth", "staprun", "sudo"};
 	struct sc_error err = {{0}};
@@ -302,7 +304,17 @@ static int probe(const struct sc_helper_env *env, const char *name,
 
 	char *cmd = sc_strdupf("%s; %s", probe_cmd, sc_hostfacts_script);
 
+	if (a) /* host add or probe: the key of a host met for the first time */
+		o.accept_fp = a->accept;
+	if (a && !strcmp(a->spec->name, "host add")) {
+		char *q = sc_shell_quote(a->ops[1]);
+
+		how = sc_strdupf("stapcache host add %s %s --accept", name, q);
+		free(q);
+		o.accept_how = how;
+	}
 	r = sc_ssh_connect(ex, &o, &s, &err);
+	free(how);
 	if (r == 0)
 		r = sc_ssh_exec(s, cmd, NULL, 0, &out, &st, &err);
 	sc_ssh_free(s);
@@ -383,7 +395,7 @@ static int host_add(struct sc_targets *all, const char *path, const struct host_
 		sc_oom();
 	for (; t.ngroups < a->groups.n; t.ngroups++)
 		t.groups[t.ngroups] = sc_strdupf("%s", a->groups.v[t.ngroups]);
-	if (probe(env, t.name, &t.ex, probe_only, &t.kernel, &t.arch, &t.cpu, &t) < 0)
+	if (probe(env, t.name, &t.ex, probe_only, a, &t.kernel, &t.arch, &t.cpu, &t) < 0)
 		goto out;
 	/* Through the parser once more: what is saved is what will be read. */
 	entry = sc_target_format(&t);
@@ -454,7 +466,7 @@ static int host_refresh(struct sc_targets *all, const char *path,
 		bool facts_changed;
 
 		old_fmt = sc_target_format(t);
-		if (probe(env, t->name, &t->ex, false, &k, &ar, &c, t) < 0) {
+		if (probe(env, t->name, &t->ex, false, NULL, &k, &ar, &c, t) < 0) {
 			failed++;
 			free(before);
 			free(old_fmt);
@@ -552,6 +564,10 @@ static int host_usage_check(const struct host_args *a, const char *verb)
 						     a->groups.v[i]);
 	if (!strcmp(verb, "refresh") && a->all == (a->nops == 1))
 		return sc_cmdopt_usage_error(a->spec, "give NAME, @GROUP or --all");
+	if (a->accept && strncmp(a->accept, "SHA256:", 7) != 0)
+		return sc_cmdopt_usage_error(a->spec,
+					     "--accept '%s': not a SHA256:... fingerprint",
+					     a->accept);
 	if (!strcmp(verb, "accept") && strncmp(a->ops[1], "SHA256:", 7) != 0)
 		return sc_cmdopt_usage_error(a->spec,
 					     "'%s' is not a SHA256:... fingerprint",
@@ -597,6 +613,9 @@ int sc_helper_host(int argc, char **argv, const struct sc_helper_env *env)
 	const struct sc_cmdopt add_opts[] = {
 		SC_CMDOPT_LIST(0, "group", "G", &a.groups,
 			       "put the target in group G (-T @G); repeat for more"),
+		SC_CMDOPT_STRING(0, "accept", "SHA256:FP", &a.accept,
+				 "a host not yet in ~/.ssh/known_hosts: add its key if it\n"
+				 "has this fingerprint (checked out of band)"),
 	};
 	const struct sc_cmdopt refresh_opts[] = {
 		SC_CMDOPT_FLAG(0, "all", &a.all, "every target in known_hosts"),
@@ -616,7 +635,8 @@ int sc_helper_host(int argc, char **argv, const struct sc_helper_env *env)
 		 SC_CMDOPT_ROWS(list_opts)},
 		{.name = "host add",
 		 .synopsis =
-			 "NAME ssh:[USER@]HOST[:PORT]:auth|sudo|direct [--group G]...",
+			 "NAME ssh:[USER@]HOST[:PORT]:auth|sudo|direct [--group G]... "
+			 "[--accept SHA256:FP]",
 		 .about =
 			 "Ask the host over SSH for its kernel, arch and cpu, and what it\n"
 			 "demands of module signatures (lockdown, sig_enforce, Secure Boot,\n"

@@ -216,15 +216,21 @@ static int verify_host(struct sc_ssh *s, const struct sc_ssh_opts *o,
 			o->name, s->where, type, s->fp);
 		break;
 	case SSH_KNOWN_HOSTS_UNKNOWN:
-	case SSH_KNOWN_HOSTS_NOT_FOUND:
+	case SSH_KNOWN_HOSTS_NOT_FOUND: {
+		char *how = o->accept_how
+				    ? sc_strdupf("%s", o->accept_how)
+				    : sc_strdupf("stapcache host accept %s", o->name);
+
 		sc_error_set(err,
 			     "%s: refused: %s is not in %s/known_hosts; its %s key has the "
 			     "fingerprint %s. Check it out of band, then accept it with: "
-			     "stapcache host accept %s %s   (or: ssh-keyscan -p %u %s >> "
+			     "%s %s   (or: mkdir -p -m 700 %s && ssh-keyscan -p %u %s >> "
 			     "%s/known_hosts)",
-			     o->name, s->where, o->ssh_dir, type, s->fp, o->name, s->fp,
-			     port, host ? host : "HOST", o->ssh_dir);
+			     o->name, s->where, o->ssh_dir, type, s->fp, how, s->fp,
+			     o->ssh_dir, port, host ? host : "HOST", o->ssh_dir);
+		free(how);
 		break;
+	}
 	default:
 		sc_error_set(err, "%s: cannot check the host key of %s: %s", o->name,
 			     s->where, ssh_get_error(s->ss));
