@@ -15,13 +15,14 @@ vm_test_setup "stap: $T/bin/stap"
 HELLO='global greeting = "hello" probe begin { printf("%s from the guest\n", greeting) exit() }'
 TICKER='probe begin { printf("ticker started\n") } probe timer.ms(200) { printf("tick\n") }'
 CMD='probe begin { printf("target %d\n", target()) } probe end { printf("end\n") }'
+TEND='probe begin { printf("ticker started\n") } probe timer.ms(200) { printf("tick\n") } probe end { printf("the end: %d\n", 42) }'
 # Precompile on the host, as an operator would before a run: -T then finds them.
-for s in "$HELLO" "$TICKER" "$CMD"; do
+for s in "$HELLO" "$TICKER" "$CMD" "$TEND"; do
 	m=$("$STAPCACHE" -p4 -r "$KREL" -e "$s" 2>>"$T/compile.err")
 	[ -s "$m" ] || { diag "$(cat "$T/compile.err")"; skip_all "could not compile the test modules"; }
 	mods+=("$m")
 done
-hello=${mods[0]} ticker=${mods[1]} cmd=${mods[2]}
+hello=${mods[0]} ticker=${mods[1]} cmd=${mods[2]} tend=${mods[3]}
 builds=$(stap_runs)
 
 vm_start || skip_all "the guest did not boot (see the console log above)"
@@ -71,7 +72,8 @@ out=$("$STAPCACHE" bless -T testvm "$hello" 2>&1); st=$?
 isnt "$st" 0 "bless -T as the target's own login (scuser, no sudo) fails"
 like "$out" "sudo|--admin" "with the hint to use an admin login"
 "$STAPCACHE" bless -T testvm --admin root "$ticker" >/dev/null 2>&1 &&
-	"$STAPCACHE" bless -T testvm --admin root "$cmd" >/dev/null 2>&1
+	"$STAPCACHE" bless -T testvm --admin root "$cmd" >/dev/null 2>&1 &&
+	"$STAPCACHE" bless -T testvm --admin root "$tend" >/dev/null 2>&1
 ok $? "the ticker and -c modules are blessed too"
 
 # 3. Run it: the unprivileged scuser through staprun-auth, output streamed back.
@@ -111,6 +113,27 @@ wait "$pid"; st=$?
 is "$st" 130 "Ctrl-C: stapcache ends with status 130"
 no_stap_modules; ok $? "Ctrl-C: the module is unloaded in the guest"
 no_leftovers; ok $? "Ctrl-C: the remote temp dir is removed"
+
+# 4b. Ctrl-C of a script with an end probe (issue 23): the first Ctrl-C stops
+# the probe as stap's does; the end probe's output comes back before stapcache
+# exits, plain and as JSON; a re-run right after works (no "in use").
+for fmt in text json; do
+	opt=(); [ "$fmt" = json ] && opt=(--output json)
+	"$STAPCACHE" -T testvm "${opt[@]}" -e "$TEND" >"$T/end.$fmt" 2>"$T/end.err" &
+	pid=$!
+	for _ in $(seq 1500); do grep -q 'tick' "$T/end.$fmt" && break; sleep 0.2; done
+	kill -INT "$pid"
+	wait "$pid"; st=$?
+	is "$st" 130 "$fmt: Ctrl-C with an end probe: status 130"
+	like "$(cat "$T/end.$fmt")" "the end: 42" "  the end probe's output came back"
+	like "$(cat "$T/end.err")" "stopping the remote runs" "  one stop, not abandoned"
+	! grep -q "abandoning the remote runs" "$T/end.err"; ok $? "  nothing abandoned"
+	no_stap_modules; ok $? "  the module is unloaded"
+done
+out=$("$STAPCACHE" -T testvm --duration 1 -e "$TEND" 2>&1); st=$?
+is "$st" 0 "a re-run right after the Ctrl-C works"
+like "$out" "the end: 42" "  with its end probe"
+no_leftovers; ok $? "  and no remote temp dir is left"
 
 # 5. SIGKILL of the local stapcache: the connection drops, the wrapper stops
 # the runner; at the latest the next connection removes what is left.

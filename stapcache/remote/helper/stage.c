@@ -142,7 +142,8 @@ static char *stage_script(const char *kernel, const char *name, size_t len,
 	out = sc_strdupf(
 		"umask 077; trap '' TERM INT HUP; for x in \"${TMPDIR:-/tmp}\"/stapcache.*; do "
 		"[ ! -L \"$x\" ] && [ -d \"$x\" ] && [ -O \"$x\" ] && [ ! -L \"$x/pid\" ] && "
-		"[ -f \"$x/pid\" ] && ! kill -0 \"$(cat \"$x/pid\")\" 2>/dev/null && rm -rf \"$x\"; "
+		"[ -f \"$x/pid\" ] && q=$(cat \"$x/pid\") && "
+		"case $q in ''|*[!0-9]*) rm -rf \"$x\";; *) [ -e /proc/$q ] || rm -rf \"$x\";; esac; "
 		"done >/dev/null 2>&1; trap - TERM INT HUP; k=$(uname -r); "
 		"[ \"$k\" = %s ] || { echo \"stapcache-kernel $k\"; exit 124; }; "
 		"d=$(mktemp -d \"${TMPDIR:-/tmp}/stapcache.XXXXXXXX\") || exit 125; "
@@ -175,15 +176,16 @@ static int upload_quiet_s(const struct sc_run_req *rq)
 /*
  * The runner's pid is $p. kids: it and its descendants, four generations
  * deep (stapio under staprun-auth's watchdog, under sudo's monitor, and what
- * stapio runs for -c), from /proc/PID/task/PID/children (readable by anyone,
+ * stapio runs for -c), from /proc/PID/task/PID/children (read by the shell
+ * itself, not cat: a trace --comm cat must not see us; readable by anyone,
  * also for a non-dumpable root process), else children only, by a scan of
  * /proc; stop: TERM them all (only those the login may signal take it);
  * started: one of them is stapio (the module is loaded and running), from
  * when --duration counts.
  */
 static const char stop_fn[] =
-	"kids_of() { [ \"$2\" -lt 4 ] || return 0; "
-	"for c in $(cat /proc/$1/task/$1/children 2>/dev/null); do echo \"$c\"; "
+	"kids_of() { [ \"$2\" -lt 4 ] || return 0; l=; "
+	"{ read -r l </proc/$1/task/$1/children; } 2>/dev/null; for c in $l; do echo \"$c\"; "
 	"kids_of \"$c\" $(($2 + 1)); done; }; "
 	"kids() { echo \"$p\"; if [ -r /proc/$p/task/$p/children ]; then kids_of \"$p\" 0; "
 	"return; fi; for f in /proc/[0-9]*/stat; do "
@@ -220,7 +222,11 @@ static char *wrapper_body(enum sc_runner runner, const char *module_name,
 	 * runner before it has unloaded the module. stop() TERMs the runner and
 	 * its children: staprun execs stapio, but staprun-auth forks it under a
 	 * root watchdog that the login cannot signal (staprun-auth(8)), so there
-	 * it is the child, stapio, that must get it, as with a Ctrl-C.
+	 * it is the child, stapio, that must get it, as with a Ctrl-C; stapio
+	 * then runs the end probes and their output still comes through here.
+	 * A wait interrupted by the trap is waited again until the runner is
+	 * gone from /proc (not kill -0: the login may not signal a root
+	 * runner, and leaving then lost the end probes' output).
 	 * --duration: a timer subshell calls stop() too, that many seconds
 	 * after stapio started (at most 120 s of waiting for the load); when
 	 * the run ends first, it is TERMed and takes its sleep with it.
@@ -237,7 +243,7 @@ static char *wrapper_body(enum sc_runner runner, const char *module_name,
 		"%s </dev/null 3<&- & p=$!; echo \"$p\" > \"$d/pid\"; "
 		"( while read -r _ <&3; do :; done; stop ) >/dev/null 2>&1 & w=$!; "
 		"%strap 'stop' TERM INT HUP; "
-		"while :; do wait \"$p\"; s=$?; kill -0 \"$p\" 2>/dev/null || break; "
+		"while :; do wait \"$p\"; s=$?; [ -e /proc/$p ] || break; "
 		"done; trap '' TERM INT HUP; kill $w $t 2>/dev/null; cd / && rm -rf \"$d\"; "
 		"exit \"$s\"",
 		stop_fn, cmd, timer);
@@ -251,15 +257,14 @@ static char *wrapper_body(enum sc_runner runner, const char *module_name,
 		 * so stop() signals sudo only, at once.
 		 */
 		free(out);
-		out = sc_strdupf(
-			"stty -echo -onlcr 2>/dev/null; cd \"$d\" || exit 125; "
-			"trap '' PIPE; %s; stop() { kill -TERM \"$p\" 2>/dev/null; }; "
-			"%s </dev/null & p=$!; echo \"$p\" > \"$d/pid\"; "
-			"%strap 'stop' TERM INT HUP; "
-			"while :; do wait \"$p\"; s=$?; kill -0 \"$p\" 2>/dev/null || "
-			"break; done; trap '' TERM INT HUP; kill $t 2>/dev/null; "
-			"cd / && rm -rf \"$d\"; exit \"$s\"",
-			stop_fn, cmd, timer);
+		out = sc_strdupf("stty -echo -onlcr 2>/dev/null; cd \"$d\" || exit 125; "
+				 "trap '' PIPE; %s; stop() { kill -TERM \"$p\" 2>/dev/null; }; "
+				 "%s </dev/null & p=$!; echo \"$p\" > \"$d/pid\"; "
+				 "%strap 'stop' TERM INT HUP; "
+				 "while :; do wait \"$p\"; s=$?; [ -e /proc/$p ] || "
+				 "break; done; trap '' TERM INT HUP; kill $t 2>/dev/null; "
+				 "cd / && rm -rf \"$d\"; exit \"$s\"",
+				 stop_fn, cmd, timer);
 	}
 	free(timer);
 	free(cmd);
