@@ -267,6 +267,59 @@ static int both_lines(const struct bless_args *a, struct signing *s,
 	return status;
 }
 
+/*
+ * MODULE given by name (stap_3f2a..., with or without .ko, as -p4 printed it
+ * or cache list shows it) when no such file is here: the cached module of
+ * that name. Returns its path (caller frees), or NULL after saying why.
+ */
+static char *cached_module(const char *name)
+{
+	struct sc_error err = {{0}};
+	struct sc_entry_info *e = NULL;
+	struct sc_cache *c = NULL;
+	struct sc_env env;
+	struct sc_ctx ctx = {0};
+	size_t n = 0, hits = 0, len = strlen(name);
+	char *path = NULL;
+
+	if (len > 3 && !strcmp(name + len - 3, ".ko"))
+		len -= 3;
+	sc_env_read(&env);
+	if (sc_ctx_init(&ctx, &env, &err) < 0) {
+		fprintf(stderr, "stapcache: %s\n", err.msg);
+		return NULL;
+	}
+	if (sc_cache_open_existing(ctx.cache_dir, ctx.max_size, &c) == 0 &&
+	    sc_cache_entries(c, &e, &n) == 0)
+		for (size_t i = 0; i < n; i++)
+			if (strlen(e[i].module) == len &&
+			    !strncmp(e[i].module, name, len) && hits++ == 0)
+				path = sc_strdupf("%s", e[i].path);
+	if (hits == 0)
+		fprintf(stderr,
+			"stapcache: bless: no file %s here, and no module %.*s in the cache "
+			"(stapcache cache list shows them): give the .ko path that -p4 "
+			"printed\n",
+			name, (int)len, name);
+	if (hits > 1) {
+		fprintf(stderr,
+			"stapcache: bless: %.*s is cached for %zu kernels; give the path of "
+			"the one to bless:\n",
+			(int)len, name, hits);
+		for (size_t i = 0; i < n; i++)
+			if (strlen(e[i].module) == len &&
+			    !strncmp(e[i].module, name, len))
+				fprintf(stderr, "  %s  (%s, %s)\n", e[i].path,
+					e[i].kernel, e[i].arch);
+		free(path);
+		path = NULL;
+	}
+	sc_cache_entries_free(e, n);
+	sc_cache_free(c);
+	sc_ctx_clear(&ctx);
+	return path;
+}
+
 int sc_cmd_bless(int argc, char **argv)
 {
 	struct bless_args a = {0};
@@ -301,7 +354,9 @@ int sc_cmd_bless(int argc, char **argv)
 			"[--users U,...] [--params P,...] [--sign KEY [--sign-cert CERT]] "
 			"MODULE.ko",
 		.about =
-			"Print the line that blesses MODULE.ko in authorized_probes(5); with\n"
+			"Print the line that blesses MODULE.ko in authorized_probes(5) (a\n"
+			"path, or the name of a cached module: stap_3f2a... as -p4 printed\n"
+			"it, or cache list shows it); with\n"
 			"-T, append it on each target (atomic; nothing is added twice). With\n"
 			"--sign, or -T to a target that loads only signed modules (Secure\n"
 			"Boot, lockdown, sig_enforce), the cached module is signed first and\n"
@@ -312,13 +367,19 @@ int sc_cmd_bless(int argc, char **argv)
 		.max_args = 1,
 	};
 	char hex[SC_SHA256_HEXLEN + 1], shex[SC_SHA256_HEXLEN + 1];
-	char *line = NULL, *sline = NULL;
+	char *line = NULL, *sline = NULL, *named = NULL;
 	struct signing s = {0};
-	int r = sc_cmdopt_parse(&spec, argc, argv), status;
+	int r = sc_cmdopt_parse(&spec, argc, argv), status = 1;
 
 	if (r < 0)
 		return sc_cmdopt_exit(r);
 	a.path = argv[r];
+	if (!strchr(a.path, '/') && access(a.path, F_OK) < 0) {
+		named = cached_module(a.path);
+		if (!named)
+			goto out;
+		a.path = named;
+	}
 	if (!a.targets.n && (a.admin || a.policy))
 		status = sc_cmdopt_usage_error(&spec, "--admin and --policy go with -T");
 	else if (a.sign_cert && !a.sign)
@@ -334,6 +395,8 @@ int sc_cmd_bless(int argc, char **argv)
 					      hex, line, s.on ? shex : NULL, sline);
 	else if (status == 0)
 		status = printf("%s\n", s.on ? sline : line) < 0;
+out:
+	free(named);
 	free(line);
 	free(sline);
 	free(s.path);

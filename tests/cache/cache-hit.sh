@@ -53,6 +53,16 @@ like "$list" "^[0-9a-f]{16} +$name +$KREL +[0-9.]+ KiB" "list shows key, module,
 
 is "$("$STAPCACHE" bless "$path")" "sha256:$(sha256sum "$path" | cut -d' ' -f1)  # $name" \
 	"bless prints the module's authorized_probes line"
+# by the module's name (as -p4's path ends, or cache list shows it), with or
+# without .ko: the cached module of that name (issue 23)
+is "$(cd "$T" && "$STAPCACHE" bless "$name")" "sha256:$(sha256sum "$path" | cut -d' ' -f1)  # $name" \
+	"bless NAME: the cached module of that name"
+is "$(cd "$T" && "$STAPCACHE" bless "$name.ko")" "sha256:$(sha256sum "$path" | cut -d' ' -f1)  # $name" \
+	"bless NAME.ko too"
+out=$(cd "$T" && "$STAPCACHE" bless stap_nosuch 2>&1); rc=$?
+is "$rc" 1 "bless of a name neither here nor cached exits 1"
+like "$out" "no file stap_nosuch here, and no module stap_nosuch in the cache \(stapcache cache list shows them\)" \
+	"  saying where it looked"
 
 # A named module and a script file.
 printf '%s\n' 'probe begin { exit() }' > "$T/named.stp"
