@@ -50,7 +50,7 @@ unlike "$out" "✗" "no check fails"
 json=$("$STAPCACHE" doctor -T testvm --json 2>/dev/null); st=$?
 is "$st" 0 "doctor -T testvm --json: status 0"
 is "$(python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); h=[x for x in d["hosts"] if x["name"]=="testvm"][0]; print(d["ok"], h["ok"], sorted(c["check"] for c in h["checks"]))' <<<"$json")" \
-	"True True ['authorized_probes', 'build tree', 'kernel', 'modules', 'runner', 'runtime', 'ssh']" \
+	"True True ['authorized_probes', 'build tree', 'kernel', 'modules', 'runner', 'runtime', 'secure boot', 'ssh']" \
 	"the JSON parses (json.loads): the target is ok, with every check"
 # A policy that staprun-auth would refuse, and doctor says which file.
 vm_ssh root 'chmod g+w /etc/systemtap/authorized_probes' </dev/null
