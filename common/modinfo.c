@@ -372,3 +372,28 @@ int sc_modinfo_has_param(const struct sc_modinfo *mi, const char *name)
 			return 1;
 	return 0;
 }
+
+const char *sc_param_value_problem(const char *v)
+{
+	size_t i;
+
+	if (strlen(v) > SC_PARAM_VALUE_MAX)
+		return "the value is too long";
+	for (i = 0; v[i]; i++) {
+		unsigned char c = (unsigned char)v[i];
+
+		if (c == '\n' || c == '\r')
+			return "the value contains a newline";
+		if (c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == 0xa0)
+			return "the value contains whitespace";
+		if (c == '"' || c == '\'')
+			return "the value contains a quote";
+		if (c == '=')
+			return "the value contains a second '='";
+		if (c < 0x20 || c == 0x7f)
+			return "the value contains a control character";
+		if (c >= 0x80)
+			return "the value contains a non-ASCII byte";
+	}
+	return NULL;
+}

@@ -92,4 +92,15 @@ size_t sc_modinfo_param_count(const struct sc_modinfo *mi);
 /* 1 when the module declares parameter name, else 0. */
 int sc_modinfo_has_param(const struct sc_modinfo *mi, const char *name);
 
+/* The longest module parameter value (-G NAME=VALUE) a run passes. */
+#define SC_PARAM_VALUE_MAX 1024
+
+/*
+ * Why VALUE of a module parameter may not be passed to init_module (where
+ * parameters are one space-separated, unquoted string), or NULL when it may:
+ * staprun-auth refuses such a value, and stapcache says so before anything
+ * is uploaded or run. A static string.
+ */
+const char *sc_param_value_problem(const char *v);
+
 #endif

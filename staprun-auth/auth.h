@@ -39,7 +39,6 @@
 #define SA_NOFILE_MIN 16
 /* Most NAME=VALUE arguments and longest value (staprun: 64 options). */
 #define SA_MAX_PARAMS 64
-#define SA_MAX_VALUE 1024
 /* Longest wait for a message to the caller's terminal or pipe. */
 #define SA_WRITE_TIMEOUT_MS 2000
 /* Longest init_module(2) before the loading child is killed. */

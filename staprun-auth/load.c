@@ -23,37 +23,12 @@
 
 #include "auth.h"
 #include "common/fsutil.h"
+#include "common/modinfo.h"
 #include "common/policy.h"
 
 static int name_ok(const char *s, size_t n)
 {
 	return n <= 64 && sc_identifier_ok(s, n);
-}
-
-/* Why value may not be passed, or NULL when it may. */
-static const char *value_problem(const char *v)
-{
-	size_t i;
-
-	if (strlen(v) > SA_MAX_VALUE)
-		return "the value is too long";
-	for (i = 0; v[i]; i++) {
-		unsigned char c = (unsigned char)v[i];
-
-		if (c == '\n' || c == '\r')
-			return "the value contains a newline";
-		if (c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == 0xa0)
-			return "the value contains whitespace";
-		if (c == '"' || c == '\'')
-			return "the value contains a quote";
-		if (c == '=')
-			return "the value contains a second '='";
-		if (c < 0x20 || c == 0x7f)
-			return "the value contains a control character";
-		if (c >= 0x80)
-			return "the value contains a non-ASCII byte";
-	}
-	return NULL;
 }
 
 static int param_check(const char *arg, struct sc_error *err)
@@ -77,7 +52,7 @@ static int param_check(const char *arg, struct sc_error *err)
 			     "module parameter _stp_bufsize: use -b BUFSIZE instead");
 		return -EINVAL;
 	}
-	why = value_problem(eq + 1);
+	why = sc_param_value_problem(eq + 1);
 	if (why) {
 		sc_error_set(err, "module parameter '%.80s': %s", arg, why);
 		return -EINVAL;

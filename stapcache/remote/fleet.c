@@ -491,6 +491,12 @@ int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
 		fprintf(stderr, "stapcache: out of memory\n");
 		goto out;
 	}
+	/* -G values no runner can pass: said before anything is built or sent */
+	if (req->last_pass != 4 && sc_run_params_check(req, &err) < 0) {
+		fprintf(stderr, "stapcache: %s\n", err.msg);
+		status = 1;
+		goto out;
+	}
 	if (get_builds(req, ctx, c, &all, idx, n, builds, &nb, of, &sg) < 0) {
 		status = sc_build_interrupted() ? 128 + sc_build_interrupted() : 1;
 		goto out;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/modinfo.h"
 #include "run/runner.h"
 #include "run/supervise.h"
 
@@ -78,6 +79,30 @@ int sc_run_refused(const struct sc_request *req, const char *runner, struct sc_e
 	return 0;
 }
 
+int sc_run_params_check(const struct sc_request *req, struct sc_error *err)
+{
+	struct sc_argv opts = {0}, params = {0};
+	int r = sc_run_opts(req, &opts, &params);
+
+	if (r < 0)
+		sc_error_set(err, "out of memory");
+	for (size_t i = 0; r == 0 && i < params.n; i++) {
+		const char *eq = strchr(params.v[i], '=');
+		const char *why = eq ? sc_param_value_problem(eq + 1) : "not NAME=VALUE";
+
+		if (why) {
+			sc_error_set(err,
+				     "-G '%.80s': %s, which no runner can pass to the kernel "
+				     "(module parameters are not quoted); nothing was run",
+				     params.v[i], why);
+			r = -EINVAL;
+		}
+	}
+	sc_argv_free(&opts);
+	sc_argv_free(&params);
+	return r;
+}
+
 unsigned sc_run_duration(const struct sc_request *req, unsigned max_duration)
 {
 	unsigned d = req->duration > 0 ? (unsigned)req->duration : 0;
@@ -94,7 +119,7 @@ int sc_run_module(const struct sc_request *req, const char *module_path,
 	struct sc_argv a = {0};
 	struct sc_error err = {{0}};
 
-	if (sc_run_refused(req, runner, &err) < 0) {
+	if (sc_run_refused(req, runner, &err) < 0 || sc_run_params_check(req, &err) < 0) {
 		fprintf(stderr, "stapcache: %s\n", err.msg);
 		return 1;
 	}

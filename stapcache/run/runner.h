@@ -38,6 +38,15 @@ int sc_run_refused(const struct sc_request *req, const char *runner,
 		   struct sc_error *err);
 
 /*
+ * Can req's -G NAME=VALUE values be passed to init_module at all
+ * (sc_param_value_problem: no whitespace, quote, control character...)?
+ * Checked before anything connects, uploads or loads; whether the module
+ * declares NAME is its runner's to say. Returns 0, or -EINVAL with err
+ * saying which and why.
+ */
+int sc_run_params_check(const struct sc_request *req, struct sc_error *err);
+
+/*
  * How long a run may last, in seconds (0: no limit): --duration, capped by
  * config.yaml's max-duration (the smaller wins).
  */

@@ -70,6 +70,14 @@ like "$out" "arg\\[/.*/stapcache\\.[A-Za-z0-9]+/$(basename "$MOD")\\]" \
 like "$out" "mode drwx------" "the remote temp dir is 0700"
 is "$(remote_leftovers)" 0 "the remote temp dir is removed after the run"
 
+# A -G value no runner can pass (init_module's parameters are not quoted):
+# refused before anything connects (issue 23).
+$STAPCACHE -T a -e "$SCRIPT" -G 'greeting=a b' >"$T/out" 2>"$T/err"; st=$?
+is "$st" 1 "-G with a space in its value: refused (status 1)"
+like "$(cat "$T/err")" "-G 'greeting=a b': the value contains whitespace, which no runner can pass" \
+	"  saying why, before anything ran there"
+is "$(cat "$T/out")" "" "  the runner never ran"
+
 # Exit status and stderr pass through; stdout and stderr stay apart.
 $STAPCACHE -T a -e "$SCRIPT" -G stderr=oops -G exit=7 >"$T/out" 2>"$T/err"; st=$?
 is "$st" 7 "the remote exit status is stapcache's"
