@@ -373,3 +373,24 @@ int sc_realpath(const char *path, char *out)
 	close(fd);
 	return r;
 }
+
+const char *sc_proc_stat_fields(pid_t pid, char *buf, size_t size)
+{
+	char path[64], *p;
+	ssize_t n;
+	int fd;
+
+	if (size < 2)
+		return NULL;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* "PID (COMM) STATE PPID ..." */
+	return p ? p + 1 : NULL;
+}

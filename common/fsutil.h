@@ -149,4 +149,11 @@ char *sc_vstrdupf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 
 /* "PROGRAM: out of memory" on stderr and _exit(1): the only output of common/. */
 __attribute__((noreturn)) void sc_oom(void);
 
+/*
+ * /proc/PID/stat read into buf (size bytes), and what follows its "(COMM)"
+ * (" STATE PPID ..."; a comm may hold ')' and spaces: the last ')' ends it),
+ * or NULL when pid is gone or the line does not have that form.
+ */
+const char *sc_proc_stat_fields(pid_t pid, char *buf, size_t size);
+
 #endif

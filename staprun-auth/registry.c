@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "common/fsutil.h"
 #include "common/policy.h"
 
 /* 2: the -x target and -c command were added (a record of 1 reads as damaged). */
@@ -381,22 +382,12 @@ int sa_registry_end(struct sa_record *rec, int maybe_loaded, const struct sa_eve
 /* 1 when process anc is pid's parent, grandparent or great-grandparent. */
 static int ancestor(pid_t anc, pid_t pid)
 {
-	char path[64], buf[512], *p;
-	int i, fd;
-	ssize_t n;
+	char buf[512];
+	const char *p;
 
-	for (i = 0; i < 3 && pid > 1; i++) {
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return 0;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			return 0;
-		buf[n] = '\0';
-		p = strrchr(buf, ')'); /* "PID (COMM) STATE PPID ..." */
-		if (!p || sscanf(p + 1, " %*c %d", &pid) != 1)
+	for (int i = 0; i < 3 && pid > 1; i++) {
+		p = sc_proc_stat_fields(pid, buf, sizeof(buf));
+		if (!p || sscanf(p, " %*c %d", &pid) != 1)
 			return 0;
 		if (pid == anc)
 			return 1;

@@ -504,6 +504,41 @@ static int begin_groups(struct sc_target *t, const char *where, struct sc_error 
 	return t->groups ? 0 : -ENOMEM;
 }
 
+/* A YAML list of words (groups:, module-signers:), each added by its list's add. */
+struct word_list {
+	const char *key, *example, *item;
+	int (*add)(struct sc_target *t, const char *word, const char *where,
+		   struct sc_error *err);
+};
+
+static const struct word_list groups_list = {"groups", "[a, b]", "a group", add_group};
+static const struct word_list signers_list = {"module-signers", "[sha256:HEX, ...]",
+					      "a signer", add_signer};
+
+static int yaml_words(yaml_document_t *doc, yaml_node_t *v, struct sc_target *t,
+		      const char *where, const struct word_list *l, struct sc_error *err)
+{
+	if (v->type != YAML_SEQUENCE_NODE) {
+		sc_error_set(err, "%s: '%s' must be a list (%s)", where, l->key,
+			     l->example);
+		return -EINVAL;
+	}
+	for (yaml_node_item_t *it = v->data.sequence.items.start;
+	     it < v->data.sequence.items.top; it++) {
+		yaml_node_t *g = yaml_document_get_node(doc, *it);
+		int r;
+
+		if (!g || g->type != YAML_SCALAR_NODE) {
+			sc_error_set(err, "%s: %s is a single word", where, l->item);
+			return -EINVAL;
+		}
+		r = l->add(t, (const char *)g->data.scalar.value, where, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* The end of an entry (r: how its fields went): checked and added, or dropped. */
 static int finish_entry(struct sc_targets *all, struct sc_target *t, int r,
 			struct sc_error *err)
@@ -546,59 +581,17 @@ static int yaml_entry(struct sc_targets *all, yaml_document_t *doc, yaml_node_t 
 		}
 		key = (const char *)k->data.scalar.value;
 		snprintf(where, sizeof(where), "%s:%zu", name, k->start_mark.line + 1);
-		if (!strcmp(key, "module-signers")) {
-			r = begin_signers(&t, where, err);
+		if (!strcmp(key, "module-signers") || !strcmp(key, "groups")) {
+			bool signers = key[0] == 'm';
+
+			r = signers ? begin_signers(&t, where, err)
+				    : begin_groups(&t, where, err);
+			if (r == 0)
+				r = yaml_words(doc, v, &t, where,
+					       signers ? &signers_list : &groups_list,
+					       err);
 			if (r < 0)
 				goto out;
-			r = -EINVAL;
-			if (v->type != YAML_SEQUENCE_NODE) {
-				sc_error_set(err,
-					     "%s: 'module-signers' must be a list "
-					     "([sha256:HEX, ...])",
-					     where);
-				goto out;
-			}
-			for (yaml_node_item_t *it = v->data.sequence.items.start;
-			     it < v->data.sequence.items.top; it++) {
-				yaml_node_t *g = yaml_document_get_node(doc, *it);
-
-				if (!g || g->type != YAML_SCALAR_NODE) {
-					sc_error_set(err, "%s: a signer is a single word",
-						     where);
-					goto out;
-				}
-				r = add_signer(&t, (const char *)g->data.scalar.value,
-					       where, err);
-				if (r < 0)
-					goto out;
-			}
-			r = -EINVAL;
-			continue;
-		}
-		if (!strcmp(key, "groups")) {
-			r = begin_groups(&t, where, err);
-			if (r < 0)
-				goto out;
-			r = -EINVAL;
-			if (v->type != YAML_SEQUENCE_NODE) {
-				sc_error_set(err, "%s: 'groups' must be a list ([a, b])",
-					     where);
-				goto out;
-			}
-			for (yaml_node_item_t *it = v->data.sequence.items.start;
-			     it < v->data.sequence.items.top; it++) {
-				yaml_node_t *g = yaml_document_get_node(doc, *it);
-
-				if (!g || g->type != YAML_SCALAR_NODE) {
-					sc_error_set(err, "%s: a group is a single word",
-						     where);
-					goto out;
-				}
-				r = add_group(&t, (const char *)g->data.scalar.value,
-					      where, err);
-				if (r < 0)
-					goto out;
-			}
 			r = -EINVAL;
 			continue;
 		}

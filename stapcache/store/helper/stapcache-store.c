@@ -346,21 +346,10 @@ static void lease_release(const struct args *a, struct sc_store *s, const char *
 /* The state letter of /proc/PID/stat ('R', 'S', 'T', ...), or 0: gone. */
 static char proc_state(pid_t pid)
 {
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
+	char buf[512];
+	const char *p = sc_proc_stat_fields(pid, buf, sizeof(buf));
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')'); /* "PID (COMM) STATE ..." */
-	return p && p[1] == ' ' ? p[2] : 0;
+	return p && p[0] == ' ' ? p[1] : 0;
 }
 
 /*
