@@ -387,7 +387,7 @@ static void gate_line(void *ud, int is_stderr, const char *line, size_t len)
 
 /* What the stage script said, as an error: 0 when the module is in place. */
 static int gate_verdict(const struct gate *g, const struct sc_target *t, int status,
-			volatile sig_atomic_t *stop, struct sc_run_result *res,
+			struct sc_ssh_stop *stop, struct sc_run_result *res,
 			struct sc_error *err)
 {
 	if (g->kernel[0]) {
@@ -406,14 +406,14 @@ static int gate_verdict(const struct gate *g, const struct sc_target *t, int sta
 	}
 	if (g->open)
 		return 0;
-	if (stop && *stop)
+	if (stop && stop->level)
 		sc_error_set(err, "interrupted before the run");
 	else
 		sc_error_set(err,
 			     "cannot make a private temp dir (mktemp -d) and store the "
 			     "module in it (head -c, mv, sha256sum) there (status %d): %s",
 			     status, g->errs[0] ? g->errs : "(no message)");
-	return fail(res, SC_PHASE_PREPARE, stop && *stop ? -EINTR : -EIO, err);
+	return fail(res, SC_PHASE_PREPARE, stop && stop->level ? -EINTR : -EIO, err);
 }
 
 /*
@@ -423,7 +423,7 @@ static int gate_verdict(const struct gate *g, const struct sc_target *t, int sta
  */
 static int run_sudo(struct sc_ssh *s, const struct sc_target *t, const char *cmd,
 		    const struct sc_run_req *rq, sc_ssh_line_fn fn, void *ud,
-		    volatile sig_atomic_t *stop, struct sc_run_result *res,
+		    struct sc_ssh_stop *stop, struct sc_run_result *res,
 		    struct sc_error *err)
 {
 	struct sc_ssh_prompt pr = {.marker = rq->sudo ? rq->sudo->marker
@@ -459,7 +459,7 @@ static int run_sudo(struct sc_ssh *s, const struct sc_target *t, const char *cmd
 /* Stage the module, then the sudo runner on a PTY: two channels. */
 static int stage_then_sudo(struct sc_ssh *s, const struct sc_target *t,
 			   const struct module *m, const struct sc_run_req *rq,
-			   sc_ssh_line_fn fn, void *ud, volatile sig_atomic_t *stop,
+			   sc_ssh_line_fn fn, void *ud, struct sc_ssh_stop *stop,
 			   struct sc_run_result *res, struct sc_error *err)
 {
 	struct gate g = {.fn = fn,
@@ -477,7 +477,7 @@ static int stage_then_sudo(struct sc_ssh *s, const struct sc_target *t,
 	if (r < 0)
 		return fail(res, SC_PHASE_UPLOAD, r, err);
 	r = gate_verdict(&g, t, st, stop, res, err);
-	if (r == 0 && stop && *stop) {
+	if (r == 0 && stop && stop->level) {
 		remove_dir(s, g.dir);
 		sc_error_set(err, "interrupted before the run");
 		r = fail(res, SC_PHASE_UPLOAD, -EINTR, err);
@@ -498,7 +498,7 @@ static int stage_then_sudo(struct sc_ssh *s, const struct sc_target *t,
  */
 static int stage_and_run(struct sc_ssh *s, const struct sc_target *t,
 			 const struct module *m, const struct sc_run_req *rq,
-			 sc_ssh_line_fn fn, void *ud, volatile sig_atomic_t *stop,
+			 sc_ssh_line_fn fn, void *ud, struct sc_ssh_stop *stop,
 			 struct sc_run_result *res, struct sc_error *err)
 {
 	struct gate g = {.fn = fn, .ud = ud, .hex = m->hex, .rq = rq};
@@ -524,7 +524,7 @@ static int stage_and_run(struct sc_ssh *s, const struct sc_target *t,
 
 int sc_run_target(const struct sc_target *t, const char *module_path,
 		  const struct sc_run_req *rq, sc_ssh_line_fn fn, void *ud,
-		  volatile sig_atomic_t *stop, struct sc_run_result *res)
+		  struct sc_ssh_stop *stop, struct sc_run_result *res)
 {
 	struct sc_ssh_opts o = rq->ssh;
 	struct sc_error err = {{0}};

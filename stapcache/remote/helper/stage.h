@@ -88,12 +88,12 @@ char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_
  * channel (two for the sudo runner): refuse a target whose live kernel is not
  * t's recorded one, private temp dir (mktemp -d: 0700), upload under a
  * temporary name then rename, check the remote copy's SHA-256 (there, and its
- * answer here), run the wrapper, stream each output line to fn. *stop as for
+ * answer here), run the wrapper, stream each output line to fn. stop as for
  * sc_ssh_stream. Returns 0 when the runner ran (its status in res->status),
  * or -errno with res->msg saying what failed and res->phase where.
  */
 int sc_run_target(const struct sc_target *t, const char *module_path,
 		  const struct sc_run_req *rq, sc_ssh_line_fn fn, void *ud,
-		  volatile sig_atomic_t *stop, struct sc_run_result *res);
+		  struct sc_ssh_stop *stop, struct sc_run_result *res);
 
 #endif
