@@ -44,9 +44,19 @@ enum state { ST_WAITING, ST_CONNECTING, ST_SHIPPING, ST_RUNNING, ST_DONE, ST_FAI
 static const char *const state_names[] = {"waiting", "connecting", "shipping",
 					  "running", "done",       "failed"};
 
+/* A module file, read once for all the targets it goes to. */
+struct module {
+	const char *path;
+	struct sc_run_module m;
+	int r; /* < 0: it could not be read or is no module (msg says why) */
+	char msg[1024];
+};
+
 struct fanout {
 	const struct sc_fanout_item *items;
 	size_t n;
+	struct module *mods;
+	size_t *mod_of; /* item -> its module in mods */
 	const struct sc_run_req *rq;
 	struct sc_run_result *res;
 	atomic_size_t next, done;
@@ -150,6 +160,7 @@ static void *worker(void *arg)
 
 	while ((i = atomic_fetch_add(&f->next, 1)) < f->n) {
 		const struct sc_fanout_item *it = &f->items[i];
+		const struct module *m = &f->mods[f->mod_of[i]];
 		struct line_ctx c = {.f = f, .i = i};
 		struct sc_run_result *res = &f->res[i];
 
@@ -158,10 +169,15 @@ static void *worker(void *arg)
 			res->phase = SC_PHASE_READ;
 			snprintf(res->msg, sizeof(res->msg),
 				 "%s: not started (interrupted)", it->target->name);
-		} else if (sc_run_target(it->target, it->module_path, f->rq, emit, &c,
-					 &f->stop, res) < 0) {
+		} else if (m->r < 0 || sc_run_target(it->target, &m->m, f->rq, emit, &c,
+						     &f->stop, res) < 0) {
 			char msg[1200];
 
+			if (m->r < 0) {
+				res->status = 255;
+				res->phase = SC_PHASE_READ;
+				snprintf(res->msg, sizeof(res->msg), "%s", m->msg);
+			}
 			/* Connection errors already name the target. */
 			if (!strncmp(res->msg, it->target->name,
 				     strlen(it->target->name)))
@@ -242,6 +258,46 @@ static void wait_signals(struct fanout *f, const sigset_t *set)
 	}
 }
 
+/*
+ * Read every module file once (targets of one kernel share one), before any
+ * thread starts: f->mods and f->mod_of. A file that cannot be read fails its
+ * targets only. Returns 0 or -ENOMEM.
+ */
+static int load_modules(struct fanout *f)
+{
+	size_t nmods = 0;
+
+	f->mods = calloc(f->n ? f->n : 1, sizeof(*f->mods));
+	f->mod_of = calloc(f->n ? f->n : 1, sizeof(*f->mod_of));
+	if (!f->mods || !f->mod_of)
+		return -ENOMEM;
+	for (size_t i = 0; i < f->n; i++) {
+		const char *path = f->items[i].module_path;
+		size_t k = 0;
+
+		while (k < nmods && strcmp(f->mods[k].path, path) != 0)
+			k++;
+		if (k == nmods) {
+			struct sc_error err = {{0}};
+			struct module *m = &f->mods[nmods++];
+
+			m->path = path;
+			m->r = sc_run_module_load(path, &m->m, &err);
+			snprintf(m->msg, sizeof(m->msg), "%s", err.msg);
+		}
+		f->mod_of[i] = k;
+	}
+	return 0;
+}
+
+static void free_modules(struct fanout *f)
+{
+	for (size_t i = 0; f->mods && i < f->n; i++)
+		sc_run_module_clear(&f->mods[i].m);
+	free(f->mods);
+	free(f->mod_of);
+}
+
 /* The sink for the lines: text prefixed with several targets, or JSON. */
 static int open_output(struct fanout *f, const struct sc_output_opts *oo)
 {
@@ -283,9 +339,11 @@ int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
 	f.res = calloc(n, sizeof(*f.res));
 	f.state = calloc(n, sizeof(*f.state));
 	th = calloc(nth ? nth : 1, sizeof(*th));
-	if (!f.res || !th || !f.state || open_output(&f, oo) < 0) {
-		if (!f.res || !th || !f.state)
+	if (!f.res || !th || !f.state || load_modules(&f) < 0 ||
+	    open_output(&f, oo) < 0) {
+		if (!f.res || !th || !f.state || !f.mods || !f.mod_of)
 			fprintf(stderr, "stapcache: out of memory\n");
+		free_modules(&f);
 		free(f.res);
 		free(f.state);
 		free(th);
@@ -354,6 +412,7 @@ int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
 	pthread_mutex_destroy(&f.out_lock);
 	sc_output_free(f.out);
 	sc_ssh_stop_clear(&f.stop);
+	free_modules(&f);
 	free(f.state);
 	free(f.res);
 	free(th);

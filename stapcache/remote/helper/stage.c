@@ -302,36 +302,35 @@ static void remove_dir(struct sc_ssh *s, const char *dir)
 	free(cmd);
 }
 
-/* The module's bytes, digest and internal name (= its file name there). */
-struct module {
-	char *buf;
-	size_t len;
-	char hex[65];
-	char name[64];
-};
-
-static int read_module(const char *path, char **buf, size_t *len, char hex[65],
-		       char name[64], struct sc_error *err)
+int sc_run_module_load(const char *path, struct sc_run_module *m, struct sc_error *err)
 {
 	uint8_t md[SC_SHA256_LEN];
 	struct sc_modinfo *mi = NULL;
-	int r = sc_read_file(path, SC_MODULE_MAX, buf, len);
+	int r;
 
+	memset(m, 0, sizeof(*m));
+	r = sc_read_file(path, SC_MODULE_MAX, &m->buf, &m->len);
 	if (r < 0) {
 		sc_error_set(err, "cannot read %s: %s", path, strerror(-r));
 		return r;
 	}
-	r = sc_modinfo_parse(*buf, *len, &mi, err);
+	r = sc_modinfo_parse(m->buf, m->len, &mi, err);
 	if (r < 0) {
 		sc_error_prefix(err, "%s is not a kernel module", path);
-		free(*buf);
+		sc_run_module_clear(m);
 		return r;
 	}
-	snprintf(name, 64, "%s", sc_modinfo_name(mi));
+	snprintf(m->name, sizeof(m->name), "%s", sc_modinfo_name(mi));
 	sc_modinfo_free(mi);
-	sc_sha256(*buf, *len, md);
-	sc_hex(hex, md, sizeof(md));
+	sc_sha256(m->buf, m->len, md);
+	sc_hex(m->hex, md, sizeof(md));
 	return 0;
+}
+
+void sc_run_module_clear(struct sc_run_module *m)
+{
+	free(m->buf);
+	memset(m, 0, sizeof(*m));
 }
 
 /*
@@ -458,7 +457,7 @@ static int run_sudo(struct sc_ssh *s, const struct sc_target *t, const char *cmd
 
 /* Stage the module, then the sudo runner on a PTY: two channels. */
 static int stage_then_sudo(struct sc_ssh *s, const struct sc_target *t,
-			   const struct module *m, const struct sc_run_req *rq,
+			   const struct sc_run_module *m, const struct sc_run_req *rq,
 			   sc_ssh_line_fn fn, void *ud, struct sc_ssh_stop *stop,
 			   struct sc_run_result *res, struct sc_error *err)
 {
@@ -497,7 +496,7 @@ static int stage_then_sudo(struct sc_ssh *s, const struct sc_target *t,
  * shell, the module on its stdin, which then stays open as the stop signal.
  */
 static int stage_and_run(struct sc_ssh *s, const struct sc_target *t,
-			 const struct module *m, const struct sc_run_req *rq,
+			 const struct sc_run_module *m, const struct sc_run_req *rq,
 			 sc_ssh_line_fn fn, void *ud, struct sc_ssh_stop *stop,
 			 struct sc_run_result *res, struct sc_error *err)
 {
@@ -522,22 +521,18 @@ static int stage_and_run(struct sc_ssh *s, const struct sc_target *t,
 	return 0;
 }
 
-int sc_run_target(const struct sc_target *t, const char *module_path,
+int sc_run_target(const struct sc_target *t, const struct sc_run_module *m,
 		  const struct sc_run_req *rq, sc_ssh_line_fn fn, void *ud,
 		  struct sc_ssh_stop *stop, struct sc_run_result *res)
 {
 	struct sc_ssh_opts o = rq->ssh;
 	struct sc_error err = {{0}};
 	struct sc_ssh *s = NULL;
-	struct module m = {0};
 	double t0 = now();
 	int r;
 
 	memset(res, 0, sizeof(*res));
 	res->status = 255;
-	r = read_module(module_path, &m.buf, &m.len, m.hex, m.name, &err);
-	if (r < 0)
-		return fail(res, SC_PHASE_READ, r, &err);
 	o.name = t->name;
 	tell(rq, ud, SC_PHASE_CONNECT);
 	r = sc_ssh_connect(&t->ex, &o, &s, &err);
@@ -546,13 +541,12 @@ int sc_run_target(const struct sc_target *t, const char *module_path,
 	if (r < 0)
 		fail(res, SC_PHASE_CONNECT, r, &err);
 	else if (t->ex.runner == SC_RUNNER_SUDO)
-		r = stage_then_sudo(s, t, &m, rq, fn, ud, stop, res, &err);
+		r = stage_then_sudo(s, t, m, rq, fn, ud, stop, res, &err);
 	else
-		r = stage_and_run(s, t, &m, rq, fn, ud, stop, res, &err);
+		r = stage_and_run(s, t, m, rq, fn, ud, stop, res, &err);
 	if (r == 0)
 		res->phase = SC_PHASE_DONE;
 	res->seconds = now() - t0;
 	sc_ssh_free(s);
-	free(m.buf);
 	return r;
 }

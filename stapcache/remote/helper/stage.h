@@ -83,8 +83,25 @@ struct sc_run_result {
 char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_name,
 		     const struct sc_run_req *rq);
 
+/* A module to ship: read and checked once, for every target it goes to. */
+struct sc_run_module {
+	char *buf;
+	size_t len;
+	char hex[65];  /* its SHA-256 */
+	char name[64]; /* its internal name: its file name there */
+};
+
 /*
- * Ship module_path to target t and run it there over one connection and one
+ * Read path (at most 64 MiB), check it is a kernel module, digest it.
+ * Returns 0 (free with sc_run_module_clear), or -errno with err set.
+ */
+int sc_run_module_load(const char *path, struct sc_run_module *m, struct sc_error *err);
+
+/* Free m's bytes; a cleared or zeroed m is a no-op. */
+void sc_run_module_clear(struct sc_run_module *m);
+
+/*
+ * Ship module m to target t and run it there over one connection and one
  * channel (two for the sudo runner): refuse a target whose live kernel is not
  * t's recorded one, private temp dir (mktemp -d: 0700), upload under a
  * temporary name then rename, check the remote copy's SHA-256 (there, and its
@@ -92,7 +109,7 @@ char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_
  * sc_ssh_stream. Returns 0 when the runner ran (its status in res->status),
  * or -errno with res->msg saying what failed and res->phase where.
  */
-int sc_run_target(const struct sc_target *t, const char *module_path,
+int sc_run_target(const struct sc_target *t, const struct sc_run_module *m,
 		  const struct sc_run_req *rq, sc_ssh_line_fn fn, void *ud,
 		  struct sc_ssh_stop *stop, struct sc_run_result *res);
 
