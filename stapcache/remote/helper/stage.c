@@ -2,20 +2,20 @@
 /*
  * Ship a module to one target and run it there. The target needs a POSIX
  * shell, uname, mktemp, dd (with iflag=fullblock: GNU coreutils, busybox),
- * mv, rm and the runner: no stapcache, no compiler.
+ * sleep, rm and the runner: no stapcache, no compiler.
  *
  * One exec channel does it all (each channel costs the target a session and
  * a login shell): one shell script checks the kernel, makes the private dir,
- * takes the module's bytes from its stdin, checks it got them all, renames
- * the copy, says so on its first line of output, and runs the wrapper; the
+ * takes the module's bytes from its stdin, checks it got them all, says so
+ * on its first line of output, and runs the wrapper; the
  * stdin then stays open as the stop signal. The sudo runner needs a PTY,
  * which cannot carry a module's bytes: there the same script stores the
  * module on one channel and the wrapper runs on a second.
  *
  * Every process started there is a cost each target pays on every run, so
  * the script starts as few as it can: with the login shell, uname, mktemp,
- * dd, the upload's watchdog (a subshell and its sleep), mv, the runner and
- * rm (what sshd itself starts comes on top). The
+ * dd, the upload's watchdog (a subshell and its sleep), the runner and rm
+ * (what sshd itself starts comes on top). The
  * copy is not hashed there: SSH's MAC already proves every byte that
  * arrives, dd's record count proves that all of them did, and staprun-auth
  * hashes the module itself before it loads it (its policy check). Nor does
@@ -35,7 +35,7 @@
  * - the connection lost before the run (mid-upload): the dir's pid file names
  *   the sshd process of that connection (the stage script's parent) until the
  *   wrapper puts the runner's there, so the next connection removes it too.
- *   A truncated upload is never renamed to the module's name.
+ *   A truncated upload is never run: nothing runs unless dd read it whole.
  */
 #include "build-config.h"
 
@@ -133,11 +133,14 @@ static int sudo_answer(void *ud, char *buf, size_t n)
  * and nothing there can block the sweep: the pid file is read with the
  * shell's own read, and an empty one, being written, is skipped); refuse
  * another kernel ("stapcache-kernel RELEASE"); make a private dir $d; store
- * the module from stdin under a temporary name, and rename it only when dd
- * read exactly len bytes in one full record (a cut connection leaves nothing
- * under the module's name: dd says "0+1 records in" at EOF, in the C locale,
- * and the script removes $d before it says so, as a dead connection's stderr
- * can end it, by SIGPIPE); then say "stapcache-ok DIR".
+ * the module from stdin under its name there, and go on only when dd read
+ * exactly len bytes in one full record (at EOF dd says "0+1 records in", in
+ * the C locale, and the script removes $d before it says so, as a dead
+ * connection's stderr can end it, by SIGPIPE); then say "stapcache-ok DIR".
+ * No temporary name and rename (one mv a run): nothing but this script looks
+ * at the file, in a dir only the login can enter, and it runs nothing and
+ * removes the dir when the copy is short; a script killed in between leaves
+ * the dir to the next connection's sweep, which never runs anything either.
  *
  * The upload is bounded here too: a connection that stays open but brings
  * no byte for quiet_s seconds (the client gave up long before: it waits
@@ -171,17 +174,17 @@ static char *stage_script(const char *kernel, const char *name, size_t len, int 
 		"trap 'trap \"\" TERM INT HUP; kill $h $w 2>/dev/null; cd / && rm -rf \"$d\"; "
 		"exit 129' TERM INT HUP; "
 		"cd \"$d\" || { cd / && rm -rf \"$d\"; exit 125; }; exec 4<&0; "
-		"LC_ALL=C dd of=.%s.ko.part bs=%zu count=1 iflag=fullblock <&4 2>.dd & h=$!; "
+		"LC_ALL=C dd of=%s.ko bs=%zu count=1 iflag=fullblock <&4 2>.dd & h=$!; "
 		"( trap 'kill $z 2>/dev/null; exit 0' TERM; z= n0=; while :; do "
 		"sleep %d & z=$!; wait $z; n=; { read -r _ n < /proc/$h/io; } 2>/dev/null; "
 		"[ -z \"$n\" ] || [ \"$n\" != \"$n0\" ] || { kill $h; exit 0; }; n0=$n; done ) "
 		"</dev/null >/dev/null 2>&1 & w=$!; wait $h; kill $w 2>/dev/null; "
 		"exec 4<&-; h= w= r=; { read -r r < .dd; } 2>/dev/null; "
-		"case $r in \"1+0 records in\"*) mv -f .%s.ko.part %s.ko ;; *) false ;; esac || "
+		"case $r in \"1+0 records in\"*) ;; *) false ;; esac || "
 		"{ cd / && rm -rf \"$d\"; echo \"the module did not arrive whole or could not be "
 		"stored (dd: ${r:-no word: no byte came for %d s})\" >&2; exit 125; }; "
 		"printf 'stapcache-ok %%s\\n' \"$d\"; ",
-		qk, name, len, quiet_s, name, name, quiet_s);
+		qk, name, len, quiet_s, quiet_s);
 	free(qk);
 	return out;
 }
@@ -422,7 +425,7 @@ static int gate_verdict(const struct gate *g, const struct sc_target *t, int sta
 	else
 		sc_error_set(err,
 			     "cannot make a private temp dir (mktemp -d) and store the "
-			     "module in it (dd, mv) there (status %d): %s",
+			     "module in it (dd) there (status %d): %s",
 			     status, g->errs[0] ? g->errs : "(no message)");
 	return fail(res, SC_PHASE_PREPARE, stop && stop->level ? -EINTR : -EIO, err);
 }
