@@ -167,6 +167,9 @@ for f in stall:USR2:"answered nothing for 3 s" reset:USR1:"connection lost" \
 	kind=${f%%:*}; rest=${f#*:}; sig=${rest%%:*}; why=${rest#*:}
 	name=${kind}run
 	proxy "$name"
+	# The last case's logs go first: run_case removes them too, but after
+	# this watcher may already have seen that case's "started".
+	rm -f "$R/log/"*
 	(started && sleep 2 && kill -"$sig" "$PPX") &
 	run_case "$name" -G sleep=60
 	expect_failure "$name" "$why"

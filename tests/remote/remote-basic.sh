@@ -148,16 +148,22 @@ is "$(cat "$T/out")" "" "nothing ran on a target with another kernel"
 is "$(remote_leftovers)" 0 "the refused target keeps no temp dir"
 rm "$R/krel.$PA"
 
-# Tampering in transit is caught: a target whose sha256sum lies.
-cat > "$R/bin/sha256sum" <<'LIE'
+# A copy that did not arrive whole is never run: a target whose dd stops
+# short, as at a cut connection (SSH's MAC proves the bytes that do arrive;
+# dd's record count, that all of them did).
+cat > "$R/bin/dd" <<'SHORT'
 #!/bin/sh
-echo "0000000000000000000000000000000000000000000000000000000000000000  $1"
-LIE
-chmod +x "$R/bin/sha256sum"
+for a in "$@"; do case $a in of=*) o=${a#of=} ;; bs=*) n=${a#bs=} ;; esac; done
+head -c 1000 > "$o"; head -c $((n - 1000)) > /dev/null
+printf '0+1 records in\n0+1 records out\n1000 bytes copied\n' >&2
+SHORT
+chmod +x "$R/bin/dd"
 $STAPCACHE -T a -e "$SCRIPT" >"$T/out" 2>"$T/err"; st=$?
-is "$st" 255 "digest mismatch after upload: refused"
-like "$(cat "$T/err")" "uploaded copy's sha256 is 0000.*not $SUM" "the digest mismatch is explained"
-rm "$R/bin/sha256sum"
+is "$st" 255 "an upload that did not arrive whole: refused"
+like "$(cat "$T/err")" "did not arrive whole or could not be stored \\(dd: 0\\+1 records in" "the short upload is explained"
+is "$(cat "$T/out")" "" "nothing ran"
+is "$(remote_leftovers)" 0 "the short copy's dir is removed"
+rm "$R/bin/dd"
 
 # host accept: only the fingerprint the user checked.
 $STAPCACHE host accept unknown SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA >/dev/null 2>"$T/err"; st=$?

@@ -98,9 +98,9 @@ done
 
 # Stalled mid-upload, and the target's side held open after stapcache gave
 # up (a client that vanished: its FIN never reaches the target; issue 19):
-# the stage script's own bound (no byte for 2 x --io-timeout) ends head -c
+# the stage script's own bound (no byte for 2 x --io-timeout) ends dd
 # and removes the private dir, while the connection is still open.
-heads() { vm_ssh root 'ps | grep -c "[h]ead -c"' </dev/null | tr -d ' '; }
+heads() { vm_ssh root 'ps | grep -c "[d]d of="' </dev/null | tr -d ' '; }
 proxy heldup --stall "$MID" up --hold
 launch heldup -e "$TICKER"
 finish heldup
@@ -109,8 +109,8 @@ fired heldup
 for i in $(seq 300); do grep -q "server held" "$T/plog.heldup" && break; sleep 0.2; done
 grep -q "server held" "$T/plog.heldup"; ok $? "heldup: the proxy holds the target's side open"
 for i in $(seq 300); do [ "$(leftovers)" = 0 ] && [ "$(heads)" = 0 ] && break; sleep 0.2; done
-is "$(leftovers)" 0 "heldup: the target removed its private dir (and its .part) on its own"
-is "$(heads)" 0 "heldup: no head -c left blocked"
+is "$(leftovers)" 0 "heldup: the target removed its private dir (and the partial copy) on its own"
+is "$(heads)" 0 "heldup: no dd left blocked"
 ! grep -q "conn 1 closed" "$T/plog.heldup"; ok $? "heldup: while the connection was still open"
 is "$(runners)" 0 "heldup: staprun-auth never ran"
 kill "$PPX" 2>/dev/null

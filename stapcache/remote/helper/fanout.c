@@ -8,7 +8,10 @@
  * getaddrinfo() anyway, a dead or slow target then holds only its own thread,
  * and for the fleets this is for (N up to a few hundred) threads cost little.
  * libssh allows one session per thread; nothing else is shared but the output
- * lock and the stop flag. The main thread only waits for signals.
+ * lock and the stop request. Nothing polls on a clock: a worker sleeps until
+ * its target sends something or the stop request wakes it (ssh.c), and the
+ * main thread until a signal comes or the last worker is done (SIG_DONE);
+ * only the status line on a terminal is redrawn every 100 ms.
  */
 #include "build-config.h"
 
@@ -25,6 +28,9 @@
 #include "remote/helper/fanout.h"
 #include "output/progress.h"
 
+/* The last worker's word to the main thread: blocked, and taken by sigwaitinfo. */
+#define SIG_DONE SIGUSR2
+
 static double now(void)
 {
 	struct timespec ts;
@@ -38,13 +44,25 @@ enum state { ST_WAITING, ST_CONNECTING, ST_SHIPPING, ST_RUNNING, ST_DONE, ST_FAI
 static const char *const state_names[] = {"waiting", "connecting", "shipping",
 					  "running", "done",       "failed"};
 
+/* A module file, read once for all the targets it goes to. */
+struct module {
+	const char *path;
+	struct sc_run_module m;
+	int r; /* < 0: it could not be read or is no module (msg says why) */
+	char msg[1024];
+};
+
 struct fanout {
 	const struct sc_fanout_item *items;
 	size_t n;
+	struct module *mods;
+	size_t *mod_of; /* item -> its module in mods */
 	const struct sc_run_req *rq;
 	struct sc_run_result *res;
 	atomic_size_t next, done;
-	volatile sig_atomic_t stop;
+	struct sc_ssh_stop stop;
+	pthread_t main; /* told SIG_DONE by the last worker ... */
+	bool tell_main; /* ... when workers run in threads */
 	pthread_mutex_t out_lock;
 	bool prefix;
 	struct sc_output *out; /* writes the lines: text or JSON (output.c) */
@@ -69,6 +87,9 @@ static void emit(void *ud, int is_stderr, const char *line, size_t len)
 	pthread_mutex_lock(&c->f->out_lock);
 	sc_progress_hide(c->f->progress); /* drawn again at the next tick */
 	sc_output_line(c->f->out, c->i, is_stderr, line, len);
+	/* Nobody reads the output any more (| head): stop the runs, as Ctrl-C. */
+	if (!c->f->stop.level && sc_output_failed(c->f->out))
+		sc_ssh_stop_raise(&c->f->stop);
 	pthread_mutex_unlock(&c->f->out_lock);
 	c->lines++;
 }
@@ -139,18 +160,24 @@ static void *worker(void *arg)
 
 	while ((i = atomic_fetch_add(&f->next, 1)) < f->n) {
 		const struct sc_fanout_item *it = &f->items[i];
+		const struct module *m = &f->mods[f->mod_of[i]];
 		struct line_ctx c = {.f = f, .i = i};
 		struct sc_run_result *res = &f->res[i];
 
-		if (f->stop) {
+		if (f->stop.level) {
 			res->status = 255;
 			res->phase = SC_PHASE_READ;
 			snprintf(res->msg, sizeof(res->msg),
 				 "%s: not started (interrupted)", it->target->name);
-		} else if (sc_run_target(it->target, it->module_path, f->rq, emit, &c,
-					 &f->stop, res) < 0) {
+		} else if (m->r < 0 || sc_run_target(it->target, &m->m, f->rq, emit, &c,
+						     &f->stop, res) < 0) {
 			char msg[1200];
 
+			if (m->r < 0) {
+				res->status = 255;
+				res->phase = SC_PHASE_READ;
+				snprintf(res->msg, sizeof(res->msg), "%s", m->msg);
+			}
 			/* Connection errors already name the target. */
 			if (!strncmp(res->msg, it->target->name,
 				     strlen(it->target->name)))
@@ -164,7 +191,8 @@ static void *worker(void *arg)
 		atomic_store(&f->state[i], res->phase == SC_PHASE_DONE && res->status == 0
 						   ? ST_DONE
 						   : ST_FAILED);
-		atomic_fetch_add(&f->done, 1);
+		if (atomic_fetch_add(&f->done, 1) + 1 == f->n && f->tell_main)
+			pthread_kill(f->main, SIG_DONE);
 	}
 	return NULL;
 }
@@ -202,30 +230,72 @@ static void summary(const struct fanout *f)
 	}
 }
 
-/* Wait for the workers; a signal asks them to stop (a second: give up). */
+/*
+ * Wait for the workers; a signal asks them to stop (a second: give up). With
+ * a status line, it is redrawn every tick; without one this thread sleeps
+ * until a signal or SIG_DONE.
+ */
 static void wait_signals(struct fanout *f, const sigset_t *set)
 {
 	struct timespec tick = {0, 100 * 1000 * 1000};
 
 	while (atomic_load(&f->done) < f->n) {
-		int sig = sigtimedwait(set, NULL, &tick);
+		int sig = f->progress ? sigtimedwait(set, NULL, &tick)
+				      : sigwaitinfo(set, NULL);
 
-		/* Nobody reads the output any more (| head): stop the runs, as Ctrl-C. */
-		if (sig <= 0 && !f->stop && sc_output_failed(f->out))
-			f->stop = 1;
 		if (f->progress)
 			draw(f);
-		if (sig <= 0)
+		if (sig <= 0 || sig == SIG_DONE)
 			continue;
-		f->stop = f->stop < 2 ? f->stop + 1 : 2;
+		sc_ssh_stop_raise(&f->stop);
 		pthread_mutex_lock(&f->out_lock);
 		sc_progress_hide(f->progress);
-		fprintf(stderr, f->stop == 1
+		fprintf(stderr, f->stop.level == 1
 					? "stapcache: stopping the remote runs (again to "
 					  "abandon them)\n"
 					: "stapcache: abandoning the remote runs\n");
 		pthread_mutex_unlock(&f->out_lock);
 	}
+}
+
+/*
+ * Read every module file once (targets of one kernel share one), before any
+ * thread starts: f->mods and f->mod_of. A file that cannot be read fails its
+ * targets only. Returns 0 or -ENOMEM.
+ */
+static int load_modules(struct fanout *f)
+{
+	size_t nmods = 0;
+
+	f->mods = calloc(f->n ? f->n : 1, sizeof(*f->mods));
+	f->mod_of = calloc(f->n ? f->n : 1, sizeof(*f->mod_of));
+	if (!f->mods || !f->mod_of)
+		return -ENOMEM;
+	for (size_t i = 0; i < f->n; i++) {
+		const char *path = f->items[i].module_path;
+		size_t k = 0;
+
+		while (k < nmods && strcmp(f->mods[k].path, path) != 0)
+			k++;
+		if (k == nmods) {
+			struct sc_error err = {{0}};
+			struct module *m = &f->mods[nmods++];
+
+			m->path = path;
+			m->r = sc_run_module_load(path, &m->m, &err);
+			snprintf(m->msg, sizeof(m->msg), "%s", err.msg);
+		}
+		f->mod_of[i] = k;
+	}
+	return 0;
+}
+
+static void free_modules(struct fanout *f)
+{
+	for (size_t i = 0; f->mods && i < f->n; i++)
+		sc_run_module_clear(&f->mods[i].m);
+	free(f->mods);
+	free(f->mod_of);
 }
 
 /* The sink for the lines: text prefixed with several targets, or JSON. */
@@ -257,19 +327,27 @@ int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
 	struct sc_run_req req = *rq;
 	pthread_t *th;
 	struct sc_error err = {{0}};
-	sigset_t set, old;
+	struct timespec zero = {0, 0};
+	sigset_t set, old, done;
 	size_t nth = jobs > 0 && (size_t)jobs < n ? (size_t)jobs : n, started = 0;
-	int status = 0;
+	int status = 0, r;
 
+	if ((r = sc_ssh_stop_init(&f.stop)) < 0) {
+		fprintf(stderr, "stapcache: cannot make a pipe: %s\n", strerror(-r));
+		return 1;
+	}
 	f.res = calloc(n, sizeof(*f.res));
 	f.state = calloc(n, sizeof(*f.state));
 	th = calloc(nth ? nth : 1, sizeof(*th));
-	if (!f.res || !th || !f.state || open_output(&f, oo) < 0) {
-		if (!f.res || !th || !f.state)
+	if (!f.res || !th || !f.state || load_modules(&f) < 0 ||
+	    open_output(&f, oo) < 0) {
+		if (!f.res || !th || !f.state || !f.mods || !f.mod_of)
 			fprintf(stderr, "stapcache: out of memory\n");
+		free_modules(&f);
 		free(f.res);
 		free(f.state);
 		free(th);
+		sc_ssh_stop_clear(&f.stop);
 		return 1;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -291,8 +369,11 @@ int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIG_DONE);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	signal(SIGPIPE, SIG_IGN);
+	f.main = pthread_self();
+	f.tell_main = nth > 0;
 	for (size_t i = 0; i < nth; i++) {
 		if (pthread_create(&th[i], NULL, worker, &f) != 0) {
 			fprintf(stderr, "stapcache: cannot start a thread: %s\n",
@@ -307,6 +388,11 @@ int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
 		wait_signals(&f, &set);
 	for (size_t i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
+	/* A SIG_DONE this loop did not wait for must not reach the old mask. */
+	sigemptyset(&done);
+	sigaddset(&done, SIG_DONE);
+	while (sigtimedwait(&done, NULL, &zero) > 0)
+		;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	sc_progress_free(f.progress);
 	if (req.sudo)
@@ -317,7 +403,7 @@ int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
 		if (f.res[i].status != 0)
 			status = n > 1 ? 1 : f.res[i].status;
 	/* Interrupted: the runners' own statuses (TERMed: 143) are our doing. */
-	if (f.stop)
+	if (f.stop.level)
 		status = 130;
 	if (sc_output_finish(f.out, &err) < 0) {
 		fprintf(stderr, "stapcache: %s\n", err.msg);
@@ -325,6 +411,8 @@ int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
 	}
 	pthread_mutex_destroy(&f.out_lock);
 	sc_output_free(f.out);
+	sc_ssh_stop_clear(&f.stop);
+	free_modules(&f);
 	free(f.state);
 	free(f.res);
 	free(th);

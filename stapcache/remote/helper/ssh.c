@@ -8,7 +8,10 @@
  *   parsed, and libssh is told not to parse it again in ssh_connect.
  * - A password is asked only on /dev/tty, with echo off, one prompt at a time
  *   (targets run in threads), and is never kept after the attempt.
- * - Reads wait at most 100 ms at a time, so a stop request is seen promptly.
+ * - A stream sleeps until its target sends something, the stop request rises
+ *   (its pipe wakes every stream at once) or a probe is due: no clock tick, so
+ *   a run that prints nothing costs this process nothing while it waits. Only
+ *   while a stopped run's grace period runs does it look every 100 ms.
  * - Nothing waits for the target without a bound once connected: libssh's
  *   blocking calls (channel open, exec, a full window, the exit status) wait
  *   at most io_timeout; a channel that has been quiet for a third of it is
@@ -22,6 +25,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 
 #include "common/fsutil.h"
@@ -463,17 +468,41 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static bool stop_seen(volatile sig_atomic_t *stop)
+int sc_ssh_stop_init(struct sc_ssh_stop *stop)
 {
-	return stop && *stop;
+	stop->level = 0;
+	if (pipe2(stop->fd, O_CLOEXEC | O_NONBLOCK) < 0) {
+		stop->fd[0] = stop->fd[1] = -1;
+		return -errno;
+	}
+	return 0;
 }
 
-static bool drained(ssh_channel ch)
+void sc_ssh_stop_raise(struct sc_ssh_stop *stop)
 {
-	int a = ssh_channel_poll(ch, 0), b = ssh_channel_poll(ch, 1);
+	int e = errno;
 
-	return ssh_channel_is_eof(ch) && (a == 0 || a == SSH_EOF) &&
-	       (b == 0 || b == SSH_EOF);
+	stop->level = stop->level < 2 ? stop->level + 1 : 2;
+	/* Never read: once written, it stays readable for every waiter (full: so it is). */
+	if (stop->fd[1] >= 0) {
+		ssize_t w = write(stop->fd[1], "", 1);
+
+		(void)w;
+	}
+	errno = e;
+}
+
+void sc_ssh_stop_clear(struct sc_ssh_stop *stop)
+{
+	for (int i = 0; i < 2; i++)
+		if (stop->fd[i] >= 0)
+			close(stop->fd[i]);
+	stop->fd[0] = stop->fd[1] = -1;
+}
+
+static bool stop_seen(const struct sc_ssh_stop *stop)
+{
+	return stop && stop->level;
 }
 
 /* The connection broke (reset, corrupted, closed): libssh says how. */
@@ -572,26 +601,99 @@ static int answer_prompt(struct sc_ssh *s, ssh_channel ch, struct linebuf *lb,
 	return 0;
 }
 
+/* Where a channel's output goes: libssh hands it to on_data as it arrives. */
+struct sink {
+	struct ssh_channel_callbacks_struct cb;
+	struct linebuf lb[2];
+	struct pty_lines pl;
+	sc_ssh_line_fn fn;
+	void *ud;
+	bool got; /* data since the last look */
+};
+
+static int on_data(ssh_session ss, ssh_channel ch, void *data, uint32_t len,
+		   int is_stderr, void *ud)
+{
+	struct sink *k = ud;
+	int e = is_stderr ? 1 : 0;
+
+	(void)ss;
+	(void)ch;
+	feed(&k->lb[e], data, len, e, k->fn, k->ud);
+	k->got = true;
+	return (int)len; /* all of it: nothing stays in libssh's buffers */
+}
+
+/* What libssh buffered before on_data was set (a reply during the upload). */
+static int take_buffered(struct sc_ssh *s, ssh_channel ch, struct sink *k,
+			 struct sc_error *err)
+{
+	char buf[16384];
+
+	for (int e = 0; e < 2; e++) {
+		int n;
+
+		while ((n = ssh_channel_read_nonblocking(ch, buf, sizeof(buf), e)) > 0) {
+			feed(&k->lb[e], buf, (size_t)n, e, k->fn, k->ud);
+			k->got = true;
+		}
+		if (n == SSH_ERROR) {
+			lost(s, err);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Sleep until the connection has something (or can take what libssh still
+ * has to send), stop rises (unless it has: then the caller watches a
+ * deadline), or ms pass.
+ */
+static void wait_io(struct sc_ssh *s, const struct sc_ssh_stop *stop, int ms)
+{
+	struct pollfd p[2] = {{.fd = ssh_get_fd(s->ss), .events = POLLIN}};
+	nfds_t n = 1;
+
+	if (ssh_get_poll_flags(s->ss) & SSH_WRITE_PENDING)
+		p[0].events |= POLLOUT;
+	if (stop && !stop->level && stop->fd[0] >= 0) {
+		p[1].fd = stop->fd[0];
+		p[1].events = POLLIN;
+		n = 2;
+	}
+	(void)poll(p, n, ms < 0 ? 0 : ms);
+}
+
 /*
  * Move output to fn until the remote end closes its side. With pr (a PTY),
  * only the one merged stream exists and pr's prompt is answered.
  */
 static int pump(struct sc_ssh *s, ssh_channel ch, struct sc_ssh_prompt *pr,
-		const bool *cancel, sc_ssh_line_fn fn, void *ud,
-		volatile sig_atomic_t *stop, int grace, struct sc_error *err)
+		const bool *cancel, sc_ssh_line_fn fn, void *ud, struct sc_ssh_stop *stop,
+		int grace, struct sc_error *err)
 {
-	struct linebuf lb[2] = {{0}};
-	struct pty_lines pl = {.fn = fn, .ud = ud};
+	struct sink k = {.fn = fn, .ud = ud, .pl = {.fn = fn, .ud = ud}};
 	double deadline = 0, heard = now(), quiet = s->io_timeout / 3.0;
-	char buf[16384];
 	int r = 0;
 
 	if (pr) {
-		fn = pty_line;
-		ud = &pl;
+		k.fn = pty_line;
+		k.ud = &k.pl;
 	}
-	for (;;) {
-		if (((stop && *stop) || (cancel && *cancel)) && deadline == 0) {
+	ssh_callbacks_init(&k.cb);
+	k.cb.userdata = &k;
+	k.cb.channel_data_function = on_data;
+	if (ssh_set_channel_callbacks(ch, &k.cb) != SSH_OK) {
+		sc_error_set(err, "cannot read from %s: %s", s->where,
+			     ssh_get_error(s->ss));
+		return -ENOMEM;
+	}
+	r = take_buffered(s, ch, &k, err);
+	while (r == 0) {
+		int wait_ms, n;
+
+		if ((stop_seen(stop) || (cancel && *cancel)) && deadline == 0) {
 			/*
 			 * The wrapper stops the runner on TERM and on EOF of its
 			 * stdin; on a PTY, EOF means nothing, Ctrl-C does.
@@ -603,49 +705,47 @@ static int pump(struct sc_ssh *s, ssh_channel ch, struct sc_ssh_prompt *pr,
 				(void)ssh_channel_send_eof(ch);
 			deadline = now() + grace;
 		}
-		if ((stop && *stop >= 2) || (deadline > 0 && now() > deadline)) {
+		if ((stop && stop->level >= 2) || (deadline > 0 && now() > deadline)) {
 			sc_error_set(err, "gave up waiting for the remote run to stop");
 			r = -EINTR;
 			break;
 		}
-		if (ssh_channel_poll_timeout(ch, 100, 0) == SSH_ERROR) {
+		/* What has arrived goes to on_data; this does not wait. */
+		k.got = false;
+		n = ssh_channel_poll(ch, 0);
+		if (n == SSH_ERROR) {
 			lost(s, err);
 			r = -EIO;
 			break;
 		}
-		for (int e = 0; e < 2; e++) {
-			int n;
-
-			while ((n = ssh_channel_read_nonblocking(ch, buf, sizeof(buf),
-								 e)) > 0) {
-				heard = now();
-				feed(&lb[e], buf, (size_t)n, e, fn, ud);
-				if (pr && e == 0 && !stop_seen(stop) &&
-				    (r = answer_prompt(s, ch, &lb[0], pr, &pl, err)) < 0)
-					goto out;
-			}
-			if (n == SSH_ERROR) {
-				lost(s, err);
-				r = -EIO;
-				goto out;
-			}
-		}
-		if (drained(ch) || ssh_channel_is_closed(ch))
+		if (n > 0 && (r = take_buffered(s, ch, &k, err)) < 0)
 			break;
-		if (!ssh_channel_is_eof(ch) && now() - heard >= quiet) {
+		if (k.got)
+			heard = now();
+		if (pr && !stop_seen(stop) &&
+		    (r = answer_prompt(s, ch, &k.lb[0], pr, &k.pl, err)) < 0)
+			break;
+		if (ssh_channel_is_eof(ch) || ssh_channel_is_closed(ch))
+			break;
+		if (now() - heard >= quiet) {
 			r = probe(s, ch, err);
 			if (r < 0)
 				break;
 			heard = now();
 		}
+		wait_ms = (int)((heard + quiet - now()) * 1000) + 1;
+		if (deadline > 0 && wait_ms > 100)
+			wait_ms = 100;
+		if (!k.got)
+			wait_io(s, stop, wait_ms);
 	}
-out:
+	ssh_remove_channel_callbacks(ch, &k.cb);
 	for (int e = 0; e < 2; e++) {
-		if (lb[e].n) {
-			lb[e].b[lb[e].n] = '\0';
-			fn(ud, e, lb[e].b, lb[e].n);
+		if (k.lb[e].n) {
+			k.lb[e].b[k.lb[e].n] = '\0';
+			k.fn(k.ud, e, k.lb[e].b, k.lb[e].n);
 		}
-		free(lb[e].b);
+		free(k.lb[e].b);
 	}
 	return r;
 }
@@ -747,8 +847,7 @@ static int write_in(struct sc_ssh *s, ssh_channel ch, const void *in, size_t inl
 }
 
 int sc_ssh_stream(struct sc_ssh *s, const char *cmd, sc_ssh_line_fn fn, void *ud,
-		  volatile sig_atomic_t *stop, int grace, int *status,
-		  struct sc_error *err)
+		  struct sc_ssh_stop *stop, int grace, int *status, struct sc_error *err)
 {
 	ssh_channel ch = NULL;
 	int r = open_exec(s, cmd, false, &ch, err);
@@ -761,7 +860,7 @@ int sc_ssh_stream(struct sc_ssh *s, const char *cmd, sc_ssh_line_fn fn, void *ud
 
 int sc_ssh_stream_in(struct sc_ssh *s, const char *cmd, const void *in, size_t inlen,
 		     const bool *cancel, sc_ssh_line_fn fn, void *ud,
-		     volatile sig_atomic_t *stop, int grace, int *status,
+		     struct sc_ssh_stop *stop, int grace, int *status,
 		     struct sc_error *err)
 {
 	ssh_channel ch = NULL;
@@ -789,7 +888,7 @@ int sc_ssh_stream_in(struct sc_ssh *s, const char *cmd, const void *in, size_t i
 }
 
 int sc_ssh_stream_pty(struct sc_ssh *s, const char *cmd, struct sc_ssh_prompt *pr,
-		      sc_ssh_line_fn fn, void *ud, volatile sig_atomic_t *stop, int grace,
+		      sc_ssh_line_fn fn, void *ud, struct sc_ssh_stop *stop, int grace,
 		      int *status, struct sc_error *err)
 {
 	ssh_channel ch = NULL;

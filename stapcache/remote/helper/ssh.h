@@ -70,30 +70,50 @@ void sc_ssh_free(struct sc_ssh *s);
 int sc_ssh_exec(struct sc_ssh *s, const char *cmd, const void *in, size_t inlen,
 		char **out, int *status, struct sc_error *err);
 
+/*
+ * A request to stop the streams of several threads (a fan-out's Ctrl-C):
+ * level 0 runs, 1 stops (each remote side is told and gets grace seconds),
+ * 2 abandons. A stream waits for its target's data or for this, never on a
+ * clock tick: sc_ssh_stop_raise wakes every stream waiting on it at once.
+ */
+struct sc_ssh_stop {
+	volatile sig_atomic_t level;
+	int fd[2]; /* a pipe: readable once the level has risen */
+};
+
+/* Level 0 and the pipe. Returns 0 or -errno. */
+int sc_ssh_stop_init(struct sc_ssh_stop *stop);
+
+/* The next level (at most 2), and wake the waiting streams. Async-signal-safe. */
+void sc_ssh_stop_raise(struct sc_ssh_stop *stop);
+
+/* Close the pipe. */
+void sc_ssh_stop_clear(struct sc_ssh_stop *stop);
+
 /* A complete line of remote output (without its '\n'). */
 typedef void (*sc_ssh_line_fn)(void *ud, int is_stderr, const char *line, size_t len);
 
 /*
- * Run cmd and hand every stdout/stderr line to fn as it arrives. When *stop
- * becomes non-zero the remote side is told to stop (a TERM signal request and
- * EOF on its stdin) and its output is still read until it exits, for at most
- * grace seconds; *stop >= 2 gives up at once. Returns 0 and *status, or -EIO
+ * Run cmd and hand every stdout/stderr line to fn as it arrives (fn is called
+ * from libssh's packet handling: it must not use the session). When stop (may
+ * be NULL) rises to 1 the remote side is told to stop (a TERM signal request
+ * and EOF on its stdin) and its output is still read until it exits, for at
+ * most grace seconds; level 2 gives up at once. Returns 0 and *status, or -EIO
  * (connection lost) / -EINTR (gave up) / SC_SSH_EHUNG (the target answered
  * nothing for io_timeout seconds, see sc_ssh_opts) with err set.
  */
 int sc_ssh_stream(struct sc_ssh *s, const char *cmd, sc_ssh_line_fn fn, void *ud,
-		  volatile sig_atomic_t *stop, int grace, int *status,
-		  struct sc_error *err);
+		  struct sc_ssh_stop *stop, int grace, int *status, struct sc_error *err);
 
 /*
  * sc_ssh_stream, with in[0..inlen) written to cmd's stdin first and no EOF
  * after it: the stdin stays open, so that its EOF can still tell cmd to stop
  * (the module and the run over one channel). *cancel (may be NULL) becomes
- * true to stop the run as *stop does, for this command alone.
+ * true (set by fn) to stop the run as stop does, for this command alone.
  */
 int sc_ssh_stream_in(struct sc_ssh *s, const char *cmd, const void *in, size_t inlen,
 		     const bool *cancel, sc_ssh_line_fn fn, void *ud,
-		     volatile sig_atomic_t *stop, int grace, int *status,
+		     struct sc_ssh_stop *stop, int grace, int *status,
 		     struct sc_error *err);
 
 /*
@@ -117,7 +137,7 @@ struct sc_ssh_prompt {
 
 /* sc_ssh_stream on a PTY, answering pr's prompt. */
 int sc_ssh_stream_pty(struct sc_ssh *s, const char *cmd, struct sc_ssh_prompt *pr,
-		      sc_ssh_line_fn fn, void *ud, volatile sig_atomic_t *stop, int grace,
+		      sc_ssh_line_fn fn, void *ud, struct sc_ssh_stop *stop, int grace,
 		      int *status, struct sc_error *err);
 
 /*

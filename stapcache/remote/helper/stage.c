@@ -1,19 +1,31 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Ship a module to one target and run it there. The target needs a POSIX
- * shell, mktemp, head -c, wc, sha256sum and the runner: no stapcache, no
- * compiler.
+ * shell, uname, mktemp, dd (with iflag=fullblock: GNU coreutils, busybox),
+ * sleep, rm and the runner: no stapcache, no compiler.
  *
  * One exec channel does it all (each channel costs the target a session and
  * a login shell): one shell script checks the kernel, makes the private dir,
- * takes the module's bytes from its stdin, renames and checks the copy, says
- * so on its first line of output, and runs the wrapper; the stdin then stays
- * open as the stop signal. The sudo runner needs a PTY, which cannot carry a
- * module's bytes: there the same script stores the module on one channel and
- * the wrapper runs on a second.
+ * takes the module's bytes from its stdin, checks it got them all, says so
+ * on its first line of output, and runs the wrapper; the
+ * stdin then stays open as the stop signal. The sudo runner needs a PTY,
+ * which cannot carry a module's bytes: there the same script stores the
+ * module on one channel and the wrapper runs on a second.
+ *
+ * Every process started there is a cost each target pays on every run, so
+ * the script starts as few as it can: with the login shell, uname, mktemp,
+ * dd, the upload's watchdog (a subshell and its sleep), the runner and rm
+ * (what sshd itself starts comes on top). The
+ * copy is not hashed there: SSH's MAC already proves every byte that
+ * arrives, dd's record count proves that all of them did, and staprun-auth
+ * hashes the module itself before it loads it (its policy check). Nor does
+ * a second process watch the stdin: the runner holds the channel's output
+ * alone, so the end of its output is the end of the run, and the client
+ * closes the stdin then (or earlier, to stop it); the shell waits on that.
  *
  * Cleanup, however the run ends:
- * - normal end, or the runner failing: the wrapper removes its dir;
+ * - normal end, or the runner failing: its output ends, the client closes
+ *   the stdin, and the wrapper removes its dir;
  * - Ctrl-C here: the channel gets a TERM signal request and EOF on stdin;
  *   the wrapper TERMs the runner (which unloads the module), waits, cleans up;
  * - this process SIGKILLed, or the network gone: sshd closes the channel, the
@@ -23,7 +35,7 @@
  * - the connection lost before the run (mid-upload): the dir's pid file names
  *   the sshd process of that connection (the stage script's parent) until the
  *   wrapper puts the runner's there, so the next connection removes it too.
- *   A truncated upload is never renamed to the module's name.
+ *   A truncated upload is never run: nothing runs unless dd read it whole.
  */
 #include "build-config.h"
 
@@ -118,50 +130,61 @@ static int sudo_answer(void *ud, char *buf, size_t n)
  * would leave the rest for good: the sweep goes by that file); only real
  * directories of the login's, never a symlink, with a regular pid file
  * (another user's stapcache.* names in a shared /tmp are not looked into,
- * and nothing there can block the sweep); refuse another kernel
- * ("stapcache-kernel RELEASE"); make a private dir $d; store the module from
- * stdin (exactly len bytes, or a cut connection leaves nothing under the
- * module's name) under a temporary name, rename it, and say "stapcache-ok
- * SHA256 DIR" with the copy's digest; run nothing unless it is hex.
+ * and nothing there can block the sweep: the pid file is read with the
+ * shell's own read, and an empty one, being written, is skipped); refuse
+ * another kernel ("stapcache-kernel RELEASE"); make a private dir $d; store
+ * the module from stdin under its name there, and go on only when dd read
+ * exactly len bytes in one full record (at EOF dd says "0+1 records in", in
+ * the C locale, and the script removes $d before it says so, as a dead
+ * connection's stderr can end it, by SIGPIPE); then say "stapcache-ok DIR".
+ * No temporary name and rename (one mv a run): nothing but this script looks
+ * at the file, in a dir only the login can enter, and it runs nothing and
+ * removes the dir when the copy is short; a script killed in between leaves
+ * the dir to the next connection's sweep, which never runs anything either.
  *
  * The upload is bounded here too: a connection that stays open but brings
  * no byte for quiet_s seconds (the client gave up long before: it waits
- * --io-timeout) ends head, and the dir goes; the client's own side cannot
- * tell this shell, whose connection may never close (a client that
- * vanished, a stalled path). A TERM, INT or HUP before the runner starts
- * removes $d, with those signals ignored from then on: a second one (a
- * Ctrl-C followed by the hangup of the PTY when the connection goes) must
- * not kill the rm half-way and leave part of $d behind. The wrappers do the
- * same once the runner has ended.
+ * --io-timeout) ends dd, and the dir goes; the client's own side cannot tell
+ * this shell, whose connection may never close (a client that vanished, a
+ * stalled path). The watchdog is one subshell and one sleep at a time: it
+ * wakes every quiet_s seconds and compares dd's read count (/proc/PID/io's
+ * rchar, read with the shell's read) with the last one, so a stall ends dd
+ * after quiet_s to 2 x quiet_s of silence, and a normal upload costs it two
+ * processes (a wc and a sleep each second cost more). A target whose
+ * /proc/PID/io cannot be read waits on for the connection, as before.
+ *
+ * A TERM, INT or HUP before the runner starts removes $d, with those signals
+ * ignored from then on: a second one (a Ctrl-C followed by the hangup of the
+ * PTY when the connection goes) must not kill the rm half-way and leave part
+ * of $d behind. The wrappers do the same once the runner has ended.
  */
-static char *stage_script(const char *kernel, const char *name, size_t len,
-			  const char *hex, int quiet_s)
+static char *stage_script(const char *kernel, const char *name, size_t len, int quiet_s)
 {
 	char *qk = sc_shell_quote(kernel), *out;
 
 	out = sc_strdupf(
 		"umask 077; trap '' TERM INT HUP; for x in \"${TMPDIR:-/tmp}\"/stapcache.*; do "
 		"[ ! -L \"$x\" ] && [ -d \"$x\" ] && [ -O \"$x\" ] && [ ! -L \"$x/pid\" ] && "
-		"[ -f \"$x/pid\" ] && q=$(cat \"$x/pid\") && "
-		"case $q in ''|*[!0-9]*) rm -rf \"$x\";; *) [ -e /proc/$q ] || rm -rf \"$x\";; esac; "
+		"[ -f \"$x/pid\" ] && { o=; { read -r o < \"$x/pid\"; } 2>/dev/null; "
+		"case $o in ''|*[!0-9]*) rm -rf \"$x\";; *) [ -e /proc/$o ] || rm -rf \"$x\";; esac; }; "
 		"done >/dev/null 2>&1; trap - TERM INT HUP; k=$(uname -r); "
 		"[ \"$k\" = %s ] || { echo \"stapcache-kernel $k\"; exit 124; }; "
 		"d=$(mktemp -d \"${TMPDIR:-/tmp}/stapcache.XXXXXXXX\") || exit 125; "
 		"echo \"$PPID\" > \"$d/pid\"; h= w=; "
 		"trap 'trap \"\" TERM INT HUP; kill $h $w 2>/dev/null; cd / && rm -rf \"$d\"; "
 		"exit 129' TERM INT HUP; "
-		"cd \"$d\" || exit 125; exec 4<&0; head -c %zu <&4 > .%s.ko.part & h=$!; "
-		"( n0=-1 q=0; while kill -0 $h 2>/dev/null; do sleep 1; "
-		"n=$(wc -c < .%s.ko.part); if [ \"$n\" = \"$n0\" ]; then q=$((q + 1)); "
-		"[ $q -lt %d ] || { kill $h; exit 0; }; else q=0 n0=$n; fi; done ) "
-		"</dev/null >/dev/null 2>&1 & w=$!; wait $h; hs=$?; kill $w 2>/dev/null; "
-		"exec 4<&-; h= w=; "
-		"[ $hs -eq 0 ] && n=$(wc -c < .%s.ko.part) && "
-		"[ $n -eq %zu ] && mv -f .%s.ko.part %s.ko && "
-		"s=$(sha256sum %s.ko) || { cd / && rm -rf \"$d\"; exit 125; }; "
-		"s=${s%%%% *}; printf 'stapcache-ok %%s %%s\\n' \"$s\" \"$d\"; "
-		"[ \"$s\" = %s ] || { cd / && rm -rf \"$d\"; exit 126; }; ",
-		qk, len, name, name, quiet_s, name, len, name, name, name, hex);
+		"cd \"$d\" || { cd / && rm -rf \"$d\"; exit 125; }; exec 4<&0; "
+		"LC_ALL=C dd of=%s.ko bs=%zu count=1 iflag=fullblock <&4 2>.dd & h=$!; "
+		"( trap 'kill $z 2>/dev/null; exit 0' TERM; z= n0=; while :; do "
+		"sleep %d & z=$!; wait $z; n=; { read -r _ n < /proc/$h/io; } 2>/dev/null; "
+		"[ -z \"$n\" ] || [ \"$n\" != \"$n0\" ] || { kill $h; exit 0; }; n0=$n; done ) "
+		"</dev/null >/dev/null 2>&1 & w=$!; wait $h; kill $w 2>/dev/null; "
+		"exec 4<&-; h= w= r=; { read -r r < .dd; } 2>/dev/null; "
+		"case $r in \"1+0 records in\"*) ;; *) false ;; esac || "
+		"{ cd / && rm -rf \"$d\"; echo \"the module did not arrive whole or could not be "
+		"stored (dd: ${r:-no word: no byte came for %d s})\" >&2; exit 125; }; "
+		"printf 'stapcache-ok %%s\\n' \"$d\"; ",
+		qk, name, len, quiet_s, quiet_s);
 	free(qk);
 	return out;
 }
@@ -181,19 +204,23 @@ static int upload_quiet_s(const struct sc_run_req *rq)
  * also for a non-dumpable root process), else children only, by a scan of
  * /proc; stop: TERM them all (only those the login may signal take it);
  * started: one of them is stapio (the module is loaded and running), from
- * when --duration counts.
+ * when --duration counts; running: the runner has not ended (a zombie has),
+ * from /proc (not kill -0, which fails on a root runner the login may not
+ * signal: a lost connection would then not stop it).
  */
 static const char stop_fn[] =
 	"kids_of() { [ \"$2\" -lt 4 ] || return 0; l=; "
-	"{ read -r l </proc/$1/task/$1/children; } 2>/dev/null; for c in $l; do echo \"$c\"; "
-	"kids_of \"$c\" $(($2 + 1)); done; }; "
+	"{ read -r l < /proc/$1/task/$1/children; } 2>/dev/null; for c in $l; do "
+	"echo \"$c\"; kids_of \"$c\" $(($2 + 1)); done; }; "
 	"kids() { echo \"$p\"; if [ -r /proc/$p/task/$p/children ]; then kids_of \"$p\" 0; "
 	"return; fi; for f in /proc/[0-9]*/stat; do "
 	"{ read -r l <\"$f\"; } 2>/dev/null || continue; l=${l##*) }; set -- $l; "
 	"[ \"$2\" = \"$p\" ] || continue; c=${f#/proc/}; echo \"${c%/stat}\"; done; }; "
 	"stop() { for k in $(kids); do kill -TERM \"$k\" 2>/dev/null; done; }; "
 	"started() { for k in $(kids); do read -r c </proc/$k/comm && [ \"$c\" = stapio ] "
-	"&& return 0; done 2>/dev/null; return 1; }";
+	"&& return 0; done 2>/dev/null; return 1; }; "
+	"running() { { read -r l < /proc/$p/stat; } 2>/dev/null || return 1; l=${l##*) }; "
+	"[ \"${l%% *}\" != Z ]; }";
 
 /* The wrapper of sc_run_wrapper, for the dir in $d. */
 static char *wrapper_body(enum sc_runner runner, const char *module_name,
@@ -216,8 +243,12 @@ static char *wrapper_body(enum sc_runner runner, const char *module_name,
 	for (size_t i = 0; i < rq->nparams; i++)
 		cmd = append(cmd, rq->params[i]);
 	/*
-	 * The runner gets /dev/null as stdin; the channel's stdin (fd 3) is
-	 * watched by a subshell that stops the runner at EOF. SIGPIPE is ignored
+	 * The runner gets /dev/null as stdin, and the channel's output for its
+	 * own: the shell's goes to /dev/null once the runner is started, so the
+	 * output ends when the runner's does (the client then closes the stdin).
+	 * The shell reads the stdin to EOF, then stops the runner if it still
+	 * runs (a Ctrl-C there, the client killed or the connection lost) and
+	 * waits for it. SIGPIPE is ignored
 	 * so that a lost connection makes writes fail instead of killing the
 	 * runner before it has unloaded the module. stop() TERMs the runner and
 	 * its children: staprun execs stapio, but staprun-auth forks it under a
@@ -235,18 +266,17 @@ static char *wrapper_body(enum sc_runner runner, const char *module_name,
 			? sc_strdupf("( trap 'kill $z 2>/dev/null; exit 0' TERM; i=0; "
 				     "while [ $i -lt 1200 ] && ! started; do sleep 0.1; "
 				     "i=$((i + 1)); done; sleep %u & z=$!; wait $z; stop ) "
-				     "</dev/null 3<&- >/dev/null 2>&1 & t=$!; ",
+				     "</dev/null >/dev/null 2>&1 & t=$!; ",
 				     rq->duration)
 			: sc_strdupf("t=; ");
-	out = sc_strdupf(
-		"cd \"$d\" || exit 125; trap '' PIPE; exec 3<&0; %s; "
-		"%s </dev/null 3<&- & p=$!; echo \"$p\" > \"$d/pid\"; "
-		"( while read -r _ <&3; do :; done; stop ) >/dev/null 2>&1 & w=$!; "
-		"%strap 'stop' TERM INT HUP; "
-		"while :; do wait \"$p\"; s=$?; [ -e /proc/$p ] || break; "
-		"done; trap '' TERM INT HUP; kill $w $t 2>/dev/null; cd / && rm -rf \"$d\"; "
-		"exit \"$s\"",
-		stop_fn, cmd, timer);
+	out = sc_strdupf("cd \"$d\" || exit 125; trap '' PIPE; %s; "
+			 "%s </dev/null & p=$!; echo \"$p\" > \"$d/pid\"; "
+			 "%sexec >/dev/null 2>&1; trap 'stop' TERM INT HUP; "
+			 "while read -r _; do :; done; ! running || stop; "
+			 "while :; do wait \"$p\"; s=$?; [ -e /proc/$p ] || break; "
+			 "done; trap '' TERM INT HUP; kill $t 2>/dev/null; cd / && rm -rf \"$d\"; "
+			 "exit \"$s\"",
+			 stop_fn, cmd, timer);
 	if (runner == SC_RUNNER_SUDO) {
 		/*
 		 * On the PTY: no echo (nothing typed comes back, whenever it is
@@ -307,36 +337,32 @@ static void remove_dir(struct sc_ssh *s, const char *dir)
 	free(cmd);
 }
 
-/* The module's bytes, digest and internal name (= its file name there). */
-struct module {
-	char *buf;
-	size_t len;
-	char hex[65];
-	char name[64];
-};
-
-static int read_module(const char *path, char **buf, size_t *len, char hex[65],
-		       char name[64], struct sc_error *err)
+int sc_run_module_load(const char *path, struct sc_run_module *m, struct sc_error *err)
 {
-	uint8_t md[SC_SHA256_LEN];
 	struct sc_modinfo *mi = NULL;
-	int r = sc_read_file(path, SC_MODULE_MAX, buf, len);
+	int r;
 
+	memset(m, 0, sizeof(*m));
+	r = sc_read_file(path, SC_MODULE_MAX, &m->buf, &m->len);
 	if (r < 0) {
 		sc_error_set(err, "cannot read %s: %s", path, strerror(-r));
 		return r;
 	}
-	r = sc_modinfo_parse(*buf, *len, &mi, err);
+	r = sc_modinfo_parse(m->buf, m->len, &mi, err);
 	if (r < 0) {
 		sc_error_prefix(err, "%s is not a kernel module", path);
-		free(*buf);
+		sc_run_module_clear(m);
 		return r;
 	}
-	snprintf(name, 64, "%s", sc_modinfo_name(mi));
+	snprintf(m->name, sizeof(m->name), "%s", sc_modinfo_name(mi));
 	sc_modinfo_free(mi);
-	sc_sha256(*buf, *len, md);
-	sc_hex(hex, md, sizeof(md));
 	return 0;
+}
+
+void sc_run_module_clear(struct sc_run_module *m)
+{
+	free(m->buf);
+	memset(m, 0, sizeof(*m));
 }
 
 /*
@@ -348,11 +374,8 @@ struct gate {
 	sc_ssh_line_fn fn;
 	void *ud;
 	const struct sc_run_req *rq; /* told SC_PHASE_RUN when the gate opens */
-	const char *hex;             /* the module's digest here */
-	bool open;   /* the copy there has it: what follows is the run's */
-	bool cancel; /* it has another: stop (the stage script refuses too) */
+	bool open; /* the module is there, whole: what follows is the run's */
 	char kernel[128];
-	char digest[65];
 	char dir[512];
 	char errs[900];
 };
@@ -367,14 +390,10 @@ static bool gate_take(struct gate *g, int is_stderr, const char *line, size_t le
 			 (int)len, line);
 	} else if (len > 17 && !strncmp(line, "stapcache-kernel ", 17)) {
 		snprintf(g->kernel, sizeof(g->kernel), "%.*s", (int)len - 17, line + 17);
-	} else if (len > 13 + 65 && !strncmp(line, "stapcache-ok ", 13) &&
-		   line[13 + 64] == ' ') {
-		snprintf(g->digest, sizeof(g->digest), "%.64s", line + 13);
-		snprintf(g->dir, sizeof(g->dir), "%.*s", (int)(len - 13 - 65),
-			 line + 13 + 65);
-		g->open = !strcmp(g->digest, g->hex);
-		g->cancel = !g->open;
-		if (g->open && g->rq)
+	} else if (len > 13 && !strncmp(line, "stapcache-ok ", 13)) {
+		snprintf(g->dir, sizeof(g->dir), "%.*s", (int)(len - 13), line + 13);
+		g->open = true;
+		if (g->rq)
 			tell(g->rq, g->ud, SC_PHASE_RUN);
 	} else {
 		return false;
@@ -392,7 +411,7 @@ static void gate_line(void *ud, int is_stderr, const char *line, size_t len)
 
 /* What the stage script said, as an error: 0 when the module is in place. */
 static int gate_verdict(const struct gate *g, const struct sc_target *t, int status,
-			volatile sig_atomic_t *stop, struct sc_run_result *res,
+			struct sc_ssh_stop *stop, struct sc_run_result *res,
 			struct sc_error *err)
 {
 	if (g->kernel[0]) {
@@ -403,22 +422,16 @@ static int gate_verdict(const struct gate *g, const struct sc_target *t, int sta
 			     g->kernel, t->origin, t->kernel, t->kernel, t->name);
 		return fail(res, SC_PHASE_KERNEL, -ESTALE, err);
 	}
-	if (g->digest[0] && !g->open) {
-		sc_error_set(err,
-			     "the uploaded copy's sha256 is %.64s, not %s: not running it",
-			     g->digest, g->hex);
-		return fail(res, SC_PHASE_UPLOAD, -EBADMSG, err);
-	}
 	if (g->open)
 		return 0;
-	if (stop && *stop)
+	if (stop && stop->level)
 		sc_error_set(err, "interrupted before the run");
 	else
 		sc_error_set(err,
 			     "cannot make a private temp dir (mktemp -d) and store the "
-			     "module in it (head -c, mv, sha256sum) there (status %d): %s",
+			     "module in it (dd) there (status %d): %s",
 			     status, g->errs[0] ? g->errs : "(no message)");
-	return fail(res, SC_PHASE_PREPARE, stop && *stop ? -EINTR : -EIO, err);
+	return fail(res, SC_PHASE_PREPARE, stop && stop->level ? -EINTR : -EIO, err);
 }
 
 /*
@@ -428,7 +441,7 @@ static int gate_verdict(const struct gate *g, const struct sc_target *t, int sta
  */
 static int run_sudo(struct sc_ssh *s, const struct sc_target *t, const char *cmd,
 		    const struct sc_run_req *rq, sc_ssh_line_fn fn, void *ud,
-		    volatile sig_atomic_t *stop, struct sc_run_result *res,
+		    struct sc_ssh_stop *stop, struct sc_run_result *res,
 		    struct sc_error *err)
 {
 	struct sc_ssh_prompt pr = {.marker = rq->sudo ? rq->sudo->marker
@@ -463,26 +476,23 @@ static int run_sudo(struct sc_ssh *s, const struct sc_target *t, const char *cmd
 
 /* Stage the module, then the sudo runner on a PTY: two channels. */
 static int stage_then_sudo(struct sc_ssh *s, const struct sc_target *t,
-			   const struct module *m, const struct sc_run_req *rq,
-			   sc_ssh_line_fn fn, void *ud, volatile sig_atomic_t *stop,
+			   const struct sc_run_module *m, const struct sc_run_req *rq,
+			   sc_ssh_line_fn fn, void *ud, struct sc_ssh_stop *stop,
 			   struct sc_run_result *res, struct sc_error *err)
 {
-	struct gate g = {.fn = fn,
-			 .ud = ud,
-			 .hex = m->hex}; /* the run is the second channel */
-	char *stage =
-		stage_script(t->kernel, m->name, m->len, m->hex, upload_quiet_s(rq));
+	struct gate g = {.fn = fn, .ud = ud}; /* the run is the second channel */
+	char *stage = stage_script(t->kernel, m->name, m->len, upload_quiet_s(rq));
 	char *cmd = sc_strdupf("%sexit 0", stage);
 	int st = 255, r;
 
 	free(stage);
-	r = sc_ssh_stream_in(s, cmd, m->buf, m->len, &g.cancel, gate_line, &g, stop,
-			     rq->grace, &st, err);
+	r = sc_ssh_stream_in(s, cmd, m->buf, m->len, NULL, gate_line, &g, stop, rq->grace,
+			     &st, err);
 	free(cmd);
 	if (r < 0)
 		return fail(res, SC_PHASE_UPLOAD, r, err);
 	r = gate_verdict(&g, t, st, stop, res, err);
-	if (r == 0 && stop && *stop) {
+	if (r == 0 && stop && stop->level) {
 		remove_dir(s, g.dir);
 		sc_error_set(err, "interrupted before the run");
 		r = fail(res, SC_PHASE_UPLOAD, -EINTR, err);
@@ -502,21 +512,20 @@ static int stage_then_sudo(struct sc_ssh *s, const struct sc_target *t,
  * shell, the module on its stdin, which then stays open as the stop signal.
  */
 static int stage_and_run(struct sc_ssh *s, const struct sc_target *t,
-			 const struct module *m, const struct sc_run_req *rq,
-			 sc_ssh_line_fn fn, void *ud, volatile sig_atomic_t *stop,
+			 const struct sc_run_module *m, const struct sc_run_req *rq,
+			 sc_ssh_line_fn fn, void *ud, struct sc_ssh_stop *stop,
 			 struct sc_run_result *res, struct sc_error *err)
 {
-	struct gate g = {.fn = fn, .ud = ud, .hex = m->hex, .rq = rq};
-	char *stage =
-		stage_script(t->kernel, m->name, m->len, m->hex, upload_quiet_s(rq));
+	struct gate g = {.fn = fn, .ud = ud, .rq = rq};
+	char *stage = stage_script(t->kernel, m->name, m->len, upload_quiet_s(rq));
 	char *body = wrapper_body(t->ex.runner, m->name, rq);
 	char *cmd = sc_strdupf("%s%s", stage, body);
 	int st = 255, r;
 
 	free(stage);
 	free(body);
-	r = sc_ssh_stream_in(s, cmd, m->buf, m->len, &g.cancel, gate_line, &g, stop,
-			     rq->grace, &st, err);
+	r = sc_ssh_stream_in(s, cmd, m->buf, m->len, NULL, gate_line, &g, stop, rq->grace,
+			     &st, err);
 	free(cmd);
 	if (r < 0)
 		return fail(res, g.open ? SC_PHASE_RUN : SC_PHASE_UPLOAD, r, err);
@@ -527,37 +536,32 @@ static int stage_and_run(struct sc_ssh *s, const struct sc_target *t,
 	return 0;
 }
 
-int sc_run_target(const struct sc_target *t, const char *module_path,
+int sc_run_target(const struct sc_target *t, const struct sc_run_module *m,
 		  const struct sc_run_req *rq, sc_ssh_line_fn fn, void *ud,
-		  volatile sig_atomic_t *stop, struct sc_run_result *res)
+		  struct sc_ssh_stop *stop, struct sc_run_result *res)
 {
 	struct sc_ssh_opts o = rq->ssh;
 	struct sc_error err = {{0}};
 	struct sc_ssh *s = NULL;
-	struct module m = {0};
 	double t0 = now();
 	int r;
 
 	memset(res, 0, sizeof(*res));
 	res->status = 255;
-	r = read_module(module_path, &m.buf, &m.len, m.hex, m.name, &err);
-	if (r < 0)
-		return fail(res, SC_PHASE_READ, r, &err);
 	o.name = t->name;
 	tell(rq, ud, SC_PHASE_CONNECT);
 	r = sc_ssh_connect(&t->ex, &o, &s, &err);
-	if (r == 0) /* the stage script: kernel check, private dir, upload, digest */
+	if (r == 0) /* the stage script: kernel check, private dir, upload */
 		tell(rq, ud, SC_PHASE_UPLOAD);
 	if (r < 0)
 		fail(res, SC_PHASE_CONNECT, r, &err);
 	else if (t->ex.runner == SC_RUNNER_SUDO)
-		r = stage_then_sudo(s, t, &m, rq, fn, ud, stop, res, &err);
+		r = stage_then_sudo(s, t, m, rq, fn, ud, stop, res, &err);
 	else
-		r = stage_and_run(s, t, &m, rq, fn, ud, stop, res, &err);
+		r = stage_and_run(s, t, m, rq, fn, ud, stop, res, &err);
 	if (r == 0)
 		res->phase = SC_PHASE_DONE;
 	res->seconds = now() - t0;
 	sc_ssh_free(s);
-	free(m.buf);
 	return r;
 }

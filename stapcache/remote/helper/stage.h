@@ -72,28 +72,46 @@ struct sc_run_result {
 
 /*
  * The shell command that runs the module on the target: it starts RUNNER in
- * the background, stops it (TERM) when the channel's stdin reaches EOF (the
- * client closed it, was killed, or the connection died) or on TERM/INT/HUP
- * (the sudo runner runs on a PTY, where the hangup when the connection goes is
- * the signal, and sudo -p takes rq->sudo's marker as its prompt),
- * waits for it (so the runner unloads the module), removes DIR and exits with
+ * the background with the channel's output to itself alone, reads the
+ * channel's stdin to EOF (the client closes it when that output has ended,
+ * or to stop the run; or it was killed, or the connection died) and then
+ * stops the runner (TERM) if it still runs; TERM/INT/HUP stop it too (the
+ * sudo runner runs on a PTY, where the hangup when the connection goes is
+ * the signal, and sudo -p takes rq->sudo's marker as its prompt). It waits
+ * for the runner (so that it unloads the module), removes DIR and exits with
  * the runner's status (125 if DIR is gone). With rq->duration it stops the
  * runner the same way after that many seconds. Caller frees.
  */
 char *sc_run_wrapper(enum sc_runner runner, const char *dir, const char *module_name,
 		     const struct sc_run_req *rq);
 
+/* A module to ship: read and checked once, for every target it goes to. */
+struct sc_run_module {
+	char *buf;
+	size_t len;
+	char name[64]; /* its internal name: its file name there */
+};
+
 /*
- * Ship module_path to target t and run it there over one connection and one
+ * Read path (at most 64 MiB), check it is a kernel module.
+ * Returns 0 (free with sc_run_module_clear), or -errno with err set.
+ */
+int sc_run_module_load(const char *path, struct sc_run_module *m, struct sc_error *err);
+
+/* Free m's bytes; a cleared or zeroed m is a no-op. */
+void sc_run_module_clear(struct sc_run_module *m);
+
+/*
+ * Ship module m to target t and run it there over one connection and one
  * channel (two for the sudo runner): refuse a target whose live kernel is not
  * t's recorded one, private temp dir (mktemp -d: 0700), upload under a
- * temporary name then rename, check the remote copy's SHA-256 (there, and its
- * answer here), run the wrapper, stream each output line to fn. *stop as for
+ * temporary name, rename it once all of it arrived (dd's count), run the
+ * wrapper, stream each output line to fn. stop as for
  * sc_ssh_stream. Returns 0 when the runner ran (its status in res->status),
  * or -errno with res->msg saying what failed and res->phase where.
  */
-int sc_run_target(const struct sc_target *t, const char *module_path,
+int sc_run_target(const struct sc_target *t, const struct sc_run_module *m,
 		  const struct sc_run_req *rq, sc_ssh_line_fn fn, void *ud,
-		  volatile sig_atomic_t *stop, struct sc_run_result *res);
+		  struct sc_ssh_stop *stop, struct sc_run_result *res);
 
 #endif
