@@ -3,6 +3,7 @@
 #define SC_JOB_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "cache/cache.h"
 #include "core/context.h"
@@ -40,5 +41,11 @@ int sc_job_open(struct sc_job *j, struct sc_error *err);
 int sc_job_key(struct sc_job *j, struct sc_error *err);
 
 void sc_job_clear(struct sc_job *j);
+
+/*
+ * --explain: key's record on out, after "# key:", "# module:" and "#
+ * cached:" (the entry's path, or no) lines. Returns 0 or -EIO.
+ */
+int sc_key_explain(const struct sc_key *key, struct sc_cache *c, FILE *out);
 
 #endif

@@ -118,24 +118,6 @@ static int copy_here(const char *path, const char *module)
 	return r < 0 ? 1 : 0;
 }
 
-static int print_explain(const struct sc_key *key, struct sc_cache *c)
-{
-	char *rec, *path = NULL;
-	size_t len;
-
-	if (sc_record_serialize(key->record, &rec, &len) < 0)
-		return 1;
-	printf("# key: %s\n# module: %s.ko\n", key->hex, key->module);
-	if (sc_cache_peek(c, key, &path) == 0)
-		printf("# cached: %s\n", path);
-	else
-		printf("# cached: no\n");
-	fwrite(rec, 1, len, stdout);
-	free(rec);
-	free(path);
-	return fflush(stdout) == 0 ? 0 : 1;
-}
-
 /*
  * Without -p4: exec the runner (or supervise it for a duration: run.c), or
  * stay its parent when stapcache reads the output (capture.c, which then
@@ -267,7 +249,7 @@ static int cached(struct sc_job *j, bool as_stap)
 	if (as_stap)
 		forced_pass4(req, &j->kernel);
 	if (req->explain)
-		return print_explain(&j->key, j->cache);
+		return sc_key_explain(&j->key, j->cache, stdout) == 0 ? 0 : 1;
 	if (sc_cache_get(j->cache, &j->key, sc_build_run, &b, &path, &how, &err) < 0) {
 		if (sc_build_interrupted())
 			status = 128 + sc_build_interrupted();

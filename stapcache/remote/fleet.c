@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cache/build.h"
+#include "cache/job.h"
 #include "core/build-tree.h"
 #include "core/cache-key.h"
 #include "run/runner.h"
@@ -26,6 +27,7 @@
 struct build {
 	const struct sc_target *first; /* the target it was made for first */
 	const char *spec, *arch, *runtime;
+	const char *root; /* the target's build root, or NULL */
 	char *path;
 };
 
@@ -34,12 +36,11 @@ static bool same(const char *a, const char *b)
 	return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
-static struct build *find_build(struct build *b, size_t n, const char *spec,
-				const char *arch, const char *runtime)
+static struct build *find_build(struct build *b, size_t n, const struct build *want)
 {
 	for (size_t i = 0; i < n; i++)
-		if (same(b[i].spec, spec) && same(b[i].arch, arch) &&
-		    same(b[i].runtime, runtime))
+		if (same(b[i].spec, want->spec) && same(b[i].arch, want->arch) &&
+		    same(b[i].runtime, want->runtime) && same(b[i].root, want->root))
 			return &b[i];
 	return NULL;
 }
@@ -47,7 +48,9 @@ static struct build *find_build(struct build *b, size_t n, const char *spec,
 /*
  * Get or build req's module for one target's kernel as `-r spec -a arch
  * [-R runtime] -p4` would: the same key, the same cache entry, the same
- * build. Returns 0 and *path (caller frees), or -errno with err set.
+ * build; in the target's build root when it has one. With --explain, print
+ * the key record instead (*path stays NULL). Returns 0 and *path (caller
+ * frees), or -errno with err set.
  */
 static int get_module(const struct sc_request *req, const struct sc_ctx *ctx,
 		      struct sc_cache *c, const struct build *want, char **path,
@@ -62,9 +65,21 @@ static int get_module(const struct sc_request *req, const struct sc_ctx *ctx,
 	treq.kernel = want->spec;
 	treq.arch = want->arch;
 	treq.runtime = want->runtime; /* NULL: the context's */
-	r = sc_kernel_resolve(treq.kernel, treq.arch, &k, err);
+	if (want->root)
+		r = sc_kernel_resolve_root(want->root, ctx->buildroot_homes, treq.kernel,
+					   treq.arch, &k, err);
+	else
+		r = sc_kernel_resolve(treq.kernel, treq.arch, &k, err);
 	if (r == 0)
 		r = sc_key_compute(&treq, ctx, &k, sc_cache_memo_dir(c), &key, err);
+	if (r == 0 && req->explain) {
+		printf("# target: %s%s%s\n", want->first->name,
+		       want->root ? ", build root " : "", want->root ? want->root : "");
+		r = sc_key_explain(&key, c, stdout);
+		sc_key_clear(&key);
+		sc_kernel_clear(&k);
+		return r;
+	}
 	if (r == 0) {
 		struct sc_build b = {.req = &treq, .ctx = ctx, .kernel = &k, .key = &key};
 
@@ -260,9 +275,14 @@ static int get_builds(const struct sc_request *req, const struct sc_ctx *ctx,
 
 	for (size_t i = 0; i < n; i++) {
 		const struct sc_target *t = &all->v[idx[i]];
-		const char *spec = t->build_tree ? t->build_tree : t->kernel;
-		const char *rt = req->runtime ? req->runtime : t->runtime;
-		struct build *b = find_build(builds, *nb, spec, t->arch, rt);
+		const struct build want = {
+			.first = t,
+			.spec = t->build_tree ? t->build_tree : t->kernel,
+			.arch = t->arch,
+			.runtime = req->runtime ? req->runtime : t->runtime,
+			.root = t->build_root,
+		};
+		struct build *b = find_build(builds, *nb, &want);
 
 		if (t->sysroot)
 			fprintf(stderr,
@@ -270,13 +290,10 @@ static int get_builds(const struct sc_request *req, const struct sc_ctx *ctx,
 				t->name);
 		if (!b) {
 			b = &builds[(*nb)++];
-			*b = (struct build){.first = t,
-					    .spec = spec,
-					    .arch = t->arch,
-					    .runtime = rt};
+			*b = want;
 			if (get_module(req, ctx, c, b, &b->path, &err) < 0) {
 				fprintf(stderr, "stapcache: %s (for target %s): %s\n",
-					spec, t->name, err.msg);
+					b->spec, t->name, err.msg);
 				return -1;
 			}
 		}
@@ -299,11 +316,6 @@ int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
 	if (req->kernel || req->arch) {
 		fprintf(stderr, "stapcache: -r/-a and -T do not go together: a target's "
 				"known_hosts entry says its kernel and arch\n");
-		goto out;
-	}
-	if (req->explain) {
-		fprintf(stderr, "stapcache: --explain and -T do not go together: explain "
-				"with -r and -a of one target\n");
 		goto out;
 	}
 	status = 1;
@@ -337,6 +349,10 @@ int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
 	}
 	if (get_builds(req, ctx, c, &all, idx, n, builds, &nb, of) < 0) {
 		status = sc_build_interrupted() ? 128 + sc_build_interrupted() : 1;
+		goto out;
+	}
+	if (req->explain) { /* every distinct build's record is printed */
+		status = 0;
 		goto out;
 	}
 	if (req->last_pass == 4) {

@@ -153,6 +153,7 @@ static void target_clear(struct sc_target *t)
 	free(t->build_tree);
 	free(t->runtime);
 	free(t->sysroot);
+	free(t->build_root);
 	for (size_t i = 0; i < t->ngroups; i++)
 		free(t->groups[i]);
 	free(t->groups);
@@ -181,7 +182,8 @@ static int set_field(struct sc_target *t, const char *key, const char *value,
 		     const char *where, struct sc_error *err)
 {
 	static const char *const known =
-		"name, execute, kernel, arch, cpu, build-tree, runtime, sysroot, groups";
+		"name, execute, kernel, arch, cpu, build-tree, runtime, sysroot, "
+		"build-root, groups";
 	char **slot;
 
 	if (!strcmp(key, "name"))
@@ -200,6 +202,8 @@ static int set_field(struct sc_target *t, const char *key, const char *value,
 		slot = &t->runtime;
 	else if (!strcmp(key, "sysroot"))
 		slot = &t->sysroot;
+	else if (!strcmp(key, "build-root"))
+		slot = &t->build_root;
 	else {
 		sc_error_set(err, "%s: unknown key '%s' (known: %s)", where, key, known);
 		return -EINVAL;
@@ -279,6 +283,14 @@ static int check_entry(struct sc_targets *all, struct sc_target *t, struct sc_er
 			     "%s: kernel '%s' must be a release (uname -r); a tree goes "
 			     "in build-tree",
 			     t->origin, t->kernel);
+		return -EINVAL;
+	}
+	if (t->build_root && (t->build_root[0] != '/' || t->build_tree)) {
+		sc_error_set(err,
+			     "%s: build-root '%s' must be an absolute directory, and a "
+			     "target with one takes its kernel tree from it (no "
+			     "build-tree)",
+			     t->origin, t->build_root);
 		return -EINVAL;
 	}
 	r = sc_execute_parse(t->execute, &t->ex, err);
@@ -698,13 +710,13 @@ static char *yaml_scalar(const char *s)
 
 char *sc_target_format(const struct sc_target *t)
 {
-	const char *keys[] = {"name", "execute",    "kernel",  "arch",
-			      "cpu",  "build-tree", "runtime", "sysroot"};
-	const char *vals[] = {t->name, t->execute,    t->kernel,  t->arch,
-			      t->cpu,  t->build_tree, t->runtime, t->sysroot};
+	const char *keys[] = {"name",       "execute", "kernel",  "arch",      "cpu",
+			      "build-tree", "runtime", "sysroot", "build-root"};
+	const char *vals[] = {t->name,       t->execute, t->kernel,  t->arch,      t->cpu,
+			      t->build_tree, t->runtime, t->sysroot, t->build_root};
 	char *out = sc_strdupf("%s", ""), *next, *q;
 
-	for (size_t i = 0; i < 8; i++) {
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (!vals[i])
 			continue;
 		q = yaml_scalar(vals[i]);

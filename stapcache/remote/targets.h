@@ -20,6 +20,7 @@
  *       build-tree: /srv/trees/6.1.0-57-amd64   # optional
  *       runtime: /var/lib/stapcache/runtime/x   # optional
  *       sysroot: /srv/sysroots/web              # optional
+ *       build-root: /var/lib/stapcache/buildroot/trixie   # optional
  *       groups: [web, prod]                     # optional
  *
  * The proposal's one-line form is read as well (a file is one form or the other):
@@ -46,6 +47,7 @@ struct sc_target {
 	struct sc_execute ex;
 	char *kernel, *arch, *cpu;
 	char *build_tree, *runtime, *sysroot; /* NULL when not set */
+	char *build_root; /* another release's stap and headers (core/buildroot.h), or NULL */
 	char **groups;
 	size_t ngroups;
 	char *origin; /* "FILE:LINE" of the entry, for messages */
