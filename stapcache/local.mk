@@ -49,12 +49,23 @@ endif
 stapcache_stapcache_LDADD = stapcache/libstapcache.la common/libcommon.la $(YAML_LINK) \
 	$(JSONC_LINK) $(CRYPTO_LINK)
 
+# stapcache-fix-runtime carries its patches (runtime-fixes/, one a fix),
+# inlined as shell functions patch_NAME, so that the installed script is
+# whole and its fixes are part of what it hashes.
+RUNTIME_FIXES = stapcache/runtime-fixes/uprobes-6.12.patch \
+	stapcache/runtime-fixes/empty-body.patch
 bin_SCRIPTS += stapcache/stapcache-fix-runtime
-CLEANFILES += stapcache/stapcache-fix-runtime
-EXTRA_DIST += stapcache/stapcache-fix-runtime.in
-stapcache/stapcache-fix-runtime: stapcache/stapcache-fix-runtime.in Makefile
+CLEANFILES += stapcache/stapcache-fix-runtime stapcache/stapcache-fix-runtime.fixes
+EXTRA_DIST += stapcache/stapcache-fix-runtime.in $(RUNTIME_FIXES)
+stapcache/stapcache-fix-runtime: stapcache/stapcache-fix-runtime.in $(RUNTIME_FIXES) Makefile
 	$(AM_V_GEN)$(MKDIR_P) stapcache && \
+	for p in $(RUNTIME_FIXES); do \
+		printf 'patch_%s() {\n\tcat <<'"'"'STAPCACHE_PATCH_END'"'"'\n' \
+			"`basename $$p .patch | tr .- __`" && \
+		cat $(srcdir)/$$p && printf 'STAPCACHE_PATCH_END\n}\n' || exit 1; \
+	done > $@.fixes && \
 	sed -e 's|@STAP_RUNTIME[@]|$(STAP_RUNTIME)|g' -e 's|@VERSION[@]|$(VERSION)|g' \
+		-e '/^@RUNTIME_FIXES@$$/{r $@.fixes' -e 'd;}' \
 		$(srcdir)/stapcache/stapcache-fix-runtime.in > $@.tmp && \
 	chmod +x $@.tmp && mv $@.tmp $@
 
