@@ -36,7 +36,8 @@ stapcache_libstapcache_la_SOURCES = \
 
 bin_PROGRAMS += stapcache/stapcache
 stapcache_stapcache_SOURCES = stapcache/main.c stapcache/cmd/cmd.h \
-	stapcache/cmd/bless.c stapcache/cmd/cache.c stapcache/cmd/compile.c \
+	stapcache/cmd/bless.c stapcache/cmd/buildroot.c stapcache/cmd/cache.c \
+	stapcache/cmd/compile.c \
 	stapcache/cmd/complete.c stapcache/cmd/doctor.c stapcache/cmd/key.c \
 	stapcache/cmd/remote.c stapcache/cmd/trace.c stapcache/cmd/verify.c
 stapcache_stapcache_LDFLAGS = $(AM_LDFLAGS) $(STATIC_PIE_LDFLAGS)
@@ -67,6 +68,16 @@ stapcache/stapcache-fix-runtime: stapcache/stapcache-fix-runtime.in $(RUNTIME_FI
 	sed -e 's|@STAP_RUNTIME[@]|$(STAP_RUNTIME)|g' -e 's|@VERSION[@]|$(VERSION)|g' \
 		-e '/^@RUNTIME_FIXES@$$/{r $@.fixes' -e 'd;}' \
 		$(srcdir)/stapcache/stapcache-fix-runtime.in > $@.tmp && \
+	chmod +x $@.tmp && mv $@.tmp $@
+
+# stapcache-buildroot: what `stapcache buildroot create` runs (as root).
+pkglibexec_SCRIPTS += stapcache/stapcache-buildroot
+CLEANFILES += stapcache/stapcache-buildroot
+EXTRA_DIST += stapcache/stapcache-buildroot.in
+stapcache/stapcache-buildroot: stapcache/stapcache-buildroot.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) stapcache && \
+	sed -e 's|@BINDIR[@]|$(bindir)|g' \
+		$(srcdir)/stapcache/stapcache-buildroot.in > $@.tmp && \
 	chmod +x $@.tmp && mv $@.tmp $@
 
 # make install: the system-wide config.yaml that every user reads first, only
