@@ -70,7 +70,8 @@ REMOTE_TESTS = tests/remote/remote-basic.sh tests/remote/remote-fanout.sh \
 	tests/remote/remote-netns.sh
 # auth-setuid.sh and auth-fake-kmod.sh build and install their own copy of
 # staprun-auth; auth-hardening.sh checks the built binaries.
-AUTH_COPY_TESTS = tests/auth/auth-setuid.sh tests/auth/auth-fake-kmod.sh
+AUTH_COPY_TESTS = tests/auth/auth-setuid.sh tests/auth/auth-fake-kmod.sh \
+	tests/auth/auth-protocols.sh
 AUTH_BINARY_TESTS = tests/auth/auth-hardening.sh
 AUTH_TESTS = $(AUTH_COPY_TESTS) $(AUTH_BINARY_TESTS)
 PKG_TESTS = tests/pkg/deb.sh
