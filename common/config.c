@@ -24,6 +24,8 @@ void sc_config_free(struct sc_config *cfg)
 	free(cfg->shared_cache);
 	free(cfg->trusted_builders);
 	free(cfg->builder_key);
+	free(cfg->signing_key);
+	free(cfg->signing_cert);
 	free(cfg->shared_auth_file);
 	free(cfg->shared_ca_file);
 	free(cfg);
@@ -66,7 +68,7 @@ static int set_number(unsigned *slot, const char *value, unsigned max, const cha
 
 static const char known_keys[] =
 	"cache-dir, max-size, stap, runtime, shared-cache, trusted-builders, builder-key, "
-	"shared-auth-file, shared-ca-file, shared-connect-timeout, shared-timeout, shared-wait, "
+	"signing-key, signing-cert, shared-auth-file, shared-ca-file, shared-connect-timeout, shared-timeout, shared-wait, "
 	"max-duration, build-timeout, key-uid";
 
 static int apply(struct sc_config *cfg, const char *key, const char *value,
@@ -74,6 +76,10 @@ static int apply(struct sc_config *cfg, const char *key, const char *value,
 {
 	if (!strcmp(key, "builder-key"))
 		return set_path(&cfg->builder_key, value, home, name, key, line, err);
+	if (!strcmp(key, "signing-key"))
+		return set_path(&cfg->signing_key, value, home, name, key, line, err);
+	if (!strcmp(key, "signing-cert"))
+		return set_path(&cfg->signing_cert, value, home, name, key, line, err);
 	if (!strcmp(key, "shared-auth-file"))
 		return set_path(&cfg->shared_auth_file, value, home, name, key, line,
 				err);
@@ -328,11 +334,13 @@ int sc_config_merge(struct sc_config *base, const struct sc_config *over)
 	char *const *from[] = {&over->cache_dir,        &over->stap,
 			       &over->runtime,          &over->shared_cache,
 			       &over->trusted_builders, &over->builder_key,
-			       &over->shared_auth_file, &over->shared_ca_file};
+			       &over->shared_auth_file, &over->shared_ca_file,
+			       &over->signing_key,      &over->signing_cert};
 	char **to[] = {&base->cache_dir,        &base->stap,
 		       &base->runtime,          &base->shared_cache,
 		       &base->trusted_builders, &base->builder_key,
-		       &base->shared_auth_file, &base->shared_ca_file};
+		       &base->shared_auth_file, &base->shared_ca_file,
+		       &base->signing_key,      &base->signing_cert};
 	char *fresh[sizeof(to) / sizeof(to[0])] = {NULL};
 	size_t i, n = sizeof(to) / sizeof(to[0]);
 

@@ -17,6 +17,9 @@
  *     shared-cache: redis://host:6379   # second-level store(s): a URL or a list
  *     trusted-builders: [ed25519:HEX …] # public keys whose entries are served
  *     builder-key: ~/.config/...key     # this machine's signing key
+ *     signing-key: ~/.config/.../module-signing  # the module-signing key (a
+ *                                       # key directory, or a PEM key file)
+ *     signing-cert: /etc/.../mok.der    # its certificate, when not in signing-key
  *     shared-auth-file: /etc/...token   # "bearer TOKEN" or "basic USER:PASS"
  *     shared-ca-file: /etc/...ca.pem    # rediss://: CA certificates besides the system's
  *     shared-connect-timeout: 300       # milliseconds
@@ -42,6 +45,8 @@ struct sc_config {
 	char *shared_cache;     /* URLs, one a line */
 	char *trusted_builders; /* public keys, one a line */
 	char *builder_key;
+	char *signing_key;  /* module signing (issue 20): a key directory or PEM key */
+	char *signing_cert; /* its certificate when it is not with the key */
 	char *shared_auth_file;
 	char *shared_ca_file;
 	uint64_t max_size;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "common/fsutil.h"
@@ -68,24 +69,32 @@ int sc_fsync_dir(const char *path)
 	return r;
 }
 
-int sc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode,
-			 bool *replaced)
+int sc_write_file_atomic_at(int dirfd, const char *name, const void *buf, size_t len,
+			    mode_t mode, bool *replaced)
 {
-	char *tmp = sc_strdupf("%s.tmp.XXXXXX", path);
-	char *dir = dir_of(path);
-	int fd = -1, r;
+	static const char az[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	char tmp[NAME_MAX + 1];
+	unsigned char rnd[6];
+	int fd = -1, r, tries;
 
 	if (replaced)
 		*replaced = false;
-	if (!tmp || !dir) {
-		r = -ENOMEM;
-		goto out;
+	if (strchr(name, '/') || strlen(name) + sizeof(".tmp.XXXXXX") > sizeof(tmp))
+		return -EINVAL;
+	for (tries = 0; fd < 0 && tries < 100; tries++) {
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			return -EIO;
+		snprintf(tmp, sizeof(tmp), "%s.tmp.%c%c%c%c%c%c", name, az[rnd[0] % 62],
+			 az[rnd[1] % 62], az[rnd[2] % 62], az[rnd[3] % 62],
+			 az[rnd[4] % 62], az[rnd[5] % 62]);
+		fd = openat(dirfd, tmp,
+			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			return -errno;
 	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
+	if (fd < 0)
+		return -EEXIST;
 	r = sc_write_all(fd, buf, len);
 	if (r == 0 && fchmod(fd, mode) < 0)
 		r = -errno;
@@ -93,18 +102,101 @@ int sc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t m
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
+	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
 		r = -errno;
 	if (r < 0) {
-		unlink(tmp);
-		goto out;
+		unlinkat(dirfd, tmp, 0);
+		return r;
 	}
 	if (replaced)
 		*replaced = true;
-	r = sc_fsync_dir(dir);
-out:
-	free(tmp);
+	return fsync(dirfd) < 0 && errno != EINVAL ? -errno : 0;
+}
+
+int sc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode,
+			 bool *replaced)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = dir_of(path);
+	int dfd, r;
+
+	if (replaced)
+		*replaced = false;
+	if (!dir)
+		return -ENOMEM;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	free(dir);
+	if (dfd < 0)
+		return -errno;
+	r = sc_write_file_atomic_at(dfd, slash ? slash + 1 : path, buf, len, mode,
+				    replaced);
+	close(dfd);
+	return r;
+}
+
+int sc_open_regular(int dirfd, const char *name, int flags, mode_t mode,
+		    const char *shown, struct sc_error *err)
+{
+	struct stat st;
+	int fd, fl, r;
+
+	if (!shown)
+		shown = name;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISREG(st.st_mode))
+			goto notreg;
+	} else if (errno != ENOENT || !(flags & O_CREAT)) {
+		r = -errno;
+		sc_error_set(err, "cannot open %s: %s", shown, strerror(-r));
+		return r;
+	}
+	fd = openat(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+		    mode);
+	if (fd < 0) {
+		r = -errno;
+		/* Swapped since the fstatat: say what is there now. */
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !S_ISREG(st.st_mode))
+			goto notreg;
+		sc_error_set(err, "cannot open %s: %s", shown, strerror(-r));
+		return r;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		close(fd);
+		sc_error_set(err, "cannot stat %s: %s", shown, strerror(-r));
+		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		goto notreg;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		r = -errno;
+		close(fd);
+		sc_error_set(err, "cannot open %s: %s", shown, strerror(-r));
+		return r;
+	}
+	return fd;
+notreg:
+	sc_error_set(err, "%s is a %s, not a regular file", shown,
+		     sc_file_type(st.st_mode));
+	return SC_ENOTREG;
+}
+
+int sc_read_regular(int dirfd, const char *name, size_t max, char **out, size_t *len,
+		    const char *shown, struct sc_error *err)
+{
+	int fd = sc_open_regular(dirfd, name, O_RDONLY, 0, shown, err), r;
+
+	if (fd < 0)
+		return fd;
+	r = sc_read_fd(fd, max, out, len);
+	if (r < 0)
+		sc_error_set(err, "cannot read %s: %s", shown ? shown : name,
+			     r == -EFBIG ? "too large" : strerror(-r));
+	close(fd);
 	return r;
 }
 

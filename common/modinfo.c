@@ -171,6 +171,16 @@ int sc_module_name_ok(const char *s)
 	return n > 0 && n <= SC_MODULE_NAME_MAX && name_chars(s, n);
 }
 
+int sc_release_ok(const char *s)
+{
+	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				    "0123456789._+~-";
+	size_t n = strlen(s);
+
+	return n > 0 && n <= SC_RELEASE_MAX && s[0] != '.' && s[0] != '-' &&
+	       strspn(s, chars) == n;
+}
+
 int sc_identifier_ok(const char *s, size_t n)
 {
 	return n > 0 && !(s[0] >= '0' && s[0] <= '9') && name_chars(s, n);

@@ -42,6 +42,16 @@ static inline int sc_name_char(char c)
 }
 
 /*
+ * 1 when s is a kernel release as uname -r prints it (and vermagic's first
+ * word): [A-Za-z0-9._+~-], 1 to SC_RELEASE_MAX characters, not starting with
+ * '.' or '-' (it names /lib/modules/RELEASE: no '/', no "..", no option);
+ * else 0. The one rule for every release stapcache or staprun-auth is given
+ * (authorized_probes' kernel=, known_hosts' kernel, a target's uname -r).
+ */
+#define SC_RELEASE_MAX 64
+int sc_release_ok(const char *s);
+
+/*
  * 1 when s[0..n) is a C identifier (a script global, a module parameter):
  * [A-Za-z_][A-Za-z0-9_]*, at least one character; else 0. No length limit.
  */

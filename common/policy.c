@@ -16,6 +16,7 @@
 
 #include "common/digest.h"
 #include "common/fsutil.h"
+#include "common/modinfo.h"
 #include "common/policy.h"
 
 #define MAX_LIST 256 /* items in one comma list */
@@ -105,14 +106,6 @@ static int account_ok(const char *s)
 
 	return n > 0 && n <= 64 && s[0] != '-' && s[0] != '.' &&
 	       strspn(s, ALNUM "_.-") >= n - (s[n - 1] == '$');
-}
-
-/* Kernel releases: [A-Za-z0-9._+~-]. */
-static int release_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n <= 64 && strspn(s, ALNUM "._+~-") == n;
 }
 
 /* Module parameter names: [A-Za-z_][A-Za-z0-9_]*. */
@@ -214,7 +207,7 @@ static int parse_option(const struct ctx *c, struct entry *e, char *tok)
 	if (!strcmp(tok, "groups"))
 		return parse_list(c, tok, val, account_ok, &e->groups);
 	if (!strcmp(tok, "kernel"))
-		return parse_list(c, tok, val, release_ok, &e->kernels);
+		return parse_list(c, tok, val, sc_release_ok, &e->kernels);
 	if (!strcmp(tok, "params"))
 		return parse_list(c, tok, val, param_ok, &e->params);
 	if (!strcmp(tok, "bufsize"))
@@ -325,58 +318,79 @@ int sc_policy_parse(struct sc_policy *pol, const char *name, const char *text, s
 /* ------------------------------------------------------- loading with trust */
 
 /*
- * Check what fd refers to. strict: owned by root and not writable by group
- * or others. Otherwise (an ancestor directory) a root-owned sticky directory
- * may be writable by others: they cannot replace root's entries in it.
+ * The trust rules (policy.h) on one stat. strict: the policy's directory,
+ * authorized_probes.d and the files. Otherwise (an ancestor directory) a
+ * root-owned sticky directory may be writable by others: they cannot
+ * replace root's entries in it.
  */
-static int check_trust(int fd, const char *path, int want_dir, int strict,
-		       struct sc_error *err)
+static int trust_stat(const struct stat *st, const char *path, int want_dir, int strict,
+		      struct sc_error *err)
 {
-	struct stat st;
+	mode_t want = want_dir ? S_IFDIR : S_IFREG;
 
-	if (fstat(fd, &st) < 0) {
-		int r = -errno;
-
-		sc_error_set(err, "cannot stat %s: %s", path, strerror(-r));
-		return r;
-	}
-	if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
-		sc_error_set(err, "refusing %s: not a %s", path,
-			     want_dir ? "directory" : "regular file");
+	if ((st->st_mode & S_IFMT) != want) {
+		sc_error_set(err, "refusing " SC_POLICY_WHY_TYPE, path,
+			     sc_file_type(st->st_mode), sc_file_type(want));
 		return -EPERM;
 	}
-	if (st.st_uid != 0) {
-		sc_error_set(err, "refusing %s: owned by uid %u, not by root", path,
-			     (unsigned)st.st_uid);
+	if (st->st_uid != SC_POLICY_OWNER) {
+		sc_error_set(err, "refusing " SC_POLICY_WHY_OWNER, path,
+			     (unsigned)st->st_uid);
 		return -EPERM;
 	}
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && (strict || !(st.st_mode & S_ISVTX))) {
-		sc_error_set(err, "refusing %s: writable by group or others (mode %04o)",
-			     path, (unsigned)(st.st_mode & 07777));
+	if ((st->st_mode & SC_POLICY_DENIED) &&
+	    (strict || !(st->st_mode & SC_POLICY_STICKY))) {
+		sc_error_set(err, "refusing " SC_POLICY_WHY_MODE, path,
+			     (unsigned)(st->st_mode & 07777));
 		return -EPERM;
 	}
 	return 0;
 }
 
+static int check_trust(int fd, const char *path, int want_dir, int strict,
+		       struct sc_error *err)
+{
+	struct stat st;
+	int r;
+
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		sc_error_set(err, "cannot stat %s: %s", path, strerror(-r));
+		return r;
+	}
+	return trust_stat(&st, path, want_dir, strict, err);
+}
+
 /*
- * openat dirfd/name without following a symlink, then check_trust it.
- * Returns the descriptor, or -errno (-ENOENT quietly, for a caller to whom
- * a missing file is fine; a symlink or a non-directory is -EPERM).
+ * openat dirfd/name after the rules hold for what is there (fstatat, not
+ * following a symlink: a FIFO or a device is never opened), then again for
+ * what was opened (O_NOFOLLOW, O_NONBLOCK: a swap in between can make it
+ * neither follow nor block). Returns the descriptor, or -errno (-ENOENT
+ * quietly, for a caller to whom a missing file is fine; a refusal is -EPERM).
  */
 static int open_trusted(int dirfd, const char *name, const char *path, int want_dir,
 			int strict, struct sc_error *err)
 {
 	int flags = want_dir ? O_RDONLY | O_DIRECTORY : O_RDONLY | O_NONBLOCK | O_NOCTTY;
-	int fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC), r;
+	struct stat st;
+	int fd, r;
 
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		r = -errno;
+		if (r != -ENOENT)
+			sc_error_set(err, "cannot open %s: %s", path, strerror(-r));
+		return r;
+	}
+	r = trust_stat(&st, path, want_dir, strict, err);
+	if (r < 0)
+		return r;
+	fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
-		if (r == -ELOOP || (want_dir && r == -ENOTDIR)) {
-			sc_error_set(err, "refusing %s: %s", path,
-				     want_dir ? "not a directory (or a symlink)"
-					      : "a symlink");
+		/* Replaced since the fstatat (by root: the directory is root's). */
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    trust_stat(&st, path, want_dir, strict, err) < 0)
 			return -EPERM;
-		}
 		if (r != -ENOENT)
 			sc_error_set(err, "cannot open %s: %s", path, strerror(-r));
 		return r;
@@ -449,8 +463,14 @@ static int keep_name(const struct dirent *d)
 {
 	const char *n = d->d_name;
 
-	return !(n[0] == '.' || n[strlen(n) - 1] == '~' || strstr(n, ".dpkg-") ||
-		 strstr(n, ".rpmnew") || strstr(n, ".rpmsave") || strstr(n, ".ucf-"));
+	if (n[0] == '.' || n[strlen(n) - 1] == '~')
+		return 0;
+#define SKIP_INFIX(infix)                                                                \
+	if (strstr(n, infix))                                                            \
+		return 0;
+	SC_POLICY_SKIPPED_INFIXES(SKIP_INFIX)
+#undef SKIP_INFIX
+	return 1;
 }
 
 static int cmp_names(const struct dirent **a, const struct dirent **b)

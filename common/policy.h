@@ -21,6 +21,66 @@
  */
 struct sc_policy;
 
+/*
+ * The trust rules (SECURITY.md, "The policy's trust rules"), in code once.
+ * sc_policy_load() applies them to what it opens; sc_policy_trust_sh()
+ * (policy-sh.c) is the same rules for a target's shell, built from these
+ * macros, with the same words: `stapcache bless -T` and `stapcache doctor`
+ * send it (tests/unit/test-policy.c proves the shell and this file refuse
+ * the same set, with the same message).
+ *
+ * Every directory from '/' down to the policy's and every policy file must
+ * be what it should be (a directory, a regular file: no symlink, FIFO,
+ * device or socket), be owned by SC_POLICY_OWNER, and have none of the
+ * SC_POLICY_DENIED mode bits; an ancestor of the policy's directory (not the
+ * directory itself, nor authorized_probes.d) may, if it is sticky, like
+ * /tmp: nobody else can replace root's entries in it. Each refusal is
+ * "refusing " followed by one of the SC_POLICY_WHY_ texts.
+ */
+#define SC_POLICY_OWNER 0
+#define SC_POLICY_DENIED 022   /* S_IWGRP | S_IWOTH */
+#define SC_POLICY_STICKY 01000 /* S_ISVTX */
+/* PATH, the type it is, the type it should be (fsutil.h's SC_FILE_TYPES words) */
+#define SC_POLICY_WHY_TYPE "%s: a %s, not a %s"
+/* PATH, its owner */
+#define SC_POLICY_WHY_OWNER "%s: owned by uid %u, not by root"
+/* PATH, its mode & 07777 */
+#define SC_POLICY_WHY_MODE "%s: writable by group or others (mode %04o)"
+/* PATH: missing or unreadable where it must be checked (the bless, doctor) */
+#define SC_POLICY_WHY_MISSING "%s: cannot be examined (missing?)"
+
+/* authorized_probes.d: names skipped (as well as dot files and NAME~). */
+#define SC_POLICY_SKIPPED_INFIXES(X) X(".dpkg-") X(".rpmnew") X(".rpmsave") X(".ucf-")
+
+/*
+ * The rules above as POSIX shell functions for a target (static text; needs
+ * stat(1) with -c, as GNU coreutils and busybox have):
+ *   sc_trust PATH d|f STRICT   lstat PATH (stat -c, never following it) and
+ *                              apply the rules; 1 with $why set when refused
+ *   sc_why PATH d|f STRICT RAWHEXMODE UID
+ *                              the rules on a stat already taken (e.g. of an
+ *                              open descriptor, stat -L /proc/self/fd/N)
+ *   sc_trust_walk DIR          every directory from / down to DIR (DIR and,
+ *                              when DIR is .../authorized_probes.d, its
+ *                              parent strictly), as sc_policy_open_dir does
+ *   sc_policy_skipped NAME     0 when a drop-in of that name is not read
+ * They use variables named sc_*. Returns a static string.
+ */
+const char *sc_policy_trust_sh(void);
+
+/*
+ * The script `stapcache bless -T` runs as root on a target (sh -s) to add
+ * line (for digest hex) to the policy file path, after sc_policy_trust_sh():
+ * refused (status 3, "refusing WHY" on stderr, nothing changed) unless the
+ * file's directory chain passes sc_trust_walk and the file, if there, passes
+ * sc_trust both as found (lstat) and as opened (stat of /proc/self/fd/3, the
+ * same inode); then, under a lock next to it, a temporary file in the same
+ * directory gets the opened file's bytes plus the line (nothing when the
+ * digest is already there: "already"), the opened file's owner and mode, and
+ * is renamed over it ("appended"). Caller frees.
+ */
+char *sc_policy_bless_script(const char *path, const char *hex, const char *line);
+
 /* Largest policy file read (bytes) and longest line accepted. */
 #define SC_POLICY_MAX_FILE (1024 * 1024)
 #define SC_POLICY_MAX_LINE 4096

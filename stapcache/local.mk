@@ -30,16 +30,23 @@ stapcache_libstapcache_la_SOURCES = \
 	stapcache/output/output.c stapcache/output/output.h \
 	stapcache/output/progress.c stapcache/output/progress.h \
 	stapcache/remote/fleet.c stapcache/remote/fleet.h \
+	stapcache/remote/hostfacts.c stapcache/remote/hostfacts.h \
 	stapcache/remote/launch.c stapcache/remote/launch.h \
 	stapcache/remote/targets.c stapcache/remote/targets.h \
-	stapcache/store/client.c stapcache/store/client.h
+	stapcache/store/client.c stapcache/store/client.h \
+	stapcache/sign/signer.c stapcache/sign/signer.h \
+	stapcache/sign/signed.c stapcache/sign/signed.h
+
+# The module-signing helper's own rules (its folder, as the other helpers').
+include stapcache/sign/helper/local.mk
 
 bin_PROGRAMS += stapcache/stapcache
 stapcache_stapcache_SOURCES = stapcache/main.c stapcache/cmd/cmd.h \
 	stapcache/cmd/bless.c stapcache/cmd/buildroot.c stapcache/cmd/cache.c \
 	stapcache/cmd/compile.c \
 	stapcache/cmd/complete.c stapcache/cmd/doctor.c stapcache/cmd/key.c \
-	stapcache/cmd/remote.c stapcache/cmd/trace.c stapcache/cmd/verify.c
+	stapcache/cmd/remote.c stapcache/cmd/signing-key.c stapcache/cmd/trace.c \
+	stapcache/cmd/verify.c
 stapcache_stapcache_LDFLAGS = $(AM_LDFLAGS) $(STATIC_PIE_LDFLAGS)
 if STATIC_PIE
 # The linker's cross-reference table: auth-hardening.sh checks in it that

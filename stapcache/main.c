@@ -24,6 +24,8 @@ const struct sc_command sc_commands[] = {
 	{"cache", sc_cmd_cache, "the cache: stats, list, check, prune, clear, zero"},
 	{"bless", sc_cmd_bless, "a module's authorized_probes line, here or on targets"},
 	{"key", sc_cmd_key, "this machine's builder key for the shared cache"},
+	{"signing-key", sc_cmd_signing_key,
+	 "the module-signing key for Secure Boot hosts: generate, show"},
 	{"host", sc_cmd_remote,
 	 "known_hosts targets: self, list, add, remove, refresh, accept"},
 	{"doctor", sc_cmd_doctor,

@@ -30,20 +30,56 @@
 
 static void sanitise_fds(void)
 {
-	int nullfd = open("/dev/null", O_RDWR), fd;
+	int nullfd = -1, fd;
 
-	if (nullfd < 0)
-		_exit(SA_EXIT_REFUSED); /* nothing sane to print to */
-	for (fd = 0; fd <= 2; fd++)
-		if (fcntl(fd, F_GETFL) < 0 && errno == EBADF && dup2(nullfd, fd) < 0)
+	/* /dev/null only when one of 0-2 is closed: under `ulimit -n 3` with all
+	 * three open there is no room for it, and no need. */
+	for (fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFL) >= 0 || errno != EBADF)
+			continue;
+		if (nullfd < 0 && (nullfd = open("/dev/null", O_RDWR)) < 0)
+			_exit(SA_EXIT_REFUSED); /* nothing sane to print to */
+		if (nullfd != fd && dup2(nullfd, fd) < 0)
 			_exit(SA_EXIT_REFUSED);
+	}
 	if (nullfd > 2)
 		close(nullfd);
 	closefrom(3);
 }
 
-/* First thing in main(): needs no privilege. Failures that matter are fatal. */
-void sa_attrs_reset_early(void)
+/*
+ * Descriptors for ourselves before anything opens one: the caller's limit
+ * (kept in *caller, restored for stapio) may be as low as 3, and everything
+ * until sa_attrs_reset_root (syslog's socket, NSS, /proc, the walk to the
+ * registry, the slot lock) opens under ours. As root by the setuid bit we
+ * may raise the hard limit too; where even that is refused, the soft one up
+ * to the hard, and sa_attrs_check_nofile says what is too low.
+ */
+static void own_nofile(struct rlimit *caller)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, caller) < 0)
+		_exit(SA_EXIT_REFUSED);
+	if (caller->rlim_cur != RLIM_INFINITY && caller->rlim_cur >= SA_NOFILE_OWN)
+		return;
+	rl.rlim_cur = SA_NOFILE_OWN;
+	rl.rlim_max = caller->rlim_max == RLIM_INFINITY ||
+				      caller->rlim_max >= SA_NOFILE_OWN
+			      ? caller->rlim_max
+			      : SA_NOFILE_OWN;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		rl.rlim_cur = caller->rlim_max;
+		rl.rlim_max = caller->rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/*
+ * First thing in main(): needs no privilege. Failures that matter are fatal.
+ * *nofile gets the caller's RLIMIT_NOFILE (ours is raised here).
+ */
+void sa_attrs_reset_early(struct rlimit *nofile)
 {
 	static const int timers[] = {ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF};
 	const struct itimerval off = {{0, 0}, {0, 0}};
@@ -62,6 +98,38 @@ void sa_attrs_reset_early(void)
 	(void)prctl(PR_SET_TSC, PR_TSC_ENABLE, 0, 0, 0);
 	(void)syscall(SYS_arch_prctl, SA_ARCH_SET_CPUID, 1);
 	sanitise_fds();
+	own_nofile(nofile);
+}
+
+/*
+ * Is the caller's limit on descriptors enough for a run (SA_NOFILE_MIN, and
+ * one a CPU for stapio's relay files)?
+ * stapio gets it back, and below that it fails half-way, after the load;
+ * and where we could not raise our own, our side would fail for a reason
+ * that misleads ("in a user namespace", "cannot open /run"). Say what it
+ * is, and how much is enough. Returns 0 or -EMFILE (err says so).
+ */
+int sa_attrs_check_nofile(const struct sa_ids *ids, int run, struct sc_error *err)
+{
+	rlim_t cur = ids->limits[RLIMIT_NOFILE].rlim_cur;
+	long cpus = sysconf(_SC_NPROCESSORS_CONF);
+	unsigned long long need = SA_NOFILE_MIN;
+	struct rlimit ours;
+
+	/* Not a run, and ours could be raised: nothing of the caller's limit is used. */
+	if (!run && getrlimit(RLIMIT_NOFILE, &ours) == 0 &&
+	    (ours.rlim_cur == RLIM_INFINITY || ours.rlim_cur >= SA_NOFILE_MIN))
+		return 0;
+	if (run) /* stapio reads one relay file a CPU */
+		need += cpus > 0 ? (unsigned long long)cpus : 1;
+	if (cur == RLIM_INFINITY || cur >= need)
+		return 0;
+	sc_error_set(err,
+		     "your limit on open files (ulimit -n) is %llu, too low: %s needs at "
+		     "least %llu%s; raise it (ulimit -n %llu) and run again",
+		     (unsigned long long)cur, run ? "a run" : SA_PROG, need,
+		     run ? " (staprun-auth, then stapio: 16, and one a CPU)" : "", need);
+	return -EMFILE;
 }
 
 /*

@@ -27,6 +27,16 @@
 #define SA_AS_LIMIT ((rlim_t)SC_MODULE_MAX + (64u << 20))
 /* Root-side staprun-auth processes one user may have at once (root: no limit). */
 #define SA_MAX_PER_USER 4
+/*
+ * Descriptors: ours from the start (before sa_attrs_reset_root raises them
+ * to 1024), for syslog's socket, the NSS look-ups, /proc/self/uid_map, the
+ * walk to the registry and the slot lock (9 at most at once); and the least
+ * the caller's RLIMIT_NOFILE must allow for a run, since stapio gets it
+ * back: SA_NOFILE_MIN (0-2, the control channel, the relay directory, a -c
+ * command's pipes, with a margin) and one a CPU for its relay files.
+ */
+#define SA_NOFILE_OWN 64
+#define SA_NOFILE_MIN 16
 /* Most NAME=VALUE arguments and longest value (staprun: 64 options). */
 #define SA_MAX_PARAMS 64
 #define SA_MAX_VALUE 1024
@@ -71,7 +81,8 @@ struct sa_ids {
 };
 
 /* attrs.c: every process attribute the caller set before exec, reset once. */
-void sa_attrs_reset_early(void);
+void sa_attrs_reset_early(struct rlimit *nofile);
+int sa_attrs_check_nofile(const struct sa_ids *ids, int run, struct sc_error *err);
 int sa_attrs_reset_root(const struct sa_ids *ids, struct sc_error *err);
 int sa_limits_restore(const struct sa_ids *ids);
 
@@ -177,6 +188,7 @@ void sa_control_close(struct sa_control *c);
 /* registry.c: which runs hold which module, for whom; per-user slots. */
 struct sa_record;
 int sa_slot_take(const struct sa_ids *ids, struct sc_error *err);
+int sa_registry_own_unload(const char *name, const struct sa_ids *ids);
 int sa_registry_claim(const struct sa_module *m, const struct sa_ids *ids,
 		      const struct sa_opts *o, struct sa_record **out,
 		      struct sc_error *err);
@@ -184,6 +196,7 @@ int sa_registry_commit(struct sa_record *rec, pid_t stapio, struct sc_error *err
 int sa_registry_end(struct sa_record *rec, int maybe_loaded, const struct sa_event *ev);
 void sa_record_free(struct sa_record *rec);
 int sa_cmd_delete(const struct sa_opts *o, const struct sa_ids *ids);
+int sa_cmd_delete_own(const struct sa_opts *o);
 int sa_cmd_list(const struct sa_opts *o, const struct sa_ids *ids);
 
 /* run.c: the load command, stapio and the watchdog. */

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "common/modsign.h"
 
 static long now_ms(void)
 {
@@ -95,7 +97,12 @@ int sa_kernel_instance(const char *name, char *buf, size_t n)
 	return w < 0 || (size_t)w >= n ? -ENOSPC : 0;
 }
 
-static const char *init_error(int e)
+/*
+ * What init_module's errno means, for the caller and the audit log.
+ * is_signed: the bytes end in a module signature (their framing only:
+ * common/modsign-frame.c); the kernel alone judges the signature.
+ */
+static const char *init_error(int e, bool is_signed)
 {
 	switch (e) {
 	case ENOSYS:
@@ -111,12 +118,25 @@ static const char *init_error(int e)
 	case EINVAL:
 		return "invalid parameters";
 	case EPERM:
-		return "the kernel refuses to load modules (modules_disabled, lockdown "
-		       "or a security module)";
+		return is_signed
+			       ? "the kernel refuses to load modules (modules_disabled, "
+				 "lockdown or a security module)"
+			       : "the kernel refuses to load it (under lockdown: it is not "
+				 "signed by a key this host trusts; else modules_disabled "
+				 "or a security module)";
 	case EKEYREJECTED:
 	case ENOKEY:
 	case EBADMSG:
-		return "the kernel only loads signed modules and rejected this one";
+	case ENOPKG:
+		return is_signed
+			       ? "the kernel loads only modules signed by a key this host "
+				 "trusts, and refused this one's signature (signed by a "
+				 "key not in its UEFI db, MOK list or built-in keys, or "
+				 "altered after signing)"
+			       : "the kernel loads only modules signed by a key this host "
+				 "trusts (Secure Boot, lockdown or module.sig_enforce), and "
+				 "this one is not signed: bless its signed variant "
+				 "(stapcache bless --sign KEY)";
 	default:
 		return strerror(e);
 	}
@@ -252,7 +272,9 @@ int sa_kernel_insert(const struct sa_module *m, const struct sa_ids *ids,
 	else if (r < 0 && pid < 0)
 		sc_error_set(err, "cannot load %s: fork: %s", m->name, strerror(-r));
 	else if (r < 0)
-		sc_error_set(err, "cannot load %s: %s", m->name, init_error(-r));
+		sc_error_set(err, "cannot load %s: %s", m->name,
+			     init_error(-r, sc_modsign_locate(m->buf, m->len, NULL, NULL,
+							      NULL) == 0));
 	return r;
 }
 

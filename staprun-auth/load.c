@@ -130,19 +130,6 @@ static int params_build(unsigned bufsize, char *const *args, int n, char **out,
 	return 0;
 }
 
-static const char *file_kind(mode_t m)
-{
-	if (S_ISDIR(m))
-		return "a directory";
-	if (S_ISFIFO(m))
-		return "a FIFO";
-	if (S_ISCHR(m) || S_ISBLK(m))
-		return "a device";
-	if (S_ISSOCK(m))
-		return "a socket";
-	return "not a regular file";
-}
-
 /* The name the file promises: its base name without ".ko". */
 static int name_from_path(struct sa_module *m, struct sc_error *err)
 {
@@ -215,8 +202,8 @@ static int read_module(struct sa_module *m, const struct sa_ids *ids,
 	}
 	r = -EINVAL;
 	if (!S_ISREG(st.st_mode)) {
-		sc_error_set(err, "%s is %s, not a module file", m->path,
-			     file_kind(st.st_mode));
+		sc_error_set(err, "%s is a %s, not a module file", m->path,
+			     sc_file_type(st.st_mode));
 		goto out;
 	}
 	r = -EFBIG;

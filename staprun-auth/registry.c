@@ -488,6 +488,45 @@ out:
 	return r;
 }
 
+/*
+ * Is this `-d NAME` stapio's own, at the end of a live run of the caller's?
+ * Asked before any slot is taken, while the caller can still stop us: it
+ * takes no lock and only reads. Yes when NAME's record is the caller's, its
+ * run's watchdog is our ancestor (so it is alive, and holds the record: a
+ * watchdog's only children are stapio and the loading child) and its stapio
+ * is us or our ancestor (stapio runs `staprun-auth -d` at its end). Then that
+ * watchdog unloads the module when the run ends, and this -d has nothing to
+ * do: it needs no slot of its own (with SA_MAX_PER_USER runs going, it found
+ * none, and the run failed). Returns 1 then, else 0.
+ */
+int sa_registry_own_unload(const char *name, const struct sa_ids *ids)
+{
+	struct sa_run run;
+	int dirfd = -1, fd = -1, own = 0;
+
+	if (!sc_module_name_ok(name) || open_registry(0, &dirfd, NULL) < 0)
+		return 0;
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0 && read_run(fd, &run) == 0 && run.uid == ids->uid && run.stapio > 0 &&
+	    run.watchdog > 0 &&
+	    (run.stapio == (int32_t)getpid() || ancestor((pid_t)run.stapio, getpid())) &&
+	    ancestor((pid_t)run.watchdog, getpid()))
+		own = 1;
+	if (fd >= 0)
+		close(fd);
+	close(dirfd);
+	return own;
+}
+
+/* The -d that sa_registry_own_unload() recognised: logged, nothing done. */
+int sa_cmd_delete_own(const struct sa_opts *o)
+{
+	struct sa_event ev = {.action = "unload", .module = o->module};
+
+	sa_audit_allow(&ev, "stapio's end of run: its watchdog unloads it");
+	return SA_EXIT_OK;
+}
+
 int sa_cmd_delete(const struct sa_opts *o, const struct sa_ids *ids)
 {
 	struct sa_event ev = {.action = "unload", .module = o->module};

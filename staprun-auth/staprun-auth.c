@@ -209,8 +209,11 @@ static int dispatch(const struct sa_opts *o, const struct sa_ids *ids)
 }
 
 /*
- * First a slot, one of the caller's few (registry.c), while the real uid is
- * still the caller's: a process over the limit never becomes root, so the
+ * First the caller's limit on descriptors, which stapio gets back (a run's
+ * need), and ours, if it could not be raised. Then a slot, one of the caller's few (registry.c), while
+ * the real uid is still the caller's (but not for stapio's own -d at the end
+ * of a run, which its run's slot covers: it only says that the run's
+ * watchdog unloads; returns 1 then): a process over the limit never becomes root, so the
  * root-side processes of one user are bounded, and a slot is the one lock a
  * process the caller controls may hold (it only ever blocks that caller).
  * Then root through and through, so that the caller can no longer signal
@@ -218,12 +221,16 @@ static int dispatch(const struct sa_opts *o, const struct sa_ids *ids)
  * the caller's cgroup, so that it cannot freeze or kill us. Only then any
  * other lock. Without the setuid bit, nothing of this: the caller is told.
  */
-static int harden(struct sa_ids *ids, const struct sa_event *ev)
+static int harden(struct sa_ids *ids, const struct sa_opts *o, const struct sa_event *ev)
 {
 	struct sc_error err = {.msg = ""};
 	unsigned outside = (unsigned)-1;
 	int r;
 
+	if (sa_attrs_check_nofile(ids, o->mode == SA_RUN, &err) < 0) {
+		sa_audit_refuse(ev, NULL, "%s", err.msg);
+		return -EMFILE;
+	}
 	if (!sa_initial_userns(&outside)) {
 		sa_audit_outside(outside);
 		sa_audit_refuse(ev, "run it from the host's own user namespace",
@@ -237,6 +244,9 @@ static int harden(struct sa_ids *ids, const struct sa_event *ev)
 			"not installed setuid root (the effective user id must be 0)");
 		return -EPERM;
 	}
+	/* stapio's own -d at the end of a run: its run's slot covers it. */
+	if (o->mode == SA_DELETE && sa_registry_own_unload(o->module, ids))
+		return 1;
 	r = sa_slot_take(ids, &err);
 	if (r == 0)
 		r = sa_become_root(&err);
@@ -254,13 +264,14 @@ int main(int argc, char **argv)
 	struct sa_event ev = {.action = "start"};
 	struct sa_ids ids;
 	struct sa_opts o;
+	struct rlimit nofile;
 	mode_t mask;
-	int rc = SA_EXIT_REFUSED;
+	int rc = SA_EXIT_REFUSED, hard = 0;
 
 	/* Timers, personality and descriptors first: nothing of the caller's may
 	 * end or mislead us at a moment it picks. Then the environment, before
 	 * any library reads it. */
-	sa_attrs_reset_early();
+	sa_attrs_reset_early(&nofile);
 	memset(&ids, 0, sizeof(ids));
 	if (sa_env_rebuild() < 0 || sa_signals_startup() < 0) {
 		sa_say(2, "%s: cannot set up a clean environment\n", SA_PROG);
@@ -271,6 +282,7 @@ int main(int argc, char **argv)
 		sa_say(2, "%s: cannot determine who you are\n", SA_PROG);
 		goto out;
 	}
+	ids.limits[RLIMIT_NOFILE] = nofile; /* the caller's, not the one we raised */
 	ids.umask = mask;
 	sa_audit_open(&ids);
 	/* PwnKit (CVE-2021-4034): with argc 0, argv[1] would be envp[0]. Newer
@@ -280,8 +292,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	rc = parse_options(argc, argv, &o);
-	if (rc == 0 && o.mode != SA_HELP && o.mode != SA_VERSION && harden(&ids, &ev) < 0)
+	if (rc == 0 && o.mode != SA_HELP && o.mode != SA_VERSION)
+		hard = harden(&ids, &o, &ev);
+	if (hard < 0)
 		rc = SA_EXIT_REFUSED;
+	else if (hard > 0) /* nothing to do: the run's watchdog unloads it */
+		rc = sa_cmd_delete_own(&o);
 	else if (rc == 0)
 		rc = dispatch(&o, &ids);
 	/* A Ctrl-C that came while we worked ends us now, as the caller asked. */

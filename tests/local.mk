@@ -12,7 +12,8 @@ AM_TESTS_ENVIRONMENT = \
 	STAPCACHE='$(abs_top_builddir)/stapcache/stapcache'; \
 	STAPCACHE_FIX_RUNTIME='$(abs_top_builddir)/stapcache/stapcache-fix-runtime'; \
 	export top_srcdir top_builddir STAPCACHE STAPCACHE_FIX_RUNTIME; \
-	GLIBC_TUNABLES=glibc.malloc.perturb=165; export GLIBC_TUNABLES;
+	GLIBC_TUNABLES=glibc.malloc.perturb=165; export GLIBC_TUNABLES; \
+	VM_OUT=$${VM_OUT:-'$(abs_top_builddir)/tests/vm/out'}; export VM_OUT;
 # In a --enable-sanitizers build the shell tests collect every sanitizer
 # report in a file and fail on it (tests/lib/testlib.sh); the C unit tests fail
 # by their exit status. UBSan prints the stack of its findings too.
@@ -41,9 +42,11 @@ tests-clean-local:
 # and LDADD (Makefile.am); library-deps.sh checks the library's undefined
 # symbols (stapcache/local.mk).
 UNIT_TESTS = tests/unit/test-record tests/unit/test-config tests/unit/test-fsutil \
-	tests/unit/test-policy tests/unit/test-modinfo tests/unit/test-targets \
+	tests/unit/test-policy tests/unit/test-policy-sh tests/unit/test-modinfo \
+	tests/unit/test-targets \
 	tests/unit/test-entry tests/unit/test-options tests/unit/test-key \
-	tests/unit/test-trace tests/unit/test-output tests/unit/test-cache
+	tests/unit/test-trace tests/unit/test-output tests/unit/test-cache \
+	tests/unit/test-modsign tests/unit/test-signing
 check_PROGRAMS += $(UNIT_TESTS)
 tests_unit_test_entry_SOURCES = tests/unit/test-entry.c $(STORE_ENTRY_SOURCES)
 tests_unit_test_options_SOURCES = tests/unit/test-options.c tests/unit/fixture.h
@@ -60,11 +63,13 @@ check-unit:
 # Real stap, real sshd, real redis-server and nginx, a real setuid install.
 CLI_TESTS = tests/cli/cli.sh tests/cli/config.sh tests/cli/completion.sh \
 	tests/cli/progress.sh tests/cli/dropin-options.sh tests/cli/dropin-build.sh \
-	tests/cli/dropin-masquerade.sh tests/cli/oneliners.sh
+	tests/cli/dropin-masquerade.sh tests/cli/oneliners.sh tests/cli/signing.sh
 CACHE_TESTS = tests/cache/key.sh tests/cache/cache-hit.sh tests/cache/cache-concurrent.sh \
-	tests/cache/cache-failures.sh tests/cache/cache-prune.sh tests/cache/faults-cache.sh
+	tests/cache/cache-failures.sh tests/cache/cache-prune.sh tests/cache/faults-cache.sh \
+	tests/cache/cache-filetypes.sh
 STORE_TESTS = tests/store/shared-key.sh tests/store/shared-store.sh \
-	tests/store/shared-http.sh tests/store/shared-rediss.sh
+	tests/store/shared-http.sh tests/store/shared-rediss.sh tests/store/shared-signed.sh \
+	tests/store/shared-filetypes.sh
 REMOTE_TESTS = tests/remote/remote-basic.sh tests/remote/remote-fanout.sh \
 	tests/remote/remote-sudo.sh tests/remote/ops-local.sh tests/remote/faults-ssh.sh \
 	tests/remote/remote-netns.sh
@@ -107,7 +112,8 @@ EXTRA_DIST += tests/fakes/auth-module.sh
 # --disable-vm-tests leaves them out (make distcheck does).
 VM_TESTS = tests/vm/e2e.sh tests/vm/attacks.sh tests/vm/attacks-review.sh \
 	tests/vm/remote.sh tests/vm/fleet.sh tests/vm/ops.sh tests/vm/attacks-ops.sh \
-	tests/vm/faults.sh tests/vm/trace.sh
+	tests/vm/faults.sh tests/vm/trace.sh tests/vm/secureboot.sh \
+	tests/vm/attacks-files.sh
 # The mixed fleet (issue 21): the Debian 12 and 13 guests at once; its
 # modules are kept in tests/fleet13-cache between runs.
 VM_TESTS += tests/vm/fleet13.sh
@@ -129,6 +135,14 @@ tests_vm_attack_review_LDFLAGS = -all-static
 tests_vm_attack_review_LDADD =
 EXTRA_DIST += $(VM_TESTS) tests/vm/vmtest.sh tests/vm/lib.sh tests/vm/build-guest \
 	tests/vm/run-guest tests/vm/smoke-test tests/vm/README.md
+# common/modsign.c from the shell: build-guest --secure-boot makes the Secure
+# Boot guest's db key with it, tests/vm/secureboot.sh signs modules with it.
+# Built by make (not only make check): the guest can be built before the tests.
+noinst_PROGRAMS += tests/vm/modsign-tool
+tests_vm_modsign_tool_LDADD = common/libcommon.la $(YAML_LIBS) $(CRYPTO_LINK)
+# The Secure Boot guest (issue 20): VM_SECURE_BOOT=1 tests/vm/lib.sh;
+# tests/vm/secureboot.sh (in VM_TESTS) boots it once for all its cases.
+EXTRA_DIST += tests/vm/build-sb
 
 # ---------------------------------------------------------------- sanitized
 # The tests again in a build configured with --enable-sanitizers (ASan,

@@ -118,6 +118,11 @@ enum sc_cache_how {
  * the size limit. A failed or interrupted build leaves nothing behind and
  * no lock held. Returns 0, *module_path (caller frees) and *how (may be
  * NULL), or -errno with err set.
+ *
+ * build NULL: look only, in the cache and then the shared store (without a
+ * build lease), and never build: -ENOENT (err says it is not cached) when
+ * neither has it. A signed variant (sign/signed.h) is looked for this way
+ * by whoever cannot sign it.
  */
 int sc_cache_get(struct sc_cache *c, const struct sc_key *key, sc_cache_build_fn *build,
 		 void *arg, char **module_path, enum sc_cache_how *how,
@@ -204,6 +209,16 @@ typedef void sc_cache_check_fn(void *arg, const struct sc_entry_info *e, int err
 			       const char *why);
 int sc_cache_check(struct sc_cache *c, sc_cache_check_fn *report, void *arg,
 		   size_t *checked, size_t *damaged);
+
+/*
+ * The entry whose module is path, when path is this cache's DIR/KE/KEY/NAME.ko
+ * (after symlinks are resolved), its meta names KEY and NAME, and the module
+ * passes the full check (stamp.h). Returns 0, *e (the caller frees e->path)
+ * and sha256 (the module's digest, hex), -ENOENT when path is not a module of this cache, or -EBADMSG
+ * (a damaged entry) or another -errno, with err set.
+ */
+int sc_cache_entry_of(struct sc_cache *c, const char *path, struct sc_entry_info *e,
+		      char sha256[SC_SHA256_HEXLEN + 1], struct sc_error *err);
 
 /* Remove every entry not locked by a build, stale staging dirs and the memos. */
 int sc_cache_clear(struct sc_cache *c, size_t *removed);

@@ -50,7 +50,7 @@ static int load_entry(struct sc_cache *c, const char *shard, const char *hex,
 	char *buf = NULL, built[32];
 	size_t len = 0;
 	struct stat st;
-	int r = sc_read_file(mp, 65536, &buf, &len);
+	int r = sc_read_regular(AT_FDCWD, mp, 65536, &buf, &len, NULL, NULL);
 
 	r = r ?: sc_record_parse(buf, len, &meta, NULL);
 	if (r < 0)
@@ -172,7 +172,7 @@ void sc_cache_entries_free(struct sc_entry_info *e, size_t n)
 int cache_claim_unused(const char *dir, bool grace)
 {
 	char *used = sc_strdupf("%s/used", dir);
-	int fd = open(used, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open(used, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	struct stat st;
 
 	free(used);
@@ -319,8 +319,8 @@ int sc_cache_check(struct sc_cache *c, sc_cache_check_fn *report, void *arg,
 
 int sc_cache_clear(struct sc_cache *c, size_t *removed)
 {
-	struct sc_entry_info *e;
-	size_t n, i;
+	struct sc_entry_info *e = NULL;
+	size_t n = 0, i;
 	int r = sc_cache_entries(c, &e, &n);
 
 	*removed = 0;
@@ -332,4 +332,78 @@ int sc_cache_clear(struct sc_cache *c, size_t *removed)
 	sc_cache_entries_free(e, n);
 	cache_sweep_tmp(c, NULL);
 	return sc_rm_rf(c->memo);
+}
+
+/* The meta's key and sha256 fields, checked to be hex. 0, or -EBADMSG. */
+static int meta_digest(const char *dir, const char *hex,
+		       char sha256[SC_SHA256_HEXLEN + 1])
+{
+	char *mp = sc_strdupf("%s/meta", dir), *buf = NULL;
+	struct sc_record *meta = NULL;
+	const char *k, *d;
+	size_t len = 0;
+	int r = sc_read_file(mp, 65536, &buf, &len);
+
+	r = r ?: sc_record_parse(buf, len, &meta, NULL);
+	k = r == 0 ? sc_record_get(meta, "key") : NULL;
+	d = r == 0 ? sc_record_get(meta, "sha256") : NULL;
+	if (!k || !d || strcmp(k, hex) != 0 || !cache_is_key(d))
+		r = -EBADMSG;
+	else
+		memcpy(sha256, d, SC_SHA256_HEXLEN + 1);
+	sc_record_free(meta);
+	free(buf);
+	free(mp);
+	return r;
+}
+
+int sc_cache_entry_of(struct sc_cache *c, const char *path, struct sc_entry_info *e,
+		      char sha256[SC_SHA256_HEXLEN + 1], struct sc_error *err)
+{
+	char real[PATH_MAX], top[PATH_MAX], shard[3], hex[SC_SHA256_HEXLEN + 1];
+	const char *rest, *name;
+	char *dir = NULL;
+	size_t tl;
+	int r = -ENOENT;
+
+	memset(e, 0, sizeof(*e));
+	if (sc_realpath(path, real) < 0 || sc_realpath(c->dir, top) < 0)
+		goto out;
+	/* real is TOP/KE/KEY/NAME.ko */
+	tl = strlen(top);
+	if (strncmp(real, top, tl) != 0 || real[tl] != '/')
+		goto out;
+	rest = real + tl + 1;
+	if (strlen(rest) < 3 + SC_SHA256_HEXLEN + 1 + 4 || rest[2] != '/' ||
+	    rest[3 + SC_SHA256_HEXLEN] != '/')
+		goto out;
+	memcpy(shard, rest, 2);
+	shard[2] = '\0';
+	memcpy(hex, rest + 3, SC_SHA256_HEXLEN);
+	hex[SC_SHA256_HEXLEN] = '\0';
+	name = rest + 3 + SC_SHA256_HEXLEN + 1;
+	if (!cache_is_key(hex) || strncmp(shard, hex, 2) != 0 || strchr(name, '/') ||
+	    load_entry(c, shard, hex, e) < 0)
+		goto out;
+	if (strlen(name) != strlen(e->module) + 3 ||
+	    strncmp(name, e->module, strlen(e->module)) != 0) {
+		free(e->path);
+		memset(e, 0, sizeof(*e));
+		goto out;
+	}
+	dir = cache_entry_dir(c, hex);
+	r = meta_digest(dir, hex, sha256);
+	if (r < 0)
+		sc_error_set(err, "the cache entry %s has no usable meta record", dir);
+	else
+		r = sc_entry_verify(dir, e->module, NULL, err);
+	if (r < 0) {
+		free(e->path);
+		memset(e, 0, sizeof(*e));
+	}
+	free(dir);
+	return r;
+out:
+	sc_error_set(err, "%s is not a module in the cache %s", path, c->dir);
+	return r;
 }

@@ -32,11 +32,23 @@ char *cache_module_path(const struct sc_cache *c, const struct sc_key *key);
 int cache_lookup(struct sc_cache *c, const struct sc_key *key, char **module_path);
 
 /*
- * layout.c: the key's build lock. Returns the descriptor to hand to
- * cache_unlock_key (*waited: someone else held it first), or -errno
- * (-ETIMEDOUT after the lock wait).
+ * layout.c: one of the cache's own files (a lock, stats.log) opened to
+ * write, as a regular file and nothing else: a symlink, FIFO, device, socket
+ * or directory at its name, or a file with another name elsewhere (a
+ * hardlink), is damage (only the cache's owner could put it there) and is
+ * never followed, blocked on or written into, but removed (sc_rm_rf does not
+ * follow links; the other name keeps its bytes) and the file made anew.
+ * Returns the descriptor or -errno (err, which may be NULL, says why).
  */
-int cache_lock_key(struct sc_cache *c, const char *hex, bool *waited);
+int cache_open_own(const char *path, int flags, struct sc_error *err);
+
+/*
+ * layout.c: the key's build lock (cache_open_own). Returns the descriptor to
+ * hand to cache_unlock_key (*waited: someone else held it first), or -errno
+ * (-ETIMEDOUT after the lock wait; err says why otherwise).
+ */
+int cache_lock_key(struct sc_cache *c, const char *hex, bool *waited,
+		   struct sc_error *err);
 void cache_unlock_key(int lockfd);
 
 /* layout.c: is a build holding key hex? When not, *fd_out holds its lock (or -1). */

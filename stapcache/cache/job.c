@@ -49,20 +49,26 @@ void sc_job_clear(struct sc_job *j)
 	sc_options_free(&j->req);
 }
 
-int sc_key_explain(const struct sc_key *key, struct sc_cache *c, FILE *out)
+void sc_key_explain_head(const struct sc_key *key, struct sc_cache *c, FILE *out)
 {
-	char *rec, *path = NULL;
-	size_t len;
+	char *path = NULL;
 
-	if (sc_record_serialize(key->record, &rec, &len) < 0)
-		return -ENOMEM;
 	fprintf(out, "# key: %s\n# module: %s.ko\n", key->hex, key->module);
 	if (sc_cache_peek(c, key, &path) == 0)
 		fprintf(out, "# cached: %s\n", path);
 	else
 		fprintf(out, "# cached: no\n");
+	free(path);
+}
+
+int sc_key_explain_record(const struct sc_key *key, FILE *out)
+{
+	char *rec;
+	size_t len;
+
+	if (sc_record_serialize(key->record, &rec, &len) < 0)
+		return -ENOMEM;
 	fwrite(rec, 1, len, out);
 	free(rec);
-	free(path);
 	return fflush(out) == 0 ? 0 : -EIO;
 }

@@ -43,9 +43,12 @@ int sc_job_key(struct sc_job *j, struct sc_error *err);
 void sc_job_clear(struct sc_job *j);
 
 /*
- * --explain: key's record on out, after "# key:", "# module:" and "#
- * cached:" (the entry's path, or no) lines. Returns 0 or -EIO.
+ * --explain, in two halves so that another module can add lines between
+ * them (sign/ names the signer there): the "# key:", "# module:" and "#
+ * cached:" (the entry's path, or no) lines; then key's record, which
+ * returns 0, -ENOMEM or -EIO.
  */
-int sc_key_explain(const struct sc_key *key, struct sc_cache *c, FILE *out);
+void sc_key_explain_head(const struct sc_key *key, struct sc_cache *c, FILE *out);
+int sc_key_explain_record(const struct sc_key *key, FILE *out);
 
 #endif

@@ -149,7 +149,8 @@ int sc_cache_peek(struct sc_cache *c, const struct sc_key *key, char **module_pa
  * SC_CACHE_GRACE seconds). The shared lock on `used` keeps a prune from
  * removing the entry between the check and the mark. Returns 0, -ENOENT (no
  * entry, or one being evicted: the miss path waits for the key's lock), or
- * -ESTALE (the stamp differs: the full check decides, under the key's lock).
+ * -ESTALE (the stamp differs, or the module or used is not a regular file:
+ * the full check decides, under the key's lock).
  */
 int cache_lookup(struct sc_cache *c, const struct sc_key *key, char **module_path)
 {
@@ -157,19 +158,25 @@ int cache_lookup(struct sc_cache *c, const struct sc_key *key, char **module_pat
 	char *path = NULL, stamp[256];
 	struct stat st;
 	ssize_t n = -1;
-	int fd = open(used, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r = -ENOENT;
+	/* O_NONBLOCK, O_NOCTTY: a FIFO or a device there neither blocks nor
+	 * matches a stamp (the full check then replaces it). */
+	int fd = open(used, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY),
+	    r = -ENOENT;
 
 	free(used);
+	if (fd < 0 && errno == ELOOP)
+		r = -ESTALE;
 	if (fd < 0 || flock(fd, LOCK_SH | LOCK_NB) < 0)
 		goto out;
 	path = cache_module_path(c, key);
-	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+	/* An entry (used is there) whose module is gone or is not a regular
+	 * file is damaged: the full check removes it. */
+	r = -ESTALE;
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
 		goto out;
 	n = read(fd, stamp, sizeof(stamp));
-	if (n < 0 || !sc_entry_stamp_matches(stamp, (size_t)n, &st)) {
-		r = -ESTALE;
+	if (n < 0 || !sc_entry_stamp_matches(stamp, (size_t)n, &st))
 		goto out;
-	}
 	(void)futimens(fd, NULL);
 	*module_path = path;
 	path = NULL;
@@ -194,7 +201,24 @@ static int wait_lock(int fd, unsigned seconds)
 	return -ETIMEDOUT;
 }
 
-int cache_lock_key(struct sc_cache *c, const char *hex, bool *waited)
+int cache_open_own(const char *path, int flags, struct sc_error *err)
+{
+	int fd = sc_open_regular(AT_FDCWD, path, flags | O_CREAT, 0644, NULL, err);
+	struct stat st;
+
+	/* A second name elsewhere: writing in place would write there too. */
+	if (fd >= 0 && (flags & O_ACCMODE) != O_RDONLY &&
+	    (fstat(fd, &st) < 0 || st.st_nlink != 1)) {
+		close(fd);
+		fd = SC_ENOTREG;
+	}
+	if (fd == SC_ENOTREG && sc_rm_rf(path) == 0)
+		fd = sc_open_regular(AT_FDCWD, path, flags | O_CREAT, 0644, NULL, err);
+	return fd;
+}
+
+int cache_lock_key(struct sc_cache *c, const char *hex, bool *waited,
+		   struct sc_error *err)
 {
 	char *dir = sc_strdupf("%s/locks", c->dir);
 	char *path = sc_strdupf("%s/%s", dir, hex);
@@ -204,19 +228,21 @@ int cache_lock_key(struct sc_cache *c, const char *hex, bool *waited)
 	r = sc_mkdir_p(dir, 0755);
 	free(dir);
 	if (r < 0) {
+		sc_error_set(err, "cannot create %s/locks: %s", c->dir, strerror(-r));
 		free(path);
 		return r;
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = cache_open_own(path, O_RDWR, err);
 	/* A read-only cache: the lock still orders checks (flock needs no write). */
-	if (fd < 0 && (errno == EROFS || errno == EACCES)) {
-		r = -errno;
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		errno = -r; /* a lock file that cannot be made: say why it cannot */
+	if (fd == -EROFS || fd == -EACCES) {
+		r = fd;
+		fd = sc_open_regular(AT_FDCWD, path, O_RDONLY, 0, NULL, NULL);
+		if (fd < 0) /* a lock file that cannot be made: say why it cannot */
+			fd = r;
 	}
 	free(path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 		return fd;
 	*waited = true;
@@ -247,7 +273,7 @@ bool cache_key_busy(struct sc_cache *c, const char *hex, int *fd_out)
 
 	/* Created when missing, so that an eviction always holds a real lock. */
 	(void)sc_mkdir_p(dir, 0755);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = cache_open_own(path, O_RDWR, NULL);
 	free(dir);
 	free(path);
 	*fd_out = -1;

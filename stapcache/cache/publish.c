@@ -230,9 +230,9 @@ static int publish_fetched(struct sc_cache *c, const struct sc_key *key,
 	const char *v;
 	int r = digest_module(ko, hex, &size, &st);
 
-	r = r ?: sc_read_file(mp, 65536, &buf, &len);
+	r = r ?: sc_read_regular(AT_FDCWD, mp, 65536, &buf, &len, NULL, NULL);
 	r = r ?: sc_record_parse(buf, len, &meta, NULL);
-	r = r ?: sc_read_file(ip, 16u << 20, &ibuf, &il);
+	r = r ?: sc_read_regular(AT_FDCWD, ip, 16u << 20, &ibuf, &il, NULL, NULL);
 	if (r == 0) {
 		sc_sha256(ibuf, il, md);
 		v = sc_record_get(meta, "sha256");
@@ -273,7 +273,7 @@ static int publish_fetched(struct sc_cache *c, const struct sc_key *key,
  * empty again for the build.
  */
 static int fetch_shared(struct sc_cache *c, const struct sc_key *key, const char *tmpdir,
-			char **module_path, enum sc_shared_result *result)
+			bool lease, char **module_path, enum sc_shared_result *result)
 {
 	static const enum sc_stat stat_of[] = {[SC_SHARED_HIT] = SC_STAT_SHARED_HITS,
 					       [SC_SHARED_MISS] = SC_STAT_SHARED_MISSES,
@@ -282,7 +282,8 @@ static int fetch_shared(struct sc_cache *c, const struct sc_key *key, const char
 					       [SC_SHARED_ERROR] = SC_STAT_SHARED_ERRORS};
 	struct sc_error err = {{0}};
 	enum sc_shared_result res =
-		sc_shared_fetch(c->shared, key->hex, key->module, tmpdir);
+		lease ? sc_shared_fetch(c->shared, key->hex, key->module, tmpdir)
+		      : sc_shared_peek(c->shared, key->hex, key->module, tmpdir);
 
 	if (res == SC_SHARED_HIT &&
 	    publish_fetched(c, key, tmpdir, module_path, &err) < 0) {
@@ -351,13 +352,14 @@ static int look_closer(struct sc_cache *c, const struct sc_key *key, char **modu
  * (the lock released). With recache, whatever is there is removed instead:
  * the request rebuilds and replaces it.
  */
-static int lock_and_look(struct sc_cache *c, const struct sc_key *key, char **module_path,
-			 enum sc_cache_how *how, int *lockfd, struct sc_error *err)
+static int lock_and_look(struct sc_cache *c, const struct sc_key *key, bool recache,
+			 char **module_path, enum sc_cache_how *how, int *lockfd,
+			 struct sc_error *err)
 {
 	bool waited;
 	int r;
 
-	*lockfd = cache_lock_key(c, key->hex, &waited);
+	*lockfd = cache_lock_key(c, key->hex, &waited, err);
 	if (*lockfd == -ETIMEDOUT) {
 		sc_error_set(
 			err,
@@ -373,7 +375,7 @@ static int lock_and_look(struct sc_cache *c, const struct sc_key *key, char **mo
 			     strerror(-*lockfd));
 		return *lockfd;
 	}
-	if (c->recache) {
+	if (recache) {
 		(void)cache_remove_entry(c, key->hex); /* none there: nothing to remove */
 		return -ENOENT;
 	}
@@ -400,7 +402,7 @@ static int build_entry(struct sc_cache *c, const struct sc_key *key,
 	enum sc_shared_result shared = SC_SHARED_MISS;
 	struct sc_record *extra = NULL;
 	char *tmpdir = NULL;
-	int lockfd, r = lock_and_look(c, key, module_path, how, &lockfd, err);
+	int lockfd, r = lock_and_look(c, key, c->recache, module_path, how, &lockfd, err);
 
 	if (r != -ENOENT)
 		return r;
@@ -409,7 +411,7 @@ static int build_entry(struct sc_cache *c, const struct sc_key *key,
 	r = extra ? cache_stage(c, key->hex, &tmpdir, err) : -ENOMEM;
 	/* Recaching is for what was built here: a store's copy is not a rebuild. */
 	if (r == 0 && c->shared && !c->recache &&
-	    fetch_shared(c, key, tmpdir, module_path, &shared) == 0) {
+	    fetch_shared(c, key, tmpdir, true, module_path, &shared) == 0) {
 		*how = SC_CACHE_SHARED;
 		goto done;
 	}
@@ -437,6 +439,37 @@ done:
 	return r;
 }
 
+/*
+ * No build (sc_cache_get's build NULL): under the key's lock, look again,
+ * then ask the shared store without a lease (nothing is going to be built
+ * here for others to wait for). Returns 0 (*how), -ENOENT, or -errno.
+ */
+static int find_entry(struct sc_cache *c, const struct sc_key *key, char **module_path,
+		      enum sc_cache_how *how, struct sc_error *err)
+{
+	enum sc_shared_result shared = SC_SHARED_MISS;
+	char *tmpdir = NULL;
+	int lockfd, r = lock_and_look(c, key, false, module_path, how, &lockfd, err);
+
+	if (r != -ENOENT)
+		return r;
+	cache_count(c, SC_STAT_MISSES, 1);
+	r = -ENOENT;
+	if (c->shared && cache_stage(c, key->hex, &tmpdir, err) == 0) {
+		if (fetch_shared(c, key, tmpdir, false, module_path, &shared) == 0) {
+			*how = SC_CACHE_SHARED;
+			r = 0;
+		} else {
+			(void)sc_rm_rf(tmpdir);
+		}
+	}
+	if (r == -ENOENT)
+		sc_error_set(err, "%s is not cached", key->module);
+	cache_unlock_key(lockfd);
+	free(tmpdir);
+	return r;
+}
+
 int sc_cache_get(struct sc_cache *c, const struct sc_key *key, sc_cache_build_fn *build,
 		 void *arg, char **module_path, enum sc_cache_how *how,
 		 struct sc_error *err)
@@ -446,8 +479,14 @@ int sc_cache_get(struct sc_cache *c, const struct sc_key *key, sc_cache_build_fn
 	uint64_t freed;
 	int r;
 
-	if (!c->recache && cache_lookup(c, key, module_path) == 0) {
+	if ((!c->recache || !build) && cache_lookup(c, key, module_path) == 0) {
 		cache_count(c, SC_STAT_HITS, 1);
+	} else if (!build) {
+		r = find_entry(c, key, module_path, &h, err);
+		if (r < 0)
+			return r;
+		if (h == SC_CACHE_SHARED && c->max_size)
+			(void)sc_cache_prune(c, c->max_size, key->hex, &evicted, &freed);
 	} else {
 		r = build_entry(c, key, build, arg, module_path, &h, err);
 		if (r < 0)

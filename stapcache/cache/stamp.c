@@ -54,7 +54,7 @@ static int recorded(const char *dir, char hex[SC_SHA256_HEXLEN + 1], long long *
 	struct sc_record *meta = NULL;
 	const char *h, *s;
 	size_t len = 0;
-	int r = sc_read_file(path, META_MAX, &buf, &len);
+	int r = sc_read_regular(AT_FDCWD, path, META_MAX, &buf, &len, NULL, NULL);
 
 	r = r ?: sc_record_parse(buf, len, &meta, NULL);
 	if (r == 0) {
@@ -69,12 +69,15 @@ static int recorded(const char *dir, char hex[SC_SHA256_HEXLEN + 1], long long *
 	}
 	if (r < 0)
 		sc_error_set(err, "its record %s is unreadable: %s", path,
-			     r == -EINVAL ? "not a record" : strerror(-r));
+			     r == -EINVAL      ? "not a record"
+			     : r == SC_ENOTREG ? "not a regular file"
+					       : strerror(-r));
 	sc_record_free(meta);
 	free(buf);
 	free(path);
-	/* A record that is missing or is not one: the entry is damaged. */
-	return r == -EINVAL || r == -ENOENT ? -EBADMSG : r;
+	/* A record that is missing, is not one or not a file: the entry is damaged. */
+	return r == -EINVAL || r == -ENOENT || r == SC_ENOTREG || r == -EFBIG ? -EBADMSG
+									      : r;
 }
 
 int sc_entry_verify(const char *dir, const char *module, struct stat *st_out,

@@ -61,7 +61,7 @@ const struct sc_stat_info sc_stats_info[SC_STAT_N] = {
 void cache_count(struct sc_cache *c, enum sc_stat which, size_t n)
 {
 	char *path = sc_strdupf("%s/stats.log", c->dir), buf[64];
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	int fd = cache_open_own(path, O_WRONLY | O_APPEND, NULL);
 
 	free(path);
 	if (fd < 0)
@@ -93,10 +93,11 @@ static int read_totals(const char *path, uint64_t out[SC_STAT_N])
 	struct sc_record *rec = NULL;
 	char *buf = NULL;
 	size_t len = 0;
-	int r = sc_read_file(path, 65536, &buf, &len);
+	int r = sc_read_regular(AT_FDCWD, path, 65536, &buf, &len, NULL, NULL);
 
 	memset(out, 0, SC_STAT_N * sizeof(out[0]));
-	if (r == -ENOENT)
+	/* Not a file (damage): start again from 0, as with a damaged record. */
+	if (r == -ENOENT || r == SC_ENOTREG || r == -EFBIG)
 		return 0;
 	/* Totals in the format before records (or damaged ones) start again from 0. */
 	if (r == 0 && sc_record_parse(buf, len, &rec, NULL) == 0)
@@ -143,10 +144,15 @@ static int read_stats(struct sc_cache *c, bool fold, uint64_t out[SC_STAT_N])
 	     *tot = sc_strdupf("%s/stats", c->dir);
 	char *buf = NULL;
 	size_t len = 0;
-	int fd = open(log, (fold ? O_RDWR : O_RDONLY) | O_CLOEXEC), r;
+	int fd = sc_open_regular(AT_FDCWD, log, fold ? O_RDWR : O_RDONLY, 0, NULL, NULL),
+	    r;
+	struct stat st;
 
-	if (fd < 0 && fold && errno == EACCES)
-		fd = open(log, O_RDONLY | O_CLOEXEC);
+	if (fd == -EACCES && fold)
+		fd = sc_open_regular(AT_FDCWD, log, O_RDONLY, 0, NULL, NULL);
+	/* Emptied in place after a fold: not when it has a second name elsewhere. */
+	if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_nlink != 1))
+		fold = false;
 	if (fd >= 0 && flock(fd, fold ? LOCK_EX : LOCK_SH) < 0) {
 		close(fd);
 		fd = -1;
@@ -173,10 +179,10 @@ int sc_cache_zero_stats(struct sc_cache *c)
 	static const uint64_t zero[SC_STAT_N];
 	char *log = sc_strdupf("%s/stats.log", c->dir),
 	     *tot = sc_strdupf("%s/stats", c->dir);
-	int fd = open(log, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644), r = 0;
+	int fd = cache_open_own(log, O_RDWR, NULL), r = fd < 0 ? fd : 0;
 
 	/* Under the log's exclusive lock: no append is half-done, none is lost after. */
-	if (fd < 0 || flock(fd, LOCK_EX) < 0)
+	if (r == 0 && flock(fd, LOCK_EX) < 0)
 		r = -errno;
 	r = r ?: write_totals(tot, zero);
 	if (r == 0 && ftruncate(fd, 0) < 0)

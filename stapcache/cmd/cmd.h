@@ -47,6 +47,13 @@ int sc_cmd_bless(int argc, char **argv);
 int sc_cmd_key(int argc, char **argv);
 
 /*
+ * `stapcache signing-key generate|show` (signing-key.c): the module-signing
+ * key for Secure Boot hosts (the stapcache-sign helper does the
+ * cryptography).
+ */
+int sc_cmd_signing_key(int argc, char **argv);
+
+/*
  * `stapcache host|ps|kill ...` (remote.c): commands that need libssh, which
  * the stapcache-remote helper implements (remote/helper/); exec it.
  */

@@ -31,6 +31,8 @@
 #include "remote/targets.h"
 #include "run/capture.h"
 #include "run/runner.h"
+#include "sign/signed.h"
+#include "sign/signer.h"
 #include "store/client.h"
 
 /*
@@ -228,6 +230,33 @@ static void forced_pass4(struct sc_request *req, const struct sc_kernel *k)
 }
 
 /*
+ * A run here, on a kernel that loads only signed modules (issue 20): the
+ * signed variant by the configured signer instead, when one is cached (or
+ * in the shared store). Otherwise the unsigned module runs, and the runner
+ * says what the kernel thinks of it.
+ */
+static void local_signed(struct sc_job *j, char **path)
+{
+	struct sc_error err = {{0}};
+	struct sc_signer s;
+	char *signed_path = NULL;
+
+	if (!j->ctx.signing_key || !sc_signed_required_here() ||
+	    sc_signer_open(j->ctx.signing_key, j->ctx.signing_cert, &s, &err) < 0)
+		return;
+	if (sc_signed_find(j->cache, &j->key, s.fp, false, &signed_path, &err) == 0) {
+		if (j->req.verbose)
+			fprintf(stderr,
+				"stapcache: this kernel loads only signed modules: "
+				"the signed variant %s\n",
+				signed_path);
+		free(*path);
+		*path = signed_path;
+	}
+	sc_signer_clear(&s);
+}
+
+/*
  * The request, once it is one to cache: its key, then the module from the
  * cache or a build, then what was asked of it. Returns the exit status.
  */
@@ -249,7 +278,7 @@ static int cached(struct sc_job *j, bool as_stap)
 	if (as_stap)
 		forced_pass4(req, &j->kernel);
 	if (req->explain)
-		return sc_key_explain(&j->key, j->cache, stdout) == 0 ? 0 : 1;
+		return sc_signed_explain(&j->key, &j->ctx, j->cache, stdout) == 0 ? 0 : 1;
 	if (sc_cache_get(j->cache, &j->key, sc_build_run, &b, &path, &how, &err) < 0) {
 		if (sc_build_interrupted())
 			status = 128 + sc_build_interrupted();
@@ -268,6 +297,7 @@ static int cached(struct sc_job *j, bool as_stap)
 		printf("%s\n", path);
 		status = fflush(stdout) == 0 ? 0 : 1;
 	} else {
+		local_signed(j, &path);
 		status = run_module(req, path, sc_run_duration(req, j->ctx.max_duration));
 	}
 	free(path);

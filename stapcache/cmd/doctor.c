@@ -2,7 +2,8 @@
 /*
  * `stapcache doctor [-T TARGET|@GROUP]... [--json]`, the build side: what
  * only this process knows (the stap config.yaml names, the runtime in use,
- * the cache and its limit, the build tree for each target's kernel). Each
+ * the cache and its limit, the module-signing key, the build tree for each
+ * target's kernel). Each
  * check becomes one --check line for the stapcache-remote helper, which adds
  * what a host can run (asked over SSH, or here for this host), prints the
  * report and decides the exit status (remote/helper/doctor-report.c). The helper renders
@@ -26,6 +27,7 @@
 #include "core/buildroot.h"
 #include "remote/launch.h"
 #include "remote/targets.h"
+#include "sign/signer.h"
 #include "cmd/cmd.h"
 #include "common/fsutil.h"
 #include "common/parse.h"
@@ -256,6 +258,36 @@ static void check_buildroot(struct checks *a, const struct sc_target *t,
 	sc_kernel_clear(&k);
 }
 
+/*
+ * The module-signing key (issue 20): when one is configured, a build-side
+ * check, and its name for the helper, which says on each host whether that
+ * host trusts it.
+ */
+static void check_signer(struct checks *a, const struct sc_ctx *ctx)
+{
+	struct sc_error err = {{0}};
+	struct sc_signer s;
+
+	if (!ctx->signing_key)
+		return;
+	if (sc_signer_open(ctx->signing_key, ctx->signing_cert, &s, &err) < 0) {
+		add(a, "", "signing key", 0,
+		    "fix signing-key: (and signing-cert:) in config.yaml, or stapcache "
+		    "signing-key generate",
+		    "%s", err.msg);
+		return;
+	}
+	add(a, "", "signing key", 1, NULL, "%s, certificate %s (%s)", s.key, s.fp,
+	    s.cert);
+	push(a, "--signer");
+	a->r = a->r ?: sc_argv_pushf(&a->a, "%s", s.fp); /* s is freed below */
+	push(a, "--signer-key");
+	a->r = a->r ?: sc_argv_pushf(&a->a, "%s", s.key);
+	push(a, "--signer-cert");
+	a->r = a->r ?: sc_argv_pushf(&a->a, "%s", s.cert);
+	sc_signer_clear(&s);
+}
+
 int sc_cmd_doctor(int argc, char **argv)
 {
 	struct sc_strv specs = {0};
@@ -297,6 +329,7 @@ int sc_cmd_doctor(int argc, char **argv)
 	} else {
 		check_stap(&a, &ctx);
 		check_cache(&a, &ctx);
+		check_signer(&a, &ctx);
 	}
 	if (specs.n == 0) {
 		push(&a, "--local");

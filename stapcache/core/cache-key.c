@@ -192,7 +192,7 @@ static char *memo_version(const char *path)
 	char *buf = NULL, *v = NULL;
 	size_t len = 0;
 
-	if (sc_read_file(path, 4096, &buf, &len) == 0 &&
+	if (sc_read_regular(AT_FDCWD, path, 4096, &buf, &len, NULL, NULL) == 0 &&
 	    sc_record_parse(buf, len, &rec, NULL) == 0 &&
 	    sc_record_get(rec, "stap.version"))
 		v = sc_strdupf("%s", sc_record_get(rec, "stap.version"));

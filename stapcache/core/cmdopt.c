@@ -101,12 +101,11 @@ static int tables(const struct sc_cmdopt_spec *spec, struct option **longs, char
 
 		if (short_of(o))
 			add_short(sh, &s, short_of(o), arg);
-		if (long_of(o))
-			l[nl++] = (struct option){long_of(o),
-						  !arg ? no_argument
-						  : row && row->optional
-							  ? optional_argument
-							  : required_argument,
+		if (row && row->long_name)
+			l[nl++] = sc_opt_long(row, OWN_ID(i));
+		else if (o->long_name)
+			l[nl++] = (struct option){o->long_name,
+						  arg ? required_argument : no_argument,
 						  NULL, OWN_ID(i)};
 	}
 	for (size_t i = 0; spec->compile && i < sc_opts_n; i++) {
@@ -117,11 +116,7 @@ static int tables(const struct sc_cmdopt_spec *spec, struct option **longs, char
 		if (o->id < 256 && !own_short(spec, o->id))
 			add_short(sh, &s, o->id, sc_opt_has_arg(o));
 		if (o->long_name && !own_long(spec, o->long_name))
-			l[nl++] = (struct option){o->long_name,
-						  !sc_opt_has_arg(o) ? no_argument
-						  : o->optional      ? optional_argument
-								     : required_argument,
-						  NULL, o->id};
+			l[nl++] = sc_opt_long(o, o->id);
 	}
 	sh[s] = '\0';
 	l[nl] = (struct option){NULL, 0, NULL, 0};

@@ -144,6 +144,13 @@ int sc_ctx_init(struct sc_ctx *ctx, const struct sc_env *env, struct sc_error *e
 	ctx->shared_timeout_ms = cfg->shared_timeout ? cfg->shared_timeout : 3000;
 	ctx->shared_wait_s = cfg->shared_wait ? cfg->shared_wait : 120;
 	ctx->build_timeout_s = cfg->has_build_timeout ? cfg->build_timeout : 0;
+	ctx->signing_key_default = xdg_path(env->xdg_config_home, env->home, ".config",
+					    "stapcache/module-signing");
+	if (cfg->signing_key)
+		ctx->signing_key = sc_strdupf("%s", cfg->signing_key);
+	else if (access(ctx->signing_key_default, F_OK) == 0)
+		ctx->signing_key = sc_strdupf("%s", ctx->signing_key_default);
+	ctx->signing_cert = cfg->signing_cert;
 	return 0;
 }
 
@@ -160,6 +167,8 @@ void sc_ctx_clear(struct sc_ctx *ctx)
 	free(ctx->buildroot_homes);
 	free(ctx->path);
 	free(ctx->builder_key);
+	free(ctx->signing_key);
+	free(ctx->signing_key_default);
 	memset(ctx, 0, sizeof(*ctx));
 }
 

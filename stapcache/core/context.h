@@ -59,6 +59,15 @@ struct sc_ctx {
 	unsigned shared_timeout_ms;   /* shared-timeout:, else 3000 */
 	unsigned shared_wait_s;       /* shared-wait:, else 120 */
 	unsigned build_timeout_s;     /* build-timeout:, else 0 (none) */
+	/*
+	 * The module-signing key (issue 20, sign/signer.h): signing-key:, else
+	 * CONFIG_DIR/module-signing when that exists (NULL: none); its
+	 * certificate when it is not with the key (signing-cert:, or NULL);
+	 * and where `stapcache signing-key generate` puts a new one.
+	 */
+	char *signing_key;
+	const char *signing_cert;
+	char *signing_key_default;
 	bool progress; /* a build's status line on stderr (main.c: a terminal, no --no-progress) */
 };
 

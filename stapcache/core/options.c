@@ -460,6 +460,15 @@ void sc_options_free(struct sc_request *req)
 	req->targets.v = NULL;
 }
 
+struct option sc_opt_long(const struct sc_opt *o, int val)
+{
+	return (struct option){o->long_name,
+			       !sc_opt_has_arg(o) ? no_argument
+			       : o->optional      ? optional_argument
+						  : required_argument,
+			       NULL, val};
+}
+
 /* getopt's short and long option lists, from the table. */
 static void getopt_spec(char *shorts, size_t n, struct option *longs)
 {
@@ -478,11 +487,7 @@ static void getopt_spec(char *shorts, size_t n, struct option *longs)
 				shorts[s++] = ':';
 		}
 		if (o->long_name)
-			longs[l++] = (struct option){o->long_name,
-						     !sc_opt_has_arg(o) ? no_argument
-						     : o->optional ? optional_argument
-								   : required_argument,
-						     NULL, o->id};
+			longs[l++] = sc_opt_long(o, o->id);
 	}
 	shorts[s] = '\0';
 	longs[l] = (struct option){NULL, 0, NULL, 0};

@@ -2,6 +2,7 @@
 #ifndef SC_OPTIONS_H
 #define SC_OPTIONS_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -213,6 +214,9 @@ int sc_request_timeout_is_target(struct sc_request *req);
 
 /* The row of option id (enum sc_opt_id or its letter); NULL when there is none. */
 const struct sc_opt *sc_opt_find(int id);
+
+/* getopt_long's entry for row o's long name, returning val. */
+struct option sc_opt_long(const struct sc_opt *o, int val);
 
 /* Has the row a spelling of its own (not SC_OPT_TIMEOUT's, which -T reaches)? */
 bool sc_opt_spelled(const struct sc_opt *o);

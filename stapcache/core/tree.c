@@ -152,7 +152,8 @@ static void hot_load(const char *memo_dir)
 	hot.memo_dir = sc_strdupf("%s", memo_dir);
 	path = sc_strdupf("%s/hot", memo_dir);
 	/* Room for the labels and paths around HOT_MAX_BYTES of memos. */
-	if (sc_read_file(path, HOT_MAX_BYTES + HOT_MAX * 4096, &buf, &len) == 0 &&
+	if (sc_read_regular(AT_FDCWD, path, HOT_MAX_BYTES + HOT_MAX * 4096, &buf, &len,
+			    NULL, NULL) == 0 &&
 	    sc_record_parse(buf, len, &rec, NULL) == 0) {
 		for (size_t i = 0; i + 1 < sc_record_count(rec); i += 2) {
 			const char *v = sc_record_value(rec, i + 1, &len);
@@ -190,7 +191,7 @@ static int memo_read(const char *path, bool use_hot, size_t max,
 		m->used = true;
 		return 0;
 	}
-	r = sc_read_file(path, max, &buf, &len);
+	r = sc_read_regular(AT_FDCWD, path, max, &buf, &len, NULL, NULL);
 	if (r == 0)
 		r = check(buf, len, ud);
 	if (r == 0 && use_hot)

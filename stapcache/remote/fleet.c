@@ -22,13 +22,27 @@
 #include "common/fsutil.h"
 #include "common/spawn.h"
 #include "remote/targets.h"
+#include "sign/signed.h"
+#include "sign/signer.h"
 
-/* One distinct build and the module it gave. */
+/* One distinct build: its key, and the module it gave (when one was needed). */
 struct build {
 	const struct sc_target *first; /* the target it was made for first */
 	const char *spec, *arch, *runtime;
 	const char *root; /* the target's build root, or NULL */
+	struct sc_key key;
 	char *path;
+};
+
+/*
+ * Module signatures (issue 20): the signer stapcache is configured with
+ * (signing-key:), read once when a target needs one; and per target the
+ * signed variant found for it (NULL: it gets the unsigned module).
+ */
+struct signing {
+	struct sc_signer signer;
+	bool have_signer, tried;
+	char **signed_path; /* one a selected target */
 };
 
 static bool same(const char *a, const char *b)
@@ -45,55 +59,160 @@ static struct build *find_build(struct build *b, size_t n, const struct build *w
 	return NULL;
 }
 
+/* want's kernel: in its build root when it has one, else on this host. */
+static int resolve_kernel(const struct sc_ctx *ctx, const struct build *want,
+			  struct sc_kernel *k, struct sc_error *err)
+{
+	if (want->root)
+		return sc_kernel_resolve_root(want->root, ctx->buildroot_homes,
+					      want->spec, want->arch, k, err);
+	return sc_kernel_resolve(want->spec, want->arch, k, err);
+}
+
 /*
- * Get or build req's module for one target's kernel as `-r spec -a arch
- * [-R runtime] -p4` would: the same key, the same cache entry, the same
- * build; in the target's build root when it has one. With --explain, print
- * the key record instead (*path stays NULL). Returns 0 and *path (caller
- * frees), or -errno with err set.
+ * The key of req's module for one target's kernel, as `-r spec -a arch
+ * [-R runtime] -p4` would compute it (want->key), in the target's build root
+ * when it has one. Returns 0, or -errno with err set.
  */
-static int get_module(const struct sc_request *req, const struct sc_ctx *ctx,
-		      struct sc_cache *c, const struct build *want, char **path,
-		      struct sc_error *err)
+static int build_key(const struct sc_request *req, const struct sc_ctx *ctx,
+		     struct sc_cache *c, struct build *want, struct sc_error *err)
 {
 	struct sc_request treq = *req;
 	struct sc_kernel k = {0};
-	struct sc_key key = {0};
-	enum sc_cache_how how;
 	int r;
 
 	treq.kernel = want->spec;
 	treq.arch = want->arch;
 	treq.runtime = want->runtime; /* NULL: the context's */
-	if (want->root)
-		r = sc_kernel_resolve_root(want->root, ctx->buildroot_homes, treq.kernel,
-					   treq.arch, &k, err);
-	else
-		r = sc_kernel_resolve(treq.kernel, treq.arch, &k, err);
+	r = resolve_kernel(ctx, want, &k, err);
 	if (r == 0)
-		r = sc_key_compute(&treq, ctx, &k, sc_cache_memo_dir(c), &key, err);
-	if (r == 0 && req->explain) {
-		printf("# target: %s%s%s\n", want->first->name,
-		       want->root ? ", build root " : "", want->root ? want->root : "");
-		r = sc_key_explain(&key, c, stdout);
-		sc_key_clear(&key);
-		sc_kernel_clear(&k);
-		return r;
-	}
-	if (r == 0) {
-		struct sc_build b = {.req = &treq, .ctx = ctx, .kernel = &k, .key = &key};
+		r = sc_key_compute(&treq, ctx, &k, sc_cache_memo_dir(c), &want->key, err);
+	sc_kernel_clear(&k);
+	return r;
+}
 
-		r = sc_cache_get(c, &key, sc_build_run, &b, path, &how, err);
+/* --explain -T: one record a distinct build, after the target it is for. */
+static int explain_build(const struct sc_ctx *ctx, struct sc_cache *c,
+			 const struct build *b)
+{
+	printf("# target: %s%s%s\n", b->first->name, b->root ? ", build root " : "",
+	       b->root ? b->root : "");
+	return sc_signed_explain(&b->key, ctx, c, stdout);
+}
+
+/*
+ * Get or build the unsigned module of want (its key computed): the same
+ * cache entry, the same build as -p4. Returns 0 and want->path, or -errno
+ * with err set.
+ */
+static int get_module(const struct sc_request *req, const struct sc_ctx *ctx,
+		      struct sc_cache *c, struct build *want, struct sc_error *err)
+{
+	struct sc_request treq = *req;
+	struct sc_kernel k = {0};
+	enum sc_cache_how how;
+	int r;
+
+	if (want->path)
+		return 0;
+	treq.kernel = want->spec;
+	treq.arch = want->arch;
+	treq.runtime = want->runtime;
+	r = resolve_kernel(ctx, want, &k, err);
+	if (r == 0) {
+		struct sc_build b = {.req = &treq,
+				     .ctx = ctx,
+				     .kernel = &k,
+				     .key = &want->key};
+
+		r = sc_cache_get(c, &want->key, sc_build_run, &b, &want->path, &how, err);
 	}
 	if (r == 0 && req->verbose)
 		fprintf(stderr, "stapcache: %s for %s: %s\n",
 			how == SC_CACHE_BUILT        ? "built"
 			: how == SC_CACHE_HIT_WAITED ? "built by a concurrent request"
 						     : "cache hit",
-			k.release, *path);
-	sc_key_clear(&key);
+			k.release, want->path);
 	sc_kernel_clear(&k);
 	return r;
+}
+
+/*
+ * A target that loads only signed modules: the signed variant of b by a
+ * signer it trusts, from the cache or the shared store: the configured
+ * signer first (unless the target is known not to trust it), then each
+ * signer the target's UEFI db and MOK list hold. Returns 0 and *path, or
+ * -ENOENT, or -errno with err set.
+ */
+static int find_signed(const struct sc_ctx *ctx, struct sc_cache *c,
+		       const struct sc_target *t, struct build *b, struct signing *sg,
+		       char **path, struct sc_error *err)
+{
+	struct sc_error ignored = {{0}};
+	int r = -ENOENT;
+
+	if (!sg->tried) {
+		sg->tried = true;
+		sg->have_signer = ctx->signing_key &&
+				  sc_signer_open(ctx->signing_key, ctx->signing_cert,
+						 &sg->signer, &ignored) == 0;
+	}
+	/* the cache for every candidate first, then the shared store, if any */
+	for (int local = 1; local >= (ctx->shared_cache ? 0 : 1) && r == -ENOENT;
+	     local--) {
+		if (sg->have_signer && sc_target_trusts(t, sg->signer.fp) != 0)
+			r = sc_signed_find(c, &b->key, sg->signer.fp, local, path, err);
+		for (size_t i = 0; r == -ENOENT && i < t->nsigners; i++)
+			if (!sg->have_signer || strcmp(t->signers[i], sg->signer.fp))
+				r = sc_signed_find(c, &b->key, t->signers[i], local, path,
+						   err);
+	}
+	return r;
+}
+
+/*
+ * No signed variant for t: one line, before anything connects, saying what
+ * t demands and the bless --sign that would fix it (the unsigned module's
+ * path is b->path). With -p4 (p4), a note: the unsigned module is printed,
+ * the one to sign.
+ */
+static void say_unsigned(const struct sc_target *t, const struct build *b,
+			 const struct signing *sg, bool p4)
+{
+	char *why = sc_target_enforcement(t), fp[SC_SIGNER_SHORT_LEN + 1];
+	const char *key = sg->have_signer ? sg->signer.key : "KEY";
+
+	if (p4) {
+		fprintf(stderr,
+			"stapcache: note: %s loads only signed modules (%s) and has no signed "
+			"variant yet; this is the unsigned module: stapcache bless -T %s "
+			"--sign %s %s\n",
+			t->name, why, t->name, key, b->path);
+		free(why);
+		return;
+	}
+
+	if (sg->have_signer && sc_target_trusts(t, sg->signer.fp) == 0) {
+		sc_signer_short(sg->signer.fp, fp);
+		fprintf(stderr,
+			"stapcache: %s loads only signed modules (%s), and the "
+			"configured signer %s (%s…) is not among the %zu certificates its "
+			"UEFI db and MOK list hold: enroll it there (mokutil --import), "
+			"'stapcache host refresh %s', then: stapcache bless -T %s --sign %s "
+			"%s\n",
+			t->name, why, key, fp, t->nsigners, t->name, t->name, key,
+			b->path);
+	} else {
+		fprintf(stderr,
+			"stapcache: %s loads only signed modules (%s), and no signed "
+			"variant of %s.ko is cached; sign and bless it: stapcache bless -T "
+			"%s --sign %s %s%s\n",
+			t->name, why, b->key.module, t->name, key, b->path,
+			sg->have_signer ? ""
+					: " (KEY: a module-signing key enrolled there; "
+					  "stapcache signing-key generate makes one)");
+	}
+	free(why);
 }
 
 /*
@@ -204,7 +323,7 @@ static int adhoc_target(const char *url, const char *runner, size_t nth,
  */
 static int helper_argv(const struct sc_request *req, unsigned duration,
 		       const struct sc_targets *all, const size_t *idx, size_t n,
-		       struct build *const *of, const struct sc_argv *yaml,
+		       const char *const *paths, const struct sc_argv *yaml,
 		       struct sc_argv *a, struct sc_argv *opts, struct sc_argv *params)
 {
 	int r = sc_argv_push(a, "stapcache-remote") ?: sc_argv_push(a, "run");
@@ -233,8 +352,7 @@ static int helper_argv(const struct sc_request *req, unsigned duration,
 		r = sc_argv_pushf(a, "--duration=%u", duration);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = sc_argv_push(a, "-T")
-			    ?: sc_argv_pushf(a, "%s=%s", all->v[idx[i]].name,
-					     of[i]->path);
+			    ?: sc_argv_pushf(a, "%s=%s", all->v[idx[i]].name, paths[i]);
 	r = r ?: sc_run_opts(req, opts, params);
 	for (size_t i = 0; r == 0 && i < opts->n; i++)
 		r = sc_argv_push(a, "--runner-arg") ?: sc_argv_push(a, opts->v[i]);
@@ -246,12 +364,12 @@ static int helper_argv(const struct sc_request *req, unsigned duration,
 
 static int exec_run(const struct sc_request *req, unsigned duration,
 		    const struct sc_targets *all, const size_t *idx, size_t n,
-		    struct build *const *of, const struct sc_argv *yaml)
+		    const char *const *paths, const struct sc_argv *yaml)
 {
 	struct sc_argv a = {0}, opts = {0}, params = {0};
 	int status = 1;
 
-	if (helper_argv(req, duration, all, idx, n, of, yaml, &a, &opts, &params) < 0)
+	if (helper_argv(req, duration, all, idx, n, paths, yaml, &a, &opts, &params) < 0)
 		fprintf(stderr, "stapcache: out of memory\n");
 	else
 		status = sc_remote_exec_argv((char **)a.v);
@@ -264,14 +382,19 @@ static int exec_run(const struct sc_request *req, unsigned duration,
 /*
  * One build per distinct (tree or release, arch, runtime) among the selected
  * targets: builds[] gets them (*nb of them), of[i] the one for target idx[i].
- * The runtime is -R, else the target's runtime:, else the context's.
+ * The runtime is -R, else the target's runtime:, else the context's. A
+ * target that loads only signed modules gets a signed variant
+ * (sg->signed_path[i]); the unsigned module is built only where a target
+ * takes it, or to name it when no signed variant is there.
  * Returns 0, or -1 after saying what failed (of[] is then not all set).
  */
 static int get_builds(const struct sc_request *req, const struct sc_ctx *ctx,
 		      struct sc_cache *c, const struct sc_targets *all, const size_t *idx,
-		      size_t n, struct build *builds, size_t *nb, struct build **of)
+		      size_t n, struct build *builds, size_t *nb, struct build **of,
+		      struct signing *sg)
 {
 	struct sc_error err = {{0}};
+	int failed = 0, r;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct sc_target *t = &all->v[idx[i]];
@@ -291,15 +414,49 @@ static int get_builds(const struct sc_request *req, const struct sc_ctx *ctx,
 		if (!b) {
 			b = &builds[(*nb)++];
 			*b = want;
-			if (get_module(req, ctx, c, b, &b->path, &err) < 0) {
+			if (build_key(req, ctx, c, b, &err) < 0) {
 				fprintf(stderr, "stapcache: %s (for target %s): %s\n",
 					b->spec, t->name, err.msg);
 				return -1;
 			}
+			if (req->explain && explain_build(ctx, c, b) < 0) {
+				fprintf(stderr, "stapcache: cannot write --explain\n");
+				return -1;
+			}
 		}
 		of[i] = b;
+		if (req->explain) /* each distinct build's record, nothing built */
+			continue;
+		r = sc_target_needs_signature(t)
+			    ? find_signed(ctx, c, t, b, sg, &sg->signed_path[i], &err)
+			    : -ENOENT;
+		if (r == 0 && req->verbose)
+			fprintf(stderr, "stapcache: signed variant for %s: %s\n", t->name,
+				sg->signed_path[i]);
+		if (r == 0)
+			continue;
+		if (r != -ENOENT) {
+			fprintf(stderr, "stapcache: %s: %s\n", t->name, err.msg);
+			return -1;
+		}
+		if (get_module(req, ctx, c, b, &err) < 0) {
+			fprintf(stderr, "stapcache: %s (for target %s): %s\n", b->spec,
+				t->name, err.msg);
+			return -1;
+		}
+		if (sc_target_needs_signature(t)) {
+			/* -p4 prints the unsigned module: the one to bless --sign */
+			say_unsigned(t, b, sg, req->last_pass == 4);
+			failed = req->last_pass != 4;
+		}
 	}
-	return 0;
+	return failed ? -1 : 0;
+}
+
+/* The module target i gets: its signed variant, or the build's. */
+static const char *module_for(struct build *const *of, const struct signing *sg, size_t i)
+{
+	return sg->signed_path[i] ? sg->signed_path[i] : of[i]->path;
 }
 
 int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
@@ -308,6 +465,8 @@ int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
 	struct sc_targets all = {0};
 	struct sc_error err = {{0}};
 	struct build *builds = NULL, **of = NULL;
+	struct signing sg = {0};
+	const char **paths = NULL;
 	struct sc_argv yaml = {0}, specs = {0};
 	size_t *idx = NULL, n = 0, nb = 0;
 	char *path = sc_targets_default_path(env->xdg_config_home, env->home);
@@ -343,11 +502,13 @@ int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
 	builds = calloc(n, sizeof(*builds));
 	/* NOLINTNEXTLINE(bugprone-sizeof-expression): of[] is an array of pointers */
 	of = calloc(n, sizeof(*of));
-	if (!builds || !of) {
+	sg.signed_path = calloc(n, sizeof(*sg.signed_path));
+	paths = calloc(n, sizeof(*paths));
+	if (!builds || !of || !sg.signed_path || !paths) {
 		fprintf(stderr, "stapcache: out of memory\n");
 		goto out;
 	}
-	if (get_builds(req, ctx, c, &all, idx, n, builds, &nb, of) < 0) {
+	if (get_builds(req, ctx, c, &all, idx, n, builds, &nb, of, &sg) < 0) {
 		status = sc_build_interrupted() ? 128 + sc_build_interrupted() : 1;
 		goto out;
 	}
@@ -355,19 +516,35 @@ int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
 		status = 0;
 		goto out;
 	}
+	for (size_t i = 0; i < n; i++)
+		paths[i] = module_for((struct build *const *)of, &sg, i);
 	if (req->last_pass == 4) {
-		for (size_t i = 0; i < nb; i++)
-			printf("%s\n", builds[i].path);
+		/* one path a distinct module, in target order */
+		for (size_t i = 0; i < n; i++) {
+			bool seen = false;
+
+			for (size_t j = 0; j < i && !seen; j++)
+				seen = !strcmp(paths[j], paths[i]);
+			if (!seen)
+				printf("%s\n", paths[i]);
+		}
 		status = fflush(stdout) == 0 ? 0 : 1;
 		goto out;
 	}
-	status = exec_run(req, sc_run_duration(req, ctx->max_duration), &all, idx, n, of,
-			  &yaml);
+	status = exec_run(req, sc_run_duration(req, ctx->max_duration), &all, idx, n,
+			  paths, &yaml);
 out:
 	sc_argv_free(&yaml);
 	sc_argv_free(&specs);
-	for (size_t i = 0; i < nb; i++)
+	for (size_t i = 0; i < nb; i++) {
 		free(builds[i].path);
+		sc_key_clear(&builds[i].key);
+	}
+	for (size_t i = 0; sg.signed_path && i < n; i++)
+		free(sg.signed_path[i]);
+	free(sg.signed_path);
+	free(paths);
+	sc_signer_clear(&sg.signer);
 	free(builds);
 	free(of);
 	free(idx);

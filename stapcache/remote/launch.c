@@ -46,7 +46,8 @@ int sc_remote_exec_verb(const char *verb, int argc, char **argv)
 }
 
 int sc_remote_exec_bless(const char *const *targets, size_t ntargets, const char *admin,
-			 const char *policy, const char *hex, const char *line)
+			 const char *policy, const char *hex, const char *line,
+			 const char *shex, const char *sline)
 {
 	struct sc_argv a = {0};
 	int status = 1;
@@ -59,6 +60,8 @@ int sc_remote_exec_bless(const char *const *targets, size_t ntargets, const char
 	if (r == 0 && policy)
 		r = sc_argv_push(&a, "--policy") ?: sc_argv_push(&a, policy);
 	r = r ?: sc_argv_push(&a, "--") ?: sc_argv_push(&a, hex) ?: sc_argv_push(&a, line);
+	if (r == 0 && shex)
+		r = sc_argv_push(&a, shex) ?: sc_argv_push(&a, sline);
 	if (r == 0)
 		status = sc_remote_exec_argv((char **)a.v);
 	else

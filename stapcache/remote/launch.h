@@ -23,9 +23,12 @@ int sc_remote_exec_argv(char **argv);
 /*
  * `stapcache bless -T NAME ... FILE.ko`: execs stapcache-remote bless with
  * the targets, the optional admin login and policy path, the module's digest
- * and its line. Returns only on failure: 1.
+ * and its line, and (shex not NULL) its signed variant's digest and line,
+ * which targets that load only signed modules get instead. Returns only on
+ * failure: 1.
  */
 int sc_remote_exec_bless(const char *const *targets, size_t ntargets, const char *admin,
-			 const char *policy, const char *hex, const char *line);
+			 const char *policy, const char *hex, const char *line,
+			 const char *shex, const char *sline);
 
 #endif

@@ -14,7 +14,9 @@
 #include <yaml.h>
 
 #include "common/fsutil.h"
+#include "common/modinfo.h"
 #include "remote/targets.h"
+#include "sign/signer.h"
 
 #define KNOWN_HOSTS_MAX (16u << 20)
 #define NAME_MAX_LEN 64
@@ -34,6 +36,30 @@ int sc_target_name_ok(const char *s)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]))
+			return 0;
+	return 1;
+}
+
+int sc_target_arch_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 32)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return 0;
+	return 1;
+}
+
+int sc_target_cpu_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 128 || s[0] == ' ' || s[n - 1] == ' ')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
 			return 0;
 	return 1;
 }
@@ -158,6 +184,12 @@ static void target_clear(struct sc_target *t)
 		free(t->groups[i]);
 	free(t->groups);
 	free(t->origin);
+	free(t->lockdown);
+	free(t->sig_enforce);
+	free(t->secure_boot);
+	for (size_t i = 0; i < t->nsigners; i++)
+		free(t->signers[i]);
+	free(t->signers);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -183,7 +215,7 @@ static int set_field(struct sc_target *t, const char *key, const char *value,
 {
 	static const char *const known =
 		"name, execute, kernel, arch, cpu, build-tree, runtime, sysroot, "
-		"build-root, groups";
+		"build-root, groups, lockdown, sig-enforce, secure-boot, module-signers";
 	char **slot;
 
 	if (!strcmp(key, "name"))
@@ -204,6 +236,12 @@ static int set_field(struct sc_target *t, const char *key, const char *value,
 		slot = &t->sysroot;
 	else if (!strcmp(key, "build-root"))
 		slot = &t->build_root;
+	else if (!strcmp(key, "lockdown"))
+		slot = &t->lockdown;
+	else if (!strcmp(key, "sig-enforce"))
+		slot = &t->sig_enforce;
+	else if (!strcmp(key, "secure-boot"))
+		slot = &t->secure_boot;
 	else {
 		sc_error_set(err, "%s: unknown key '%s' (known: %s)", where, key, known);
 		return -EINVAL;
@@ -253,6 +291,119 @@ static int add_group(struct sc_target *t, const char *g, const char *where,
 	return 0;
 }
 
+/* A module-signers item: a signer's name (sign/signer.h). */
+static int add_signer(struct sc_target *t, const char *fp, const char *where,
+		      struct sc_error *err)
+{
+	char **nv;
+
+	if (!sc_signer_fp_ok(fp)) {
+		sc_error_set(err,
+			     "%s: module-signers: '%s' is not sha256: and 64 lower-case "
+			     "hex digits",
+			     where, fp);
+		return -EINVAL;
+	}
+	nv = realloc(t->signers, (t->nsigners + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	t->signers = nv;
+	t->signers[t->nsigners] = strdup(fp);
+	if (!t->signers[t->nsigners])
+		return -ENOMEM;
+	t->nsigners++;
+	return 0;
+}
+
+/* A `module-signers` field starts: once, and set (not NULL) even when empty. */
+static int begin_signers(struct sc_target *t, const char *where, struct sc_error *err)
+{
+	if (t->signers) {
+		sc_error_set(err, "%s: 'module-signers' is set twice", where);
+		return -EINVAL;
+	}
+	t->signers = calloc(1, sizeof(*t->signers));
+	return t->signers ? 0 : -ENOMEM;
+}
+
+/* value is one of words (NULL-terminated), or NULL. */
+static bool one_of(const char *value, const char *const *words)
+{
+	for (; value && *words; words++)
+		if (!strcmp(value, *words))
+			return true;
+	return !value;
+}
+
+/* The signature facts hold the values host add writes. */
+static int check_signing(const struct sc_target *t, struct sc_error *err)
+{
+	static const char *const lockdown[] = {"none", "integrity", "confidentiality",
+					       NULL};
+	static const char *const yesno[] = {"yes", "no", NULL};
+	static const char *const onoff[] = {"on", "off", NULL};
+
+	if (!one_of(t->lockdown, lockdown)) {
+		sc_error_set(err, "%s: lockdown '%s': none, integrity or confidentiality",
+			     t->origin, t->lockdown);
+		return -EINVAL;
+	}
+	if (!one_of(t->sig_enforce, yesno)) {
+		sc_error_set(err, "%s: sig-enforce '%s': yes or no", t->origin,
+			     t->sig_enforce);
+		return -EINVAL;
+	}
+	if (!one_of(t->secure_boot, onoff)) {
+		sc_error_set(err, "%s: secure-boot '%s': on or off", t->origin,
+			     t->secure_boot);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+bool sc_target_needs_signature(const struct sc_target *t)
+{
+	if (t->sig_enforce && !strcmp(t->sig_enforce, "yes"))
+		return true;
+	if (t->lockdown)
+		return strcmp(t->lockdown, "none") != 0;
+	return t->secure_boot && !strcmp(t->secure_boot, "on");
+}
+
+char *sc_target_enforcement(const struct sc_target *t)
+{
+	bool lock = t->lockdown && strcmp(t->lockdown, "none") != 0;
+	bool sig = t->sig_enforce && !strcmp(t->sig_enforce, "yes");
+	bool sb = t->secure_boot && !strcmp(t->secure_boot, "on");
+
+	if (!sc_target_needs_signature(t))
+		return sc_strdupf("%s", "");
+	return sc_strdupf("%s%s%s%s%s", lock ? "lockdown " : "", lock ? t->lockdown : "",
+			  sig ? (lock ? ", sig_enforce" : "sig_enforce") : "",
+			  sb && (lock || sig) ? ", " : "", sb ? "Secure Boot on" : "");
+}
+
+int sc_target_trusts(const struct sc_target *t, const char *fp)
+{
+	if (!t->signers)
+		return -1;
+	for (size_t i = 0; i < t->nsigners; i++)
+		if (!strcmp(t->signers[i], fp))
+			return 1;
+	return 0;
+}
+
+/* s for a message: at most n - 1 bytes, anything not printable ASCII as '?'. */
+static const char *shown(const char *s, char *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < n; i++)
+		buf[i] = s[i] < 0x20 || s[i] > 0x7e ? '?' : s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 /* The rules every entry obeys, whichever form it was written in. */
 static int check_entry(struct sc_targets *all, struct sc_target *t, struct sc_error *err)
 {
@@ -260,6 +411,7 @@ static int check_entry(struct sc_targets *all, struct sc_target *t, struct sc_er
 					       "cpu"};
 	const char *const have[] = {t->name, t->execute, t->kernel, t->arch, t->cpu};
 	const struct sc_target *dup;
+	char v[81];
 	int r;
 
 	for (size_t i = 0; i < 5; i++)
@@ -278,11 +430,11 @@ static int check_entry(struct sc_targets *all, struct sc_target *t, struct sc_er
 			     t->origin, t->name);
 		return -EINVAL;
 	}
-	if (strchr(t->kernel, '/') || strchr(t->kernel, ' ')) {
+	if (!sc_release_ok(t->kernel)) {
 		sc_error_set(err,
-			     "%s: kernel '%s' must be a release (uname -r); a tree goes "
-			     "in build-tree",
-			     t->origin, t->kernel);
+			     "%s: kernel '%s' must be a release as uname -r prints it "
+			     "(1-%d of A-Z a-z 0-9 . _ + ~ -); a tree goes in build-tree",
+			     t->origin, shown(t->kernel, v, sizeof(v)), SC_RELEASE_MAX);
 		return -EINVAL;
 	}
 	if (t->build_root && (t->build_root[0] != '/' || t->build_tree)) {
@@ -293,6 +445,23 @@ static int check_entry(struct sc_targets *all, struct sc_target *t, struct sc_er
 			     t->origin, t->build_root);
 		return -EINVAL;
 	}
+	if (!sc_target_arch_ok(t->arch)) {
+		sc_error_set(err,
+			     "%s: arch '%s' must be an architecture as uname -m prints "
+			     "it (1-32 of A-Z a-z 0-9 _)",
+			     t->origin, shown(t->arch, v, sizeof(v)));
+		return -EINVAL;
+	}
+	if (!sc_target_cpu_ok(t->cpu)) {
+		sc_error_set(err,
+			     "%s: cpu '%s' must be a model name: 1-128 printable ASCII "
+			     "characters",
+			     t->origin, shown(t->cpu, v, sizeof(v)));
+		return -EINVAL;
+	}
+	r = check_signing(t, err);
+	if (r < 0)
+		return r;
 	r = sc_execute_parse(t->execute, &t->ex, err);
 	if (r < 0) {
 		sc_error_prefix(err, "%s", t->origin);
@@ -372,6 +541,35 @@ static int yaml_entry(struct sc_targets *all, yaml_document_t *doc, yaml_node_t 
 		}
 		key = (const char *)k->data.scalar.value;
 		snprintf(where, sizeof(where), "%s:%zu", name, k->start_mark.line + 1);
+		if (!strcmp(key, "module-signers")) {
+			r = begin_signers(&t, where, err);
+			if (r < 0)
+				goto out;
+			r = -EINVAL;
+			if (v->type != YAML_SEQUENCE_NODE) {
+				sc_error_set(err,
+					     "%s: 'module-signers' must be a list "
+					     "([sha256:HEX, ...])",
+					     where);
+				goto out;
+			}
+			for (yaml_node_item_t *it = v->data.sequence.items.start;
+			     it < v->data.sequence.items.top; it++) {
+				yaml_node_t *g = yaml_document_get_node(doc, *it);
+
+				if (!g || g->type != YAML_SCALAR_NODE) {
+					sc_error_set(err, "%s: a signer is a single word",
+						     where);
+					goto out;
+				}
+				r = add_signer(&t, (const char *)g->data.scalar.value,
+					       where, err);
+				if (r < 0)
+					goto out;
+			}
+			r = -EINVAL;
+			continue;
+		}
 		if (!strcmp(key, "groups")) {
 			r = begin_groups(&t, where, err);
 			if (r < 0)
@@ -501,6 +699,21 @@ static int line_entry(struct sc_targets *all, char *line, const char *name, size
 			for (g = strtok_r(eq + 1, ",", &gs); g;
 			     g = strtok_r(NULL, ",", &gs)) {
 				r = add_group(&t, g, t.origin, err);
+				if (r < 0)
+					goto out;
+			}
+			r = -EINVAL;
+			continue;
+		}
+		if (!strcmp(word, "module-signers")) {
+			char *ss = NULL, *f;
+
+			r = begin_signers(&t, t.origin, err);
+			if (r < 0)
+				goto out;
+			for (f = strtok_r(eq + 1, ",", &ss); f;
+			     f = strtok_r(NULL, ",", &ss)) {
+				r = add_signer(&t, f, t.origin, err);
 				if (r < 0)
 					goto out;
 			}
@@ -710,10 +923,13 @@ static char *yaml_scalar(const char *s)
 
 char *sc_target_format(const struct sc_target *t)
 {
-	const char *keys[] = {"name",       "execute", "kernel",  "arch",      "cpu",
-			      "build-tree", "runtime", "sysroot", "build-root"};
-	const char *vals[] = {t->name,       t->execute, t->kernel,  t->arch,      t->cpu,
-			      t->build_tree, t->runtime, t->sysroot, t->build_root};
+	const char *keys[] = {"name",       "execute",    "kernel",      "arch",
+			      "cpu",        "build-tree", "runtime",     "sysroot",
+			      "build-root", "lockdown",   "sig-enforce", "secure-boot"};
+	const char *vals[] = {t->name,     t->execute,     t->kernel,
+			      t->arch,     t->cpu,         t->build_tree,
+			      t->runtime,  t->sysroot,     t->build_root,
+			      t->lockdown, t->sig_enforce, t->secure_boot};
 	char *out = sc_strdupf("%s", ""), *next, *q;
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -737,6 +953,17 @@ char *sc_target_format(const struct sc_target *t)
 		next = sc_strdupf("%s]\n", out);
 		free(out);
 		out = next;
+	}
+	if (t->signers) {
+		next = sc_strdupf("%s  module-signers:%s\n", out,
+				  t->nsigners ? "" : " []");
+		free(out);
+		out = next;
+		for (size_t i = 0; i < t->nsigners; i++) {
+			next = sc_strdupf("%s    - %s\n", out, t->signers[i]);
+			free(out);
+			out = next;
+		}
 	}
 	return out;
 }

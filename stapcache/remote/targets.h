@@ -2,6 +2,7 @@
 #ifndef SC_TARGETS_H
 #define SC_TARGETS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/error.h"
@@ -22,6 +23,11 @@
  *       sysroot: /srv/sysroots/web              # optional
  *       build-root: /var/lib/stapcache/buildroot/trixie   # optional
  *       groups: [web, prod]                     # optional
+ *       lockdown: integrity                     # optional, host add records
+ *       sig-enforce: yes                        #   these (issue 20): what the
+ *       secure-boot: on                         #   kernel demands of a module's
+ *       module-signers:                         #   signature, and the
+ *         - sha256:0538f409...                  #   certificates it trusts
  *
  * The proposal's one-line form is read as well (a file is one form or the other):
  *
@@ -51,6 +57,19 @@ struct sc_target {
 	char **groups;
 	size_t ngroups;
 	char *origin; /* "FILE:LINE" of the entry, for messages */
+	/*
+	 * Module signatures (issue 20), as host add/refresh read them there;
+	 * NULL when not known (an older entry, or not readable there):
+	 * lockdown "none", "integrity" or "confidentiality"
+	 * (/sys/kernel/security/lockdown); sig_enforce "yes" or "no"
+	 * (module.sig_enforce); secure_boot "on" or "off" (the SecureBoot
+	 * UEFI variable; "off" on a host without UEFI). signers: the
+	 * certificates in its UEFI db and MOK list (sign/signer.h's
+	 * "sha256:HEX"), NULL when they could not be read.
+	 */
+	char *lockdown, *sig_enforce, *secure_boot;
+	char **signers;
+	size_t nsigners;
 };
 
 struct sc_targets {
@@ -87,6 +106,23 @@ char *sc_targets_default_path(const char *xdg_config_home, const char *home);
 int sc_targets_select(const struct sc_targets *t, const char *const *specs, size_t nspecs,
 		      size_t **idx, size_t *n, struct sc_error *err);
 
+/*
+ * Does the target's kernel load only signed modules: sig-enforce yes, or a
+ * lockdown (integrity or confidentiality), or, with lockdown not known,
+ * Secure Boot on (Debian's, Ubuntu's and RHEL's kernels lock themselves
+ * down then)? An entry that says nothing needs none.
+ */
+bool sc_target_needs_signature(const struct sc_target *t);
+
+/*
+ * Why, in a few words ("lockdown integrity, sig_enforce, Secure Boot on"),
+ * or "" when it does not. Caller frees.
+ */
+char *sc_target_enforcement(const struct sc_target *t);
+
+/* Does it trust signer fp: 1 yes, 0 no, -1 not known (no module-signers:). */
+int sc_target_trusts(const struct sc_target *t, const char *fp);
+
 /* Find a target by name, or NULL. */
 const struct sc_target *sc_targets_find(const struct sc_targets *t, const char *name);
 
@@ -99,6 +135,17 @@ const char *sc_runner_name(enum sc_runner r);
 
 /* A target name: 1-64 of [A-Za-z0-9_.-], starting with a letter, digit or '_'. */
 int sc_target_name_ok(const char *s);
+
+/*
+ * What a target reports about itself (`host add`, `host refresh`) and a
+ * known_hosts entry holds, checked before it is saved or used: the kernel
+ * release by sc_release_ok (modinfo.h: it becomes stap's -r and a path);
+ * the architecture, uname -m, 1-32 of [A-Za-z0-9_] (it becomes stap's -a);
+ * the cpu, a model name shown to people, 1-128 bytes of printable ASCII with
+ * no leading or trailing space. Each returns 1 when s is valid, else 0.
+ */
+int sc_target_arch_ok(const char *s);
+int sc_target_cpu_ok(const char *s);
 
 /*
  * The YAML entry for t ("- name: ...\n  execute: ...\n"), values quoted where

@@ -150,7 +150,7 @@ static enum sc_shared_result fetch(struct sc_shared *s, const char *key,
 	struct sc_argv a = {0};
 	enum sc_shared_result res = SC_SHARED_ERROR;
 	char word[16] = "";
-	int in = -1, out = -1, status;
+	int in = -1, out = -1, status = 0;
 	ssize_t n;
 	pid_t pid;
 
@@ -185,6 +185,10 @@ static enum sc_shared_result fetch(struct sc_shared *s, const char *key,
 		res = SC_SHARED_MISS;
 	else if (!strcmp(word, "reject"))
 		res = SC_SHARED_REJECT;
+	else if (!word[0] && WIFSIGNALED(status))
+		fprintf(stderr,
+			"stapcache: %s was ended by signal %d (%s); building locally\n",
+			s->helper, WTERMSIG(status), strsignal(WTERMSIG(status)));
 	else if (!word[0])
 		fprintf(stderr, "stapcache: %s failed; building locally\n", s->helper);
 	return res;

@@ -225,7 +225,7 @@ full_reset
 (umask 027 && exec env "${FULL_ENV[@]}" FAKE_EXEC_STATUS=sleep "$BIN" "$MOD") \
 	>"$T/bg.out" 2>&1 &
 BG=$!
-for _ in $(seq 100); do [ -s "$OUTD/exec.argv" ] && break; sleep 0.1; done
+for _ in $(seq 3000); do [ -s "$OUTD/exec.argv" ] && break; sleep 0.1; done
 CHILD=$(pgrep -P "$BG" | head -n 1)
 kill -TERM "$BG" 2>/dev/null
 kill -HUP "$BG" 2>/dev/null
@@ -246,7 +246,7 @@ ok $? "  and removes its record"
 full_reset
 (exec env "${FULL_ENV[@]}" FAKE_EXEC_STATUS=sleep "$BIN" "$MOD") >"$T/bg.out" 2>&1 &
 BG=$!
-for _ in $(seq 100); do [ -s "$OUTD/exec.argv" ] && break; sleep 0.1; done
+for _ in $(seq 3000); do [ -s "$OUTD/exec.argv" ] && break; sleep 0.1; done
 OUT=$(env "${FULL_ENV[@]}" "$BIN" --list 2>&1)
 like "$OUT" "^sc_auth_f	user=$AUTH_USER\($AUTH_UID\)	sha256:$DIG	loaded=[0-9T:-]+Z	pid=$BG	stapio=[1-9][0-9]*	target=0	cmd=	running$" \
 	"--list shows the running module, its owner, digest, watchdog and stapio"
@@ -320,24 +320,28 @@ is "$RC" 0 "fips_enabled=0: the run goes ahead"
 FULL_XENV=()
 
 # ------------------------------------- the caller's limits are not ours
-FULL_PRE=(prlimit --nofile=5:4096 --)
+FULL_PRE=(prlimit --nofile=$((16 + $(nproc --all))):4096 --)
 full 0 "$MOD"
-is "$RC" 0 "RLIMIT_NOFILE soft limit 5 (EMFILE after the load before): the run succeeds"
+is "$RC" 0 "RLIMIT_NOFILE soft limit 16 + CPUs (EMFILE after the load before): the run succeeds"
 is "$(cat "$OUTD/delete" 2>/dev/null)" "sc_auth_f 2048" "  and the module is unloaded"
 registry_empty
 ok $? "  and its record removed"
-like "$(cat "$OUTD/exec.ids" 2>/dev/null)" "nofile=5:4096" "  while stapio gets the caller's limit back"
-FULL_PRE=(prlimit --nofile=5:5 --)
-full 0 "$MOD"
-if prlimit --nofile=8:8 -- sh -c 'ulimit -Hn 16' 2>/dev/null; then
-	is "$RC" 0 "hard RLIMIT_NOFILE 5 (CAP_SYS_RESOURCE raises it): the run succeeds"
-	like "$(cat "$OUTD/exec.ids" 2>/dev/null)" "nofile=5:5" "  and stapio gets 5:5 back"
-else
-	is "$RC" 1 "hard RLIMIT_NOFILE 5 that cannot be raised here: refused up front"
-	like "$OUT" "your RLIMIT_NOFILE \(5\) is too low to load a module safely" "  says why"
+like "$(cat "$OUTD/exec.ids" 2>/dev/null)" "nofile=$((16 + $(nproc --all))):4096" "  while stapio gets the caller's limit back"
+# Below what a run needs (stapio gets the caller's limit back): refused up
+# front, saying so and how much is enough (issue 19: `ulimit -n 4` used to
+# say "refusing to run in a user namespace", `ulimit -n 5` "cannot open /run").
+# (Lower, ld.so cannot open libc here: nothing of ours runs; tests/vm/
+# attacks-files.sh goes down to 3 with the real setuid binary.)
+for lim in 5:4096 5:5 8:8; do
+	FULL_PRE=(prlimit --nofile=$lim --)
+	full 0 "$MOD"
+	is "$RC" 1 "RLIMIT_NOFILE $lim: refused up front"
+	need=$((16 + $(nproc --all)))
+	like "$OUT" "your limit on open files \(ulimit -n\) is ${lim%%:*}, too low: a run needs at least $need \(staprun-auth, then stapio: 16, and one a CPU\); raise it \(ulimit -n $need\)" \
+		"  saying so, and how much is enough"
 	[ ! -e "$OUTD/module.bin" ] && registry_empty
 	ok $? "  before anything was loaded or claimed"
-fi
+done
 FULL_PRE=()
 
 # ------------------------ the caller's ignored and blocked signals are not ours
@@ -386,7 +390,7 @@ bg_run() {
 	(umask 027 && exec env "${FULL_ENV[@]}" FAKE_EXEC_STATUS=sleep "$BIN" "$MOD") \
 		>"$T/bg.out" 2>&1 &
 	BG=$!
-	for _ in $(seq 100); do [ -s "$OUTD/exec.argv" ] && break; sleep 0.1; done
+	for _ in $(seq 3000); do [ -s "$OUTD/exec.argv" ] && break; sleep 0.1; done
 }
 bg_run
 kill -TSTP "$BG"; kill -TTIN "$BG"; kill -TTOU "$BG"

@@ -26,13 +26,13 @@ like "$("$STAPCACHE" cache stats)" "failed builds +1\$" "stats count the failure
 script='probe begin { printf("killed\n") exit() }'
 "$STAPCACHE" -p4 -r "$KREL" -e "$script" > "$T/k.out" 2>&1 &
 pid=$!
-for _ in $(seq 100); do [ -s "$T/stap-runs" ] && break; sleep 0.1; done
+for _ in $(seq 3000); do [ -s "$T/stap-runs" ] && break; sleep 0.1; done
 sleep 0.5
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null
 is "$(count_entries "$cache")" 0 "a killed build leaves no entry"
 # The killed build's compilers may run on for a moment; its staging goes once they are done.
-for _ in $(seq 300); do pgrep -f "$cache/tmp" >/dev/null || break; sleep 0.1; done
+for _ in $(seq 3000); do pgrep -f "$cache/tmp" >/dev/null || break; sleep 0.1; done
 path=$(timeout 120 "$STAPCACHE" -p4 -r "$KREL" -e "$script" 2>"$T/err"); rc=$?
 is "$rc" 0 "the next request succeeds (no stuck lock)"
 ok "$(test -s "$path"; echo $?)" "and builds the module"
@@ -43,7 +43,7 @@ script2='probe begin { printf("interrupted\n") exit() }'
 "$STAPCACHE" -p4 -r "$KREL" -e "$script2" > /dev/null 2>"$T/int.err" &
 pid=$!
 : > "$T/stap-runs"
-for _ in $(seq 100); do [ -s "$T/stap-runs" ] && break; sleep 0.1; done
+for _ in $(seq 3000); do [ -s "$T/stap-runs" ] && break; sleep 0.1; done
 sleep 0.5
 kill -INT "$pid"
 wait "$pid"; rc=$?

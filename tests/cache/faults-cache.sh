@@ -242,7 +242,7 @@ like "$out" "checked [0-9]+ entries: 0 damaged" "and says so"
 # 7. A hung stap: --build-timeout (and build-timeout: in config.yaml) stops
 # it, its process group is killed, nothing is cached or left half-written.
 alive() { kill -0 "$(cat "$1/pid")" 2>/dev/null || kill -0 "$(cat "$1/child")" 2>/dev/null; }
-gone_within() { for _ in $(seq 50); do alive "$1" || return 0; sleep 0.1; done; return 1; }
+gone_within() { for _ in $(seq 3000); do alive "$1" || return 0; sleep 0.1; done; return 1; }
 n_before=$(count_entries "$cache")
 for mode in plain ignore; do
 	h=$T/hang-$mode; mkdir -p "$h"
@@ -253,7 +253,7 @@ for mode in plain ignore; do
 	is "$rc" 1 "a hung stap ($mode SIGTERM) is stopped by --build-timeout 2: exit status 1"
 	is "$out" "" "no path printed"
 	like "$(cat "$T/err")" "did not finish within 2 s.*--build-timeout SECONDS.*build-timeout:" "a clear error naming the option and the config key"
-	ok "$([ "$el" -le 12 ]; echo $?)" "within seconds of the limit (took ${el} s)"
+	ok "$([ "$rc" != 124 ] && [ "$el" -le 55 ]; echo $?)" "by the limit, not by timeout(1)'s 60 s (took ${el} s)"
 	gone_within "$h"; ok $? "stap and the process in its group are gone"
 	is "$(leftovers "$cache")" 0 "no staging left"
 done
@@ -263,7 +263,7 @@ h=$T/hang-other; mkdir -p "$h"
 FAKE_STAP_HANG=$h timeout 120 "$STAPCACHE" -p4 -r "$KREL" -e 'probe begin { printf("held\n") exit() }' \
 	>/dev/null 2>&1 &
 holder=$!
-for _ in $(seq 100); do [ -s "$h/pid" ] && break; sleep 0.1; done
+for _ in $(seq 3000); do [ -s "$h/pid" ] && break; sleep 0.1; done
 t0=$SECONDS
 out=$(timeout 60 "$STAPCACHE" --build-timeout 2 -p4 -r "$KREL" \
 	-e 'probe begin { printf("held\n") exit() }' 2>"$T/err"); rc=$?
@@ -271,7 +271,7 @@ el=$((SECONDS - t0))
 is "$rc" 1 "a request waiting for another's hung build gives up after --build-timeout"
 like "$(cat "$T/err")" "another stapcache has been building .* for over 2 s.*--build-timeout.*fuser" \
 	"saying so, with the option and how to find the holder"
-ok "$([ "$el" -le 12 ]; echo $?)" "within seconds of the limit (took ${el} s)"
+ok "$([ "$rc" != 124 ] && [ "$el" -le 55 ]; echo $?)" "by the limit, not by timeout(1)'s 60 s (took ${el} s)"
 kill -TERM "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
 gone_within "$h"; ok $? "the holder, stopped, leaves no stap behind"
 [ "$(leftovers "$cache")" = 0 ] || diag "left in $cache/tmp: $(ls -la "$cache/tmp" | tr '\n' ' ')"

@@ -129,7 +129,8 @@ like "$out" "^stapcache: cannot read script nosuch\.stp: No such file or directo
 cmds=$("$STAPCACHE" __complete commands)
 help=$("$STAPCACHE" --help)
 for c in $cmds cache\ stats cache\ list cache\ check cache\ prune cache\ clear cache\ zero \
-	host\ self host\ list host\ add host\ remove host\ refresh host\ accept; do
+	host\ self host\ list host\ add host\ remove host\ refresh host\ accept \
+	signing-key\ generate signing-key\ show; do
 	# shellcheck disable=SC2086
 	out=$("$STAPCACHE" $c --help 2>"$T/err"); rc=$?
 	is "$rc:$(wc -c <"$T/err")" "0:0" "stapcache $c --help: exit 0, nothing on stderr"

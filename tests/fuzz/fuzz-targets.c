@@ -26,10 +26,16 @@ static void same_target(const struct sc_target *b, const struct sc_target *t)
 	    !same(b->kernel, t->kernel) || !same(b->arch, t->arch) ||
 	    !same(b->cpu, t->cpu) || !same(b->build_tree, t->build_tree) ||
 	    !same(b->runtime, t->runtime) || !same(b->sysroot, t->sysroot) ||
-	    b->ngroups != t->ngroups)
+	    b->ngroups != t->ngroups || !same(b->lockdown, t->lockdown) ||
+	    !same(b->sig_enforce, t->sig_enforce) ||
+	    !same(b->secure_boot, t->secure_boot) || !b->signers != !t->signers ||
+	    b->nsigners != t->nsigners)
 		abort();
 	for (size_t i = 0; i < t->ngroups; i++)
 		if (!same(b->groups[i], t->groups[i]))
+			abort();
+	for (size_t i = 0; i < t->nsigners; i++)
+		if (!same(b->signers[i], t->signers[i]))
 			abort();
 }
 

@@ -159,7 +159,7 @@ with open(sys.argv[2], 'ab', buffering=0) as f:
 EOF
 	AUTH_LOG_PID=$!
 	at_exit "kill $AUTH_LOG_PID 2>/dev/null"
-	for _ in $(seq 50); do [ -S "$T/log.sock" ] && return 0; sleep 0.1; done
+	for _ in $(seq 3000); do [ -S "$T/log.sock" ] && return 0; sleep 0.1; done
 	return 1
 }
 

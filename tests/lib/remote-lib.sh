@@ -54,15 +54,18 @@ RUNNER
 chmod +x "$R/bin/staprun-auth"
 ln -s staprun-auth "$R/bin/staprun"
 # The targets report the test kernel as theirs (module builds need its headers);
-# $R/krel.PORT overrides it for the sshd on PORT (SSH_CONNECTION's 4th field).
+# $R/krel.PORT overrides it for the sshd on PORT (SSH_CONNECTION's 4th field),
+# and $R/arch.PORT what uname -m says there.
 cat > "$R/bin/uname" <<UNAME
 #!/bin/sh
-if [ "\${1:-}" = -r ]; then
-	set -- \$SSH_CONNECTION
+opt=\${1:-}
+set -- \$SSH_CONNECTION
+if [ "\$opt" = -r ]; then
 	if [ -f "$R/krel.\$4" ]; then cat "$R/krel.\$4"; else echo "\$FAKE_KREL"; fi
 	exit 0
 fi
-exec /bin/uname "\$@"
+if [ "\$opt" = -m ] && [ -f "$R/arch.\$4" ]; then cat "$R/arch.\$4"; exit 0; fi
+exec /bin/uname \$opt
 UNAME
 chmod +x "$R/bin/uname"
 
@@ -98,7 +101,7 @@ CFG
 	# shellcheck disable=SC2086
 	${SSHD_NETNS:+ip netns exec "$SSHD_NETNS"} ${SSHD_WRAP:-} /usr/sbin/sshd -D -e -f "$d/config" $args 2>>"$d/log" &
 	_sshd_pids="$_sshd_pids $!"
-	for i in $(seq 50); do
+	for i in $(seq 3000); do
 		${SSHD_NETNS:+ip netns exec "$SSHD_NETNS"} \
 			bash -c "exec 3<>/dev/tcp/${SSHD_ADDR:-127.0.0.1}/$1" 2>/dev/null && return 0
 		sleep 0.1

@@ -69,8 +69,8 @@ stampede() {
 	for m in "$@"; do sha256sum < "$(cat "$T/$m.out")"; done | sort -u | wc -l | tr -d ' '
 }
 
-wait_port() {  # wait_port PORT: until something accepts there (10 s at most)
-	for _ in $(seq 100); do
+wait_port() {  # wait_port PORT: until something accepts there (300 s at most)
+	for _ in $(seq 3000); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
 		sleep 0.1
 	done
@@ -148,14 +148,23 @@ CONF
 }
 stop_nginx() { kill "$NGINX_PID" 2>/dev/null; wait "$NGINX_PID" 2>/dev/null; }
 
-# start_listener hang|garbage: a TCP server on a free port that accepts and
-# never answers, or answers every connection with bytes that are neither
-# HTTP nor RESP and closes. Prints the port.
+# start_listener hang|garbage|drip: a TCP server on a free port that accepts
+# and never answers, or answers every connection with bytes that are neither
+# HTTP nor RESP and closes, or answers a request with the start of a long
+# RESP bulk string and then one byte every 0.2 s (under any read timeout,
+# never done). Prints the port.
 start_listener() {
 	local f=$T/listener-$1.port
 	python3 -c '
-import socket, sys, time
+import socket, sys, threading, time
 mode = sys.argv[1]
+def drip(c):
+    try:
+        c.recv(65536); c.sendall(b"$1000000\r\n")
+        while True:
+            time.sleep(0.2); c.sendall(b"x")
+    except OSError:
+        pass
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", 0)); s.listen(64)
 print(s.getsockname()[1]); sys.stdout.flush()
@@ -169,11 +178,13 @@ while time.time() < end:
         except OSError:
             pass
         c.close()
+    elif mode == "drip":
+        threading.Thread(target=drip, args=(c,), daemon=True).start()
     else:
         held.append(c)
 ' "$1" > "$f" &
 	at_exit "kill $! 2>/dev/null"
-	for _ in $(seq 50); do [ -s "$f" ] && break; sleep 0.1; done
+	for _ in $(seq 3000); do [ -s "$f" ] && break; sleep 0.1; done
 	cat "$f"
 }
 
@@ -188,7 +199,7 @@ start_redis() {
 	redis-server "$T/redis/redis.conf" > "$T/redis/log" 2>&1 &
 	REDIS_PID=$!
 	at_exit "kill $REDIS_PID 2>/dev/null"
-	for _ in $(seq 50); do
+	for _ in $(seq 3000); do
 		redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && return 0
 		sleep 0.1
 	done

@@ -161,6 +161,22 @@ echo 6.1.0-2-amd64 > "$R/krel.$PA"
 out=$($STAPCACHE host refresh new); like "$out" "new: kernel $KREL -> 6.1.0-2-amd64" "host refresh notices a new kernel"
 like "$($STAPCACHE host list)" "^new .*6\\.1\\.0-2-amd64" "host refresh saved it"
 rm "$R/krel.$PA"
+# What a target reports is checked before it is saved or used (issue 19): an
+# arch that would reach stap's command line, a release that names a path.
+cp "$KH" "$T/kh.before"
+for bad in "arch:x86_64\$(touch $T/pwned)" "arch:x86_64 -B evil" "krel:../../../tmp" \
+	"krel:6.1.0-2-amd64 --x" "krel:-r"; do
+	echo "${bad#*:}" > "$R/${bad%%:*}.$PA"
+	$STAPCACHE host add evil "ssh:root@127.0.0.1:$PA:auth" >/dev/null 2>"$T/err"; st=$?
+	is "$st" 1 "host add, the target reporting ${bad%%:*} '${bad#*:}': refused"
+	like "$(cat "$T/err")" "evil: refusing what it reports as its (architecture|kernel release).*nothing was saved" \
+		"  saying what and why"
+	$STAPCACHE host refresh new >/dev/null 2>"$T/err"; st=$?
+	is "$st" 1 "  host refresh too"
+	cmp -s "$KH" "$T/kh.before"; ok $? "  known_hosts unchanged"
+	rm "$R/${bad%%:*}.$PA"
+done
+[ ! -e "$T/pwned" ]; ok $? "nothing the target reported ran anywhere"
 $STAPCACHE host remove new; st=$?
 is "$st" 0 "host remove"
 if grep -q 'name: new' "$KH"; then ok 1 "host remove took it out"; else ok 0 "host remove took it out"; fi

@@ -28,7 +28,7 @@ python3 -c 'import socket,sys,time
 s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); time.sleep(120)' "$PS" &
 silent_pid=$!
-for i in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PS") 2>/dev/null && break; sleep 0.1; done
+for i in $(seq 3000); do (exec 3<>"/dev/tcp/127.0.0.1/$PS") 2>/dev/null && break; sleep 0.1; done
 at_exit "kill $silent_pid 2>/dev/null"
 target silent "ssh:root@127.0.0.1:$PS:auth"
 
@@ -38,36 +38,41 @@ ok $? "the module is built (or in the shared cache)"
 
 args=()
 for i in $(seq 14); do args+=(-T "t$i"); done
+# The silent target holds its connection until this test lets it go (its
+# server is killed); the good ones must all finish while it is held: they
+# run at once, not one after another (14 x 2 s). Waited for as events (the
+# lines in the output, the process still there), with a generous ceiling.
 t0=$(date +%s.%N)
-$STAPCACHE "${args[@]}" -T refusing -T dead -T silent --connect-timeout 40 \
-	-e "$SCRIPT" -G sleep=2 >"$T/out" 2>"$T/err"; st=$?
+$STAPCACHE "${args[@]}" -T refusing -T dead -T silent --connect-timeout 600 \
+	-e "$SCRIPT" -G sleep=2 >"$T/out" 2>"$T/err" &
+run=$!
+for i in $(seq 3000); do
+	[ "$(grep -c '^t[0-9]*: tick 1$' "$T/out")" = 14 ] && break
+	kill -0 "$run" 2>/dev/null || break
+	sleep 0.1
+done
+is "$(grep -c '^t[0-9]*: tick 1$' "$T/out")" 14 "every good target streamed its output, prefixed"
+kill -0 "$run" 2>/dev/null
+ok $? "... while the silent target still held the run: they were not held by it"
+kill "$silent_pid" 2>/dev/null
+wait "$run"; st=$?
 t1=$(date +%s.%N)
 is "$st" 1 "17 targets, some failing: exit status 1"
-is "$(grep -c '^t[0-9]*: tick 1$' "$T/out")" 14 "every good target streamed its output, prefixed"
 is "$(grep -Ec '^t[0-9]+ +[^ ]+ +0 +[0-9.]+ +[0-9]+ +ok$' "$T/err")" 14 "summary: 14 ok rows"
 like "$(cat "$T/err")" "^refusing +[^ ]+ +255 .* connect$" "summary: the refusing target"
 like "$(cat "$T/err")" "refusing: refused: 127.0.0.1:$PB is not in" "the refusing target is reported"
 like "$(cat "$T/err")" "dead: cannot connect to 127.0.0.1" "the dead target is reported"
 like "$(cat "$T/err")" "silent: cannot connect" "the silent target is reported"
 like "$(cat "$T/err")" "^TARGET +KERNEL +STATUS +SECONDS +LINES" "a summary table on stderr"
-# Not a benchmark: margins wide enough for a loaded machine (at load 35 on 2
-# cores the slowest good target took 17 s). The silent target waits out its
-# 40 s timeout; one after another the runs would need 14 x 2 s more.
 sed 's/^/#   /' "$T/err" | grep -E 'silent|dead|refusing' | head -8
-slowest_good=$(awk '$1 ~ /^t[0-9]+$/ && $NF == "ok" { if ($4 > m) m = $4 } END { print m + 0 }' "$T/err")
-silent=$(awk '$1 == "silent" { print $4 }' "$T/err")
-diag "fan-out to 17 targets: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s; slowest good target $slowest_good s; silent $silent s"
-awk -v g="$slowest_good" -v s="$silent" 'BEGIN { exit !(g < s) }'
-ok $? "the good targets finished before the silent one timed out (not held by it)"
-awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 62) }'
-ok $? "all at once: well under the 68 s that one after another would take"
+diag "fan-out to 17 targets: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
 is "$(remote_leftovers)" 0 "no temp dir left on any target"
 
 # Ctrl-C: the remote run is stopped (the runner gets TERM) and cleaned up.
 rm -f "$R/log/"*
 $STAPCACHE -T t1 -T t2 -e "$SCRIPT" -G sleep=60 >"$T/out" 2>"$T/err" &
 pid=$!
-for i in $(seq 100); do [ "$(cat "$R/log/started" 2>/dev/null | wc -l)" -ge 2 ] && break; sleep 0.1; done
+for i in $(seq 3000); do [ "$(cat "$R/log/started" 2>/dev/null | wc -l)" -ge 2 ] && break; sleep 0.1; done
 kill -INT "$pid"
 wait "$pid"; st=$?
 is "$st" 130 "Ctrl-C: stapcache exits 130"
@@ -78,10 +83,10 @@ is "$(remote_leftovers)" 0 "Ctrl-C: the remote temp dirs are gone"
 rm -f "$R/log/"*
 $STAPCACHE -T t3 -e "$SCRIPT" -G sleep=60 >"$T/out" 2>"$T/err" &
 pid=$!
-for i in $(seq 100); do [ -s "$R/log/started" ] && break; sleep 0.1; done
+for i in $(seq 3000); do [ -s "$R/log/started" ] && break; sleep 0.1; done
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null
-for i in $(seq 100); do [ -s "$R/log/stopped" ] && [ "$(remote_leftovers)" = 0 ] && break; sleep 0.1; done
+for i in $(seq 3000); do [ -s "$R/log/stopped" ] && [ "$(remote_leftovers)" = 0 ] && break; sleep 0.1; done
 like "$(cat "$R/log/stopped" 2>/dev/null)" "stopped by TERM" "SIGKILLed client: the remote runner was stopped"
 is "$(remote_leftovers)" 0 "SIGKILLed client: the remote temp dir is gone"
 

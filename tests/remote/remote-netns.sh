@@ -76,10 +76,10 @@ is "$(grep -Ec '^[abc] +[^ ]+ +0 +[0-9.]+ +[0-9]+ +ok$' "$T/err")" 3 "summary: t
 # b's link goes down mid-run: no RST, no FIN, nothing. b fails after its
 # --io-timeout; a and c are not held; when the link is back, b stops its run.
 rm -f "$R/log/"*
-(for i in $(seq 150); do [ "$(cat "$R/log/started" 2>/dev/null | wc -l)" -ge 3 ] && break; sleep 0.1; done
+(for i in $(seq 3000); do [ "$(cat "$R/log/started" 2>/dev/null | wc -l)" -ge 3 ] && break; sleep 0.1; done
 	ip netns exec "${P}hb" ip link set eth0 down
 	# Back once stapcache has given up on b, while b's runner still runs.
-	for i in $(seq 300); do grep -q '^stapcache: b: ' "$T/err" && break; sleep 0.1; done
+	for i in $(seq 3000); do grep -q '^stapcache: b: ' "$T/err" && break; sleep 0.1; done
 	ip netns exec "${P}hb" ip link set eth0 up) &
 cutter=$!
 inc "$STAPCACHE" -T a -T b -T c --io-timeout 3 -e "$SCRIPT" -G sleep=25 \
@@ -95,7 +95,7 @@ diag "b gave up after $b_secs s, a finished after $a_secs s"
 awk -v b="$b_secs" -v a="$a_secs" 'BEGIN { exit !(b < a) }'
 ok $? "b was given up on before a's run ended (25 s): it held nobody"
 wait "$cutter"
-for i in $(seq 600); do [ "$(left b)" = 0 ] && grep -q "stopped by TERM" "$R/log/stopped" 2>/dev/null && break; sleep 0.1; done
+for i in $(seq 3000); do [ "$(left b)" = 0 ] && grep -q "stopped by TERM" "$R/log/stopped" 2>/dev/null && break; sleep 0.1; done
 like "$(cat "$R/log/stopped" 2>/dev/null)" "stopped by TERM" "b: link back: its runner was stopped"
 is "$(left b)" 0 "b: link back: its temp dir is removed"
 for h in a c; do is "$(left "$h")" 0 "$h: no temp dir left"; done

@@ -87,13 +87,13 @@ on_tty() {
 	exec 7>"$T/in"
 	( while kill -0 $sp 2>/dev/null; do ps -eo args >> "$T/$name.ps"; sleep 0.1; done ) &
 	local pp=$!
-	for i in $(seq 300); do
+	for i in $(seq 3000); do
 		grep -q "sudo password on the targets" "$T/$name.out" && break
 		kill -0 $sp 2>/dev/null || break
 		sleep 0.1
 	done
 	[ -n "$pw" ] && printf '%s\r' "$pw" >&7
-	for i in $(seq 600); do kill -0 $sp 2>/dev/null || break; sleep 0.1; done
+	for i in $(seq 3000); do kill -0 $sp 2>/dev/null || break; sleep 0.1; done
 	kill $sp 2>/dev/null
 	wait $sp
 	exec 7>&-
@@ -150,15 +150,15 @@ on_tty_bg() {
 	exec 7>"$T/in"
 }
 on_tty_bg "$STAPCACHE -T s1 -e '$SCRIPT' -G sleep=60"
-for i in $(seq 300); do grep -q "sudo password" "$T/bg.out" && break; sleep 0.1; done
+for i in $(seq 3000); do grep -q "sudo password" "$T/bg.out" && break; sleep 0.1; done
 printf '%s\r' "$PW1" >&7
-for i in $(seq 300); do [ -s "$R/log/started" ] && break; sleep 0.1; done
+for i in $(seq 3000); do [ -s "$R/log/started" ] && break; sleep 0.1; done
 ok "$( [ -s "$R/log/started" ]; echo $?)" "a long run started through sudo"
 printf '\003' >&7
-for i in $(seq 300); do kill -0 $BG 2>/dev/null || break; sleep 0.1; done
+for i in $(seq 3000); do kill -0 $BG 2>/dev/null || break; sleep 0.1; done
 kill -0 $BG 2>/dev/null; isnt "$?" 0 "Ctrl-C on the terminal ends stapcache"
 kill $BG 2>/dev/null; wait $BG; exec 7>&-
-for i in $(seq 300); do [ "$(remote_leftovers)" = 0 ] && break; sleep 0.1; done
+for i in $(seq 3000); do [ "$(remote_leftovers)" = 0 ] && break; sleep 0.1; done
 like "$(cat "$R/log/stopped")" "stopped by TERM" "the runner under sudo was stopped"
 left=$(remote_leftovers)
 is "$left" 0 "and its temp dir removed"

@@ -421,7 +421,8 @@ static void test_load(void)
 	p = sc_strdupf("%s/etc/systemtap/authorized_probes.d/50-fifo", root);
 	if (mkfifo(p, 0600) < 0)
 		printf("# mkfifo failed\n");
-	load_refused("50-fifo: not a regular file", "a FIFO drop-in (without blocking)");
+	load_refused("50-fifo: a FIFO, not a regular file",
+		     "a FIFO drop-in (without blocking)");
 	unlink(p);
 	free(p);
 

@@ -6,8 +6,10 @@
 # runs nothing: no module is ever loaded, and the next connection leaves no
 # temp dir. A connection reset, stalled or corrupted mid-run leaves no module
 # loaded: the wrapper sees the connection go and TERMs staprun-auth, which
-# unloads it. And a probe that prints nothing for longer than --io-timeout is
-# not mistaken for a hung target (dropbear answers the liveness probe).
+# unloads it. A stalled upload whose connection stays open on the target's
+# side is ended there too. And a probe that prints nothing for longer than
+# --io-timeout is not mistaken for a hung target (dropbear answers the
+# liveness probe).
 . "$top_srcdir/tests/lib/testlib.sh"
 . "$top_srcdir/tests/vm/vmtest.sh"
 require_stap
@@ -37,7 +39,7 @@ proxy() {
 	"$PROXY" --to "127.0.0.1:$VM_PORT" --port-file "$T/port.$name" --log "$T/plog.$name" "$@" &
 	PPX=$!
 	at_exit "kill $PPX 2>/dev/null"
-	for i in $(seq 100); do [ -s "$T/port.$name" ] && break; sleep 0.1; done
+	for i in $(seq 3000); do [ -s "$T/port.$name" ] && break; sleep 0.1; done
 	printf '[127.0.0.1]:%s %s\n' "$(cat "$T/port.$name")" "$hostkey" >>"$HOME/.ssh/known_hosts"
 	printf -- '- name: %s\n  execute: ssh:scuser@127.0.0.1:%s:auth\n  kernel: %s\n  arch: x86_64\n  cpu: qemu64\n' \
 		"$name" "$(cat "$T/port.$name")" "$rel" >>"$XDG_CONFIG_HOME/stapcache/known_hosts"
@@ -93,6 +95,25 @@ for f in reset stall; do
 	ok $? "$name: the next connection runs"
 	is "$(leftovers)" 0 "$name: no temp dir left in the guest after it"
 done
+
+# Stalled mid-upload, and the target's side held open after stapcache gave
+# up (a client that vanished: its FIN never reaches the target; issue 19):
+# the stage script's own bound (no byte for 2 x --io-timeout) ends head -c
+# and removes the private dir, while the connection is still open.
+heads() { vm_ssh root 'ps | grep -c "[h]ead -c"' </dev/null | tr -d ' '; }
+proxy heldup --stall "$MID" up --hold
+launch heldup -e "$TICKER"
+finish heldup
+is "$st" 255 "heldup: stapcache fails (255), it does not hang"
+fired heldup
+for i in $(seq 300); do grep -q "server held" "$T/plog.heldup" && break; sleep 0.2; done
+grep -q "server held" "$T/plog.heldup"; ok $? "heldup: the proxy holds the target's side open"
+for i in $(seq 300); do [ "$(leftovers)" = 0 ] && [ "$(heads)" = 0 ] && break; sleep 0.2; done
+is "$(leftovers)" 0 "heldup: the target removed its private dir (and its .part) on its own"
+is "$(heads)" 0 "heldup: no head -c left blocked"
+! grep -q "conn 1 closed" "$T/plog.heldup"; ok $? "heldup: while the connection was still open"
+is "$(runners)" 0 "heldup: staprun-auth never ran"
+kill "$PPX" 2>/dev/null
 
 # Killed (reset), stalled or corrupted mid-run, while the module ticks:
 # staprun-auth is TERMed by the wrapper and unloads it.

@@ -19,11 +19,24 @@
 #                      <srcdir>/build/staprun-auth/staprun-auth.
 #                      VM_STAPRUN_AUTH= (set, empty) builds without it.
 #                      VM_KERNEL_RELEASE=REL pins the guest's kernel.
+#                      With VM_SECURE_BOOT=1, also the Secure Boot guest's
+#                      parts (tests/vm/build-sb; its test signing key is
+#                      made with $VM_MODSIGN_TOOL, or the first existing of
+#                      $abs_top_builddir/tests/vm/modsign-tool and
+#                      <srcdir>/build/tests/vm/modsign-tool).
 #   vm_start           vm_build, boot, wait for SSH. Sets and exports
 #                      VM_RUNDIR VM_PORT VM_PID VM_REL VM_SSH_CONFIG
 #                      VM_KNOWN_HOSTS_YAML (stapcache target "testvm",
 #                      execute ssh:scuser@127.0.0.1:PORT:auth) and VM_HOME
 #                      (a HOME whose .ssh/ has the key, known_hosts, config).
+#                      VM_SECURE_BOOT=1 in the environment: the Secure Boot
+#                      guest instead (UEFI Secure Boot on, the kernel locked
+#                      down, module signatures enforced), target "testvm-sb"
+#                      in VM_KNOWN_HOSTS_YAML, and VM_SIGNING_KEY exported:
+#                      the directory of the module-signing key enrolled in
+#                      its db (module-signing-key.pem, mode 0600, and
+#                      module-signing-cert.pem/.der; common/modsign.h), which
+#                      sc_modsign_key_load and `bless --sign` take as it is.
 #   vm_ssh USER CMD... run CMD in the guest as USER (words joined by spaces
 #                      and run by the guest's /bin/sh, as with ssh); stdin
 #                      is passed on (use </dev/null inside read loops).
@@ -42,7 +55,8 @@
 # vm_ssh/vm_scp_* run ssh in the background and wait for it, so a signal to
 # the test script is handled at once rather than after ssh returns.
 #
-# Other knobs: VM_OUT (guest build dir, default tests/vm/out), VM_KEEP=1,
+# Other knobs: VM_OUT (guest build dir: make check sets the build tree's
+# tests/vm/out, so that no test writes into the source tree; default tests/vm/out), VM_KEEP=1,
 # and run-guest's VM_ACCEL, VM_MEM, VM_SMP, VM_BOOT_TIMEOUT, VM_APPEND.
 #
 # VM_DEBIAN=13: the Debian 13 guest instead, everything else the same. Its
@@ -101,6 +115,18 @@ vm_build() {
 		set -- "$@" --kernel-release "$VM_KERNEL_RELEASE"
 	fi
 	[ -n "$_vm_auth" ] && set -- "$@" --staprun-auth "$_vm_auth"
+	if [ "${VM_SECURE_BOOT:-0}" = 1 ]; then
+		set -- "$@" --secure-boot
+		_vm_tool=${VM_MODSIGN_TOOL:-}
+		if [ -z "$_vm_tool" ]; then
+			for _vm_c in "${abs_top_builddir:-/nonexistent}/tests/vm/modsign-tool" \
+				"${top_builddir:-/nonexistent}/tests/vm/modsign-tool" \
+				"$VM_DIR/../../build/tests/vm/modsign-tool"; do
+				if [ -x "$_vm_c" ]; then _vm_tool=$_vm_c; break; fi
+			done
+		fi
+		[ -n "$_vm_tool" ] && set -- "$@" --modsign-tool "$_vm_tool"
+	fi
 	"$VM_DIR/build-guest" "$@"
 }
 
@@ -153,7 +179,9 @@ vm_start() {
 	_vm_install_traps || return 1
 	VM_RUNDIR=$(mktemp -d "${VM_RUN_BASE:-${TMPDIR:-/tmp}}/stapcache-vm.XXXXXX") || return 1
 	export VM_RUNDIR
-	"$VM_DIR/run-guest" start --out "$VM_OUT" --rundir "$VM_RUNDIR" --watch-pid $$ >/dev/null &
+	set -- start --out "$VM_OUT" --rundir "$VM_RUNDIR" --watch-pid $$
+	[ "${VM_SECURE_BOOT:-0}" = 1 ] && set -- "$@" --secure-boot
+	"$VM_DIR/run-guest" "$@" >/dev/null &
 	_vm_bg=$!
 	wait "$_vm_bg" || {
 		_vm_st=$?
@@ -166,7 +194,9 @@ vm_start() {
 	}
 	_vm_bg=
 	. "$VM_RUNDIR/env"
-	export VM_PORT VM_PID VM_REL VM_SSH_CONFIG VM_KNOWN_HOSTS_YAML VM_HOME
+	export VM_PORT VM_PID VM_REL VM_SSH_CONFIG VM_KNOWN_HOSTS_YAML VM_HOME VM_BOOT_SECONDS
+	[ "${VM_SECURE_BOOT:-0}" = 1 ] && export VM_SIGNING_KEY
+	return 0
 }
 
 vm_cleanup() {

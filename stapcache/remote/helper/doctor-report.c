@@ -5,11 +5,15 @@
  * --check lines; here each host is asked, in one shell round trip (over SSH
  * for a target, /bin/sh for this host), what decides whether it can run a
  * probe: module support and what refuses unsigned modules (lockdown,
- * module.sig_enforce, IMA appraisal, modules_disabled), the runner and its
- * mode, and the trust of authorized_probes, checked the way staprun-auth
- * checks it (common/policy.c: every directory on the path owned by root and
- * not writable by group or others, unless sticky; the policy's own directory,
- * files and drop-ins strictly). The probe only reads; nothing is changed.
+ * module.sig_enforce, IMA appraisal, modules_disabled), Secure Boot and
+ * whether the configured module-signing key is among the certificates its
+ * UEFI db and MOK list hold (remote/hostfacts.c), the runner and its mode,
+ * and the trust of authorized_probes, checked by the rules staprun-auth
+ * applies (common/policy.h; the shell functions of policy-sh.c: every
+ * directory on the path owned by root and not writable by group or others,
+ * unless sticky; the policy's own directory, files and drop-ins strictly, and
+ * none of them a symlink, FIFO or device). The probe only reads; nothing is
+ * changed.
  */
 #include "build-config.h"
 
@@ -24,13 +28,19 @@
 
 #include "remote/helper/doctor-report.h"
 #include "common/fsutil.h"
+#include "common/policy.h"
 #include "core/cmdopt.h"
 #include "remote/helper/helper.h"
 #include "common/spawn.h"
 #include "remote/helper/ssh.h"
+#include "remote/hostfacts.h"
 #include "remote/targets.h"
+#include "sign/signer.h"
 
-/* key=value lines; the policy checks print "policy=ok N" or "policy=bad WHY". */
+/*
+ * key=value lines; the policy checks print "policy=ok N" or "policy=bad WHY".
+ * Sent after sc_policy_trust_sh() (probe_text()).
+ */
 static const char probe_script[] =
 	"echo \"release=$(uname -r)\"; "
 	"if [ -e /proc/modules ]; then echo modules=yes; else echo modules=no; fi; "
@@ -53,22 +63,15 @@ static const char probe_script[] =
 	"echo \"runner.$r=$p $1 $3\"; done; "
 	"d=$(staprun-auth --help 2>/dev/null | sed -n 's,^ *\\(/.*\\)/authorized_probes$,\\1,p' "
 	"| head -n 1); echo \"policy_dir=$d\"; [ -n \"$d\" ] || exit 0; "
-	"bad=; chk() { set -- \"$1\" \"$2\" \"$3\" $(ls -ldn \"$1\" 2>/dev/null); "
-	"[ -n \"$4\" ] || { bad=\"cannot stat $1\"; return; }; "
-	"case $4 in \"$2\"*) ;; *) bad=\"$1 is not a regular file\"; [ $2 = d ] && "
-	"bad=\"$1 is not a directory (or is a symlink)\"; return;; esac; "
-	"[ \"$6\" = 0 ] || { bad=\"$1 is owned by uid $6, not by root\"; return; }; "
-	"case $4 in ?????w*|????????w*) case $4 in *t|*T) [ $3 = 1 ] || return 0;; esac; "
-	"bad=\"$1 is writable by group or others ($4)\";; esac; }; "
-	"chk / d 0; x=; for c in $(echo \"${d#/}\" | tr / ' '); do x=$x/$c; "
-	"[ -z \"$bad\" ] || break; if [ \"$x\" = \"$d\" ]; then chk \"$x\" d 1; "
-	"else chk \"$x\" d 0; fi; done; "
-	"n=0; if [ -z \"$bad\" ] && [ -e \"$d/authorized_probes\" ]; then chk "
-	"\"$d/authorized_probes\" - 1; n=$(grep -c '^ *sha256:' \"$d/authorized_probes\" "
-	"2>/dev/null); fi; "
-	"if [ -z \"$bad\" ] && [ -e \"$d/authorized_probes.d\" ]; then chk "
-	"\"$d/authorized_probes.d\" d 1; for f in \"$d\"/authorized_probes.d/*; do "
-	"[ -e \"$f\" ] && [ -z \"$bad\" ] && chk \"$f\" - 1; done; fi; "
+	/* policy.h's rules, as sc_policy_trust_sh() has the shell apply them */
+	"bad=; sc_trust_walk \"$d\" || bad=$why; n=0; p=$d/authorized_probes; "
+	"if [ -z \"$bad\" ] && { [ -e \"$p\" ] || [ -L \"$p\" ]; }; then "
+	"sc_trust \"$p\" f 1 || bad=$why; "
+	"[ -n \"$bad\" ] || n=$(grep -c '^ *sha256:' \"$p\" 2>/dev/null); fi; p=$p.d; "
+	"if [ -z \"$bad\" ] && { [ -e \"$p\" ] || [ -L \"$p\" ]; }; then "
+	"sc_trust \"$p\" d 1 || bad=$why; for x in \"$p\"/*; do [ -z \"$bad\" ] || break; "
+	"sc_policy_skipped \"${x##*/}\" && continue; { [ -e \"$x\" ] || [ -L \"$x\" ]; } && "
+	"{ sc_trust \"$x\" f 1 || bad=$why; }; done; fi; "
 	"if [ -n \"$bad\" ]; then echo \"policy=bad $bad\"; else echo \"policy=ok ${n:-0}\"; fi";
 
 struct check {
@@ -135,9 +138,7 @@ static void judge_modules(struct report *rp, const char *sec, const char *out)
 	char *mods = get(out, "modules"), *dis = get(out, "modules_disabled"),
 	     *lock = get(out, "lockdown"), *sig = get(out, "sig_enforce"),
 	     *ima = get(out, "ima"), why[1024] = "", *d;
-	const char *fix =
-		"sign the module with a key this kernel trusts, or boot without "
-		"that setting";
+	const char *fix = "boot without that setting";
 
 	if (strcmp(mods, "yes") != 0) {
 		add(rp, sec, "modules", 0,
@@ -151,14 +152,7 @@ static void judge_modules(struct report *rp, const char *sec, const char *out)
 		snprintf(why + strlen(why), sizeof(why) - strlen(why),
 			 "%skernel.modules_disabled is 1 (no module loads until reboot)",
 			 *why ? "; " : "");
-	if (!strcmp(lock, "integrity") || !strcmp(lock, "confidentiality"))
-		snprintf(why + strlen(why), sizeof(why) - strlen(why),
-			 "%skernel lockdown (%s) refuses unsigned modules",
-			 *why ? "; " : "", lock);
-	if (!strcmp(sig, "Y") || !strcmp(sig, "1"))
-		snprintf(why + strlen(why), sizeof(why) - strlen(why),
-			 "%smodule.sig_enforce=1 refuses unsigned modules",
-			 *why ? "; " : "");
+	/* lockdown and module.sig_enforce: judge_signing (a signed variant loads) */
 	if (!strcmp(ima, "module-check"))
 		snprintf(why + strlen(why), sizeof(why) - strlen(why),
 			 "%sIMA appraisal (func=MODULE_CHECK) refuses unsigned modules",
@@ -170,8 +164,14 @@ static void judge_modules(struct report *rp, const char *sec, const char *out)
 					"kernel.modules_disabled)"
 				      : fix);
 	} else {
-		d = sc_strdupf("loadable (lockdown %s, module.sig_enforce %s, IMA appraisal "
-			       "of modules %s)",
+		bool signed_only = !strcmp(lock, "integrity") ||
+				   !strcmp(lock, "confidentiality") ||
+				   !strcmp(sig, "Y") || !strcmp(sig, "1");
+
+		d = sc_strdupf("loadable%s (lockdown %s, module.sig_enforce %s, IMA "
+			       "appraisal of modules %s)",
+			       signed_only ? " when signed by a key it trusts (below)"
+					   : "",
 			       lock, sig,
 			       !strcmp(ima, "unreadable") ? "unknown (policy "
 							    "not readable)"
@@ -185,6 +185,82 @@ out:
 	free(lock);
 	free(sig);
 	free(ima);
+}
+
+/* The configured module-signing key, as the frontend names it (--signer ...). */
+struct signer {
+	const char *fp, *key, *cert;
+};
+
+/*
+ * Module signatures (issue 20): the Secure Boot and lockdown state, and,
+ * where the kernel loads only signed modules, whether the configured signer
+ * is among the certificates its UEFI db and MOK list hold.
+ */
+static void judge_signing(struct report *rp, const char *sec, const char *out,
+			  const struct signer *sg)
+{
+	struct sc_target f = {0};
+	char *why, *d, *fix = NULL, fp[SC_SIGNER_SHORT_LEN + 1] = "";
+	const char *where = *sec ? sec : "this host", *name = *sec ? sec : "HOST";
+	int trust;
+
+	(void)sc_hostfacts_apply(out, &f);
+	why = sc_target_enforcement(&f);
+	d = sc_strdupf("Secure Boot %s, lockdown %s, module.sig_enforce %s%s",
+		       f.secure_boot ? f.secure_boot : "unknown",
+		       f.lockdown ? f.lockdown : "unknown (no securityfs)",
+		       f.sig_enforce ? f.sig_enforce : "unknown",
+		       *why ? ": only signed modules load" : "");
+	add(rp, sec, "secure boot", 1, d, NULL);
+	free(d);
+	if (!*why)
+		goto out;
+	if (sg->fp)
+		sc_signer_short(sg->fp, fp);
+	trust = sg->fp ? sc_target_trusts(&f, sg->fp) : 0;
+	if (!sg->fp) {
+		d = sc_strdupf("%s loads only signed modules (%s), and no module-signing "
+			       "key is configured (signing-key: in config.yaml)",
+			       where, why);
+		fix = sc_strdupf("stapcache signing-key generate; enroll its certificate "
+				 "on %s (as root there: mokutil --import CERT.der, reboot, "
+				 "confirm at the console); then stapcache bless -T %s --sign "
+				 "KEY MODULE.ko",
+				 where, name);
+		add(rp, sec, "signer", 0, d, fix);
+	} else if (trust == 1) {
+		d = sc_strdupf("the configured signer %s… (%s) is in its UEFI db or MOK "
+			       "list: modules bless --sign signs load here",
+			       fp, sg->key ? sg->key : "?");
+		add(rp, sec, "signer", 1, d, NULL);
+	} else if (trust == 0) {
+		d = sc_strdupf("the configured signer %s… (%s) is not among the %zu "
+			       "certificates its UEFI db and MOK list hold: modules it signs "
+			       "are refused here",
+			       fp, sg->key ? sg->key : "?", f.nsigners);
+		fix = sc_strdupf("enroll it: as root on %s, mokutil --import %s, reboot and "
+				 "confirm at the console (a test guest: append it to db); "
+				 "then stapcache host refresh %s",
+				 where, sg->cert ? sg->cert : "CERT.der", name);
+		add(rp, sec, "signer", 0, d, fix);
+	} else {
+		d = sc_strdupf("the configured signer is %s… (%s); whether %s trusts it "
+			       "cannot be read (its UEFI db is not readable by this login): a "
+			       "run says",
+			       fp, sg->key ? sg->key : "?", where);
+		add(rp, sec, "signer", 1, d, NULL);
+	}
+	free(d);
+	free(fix);
+out:
+	free(why);
+	free(f.lockdown);
+	free(f.sig_enforce);
+	free(f.secure_boot);
+	for (size_t i = 0; i < f.nsigners; i++)
+		free(f.signers[i]);
+	free(f.signers);
 }
 
 /* "PATH MODE UID" of a runner, or "" when it is not there. */
@@ -246,7 +322,9 @@ static void judge_policy(struct report *rp, const char *sec, const char *out)
 		d = sc_strdupf("staprun-auth would refuse it: %s",
 			       !strncmp(pol, "bad ", 4) ? pol + 4 : "no answer");
 		add(rp, sec, "authorized_probes", 0, d,
-		    "as root: chown root:root and chmod go-w the file or directory named");
+		    "as root: make what is named a real file or directory (no symlink, "
+		    "FIFO or device), root's (chown root:root), not writable by group "
+		    "or others (chmod go-w)");
 		free(d);
 	}
 	free(dir);
@@ -255,18 +333,27 @@ static void judge_policy(struct report *rp, const char *sec, const char *out)
 
 /* Everything the probe's output tells about running there. */
 static void judge(struct report *rp, const char *sec, const char *out,
-		  enum sc_runner runner)
+		  enum sc_runner runner, const struct signer *sg)
 {
 	judge_runner(rp, sec, out, runner);
 	judge_modules(rp, sec, out);
+	judge_signing(rp, sec, out, sg);
 	if (runner == SC_RUNNER_AUTH)
 		judge_policy(rp, sec, out);
 }
 
-/* This host: the runner a local run would use (run.c's choice). */
-static void check_local(struct report *rp)
+/* The probe with the trust functions it calls. Caller frees. */
+static char *probe_text(void)
 {
-	char *script = sc_strdupf("PATH=%s:$PATH; %s", BINDIR, probe_script), *out = NULL;
+	return sc_strdupf("%s%s", sc_policy_trust_sh(), probe_script);
+}
+
+/* This host: the runner a local run would use (run.c's choice). */
+static void check_local(struct report *rp, const struct signer *sg)
+{
+	char *probe = probe_text(), *out = NULL;
+	char *script =
+		sc_strdupf("PATH=%s:$PATH\n%s\n%s", BINDIR, sc_hostfacts_script, probe);
 	const char *argv[] = {"/bin/sh", "-c", script, NULL};
 	struct stat st;
 	enum sc_runner runner = SC_RUNNER_DIRECT;
@@ -274,22 +361,23 @@ static void check_local(struct report *rp)
 	if (stat(BINDIR "/staprun-auth", &st) == 0 && (st.st_mode & S_ISUID) &&
 	    st.st_uid == 0)
 		runner = SC_RUNNER_AUTH;
-	if (sc_run_capture(argv, 1u << 16, &out) < 0 && !out)
+	if (sc_run_capture(argv, 4 * SC_EFIVAR_MAX, &out) < 0 && !out)
 		add(rp, "", "probe", 0, "cannot run /bin/sh here", NULL);
 	else
-		judge(rp, "", out, runner);
+		judge(rp, "", out, runner, sg);
 	free(out);
 	free(script);
+	free(probe);
 }
 
 /* A target: SSH (reachable, host key, login), its kernel, then the probe. */
 static void check_target(struct report *rp, const struct sc_target *t,
-			 const struct sc_helper_env *env)
+			 const struct sc_helper_env *env, const struct signer *sg)
 {
 	struct sc_ssh_opts o = sc_helper_ssh_opts(env, t->name);
 	struct sc_error err = {{0}};
 	struct sc_ssh *s = NULL;
-	char *out = NULL, *rel = NULL, *d;
+	char *out = NULL, *rel = NULL, *d, *script;
 	int r, st = 0;
 
 	o.may_prompt = false;
@@ -312,7 +400,11 @@ static void check_target(struct report *rp, const struct sc_target *t,
 		    "put your public key in the login's ~/.ssh/authorized_keys there");
 	if (r < 0)
 		return;
-	r = sc_ssh_exec(s, probe_script, NULL, 0, &out, &st, &err);
+	d = probe_text();
+	script = sc_strdupf("%s\n%s", sc_hostfacts_script, d);
+	free(d);
+	r = sc_ssh_exec(s, script, NULL, 0, &out, &st, &err);
+	free(script);
 	if (r < 0) {
 		add(rp, t->name, "probe", 0, err.msg, NULL);
 	} else {
@@ -324,7 +416,7 @@ static void check_target(struct report *rp, const struct sc_target *t,
 		add(rp, t->name, "kernel", !strcmp(rel, t->kernel), d,
 		    strcmp(rel, t->kernel) ? "stapcache host refresh NAME" : NULL);
 		free(d);
-		judge(rp, t->name, out, t->ex.runner);
+		judge(rp, t->name, out, t->ex.runner, sg);
 	}
 	free(rel);
 	free(out);
@@ -435,8 +527,14 @@ static int print_json(const struct report *rp)
 int sc_helper_doctor(int argc, char **argv, const struct sc_helper_env *env)
 {
 	struct sc_strv checks = {0}, names = {0};
+	struct signer sg = {0};
 	bool json = false, local = false;
 	const struct sc_cmdopt opts[] = {
+		SC_CMDOPT_STRING(0, "signer", "sha256:HEX", &sg.fp,
+				 "the configured module-signing key's certificate"),
+		SC_CMDOPT_STRING(0, "signer-key", "KEY", &sg.key, "where that key is"),
+		SC_CMDOPT_STRING(0, "signer-cert", "CERT", &sg.cert,
+				 "its certificate's file (for mokutil --import)"),
 		SC_CMDOPT_FLAG(0, "json", &json, "one JSON document"),
 		SC_CMDOPT_FLAG(0, "local", &local, "check the run side of this host"),
 		SC_CMDOPT_LIST(0, "check", "LINE", &checks,
@@ -472,13 +570,13 @@ int sc_helper_doctor(int argc, char **argv, const struct sc_helper_env *env)
 		if (add_line(&rp, checks.v[i]) < 0)
 			fprintf(stderr, "stapcache-remote doctor: bad --check\n");
 	if (local)
-		check_local(&rp);
+		check_local(&rp, &sg);
 	/* the targets are asked after the build side is in */
 	for (size_t i = 0; i < names.n; i++) {
 		const struct sc_target *t = sc_targets_find(&all, names.v[i]);
 
 		if (t)
-			check_target(&rp, t, env);
+			check_target(&rp, t, env, &sg);
 		else
 			add(&rp, names.v[i], "known_hosts", 0, "no such target",
 			    "stapcache host add");

@@ -16,10 +16,13 @@
 #include <unistd.h>
 
 #include "common/fsutil.h"
+#include "common/spawn.h"
+#include "common/modinfo.h"
 #include "core/cmdopt.h"
 #include "remote/helper/host-admin.h"
 #include "remote/helper/helper.h"
 #include "remote/helper/ssh.h"
+#include "remote/hostfacts.h"
 #include "remote/targets.h"
 
 /* One round trip: release, machine, cpu, and which runners are there. */
@@ -58,6 +61,41 @@ struct host_args {
 	struct sc_strv groups;
 };
 
+/* This host's module-signature facts (hostfacts.h), into t. */
+static void local_facts(struct sc_target *t)
+{
+	const char *argv[] = {"/bin/sh", "-c", sc_hostfacts_script, NULL};
+	char *out = NULL;
+
+	if (sc_run_capture(argv, 4 * SC_EFIVAR_MAX, &out) == 0 &&
+	    sc_hostfacts_apply(out, t) == -EBADMSG)
+		fprintf(stderr,
+			"stapcache: warning: this host's UEFI db or MOK list is not a "
+			"signature list; its module-signers are left out\n");
+	free(out);
+}
+
+/* "signatures required (lockdown integrity, ...), N trusted signers": a target's facts. */
+static char *facts_text(const struct sc_target *t)
+{
+	char *why = sc_target_enforcement(t), *signers, *out;
+
+	signers = !t->signers ? sc_strdupf("trusted signers not readable")
+		  : t->nsigners == 1
+			  ? sc_strdupf("1 trusted signer in its UEFI db/MOK list")
+			  : sc_strdupf("%zu trusted signers in its UEFI db/MOK list",
+				       t->nsigners);
+	if (*why)
+		out = sc_strdupf("module signatures required (%s), %s", why, signers);
+	else if (!t->lockdown && !t->sig_enforce && !t->secure_boot)
+		out = sc_strdupf("module signatures: not known (nothing readable)");
+	else
+		out = sc_strdupf("module signatures not required, %s", signers);
+	free(why);
+	free(signers);
+	return out;
+}
+
 /* host self [NAME]: this host's entry, for another machine's known_hosts. */
 static int host_self(const struct host_args *a, const struct sc_helper_env *env)
 {
@@ -87,10 +125,17 @@ static int host_self(const struct host_args *a, const struct sc_helper_env *env)
 	tree = sc_strdupf("/lib/modules/%s/build", u.release);
 	if (access(tree, F_OK) == 0)
 		t.build_tree = tree;
+	local_facts(&t);
 	out = sc_target_format(&t);
 	fputs(out, stdout);
 	free(out);
 	free(tree);
+	free(t.lockdown);
+	free(t.sig_enforce);
+	free(t.secure_boot);
+	for (size_t i = 0; i < t.nsigners; i++)
+		free(t.signers[i]);
+	free(t.signers);
 	free(t.cpu);
 	free(t.name);
 	free(t.execute);
@@ -119,6 +164,26 @@ static int host_list_json(const struct sc_targets *all)
 		for (size_t j = 0; j < t->ngroups; j++)
 			json_object_array_add(g, json_object_new_string(t->groups[j]));
 		json_object_object_add(o, "groups", g);
+		if (t->lockdown)
+			json_object_object_add(o, "lockdown",
+					       json_object_new_string(t->lockdown));
+		if (t->sig_enforce)
+			json_object_object_add(o, "sig-enforce",
+					       json_object_new_string(t->sig_enforce));
+		if (t->secure_boot)
+			json_object_object_add(o, "secure-boot",
+					       json_object_new_string(t->secure_boot));
+		json_object_object_add(o, "module-signatures-required",
+				       json_object_new_boolean(
+					       sc_target_needs_signature(t)));
+		if (t->signers) {
+			json_object *sg = json_object_new_array();
+
+			for (size_t j = 0; j < t->nsigners; j++)
+				json_object_array_add(sg, json_object_new_string(
+								  t->signers[j]));
+			json_object_object_add(o, "module-signers", sg);
+		}
 		json_object_array_add(a, o);
 	}
 	r = puts(json_object_to_json_string_ext(a,
@@ -132,13 +197,17 @@ static int host_list(const struct sc_targets *all, bool json)
 {
 	if (json)
 		return host_list_json(all);
-	printf("%-20s %-40s %-24s %-8s %s\n", "NAME", "EXECUTE", "KERNEL", "ARCH",
-	       "GROUPS");
+	printf("%-20s %-40s %-24s %-8s %-8s %s\n", "NAME", "EXECUTE", "KERNEL", "ARCH",
+	       "SIGNED", "GROUPS");
 	for (size_t i = 0; i < all->n; i++) {
 		const struct sc_target *t = &all->v[i];
 
-		printf("%-20s %-40s %-24s %-8s ", t->name, t->execute, t->kernel,
-		       t->arch);
+		/* SIGNED: does it load signed modules only (issue 20)? */
+		printf("%-20s %-40s %-24s %-8s %-8s ", t->name, t->execute, t->kernel,
+		       t->arch,
+		       sc_target_needs_signature(t)                         ? "required"
+		       : !t->lockdown && !t->sig_enforce && !t->secure_boot ? "?"
+									    : "-");
 		for (size_t g = 0; g < t->ngroups; g++)
 			printf("%s%s", g ? "," : "", t->groups[g]);
 		printf("%s\n", t->ngroups ? "" : "-");
@@ -185,22 +254,65 @@ static int save(const char *path, const struct sc_targets *all,
 	return r;
 }
 
-/* Ask a target for its release, arch and cpu; check its runner is there. */
+/* 1 when word is one of the space-separated words of list. */
+static int has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; (p = strstr(p, word)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* What a target reported that is not a release, an arch or a cpu: said, not saved. */
+static void refuse_report(const char *name, char *const l[4])
+{
+	static const char *const what[] =
+		{"kernel release (uname -r; 1-64 of A-Z a-z 0-9 . _ + ~ -)",
+		 "architecture (uname -m; 1-32 of A-Z a-z 0-9 _)",
+		 "cpu model (1-128 printable ASCII characters)"};
+	int bad = !sc_release_ok(l[0]) ? 0 : !sc_target_arch_ok(l[1]) ? 1 : 2;
+	char v[81];
+	size_t i;
+
+	for (i = 0; l[bad][i] && i + 1 < sizeof(v); i++)
+		v[i] = l[bad][i] < 0x20 || l[bad][i] > 0x7e ? '?' : l[bad][i];
+	v[i] = '\0';
+	fprintf(stderr,
+		"stapcache: %s: refusing what it reports as its %s: '%s' is not one; "
+		"nothing was saved\n",
+		name, what[bad], v);
+}
+
+/*
+ * Ask a target for its release, arch and cpu, and its module-signature facts
+ * (into facts: hostfacts.h); check its runner is there.
+ */
 static int probe(const struct sc_helper_env *env, const char *name,
 		 const struct sc_execute *ex, bool quiet, char **kernel, char **arch,
-		 char **cpu)
+		 char **cpu, struct sc_target *facts)
 {
 	struct sc_ssh_opts o = sc_helper_ssh_opts(env, name);
-	static const char *const need[] = {"staprun-auth ", "staprun ", "staprun "};
+	static const char *const need[] = {"staprun-auth", "staprun", "staprun"};
+	static const char *const runners[] = {"staprun-auth", "staprun", "sudo"};
 	struct sc_error err = {{0}};
 	struct sc_ssh *s = NULL;
-	char *out = NULL, *l[4] = {0}, *save_p = NULL;
+	char *out = NULL, *l[4] = {0}, *save_p = NULL, found[64];
 	int st, r;
+
+	char *cmd = sc_strdupf("%s; %s", probe_cmd, sc_hostfacts_script);
 
 	r = sc_ssh_connect(ex, &o, &s, &err);
 	if (r == 0)
-		r = sc_ssh_exec(s, probe_cmd, NULL, 0, &out, &st, &err);
+		r = sc_ssh_exec(s, cmd, NULL, 0, &out, &st, &err);
 	sc_ssh_free(s);
+	free(cmd);
+	if (r == 0 && st == 0 && out && sc_hostfacts_apply(out, facts) == -EBADMSG)
+		fprintf(stderr,
+			"stapcache: warning: %s: its UEFI db or MOK list is not a signature "
+			"list; its module-signers are left out\n",
+			name);
 	if (r != 0 || st != 0) { /* 0 or -errno: st is set whenever r is 0 */
 		fprintf(stderr, "stapcache: %s\n", err.msg);
 		free(out);
@@ -214,14 +326,25 @@ static int probe(const struct sc_helper_env *env, const char *name,
 		free(out);
 		return -EIO;
 	}
+	/* Nothing a target says is saved (or shown raw) before it is checked. */
+	if (!sc_release_ok(l[0]) || !sc_target_arch_ok(l[1]) || !sc_target_cpu_ok(l[2])) {
+		refuse_report(name, l);
+		free(out);
+		return -EINVAL;
+	}
+	found[0] = '\0';
+	for (size_t i = 0; l[3] && i < sizeof(runners) / sizeof(runners[0]); i++)
+		if (has_word(l[3], runners[i]))
+			snprintf(found + strlen(found), sizeof(found) - strlen(found),
+				 "%s%s", found[0] ? " " : "", runners[i]);
 	if (quiet)
 		; /* the run will say it, if the runner is missing */
-	else if (!l[3] || !strstr(l[3], need[ex->runner]) ||
-		 (ex->runner == SC_RUNNER_SUDO && !strstr(l[3], "sudo ")))
+	else if (!has_word(found, need[ex->runner]) ||
+		 (ex->runner == SC_RUNNER_SUDO && !has_word(found, "sudo")))
 		fprintf(stderr,
 			"stapcache: warning: %s: runner '%s' not found there "
 			"(found: %s)\n",
-			name, sc_runner_name(ex->runner), l[3] && *l[3] ? l[3] : "none");
+			name, sc_runner_name(ex->runner), found[0] ? found : "none");
 	*kernel = sc_strdupf("%s", l[0]);
 	*arch = sc_strdupf("%s", l[1]);
 	*cpu = sc_strdupf("%s", l[2]);
@@ -261,7 +384,7 @@ static int host_add(struct sc_targets *all, const char *path, const struct host_
 		sc_oom();
 	for (; t.ngroups < a->groups.n; t.ngroups++)
 		t.groups[t.ngroups] = sc_strdupf("%s", a->groups.v[t.ngroups]);
-	if (probe(env, t.name, &t.ex, probe_only, &t.kernel, &t.arch, &t.cpu) < 0)
+	if (probe(env, t.name, &t.ex, probe_only, &t.kernel, &t.arch, &t.cpu, &t) < 0)
 		goto out;
 	/* Through the parser once more: what is saved is what will be read. */
 	entry = sc_target_format(&t);
@@ -296,6 +419,12 @@ out:
 	for (size_t g = 0; g < t.ngroups; g++)
 		free(t.groups[g]);
 	free(t.groups);
+	free(t.lockdown);
+	free(t.sig_enforce);
+	free(t.secure_boot);
+	for (size_t i = 0; i < t.nsigners; i++)
+		free(t.signers[i]);
+	free(t.signers);
 	return r;
 }
 
@@ -322,19 +451,35 @@ static int host_refresh(struct sc_targets *all, const char *path,
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct sc_target *t = &all->v[idx[i]];
-		char *k, *ar, *c;
+		char *k, *ar, *c, *before = facts_text(t), *after, *old_fmt, *new_fmt;
+		bool facts_changed;
 
-		if (probe(env, t->name, &t->ex, false, &k, &ar, &c) < 0) {
+		old_fmt = sc_target_format(t);
+		if (probe(env, t->name, &t->ex, false, &k, &ar, &c, t) < 0) {
 			failed++;
+			free(before);
+			free(old_fmt);
 			continue;
 		}
+		after = facts_text(t);
+		new_fmt = sc_target_format(t);
+		/* what the entry says about signatures, before and after */
+		facts_changed = strcmp(old_fmt, new_fmt) != 0;
 		if (strcmp(k, t->kernel) || strcmp(ar, t->arch) || strcmp(c, t->cpu)) {
 			printf("%s: kernel %s -> %s, arch %s -> %s\n", t->name, t->kernel,
 			       k, t->arch, ar);
 			changed++;
-		} else {
-			printf("%s: unchanged (%s)\n", t->name, k);
+		} else if (!facts_changed) {
+			printf("%s: unchanged (%s; %s)\n", t->name, k, after);
 		}
+		if (facts_changed) {
+			printf("%s: %s (was: %s)\n", t->name, after, before);
+			changed++;
+		}
+		free(before);
+		free(after);
+		free(old_fmt);
+		free(new_fmt);
 		free(t->kernel);
 		free(t->arch);
 		free(t->cpu);
@@ -465,14 +610,18 @@ int sc_helper_host(int argc, char **argv, const struct sc_helper_env *env)
 		{.name = "host list",
 		 .synopsis = "[--json]",
 		 .about =
-			 "Every target in known_hosts: name, execute, kernel, arch, groups.",
+			 "Every target in known_hosts: name, execute, kernel, arch, whether it\n"
+			 "loads only signed modules (SIGNED: required, -, or ? when not\n"
+			 "known), groups.",
 		 SC_CMDOPT_ROWS(list_opts)},
 		{.name = "host add",
 		 .synopsis =
 			 "NAME ssh:[USER@]HOST[:PORT]:auth|sudo|direct [--group G]...",
 		 .about =
-			 "Ask the host over SSH for its kernel, arch and cpu, and append its\n"
-			 "entry to known_hosts.",
+			 "Ask the host over SSH for its kernel, arch and cpu, and what it\n"
+			 "demands of module signatures (lockdown, sig_enforce, Secure Boot,\n"
+			 "the certificates its UEFI db and MOK list hold, where its login may\n"
+			 "read them), and append its entry to known_hosts.",
 		 SC_CMDOPT_ROWS(add_opts),
 		 .min_args = 2,
 		 .max_args = 2},
@@ -484,8 +633,9 @@ int sc_helper_host(int argc, char **argv, const struct sc_helper_env *env)
 		{.name = "host refresh",
 		 .synopsis = "NAME|@GROUP|--all",
 		 .about =
-			 "Ask the targets again for their kernel, arch and cpu (after an\n"
-			 "upgrade), and save what changed.",
+			 "Ask the targets again for their kernel, arch, cpu and module-\n"
+			 "signature facts (after an upgrade, or a key enrolled), and save\n"
+			 "what changed.",
 		 SC_CMDOPT_ROWS(refresh_opts),
 		 .max_args = 1},
 		{.name = "host accept",

@@ -6,14 +6,17 @@
  *   stapcache-remote bless [--admin USER] [--policy PATH] -T NAME ... -- HEX LINE
  *
  * The frontend (cmd/bless.c) computes HEX and LINE from the module; this only
- * ships LINE. On the target the script below runs as root: directly when the
- * login is root, else through `sudo -n` (no password prompt: it fails fast).
- * It is fed on stdin, so the policy path and the line never reach a command
- * line. The append is atomic and idempotent:
+ * ships LINE. On the target the script (common/policy-sh.c) runs as root:
+ * directly when the login is root, else through `sudo -n` (no password
+ * prompt: it fails fast). It is fed on stdin, so the policy path and the line
+ * never reach a command line. It trusts the policy exactly as staprun-auth
+ * does (policy.h's rules: no symlink, FIFO or device, root's, not writable by
+ * group or others, and so every directory above it) and refuses anything
+ * else, changing nothing. The append is atomic and idempotent:
  * - a line for the same digest already there: nothing changes ("already");
- * - else a temp file in the policy's own directory gets the old contents plus
- *   the line, the old file's owner and mode, and is renamed over it, so a
- *   reader (staprun-auth) sees the old file or the new one, never half;
+ * - else a temp file in the policy's own directory gets the opened file's
+ *   bytes plus the line, that file's owner and mode, and is renamed over it,
+ *   so a reader (staprun-auth) sees the old file or the new one, never half;
  * - a mkdir lock next to the file keeps two concurrent blesses from losing
  *   one of the lines.
  */
@@ -26,6 +29,7 @@
 
 #include "remote/helper/policy-edit.h"
 #include "common/fsutil.h"
+#include "common/policy.h"
 #include "core/cmdopt.h"
 #include "remote/helper/helper.h"
 #include "remote/helper/ssh.h"
@@ -33,53 +37,24 @@
 
 #define DEFAULT_POLICY "/etc/systemtap/authorized_probes"
 
-/* Run by `sh -s` on the target with f, hex and line set before it. */
-static const char bless_script[] =
-	"set -u\n"
-	"d=$(dirname \"$f\")\n"
-	"[ -d \"$d\" ] || { echo \"no directory $d\" >&2; exit 3; }\n"
-	"i=0\n"
-	"until mkdir \"$f.lock\" 2>/dev/null; do\n"
-	"  i=$((i + 1)); [ $i -lt 100 ] || { echo \"$f.lock is held\" >&2; exit 4; }\n"
-	"  sleep 0.1\n"
-	"done\n"
-	"t=\n"
-	"trap 'rm -f \"$t\"; rmdir \"$f.lock\"' EXIT\n"
-	"trap 'exit 130' INT TERM HUP\n"
-	"if [ -e \"$f\" ]; then\n"
-	"  if grep -Eq \"^[[:space:]]*sha256:$hex([[:space:]]|\\$)\" \"$f\"; then\n"
-	"    echo already; exit 0\n"
-	"  fi\n"
-	"  own=$(stat -c %u:%g \"$f\") && mode=$(stat -c %a \"$f\") || exit 5\n"
-	"else\n"
-	"  own=0:0 mode=644\n"
-	"fi\n"
-	"t=$(mktemp \"$d/.authorized_probes.XXXXXX\") || exit 6\n"
-	"if [ -e \"$f\" ]; then cat \"$f\" > \"$t\" || exit 6; fi\n"
-	"if [ -s \"$t\" ] && [ -n \"$(tail -c 1 \"$t\")\" ]; then echo >> \"$t\"; fi\n"
-	"printf '%s\\n' \"$line\" >> \"$t\" && chown \"$own\" \"$t\" && chmod \"$mode\" \"$t\" "
-	"&& sync && mv -f \"$t\" \"$f\" || exit 7\n"
-	"t=\n"
-	"echo appended\n";
-
 /* Root runs the script itself; anyone else through sudo, which must not ask. */
 static const char bless_cmd[] =
 	"if [ \"$(id -u)\" = 0 ]; then exec sh -s; else exec sudo -n sh -s; fi";
 
 static int bless_one(const struct sc_target *t, const struct sc_helper_env *env,
 		     const char *admin, const char *policy, const char *hex,
-		     const char *line)
+		     const char *line, bool sig)
 {
 	struct sc_ssh_opts o = sc_helper_ssh_opts(env, t->name);
 	struct sc_error err = {{0}};
 	struct sc_execute ex = t->ex;
 	struct sc_ssh *s = NULL;
-	char *qf = sc_shell_quote(policy), *qh = sc_shell_quote(hex),
-	     *ql = sc_shell_quote(line);
-	char *script = sc_strdupf("f=%s hex=%s line=%s\n%s", qf, qh, ql, bless_script);
+	char *script = sc_policy_bless_script(policy, hex, line);
 	char *out = NULL, *nl;
 	int st = 0, r;
 
+	if (!script)
+		return -ENOMEM;
 	if (admin)
 		ex.user = (char *)admin;
 	r = sc_ssh_connect(&ex, &o, &s, &err);
@@ -87,6 +62,11 @@ static int bless_one(const struct sc_target *t, const struct sc_helper_env *env,
 		r = sc_ssh_exec(s, bless_cmd, script, strlen(script), &out, &st, &err);
 	if (r < 0) {
 		fprintf(stderr, "stapcache: %s: %s\n", t->name, err.msg);
+	} else if (st == 3) { /* refused by the trust rules: nothing changed */
+		err.msg[strcspn(err.msg, "\n")] = '\0';
+		fprintf(stderr, "stapcache: %s: not blessed: %s (nothing was changed)\n",
+			t->name, err.msg);
+		r = -EPERM;
 	} else if (st != 0) {
 		fprintf(stderr, "stapcache: %s: blessing in %s failed (status %d)%s%s\n",
 			t->name, policy, st, err.msg[0] ? ": " : "", err.msg);
@@ -100,16 +80,20 @@ static int bless_one(const struct sc_target *t, const struct sc_helper_env *env,
 		nl = strchr(out ? out : "", '\n');
 		if (nl)
 			*nl = '\0';
-		printf("%s: %s %s in %s\n", t->name,
-		       out && !strcmp(out, "already") ? "already blessed:" : "blessed",
-		       hex, policy);
+		if (out && (!strcmp(out, "already") || !strcmp(out, "appended"))) {
+			printf("%s: %s %s in %s%s\n", t->name,
+			       !strcmp(out, "already") ? "already blessed:" : "blessed",
+			       hex, policy, sig ? " (the signed variant)" : "");
+		} else {
+			fprintf(stderr,
+				"stapcache: %s: blessing in %s: unexpected answer '%.80s'\n",
+				t->name, policy, out ? out : "");
+			r = -EIO;
+		}
 	}
 	sc_ssh_free(s);
 	free(out);
 	free(script);
-	free(qf);
-	free(qh);
-	free(ql);
 	return r;
 }
 
@@ -128,14 +112,16 @@ int sc_helper_bless(int argc, char **argv, const struct sc_helper_env *env)
 	const struct sc_cmdopt_spec spec = {
 		.name = "bless",
 		.prog = "stapcache-remote",
-		.synopsis = "-T TARGET... [--admin USER] [--policy PATH] -- HEX LINE",
+		.synopsis = "-T TARGET... [--admin USER] [--policy PATH] -- HEX LINE "
+			    "[SIGNED-HEX SIGNED-LINE]",
 		.about =
 			"Append LINE, the authorized_probes line of the module whose SHA-256\n"
 			"is HEX, on each target unless HEX is there already (run by\n"
-			"stapcache bless -T).",
+			"stapcache bless -T). A target whose known_hosts entry says it loads\n"
+			"only signed modules gets SIGNED-LINE (the signed variant) instead.",
 		SC_CMDOPT_ROWS(opts),
 		.min_args = 2,
-		.max_args = 2,
+		.max_args = 4,
 		.stop_at_operand = true,
 	};
 	struct sc_targets all = {0};
@@ -157,11 +143,30 @@ int sc_helper_bless(int argc, char **argv, const struct sc_helper_env *env)
 		fprintf(stderr, "stapcache: %s\n", err.msg);
 		goto out;
 	}
+	if (argc - r == 3) {
+		status = sc_cmdopt_usage_error(&spec,
+					       "a SIGNED-HEX needs its SIGNED-LINE");
+		goto out;
+	}
 	status = 0;
-	for (size_t i = 0; i < nidx; i++)
-		if (bless_one(&all.v[idx[i]], env, admin, policy, argv[r], argv[r + 1]) <
-		    0)
+	for (size_t i = 0; i < nidx; i++) {
+		const struct sc_target *t = &all.v[idx[i]];
+		bool sig = sc_target_needs_signature(t);
+
+		if (sig && argc - r < 4) {
+			char *why = sc_target_enforcement(t);
+
+			fprintf(stderr,
+				"stapcache: %s loads only signed modules (%s): bless it with "
+				"--sign KEY\n",
+				t->name, why);
+			free(why);
 			status = 1;
+		} else if (bless_one(t, env, admin, policy, argv[r + (sig ? 2 : 0)],
+				     argv[r + (sig ? 3 : 1)], sig) < 0) {
+			status = 1;
+		}
+	}
 out:
 	sc_targets_clear(&all);
 	free(idx);

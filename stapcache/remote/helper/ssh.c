@@ -323,7 +323,7 @@ static int authenticate(struct sc_ssh *s, const struct sc_ssh_opts *o,
 
 	if (rc == SSH_AUTH_SUCCESS)
 		return 0;
-	if (rc == SSH_AUTH_ERROR)
+	if (rc == SSH_AUTH_ERROR || rc == SSH_AUTH_AGAIN)
 		goto fail;
 	methods = ssh_userauth_list(s->ss, NULL);
 	/* The agent first, then the identity files (~/.ssh/config's IdentityFile too). */
@@ -331,7 +331,7 @@ static int authenticate(struct sc_ssh *s, const struct sc_ssh_opts *o,
 		rc = ssh_userauth_publickey_auto(s->ss, NULL, NULL);
 		if (rc == SSH_AUTH_SUCCESS)
 			return 0;
-		if (rc == SSH_AUTH_ERROR)
+		if (rc == SSH_AUTH_ERROR || rc == SSH_AUTH_AGAIN)
 			goto fail;
 	}
 	if (o->may_prompt &&
@@ -341,6 +341,17 @@ static int authenticate(struct sc_ssh *s, const struct sc_ssh_opts *o,
 			return 0;
 	}
 fail:
+	if (rc == SSH_AUTH_AGAIN) {
+		/* libssh's timeout (the connect timeout until we are in) ran out. */
+		sc_error_set(err,
+			     "%s: cannot log in to %s: timed out: the server stopped "
+			     "answering during the key exchange or the login (no answer "
+			     "for %d s); check the host and the network, or wait longer "
+			     "with --connect-timeout SECONDS",
+			     o->name, s->where,
+			     o->connect_timeout > 0 ? o->connect_timeout : 10);
+		return SC_SSH_EHUNG;
+	}
 	sc_error_set(err, "%s: cannot log in to %s: %s%s", o->name, s->where,
 		     rc == SSH_AUTH_ERROR ? ssh_get_error(s->ss)
 					  : "no key or password was accepted",
@@ -633,41 +644,69 @@ out:
 	return r;
 }
 
-static ssh_channel open_exec(struct sc_ssh *s, const char *cmd, bool pty,
-			     struct sc_error *err)
+/*
+ * A channel running cmd. Returns 0 and *out, -EIO, or SC_SSH_EHUNG when the
+ * target stopped answering while it was set up (libssh's timeout: the
+ * io_timeout), with err set.
+ */
+static int open_exec(struct sc_ssh *s, const char *cmd, bool pty, ssh_channel *out,
+		     struct sc_error *err)
 {
 	ssh_channel ch = ssh_channel_new(s->ss);
+	int rc = ch ? ssh_channel_open_session(ch) : SSH_ERROR;
+	bool hung;
 
-	if (!ch || ssh_channel_open_session(ch) != SSH_OK ||
-	    (pty && ssh_channel_request_pty_size(ch, "dumb", 200, 50) != SSH_OK) ||
-	    ssh_channel_request_exec(ch, cmd) != SSH_OK) {
+	if (rc == SSH_OK && pty)
+		rc = ssh_channel_request_pty_size(ch, "dumb", 200, 50);
+	if (rc == SSH_OK)
+		rc = ssh_channel_request_exec(ch, cmd);
+	if (rc == SSH_OK) {
+		*out = ch;
+		return 0;
+	}
+	hung = ch && (rc == SSH_AGAIN || !*ssh_get_error(s->ss));
+	if (hung)
+		sc_error_set(err,
+			     "%s answered nothing for %d s while a command was started "
+			     "there: the target or the network hangs; gave up on it "
+			     "(--io-timeout SECONDS waits longer)",
+			     s->where, s->io_timeout);
+	else
 		sc_error_set(err, "cannot run a command on %s: %s", s->where,
 			     ssh_get_error(s->ss));
-		if (ch)
-			ssh_channel_free(ch);
-		return NULL;
-	}
-	return ch;
+	if (ch)
+		ssh_channel_free(ch);
+	return hung ? SC_SSH_EHUNG : -EIO;
 }
 
 static int finish(struct sc_ssh *s, ssh_channel ch, int r, int *status,
 		  struct sc_error *err)
 {
 	int st = -1;
+	bool hung = false;
 
 	if (r == 0) {
 		(void)ssh_channel_send_eof(ch);
 		st = ssh_channel_get_exit_status(ch);
+		/* Waited io_timeout for a status that never came, nor the close. */
+		hung = st < 0 && !ssh_channel_is_closed(ch) && ssh_is_connected(s->ss);
 	}
 	ssh_channel_close(ch);
 	ssh_channel_free(ch);
 	/* No exit-status (killed by a signal, or the channel vanished): like ssh, 255. */
 	if (r == 0)
 		*status = st < 0 ? 255 : st;
-	/* ...unless the connection went: then that is the news, not a status. */
+	/* ...unless the connection went or hangs: then that is the news, not a status. */
 	if (r == 0 && st < 0 && !ssh_is_connected(s->ss)) {
 		lost(s, err);
 		r = -EIO;
+	} else if (hung) {
+		sc_error_set(err,
+			     "%s answered nothing for %d s at the end of the command (no exit "
+			     "status): the target or the network hangs; gave up on it "
+			     "(--io-timeout SECONDS waits longer)",
+			     s->where, s->io_timeout);
+		r = SC_SSH_EHUNG;
 	}
 	return r;
 }
@@ -705,10 +744,11 @@ int sc_ssh_stream(struct sc_ssh *s, const char *cmd, sc_ssh_line_fn fn, void *ud
 		  volatile sig_atomic_t *stop, int grace, int *status,
 		  struct sc_error *err)
 {
-	ssh_channel ch = open_exec(s, cmd, false, err);
+	ssh_channel ch = NULL;
+	int r = open_exec(s, cmd, false, &ch, err);
 
-	if (!ch)
-		return -EIO;
+	if (r < 0)
+		return r;
 	return finish(s, ch, pump(s, ch, NULL, NULL, fn, ud, stop, grace, err), status,
 		      err);
 }
@@ -718,18 +758,22 @@ int sc_ssh_stream_in(struct sc_ssh *s, const char *cmd, const void *in, size_t i
 		     volatile sig_atomic_t *stop, int grace, int *status,
 		     struct sc_error *err)
 {
-	ssh_channel ch = open_exec(s, cmd, false, err);
+	ssh_channel ch = NULL;
+	int r = open_exec(s, cmd, false, &ch, err);
 
-	if (!ch)
-		return -EIO;
+	if (r < 0)
+		return r;
 	/*
-	 * A command that exits before reading it all (a refusal) closes the
-	 * channel: what it said and its status are still read below.
+	 * A command that exits before reading it all (a refusal: another kernel
+	 * there) closes the channel, and the write fails ("Remote channel is
+	 * closed") while what it said may still be unread: that and its status
+	 * are read below, and decide. Only a stall, or a connection that is
+	 * gone, is the news.
 	 */
 	int w = write_in(s, ch, in, inlen, err);
 
 	if (w < 0) {
-		if (!ssh_channel_is_eof(ch) && ssh_channel_is_open(ch))
+		if (w == SC_SSH_EHUNG || !ssh_is_connected(s->ss))
 			return finish(s, ch, w, status, err);
 		if (err)
 			err->msg[0] = '\0';
@@ -742,11 +786,11 @@ int sc_ssh_stream_pty(struct sc_ssh *s, const char *cmd, struct sc_ssh_prompt *p
 		      sc_ssh_line_fn fn, void *ud, volatile sig_atomic_t *stop, int grace,
 		      int *status, struct sc_error *err)
 {
-	ssh_channel ch = open_exec(s, cmd, true, err);
-	int r;
+	ssh_channel ch = NULL;
+	int r = open_exec(s, cmd, true, &ch, err);
 
-	if (!ch)
-		return -EIO;
+	if (r < 0)
+		return r;
 	r = finish(s, ch, pump(s, ch, pr, NULL, fn, ud, stop, grace, err), status, err);
 	if (r == -ECANCELED) {
 		*status = 255;
@@ -783,11 +827,11 @@ int sc_ssh_exec(struct sc_ssh *s, const char *cmd, const void *in, size_t inlen,
 		char **out, int *status, struct sc_error *err)
 {
 	struct capture c = {0};
-	ssh_channel ch = open_exec(s, cmd, false, err);
-	int r;
+	ssh_channel ch = NULL;
+	int r = open_exec(s, cmd, false, &ch, err);
 
-	if (!ch)
-		return -EIO;
+	if (r < 0)
+		return r;
 	r = write_in(s, ch, in, inlen, err);
 	if (r == 0 && ssh_channel_send_eof(ch) != SSH_OK) {
 		sc_error_set(err, "upload to %s failed: %s", s->where,

@@ -48,7 +48,8 @@ struct sc_ssh_opts {
 
 /*
  * Connect, verify the host key, authenticate. Returns 0 and *out (free with
- * sc_ssh_free), or one of the codes above / -ENOMEM with err set.
+ * sc_ssh_free), or one of the codes above / -ENOMEM with err set (a server
+ * that stops answering during the login: SC_SSH_EHUNG, "timed out").
  */
 int sc_ssh_connect(const struct sc_execute *ex, const struct sc_ssh_opts *o,
 		   struct sc_ssh **out, struct sc_error *err);

@@ -115,39 +115,61 @@ static int sudo_answer(void *ud, char *buf, size_t n)
  * Remove dirs of earlier runs whose runner (or, before the run, connection:
  * the shell's parent, the sshd of that connection) is gone, with TERM, INT
  * and HUP ignored meanwhile (an rm killed after it removed a dir's pid file
- * would leave the rest for good: the sweep goes by that file); refuse another
- * kernel ("stapcache-kernel RELEASE"); make a private dir $d; store the module
- * from stdin (exactly len bytes, or a cut connection leaves nothing under the
- * module's name) under a temporary name, rename it, and say
- * "stapcache-ok SHA256 DIR" with the copy's digest; run nothing unless it is
- * hex. A TERM, INT or HUP before the runner starts removes $d, with those
- * signals ignored from then on: a second one (a Ctrl-C followed by the
- * hangup of the PTY when the connection goes) must not kill the rm half-way
- * and leave part of $d behind. The wrappers do the same once the runner has
- * ended.
+ * would leave the rest for good: the sweep goes by that file); only real
+ * directories of the login's, never a symlink, with a regular pid file
+ * (another user's stapcache.* names in a shared /tmp are not looked into,
+ * and nothing there can block the sweep); refuse another kernel
+ * ("stapcache-kernel RELEASE"); make a private dir $d; store the module from
+ * stdin (exactly len bytes, or a cut connection leaves nothing under the
+ * module's name) under a temporary name, rename it, and say "stapcache-ok
+ * SHA256 DIR" with the copy's digest; run nothing unless it is hex.
+ *
+ * The upload is bounded here too: a connection that stays open but brings
+ * no byte for quiet_s seconds (the client gave up long before: it waits
+ * --io-timeout) ends head, and the dir goes; the client's own side cannot
+ * tell this shell, whose connection may never close (a client that
+ * vanished, a stalled path). A TERM, INT or HUP before the runner starts
+ * removes $d, with those signals ignored from then on: a second one (a
+ * Ctrl-C followed by the hangup of the PTY when the connection goes) must
+ * not kill the rm half-way and leave part of $d behind. The wrappers do the
+ * same once the runner has ended.
  */
 static char *stage_script(const char *kernel, const char *name, size_t len,
-			  const char *hex)
+			  const char *hex, int quiet_s)
 {
 	char *qk = sc_shell_quote(kernel), *out;
 
 	out = sc_strdupf(
 		"umask 077; trap '' TERM INT HUP; for x in \"${TMPDIR:-/tmp}\"/stapcache.*; do "
-		"[ -d \"$x\" ] && [ -O \"$x\" ] && [ -f \"$x/pid\" ] && "
-		"! kill -0 \"$(cat \"$x/pid\")\" 2>/dev/null && rm -rf \"$x\"; "
+		"[ ! -L \"$x\" ] && [ -d \"$x\" ] && [ -O \"$x\" ] && [ ! -L \"$x/pid\" ] && "
+		"[ -f \"$x/pid\" ] && ! kill -0 \"$(cat \"$x/pid\")\" 2>/dev/null && rm -rf \"$x\"; "
 		"done >/dev/null 2>&1; trap - TERM INT HUP; k=$(uname -r); "
 		"[ \"$k\" = %s ] || { echo \"stapcache-kernel $k\"; exit 124; }; "
 		"d=$(mktemp -d \"${TMPDIR:-/tmp}/stapcache.XXXXXXXX\") || exit 125; "
-		"echo \"$PPID\" > \"$d/pid\"; "
-		"trap 'trap \"\" TERM INT HUP; cd / && rm -rf \"$d\"; exit 129' TERM INT HUP; "
-		"cd \"$d\" && head -c %zu > .%s.ko.part && n=$(wc -c < .%s.ko.part) && "
+		"echo \"$PPID\" > \"$d/pid\"; h= w=; "
+		"trap 'trap \"\" TERM INT HUP; kill $h $w 2>/dev/null; cd / && rm -rf \"$d\"; "
+		"exit 129' TERM INT HUP; "
+		"cd \"$d\" || exit 125; exec 4<&0; head -c %zu <&4 > .%s.ko.part & h=$!; "
+		"( n0=-1 q=0; while kill -0 $h 2>/dev/null; do sleep 1; "
+		"n=$(wc -c < .%s.ko.part); if [ \"$n\" = \"$n0\" ]; then q=$((q + 1)); "
+		"[ $q -lt %d ] || { kill $h; exit 0; }; else q=0 n0=$n; fi; done ) "
+		"</dev/null >/dev/null 2>&1 & w=$!; wait $h; hs=$?; kill $w 2>/dev/null; "
+		"exec 4<&-; h= w=; "
+		"[ $hs -eq 0 ] && n=$(wc -c < .%s.ko.part) && "
 		"[ $n -eq %zu ] && mv -f .%s.ko.part %s.ko && "
 		"s=$(sha256sum %s.ko) || { cd / && rm -rf \"$d\"; exit 125; }; "
 		"s=${s%%%% *}; printf 'stapcache-ok %%s %%s\\n' \"$s\" \"$d\"; "
 		"[ \"$s\" = %s ] || { cd / && rm -rf \"$d\"; exit 126; }; ",
-		qk, len, name, name, len, name, name, name, hex);
+		qk, len, name, name, quiet_s, name, len, name, name, name, hex);
 	free(qk);
 	return out;
+}
+
+/* How long the target waits for the next byte of an upload: twice ours. */
+static int upload_quiet_s(const struct sc_run_req *rq)
+{
+	return 2 *
+	       (rq->ssh.io_timeout > 0 ? rq->ssh.io_timeout : SC_SSH_DEFAULT_IO_TIMEOUT);
 }
 
 /*
@@ -443,7 +465,8 @@ static int stage_then_sudo(struct sc_ssh *s, const struct sc_target *t,
 	struct gate g = {.fn = fn,
 			 .ud = ud,
 			 .hex = m->hex}; /* the run is the second channel */
-	char *stage = stage_script(t->kernel, m->name, m->len, m->hex);
+	char *stage =
+		stage_script(t->kernel, m->name, m->len, m->hex, upload_quiet_s(rq));
 	char *cmd = sc_strdupf("%sexit 0", stage);
 	int st = 255, r;
 
@@ -479,7 +502,8 @@ static int stage_and_run(struct sc_ssh *s, const struct sc_target *t,
 			 struct sc_run_result *res, struct sc_error *err)
 {
 	struct gate g = {.fn = fn, .ud = ud, .hex = m->hex, .rq = rq};
-	char *stage = stage_script(t->kernel, m->name, m->len, m->hex);
+	char *stage =
+		stage_script(t->kernel, m->name, m->len, m->hex, upload_quiet_s(rq));
 	char *body = wrapper_body(t->ex.runner, m->name, rq);
 	char *cmd = sc_strdupf("%s%s", stage, body);
 	int st = 255, r;

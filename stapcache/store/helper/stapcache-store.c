@@ -26,7 +26,9 @@
  */
 #include "build-config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
@@ -35,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,32 +64,148 @@ struct args {
 	unsigned wait_s;
 };
 
-__attribute__((format(printf, 2, 3))) static void warn(const char *url, const char *fmt,
-						       ...)
+/* "stapcache: shared cache URL: ", never with a password (scheme://...@host). */
+static void url_prefix(const char *url, char *buf, size_t n)
 {
-	va_list ap;
-
-	/* Never a password: scheme://USER:PW@host is shown as scheme://...@host. */
 	const char *scheme = strstr(url, "://"),
 		   *at = scheme ? strchr(scheme + 3, '@') : NULL;
 
 	if (at && !memchr(scheme + 3, '/', (size_t)(at - scheme - 3)))
-		fprintf(stderr,
-			"stapcache: shared cache %.*s...%s: ", (int)(scheme + 3 - url),
-			url, at);
+		snprintf(buf, n,
+			 "stapcache: shared cache %.*s...%s: ", (int)(scheme + 3 - url),
+			 url, at);
 	else
-		fprintf(stderr, "stapcache: shared cache %s: ", url);
+		snprintf(buf, n, "stapcache: shared cache %s: ", url);
+}
+
+__attribute__((format(printf, 2, 3))) static void warn(const char *url, const char *fmt,
+						       ...)
+{
+	char prefix[1200];
+	va_list ap;
+
+	url_prefix(url, prefix, sizeof(prefix));
+	fputs(prefix, stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
 
+static volatile sig_atomic_t said; /* a word is on stdout */
+
 static int say(const char *word)
 {
 	printf("%s\n", word);
 	fflush(stdout);
+	said = 1;
 	return 0;
+}
+
+/* ------------------------------------------------------------ deadlines */
+
+/*
+ * Every store operation ends, whatever the store holds or does: the
+ * libraries' own timeouts end the usual cases with their own message (a
+ * connect, an HTTP transfer, a Redis read that hears nothing), but not a
+ * Redis server that drips a reply a byte under its read timeout, nor a file
+ * system that blocks (a FUSE mount in a shared directory). So each operation
+ * runs under a deadline, connect + DEADLINE_REQUESTS requests' timeouts +
+ * DEADLINE_SLACK_MS: SIGALRM's handler then says so (and, before any word,
+ * "error" on stdout: a local build), and ends the helper; SIGKILL follows
+ * DEADLINE_KILL_MS later should the operation be in a wait that only a
+ * fatal signal ends.
+ */
+#define DEADLINE_REQUESTS 3 /* an HTTP upload: PUT, MOVE, and DELETE when that fails */
+#define DEADLINE_SLACK_MS 1000
+#define DEADLINE_KILL_MS 2000
+
+static char deadline_msg[1400];
+static size_t deadline_len;
+static timer_t kill_timer;
+static bool kill_timer_made;
+
+static void on_deadline(int sig)
+{
+	(void)sig;
+	(void)!write(2, deadline_msg, deadline_len);
+	if (!said)
+		(void)!write(1, "error\n", 6);
+	_exit(3);
+}
+
+static struct itimerspec its_of(unsigned ms)
+{
+	return (struct itimerspec){.it_value = {.tv_sec = ms / 1000,
+						.tv_nsec = (long)(ms % 1000) * 1000000}};
+}
+
+/* Arm the deadline for one operation (what) on the store at url. */
+static void deadline_arm(const struct args *a, const char *url, const char *what)
+{
+	unsigned ms =
+		a->o.connect_ms + DEADLINE_REQUESTS * a->o.timeout_ms + DEADLINE_SLACK_MS;
+	struct itimerval it = {
+		.it_value = {.tv_sec = ms / 1000, .tv_usec = (long)(ms % 1000) * 1000}};
+	struct itimerspec kill_at = its_of(ms + DEADLINE_KILL_MS);
+	char prefix[1200];
+	int n;
+
+	url_prefix(url, prefix, sizeof(prefix));
+	n = snprintf(deadline_msg, sizeof(deadline_msg),
+		     "%s%s: no end within %u ms (connect %u ms + %d x %u ms + %d ms); gave "
+		     "up on it, building locally\n",
+		     prefix, what, ms, a->o.connect_ms, DEADLINE_REQUESTS,
+		     a->o.timeout_ms, DEADLINE_SLACK_MS);
+	deadline_len = n < 0                              ? 0
+		       : (size_t)n < sizeof(deadline_msg) ? (size_t)n
+							  : sizeof(deadline_msg) - 1;
+	if (kill_timer_made)
+		(void)timer_settime(kill_timer, 0, &kill_at, NULL);
+	(void)setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void deadline_disarm(void)
+{
+	const struct itimerval off = {{0, 0}, {0, 0}};
+	const struct itimerspec koff = {{0, 0}, {0, 0}};
+
+	(void)setitimer(ITIMER_REAL, &off, NULL);
+	if (kill_timer_made)
+		(void)timer_settime(kill_timer, 0, &koff, NULL);
+}
+
+static void deadline_setup(void)
+{
+	struct sigaction sa = {.sa_handler = on_deadline};
+	struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGKILL};
+
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGALRM, &sa, NULL); /* no SA_RESTART: a blocked read ends */
+	kill_timer_made = timer_create(CLOCK_MONOTONIC, &ev, &kill_timer) == 0;
+}
+
+/* The store calls, each under its deadline. */
+static int store_open(const struct args *a, const char *url, struct sc_store **out,
+		      struct sc_error *err)
+{
+	int r;
+
+	deadline_arm(a, url, "connecting");
+	r = sc_store_open(url, &a->o, out, err);
+	deadline_disarm();
+	return r;
+}
+
+static int store_get(const struct args *a, struct sc_store *s, char **buf, size_t *len,
+		     struct sc_error *err)
+{
+	int r;
+
+	deadline_arm(a, sc_store_url(s), "reading the entry");
+	r = sc_store_get(s, a->key, buf, len, err);
+	deadline_disarm();
+	return r;
 }
 
 static int add_trusted(struct args *a, const char *k)
@@ -152,10 +271,16 @@ static enum outcome try_store(struct sc_store *s, const struct args *a)
 	enum sc_entry_verdict v;
 	char *buf = NULL, *ko;
 	size_t len = 0;
-	int r = sc_store_get(s, a->key, &buf, &len, &err);
+	int r = store_get(a, s, &buf, &len, &err);
 
 	if (r == -ENOENT)
 		return ABSENT;
+	/* Not an entry at all (a FIFO, a link, a directory, too large): a bad object. */
+	if (r == SC_ENOTREG || r == -EFBIG) {
+		warn(sc_store_url(s), "entry %.16s... rejected (%s); not served", a->key,
+		     err.msg);
+		return REJECTED;
+	}
 	if (r < 0) {
 		warn(sc_store_url(s), "%s; building locally", err.msg);
 		return FAILED;
@@ -188,10 +313,109 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Hold the lease until stdin closes (the caller built and uploaded, or died). */
+/* The lease calls, each under its deadline. */
+static int lease_acquire(const struct args *a, struct sc_store *s, const char *token,
+			 struct sc_error *err)
+{
+	int r;
+
+	deadline_arm(a, sc_store_url(s), "taking the build lease");
+	r = sc_store_lease_acquire(s, a->key, token, LEASE_TTL_MS, err);
+	deadline_disarm();
+	return r;
+}
+
+static int lease_renew(const struct args *a, struct sc_store *s, const char *token,
+		       struct sc_error *err)
+{
+	int r;
+
+	deadline_arm(a, sc_store_url(s), "renewing the build lease");
+	r = sc_store_lease_renew(s, a->key, token, LEASE_TTL_MS, err);
+	deadline_disarm();
+	return r;
+}
+
+static void lease_release(const struct args *a, struct sc_store *s, const char *token)
+{
+	deadline_arm(a, sc_store_url(s), "releasing the build lease");
+	sc_store_lease_release(s, a->key, token);
+	deadline_disarm();
+}
+
+/* The state letter of /proc/PID/stat ('R', 'S', 'T', ...), or 0: gone. */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* "PID (COMM) STATE ..." */
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/*
+ * Is pid, or one of its descendants (at most depth generations, not us),
+ * stopped (SIGSTOP, SIGTSTP, a tracer)? Children come from each thread's
+ * /proc/PID/task/TID/children.
+ */
+static bool stopped_below(pid_t pid, int depth)
+{
+	char path[64], state = proc_state(pid);
+	struct dirent *de;
+	bool stopped = state == 'T' || state == 't';
+	DIR *d;
+
+	if (stopped || depth == 0 || !state)
+		return stopped;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	while (d && !stopped && (de = readdir(d)) != NULL) {
+		char cp[96], *list = NULL, *save = NULL;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(cp, sizeof(cp), "/proc/%d/task/%.16s/children", (int)pid,
+			 de->d_name);
+		if (sc_read_file(cp, 65536, &list, NULL) < 0)
+			continue;
+		for (char *c = strtok_r(list, " \n", &save); c && !stopped;
+		     c = strtok_r(NULL, " \n", &save)) {
+			pid_t kid = (pid_t)atoi(c);
+
+			if (kid > 0 && kid != getpid())
+				stopped = stopped_below(kid, depth - 1);
+		}
+		free(list);
+	}
+	if (d)
+		closedir(d);
+	return stopped;
+}
+
+/*
+ * Hold the lease until stdin closes (the caller built and uploaded, or
+ * died), renewing it while the build goes on: not while the builder (our
+ * parent, stapcache, and what it runs: stap, make, the compiler) is stopped,
+ * since then it makes no progress, and the lease must lapse (LEASE_TTL_MS)
+ * for another machine to take the build, not be renewed for as long as it
+ * stays stopped. A builder that goes on later renews again, or learns that
+ * it lost the lease.
+ */
 static int hold_lease(struct sc_store *s, const struct args *a, const char *token)
 {
 	struct sc_error err = {{0}};
+	pid_t builder = getppid();
+	bool noted = false;
 
 	say("lease");
 	for (;;) {
@@ -201,13 +425,24 @@ static int hold_lease(struct sc_store *s, const struct args *a, const char *toke
 
 		if (n > 0 && read(0, &c, 1) <= 0)
 			break;
-		if (n == 0 &&
-		    sc_store_lease_renew(s, a->key, token, LEASE_TTL_MS, &err) == 0) {
+		if (n != 0)
+			continue;
+		if (stopped_below(builder, 8)) {
+			if (!noted)
+				warn(sc_store_url(s),
+				     "the build (pid %d) is stopped: not renewing its build "
+				     "lease of %.16s..., which lapses within %d s",
+				     (int)builder, a->key, LEASE_TTL_MS / 1000);
+			noted = true;
+			continue;
+		}
+		noted = false;
+		if (lease_renew(a, s, token, &err) == 0) {
 			warn(sc_store_url(s), "lost the build lease of %.16s...", a->key);
 			break;
 		}
 	}
-	sc_store_lease_release(s, a->key, token);
+	lease_release(a, s, token);
 	return 0;
 }
 
@@ -224,7 +459,7 @@ static int lease_or_wait(struct sc_store *s, const struct args *a)
 	snprintf(token, sizeof(token), "%ld-%d-%ld", gethostid(), (int)getpid(),
 		 (long)time(NULL));
 	for (;;) {
-		int r = sc_store_lease_acquire(s, a->key, token, LEASE_TTL_MS, &err);
+		int r = lease_acquire(a, s, token, &err);
 
 		if (r < 0) {
 			warn(sc_store_url(s), "%s", err.msg);
@@ -235,7 +470,7 @@ static int lease_or_wait(struct sc_store *s, const struct args *a)
 			enum outcome o = try_store(s, a);
 
 			if (o == GOT) {
-				sc_store_lease_release(s, a->key, token);
+				lease_release(a, s, token);
 				return say("hit");
 			}
 			return hold_lease(s, a, token);
@@ -272,7 +507,7 @@ static int cmd_get(const struct args *a)
 		struct sc_error err = {{0}};
 		enum outcome o;
 
-		if (sc_store_open(a->stores[i], &a->o, &open_stores[i], &err) < 0) {
+		if (store_open(a, a->stores[i], &open_stores[i], &err) < 0) {
 			warn(a->stores[i], "%s; building locally", err.msg);
 			worst = FAILED;
 			continue;
@@ -302,7 +537,8 @@ out:
 static int read_part(const char *dir, const char *name, char **buf, size_t *len)
 {
 	char *p = sc_strdupf("%s/%s", dir, name);
-	int r = p ? sc_read_file(p, SC_MODULE_MAX, buf, len) : -ENOMEM;
+	int r = p ? sc_read_regular(AT_FDCWD, p, SC_MODULE_MAX, buf, len, NULL, NULL)
+		  : -ENOMEM;
 
 	free(p);
 	return r;
@@ -376,7 +612,7 @@ static bool already_good(struct sc_store *s, const struct args *a)
 	size_t len = 0;
 	bool good = false;
 
-	if (sc_store_get(s, a->key, &buf, &len, &err) == 0 &&
+	if (store_get(a, s, &buf, &len, &err) == 0 &&
 	    sc_entry_verify(buf, len, a->key, a->module, a->trusted, &e, &err) ==
 		    SC_ENTRY_OK) {
 		good = true;
@@ -419,15 +655,17 @@ static int cmd_put(const struct args *a)
 		struct sc_store *s = NULL;
 
 		err.msg[0] = '\0';
-		if (sc_store_open(a->stores[i], &a->o, &s, &err) == 0 &&
-		    already_good(s, a)) {
+		if (store_open(a, a->stores[i], &s, &err) == 0 && already_good(s, a)) {
 			sc_store_close(s);
 			continue;
 		}
+		if (s)
+			deadline_arm(a, a->stores[i], "uploading the entry");
 		if (!s || sc_store_put(s, a->key, entry, el, &err) < 0) {
 			warn(a->stores[i], "upload failed: %s", err.msg);
 			status = 1;
 		}
+		deadline_disarm();
 		sc_store_close(s);
 	}
 	free(ko);
@@ -629,6 +867,7 @@ int main(int argc, char **argv)
 	/* A store that closes mid-write (a TLS socket, Redis, HTTP) is an error
 	 * to report and a local build, not a death by SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
+	deadline_setup();
 	verb = parse(argc, argv, &a, &status);
 	if (!verb)
 		;

@@ -6,11 +6,14 @@
 #include "build-config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -203,6 +206,96 @@ static char *file_entry(const struct sc_store *s, const char *key)
 	return sc_strdupf("%s/%.2s/%s.entry", s->path, key, key);
 }
 
+/* A key is 64 lower-case hex digits: it names files and Redis keys. */
+static bool key_ok(const char *key)
+{
+	return strlen(key) == 64 && strspn(key, "0123456789abcdef") == 64;
+}
+
+/*
+ * The key's shard directory, PATH/KE, opened without following a symlink:
+ * only the configured PATH is followed, nothing anyone put under it. With
+ * create, both are made when missing. Returns the descriptor or -errno: -ENOENT, or
+ * SC_ENOTREG when KE is not a directory (err says what it is).
+ */
+static int open_shard(const struct sc_store *s, const char *key, bool create,
+		      struct sc_error *err)
+{
+	char shard[3] = {key[0], key[1], '\0'};
+	struct stat st;
+	int root, fd, r;
+
+	if (create)
+		(void)sc_mkdir_p(s->path,
+				 0755); /* the configured directory: as it says */
+	root = open(s->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0) {
+		r = -errno;
+		sc_error_set(err, "cannot open %s: %s", s->path, strerror(-r));
+		return r;
+	}
+	if (create && mkdirat(root, shard, 0755) < 0 && errno != EEXIST) {
+		r = -errno;
+		sc_error_set(err, "cannot create %s/%s: %s", s->path, shard,
+			     strerror(-r));
+		close(root);
+		return r;
+	}
+	fd = openat(root, shard, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	r = fd < 0 ? -errno : fd;
+	if (fd < 0 && r != -ENOENT) {
+		if (fstatat(root, shard, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !S_ISDIR(st.st_mode)) {
+			sc_error_set(err, "%s/%s is a %s, not a directory", s->path,
+				     shard, sc_file_type(st.st_mode));
+			r = SC_ENOTREG;
+		} else {
+			sc_error_set(err, "cannot open %s/%s: %s", s->path, shard,
+				     strerror(-r));
+		}
+	}
+	close(root);
+	return r;
+}
+
+/*
+ * PATH/KE/KEY.entry, a regular file and nothing else: a symlink, FIFO,
+ * device, socket or directory there (or at KE) is SC_ENOTREG, never a read
+ * that blocks or never ends (sc_read_regular).
+ */
+static int file_get(struct sc_store *s, const char *key, char **buf, size_t *len,
+		    struct sc_error *err)
+{
+	char name[80], *shown = file_entry(s, key);
+	int dfd = open_shard(s, key, false, err), r = dfd;
+
+	snprintf(name, sizeof(name), "%s.entry", key);
+	if (dfd >= 0) {
+		r = sc_read_regular(dfd, name, SC_ENTRY_MAX, buf, len, shown, err);
+		close(dfd);
+	}
+	free(shown);
+	return r;
+}
+
+/* A temporary file in KE, then renameat over KEY.entry: whole or absent. */
+static int file_put(struct sc_store *s, const char *key, const char *buf, size_t len,
+		    struct sc_error *err)
+{
+	char name[80];
+	int dfd = open_shard(s, key, true, err), r = dfd;
+
+	snprintf(name, sizeof(name), "%s.entry", key);
+	if (dfd >= 0) {
+		r = sc_write_file_atomic_at(dfd, name, buf, len, 0644, NULL);
+		if (r < 0)
+			sc_error_set(err, "cannot write %s/%.2s/%s: %s", s->path, key,
+				     name, strerror(-r));
+		close(dfd);
+	}
+	return r;
+}
+
 /* An error reply's text (a transport failure has already set err). */
 static void cmd_fail(redisReply *rep, struct sc_error *err)
 {
@@ -215,17 +308,13 @@ int sc_store_get(struct sc_store *s, const char *key, char **buf, size_t *len,
 		 struct sc_error *err)
 {
 	redisReply *rep;
-	char *p;
-	int r;
 
-	if (s->kind == STORE_FILE) {
-		p = file_entry(s, key);
-		r = sc_read_file(p, SC_ENTRY_MAX, buf, len);
-		if (r < 0 && r != -ENOENT)
-			sc_error_set(err, "cannot read %s: %s", p, strerror(-r));
-		free(p);
-		return r;
+	if (!key_ok(key)) {
+		sc_error_set(err, "'%.80s' is not a key (64 hex digits)", key);
+		return -EINVAL;
 	}
+	if (s->kind == STORE_FILE)
+		return file_get(s, key, buf, len, err);
 	if (s->kind == STORE_HTTP)
 		return sc_http_get(s->h, key, SC_ENTRY_MAX, buf, len, err);
 	rep = command(s, err, "GET stapcache:entry:%s", key);
@@ -258,21 +347,13 @@ int sc_store_put(struct sc_store *s, const char *key, const char *buf, size_t le
 		 struct sc_error *err)
 {
 	redisReply *rep;
-	char *p, *dir;
-	int r;
 
-	if (s->kind == STORE_FILE) {
-		dir = sc_strdupf("%s/%.2s", s->path, key);
-		p = file_entry(s, key);
-		r = sc_mkdir_p(dir, 0755);
-		/* A temporary file in the same directory, then rename: whole or absent. */
-		r = r ?: sc_write_file_atomic(p, buf, len, 0644, NULL);
-		if (r < 0)
-			sc_error_set(err, "cannot write %s: %s", p, strerror(-r));
-		free(dir);
-		free(p);
-		return r;
+	if (!key_ok(key)) {
+		sc_error_set(err, "'%.80s' is not a key (64 hex digits)", key);
+		return -EINVAL;
 	}
+	if (s->kind == STORE_FILE)
+		return file_put(s, key, buf, len, err);
 	if (s->kind == STORE_HTTP)
 		return sc_http_put(s->h, key, buf, len, err);
 	rep = command(s, err, "SET stapcache:entry:%s %b", key, buf, len);
