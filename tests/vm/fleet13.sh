@@ -28,7 +28,7 @@ vm_test_setup "cache-dir: $CACHE" "build-timeout: 3000"
 # The Debian 13 guest: lib.sh's VM_DEBIAN=13 build, in a subshell (this
 # shell's lib.sh runs the Debian 12 one).
 OUT13=${VM_OUT13:-/var/lib/stapcache-test/guest/trixie}
-(VM_DEBIAN=13 VM_BUILDROOT=$ROOT VM_OUT=$OUT13 && . "$top_srcdir/tests/vm/lib.sh" &&
+(VM_DEBIAN=13 VM_BUILDROOT=$ROOT VM_OUT13=$OUT13 && . "$top_srcdir/tests/vm/lib.sh" &&
 	vm_build) >&2 || skip_all "could not build the Debian 13 guest (see the messages above)"
 REL13=$(. "$OUT13/guest.env" && echo "$VM_REL")
 

@@ -63,10 +63,11 @@
 # kernel, staprun, stapio and their libraries come from the build root
 # $VM_BUILDROOT (default /var/lib/stapcache-test/buildroot/trixie; make it
 # with stapcache buildroot create --release trixie, as ./quickstart does);
-# VM_KERNEL_RELEASE is not used (the root's kernel is). It is built in VM_OUT
-# (default /var/lib/stapcache-test/guest/trixie: outside the clone, kept
-# between runs, rebuilt when an input changes), and VM_KNOWN_HOSTS_YAML names
-# it target testvm13, with build-root: $VM_BUILDROOT.
+# VM_KERNEL_RELEASE is not used (the root's kernel is). It is built in
+# VM_OUT13 (default /var/lib/stapcache-test/guest/trixie: outside the clone,
+# kept between runs, rebuilt when an input changes), never in VM_OUT, which
+# make check sets for the Debian 12 guest; VM_KNOWN_HOSTS_YAML names it
+# target testvm13, with build-root: $VM_BUILDROOT.
 
 if [ -z "${VM_DIR:-}" ]; then
 	if [ -n "${BASH_SOURCE:-}" ]; then
@@ -82,7 +83,7 @@ if [ -z "${VM_DIR:-}" ]; then
 fi
 if [ "${VM_DEBIAN:-12}" = 13 ]; then
 	VM_BUILDROOT=${VM_BUILDROOT:-/var/lib/stapcache-test/buildroot/trixie}
-	VM_OUT=${VM_OUT:-/var/lib/stapcache-test/guest/trixie}
+	VM_OUT=${VM_OUT13:-/var/lib/stapcache-test/guest/trixie}
 	VM_NAME=testvm13
 	export VM_BUILDROOT VM_NAME
 fi
