@@ -223,6 +223,42 @@ like "$M" "^89 kernel module_kallsyms_on_each_symbol$" \
 is "$(tail -n 1 <<<"$M")" 94 "  last: STP_TZINFO (94)"
 unlike "$M" "^(15|9|14)( |$)" "  nothing in systemtap 4's numbers"
 
+# Whole runs refused before the kernel: the pair swapped on both kernels
+# (the release faked), a module claiming one version and built by the
+# other, forged, cut and truncated version data. Each is blessed for the
+# caller; each is refused with the versions named, and nothing reaches
+# init_module or stapio.
+refused_whole() { # refused_whole BIN RELEASE MODULE STAPIO REGEX DESCRIPTION
+	run_whole "$1" "$2" "$3" "$4"
+	is "$RC" 1 "$6: refused"
+	like "$OUT" "$5" "  saying why, the versions named" || diag "$OUT"
+	[ ! -e "$OUTD/module.bin" ] && [ ! -e "$OUTD/finit" ] && [ ! -e "$OUTD/exec.argv" ]
+	ok $? "  nothing loaded, no stapio"
+}
+v48to51="was built by systemtap 4\.8, but this host's stapio \($STAPIO51\) is systemtap 5\.1"
+v51to48="was built by systemtap 5\.1, but this host's stapio \(/usr/lib/systemtap/stapio\) is systemtap 4\.8"
+refused_whole "$A" "$REL51" "$MOD51" /usr/lib/systemtap/stapio "$v51to48" \
+	"run: 5.1 module, 4.8 runner, on $REL51"
+refused_whole "$A" "$KREL" "$MOD51" /usr/lib/systemtap/stapio "$v51to48" \
+	"run: 5.1 module, 4.8 runner, on $KREL"
+refused_whole "$B" "$KREL" "$MOD48" "$STAPIO51" "$v48to51" "run: 4.8 module, 5.1 runner, on $KREL"
+refused_whole "$B" "$REL51" "$MOD48" "$STAPIO51" "$v48to51" "run: 4.8 module, 5.1 runner, on $REL51"
+claim="claims systemtap 5\.1 \(\.modinfo systemtap=\) but was built by systemtap 4\.8"
+refused_whole "$A" "$KREL" "$F/claims51/sc_proto48.ko" /usr/lib/systemtap/stapio "$claim" \
+	"run: a 4.8 module claiming 5.1, 4.8 runner"
+refused_whole "$B" "$REL51" "$F/claims51/sc_proto48.ko" "$STAPIO51" "$claim" \
+	"run: a 4.8 module claiming 5.1, 5.1 runner"
+refused_whole "$A" "$KREL" "$F/says51/sc_proto48.ko" /usr/lib/systemtap/stapio \
+	"was built by systemtap 5\.1, but this host's stapio .* is systemtap 4\.8" \
+	"run: a 4.8 module rewritten to say 5.1, 4.8 runner"
+refused_whole "$A" "$KREL" "$F/says60/sc_proto48.ko" /usr/lib/systemtap/stapio \
+	"built by systemtap 6\.0, whose control protocol this staprun-auth does not know" \
+	"run: a module saying systemtap 6.0"
+refused_whole "$A" "$KREL" "$F/cut/sc_proto48.ko" /usr/lib/systemtap/stapio \
+	"carries no systemtap version" "run: a module whose version string lost its end"
+refused_whole "$A" "$KREL" "$F/truncated/sc_proto48.ko" /usr/lib/systemtap/stapio \
+	"is not a valid kernel module" "run: a module cut inside its version string"
+
 # The last line of defence: bytes that say 5.1 in a module whose runtime is
 # systemtap 4's (the fake answers as 4.x's runtime does: EINVAL).
 run_whole "$B" "$KREL" "$F/says51/sc_proto48.ko" "$STAPIO51" 4
