@@ -43,7 +43,8 @@ static void check_accepted(const struct sa_module *m, const struct sc_modinfo *m
 		abort(); /* accepted on a version the module does not hold */
 	if (!m->proto || m->proto != sa_protocol_of(v))
 		abort();
-	if (claim && (strlen(claim) != version_len(v) || strncmp(claim, v, version_len(v))))
+	if (claim &&
+	    (strlen(claim) != version_len(v) || strncmp(claim, v, version_len(v))))
 		abort(); /* a contradicting claim got through */
 	if (stapio_r == 0 && sa_protocol_of(stapio) != m->proto)
 		abort(); /* stapio cannot speak to it */
@@ -61,7 +62,7 @@ static void check_refused(int r, const struct sa_module *m, const struct sc_modi
 	if (have != 0)
 		return; /* none or two: the message says so, there is no version to name */
 	if (!mentions(err->msg, v, version_len(v)))
-		abort(); /* every other refusal names the module's version */
+		abort();    /* every other refusal names the module's version */
 	if (r == -EINVAL) { /* the claim contradicts the bytes: both named */
 		if (!claim || !mentions(err->msg, claim, strnlen(claim, 32)))
 			abort();
