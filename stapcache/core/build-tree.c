@@ -232,6 +232,8 @@ const char *sc_kernel_runtime_fix(const struct sc_kernel *k, const char *runtime
 {
 	char *tw = sc_strdupf("%s/stp_task_work.c", runtime);
 	char *tr = sc_strdupf("%s/transport/transport.c", runtime);
+	/* where stapcache-fix-runtime's uprobes-6.12 puts the new call */
+	char *ui = sc_strdupf("%s/linux/uprobes-inode.c", runtime);
 	const char *why = NULL;
 
 	if (file_has(tw, "typedef typeof(&task_work_cancel) task_work_cancel_fn;") &&
@@ -239,9 +241,11 @@ const char *sc_kernel_runtime_fix(const struct sc_kernel *k, const char *runtime
 		why = "task_work_cancel() is now task_work_cancel_func()";
 	else if (file_has(tr, "kallsyms_lookup_name (\"uprobe_unregister\")") &&
 		 !file_has(tr, "uprobe_unregister_nosync") &&
+		 !file_has(ui, "uprobe_unregister_nosync") &&
 		 header_has(k, "include/linux/uprobes.h", "uprobe_unregister_nosync"))
 		why = "uprobes API changed in Linux 6.12 (uprobe_unregister_nosync)";
 	free(tw);
 	free(tr);
+	free(ui);
 	return why;
 }
