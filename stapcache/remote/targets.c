@@ -437,14 +437,6 @@ static int check_entry(struct sc_targets *all, struct sc_target *t, struct sc_er
 			     t->origin, shown(t->kernel, v, sizeof(v)), SC_RELEASE_MAX);
 		return -EINVAL;
 	}
-	if (t->build_root && (t->build_root[0] != '/' || t->build_tree)) {
-		sc_error_set(err,
-			     "%s: build-root '%s' must be an absolute directory, and a "
-			     "target with one takes its kernel tree from it (no "
-			     "build-tree)",
-			     t->origin, t->build_root);
-		return -EINVAL;
-	}
 	if (!sc_target_arch_ok(t->arch)) {
 		sc_error_set(err,
 			     "%s: arch '%s' must be an architecture as uname -m prints "
@@ -462,6 +454,14 @@ static int check_entry(struct sc_targets *all, struct sc_target *t, struct sc_er
 	r = check_signing(t, err);
 	if (r < 0)
 		return r;
+	if (t->build_root && (t->build_root[0] != '/' || t->build_tree)) {
+		sc_error_set(err,
+			     "%s: build-root '%s' must be an absolute directory, and a "
+			     "target with one takes its kernel tree from it (no "
+			     "build-tree)",
+			     t->origin, shown(t->build_root, v, sizeof(v)));
+		return -EINVAL;
+	}
 	r = sc_execute_parse(t->execute, &t->ex, err);
 	if (r < 0) {
 		sc_error_prefix(err, "%s", t->origin);
