@@ -31,6 +31,7 @@ OUT13=${VM_OUT13:-/var/lib/stapcache-test/guest/trixie}
 (VM_DEBIAN=13 VM_BUILDROOT=$ROOT VM_OUT13=$OUT13 && . "$top_srcdir/tests/vm/lib.sh" &&
 	vm_build) >&2 || skip_all "could not build the Debian 13 guest (see the messages above)"
 REL13=$(. "$OUT13/guest.env" && echo "$VM_REL")
+RE13=$(sed 's/[.+]/\\&/g' <<<"$REL13") # "6.12.118+deb13-amd64" as a regex: its + is literal
 
 # Both boot at once.
 RD13=$T/vm13
@@ -82,7 +83,7 @@ K12=$(sed -n '/^# target: testvm$/,/^# target:/p' <<<"$X")
 K13=$(sed -n '/^# target: testvm13, build root /,$p' <<<"$X")
 like "$K12" "version 4\.8/0\.188" "  testvm's: this host's systemtap 4.8"
 like "$K13" "version 5\.1/0\.192" "  testvm13's: the build root's systemtap 5.1"
-like "$K13" "^/usr/src/linux-headers-$REL13\$" "  and its kernel tree, named inside the root"
+like "$K13" "^/usr/src/linux-headers-$RE13\$" "  and its kernel tree, named inside the root"
 like "$K13" "^/var/lib/dpkg/status sha256:" "  and its package database"
 like "$K13" "^/usr/bin/x86_64-linux-gnu-gcc-14 sha256:" "  and its compiler"
 isnt "$(sed -n 's/^# key: //p' <<<"$K12")" "$(sed -n 's/^# key: //p' <<<"$K13")" "  two keys"
@@ -111,7 +112,7 @@ before=$(builds)
 is "$?" 0 "begin: stapcache -T testvm -T testvm13: status 0"
 is "$(sort "$T/out")" "testvm13: hello from the mixed fleet
 testvm: hello from the mixed fleet" "  both print, prefixed with their names"
-like "$(cat "$T/err")" "^testvm13 +$REL13 +0 " "  the summary: testvm13 ran $REL13, status 0"
+like "$(cat "$T/err")" "^testvm13 +$RE13 +0 " "  the summary: testvm13 ran $REL13, status 0"
 
 "$STAPCACHE" -T testvm -T testvm13 -c 'cat /etc/hostname' "$T/syscall.stp" >"$T/out" 2>"$T/err"
 is "$?" 0 "syscall: status 0"
@@ -149,7 +150,7 @@ is "$(live12)$(live13)" 00 "  and nothing was loaded"
 # --------------------------------------------------------- doctor on both
 "$STAPCACHE" doctor -T testvm -T testvm13 >"$T/doctor" 2>&1
 st=$?
-like "$(cat "$T/doctor")" "build root.*$ROOT: trixie, systemtap 5\.1-5, headers for $REL13" \
+like "$(cat "$T/doctor")" "build root.*$ROOT: trixie, systemtap 5\.1-5, headers for $RE13" \
 	"doctor: testvm13's build root"
 like "$(cat "$T/doctor")" "stap in the build root.*version 5\.1/0\.192" "doctor: stap runs in it"
 is "$st" 0 "doctor -T testvm -T testvm13: every check passes" || diag "$(cat "$T/doctor")"
