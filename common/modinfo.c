@@ -41,6 +41,8 @@ struct sc_modinfo {
 	char *text; /* copy of .modinfo: NUL-terminated KEY=VALUE entries */
 	size_t size;
 	char name[SC_MODULE_NAME_MAX + 1];
+	char stap_version[SC_STAP_VERSION_MAX]; /* when stap_version_r == 0 */
+	int stap_version_r;                     /* sc_modinfo_stap_version's answer */
 };
 
 /* The image and its section table, validated once. */
@@ -262,6 +264,126 @@ static int settle_name(struct sc_modinfo *mi, const char *linkonce, struct sc_er
 	return 0;
 }
 
+/* Digits: 1 to 6 of them at s[*i..n); advances *i. */
+static int digits(const char *s, size_t n, size_t *i)
+{
+	size_t start = *i;
+
+	while (*i < n && *i - start < 7 && s[*i] >= '0' && s[*i] <= '9')
+		(*i)++;
+	return *i > start && *i - start <= 6;
+}
+
+/* Is s[0..n) "MAJOR.MINOR[0-9a-z.~+-]*" (then "/E.F" with elfutils)? */
+static int version_shaped(const char *s, size_t n, int elfutils)
+{
+	size_t i = 0;
+
+	if (n == 0 || n >= SC_STAP_VERSION_MAX)
+		return 0;
+	if (!digits(s, n, &i) || i >= n || s[i++] != '.' || !digits(s, n, &i))
+		return 0;
+	while (i < n && ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+			 s[i] == '.' || s[i] == '~' || s[i] == '+' || s[i] == '-'))
+		i++;
+	if (!elfutils)
+		return i == n;
+	if (i >= n || s[i++] != '/')
+		return 0;
+	if (!digits(s, n, &i) || i >= n || s[i++] != '.' || !digits(s, n, &i))
+		return 0;
+	return i == n;
+}
+
+/* One scan's state: the first match, and whether another one differed. */
+struct version_scan {
+	char found[SC_STAP_VERSION_MAX];
+	int r; /* -ENOENT: nothing yet; 0: one; -EEXIST: two different */
+};
+
+static void scan_strings(struct version_scan *v, const char *p, size_t len, int elfutils)
+{
+	size_t i = 0;
+
+	while (i < len && v->r != -EEXIST) {
+		const char *nul = memchr(p + i, '\0', len - i);
+		size_t n;
+
+		if (!nul) /* not NUL-terminated: no string */
+			break;
+		n = (size_t)(nul - (p + i));
+		if (version_shaped(p + i, n, elfutils)) {
+			if (v->r == -ENOENT) {
+				memcpy(v->found, p + i, n);
+				v->found[n] = '\0';
+				v->r = 0;
+			} else if (strlen(v->found) != n || memcmp(v->found, p + i, n)) {
+				v->r = -EEXIST;
+			}
+		}
+		i += n + 1;
+	}
+}
+
+int sc_stap_version_scan(const void *buf, size_t len, int elfutils,
+			 char out[SC_STAP_VERSION_MAX])
+{
+	struct version_scan v = {.r = -ENOENT};
+
+	scan_strings(&v, buf, len, elfutils);
+	if (v.r == 0)
+		memcpy(out, v.found, sizeof(v.found));
+	return v.r;
+}
+
+int sc_stap_version_numbers(const char *v, unsigned *major, unsigned *minor)
+{
+	size_t n = strnlen(v, SC_STAP_VERSION_MAX), i = 0, m;
+	unsigned long a = 0, b = 0;
+
+	if (!digits(v, n, &i) || i >= n || v[i] != '.')
+		return -EINVAL;
+	for (size_t j = 0; j < i; j++)
+		a = a * 10 + (unsigned long)(v[j] - '0');
+	m = ++i;
+	if (!digits(v, n, &i))
+		return -EINVAL;
+	for (size_t j = m; j < i; j++)
+		b = b * 10 + (unsigned long)(v[j] - '0');
+	*major = (unsigned)a;
+	*minor = (unsigned)b;
+	return 0;
+}
+
+/* Every string section of the image (SHF_STRINGS, one-byte entries). */
+static void read_stap_version(struct sc_modinfo *mi, const struct image *im)
+{
+	struct version_scan v = {.r = -ENOENT};
+	Elf64_Shdr sh;
+
+	for (size_t i = 0; i < im->eh.e_shnum && v.r != -EEXIST; i++) {
+		get_shdr(im, i, &sh);
+		if (sh.sh_type != SHT_PROGBITS || !(sh.sh_flags & SHF_STRINGS) ||
+		    sh.sh_entsize != 1)
+			continue;
+		/* check_sections proved every PROGBITS section is inside the image */
+		scan_strings(&v, (const char *)im->buf + sh.sh_offset, sh.sh_size, 1);
+	}
+	mi->stap_version_r = v.r;
+	if (v.r == 0)
+		memcpy(mi->stap_version, v.found, sizeof(v.found));
+}
+
+int sc_modinfo_stap_version(const struct sc_modinfo *mi, char *buf, size_t n)
+{
+	if (mi->stap_version_r < 0)
+		return mi->stap_version_r;
+	if (strlen(mi->stap_version) >= n)
+		return -ENOSPC;
+	memcpy(buf, mi->stap_version, strlen(mi->stap_version) + 1);
+	return 0;
+}
+
 int sc_modinfo_parse(const void *buf, size_t len, struct sc_modinfo **out,
 		     struct sc_error *err)
 {
@@ -281,6 +403,7 @@ int sc_modinfo_parse(const void *buf, size_t len, struct sc_modinfo **out,
 	if (r == 0)
 		r = settle_name(mi, linkonce, err);
 	if (r == 0) {
+		read_stap_version(mi, &im);
 		*out = mi;
 		return 0;
 	}

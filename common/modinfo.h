@@ -86,6 +86,44 @@ int sc_modinfo_release(const struct sc_modinfo *mi, char *buf, size_t n);
 /* The first value of .modinfo key ("vermagic", "license", ...), or NULL. Owned by mi. */
 const char *sc_modinfo_get(const struct sc_modinfo *mi, const char *key);
 
+/*
+ * Which systemtap built a module. stap's translator writes
+ * "VERSION/ELFUTILS-VERSION" (e.g. "5.1/0.192") into every module it makes
+ * (the kernel-information call of the C it generates), a NUL-terminated
+ * string in a string section (SHF_STRINGS, entries of one byte); nothing
+ * else in .modinfo or the symbols says it. A script's own literal can be
+ * such a string too, so the answer is the one distinct string of that shape
+ * in those sections, and none when there are two.
+ */
+#define SC_STAP_VERSION_MAX 32
+
+/*
+ * Copy the whole version string ("5.1/0.192") into buf (n bytes). Returns
+ * 0; -ENOENT when the module holds none (not built by stap, or built with
+ * --runtime=bpf/dyninst); -EEXIST when it holds two different ones (which
+ * is the translator's cannot be told); -ENOSPC when buf is too small.
+ */
+int sc_modinfo_stap_version(const struct sc_modinfo *mi, char *buf, size_t n);
+
+/*
+ * The scanner behind it, on any bytes (a program, stapio, reads its own
+ * VERSION the same way): the one distinct NUL-delimited string in
+ * buf[0..len) shaped MAJOR.MINOR[0-9a-z.~+-]* -- followed by
+ * "/MAJOR.MINOR" when elfutils is set -- at most SC_STAP_VERSION_MAX - 1
+ * bytes. A string counts only when a NUL (or the start of buf) comes
+ * before it and a NUL after it. Returns 0 and out (SC_STAP_VERSION_MAX
+ * bytes), -ENOENT or -EEXIST as above.
+ */
+int sc_stap_version_scan(const void *buf, size_t len, int elfutils,
+			 char out[SC_STAP_VERSION_MAX]);
+
+/*
+ * The major and minor numbers at the start of a version string ("5.1/0.192"
+ * gives 5 and 1). Returns 0, or -EINVAL when it does not start with
+ * MAJOR.MINOR (each 1 to 6 digits).
+ */
+int sc_stap_version_numbers(const char *v, unsigned *major, unsigned *minor);
+
 /* Number of declared parameters ("parm=" and "parmtype=" names, without duplicates). */
 size_t sc_modinfo_param_count(const struct sc_modinfo *mi);
 

@@ -96,6 +96,8 @@ static void child(const char *const *argv, const struct sc_spawn_opts *o, pid_t 
 		_exit(127);
 	if (o->stderr_fd >= 0 && dup2(o->stderr_fd, 2) < 0)
 		_exit(127);
+	if (o->setup && o->setup(o->setup_arg) < 0)
+		_exit(SC_SPAWN_SETUP_FAILED);
 	if (o->search_path)
 		execvp(argv[0], (char *const *)argv);
 	else
@@ -237,14 +239,16 @@ int sc_wait_timeout(pid_t pid, long timeout_ms, int *status)
 	return r;
 }
 
-int sc_run_capture(const char *const *argv, size_t max, char **out)
+int sc_run_capture_opts(const char *const *argv, const struct sc_spawn_opts *opts,
+			size_t max, char **out)
 {
-	struct sc_spawn_opts o = SC_SPAWN_OPTS_INIT;
+	struct sc_spawn_opts o = opts ? *opts : (struct sc_spawn_opts)SC_SPAWN_OPTS_INIT;
 	size_t n = 0;
 	char *buf = malloc(max + 1), drop[512];
 	int pfd[2], status = 0, r;
 	pid_t pid;
 
+	*out = NULL;
 	if (!buf)
 		return -ENOMEM;
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
@@ -273,15 +277,25 @@ int sc_run_capture(const char *const *argv, size_t max, char **out)
 			n += (size_t)got;
 	}
 	close(pfd[0]);
-	/* NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage): -errno < 0: pid is set */
-	r = sc_wait(pid, &status);
-	if (r == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
-		r = -ENOEXEC;
-	if (r < 0) {
-		free(buf);
-		return r;
-	}
 	buf[n] = '\0';
 	*out = buf;
-	return 0;
+	/* NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage): -errno < 0: pid is set */
+	r = sc_wait(pid, &status);
+	if (r == 0 && WIFEXITED(status) && WEXITSTATUS(status) == SC_SPAWN_SETUP_FAILED &&
+	    o.setup)
+		r = -EPERM;
+	else if (r == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
+		r = -ENOEXEC;
+	return r;
+}
+
+int sc_run_capture(const char *const *argv, size_t max, char **out)
+{
+	int r = sc_run_capture_opts(argv, NULL, max, out);
+
+	if (r < 0) {
+		free(*out);
+		*out = NULL;
+	}
+	return r;
 }

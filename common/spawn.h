@@ -37,7 +37,18 @@ struct sc_spawn_opts {
 	bool search_path;      /* argv[0] without a slash is looked up on PATH */
 	const char *exec_hint; /* when the exec fails the child says "PROG: cannot
 				  run ARGV0: ERROR" and this (NULL: it says nothing) */
+	/*
+	 * In the child, after everything above and before the exec (NULL:
+	 * nothing): 0, or -errno after saying why on fd 2; the child then
+	 * exits SC_SPAWN_SETUP_FAILED. A build root enters its namespaces
+	 * and chroot here (core/buildroot.h). Only system calls: no malloc.
+	 */
+	int (*setup)(const void *arg);
+	const void *setup_arg;
 };
+
+/* The exit status of a child whose setup hook failed (it said why). */
+#define SC_SPAWN_SETUP_FAILED 125
 
 /* What sc_spawn_opts starts from: inherit everything. */
 #define SC_SPAWN_OPTS_INIT                                                               \
@@ -103,5 +114,13 @@ int sc_wait_timeout(pid_t pid, long timeout_ms, int *status);
  * another -errno.
  */
 int sc_run_capture(const char *const *argv, size_t max, char **out);
+
+/*
+ * The same with opts (NULL: the defaults; its stdout_fd and stderr_fd are
+ * replaced), and *out set (caller frees) whatever the outcome, so that a
+ * failure's messages can be shown. -EPERM: opts' setup hook failed.
+ */
+int sc_run_capture_opts(const char *const *argv, const struct sc_spawn_opts *opts,
+			size_t max, char **out);
 
 #endif

@@ -11,6 +11,7 @@ stapcache_libstapcache_la_SOURCES = \
 	stapcache/core/context.c stapcache/core/context.h \
 	stapcache/core/libexec.c stapcache/core/libexec.h \
 	stapcache/core/build-tree.c stapcache/core/build-tree.h \
+	stapcache/core/buildroot.c stapcache/core/buildroot.h \
 	stapcache/core/options.c stapcache/core/options.h \
 	stapcache/core/tree.c stapcache/core/tree.h \
 	stapcache/cache/build.c stapcache/cache/build.h \
@@ -41,7 +42,8 @@ include stapcache/sign/helper/local.mk
 
 bin_PROGRAMS += stapcache/stapcache
 stapcache_stapcache_SOURCES = stapcache/main.c stapcache/cmd/cmd.h \
-	stapcache/cmd/bless.c stapcache/cmd/cache.c stapcache/cmd/compile.c \
+	stapcache/cmd/bless.c stapcache/cmd/buildroot.c stapcache/cmd/cache.c \
+	stapcache/cmd/compile.c \
 	stapcache/cmd/complete.c stapcache/cmd/doctor.c stapcache/cmd/key.c \
 	stapcache/cmd/remote.c stapcache/cmd/signing-key.c stapcache/cmd/trace.c \
 	stapcache/cmd/verify.c
@@ -55,13 +57,34 @@ endif
 stapcache_stapcache_LDADD = stapcache/libstapcache.la common/libcommon.la $(YAML_LINK) \
 	$(JSONC_LINK) $(CRYPTO_LINK)
 
+# stapcache-fix-runtime carries its patches (runtime-fixes/, one a fix),
+# inlined as shell functions patch_NAME, so that the installed script is
+# whole and its fixes are part of what it hashes.
+RUNTIME_FIXES = stapcache/runtime-fixes/uprobes-6.12.patch \
+	stapcache/runtime-fixes/empty-body.patch
 bin_SCRIPTS += stapcache/stapcache-fix-runtime
-CLEANFILES += stapcache/stapcache-fix-runtime
-EXTRA_DIST += stapcache/stapcache-fix-runtime.in
-stapcache/stapcache-fix-runtime: stapcache/stapcache-fix-runtime.in Makefile
+CLEANFILES += stapcache/stapcache-fix-runtime stapcache/stapcache-fix-runtime.fixes
+EXTRA_DIST += stapcache/stapcache-fix-runtime.in $(RUNTIME_FIXES)
+stapcache/stapcache-fix-runtime: stapcache/stapcache-fix-runtime.in $(RUNTIME_FIXES) Makefile
 	$(AM_V_GEN)$(MKDIR_P) stapcache && \
+	for p in $(RUNTIME_FIXES); do \
+		printf 'patch_%s() {\n\tcat <<'"'"'STAPCACHE_PATCH_END'"'"'\n' \
+			"`basename $$p .patch | tr .- __`" && \
+		cat $(srcdir)/$$p && printf 'STAPCACHE_PATCH_END\n}\n' || exit 1; \
+	done > $@.fixes && \
 	sed -e 's|@STAP_RUNTIME[@]|$(STAP_RUNTIME)|g' -e 's|@VERSION[@]|$(VERSION)|g' \
+		-e '/^@RUNTIME_FIXES@$$/{r $@.fixes' -e 'd;}' \
 		$(srcdir)/stapcache/stapcache-fix-runtime.in > $@.tmp && \
+	chmod +x $@.tmp && mv $@.tmp $@
+
+# stapcache-buildroot: what `stapcache buildroot create` runs (as root).
+pkglibexec_SCRIPTS += stapcache/stapcache-buildroot
+CLEANFILES += stapcache/stapcache-buildroot
+EXTRA_DIST += stapcache/stapcache-buildroot.in
+stapcache/stapcache-buildroot: stapcache/stapcache-buildroot.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) stapcache && \
+	sed -e 's|@BINDIR[@]|$(bindir)|g' \
+		$(srcdir)/stapcache/stapcache-buildroot.in > $@.tmp && \
 	chmod +x $@.tmp && mv $@.tmp $@
 
 # make install: the system-wide config.yaml that every user reads first, only

@@ -33,6 +33,8 @@ const struct sc_command sc_commands[] = {
 	{"ps", sc_cmd_remote, "what staprun-auth runs, here or on targets"},
 	{"kill", sc_cmd_remote, "stop your run of a module, here or on a target"},
 	{"verify", sc_cmd_verify, "rebuild a cached module and compare the bytes"},
+	{"buildroot", sc_cmd_buildroot,
+	 "build roots: another Debian release's stap, for its targets"},
 	{"trace", sc_cmd_trace, "one-liners: probe, filter, print"},
 	{"__complete", sc_cmd_complete, NULL}, /* for the bash completion */
 };

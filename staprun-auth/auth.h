@@ -130,6 +130,14 @@ void sa_audit_refuse(const struct sa_event *ev, const char *hint, const char *fm
 void sa_info(int verbose, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sa_say(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* protocol.c: the control protocol of the systemtap that built a module. */
+struct sa_protocol {
+	unsigned major; /* systemtap's major version */
+	const char *name;
+	uint32_t relocation, tzinfo, privilege_credentials; /* message numbers */
+	int module_kallsyms; /* send module_kallsyms_on_each_symbol's address */
+};
+
 /* load.c: a module read once, hashed and checked; its parameter string. */
 struct sa_module {
 	const char *path;
@@ -142,11 +150,20 @@ struct sa_module {
 	char kernel[65];
 	const char *hint; /* for a refusal */
 	char hintbuf[512];
+	char stap_version[SC_STAP_VERSION_MAX]; /* the systemtap that built it */
+	const struct sa_protocol *proto;        /* the protocol it speaks */
 };
 int sa_module_prepare(const struct sa_opts *o, const struct sa_ids *ids,
 		      struct sa_module *m, struct sc_error *err);
 void sa_module_drop_buffer(struct sa_module *m);
 void sa_module_free(struct sa_module *m);
+
+/* protocol.c */
+const struct sa_protocol *sa_protocol_of(const char *version);
+const char *sa_protocols_known(void);
+int sa_stapio_version(char out[SC_STAP_VERSION_MAX]);
+int sa_protocol_check(struct sa_module *m, const struct sc_modinfo *mi,
+		      struct sc_error *err);
 
 /* kernel.c: the kernel's view of a module. */
 #define SA_INSTANCE_MAX 96
@@ -157,14 +174,14 @@ int sa_kernel_insert(const struct sa_module *m, const struct sa_ids *ids,
 		     struct sc_error *err);
 int sa_kernel_unload(const char *name, long max_ms, struct sc_error *err);
 
-/* control.c: start the module the way staprun 4.8 does. */
+/* control.c: start the module the way staprun does, in its protocol. */
 struct sa_control {
 	int relay_fd; /* the module's relay dir, handed to stapio as -F */
 	int *holds;   /* .gnu.linkonce.this_module section files kept open */
 	size_t nholds;
 };
-int sa_control_start(const char *name, uid_t uid, int verbose, struct sa_control *c,
-		     struct sc_error *err);
+int sa_control_start(const struct sa_module *m, uid_t uid, int verbose,
+		     struct sa_control *c, struct sc_error *err);
 void sa_control_close(struct sa_control *c);
 
 /* registry.c: which runs hold which module, for whom; per-user slots. */

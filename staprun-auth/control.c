@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Starting a loaded stap module the way systemtap 4.8's staprun does: open
+ * Starting a loaded stap module the way systemtap's staprun does, in the
+ * control protocol of the systemtap that built it (protocol.c): open
  * the module's relay directory (kept for stapio, which gets it as -F), open
  * its .cmd control file and write, as root, the messages only root may send:
  * STP_PRIVILEGE_CREDENTIALS, STP_RELOCATION for the kernel (_stext and the
@@ -29,7 +30,8 @@
 
 #include "auth.h"
 
-/* systemtap-runtime's message layouts (GPL-2.0-or-later), by path. */
+/* systemtap-runtime's message layouts (GPL-2.0-or-later), by path; the
+ * message numbers are the module's protocol's (protocol.c). */
 #include SA_TRANSPORT_MSGS_H
 
 /* systemtap's privilege.h: pr_stapusr | pr_stapsys | pr_stapdev. A blessed
@@ -53,7 +55,8 @@ static int send_msg(int fd, uint32_t type, const void *data, size_t len)
 	return (size_t)w == len || (size_t)w == len + sizeof(type) ? 0 : -EIO;
 }
 
-static int send_reloc(int fd, const char *module, const char *reloc, uint64_t addr)
+static int send_reloc(int fd, const struct sa_protocol *p, const char *module,
+		      const char *reloc, uint64_t addr)
 {
 	struct _stp_msg_relocation msg;
 
@@ -64,11 +67,14 @@ static int send_reloc(int fd, const char *module, const char *reloc, uint64_t ad
 	memcpy(msg.module, module, strlen(module));
 	memcpy(msg.reloc, reloc, strlen(reloc));
 	msg.address = addr;
-	return send_msg(fd, STP_RELOCATION, &msg, sizeof(msg));
+	return send_msg(fd, p->relocation, &msg, sizeof(msg));
 }
 
+/* _stext first (required); the last only for protocols that want it. */
 static const char *const kernel_syms[] = {"_stext", "kallsyms_lookup_name",
-					  "kallsyms_on_each_symbol"};
+					  "kallsyms_on_each_symbol",
+					  "module_kallsyms_on_each_symbol"};
+#define KERNEL_SYMS (sizeof(kernel_syms) / sizeof(kernel_syms[0]))
 
 /* One /proc/kallsyms line: "ADDR T name" (module symbols end in "\t[mod]"). */
 static int kallsyms_line(char *line, uint64_t *addr, const char **name)
@@ -83,27 +89,28 @@ static int kallsyms_line(char *line, uint64_t *addr, const char **name)
 	return 1;
 }
 
-static int send_kernel(int fd, int *count)
+static int send_kernel(int fd, const struct sa_protocol *p, int *count)
 {
-	int found[3] = {0, 0, 0}, nfound = 0, r = 0, i;
+	int found[KERNEL_SYMS] = {0}, nfound = 0, r = 0, i;
+	int want = p->module_kallsyms ? (int)KERNEL_SYMS : (int)KERNEL_SYMS - 1;
 	char *line = NULL;
 	size_t cap = 0;
 	FILE *f = fopen("/proc/kallsyms", "re");
 
 	if (!f)
 		return -errno;
-	while (nfound < 3 && getline(&line, &cap, f) > 0) {
+	while (nfound < want && getline(&line, &cap, f) > 0) {
 		const char *name;
 		uint64_t addr;
 
 		if (!kallsyms_line(line, &addr, &name))
 			continue;
-		for (i = 0; i < 3; i++) {
+		for (i = 0; i < want; i++) {
 			if (found[i] || strcmp(name, kernel_syms[i]) != 0)
 				continue;
 			found[i] = 1;
 			nfound++;
-			r = send_reloc(fd, "kernel", kernel_syms[i], addr);
+			r = send_reloc(fd, p, "kernel", kernel_syms[i], addr);
 			if (r < 0 && i == 0)
 				goto out; /* _stext is required; the others help */
 			*count += r == 0;
@@ -112,7 +119,7 @@ static int send_kernel(int fd, int *count)
 	}
 	/* Like staprun: with _stext sent, flag the kernel's build-id note. */
 	if (found[0] && access("/sys/kernel/notes", R_OK) == 0)
-		r = send_reloc(fd, "kernel", ".note.gnu.build-id", 2);
+		r = send_reloc(fd, p, "kernel", ".note.gnu.build-id", 2);
 out:
 	free(line);
 	fclose(f);
@@ -120,8 +127,8 @@ out:
 }
 
 /* The sections of one loaded module; .gnu.linkonce.this_module stays open. */
-static void send_module(int fd, int sysmod, const char *mod, struct sa_control *c,
-			int *count)
+static void send_module(int fd, const struct sa_protocol *p, int sysmod, const char *mod,
+			struct sa_control *c, int *count)
 {
 	char path[512];
 	struct dirent *d;
@@ -152,7 +159,7 @@ static void send_module(int fd, int sysmod, const char *mod, struct sa_control *
 			/* PR6503: init sections are gone once a module is up. */
 			if (strstr(d->d_name, "init."))
 				addr = 0;
-			*count += send_reloc(fd, mod, d->d_name, addr) == 0;
+			*count += send_reloc(fd, p, mod, d->d_name, addr) == 0;
 		}
 		/* As staprun: hold this one open until stapio runs (PR6503 race). */
 		if (!strcmp(d->d_name, ".gnu.linkonce.this_module")) {
@@ -172,7 +179,8 @@ static void send_module(int fd, int sysmod, const char *mod, struct sa_control *
 }
 
 /* Every loaded module's sections, as staprun; none is required. */
-static void send_modules(int fd, struct sa_control *c, int *count)
+static void send_modules(int fd, const struct sa_protocol *p, struct sa_control *c,
+			 int *count)
 {
 	struct dirent *d;
 	DIR *dir = opendir("/sys/module");
@@ -181,11 +189,11 @@ static void send_modules(int fd, struct sa_control *c, int *count)
 		return;
 	while ((d = readdir(dir)))
 		if (d->d_name[0] != '.')
-			send_module(fd, dirfd(dir), d->d_name, c, count);
+			send_module(fd, p, dirfd(dir), d->d_name, c, count);
 	closedir(dir);
 }
 
-static int send_tzinfo(int fd)
+static int send_tzinfo(int fd, const struct sa_protocol *p)
 {
 	struct _stp_msg_tzinfo tzi;
 	time_t now = time(NULL);
@@ -196,7 +204,7 @@ static int send_tzinfo(int fd)
 		return -EINVAL;
 	tzi.tz_gmtoff = -tm.tm_gmtoff;
 	snprintf(tzi.tz_name, sizeof(tzi.tz_name), "%s", tm.tm_zone ? tm.tm_zone : "UTC");
-	return send_msg(fd, STP_TZINFO, &tzi, sizeof(tzi));
+	return send_msg(fd, p->tzinfo, &tzi, sizeof(tzi));
 }
 
 /* The module's relay directory: debugfs when mounted and used, else procfs. */
@@ -218,35 +226,51 @@ static int open_relay_dir(const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
-static int send_all(int cmd, const char *name, int verbose, struct sa_control *c,
+static int send_all(int cmd, const struct sa_module *m, int verbose, struct sa_control *c,
 		    struct sc_error *err)
 {
 	struct _stp_msg_privilege_credentials pc = {.pc_group_mask = SA_PR_ALL};
+	const struct sa_protocol *p = m->proto;
+	const char *name = m->name;
 	int count = 0, r;
 
-	/* Not fatal, as in staprun: only pre-1.7 modules refuse it. */
-	send_msg(cmd, STP_PRIVILEGE_CREDENTIALS, &pc, sizeof(pc));
-	r = send_kernel(cmd, &count);
+	/*
+	 * The first message: a module of another protocol answers EINVAL (staprun
+	 * ignores a failure here, which only pre-1.7 modules gave; protocol.c
+	 * chose from the module's own bytes, so this is a last check).
+	 */
+	r = send_msg(cmd, p->privilege_credentials, &pc, sizeof(pc));
+	if (r == -EINVAL) {
+		sc_error_set(err,
+			     "%s refused %s's control protocol (its systemtap version "
+			     "string says %s)",
+			     name, p->name, m->stap_version);
+		return r;
+	}
+	r = send_kernel(cmd, p, &count);
 	if (r < 0) {
 		sc_error_set(err, "cannot send the kernel relocations to %s: %s", name,
 			     strerror(-r));
 		return r;
 	}
-	send_modules(cmd, c, &count);
-	r = send_tzinfo(cmd);
+	send_modules(cmd, p, c, &count);
+	r = send_tzinfo(cmd, p);
 	if (r < 0) {
 		sc_error_set(err, "cannot send the time zone to %s: %s", name,
 			     strerror(-r));
 		return r;
 	}
-	sa_info(verbose, "sent credentials, %d relocations and the time zone to %s",
-		count, name);
+	sa_info(verbose,
+		"sent credentials, %d relocations and the time zone to %s (%s, %s's "
+		"control protocol)",
+		count, name, m->stap_version, p->name);
 	return 0;
 }
 
-int sa_control_start(const char *name, uid_t uid, int verbose, struct sa_control *c,
-		     struct sc_error *err)
+int sa_control_start(const struct sa_module *m, uid_t uid, int verbose,
+		     struct sa_control *c, struct sc_error *err)
 {
+	const char *name = m->name;
 	struct stat st;
 	int cmd, r;
 
@@ -279,7 +303,7 @@ int sa_control_start(const char *name, uid_t uid, int verbose, struct sa_control
 			     strerror(-r));
 		return r;
 	}
-	r = send_all(cmd, name, verbose, c, err);
+	r = send_all(cmd, m, verbose, c, err);
 	if (close(cmd) < 0 && r == 0) {
 		r = -errno;
 		sc_error_set(err, "closing the control channel of %s: %s", name,

@@ -270,6 +270,11 @@ static int check_elf(struct sa_module *m, const struct sa_opts *o, struct sc_err
 			     m->path, sc_modinfo_name(mi), sc_modinfo_name(mi));
 		goto out;
 	}
+	/* Before the kernel: a module of the other systemtap says so first. */
+	r = sa_protocol_check(m, mi, err);
+	if (r < 0)
+		goto out;
+	r = -EINVAL;
 	if (sc_modinfo_release(mi, rel, sizeof(rel)) < 0) {
 		sc_error_set(err, "%s has no usable vermagic", m->path);
 		goto out;

@@ -15,6 +15,7 @@ staprun_auth_staprun_auth_SOURCES = \
 	staprun-auth/load.c \
 	staprun-auth/kernel.c \
 	staprun-auth/control.c \
+	staprun-auth/protocol.c \
 	staprun-auth/run.c \
 	staprun-auth/audit.c
 staprun_auth_staprun_auth_CPPFLAGS = $(AM_CPPFLAGS) \

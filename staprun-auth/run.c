@@ -45,9 +45,12 @@ int sa_cmd_verify(const struct sa_opts *o, const struct sa_ids *ids)
 	if (r < 0) {
 		sa_audit_refuse(&ev, m.hint, "%s", err.msg);
 	} else {
-		sa_audit_allow(&ev, "would load (entry %s)", m.hintbuf);
-		sa_say(1, "allowed: %s (sha256:%s, entry %s, parameters '%s')\n", m.path,
-		       m.hex, m.hintbuf, m.params);
+		sa_audit_allow(&ev, "would load (entry %s, systemtap %s)", m.hintbuf,
+			       m.stap_version);
+		sa_say(1,
+		       "allowed: %s (sha256:%s, entry %s, parameters '%s'); built by "
+		       "systemtap %s: %s's control protocol\n",
+		       m.path, m.hex, m.hintbuf, m.params, m.stap_version, m.proto->name);
 		rc = SA_EXIT_OK;
 	}
 	sa_module_free(&m);
@@ -228,7 +231,7 @@ static int loaded(const struct sa_opts *o, const struct sa_ids *ids, struct sa_m
 	sa_audit_allow(ev, "loaded");
 	r = sa_registry_commit(rec, 0, &err);
 	if (r == 0)
-		r = sa_control_start(m->name, ids->uid, o->verbose, &ctl, &err);
+		r = sa_control_start(m, ids->uid, o->verbose, &ctl, &err);
 	if (r == 0 && (sig = sa_signals_pending()) != 0) {
 		sc_error_set(&err, "interrupted by %s", strsignal(sig));
 		r = -EINTR;

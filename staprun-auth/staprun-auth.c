@@ -188,9 +188,15 @@ static int dispatch(const struct sa_opts *o, const struct sa_ids *ids)
 	case SA_HELP:
 		sa_say(1, "%s", usage_text);
 		return SA_EXIT_OK;
-	case SA_VERSION:
-		sa_say(1, "%s %s\n", SA_PROG, PACKAGE_VERSION);
+	case SA_VERSION: {
+		char stapio[SC_STAP_VERSION_MAX];
+
+		if (sa_stapio_version(stapio) < 0)
+			snprintf(stapio, sizeof(stapio), "unknown");
+		sa_say(1, "%s %s\ncontrol protocols: %s\nstapio: %s, systemtap %s\n",
+		       SA_PROG, PACKAGE_VERSION, sa_protocols_known(), SC_STAPIO, stapio);
 		return SA_EXIT_OK;
+	}
 	case SA_VERIFY:
 		return sa_cmd_verify(o, ids);
 	case SA_DELETE:

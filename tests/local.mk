@@ -75,7 +75,8 @@ REMOTE_TESTS = tests/remote/remote-basic.sh tests/remote/remote-fanout.sh \
 	tests/remote/remote-netns.sh
 # auth-setuid.sh and auth-fake-kmod.sh build and install their own copy of
 # staprun-auth; auth-hardening.sh checks the built binaries.
-AUTH_COPY_TESTS = tests/auth/auth-setuid.sh tests/auth/auth-fake-kmod.sh
+AUTH_COPY_TESTS = tests/auth/auth-setuid.sh tests/auth/auth-fake-kmod.sh \
+	tests/auth/auth-protocols.sh
 AUTH_BINARY_TESTS = tests/auth/auth-hardening.sh
 AUTH_TESTS = $(AUTH_COPY_TESTS) $(AUTH_BINARY_TESTS)
 PKG_TESTS = tests/pkg/deb.sh
@@ -112,7 +113,14 @@ EXTRA_DIST += tests/fakes/auth-module.sh
 VM_TESTS = tests/vm/e2e.sh tests/vm/attacks.sh tests/vm/attacks-review.sh \
 	tests/vm/remote.sh tests/vm/fleet.sh tests/vm/ops.sh tests/vm/attacks-ops.sh \
 	tests/vm/faults.sh tests/vm/trace.sh tests/vm/secureboot.sh \
-	tests/vm/attacks-files.sh
+	tests/vm/attacks-files.sh tests/vm/attacks-versions.sh
+# The mixed fleet (issue 21): the Debian 12 and 13 guests at once; its
+# modules are kept in tests/fleet13-cache between runs.
+VM_TESTS += tests/vm/fleet13.sh
+clean-local: fleet13-clean-local
+fleet13-clean-local:
+	-rm -rf tests/fleet13-cache
+.PHONY: fleet13-clean-local
 if VM_TESTS
 TESTS += $(VM_TESTS)
 endif

@@ -33,7 +33,7 @@ int sc_build_argv(const struct sc_build *b, const char *script_path, struct sc_a
 	const struct sc_request *req = b->req;
 	int r;
 
-	r = sc_argv_push(a, b->ctx->stap);
+	r = sc_argv_push(a, b->kernel->root ? SC_BUILDROOT_STAP : b->ctx->stap);
 	r = r ?: sc_argv_push(a, "-p4");
 	if (b->ctx->progress && !req->verbose) /* pass markers for the status line */
 		r = r ?: sc_argv_push(a, "-v");
@@ -47,6 +47,8 @@ int sc_build_argv(const struct sc_build *b, const char *script_path, struct sc_a
 		r = r ?: sc_argv_push(a, "-a") ?: sc_argv_push(a, req->arch);
 	r = r ?: sc_argv_push(a, "-R");
 	r = r ?: sc_argv_push(a, b->key->runtime);
+	if (b->key->kbuild_auto)
+		r = r ?: sc_argv_push(a, "-B") ?: sc_argv_push(a, b->key->kbuild_auto);
 	for (size_t i = 0; r == 0 && i < req->n_opts; i++) {
 		const struct sc_opt *o = req->opts[i].opt;
 
@@ -68,7 +70,12 @@ int sc_build_argv(const struct sc_build *b, const char *script_path, struct sc_a
 	return r;
 }
 
-static int write_script_copy(const char *work, const struct sc_key *key, char **out)
+/*
+ * The script's copy in work, and the path stap is given: the same, or in a
+ * build root the copy's path inside it (work is bound at SC_BUILDROOT_WORK).
+ */
+static int write_script_copy(const char *work, const struct sc_key *key, bool in_root,
+			     char **out)
 {
 	char *path = sc_strdupf("%s/%s", work, key->script_name);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -85,6 +92,10 @@ static int write_script_copy(const char *work, const struct sc_key *key, char **
 	if (r < 0) {
 		free(path);
 		return r;
+	}
+	if (in_root) {
+		free(path);
+		path = sc_strdupf("%s/%s", SC_BUILDROOT_WORK, key->script_name);
 	}
 	*out = path;
 	return 0;
@@ -233,7 +244,7 @@ static long time_left_ms(const struct follow *f)
 
 /* Run stap, passing on the signals that would stop us. Returns 0 and its status. */
 static int run_stap(const struct sc_argv *a, const char *work, const struct sc_build *b,
-		    int *status)
+		    const struct sc_jail *jail, int *status)
 {
 	struct sc_spawn_opts o = SC_SPAWN_OPTS_INIT;
 	unsigned timeout_s = sc_build_timeout(b->req, b->ctx);
@@ -252,8 +263,13 @@ static int run_stap(const struct sc_argv *a, const char *work, const struct sc_b
 		null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	o.stdout_fd = b->req->verbose ? (f.p ? pfd[1] : 2) : null;
 	o.stderr_fd = f.p ? pfd[1] : -1;
-	o.dir = work;
-	o.tmpdir = work;
+	if (jail) { /* it chdirs to work inside; TMPDIR is the root's private /tmp */
+		o.setup = sc_jail_enter;
+		o.setup_arg = jail;
+	} else {
+		o.dir = work;
+		o.tmpdir = work;
+	}
 	o.new_group = true;       /* so that every compiler it starts can be stopped */
 	o.die_with_parent = true; /* a build outlives nothing */
 	o.default_signals = true;
@@ -287,6 +303,8 @@ static int run_stap(const struct sc_argv *a, const char *work, const struct sc_b
 
 static int stap_failed(const struct sc_build *b, int status, struct sc_error *err)
 {
+	const char *why;
+
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
 		sc_error_set(err,
 			     "could not run %s; install systemtap or set 'stap:' in "
@@ -294,20 +312,40 @@ static int stap_failed(const struct sc_build *b, int status, struct sc_error *er
 			     b->ctx->stap);
 		return -ENOEXEC;
 	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == SC_SPAWN_SETUP_FAILED &&
+	    b->kernel->root) {
+		sc_error_set(err,
+			     "stap could not start in the build root %s (the reason is "
+			     "above); nothing was cached",
+			     b->kernel->root->dir);
+		return -EPERM;
+	}
 	if (WIFSIGNALED(status)) {
 		sc_error_set(err, "stap was killed by signal %d; nothing was cached",
 			     WTERMSIG(status));
 		return -EIO;
 	}
-	if (sc_kernel_needs_runtime_fix(b->kernel, b->key->runtime)) {
+	why = sc_kernel_runtime_fix(b->kernel, b->key->runtime_host ? b->key->runtime_host
+								    : b->key->runtime);
+	if (why && b->kernel->root) {
+		sc_error_set(err,
+			     "stap failed (exit status %d): the runtime %s in the build "
+			     "root %s needs a fix for %s, whose %s; prepare it with "
+			     "'stapcache buildroot create --release %s --dir %s' (as "
+			     "root); nothing was cached",
+			     WEXITSTATUS(status), b->key->runtime, b->kernel->root->dir,
+			     b->kernel->release, why, b->kernel->root->release,
+			     b->kernel->root->dir);
+		return -EIO;
+	}
+	if (why) {
 		sc_error_set(
 			err,
 			"stap failed (exit status %d): the systemtap runtime %s does not "
-			"compile for %s, whose task_work_cancel() is now "
-			"task_work_cancel_func(); prepare a fixed runtime with "
+			"compile for %s, whose %s; prepare a fixed runtime with "
 			"'stapcache-fix-runtime -r %s' and set the directory it prints as "
 			"'runtime:' in config.yaml (or pass -R DIR); nothing was cached",
-			WEXITSTATUS(status), b->key->runtime, b->kernel->release,
+			WEXITSTATUS(status), b->key->runtime, b->kernel->release, why,
 			b->kernel->release);
 		return -EIO;
 	}
@@ -323,6 +361,7 @@ int sc_build_run(void *arg, const char *tmpdir, struct sc_record *meta,
 {
 	const struct sc_build *b = arg;
 	const struct sc_key *key = b->key;
+	struct sc_jail *jail = NULL;
 	struct sc_argv a = {0};
 	char *work = sc_strdupf("%s/work", tmpdir), *script_copy = NULL;
 	char *built = NULL, *dest = NULL;
@@ -336,11 +375,16 @@ int sc_build_run(void *arg, const char *tmpdir, struct sc_record *meta,
 		goto out;
 	}
 	if (!b->req->script_text) {
-		r = write_script_copy(work, key, &script_copy);
+		r = write_script_copy(work, key, b->kernel->root != NULL, &script_copy);
 		if (r < 0) {
 			sc_error_set(err, "cannot stage the script: %s", strerror(-r));
 			goto out;
 		}
+	}
+	if (b->kernel->root) {
+		r = sc_jail_new(b->kernel->root, work, key->runtime_bind, &jail, err);
+		if (r < 0)
+			goto out;
 	}
 	r = sc_build_argv(b, script_copy, &a);
 	if (r < 0) {
@@ -348,15 +392,17 @@ int sc_build_run(void *arg, const char *tmpdir, struct sc_record *meta,
 		goto out;
 	}
 	if (!b->quiet)
-		fprintf(stderr, "stapcache: compiling %s for %s (%s)\n", key->module,
-			b->kernel->release, b->why ? b->why : "cache miss");
+		fprintf(stderr, "stapcache: compiling %s for %s%s%s (%s)\n", key->module,
+			b->kernel->release, b->kernel->root ? " in the build root " : "",
+			b->kernel->root ? b->kernel->root->dir : "",
+			b->why ? b->why : "cache miss");
 	if (b->req->verbose) {
 		fprintf(stderr, "stapcache: running");
 		for (size_t i = 0; i < a.n; i++)
 			fprintf(stderr, " %s", a.v[i]);
 		fputc('\n', stderr);
 	}
-	r = run_stap(&a, work, b, &status);
+	r = run_stap(&a, work, b, jail, &status);
 	if (r == -ETIMEDOUT) {
 		sc_error_set(err,
 			     "stap did not finish within %u s, so its process group was "
@@ -396,6 +442,7 @@ int sc_build_run(void *arg, const char *tmpdir, struct sc_record *meta,
 	r = r ?: sc_record_addf(meta, "build-seconds", "%.2f", now() - t0);
 out:
 	(void)sc_rm_rf(work);
+	sc_jail_free(jail);
 	sc_argv_free(&a);
 	free(work);
 	free(script_copy);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "build-config.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cache/job.h"
 
@@ -45,4 +47,28 @@ void sc_job_clear(struct sc_job *j)
 	sc_kernel_clear(&j->kernel);
 	sc_ctx_clear(&j->ctx);
 	sc_options_free(&j->req);
+}
+
+void sc_key_explain_head(const struct sc_key *key, struct sc_cache *c, FILE *out)
+{
+	char *path = NULL;
+
+	fprintf(out, "# key: %s\n# module: %s.ko\n", key->hex, key->module);
+	if (sc_cache_peek(c, key, &path) == 0)
+		fprintf(out, "# cached: %s\n", path);
+	else
+		fprintf(out, "# cached: no\n");
+	free(path);
+}
+
+int sc_key_explain_record(const struct sc_key *key, FILE *out)
+{
+	char *rec;
+	size_t len;
+
+	if (sc_record_serialize(key->record, &rec, &len) < 0)
+		return -ENOMEM;
+	fwrite(rec, 1, len, out);
+	free(rec);
+	return fflush(out) == 0 ? 0 : -EIO;
 }

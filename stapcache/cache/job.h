@@ -3,6 +3,7 @@
 #define SC_JOB_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "cache/cache.h"
 #include "core/context.h"
@@ -40,5 +41,14 @@ int sc_job_open(struct sc_job *j, struct sc_error *err);
 int sc_job_key(struct sc_job *j, struct sc_error *err);
 
 void sc_job_clear(struct sc_job *j);
+
+/*
+ * --explain, in two halves so that another module can add lines between
+ * them (sign/ names the signer there): the "# key:", "# module:" and "#
+ * cached:" (the entry's path, or no) lines; then key's record, which
+ * returns 0, -ENOMEM or -EIO.
+ */
+void sc_key_explain_head(const struct sc_key *key, struct sc_cache *c, FILE *out);
+int sc_key_explain_record(const struct sc_key *key, FILE *out);
 
 #endif

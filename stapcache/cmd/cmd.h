@@ -67,6 +67,13 @@ int sc_cmd_remote(int argc, char **argv);
 int sc_cmd_doctor(int argc, char **argv);
 
 /*
+ * `stapcache buildroot create|show` (buildroot.c): make a build root for
+ * another Debian release (the stapcache-buildroot helper), or show what a
+ * build in one uses.
+ */
+int sc_cmd_buildroot(int argc, char **argv);
+
+/*
  * `stapcache verify REQUEST...` (verify.c): rebuild the module in a private
  * directory and compare its SHA-256 with the cached entry and the shared
  * one. 0 every entry found matches; 1 a mismatch, a rejected shared entry or

@@ -121,59 +121,6 @@ static int copy_here(const char *path, const char *module)
 }
 
 /*
- * The signer (issue 20), when one is configured (signing-key:): its
- * certificate's name, and the signed variant's key and whether it is cached.
- */
-static void explain_signer(const struct sc_key *key, const struct sc_ctx *ctx,
-			   struct sc_cache *c)
-{
-	struct sc_error err = {{0}};
-	struct sc_signer s;
-	struct sc_key sk;
-	char *path = NULL;
-
-	if (!ctx->signing_key)
-		return; /* no signer: the header stays the three lines it was */
-	if (sc_signer_open(ctx->signing_key, ctx->signing_cert, &s, &err) < 0) {
-		printf("# signer: %s: %s\n", ctx->signing_key, err.msg);
-		return;
-	}
-	printf("# signer: %s (%s)\n", s.fp, s.key);
-	if (sc_signed_key(key, s.fp, &sk) == 0) {
-		printf("# signed variant: %s\n", sk.hex);
-		if (sc_cache_peek(c, &sk, &path) == 0)
-			printf("# signed variant cached: %s\n", path);
-		else
-			printf("# signed variant cached: no (stapcache bless --sign %s "
-			       "MODULE.ko makes it)\n",
-			       s.key);
-		sc_key_clear(&sk);
-	}
-	free(path);
-	sc_signer_clear(&s);
-}
-
-static int print_explain(const struct sc_key *key, const struct sc_ctx *ctx,
-			 struct sc_cache *c)
-{
-	char *rec, *path = NULL;
-	size_t len;
-
-	if (sc_record_serialize(key->record, &rec, &len) < 0)
-		return 1;
-	printf("# key: %s\n# module: %s.ko\n", key->hex, key->module);
-	if (sc_cache_peek(c, key, &path) == 0)
-		printf("# cached: %s\n", path);
-	else
-		printf("# cached: no\n");
-	explain_signer(key, ctx, c);
-	fwrite(rec, 1, len, stdout);
-	free(rec);
-	free(path);
-	return fflush(stdout) == 0 ? 0 : 1;
-}
-
-/*
  * Without -p4: exec the runner (or supervise it for a duration: run.c), or
  * stay its parent when stapcache reads the output (capture.c, which then
  * applies the duration itself).
@@ -331,7 +278,7 @@ static int cached(struct sc_job *j, bool as_stap)
 	if (as_stap)
 		forced_pass4(req, &j->kernel);
 	if (req->explain)
-		return print_explain(&j->key, &j->ctx, j->cache);
+		return sc_signed_explain(&j->key, &j->ctx, j->cache, stdout) == 0 ? 0 : 1;
 	if (sc_cache_get(j->cache, &j->key, sc_build_run, &b, &path, &how, &err) < 0) {
 		if (sc_build_interrupted())
 			status = 128 + sc_build_interrupted();

@@ -24,6 +24,7 @@
 #include "core/cmdopt.h"
 #include "core/context.h"
 #include "core/build-tree.h"
+#include "core/buildroot.h"
 #include "remote/launch.h"
 #include "remote/targets.h"
 #include "sign/signer.h"
@@ -161,6 +162,7 @@ static void check_kernel(struct checks *a, const char *section, const char *spec
 	struct sc_error err = {{0}};
 	struct sc_kernel k = {0};
 	char *ready, *fix;
+	const char *why;
 
 	if (sc_kernel_resolve(spec, arch, &k, &err) < 0) {
 		struct utsname u;
@@ -178,10 +180,11 @@ static void check_kernel(struct checks *a, const char *section, const char *spec
 	}
 	add(a, section, "build tree", 1, NULL, "%s for %s (%s)", k.build_tree, k.release,
 	    k.arch);
-	if (!sc_kernel_needs_runtime_fix(&k, runtime)) {
+	why = sc_kernel_runtime_fix(&k, runtime);
+	if (!why) {
 		add(a, section, "runtime", 1, NULL,
-		    "%s compiles for %s (no systemtap 4.8 fix needed, or it is in)",
-		    runtime, k.release);
+		    "%s compiles and runs for %s (no fix needed, or it is in)", runtime,
+		    k.release);
 	} else {
 		ready = prepared_runtime();
 		fix = ready ? sc_strdupf("set 'runtime: %s' in config.yaml%s", ready,
@@ -192,12 +195,66 @@ static void check_kernel(struct checks *a, const char *section, const char *spec
 		if (!fix)
 			a->r = a->r ?: -ENOMEM;
 		add(a, section, "runtime", 0, fix,
-		    "%s needs the systemtap 4.8 runtime fix (task_work_cancel_func), and "
-		    "%s is the unfixed runtime; a fixed copy is %s",
-		    k.release, runtime, ready ? ready : "not prepared");
+		    "%s needs a runtime fix (its %s), and %s is the unfixed runtime; a "
+		    "fixed copy is %s",
+		    k.release, why, runtime, ready ? ready : "not prepared");
 		free(fix);
 		free(ready);
 	}
+	sc_kernel_clear(&k);
+}
+
+/*
+ * A target's build root: the root itself and the headers for its kernel, the
+ * runtime a build there uses, and stap run inside it as this user (which a
+ * refused user namespace stops).
+ */
+static void check_buildroot(struct checks *a, const struct sc_target *t,
+			    const struct sc_ctx *ctx)
+{
+	const char *argv[] = {SC_BUILDROOT_STAP, "-V", NULL};
+	struct sc_error err = {{0}};
+	struct sc_kernel k = {0};
+	char *out = NULL, *rt = NULL, *fix;
+	const char *why;
+
+	if (sc_kernel_resolve_root(t->build_root, ctx->buildroot_homes, t->kernel,
+				   t->arch, &k, &err) < 0) {
+		add(a, t->name, "build root", 0,
+		    "as root: stapcache buildroot create --release RELEASE --dir DIR "
+		    "(RELEASE: what the target runs, e.g. trixie), or correct build-root: "
+		    "in known_hosts",
+		    "%s", err.msg);
+		return;
+	}
+	add(a, t->name, "build root", 1, NULL, "%s: %s, systemtap %s, headers for %s",
+	    k.root->dir, k.root->release, k.root->systemtap, k.release);
+	rt = t->runtime ? sc_strdupf("%s", t->runtime)
+			: sc_strdupf("%s%s", k.root->dir, sc_buildroot_runtime(k.root));
+	why = sc_kernel_runtime_fix(&k, rt);
+	fix = sc_strdupf("as root: stapcache buildroot create --release %s --dir %s "
+			 "(it prepares the fixed runtime)",
+			 k.root->release, k.root->dir);
+	if (why)
+		add(a, t->name, "runtime", 0, fix,
+		    "%s needs a runtime fix (its %s), and %s is the unfixed runtime",
+		    k.release, why, rt);
+	else
+		add(a, t->name, "runtime", 1, NULL, "%s compiles and runs for %s", rt,
+		    k.release);
+	if (sc_buildroot_capture(k.root, argv, 4096, &out, &err) < 0)
+		add(a, t->name, "stap in the build root", 0,
+		    geteuid() == 0 ? "see the message; recreate the root if it is damaged"
+				   : "allow unprivileged user namespaces (the message "
+				     "says how), or build as root",
+		    "%s", err.msg);
+	else
+		add(a, t->name, "stap in the build root", 1, NULL, "%.*s (as %s)",
+		    (int)strcspn(out, "\n"), out,
+		    geteuid() == 0 ? "root" : "you, in a user namespace");
+	free(out);
+	free(rt);
+	free(fix);
 	sc_kernel_clear(&k);
 }
 
@@ -290,7 +347,9 @@ int sc_cmd_doctor(int argc, char **argv)
 
 			push(&a, "-T");
 			push(&a, t->name);
-			if (ctx.runtime)
+			if (t->build_root)
+				check_buildroot(&a, t, &ctx);
+			else if (ctx.runtime)
 				check_kernel(&a, t->name,
 					     t->build_tree ? t->build_tree : t->kernel,
 					     t->arch,

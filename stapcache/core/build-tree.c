@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include "common/fsutil.h"
 #include "core/build-tree.h"
@@ -16,6 +17,8 @@ void sc_kernel_clear(struct sc_kernel *k)
 	free(k->release);
 	free(k->build_tree);
 	free(k->arch);
+	sc_buildroot_free(k->root);
+	free(k->tree_inside);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -111,6 +114,57 @@ int sc_kernel_resolve(const char *spec, const char *arch, struct sc_kernel *out,
 	return 0;
 }
 
+int sc_kernel_resolve_root(const char *root_dir, const char *homes, const char *spec,
+			   const char *arch, struct sc_kernel *out, struct sc_error *err)
+{
+	struct sc_buildroot *br = NULL;
+	char *tree = NULL;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = sc_buildroot_open(root_dir, homes, &br, err);
+	if (r < 0)
+		return r;
+	if (spec && !*spec) {
+		sc_error_set(err, "an empty kernel release for the build root %s",
+			     br->dir);
+		sc_buildroot_free(br);
+		return -EINVAL;
+	}
+	if (!spec)
+		spec = br->kernel;
+	tree = strchr(spec, '/') ? sc_strdupf("%s", spec)
+				 : sc_strdupf("/lib/modules/%s/build", spec);
+	r = sc_buildroot_resolve(br, tree, &out->build_tree, &out->tree_inside);
+	if (r < 0) {
+		sc_error_set(err,
+			     "the build root %s (%s) has no kernel build tree %s (%s); it "
+			     "has the headers for %s: update it (stapcache buildroot create "
+			     "--release %s --refresh) or set the target's kernel: to what "
+			     "it runs",
+			     br->dir, br->release, tree, strerror(-r), br->kernel,
+			     br->release);
+		free(tree);
+		sc_buildroot_free(br);
+		sc_kernel_clear(out);
+		return r;
+	}
+	free(tree);
+	out->root = br;
+	out->release = strchr(spec, '/') ? tree_release(out->build_tree)
+					 : sc_strdupf("%s", spec);
+	if (!out->release) {
+		sc_error_set(err,
+			     "%s in the build root %s is not a configured kernel build tree",
+			     spec, br->dir);
+		sc_kernel_clear(out);
+		return -ENOENT;
+	}
+	out->spec = sc_strdupf("%s", spec);
+	out->arch = sc_strdupf("%s", arch ? arch : "x86_64");
+	return 0;
+}
+
 static bool file_has(const char *path, const char *needle)
 {
 	char *buf = NULL;
@@ -123,46 +177,75 @@ static bool file_has(const char *path, const char *needle)
 	return found;
 }
 
-/* Debian splits a kernel's headers into -ARCH and -common trees. */
-static bool headers_rename_task_work_cancel(const char *tree)
+/* The common tree a Debian -ARCH Makefile includes ("include DIR/Makefile"), or NULL. */
+static char *common_tree(const struct sc_kernel *k)
 {
-	static const char *const rel[] = {
-		"include/linux/task_work.h",
-		"source/include/linux/task_work.h",
-	};
-	char *mk = sc_strdupf("%s/Makefile", tree), *buf = NULL;
-	bool found = false;
+	char *mk = sc_strdupf("%s/Makefile", k->build_tree), *buf = NULL, *dir = NULL;
+	char *inc, *end, *host = NULL;
 
-	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]) && !found; i++) {
-		char *p = sc_strdupf("%s/%s", tree, rel[i]);
-
-		found = file_has(p, "task_work_cancel_func");
-		free(p);
-	}
-	/* Debian's -ARCH Makefile is "include /usr/src/linux-headers-...-common/Makefile". */
-	if (!found && sc_read_file(mk, 4096, &buf, NULL) == 0) {
-		char *inc = strstr(buf, "include ");
-		char *end = inc ? strstr(inc, "/Makefile") : NULL;
-
-		if (end) {
-			char *p = sc_strdupf("%.*s/include/linux/task_work.h",
-					     (int)(end - inc - 8), inc + 8);
-
-			found = file_has(p, "task_work_cancel_func");
-			free(p);
-		}
+	if (sc_read_file(mk, 4096, &buf, NULL) == 0 && (inc = strstr(buf, "include ")) &&
+	    (end = strstr(inc, "/Makefile")) &&
+	    memchr(inc, '\n', (size_t)(end - inc)) == NULL)
+		dir = sc_strdupf("%.*s", (int)(end - inc - 8), inc + 8);
+	if (dir && k->root && sc_buildroot_resolve(k->root, dir, &host, NULL) == 0) {
+		free(dir);
+		dir = host;
 	}
 	free(buf);
 	free(mk);
+	return dir;
+}
+
+char *sc_kernel_header(const struct sc_kernel *k, const char *rel)
+{
+	char *common = common_tree(k);
+	const char *const bases[] = {k->build_tree, k->build_tree, common};
+	const char *const subs[] = {"", "/source", ""};
+	char *found = NULL;
+
+	for (size_t i = 0; i < 3 && !found; i++) {
+		char *p;
+
+		if (!bases[i])
+			continue;
+		p = sc_strdupf("%s%s/%s", bases[i], subs[i], rel);
+		if (access(p, F_OK) == 0)
+			found = p;
+		else
+			free(p);
+	}
+	free(common);
 	return found;
 }
 
-bool sc_kernel_needs_runtime_fix(const struct sc_kernel *k, const char *runtime)
+/* Does k's header rel mention needle? */
+static bool header_has(const struct sc_kernel *k, const char *rel, const char *needle)
 {
-	char *p = sc_strdupf("%s/stp_task_work.c", runtime);
-	bool unfixed =
-		file_has(p, "typedef typeof(&task_work_cancel) task_work_cancel_fn;");
+	char *h = sc_kernel_header(k, rel);
+	bool found = h && file_has(h, needle);
 
-	free(p);
-	return unfixed && headers_rename_task_work_cancel(k->build_tree);
+	free(h);
+	return found;
+}
+
+const char *sc_kernel_runtime_fix(const struct sc_kernel *k, const char *runtime)
+{
+	char *tw = sc_strdupf("%s/stp_task_work.c", runtime);
+	char *tr = sc_strdupf("%s/transport/transport.c", runtime);
+	/* where stapcache-fix-runtime's uprobes-6.12 puts the new call */
+	char *ui = sc_strdupf("%s/linux/uprobes-inode.c", runtime);
+	const char *why = NULL;
+
+	if (file_has(tw, "typedef typeof(&task_work_cancel) task_work_cancel_fn;") &&
+	    header_has(k, "include/linux/task_work.h", "task_work_cancel_func"))
+		why = "task_work_cancel() is now task_work_cancel_func()";
+	else if (file_has(tr, "kallsyms_lookup_name (\"uprobe_unregister\")") &&
+		 !file_has(tr, "uprobe_unregister_nosync") &&
+		 !file_has(ui, "uprobe_unregister_nosync") &&
+		 header_has(k, "include/linux/uprobes.h", "uprobe_unregister_nosync"))
+		why = "uprobes API changed in Linux 6.12 (uprobe_unregister_nosync)";
+	free(tw);
+	free(tr);
+	free(ui);
+	return why;
 }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "common/error.h"
+#include "core/buildroot.h"
 
 /* The kernel a request compiles for. */
 struct sc_kernel {
@@ -12,6 +13,9 @@ struct sc_kernel {
 	char *release;    /* e.g. 6.1.0-56-amd64 */
 	char *build_tree; /* resolved absolute path */
 	char *arch;       /* e.g. x86_64 */
+	/* In a build root (NULL: this host's kernel headers): */
+	struct sc_buildroot *root; /* owned */
+	char *tree_inside;         /* build_tree as stap sees it there */
 };
 
 /*
@@ -25,12 +29,32 @@ int sc_kernel_resolve(const char *spec, const char *arch, struct sc_kernel *out,
 void sc_kernel_clear(struct sc_kernel *k);
 
 /*
- * Does compiling for k with the runtime directory runtime fail for a known
- * reason that a prepared runtime fixes? True when k's headers declare
- * task_work_cancel_func() (Linux 6.11, Debian 6.1.103 and later) and the
- * runtime is systemtap 4.8's unfixed one (stapcache-fix-runtime prepares the
- * fixed copy).
+ * The same inside the build root root_dir (buildroot.h; homes: its
+ * sc_buildroot_open argument): spec NULL is the root's own kernel, a
+ * release maps to the root's /lib/modules/RELEASE/build, a path is one
+ * inside the root. out->build_tree is where that tree is on this host,
+ * out->tree_inside where stap sees it. Returns 0, or -errno with a message
+ * naming the root and the kernels it has.
  */
-bool sc_kernel_needs_runtime_fix(const struct sc_kernel *k, const char *runtime);
+int sc_kernel_resolve_root(const char *root_dir, const char *homes, const char *spec,
+			   const char *arch, struct sc_kernel *out, struct sc_error *err);
+
+/*
+ * The host path of the kernel header rel ("include/linux/uprobes.h") for
+ * k: in its tree, its source/ link, or the common tree a Debian -ARCH tree's
+ * Makefile includes (inside k's build root when it has one). NULL when
+ * none has it; the caller frees.
+ */
+char *sc_kernel_header(const struct sc_kernel *k, const char *rel);
+
+/*
+ * Does the runtime directory runtime (a path on this host) need one of
+ * stapcache-fix-runtime's fixes for k? Returns what k changed, for a
+ * message ("task_work_cancel() is now task_work_cancel_func()": systemtap
+ * 4.8 does not compile for Linux >= 6.11 and Debian >= 6.1.103; "6.12
+ * changed the uprobes API": systemtap 5.1's modules fail at start), or NULL
+ * when it needs none.
+ */
+const char *sc_kernel_runtime_fix(const struct sc_kernel *k, const char *runtime);
 
 #endif

@@ -23,6 +23,7 @@ void sc_key_clear(struct sc_key *key)
 {
 	sc_record_free(key->record);
 	free(key->script);
+	free(key->runtime_host);
 	memset(key, 0, sizeof(*key));
 }
 
@@ -33,8 +34,8 @@ void sc_key_clear(struct sc_key *key)
  * content (portable: no inode, device or time), memoized by file identity in
  * memo_dir (see tree.h) so that a hit reads no file it has read before.
  */
-static int add_file_fp(struct sc_record *rec, const char *label, const char *path,
-		       const char *memo_dir)
+static int add_file_fp_as(struct sc_record *rec, const char *label, const char *path,
+			  const char *shown, const char *memo_dir)
 {
 	char hex[SC_SHA256_HEXLEN + 1];
 	int r = sc_file_content_digest(path, memo_dir, hex);
@@ -42,11 +43,17 @@ static int add_file_fp(struct sc_record *rec, const char *label, const char *pat
 	if (r == -ENOMEM)
 		return r;
 	if (r == -ENOENT || r == -ENOTDIR)
-		return sc_record_addf(rec, label, "%s missing", path);
+		return sc_record_addf(rec, label, "%s missing", shown);
 	if (r < 0)
-		return sc_record_addf(rec, label, "%s unreadable: %s", path,
+		return sc_record_addf(rec, label, "%s unreadable: %s", shown,
 				      strerror(-r));
-	return sc_record_addf(rec, label, "%s sha256:%s", path, hex);
+	return sc_record_addf(rec, label, "%s sha256:%s", shown, hex);
+}
+
+static int add_file_fp(struct sc_record *rec, const char *label, const char *path,
+		       const char *memo_dir)
+{
+	return add_file_fp_as(rec, label, path, path, memo_dir);
 }
 
 char *sc_key_object_path(const char *value)
@@ -145,14 +152,20 @@ static int add_ldd(struct sc_record *rec, const struct sc_request *req,
 	return r;
 }
 
-/* Record a tree's fingerprint (see tree.h). */
+/* Record a tree's fingerprint (see tree.h), named by shown (NULL: its path). */
+static int add_tree_fp_as(struct sc_record *rec, const char *label, const char *path,
+			  const char *shown, const char *memo_dir, struct sc_error *err)
+{
+	char value[PATH_MAX + 128];
+	int r = sc_tree_fingerprint_as(path, shown, memo_dir, value, sizeof(value), err);
+
+	return r < 0 ? r : sc_record_add_str(rec, label, value);
+}
+
 static int add_tree_fp(struct sc_record *rec, const char *label, const char *path,
 		       const char *memo_dir, struct sc_error *err)
 {
-	char value[PATH_MAX + 128];
-	int r = sc_tree_fingerprint(path, memo_dir, value, sizeof(value), err);
-
-	return r < 0 ? r : sc_record_add_str(rec, label, value);
+	return add_tree_fp_as(rec, label, path, NULL, memo_dir, err);
 }
 
 /* ------------------------------------------------------------ stap version */
@@ -204,11 +217,31 @@ static void memo_version_store(const char *memo_dir, const char *path,
 	free(dir);
 }
 
+/* `stap -V` inside a build root (stap there needs the root's libraries). */
+static char *root_stap_version(const struct sc_buildroot *br, struct sc_error *err)
+{
+	const char *argv[] = {SC_BUILDROOT_STAP, "-V", NULL};
+	char *out = NULL;
+
+	if (sc_buildroot_capture(br, argv, 511, &out, err) < 0)
+		return NULL;
+	out[strcspn(out, "\n")] = '\0';
+	if (!*out) {
+		sc_error_set(err, "%s -V in the build root %s printed nothing",
+			     SC_BUILDROOT_STAP, br->dir);
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 /*
  * `stap -V` once per stap binary (path and content); later requests read the
- * memo, so a cache hit never runs stap.
+ * memo, so a cache hit never runs stap. stap is the binary on this host,
+ * shown its name in the record (its path inside br, when br is not NULL).
  */
-static int add_stap(struct sc_record *rec, const char *stap, const char *memo_dir,
+static int add_stap(struct sc_record *rec, const char *stap, const char *shown,
+		    const struct sc_buildroot *br, const char *memo_dir,
 		    struct sc_error *err)
 {
 	char fp[SC_SHA256_HEXLEN + 1], hex[SC_SHA256_HEXLEN + 1], *memo = NULL;
@@ -218,13 +251,19 @@ static int add_stap(struct sc_record *rec, const char *stap, const char *memo_di
 
 	/* A directory or a missing file fails here too (-EISDIR, -ENOENT). */
 	if (sc_file_content_digest(stap, memo_dir, fp) < 0) {
-		sc_error_set(err,
-			     "stap not found at %s: install systemtap (apt-get install "
-			     "systemtap) or set 'stap:' in config.yaml",
-			     stap);
+		if (br)
+			sc_error_set(err,
+				     "the build root %s has no %s: recreate it (stapcache "
+				     "buildroot create --release %s --force)",
+				     br->dir, shown, br->release);
+		else
+			sc_error_set(err,
+				     "stap not found at %s: install systemtap (apt-get "
+				     "install systemtap) or set 'stap:' in config.yaml",
+				     stap);
 		return -ENOENT;
 	}
-	id = sc_strdupf("%s sha256:%s", stap, fp);
+	id = sc_strdupf("%s sha256:%s", shown, fp);
 	if (memo_dir) {
 		sc_sha256(id, strlen(id), md);
 		sc_hex(hex, md, sizeof(md));
@@ -232,11 +271,13 @@ static int add_stap(struct sc_record *rec, const char *stap, const char *memo_di
 		version = memo_version(memo);
 	}
 	if (!version) {
-		version = run_stap_version(stap);
+		version = br ? root_stap_version(br, err) : run_stap_version(stap);
 		if (!version) {
-			sc_error_set(err,
-				     "%s -V failed: is systemtap installed correctly?",
-				     stap);
+			if (!br)
+				sc_error_set(err,
+					     "%s -V failed: is systemtap installed "
+					     "correctly?",
+					     stap);
 			free(memo);
 			free(id);
 			return -ENOEXEC;
@@ -276,6 +317,49 @@ static int add_compiler(struct sc_record *rec, const char *path, const char *mem
 	return r;
 }
 
+/* The compiler kbuild finds first on the root's PATH, named inside the root. */
+static int add_root_compiler(struct sc_record *rec, const struct sc_buildroot *br,
+			     const char *memo_dir)
+{
+	char *copy = sc_strdupf("%s", SC_BUILDROOT_PATH), *dir, *save = NULL;
+	int r = 1;
+
+	for (dir = strtok_r(copy, ":", &save); dir && r > 0;
+	     dir = strtok_r(NULL, ":", &save)) {
+		char *cand = sc_strdupf("%s/gcc", dir), *host = NULL, *inside = NULL;
+
+		if (sc_buildroot_resolve(br, cand, &host, &inside) == 0 &&
+		    access(host, X_OK) == 0)
+			r = add_file_fp_as(rec, "compiler", host, inside, memo_dir);
+		free(cand);
+		free(host);
+		free(inside);
+	}
+	free(copy);
+	if (r > 0)
+		r = sc_record_add_str(rec, "compiler",
+				      "gcc not found on the root's PATH");
+	return r;
+}
+
+/*
+ * What the build root holds beyond the files recorded one by one (the
+ * libraries stap runs with, elfutils among them, whose version stap writes
+ * into every module): every package's version, through dpkg's database.
+ */
+static int add_buildroot(struct sc_record *rec, const struct sc_buildroot *br,
+			 const char *memo_dir)
+{
+	char *status = sc_strdupf("%s%s", br->dir, SC_BUILDROOT_DPKG_STATUS);
+	int r = sc_record_addf(rec, "buildroot", "%s %s", br->release, br->arch);
+
+	r = r
+		    ?: add_file_fp_as(rec, "buildroot.packages", status,
+				      SC_BUILDROOT_DPKG_STATUS, memo_dir);
+	free(status);
+	return r;
+}
+
 static int add_kernel(struct sc_record *rec, const struct sc_kernel *k,
 		      const char *memo_dir)
 {
@@ -293,17 +377,78 @@ static int add_kernel(struct sc_record *rec, const struct sc_kernel *k,
 	size_t i;
 	int r;
 
+	const char *tree = k->root ? k->tree_inside : k->build_tree;
+
 	r = sc_record_add_str(rec, "kernel.release", k->release);
 	if (r == 0)
 		r = sc_record_add_str(rec, "kernel.arch", k->arch);
 	if (r == 0)
-		r = sc_record_add_str(rec, "kernel.build-tree", k->build_tree);
+		r = sc_record_add_str(rec, "kernel.build-tree", tree);
 	for (i = 0; r == 0 && i < sizeof(files) / sizeof(files[0]); i++) {
 		char *p = sc_strdupf("%s/%s", k->build_tree, files[i]);
+		char *shown = sc_strdupf("%s/%s", tree, files[i]);
 
-		r = add_file_fp(rec, "kernel.file", p, memo_dir);
+		r = add_file_fp_as(rec, "kernel.file", p, shown, memo_dir);
 		free(p);
+		free(shown);
 	}
+	return r;
+}
+
+/* The largest stap binary looked into for the guard (stap is ~10 MiB). */
+#define STAP_BINARY_MAX (256u << 20)
+
+/*
+ * Does the stap binary at path (whose content digest is fp) carry the
+ * _LINUX_ARGS_H guard? Memoized by fp in memo_dir/stap-args-guard.
+ */
+static bool stap_has_args_guard(const char *path, const char *fp, const char *memo_dir)
+{
+	char *memo = memo_dir ? sc_strdupf("%s/stap-args-guard/%s", memo_dir, fp) : NULL;
+	char *buf = NULL, *dir;
+	size_t len = 0;
+	bool guard;
+
+	if (memo && sc_read_file(memo, 16, &buf, &len) == 0 && len >= 1) {
+		guard = buf[0] == '1';
+		free(buf);
+		free(memo);
+		return guard;
+	}
+	free(buf);
+	buf = NULL;
+	guard = sc_read_file(path, STAP_BINARY_MAX, &buf, &len) < 0 ||
+		memmem(buf, len, "_LINUX_ARGS_H", 13) != NULL;
+	free(buf);
+	if (memo) { /* the memo only saves time: a failure to store it is harmless */
+		dir = sc_strdupf("%s/stap-args-guard", memo_dir);
+		if (sc_mkdir_p(dir, 0755) == 0)
+			(void)sc_write_file_atomic(memo, guard ? "1\n" : "0\n", 2, 0644,
+						   NULL);
+		free(dir);
+	}
+	free(memo);
+	return guard;
+}
+
+/* Decide key->kbuild_auto (see cache-key.h) and record it. */
+static int add_kbuild_auto(struct sc_record *rec, const struct sc_ctx *ctx,
+			   const struct sc_kernel *k, const char *memo_dir,
+			   struct sc_key *key)
+{
+	char *stap = k->root ? sc_strdupf("%s%s", k->root->dir, SC_BUILDROOT_STAP)
+			     : sc_strdupf("%s", ctx->stap);
+	char *args_h = sc_kernel_header(k, "include/linux/args.h");
+	char fp[SC_SHA256_HEXLEN + 1];
+	int r = 0;
+
+	if (args_h && sc_file_content_digest(stap, memo_dir, fp) == 0 &&
+	    !stap_has_args_guard(stap, fp, memo_dir)) {
+		key->kbuild_auto = SC_KEY_TRACEQUERY_B;
+		r = sc_record_add_str(rec, "kbuild.auto", key->kbuild_auto);
+	}
+	free(args_h);
+	free(stap);
 	return r;
 }
 
@@ -411,23 +556,47 @@ static int read_script(const struct sc_request *req, struct sc_key *key,
 
 static int fill_record(struct sc_record *rec, const struct sc_request *req,
 		       const struct sc_ctx *ctx, const struct sc_kernel *kernel,
-		       const char *memo_dir, const struct sc_key *key,
-		       struct sc_error *err)
+		       const char *memo_dir, struct sc_key *key, struct sc_error *err)
 {
+	const struct sc_buildroot *br = kernel->root;
 	int r = sc_record_addf(rec, "key.format", "%d", SC_KEY_FORMAT);
 
-	r = r ?: add_stap(rec, ctx->stap, memo_dir, err);
+	if (br) {
+		char *stap = sc_strdupf("%s%s", br->dir, SC_BUILDROOT_STAP);
+
+		r = r ?: add_buildroot(rec, br, memo_dir);
+		r = r ?: add_stap(rec, stap, SC_BUILDROOT_STAP, br, memo_dir, err);
+		free(stap);
+	} else {
+		r = r ?: add_stap(rec, ctx->stap, ctx->stap, NULL, memo_dir, err);
+	}
 	if (r < 0)
 		return r;
-	r = add_tree_fp(rec, "runtime", key->runtime, memo_dir, err);
+	r = add_tree_fp_as(rec, "runtime",
+			   key->runtime_host ? key->runtime_host : key->runtime,
+			   br ? key->runtime : NULL, memo_dir, err);
 	if (r < 0) {
-		sc_error_prefix(err, "runtime (-R or 'runtime:' in config.yaml)");
+		sc_error_prefix(err, "runtime (-R or 'runtime:' in %s)",
+				br ? "known_hosts" : "config.yaml");
 		return r;
 	}
-	r = add_tree_fp(rec, "tapset", ctx->tapset, memo_dir, err);
-	r = r ?: add_stap_rc(rec, ctx->stap_rc);
-	r = r ?: add_compiler(rec, ctx->path, memo_dir);
+	if (br) {
+		char *tapset = sc_strdupf("%s%s", br->dir, SC_BUILDROOT_TAPSET);
+		char *rc = sc_strdupf("%s/.systemtap/rc", br->home);
+
+		r = add_tree_fp_as(rec, "tapset", tapset, SC_BUILDROOT_TAPSET, memo_dir,
+				   err);
+		r = r ?: add_stap_rc(rec, rc);
+		r = r ?: add_root_compiler(rec, br, memo_dir);
+		free(tapset);
+		free(rc);
+	} else {
+		r = add_tree_fp(rec, "tapset", ctx->tapset, memo_dir, err);
+		r = r ?: add_stap_rc(rec, ctx->stap_rc);
+		r = r ?: add_compiler(rec, ctx->path, memo_dir);
+	}
 	r = r ?: add_kernel(rec, kernel, memo_dir);
+	r = r ?: add_kbuild_auto(rec, ctx, kernel, memo_dir, key);
 	r = r ?: sc_record_addf(rec, "uid", "%u", (unsigned)ctx->uid);
 	r = r ?: add_options(rec, req, err);
 	r = r ?: sc_record_add_str(rec, "module", req->module ? req->module : "");
@@ -447,6 +616,31 @@ int sc_key_compute(const struct sc_request *req, const struct sc_ctx *ctx,
 
 	memset(key, 0, sizeof(*key));
 	key->runtime = req->runtime ? req->runtime : ctx->runtime;
+	for (size_t i = 0; kernel->root && i < req->n_opts; i++) {
+		const struct sc_opt *o = req->opts[i].opt;
+		char name[64];
+
+		if (o->key != SC_KEY_FILE && o->key != SC_KEY_TREE &&
+		    o->key != SC_KEY_LDD && o->id != SC_OPT_SYSROOT)
+			continue;
+		sc_opt_name(o, name, sizeof(name));
+		sc_error_set(err,
+			     "%s names files on this host, which stap in the build root "
+			     "%s cannot see: leave it out for this target (or build "
+			     "for it with -r on a host of its release)",
+			     name, kernel->root->dir);
+		return -EINVAL;
+	}
+	if (kernel->root) {
+		/* -R or the target's runtime: is this host's, bound inside;
+		 * otherwise the root's own (fixed when it needed it). */
+		key->runtime_bind = req->runtime;
+		key->runtime = req->runtime ? SC_BUILDROOT_RUNTIME
+					    : sc_buildroot_runtime(kernel->root);
+		key->runtime_host = req->runtime ? sc_strdupf("%s", req->runtime)
+						 : sc_strdupf("%s%s", kernel->root->dir,
+							      key->runtime);
+	}
 	r = read_script(req, key, err);
 	if (r < 0)
 		return r;

@@ -26,7 +26,23 @@ struct sc_key {
 	size_t script_len;
 	const char *script_name; /* the name stap sees: "-e", or the copy's basename */
 	const char *runtime; /* the runtime directory the key covers (give it to stap) */
+	/* With a build root (kernel->root): where that runtime is on this host,
+	 * and the host directory bound at SC_BUILDROOT_RUNTIME (NULL: none). */
+	char *runtime_host;
+	const char *runtime_bind;
+	/*
+	 * A kbuild option stapcache adds (stap -B), a key input of its own
+	 * ("kbuild.auto"), or NULL: SC_KEY_TRACEQUERY_B when stap predates the
+	 * _LINUX_ARGS_H guard of its tracequery source (systemtap < 5.2) and
+	 * the kernel has include/linux/args.h (Linux >= 6.7): every tracequery
+	 * would otherwise fail on "__COUNT_ARGS redefined" under stap's own
+	 * -Werror, and tracepoint and syscall probes find nothing.
+	 */
+	const char *kbuild_auto;
 };
+
+/* CFLAGS_MODULE comes after the -Werror of stap's tracequery Makefile. */
+#define SC_KEY_TRACEQUERY_B "CFLAGS_MODULE=-Wno-error"
 
 /*
  * Build the canonical key record for req and its digest: a function of the
@@ -34,7 +50,10 @@ struct sc_key {
  * environment was read into ctx before. Reads the script once (the bytes
  * hashed are the bytes compiled), fingerprints the stap binary, runtime,
  * tapsets, -I trees and the kernel build tree without running stap (except
- * once per stap binary, to memoize its version). memo_dir (may be NULL) is
+ * once per stap binary, to memoize its version). In a build root
+ * (kernel->root) every one of these is the root's, named by its path
+ * inside the root, and the root's package database is a field of its own.
+ * memo_dir (may be NULL) is
  * where memos that only save time are kept (see cache.h).
  * Returns 0 and fills key (free with sc_key_clear), or -errno with err set.
  */

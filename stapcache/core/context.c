@@ -117,10 +117,15 @@ int sc_ctx_init(struct sc_ctx *ctx, const struct sc_env *env, struct sc_error *e
 		sc_strdupf("%s", cfg->runtime ? cfg->runtime : SC_STAP_RUNTIME_DEFAULT);
 	ctx->tapset = env->systemtap_tapset ? sc_strdupf("%s", env->systemtap_tapset)
 					    : tapset_for(ctx->stap);
-	if (env->systemtap_dir)
+	if (env->systemtap_dir) {
 		ctx->stap_rc = sc_strdupf("%s/rc", env->systemtap_dir);
-	else
+		ctx->buildroot_homes =
+			sc_strdupf("%s/stapcache-buildroots", env->systemtap_dir);
+	} else {
 		ctx->stap_rc = sc_strdupf("%s/.systemtap/rc", env->home ? env->home : "");
+		ctx->buildroot_homes = sc_strdupf("%s/.systemtap/stapcache-buildroots",
+						  env->home ? env->home : "");
+	}
 	ctx->path = sc_strdupf("%s", env->path ? env->path : "/usr/bin:/bin");
 	ctx->uid = cfg->has_key_uid ? cfg->key_uid : env->uid;
 	ctx->max_size = cfg->has_max_size ? cfg->max_size : SC_DEFAULT_MAX_SIZE;
@@ -159,6 +164,7 @@ void sc_ctx_clear(struct sc_ctx *ctx)
 	free(ctx->runtime);
 	free(ctx->tapset);
 	free(ctx->stap_rc);
+	free(ctx->buildroot_homes);
 	free(ctx->path);
 	free(ctx->builder_key);
 	free(ctx->signing_key);

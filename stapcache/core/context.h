@@ -41,8 +41,12 @@ struct sc_ctx {
 	char *runtime; /* runtime: from config, else stap's own runtime */
 	char *tapset;  /* $SYSTEMTAP_TAPSET, else stap's tapset directory */
 	char *stap_rc; /* $SYSTEMTAP_DIR/rc, else ~/.systemtap/rc */
-	char *path;    /* PATH, else /usr/bin:/bin */
-	uid_t uid;     /* the uid in the key: key-uid: if set, else the invoking uid */
+	/* Where stap's home in each build root is (core/buildroot.h):
+	 * $SYSTEMTAP_DIR/stapcache-buildroots, else ~/.systemtap/..., next to
+	 * this host's stap's own state, shared as that is. */
+	char *buildroot_homes;
+	char *path; /* PATH, else /usr/bin:/bin */
+	uid_t uid;  /* the uid in the key: key-uid: if set, else the invoking uid */
 	uint64_t max_size;     /* 0: no limit */
 	unsigned max_duration; /* max-duration: seconds, 0: no cap */
 	/* The shared cache (issue 10); the strings stay in cfg. */

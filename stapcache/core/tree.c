@@ -575,6 +575,12 @@ static bool memoizable(const char *real, int fd)
 int sc_tree_fingerprint(const char *path, const char *memo_dir, char *out, size_t n,
 			struct sc_error *err)
 {
+	return sc_tree_fingerprint_as(path, NULL, memo_dir, out, n, err);
+}
+
+int sc_tree_fingerprint_as(const char *path, const char *shown, const char *memo_dir,
+			   char *out, size_t n, struct sc_error *err)
+{
 	char real[PATH_MAX], digest[SC_SHA256_HEXLEN + 1], *memo = NULL, *trees = NULL;
 	char *files = memo_dir ? sc_strdupf("%s/files", memo_dir) : NULL;
 	struct walk w = {.memo_ok = true,
@@ -591,12 +597,13 @@ int sc_tree_fingerprint(const char *path, const char *memo_dir, char *out, size_
 		sc_error_set(err, "cannot read directory %s: %s", path, strerror(-r));
 		goto out;
 	}
-	if (memo_dir && memoizable(real, fd)) {
+	if (memo_dir && memoizable(shown ? shown : real, fd)) {
 		hot_load(memo_dir);
 		trees = sc_strdupf("%s/trees", memo_dir);
 		memo = memo_path(trees, real);
 		if (memo_load(memo, fd, digest, &w.files) == 0) {
-			snprintf(out, n, "%s sha256:%s files=%lu", real, digest, w.files);
+			snprintf(out, n, "%s sha256:%s files=%lu", shown ? shown : real,
+				 digest, w.files);
 			goto out;
 		}
 	}
@@ -616,7 +623,8 @@ int sc_tree_fingerprint(const char *path, const char *memo_dir, char *out, size_
 		sc_hex(digest, md, sizeof(md));
 		if (memo)
 			memo_store(trees, memo, digest, &w);
-		snprintf(out, n, "%s sha256:%s files=%lu", real, digest, w.files);
+		snprintf(out, n, "%s sha256:%s files=%lu", shown ? shown : real, digest,
+			 w.files);
 	}
 out:
 	if (fd >= 0)

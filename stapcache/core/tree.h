@@ -57,4 +57,12 @@ int sc_file_content_digest(const char *path, const char *memo_dir,
 int sc_tree_fingerprint(const char *path, const char *memo_dir, char *out, size_t n,
 			struct sc_error *err);
 
+/*
+ * The same for a tree in a build root (core/buildroot.h): out names it by
+ * shown, its path inside the root (so that the field is the same wherever
+ * the root is kept), and shown decides whether it is package-managed.
+ */
+int sc_tree_fingerprint_as(const char *path, const char *shown, const char *memo_dir,
+			   char *out, size_t n, struct sc_error *err);
+
 #endif

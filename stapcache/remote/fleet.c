@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cache/build.h"
+#include "cache/job.h"
 #include "core/build-tree.h"
 #include "core/cache-key.h"
 #include "run/runner.h"
@@ -29,6 +30,7 @@ struct build {
 	const struct sc_target *first; /* the target it was made for first */
 	const char *spec, *arch, *runtime;
 	char *owned_spec; /* spec, when made from a sysroot */
+	const char *root; /* the target's build root, or NULL */
 	struct sc_key key;
 	char *path;
 };
@@ -49,20 +51,29 @@ static bool same(const char *a, const char *b)
 	return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
-static struct build *find_build(struct build *b, size_t n, const char *spec,
-				const char *arch, const char *runtime)
+static struct build *find_build(struct build *b, size_t n, const struct build *want)
 {
 	for (size_t i = 0; i < n; i++)
-		if (same(b[i].spec, spec) && same(b[i].arch, arch) &&
-		    same(b[i].runtime, runtime))
+		if (same(b[i].spec, want->spec) && same(b[i].arch, want->arch) &&
+		    same(b[i].runtime, want->runtime) && same(b[i].root, want->root))
 			return &b[i];
 	return NULL;
 }
 
+/* want's kernel: in its build root when it has one, else on this host. */
+static int resolve_kernel(const struct sc_ctx *ctx, const struct build *want,
+			  struct sc_kernel *k, struct sc_error *err)
+{
+	if (want->root)
+		return sc_kernel_resolve_root(want->root, ctx->buildroot_homes,
+					      want->spec, want->arch, k, err);
+	return sc_kernel_resolve(want->spec, want->arch, k, err);
+}
+
 /*
  * The key of req's module for one target's kernel, as `-r spec -a arch
- * [-R runtime] -p4` would compute it (want->key). Returns 0, or -errno with
- * err set.
+ * [-R runtime] -p4` would compute it (want->key), in the target's build root
+ * when it has one. Returns 0, or -errno with err set.
  */
 static int build_key(const struct sc_request *req, const struct sc_ctx *ctx,
 		     struct sc_cache *c, struct build *want, struct sc_error *err)
@@ -74,11 +85,20 @@ static int build_key(const struct sc_request *req, const struct sc_ctx *ctx,
 	treq.kernel = want->spec;
 	treq.arch = want->arch;
 	treq.runtime = want->runtime; /* NULL: the context's */
-	r = sc_kernel_resolve(treq.kernel, treq.arch, &k, err);
+	r = resolve_kernel(ctx, want, &k, err);
 	if (r == 0)
 		r = sc_key_compute(&treq, ctx, &k, sc_cache_memo_dir(c), &want->key, err);
 	sc_kernel_clear(&k);
 	return r;
+}
+
+/* --explain -T: one record a distinct build, after the target it is for. */
+static int explain_build(const struct sc_ctx *ctx, struct sc_cache *c,
+			 const struct build *b)
+{
+	printf("# target: %s%s%s\n", b->first->name, b->root ? ", build root " : "",
+	       b->root ? b->root : "");
+	return sc_signed_explain(&b->key, ctx, c, stdout);
 }
 
 /*
@@ -99,7 +119,7 @@ static int get_module(const struct sc_request *req, const struct sc_ctx *ctx,
 	treq.kernel = want->spec;
 	treq.arch = want->arch;
 	treq.runtime = want->runtime;
-	r = sc_kernel_resolve(treq.kernel, treq.arch, &k, err);
+	r = resolve_kernel(ctx, want, &k, err);
 	if (r == 0) {
 		struct sc_build b = {.req = &treq,
 				     .ctx = ctx,
@@ -380,31 +400,38 @@ static int get_builds(const struct sc_request *req, const struct sc_ctx *ctx,
 
 	for (size_t i = 0; i < n; i++) {
 		const struct sc_target *t = &all->v[idx[i]];
-		/* the tree: build-tree:, else the sysroot's for the kernel, else the kernel's */
 		char *tree = !t->build_tree && t->sysroot ? sc_target_sysroot_tree(t)
 							  : NULL;
-		const char *spec = t->build_tree ? t->build_tree
-				   : tree        ? tree
-						 : t->kernel;
-		const char *rt = req->runtime ? req->runtime : t->runtime;
-		struct build *b = find_build(builds, *nb, spec, t->arch, rt);
+		const struct build want = {
+			.first = t,
+			.spec = t->build_tree ? t->build_tree
+				: tree        ? tree
+					      : t->kernel,
+			.arch = t->arch,
+			.runtime = req->runtime ? req->runtime : t->runtime,
+			.root = t->build_root,
+		};
+		struct build *b = find_build(builds, *nb, &want);
 
 		if (!b) {
 			b = &builds[(*nb)++];
-			*b = (struct build){.first = t,
-					    .spec = spec,
-					    .arch = t->arch,
-					    .runtime = rt,
-					    .owned_spec = tree};
+			*b = want;
+			b->owned_spec = tree;
 			tree = NULL;
 			if (build_key(req, ctx, c, b, &err) < 0) {
 				fprintf(stderr, "stapcache: %s (for target %s): %s\n",
-					spec, t->name, err.msg);
+					b->spec, t->name, err.msg);
+				return -1;
+			}
+			if (req->explain && explain_build(ctx, c, b) < 0) {
+				fprintf(stderr, "stapcache: cannot write --explain\n");
 				return -1;
 			}
 		}
 		free(tree);
 		of[i] = b;
+		if (req->explain) /* each distinct build's record, nothing built */
+			continue;
 		r = sc_target_needs_signature(t)
 			    ? find_signed(ctx, c, t, b, sg, &sg->signed_path[i], &err)
 			    : -ENOENT;
@@ -418,7 +445,7 @@ static int get_builds(const struct sc_request *req, const struct sc_ctx *ctx,
 			return -1;
 		}
 		if (get_module(req, ctx, c, b, &err) < 0) {
-			fprintf(stderr, "stapcache: %s (for target %s): %s\n", spec,
+			fprintf(stderr, "stapcache: %s (for target %s): %s\n", b->spec,
 				t->name, err.msg);
 			return -1;
 		}
@@ -453,11 +480,6 @@ int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
 	if (req->kernel || req->arch) {
 		fprintf(stderr, "stapcache: -r/-a and -T do not go together: a target's "
 				"known_hosts entry says its kernel and arch\n");
-		goto out;
-	}
-	if (req->explain) {
-		fprintf(stderr, "stapcache: --explain and -T do not go together: explain "
-				"with -r and -a of one target\n");
 		goto out;
 	}
 	status = 1;
@@ -499,6 +521,10 @@ int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
 	}
 	if (get_builds(req, ctx, c, &all, idx, n, builds, &nb, of, &sg) < 0) {
 		status = sc_build_interrupted() ? 128 + sc_build_interrupted() : 1;
+		goto out;
+	}
+	if (req->explain) { /* every distinct build's record is printed */
+		status = 0;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)

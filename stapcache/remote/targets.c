@@ -179,6 +179,7 @@ static void target_clear(struct sc_target *t)
 	free(t->build_tree);
 	free(t->runtime);
 	free(t->sysroot);
+	free(t->build_root);
 	for (size_t i = 0; i < t->ngroups; i++)
 		free(t->groups[i]);
 	free(t->groups);
@@ -213,8 +214,8 @@ static int set_field(struct sc_target *t, const char *key, const char *value,
 		     const char *where, struct sc_error *err)
 {
 	static const char *const known =
-		"name, execute, kernel, arch, cpu, build-tree, runtime, sysroot, groups, "
-		"lockdown, sig-enforce, secure-boot, module-signers";
+		"name, execute, kernel, arch, cpu, build-tree, runtime, sysroot, "
+		"build-root, groups, lockdown, sig-enforce, secure-boot, module-signers";
 	char **slot;
 
 	if (!strcmp(key, "name"))
@@ -233,6 +234,8 @@ static int set_field(struct sc_target *t, const char *key, const char *value,
 		slot = &t->runtime;
 	else if (!strcmp(key, "sysroot"))
 		slot = &t->sysroot;
+	else if (!strcmp(key, "build-root"))
+		slot = &t->build_root;
 	else if (!strcmp(key, "lockdown"))
 		slot = &t->lockdown;
 	else if (!strcmp(key, "sig-enforce"))
@@ -467,6 +470,14 @@ static int check_entry(struct sc_targets *all, struct sc_target *t, struct sc_er
 	r = check_signing(t, err);
 	if (r < 0)
 		return r;
+	if (t->build_root && (t->build_root[0] != '/' || t->build_tree || t->sysroot)) {
+		sc_error_set(err,
+			     "%s: build-root '%s' must be an absolute directory, and a "
+			     "target with one takes its kernel tree from it (no "
+			     "build-tree, no sysroot)",
+			     t->origin, shown(t->build_root, v, sizeof(v)));
+		return -EINVAL;
+	}
 	r = sc_execute_parse(t->execute, &t->ex, err);
 	if (r < 0) {
 		sc_error_prefix(err, "%s", t->origin);
@@ -921,11 +932,12 @@ static char *yaml_scalar(const char *s)
 
 char *sc_target_format(const struct sc_target *t)
 {
-	const char *keys[] = {"name",     "execute",     "kernel",     "arch",
-			      "cpu",      "build-tree",  "runtime",    "sysroot",
-			      "lockdown", "sig-enforce", "secure-boot"};
-	const char *vals[] = {t->name,     t->execute,     t->kernel,     t->arch,
-			      t->cpu,      t->build_tree,  t->runtime,    t->sysroot,
+	const char *keys[] = {"name",       "execute",    "kernel",      "arch",
+			      "cpu",        "build-tree", "runtime",     "sysroot",
+			      "build-root", "lockdown",   "sig-enforce", "secure-boot"};
+	const char *vals[] = {t->name,     t->execute,     t->kernel,
+			      t->arch,     t->cpu,         t->build_tree,
+			      t->runtime,  t->sysroot,     t->build_root,
 			      t->lockdown, t->sig_enforce, t->secure_boot};
 	char *out = sc_strdupf("%s", ""), *next, *q;
 

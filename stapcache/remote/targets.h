@@ -21,6 +21,7 @@
  *       build-tree: /srv/trees/6.1.0-57-amd64   # optional
  *       runtime: /var/lib/stapcache/runtime/x   # optional
  *       sysroot: /srv/sysroots/web              # optional: its lib/modules/KERNEL/build
+ *       build-root: /var/lib/stapcache/buildroot/trixie   # optional
  *       groups: [web, prod]                     # optional
  *       lockdown: integrity                     # optional, host add records
  *       sig-enforce: yes                        #   these (issue 20): what the
@@ -52,6 +53,7 @@ struct sc_target {
 	struct sc_execute ex;
 	char *kernel, *arch, *cpu;
 	char *build_tree, *runtime, *sysroot; /* NULL when not set */
+	char *build_root; /* another release's stap and headers (core/buildroot.h), or NULL */
 	char **groups;
 	size_t ngroups;
 	char *origin; /* "FILE:LINE" of the entry, for messages */

@@ -21,6 +21,7 @@
 #include "common/modsign.h"
 #include "common/record.h"
 #include "common/spawn.h"
+#include "cache/job.h"
 #include "core/libexec.h"
 #include "sign/signed.h"
 
@@ -223,4 +224,43 @@ bool sc_signed_required_here(void)
 		yes = buf[0] == 'Y' || buf[0] == '1';
 	free(buf);
 	return yes;
+}
+
+/* The signer's lines of --explain (issue 20); none when no signer is configured. */
+static void explain_signer(const struct sc_key *key, const struct sc_ctx *ctx,
+			   struct sc_cache *c, FILE *out)
+{
+	struct sc_error err = {{0}};
+	struct sc_signer s;
+	struct sc_key sk;
+	char *path = NULL;
+
+	if (!ctx->signing_key)
+		return;
+	if (sc_signer_open(ctx->signing_key, ctx->signing_cert, &s, &err) < 0) {
+		fprintf(out, "# signer: %s: %s\n", ctx->signing_key, err.msg);
+		return;
+	}
+	fprintf(out, "# signer: %s (%s)\n", s.fp, s.key);
+	if (sc_signed_key(key, s.fp, &sk) == 0) {
+		fprintf(out, "# signed variant: %s\n", sk.hex);
+		if (sc_cache_peek(c, &sk, &path) == 0)
+			fprintf(out, "# signed variant cached: %s\n", path);
+		else
+			fprintf(out,
+				"# signed variant cached: no (stapcache bless --sign %s "
+				"MODULE.ko makes it)\n",
+				s.key);
+		sc_key_clear(&sk);
+	}
+	free(path);
+	sc_signer_clear(&s);
+}
+
+int sc_signed_explain(const struct sc_key *key, const struct sc_ctx *ctx,
+		      struct sc_cache *c, FILE *out)
+{
+	sc_key_explain_head(key, c, out);
+	explain_signer(key, ctx, c, out);
+	return sc_key_explain_record(key, out);
 }

@@ -3,10 +3,12 @@
 #define SC_SIGNED_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "cache/cache.h"
 #include "common/error.h"
 #include "core/cache-key.h"
+#include "core/context.h"
 #include "sign/signer.h"
 
 /*
@@ -69,5 +71,13 @@ int sc_signed_find(struct sc_cache *c, const struct sc_key *plain, const char *f
  * Reads those two small files; false when neither says so (or is there).
  */
 bool sc_signed_required_here(void);
+
+/*
+ * --explain for key on out: sc_key_explain_head's lines, then, when a signer
+ * is configured (signing-key:), its name and the signed variant's key and
+ * whether it is cached, then the record. Returns 0, -ENOMEM or -EIO.
+ */
+int sc_signed_explain(const struct sc_key *key, const struct sc_ctx *ctx,
+		      struct sc_cache *c, FILE *out);
 
 #endif

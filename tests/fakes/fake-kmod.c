@@ -31,6 +31,10 @@
  *                        init_module renames DIR.off to DIR, delete_module
  *                        renames it back (point /sys/module/NAME at it)
  *   FAKE_UID, FAKE_GID   what getuid()/getgid() report (getgroups(): none)
+ *   FAKE_CMD_PROTOCOL    4 or 5: a write to a file named .cmd answers EINVAL,
+ *                        as that systemtap major's runtime answers a control
+ *                        message number of the other one (5 renumbered them
+ *                        from 80); the message is not written
  *   FAKE_EXEC            a program path: execv() of it is recorded, not run;
  *                        the child then exits with FAKE_EXEC_STATUS, kills
  *                        itself with SIGKILL when that is "kill", or sleeps
@@ -72,6 +76,7 @@ static char live_dir[2048];
 static char init_action[32];
 static long fake_uid = -1, fake_gid = -1;
 static int delete_busy;
+static int cmd_protocol;
 
 __attribute__((constructor)) static void fake_setup(void)
 {
@@ -89,6 +94,8 @@ __attribute__((constructor)) static void fake_setup(void)
 		snprintf(live_dir, sizeof(live_dir), "%s", v);
 	if ((v = getenv("FAKE_INIT_ACTION")))
 		snprintf(init_action, sizeof(init_action), "%s", v);
+	if ((v = getenv("FAKE_CMD_PROTOCOL")))
+		cmd_protocol = atoi(v);
 	if ((v = getenv("FAKE_UID")))
 		fake_uid = atol(v);
 	if ((v = getenv("FAKE_GID")))
@@ -330,6 +337,29 @@ static const char *redirect(const char *path, char *buf, size_t n)
 }
 
 #define REAL(name, type) ((type)dlsym(RTLD_NEXT, name))
+
+/* FAKE_CMD_PROTOCOL: the runtime's answer to a control message on .cmd. */
+ssize_t write(int fd, const void *buf, size_t len)
+{
+	ssize_t (*real)(int, const void *, size_t) =
+		REAL("write", ssize_t(*)(int, const void *, size_t));
+	char link[64], target[4096];
+	ssize_t n;
+	unsigned type;
+
+	if (cmd_protocol && len >= sizeof(type)) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n > 5 && !strncmp(target + n - 5, "/.cmd", 5)) {
+			memcpy(&type, buf, sizeof(type));
+			if ((cmd_protocol == 4) != (type < 80)) {
+				errno = EINVAL;
+				return -1;
+			}
+		}
+	}
+	return real(fd, buf, len);
+}
 
 static int open_common(const char *name, const char *path, int flags, va_list ap)
 {

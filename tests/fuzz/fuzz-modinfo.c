@@ -43,6 +43,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)sc_modinfo_param_count(mi);
 	(void)sc_modinfo_has_param(mi, "greeting");
 	(void)sc_modinfo_has_param(mi, "");
+	r = sc_modinfo_stap_version(mi, rel, sizeof(rel));
+	if (r == 0 && !strchr(rel, '/'))
+		abort();
+	(void)sc_modinfo_stap_version(mi, tiny, sizeof(tiny));
 	sc_modinfo_free(mi);
 	return 0;
 }

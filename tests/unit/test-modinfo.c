@@ -213,6 +213,127 @@ static void test_made(void)
 	tap_is_int(sc_modinfo_parse(im.b, 0, &mi, &err), -ENOEXEC, "0 bytes");
 }
 
+/* ------------------------------------------- which systemtap built it */
+
+/*
+ * im with one more section: blob as a SHT_PROGBITS section with flags and
+ * entsize (a string section is SHF_STRINGS with entsize 1), after the image
+ * and before a new section table.
+ */
+static void add_section(struct img *im, const char *blob, size_t len, uint64_t flags,
+			uint64_t entsize)
+{
+	Elf64_Shdr sh[5];
+	size_t off = im->len;
+
+	memcpy(sh, im->b + ehdr(im)->e_shoff, 4 * sizeof(Elf64_Shdr));
+	memcpy(im->b + off, blob, len);
+	sh[4] = (Elf64_Shdr){.sh_name = 0, /* "": the name does not matter */
+			     .sh_type = SHT_PROGBITS,
+			     .sh_flags = flags,
+			     .sh_offset = off,
+			     .sh_size = len,
+			     .sh_entsize = entsize};
+	off = (off + len + 7) & ~(size_t)7;
+	memcpy(im->b + off, sh, sizeof(sh));
+	ehdr(im)->e_shoff = off;
+	ehdr(im)->e_shnum = 5;
+	im->len = off + sizeof(sh);
+}
+
+/* The version sc_modinfo_stap_version gives for im, or its error as text. */
+static const char *version_of(const struct img *im)
+{
+	static char out[64];
+	struct sc_modinfo *mi;
+	struct sc_error err;
+	int r = parse_img(im, &mi, &err);
+
+	if (r == 0)
+		r = sc_modinfo_stap_version(mi, out, sizeof(out));
+	if (r < 0)
+		snprintf(out, sizeof(out), "%s",
+			 r == -ENOENT   ? "ENOENT"
+			 : r == -EEXIST ? "EEXIST"
+					: "ERROR");
+	sc_modinfo_free(mi);
+	return out;
+}
+
+static void test_versions(void)
+{
+	static const char good[] = "name=" MODNAME "\0vermagic=6.1.0 SMP mod_unload\0";
+	static const struct {
+		const char *blob;
+		size_t len;
+		const char *want, *name;
+	} cases[] = {
+		{MI("hello\0"
+		    "5.1/0.192\0%s\n"),
+		 "5.1/0.192", "the translator's string"},
+		{MI("4.8/0.188\0x\0"
+		    "4.8/0.188"),
+		 "4.8/0.188", "the same string twice is one"},
+		{MI("4.8/0.188\0"
+		    "5.1/0.192"),
+		 "EEXIST", "a script's literal of another version: cannot tell"},
+		{MI("no version\0"
+		    "5.1\0"),
+		 "ENOENT", "MAJOR.MINOR alone is not the string"},
+		{MI("a5.1/0.192\0"), "ENOENT", "not at a string's start"},
+		{"\0"
+		 "5.1/0.192",
+		 10, "ENOENT", "without its terminating NUL"},
+		{MI("5.1/0.192x\0"), "ENOENT", "something after the elfutils version"},
+		{MI("5.1~rc1+deb.2/0.192\0"), "5.1~rc1+deb.2/0.192", "a suffix"},
+		{MI("5.1/0.\0"), "ENOENT", "half an elfutils version"},
+		{MI("1234567.1/0.1\0"), "ENOENT", "seven digits"},
+		{MI("5.1.........................../0.1\0"), "ENOENT", "too long"},
+	};
+	struct img im;
+	char out[SC_STAP_VERSION_MAX];
+	unsigned a = 0, b = 0;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		make(&im, MI(good), MODNAME);
+		add_section(&im, cases[i].blob, cases[i].len,
+			    SHF_ALLOC | SHF_MERGE | SHF_STRINGS, 1);
+		{
+			char name[128];
+
+			snprintf(name, sizeof(name), "stap version: %s", cases[i].name);
+			tap_is_str(version_of(&im), cases[i].want, name);
+		}
+	}
+	make(&im, MI(good), MODNAME);
+	add_section(&im, MI("5.1/0.192"), SHF_ALLOC, 0);
+	tap_is_str(version_of(&im), "ENOENT", "stap version: only in string sections");
+	make(&im, MI(good), MODNAME);
+	tap_is_str(version_of(&im), "ENOENT", "stap version: none in a bare module");
+
+	tap_is_int(sc_stap_version_scan(MI("\0"
+					   "4.8\0"
+					   "x"),
+					0, out),
+		   0, "a program's VERSION: MAJOR.MINOR alone");
+	tap_is_str(out, "4.8", "  is 4.8");
+	tap_is_int(sc_stap_version_scan(MI("4.8/0.188"), 0, out), -ENOENT,
+		   "  and the elfutils form is not it");
+	tap_is_int(sc_stap_version_scan(MI("4.8\0"
+					   "5.1"),
+					0, out),
+		   -EEXIST, "  two of them: cannot tell");
+	tap_is_int(sc_stap_version_scan("", 0, 1, out), -ENOENT, "nothing in nothing");
+	tap_ok(sc_stap_version_numbers("5.1/0.192", &a, &b) == 0 && a == 5 && b == 1,
+	       "5.1/0.192 is 5 and 1");
+	tap_ok(sc_stap_version_numbers("10.22", &a, &b) == 0 && a == 10 && b == 22,
+	       "10.22 is 10 and 22");
+	tap_is_int(sc_stap_version_numbers("x.1", &a, &b), -EINVAL, "x.1 is no version");
+	tap_is_int(sc_stap_version_numbers("5", &a, &b), -EINVAL,
+		   "5 alone is no version");
+	tap_is_int(sc_stap_version_numbers("5.", &a, &b), -EINVAL, "5. is no version");
+}
+
 /* ---------------------------------------------------------- a real module */
 
 static char *build_real(size_t *len)
@@ -261,6 +382,7 @@ static void test_real(void)
 	size_t len = 0, i, bad = 0, ok = 0;
 	unsigned seed = 12345;
 	char *buf = build_real(&len), rel[128];
+	unsigned major, minor;
 
 	if (!buf) {
 		const char *strict = getenv("SC_STRICT");
@@ -281,6 +403,9 @@ static void test_real(void)
 	       "  declares its globals greeting and count");
 	tap_is_int(sc_modinfo_param_count(mi), 3, "  and nothing else");
 	tap_is_str(sc_modinfo_get(mi, "license"), "GPL", "  license=GPL");
+	tap_ok(sc_modinfo_stap_version(mi, rel, sizeof(rel)) == 0 && strchr(rel, '/') &&
+		       sc_stap_version_numbers(rel, &major, &minor) == 0,
+	       "  says which systemtap built it: %s", rel);
 	sc_modinfo_free(mi);
 
 	for (i = 0; i < len; i += i < 8192 ? 1 : 61) {
@@ -307,6 +432,8 @@ static void test_real(void)
 			copy[at] = (char)((seed >> 16) & 0xff);
 		}
 		r = sc_modinfo_parse(copy, len, &mi, NULL);
+		if (r == 0)
+			(void)sc_modinfo_stap_version(mi, rel, sizeof(rel));
 		sc_modinfo_free(mi);
 		mi = NULL;
 		free(copy);
@@ -350,6 +477,7 @@ int main(void)
 {
 	test_names();
 	test_made();
+	test_versions();
 	test_real();
 	return tap_done();
 }

@@ -250,6 +250,20 @@ static void test_bad(void)
 		 "- name: a\n  execute: ssh:h:auth\n  kernel: \"\"\n"
 		 "  arch: a\n  cpu: c\n");
 	bad(buf, "'kernel' must not be empty", "empty kernel");
+	snprintf(buf, sizeof(buf),
+		 "- name: a\n  execute: ssh:h:auth\n  build-root: rel/dir\n%s", ok_tail);
+	bad(buf, "build-root 'rel/dir' must be an absolute directory",
+	    "a relative build-root");
+	snprintf(buf, sizeof(buf),
+		 "- name: a\n  execute: ssh:h:auth\n  build-root: /r\n  build-tree: /t\n%s",
+		 ok_tail);
+	bad(buf, "takes its kernel tree from it (no build-tree)",
+	    "build-root with build-tree");
+	snprintf(buf, sizeof(buf),
+		 "- name: a\n  execute: ssh:h:auth\n  build-root: \"x\\e[2J\"\n%s",
+		 ok_tail);
+	bad(buf, "kh:3: 'build-root' holds a control character",
+	    "a build-root with an escape");
 	bad("- name: a\n  execute: ssh:h:auth\n  kernel: k\n  arch: a\n  cpu: c\n"
 	    "- name: a\n  execute: ssh:h2:auth\n  kernel: k\n  arch: a\n  cpu: c\n",
 	    "kh:6: target 'a' is already defined at kh:1", "duplicate name in one file");

@@ -58,6 +58,16 @@
 # Other knobs: VM_OUT (guest build dir: make check sets the build tree's
 # tests/vm/out, so that no test writes into the source tree; default tests/vm/out), VM_KEEP=1,
 # and run-guest's VM_ACCEL, VM_MEM, VM_SMP, VM_BOOT_TIMEOUT, VM_APPEND.
+#
+# VM_DEBIAN=13: the Debian 13 guest instead, everything else the same. Its
+# kernel, staprun, stapio and their libraries come from the build root
+# $VM_BUILDROOT (default /var/lib/stapcache-test/buildroot/trixie; make it
+# with stapcache buildroot create --release trixie, as ./quickstart does);
+# VM_KERNEL_RELEASE is not used (the root's kernel is). It is built in
+# VM_OUT13 (default /var/lib/stapcache-test/guest/trixie: outside the clone,
+# kept between runs, rebuilt when an input changes), never in VM_OUT, which
+# make check sets for the Debian 12 guest; VM_KNOWN_HOSTS_YAML names it
+# target testvm13, with build-root: $VM_BUILDROOT.
 
 if [ -z "${VM_DIR:-}" ]; then
 	if [ -n "${BASH_SOURCE:-}" ]; then
@@ -70,6 +80,12 @@ if [ -z "${VM_DIR:-}" ]; then
 		echo "lib.sh: cannot find tests/vm; set VM_DIR before sourcing lib.sh" >&2
 		return 1 2>/dev/null || exit 1
 	fi
+fi
+if [ "${VM_DEBIAN:-12}" = 13 ]; then
+	VM_BUILDROOT=${VM_BUILDROOT:-/var/lib/stapcache-test/buildroot/trixie}
+	VM_OUT=${VM_OUT13:-/var/lib/stapcache-test/guest/trixie}
+	VM_NAME=testvm13
+	export VM_BUILDROOT VM_NAME
 fi
 VM_OUT=${VM_OUT:-$VM_DIR/out}
 export VM_DIR VM_OUT
@@ -94,7 +110,11 @@ vm_build() {
 	# VM_KERNEL_RELEASE pins the guest to the kernel the host compiles for
 	# (else build-guest takes linux-image-amd64's current ABI).
 	set -- --out "$VM_OUT"
-	[ -n "${VM_KERNEL_RELEASE:-}" ] && set -- "$@" --kernel-release "$VM_KERNEL_RELEASE"
+	if [ "${VM_DEBIAN:-12}" = 13 ]; then
+		set -- "$@" --buildroot "$VM_BUILDROOT"
+	elif [ -n "${VM_KERNEL_RELEASE:-}" ]; then
+		set -- "$@" --kernel-release "$VM_KERNEL_RELEASE"
+	fi
 	[ -n "$_vm_auth" ] && set -- "$@" --staprun-auth "$_vm_auth"
 	if [ "${VM_SECURE_BOOT:-0}" = 1 ]; then
 		set -- "$@" --secure-boot

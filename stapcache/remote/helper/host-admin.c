@@ -151,13 +151,14 @@ static int host_list_json(const struct sc_targets *all)
 
 	for (size_t i = 0; i < all->n; i++) {
 		const struct sc_target *t = &all->v[i];
-		const char *k[] = {"name", "execute",    "kernel",  "arch",
-				   "cpu",  "build-tree", "runtime", "sysroot"};
-		const char *v[] = {t->name, t->execute,    t->kernel,  t->arch,
-				   t->cpu,  t->build_tree, t->runtime, t->sysroot};
+		const char *k[] = {"name",       "execute", "kernel",  "arch",      "cpu",
+				   "build-tree", "runtime", "sysroot", "build-root"};
+		const char *v[] = {t->name,    t->execute, t->kernel,
+				   t->arch,    t->cpu,     t->build_tree,
+				   t->runtime, t->sysroot, t->build_root};
 		json_object *o = json_object_new_object(), *g = json_object_new_array();
 
-		for (size_t f = 0; f < 8; f++)
+		for (size_t f = 0; f < sizeof(k) / sizeof(k[0]); f++)
 			if (v[f])
 				json_object_object_add(o, k[f],
 						       json_object_new_string(v[f]));
