@@ -257,8 +257,12 @@ static void test_bad(void)
 	snprintf(buf, sizeof(buf),
 		 "- name: a\n  execute: ssh:h:auth\n  build-root: /r\n  build-tree: /t\n%s",
 		 ok_tail);
-	bad(buf, "takes its kernel tree from it (no build-tree)",
+	bad(buf, "takes its kernel tree from it (no build-tree, no sysroot)",
 	    "build-root with build-tree");
+	snprintf(buf, sizeof(buf),
+		 "- name: a\n  execute: ssh:h:auth\n  build-root: /r\n  sysroot: /s\n%s",
+		 ok_tail);
+	bad(buf, "(no build-tree, no sysroot)", "build-root with sysroot");
 	snprintf(buf, sizeof(buf),
 		 "- name: a\n  execute: ssh:h:auth\n  build-root: \"x\\e[2J\"\n%s",
 		 ok_tail);
