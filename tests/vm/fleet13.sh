@@ -11,8 +11,10 @@
 # left loaded. Each guest's staprun-auth refuses the other release's module,
 # naming both versions; doctor checks both, the build root included.
 #
-# The modules go into a cache kept in the build directory
-# (tests/fleet13-cache): the first tracepoint script for a kernel costs
+# The modules go into a cache kept outside the clone, beside the build root
+# and the Debian 13 guest (SC_TEST_FLEET13_CACHE, default
+# /var/lib/stapcache-test/fleet13-cache; stapcache's keys make it safe to
+# share between clones): the first tracepoint script for a kernel costs
 # stap minutes (its tracequeries, kept in stap's home in the build root,
 # ~/.systemtap/stapcache-buildroots), and a second run of this test builds
 # nothing. The build root comes from ./quickstart --setup-only.
@@ -22,7 +24,7 @@ require_stap
 ROOT=${SC_TEST_BUILDROOT:-/var/lib/stapcache-test/buildroot/trixie}
 [ -f "$ROOT/STAPCACHE-BUILDROOT" ] ||
 	skip_all "no Debian 13 build root at $ROOT (./quickstart --setup-only creates it)"
-CACHE=$top_builddir/tests/fleet13-cache
+CACHE=${SC_TEST_FLEET13_CACHE:-/var/lib/stapcache-test/fleet13-cache}
 vm_test_setup "cache-dir: $CACHE" "build-timeout: 3000"
 
 # The Debian 13 guest: lib.sh's VM_DEBIAN=13 build, in a subshell (this
