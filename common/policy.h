@@ -48,6 +48,9 @@ struct sc_policy;
 #define SC_POLICY_WHY_MODE "%s: writable by group or others (mode %04o)"
 /* PATH: missing or unreadable where it must be checked (the bless, doctor) */
 #define SC_POLICY_WHY_MISSING "%s: cannot be examined (missing?)"
+/* staprun-auth's refusal of a digest the policy does not list: stapcache
+   -T looks for it in a target's stderr to print the bless that fixes it. */
+#define SC_POLICY_UNBLESSED "is not an authorized module"
 
 /* authorized_probes.d: names skipped (as well as dot files and NAME~). */
 #define SC_POLICY_SKIPPED_INFIXES(X) X(".dpkg-") X(".rpmnew") X(".rpmsave") X(".ucf-")

@@ -232,7 +232,7 @@ static int match_policy(struct sa_module *m, const struct sa_opts *o,
 	r = sc_policy_check(pol, &req, &where, err);
 	if (r == -ENOENT) {
 		sc_error_set(err,
-			     "%s (sha256:%s) is not an authorized module: its digest is "
+			     "%s (sha256:%s) " SC_POLICY_UNBLESSED ": its digest is "
 			     "not listed in %s",
 			     m->path, m->hex, SA_POLICY_FILE);
 		snprintf(m->hintbuf, sizeof(m->hintbuf),

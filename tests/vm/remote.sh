@@ -48,6 +48,8 @@ policy_lines() { vm_ssh root 'grep -c sha256: /etc/systemtap/authorized_probes' 
 out=$("$STAPCACHE" -T testvm -e "$HELLO" 2>&1); st=$?
 isnt "$st" 0 "an unblessed module: stapcache -T testvm fails (status $st)"
 like "$out" "is not an authorized module" "with staprun-auth's reason from the guest"
+like "$out" "stapcache: testvm: an admin there can bless it with: stapcache bless -T testvm --admin root '?$hello'?" \
+	"  and the bless -T that fixes it, runnable as printed"
 is "$(stap_runs)" "$builds" "-T testvm used the module precompiled with -r $KREL (no stap run)"
 no_leftovers; ok $? "the remote temp dir is removed after a refused run"
 

@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fsutil.h"
+#include "common/policy.h"
 #include "remote/helper/fanout.h"
 #include "output/progress.h"
 
@@ -77,7 +79,8 @@ struct fanout {
 struct line_ctx {
 	struct fanout *f;
 	size_t lines;
-	size_t i; /* the item: its index in the output sink too */
+	size_t i;       /* the item: its index in the output sink too */
+	bool unblessed; /* its staprun-auth refused an unblessed module */
 };
 
 static void emit(void *ud, int is_stderr, const char *line, size_t len)
@@ -87,6 +90,9 @@ static void emit(void *ud, int is_stderr, const char *line, size_t len)
 	pthread_mutex_lock(&c->f->out_lock);
 	sc_progress_hide(c->f->progress); /* drawn again at the next tick */
 	sc_output_line(c->f->out, c->i, is_stderr, line, len);
+	if (is_stderr &&
+	    memmem(line, len, SC_POLICY_UNBLESSED, strlen(SC_POLICY_UNBLESSED)))
+		c->unblessed = true;
 	/* Nobody reads the output any more (| head): stop the runs, as Ctrl-C. */
 	if (!c->f->stop.level && sc_output_failed(c->f->out))
 		sc_ssh_stop_raise(&c->f->stop);
@@ -186,6 +192,16 @@ static void *worker(void *arg)
 				snprintf(msg, sizeof(msg), "%s: %s", it->target->name,
 					 res->msg);
 			report(f, it->target, msg);
+		}
+		if (c.unblessed && res->status != 0) {
+			char *q = sc_shell_quote(it->module_path),
+			     *hint = sc_strdupf("%s: an admin there can bless it with: "
+						"stapcache bless -T %s --admin root %s",
+						it->target->name, it->target->name, q);
+
+			report(f, it->target, hint);
+			free(hint);
+			free(q);
 		}
 		res->lines = c.lines;
 		atomic_store(&f->state[i], res->phase == SC_PHASE_DONE && res->status == 0
