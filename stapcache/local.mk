@@ -11,7 +11,7 @@ stapcache_libstapcache_la_SOURCES = \
 	stapcache/core/context.c stapcache/core/context.h \
 	stapcache/core/libexec.c stapcache/core/libexec.h \
 	stapcache/core/build-tree.c stapcache/core/build-tree.h \
-	stapcache/core/buildroot.c stapcache/core/buildroot.h \
+	stapcache/core/build-root.c stapcache/core/build-root.h \
 	stapcache/core/options.c stapcache/core/options.h \
 	stapcache/core/tree.c stapcache/core/tree.h \
 	stapcache/cache/build.c stapcache/cache/build.h \

@@ -402,8 +402,8 @@ static int ancestor(pid_t anc, pid_t pid)
  * is what stapio's own "-d" at its end finds: success, quietly. Anyone else
  * is told to stop the run. An unlocked record is an orphan or stale.
  */
-static int delete (const char *name, const struct sa_ids *ids, struct sa_run *run,
-		   struct sc_error *err)
+static int unload_by_name(const char *name, const struct sa_ids *ids, struct sa_run *run,
+			  struct sc_error *err)
 {
 	struct stat a, b;
 	int dirfd = -1, fd = -1, r, ours;
@@ -530,7 +530,7 @@ int sa_cmd_delete(const struct sa_opts *o, const struct sa_ids *ids)
 		sa_audit_refuse(&ev, NULL, "'%s' is not a module name", o->module);
 		return SA_EXIT_REFUSED;
 	}
-	r = delete (o->module, ids, &run, &err);
+	r = unload_by_name(o->module, ids, &run, &err);
 	ev.digest = run.sha256[0] ? run.sha256 : NULL;
 	if (r < 0) {
 		sa_audit_refuse(&ev, NULL, "%s", err.msg[0] ? err.msg : strerror(-r));

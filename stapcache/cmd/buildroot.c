@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * `stapcache buildroot create|show`: build roots (core/buildroot.h), another
+ * `stapcache buildroot create|show`: build roots (core/build-root.h), another
  * Debian release's stap and kernel headers for the targets that run it.
  * create runs the stapcache-buildroot helper (debootstrap and apt-get, as
  * root); show opens a root the way a build does, enters it, and prints what
@@ -18,7 +18,7 @@
 #include "common/fsutil.h"
 #include "common/spawn.h"
 #include "core/build-tree.h"
-#include "core/buildroot.h"
+#include "core/build-root.h"
 #include "core/cmdopt.h"
 #include "core/context.h"
 #include "core/libexec.h"

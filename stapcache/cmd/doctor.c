@@ -24,7 +24,7 @@
 #include "core/cmdopt.h"
 #include "core/context.h"
 #include "core/build-tree.h"
-#include "core/buildroot.h"
+#include "core/build-root.h"
 #include "remote/launch.h"
 #include "remote/targets.h"
 #include "sign/signer.h"

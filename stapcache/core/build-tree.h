@@ -5,7 +5,7 @@
 #include <stdbool.h>
 
 #include "common/error.h"
-#include "core/buildroot.h"
+#include "core/build-root.h"
 
 /* The kernel a request compiles for. */
 struct sc_kernel {
@@ -29,7 +29,7 @@ int sc_kernel_resolve(const char *spec, const char *arch, struct sc_kernel *out,
 void sc_kernel_clear(struct sc_kernel *k);
 
 /*
- * The same inside the build root root_dir (buildroot.h; homes: its
+ * The same inside the build root root_dir (core/build-root.h; homes: its
  * sc_buildroot_open argument): spec NULL is the root's own kernel, a
  * release maps to the root's /lib/modules/RELEASE/build, a path is one
  * inside the root. out->build_tree is where that tree is on this host,

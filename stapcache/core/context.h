@@ -41,7 +41,7 @@ struct sc_ctx {
 	char *runtime; /* runtime: from config, else stap's own runtime */
 	char *tapset;  /* $SYSTEMTAP_TAPSET, else stap's tapset directory */
 	char *stap_rc; /* $SYSTEMTAP_DIR/rc, else ~/.systemtap/rc */
-	/* Where stap's home in each build root is (core/buildroot.h):
+	/* Where stap's home in each build root is (core/build-root.h):
 	 * $SYSTEMTAP_DIR/stapcache-buildroots, else ~/.systemtap/..., next to
 	 * this host's stap's own state, shared as that is. */
 	char *buildroot_homes;

@@ -58,7 +58,7 @@ int sc_tree_fingerprint(const char *path, const char *memo_dir, char *out, size_
 			struct sc_error *err);
 
 /*
- * The same for a tree in a build root (core/buildroot.h): out names it by
+ * The same for a tree in a build root (core/build-root.h): out names it by
  * shown, its path inside the root (so that the field is the same wherever
  * the root is kept), and shown decides whether it is package-managed.
  */

@@ -53,7 +53,7 @@ struct sc_target {
 	struct sc_execute ex;
 	char *kernel, *arch, *cpu;
 	char *build_tree, *runtime, *sysroot; /* NULL when not set */
-	char *build_root; /* another release's stap and headers (core/buildroot.h), or NULL */
+	char *build_root; /* another release's stap and headers (core/build-root.h), or NULL */
 	char **groups;
 	size_t ngroups;
 	char *origin; /* "FILE:LINE" of the entry, for messages */

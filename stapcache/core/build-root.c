@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Build roots (buildroot.h): the stamp, paths inside a root, and the way a
+ * Build roots (build-root.h): the stamp, paths inside a root, and the way a
  * child process enters one. The child's part (sc_jail_enter) makes system
  * calls only: every string it needs was made by sc_jail_new before the fork.
  */
@@ -22,7 +22,7 @@
 #include "common/fsutil.h"
 #include "common/record.h"
 #include "common/spawn.h"
-#include "core/buildroot.h"
+#include "core/build-root.h"
 
 #define STAMP_MAX (1u << 20)
 #define LINKS_MAX 40
