@@ -100,6 +100,9 @@ int sc_cmd_trace(int argc, char **argv)
 	specs = (const char *const *)argv + r;
 	nspecs = (size_t)(argc - r);
 	r = sc_trace_script(specs, nspecs, &f, &script, &e);
+	if (r >= 0 && !print &&
+	    (sc_argv_push(&run, "-e") < 0 || sc_argv_push(&run, script) < 0))
+		r = -ENOMEM;
 	if (r == -ENOMEM) {
 		fprintf(stderr, "stapcache: out of memory\n");
 		status = 1;
@@ -108,9 +111,6 @@ int sc_cmd_trace(int argc, char **argv)
 	} else if (print) {
 		fputs(script, stdout);
 		status = fflush(stdout) == 0 ? 0 : 1;
-	} else if (sc_argv_push(&run, "-e") < 0 || sc_argv_push(&run, script) < 0) {
-		fprintf(stderr, "stapcache: out of memory\n");
-		status = 1;
 	} else {
 		status = sc_cmd_compile((int)run.n, (char **)run.v, false, true);
 	}
