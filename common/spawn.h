@@ -41,7 +41,7 @@ struct sc_spawn_opts {
 	 * In the child, after everything above and before the exec (NULL:
 	 * nothing): 0, or -errno after saying why on fd 2; the child then
 	 * exits SC_SPAWN_SETUP_FAILED. A build root enters its namespaces
-	 * and chroot here (core/buildroot.h). Only system calls: no malloc.
+	 * and chroot here (core/build-root.h). Only system calls: no malloc.
 	 */
 	int (*setup)(const void *arg);
 	const void *setup_arg;

@@ -243,12 +243,12 @@ static char *wrapper_body(enum sc_runner runner, const char *module_name,
 	for (size_t i = 0; i < rq->nparams; i++)
 		cmd = append(cmd, rq->params[i]);
 	/*
-	 * The runner gets /dev/null as stdin, and the channel's output for its
-	 * own: the shell's goes to /dev/null once the runner is started, so the
-	 * output ends when the runner's does (the client then closes the stdin).
-	 * The shell reads the stdin to EOF, then stops the runner if it still
-	 * runs (a Ctrl-C there, the client killed or the connection lost) and
-	 * waits for it. SIGPIPE is ignored
+	 * The runner gets /dev/null as stdin; the channel's stdin (fd 3) is
+	 * read by a subshell that stops the runner at EOF if it still runs (a
+	 * Ctrl-C there, the client killed or the connection lost), while the
+	 * shell waits for the runner and ends with it: a runner that ends by
+	 * itself (stapcache kill, or -c's command outliving stapio) ends the
+	 * session too. SIGPIPE is ignored
 	 * so that a lost connection makes writes fail instead of killing the
 	 * runner before it has unloaded the module. stop() TERMs the runner and
 	 * its children: staprun execs stapio, but staprun-auth forks it under a
@@ -266,17 +266,18 @@ static char *wrapper_body(enum sc_runner runner, const char *module_name,
 			? sc_strdupf("( trap 'kill $z 2>/dev/null; exit 0' TERM; i=0; "
 				     "while [ $i -lt 1200 ] && ! started; do sleep 0.1; "
 				     "i=$((i + 1)); done; sleep %u & z=$!; wait $z; stop ) "
-				     "</dev/null >/dev/null 2>&1 & t=$!; ",
+				     "</dev/null 3<&- >/dev/null 2>&1 & t=$!; ",
 				     rq->duration)
 			: sc_strdupf("t=; ");
-	out = sc_strdupf("cd \"$d\" || exit 125; trap '' PIPE; %s; "
-			 "%s </dev/null & p=$!; echo \"$p\" > \"$d/pid\"; "
-			 "%sexec >/dev/null 2>&1; trap 'stop' TERM INT HUP; "
-			 "while read -r _; do :; done; ! running || stop; "
-			 "while :; do wait \"$p\"; s=$?; [ -e /proc/$p ] || break; "
-			 "done; trap '' TERM INT HUP; kill $t 2>/dev/null; cd / && rm -rf \"$d\"; "
-			 "exit \"$s\"",
-			 stop_fn, cmd, timer);
+	out = sc_strdupf(
+		"cd \"$d\" || exit 125; trap '' PIPE; exec 3<&0; %s; "
+		"%s </dev/null 3<&- & p=$!; echo \"$p\" > \"$d/pid\"; "
+		"( while read -r _ <&3; do :; done; ! running || stop ) >/dev/null 2>&1 & w=$!; "
+		"%strap 'stop' TERM INT HUP; "
+		"while :; do wait \"$p\"; s=$?; [ -e /proc/$p ] || break; "
+		"done; trap '' TERM INT HUP; kill $w $t 2>/dev/null; cd / && rm -rf \"$d\"; "
+		"exit \"$s\"",
+		stop_fn, cmd, timer);
 	if (runner == SC_RUNNER_SUDO) {
 		/*
 		 * On the PTY: no echo (nothing typed comes back, whenever it is
