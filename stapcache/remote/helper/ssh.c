@@ -37,6 +37,18 @@
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#include <sanitizer/lsan_interface.h>
+#define SC_LIBSSH_LEAKS_BEGIN() __lsan_disable()
+#define SC_LIBSSH_LEAKS_END() __lsan_enable()
+#endif
+#endif
+#ifndef SC_LIBSSH_LEAKS_BEGIN
+#define SC_LIBSSH_LEAKS_BEGIN() ((void)0)
+#define SC_LIBSSH_LEAKS_END() ((void)0)
+#endif
+
 #include "common/fsutil.h"
 #include "remote/helper/ssh.h"
 
@@ -339,7 +351,18 @@ static int authenticate(struct sc_ssh *s, const struct sc_ssh_opts *o,
 	methods = ssh_userauth_list(s->ss, NULL);
 	/* The agent first, then the identity files (~/.ssh/config's IdentityFile too). */
 	if (methods & SSH_AUTH_METHOD_PUBLICKEY) {
+		/*
+		 * libssh 0.10.6 (auth.c) keeps the key it is trying in its
+		 * auto state when the server stops answering (SSH_AUTH_AGAIN),
+		 * and ssh_free frees that state but not the key: 112 bytes, once,
+		 * in a process about to report the timeout and exit. The state
+		 * is opaque, so the sanitized build is told about it here
+		 * (tests/remote/faults-ssh.sh's stallauth) rather than hiding
+		 * every leak inside libssh.
+		 */
+		SC_LIBSSH_LEAKS_BEGIN();
 		rc = ssh_userauth_publickey_auto(s->ss, NULL, NULL);
+		SC_LIBSSH_LEAKS_END();
 		if (rc == SSH_AUTH_SUCCESS)
 			return 0;
 		if (rc == SSH_AUTH_ERROR || rc == SSH_AUTH_AGAIN)
