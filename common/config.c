@@ -74,6 +74,8 @@ static const char known_keys[] =
 static int apply(struct sc_config *cfg, const char *key, const char *value,
 		 const char *home, const char *name, size_t line, struct sc_error *err)
 {
+	char near[32];
+
 	if (!strcmp(key, "builder-key"))
 		return set_path(&cfg->builder_key, value, home, name, key, line, err);
 	if (!strcmp(key, "signing-key"))
@@ -141,8 +143,12 @@ static int apply(struct sc_config *cfg, const char *key, const char *value,
 		cfg->has_max_size = 1;
 		return 0;
 	}
-	sc_error_set(err, "%s:%zu: unknown key '%s' (known keys: %s)", name, line, key,
-		     known_keys);
+	if (sc_nearest_word(key, known_keys, near, sizeof(near)) == 0)
+		sc_error_set(err, "%s:%zu: unknown key '%s'; did you mean '%s'?", name,
+			     line, key, near);
+	else
+		sc_error_set(err, "%s:%zu: unknown key '%s' (known keys: %s)", name, line,
+			     key, known_keys);
 	return -EINVAL;
 }
 

@@ -450,11 +450,7 @@ int sc_modinfo_release(const struct sc_modinfo *mi, char *buf, size_t n)
 	return 0;
 }
 
-/*
- * The parameter a parm= or parmtype= entry at or after *off declares (the
- * name before ':', *n > 0 bytes long), or NULL after the last.
- */
-static const char *next_param(const struct sc_modinfo *mi, size_t *off, size_t *n)
+const char *sc_modinfo_next_param(const struct sc_modinfo *mi, size_t *off, size_t *n)
 {
 	const char *s;
 
@@ -475,10 +471,11 @@ size_t sc_modinfo_param_count(const struct sc_modinfo *mi)
 	size_t off = 0, count = 0, n, m, o;
 	const char *p, *q;
 
-	while ((p = next_param(mi, &off, &n))) {
+	while ((p = sc_modinfo_next_param(mi, &off, &n))) {
 		/* Counted where it is first declared. */
 		o = 0;
-		while ((q = next_param(mi, &o, &m)) != p && (m != n || memcmp(p, q, n)))
+		while ((q = sc_modinfo_next_param(mi, &o, &m)) != p &&
+		       (m != n || memcmp(p, q, n)))
 			;
 		count += q == p;
 	}
@@ -490,7 +487,7 @@ int sc_modinfo_has_param(const struct sc_modinfo *mi, const char *name)
 	size_t off = 0, n;
 	const char *p;
 
-	while ((p = next_param(mi, &off, &n)))
+	while ((p = sc_modinfo_next_param(mi, &off, &n)))
 		if (n == strlen(name) && !memcmp(p, name, n))
 			return 1;
 	return 0;

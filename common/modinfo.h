@@ -124,6 +124,13 @@ int sc_stap_version_scan(const void *buf, size_t len, int elfutils,
  */
 int sc_stap_version_numbers(const char *v, unsigned *major, unsigned *minor);
 
+/*
+ * The parameter a parm= or parmtype= entry at or after *off declares (the
+ * name before ':', *n > 0 bytes long, not NUL-terminated), or NULL after the
+ * last. Start with *off = 0; a name declared by both entries comes twice.
+ */
+const char *sc_modinfo_next_param(const struct sc_modinfo *mi, size_t *off, size_t *n);
+
 /* Number of declared parameters ("parm=" and "parmtype=" names, without duplicates). */
 size_t sc_modinfo_param_count(const struct sc_modinfo *mi);
 

@@ -93,3 +93,57 @@ bad:
 		     s ? s : "");
 	return -EINVAL;
 }
+
+static size_t min3(size_t a, size_t b, size_t c)
+{
+	size_t m = a < b ? a : b;
+
+	return m < c ? m : c;
+}
+
+size_t sc_word_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	size_t row[64];
+
+	if (la >= 64 || lb >= 64)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+
+			row[j] = a[i - 1] == b[j - 1] ? diag
+						      : 1 + min3(diag, up, row[j - 1]);
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+int sc_nearest_word(const char *word, const char *list, char *out, size_t n)
+{
+	size_t best = SC_TYPO_DISTANCE_MAX + 1, lw = strlen(word);
+	const char *p = list, *found = NULL;
+	size_t found_len = 0;
+
+	while (*p) {
+		size_t len = strcspn(p, ","), d = sc_word_distance(word, lw, p, len);
+
+		if (d > 0 && d < best) {
+			best = d;
+			found = p;
+			found_len = len;
+		}
+		p += len;
+		p += strspn(p, ", ");
+	}
+	if (!found || found_len >= n)
+		return -ENOENT;
+	memcpy(out, found, found_len);
+	out[found_len] = '\0';
+	return 0;
+}

@@ -25,4 +25,21 @@ void sc_human_size(uint64_t n, char *buf, size_t len);
  */
 int sc_parse_size(const char *s, uint64_t *out, struct sc_error *err);
 
+/* The largest edit distance at which a word is taken for a typo of another. */
+#define SC_TYPO_DISTANCE_MAX 2
+
+/*
+ * Levenshtein distance between a[0..la) and b[0..lb); SIZE_MAX when either
+ * is 64 bytes or longer (a typo is looked for among short words only).
+ */
+size_t sc_word_distance(const char *a, size_t la, const char *b, size_t lb);
+
+/*
+ * The entry of list (words separated by ", ", as messages print them)
+ * nearest to word, when it is at most SC_TYPO_DISTANCE_MAX edits away and
+ * not word itself: copied into out (n bytes). Returns 0, or -ENOENT when no
+ * entry is that near (or it does not fit out).
+ */
+int sc_nearest_word(const char *word, const char *list, char *out, size_t n);
+
 #endif

@@ -21,6 +21,7 @@
 #include "cmd/cmd.h"
 #include "common/fsutil.h"
 #include "common/modinfo.h"
+#include "common/parse.h"
 #include "core/cache-key.h"
 #include "core/context.h"
 #include "cache/job.h"
@@ -137,37 +138,6 @@ static int run_module(struct sc_request *req, const char *path, unsigned duratio
 	return sc_run_captured(req, path, &oo, duration);
 }
 
-static size_t min3(size_t a, size_t b, size_t c)
-{
-	size_t m = a < b ? a : b;
-
-	return m < c ? m : c;
-}
-
-/* Levenshtein distance of two short words (a suggestion for a typo). */
-static size_t distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[64];
-
-	if (la >= 64 || lb >= 64)
-		return SIZE_MAX;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
-
-			row[j] = a[i - 1] == b[j - 1] ? diag
-						      : 1 + min3(diag, up, row[j - 1]);
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
 /*
  * The script file does not exist: a word that is no file is more likely a
  * mistyped command than a script ("stapcache cahce stats", "stapcache
@@ -177,7 +147,7 @@ static size_t distance(const char *a, const char *b)
 static int no_script(const char *file)
 {
 	const char *best = NULL;
-	size_t bd = 3;
+	size_t bd = SC_TYPO_DISTANCE_MAX + 1;
 
 	if (strchr(file, '/') || strchr(file, '.')) {
 		fprintf(stderr, "stapcache: cannot read script %s: %s%s\n", file,
@@ -186,7 +156,8 @@ static int no_script(const char *file)
 		return 1;
 	}
 	for (size_t i = 0; i < sc_commands_n; i++) {
-		size_t d = distance(file, sc_commands[i].name);
+		size_t d = sc_word_distance(file, strlen(file), sc_commands[i].name,
+					    strlen(sc_commands[i].name));
 
 		if (sc_commands[i].summary && d < bd) {
 			bd = d;

@@ -514,7 +514,7 @@ int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
 		goto out;
 	}
 	/* -G values no runner can pass: said before anything is built or sent */
-	if (req->last_pass != 4 && sc_run_params_check(req, &err) < 0) {
+	if (req->last_pass != 4 && sc_run_params_check(req, NULL, &err) < 0) {
 		fprintf(stderr, "stapcache: %s\n", err.msg);
 		status = 1;
 		goto out;
@@ -529,6 +529,14 @@ int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
 	}
 	for (size_t i = 0; i < n; i++)
 		paths[i] = module_for((struct build *const *)of, &sg, i);
+	/* -G names each module declares: said before anything connects */
+	for (size_t i = 0; req->last_pass != 4 && i < n; i++)
+		if ((i == 0 || strcmp(paths[i], paths[i - 1]) != 0) &&
+		    sc_run_params_check(req, paths[i], &err) < 0) {
+			fprintf(stderr, "stapcache: %s\n", err.msg);
+			status = 1;
+			goto out;
+		}
 	if (req->last_pass == 4) {
 		/* one path a distinct module, in target order */
 		for (size_t i = 0; i < n; i++) {

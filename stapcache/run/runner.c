@@ -4,11 +4,14 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fsutil.h"
 #include "common/modinfo.h"
+#include "common/parse.h"
 #include "run/runner.h"
 #include "run/supervise.h"
 
@@ -79,7 +82,80 @@ int sc_run_refused(const struct sc_request *req, const char *runner, struct sc_e
 	return 0;
 }
 
-int sc_run_params_check(const struct sc_request *req, struct sc_error *err)
+/*
+ * The -G names the module at module_path declares no parameter for (a
+ * global of the script is one): refused here, before anything connects or
+ * loads, rather than by the runner after the upload. Returns 0, -ENOENT with
+ * err naming the global and the module's own, or another -errno.
+ */
+/* Whether the parameter p (n bytes) was declared before, by an earlier entry. */
+static bool declared_before(const struct sc_modinfo *mi, const char *p, size_t n)
+{
+	size_t o = 0, m;
+	const char *q;
+
+	while ((q = sc_modinfo_next_param(mi, &o, &m)) != p)
+		if (m == n && !memcmp(p, q, n))
+			return true;
+	return false;
+}
+
+static int params_declared(const struct sc_argv *params, const char *module_path,
+			   struct sc_error *err)
+{
+	struct sc_modinfo *mi = NULL;
+	char *buf = NULL, have[512];
+	size_t len, off = 0, n, used = 0;
+	const char *p;
+	int r = sc_read_file(module_path, SC_MODULE_MAX, &buf, &len);
+
+	if (r < 0) {
+		sc_error_set(err, "cannot read %s: %s", module_path, strerror(-r));
+		return r;
+	}
+	r = sc_modinfo_parse(buf, len, &mi, err);
+	free(buf);
+	if (r < 0)
+		return r;
+	/* The script's globals, for the message: the runtime's own are _stp_. */
+	have[0] = '\0';
+	while ((p = sc_modinfo_next_param(mi, &off, &n)))
+		if (strncmp(p, "_stp_", 5) != 0 && used < sizeof(have) &&
+		    !declared_before(mi, p, n)) /* by parm= and by parmtype= */
+			used += (size_t)snprintf(have + used, sizeof(have) - used,
+						 "%s%.*s", used ? ", " : "", (int)n, p);
+	for (size_t i = 0; r == 0 && i < params->n; i++) {
+		size_t k = strcspn(params->v[i], "=");
+		char *name = strndup(params->v[i], k);
+
+		if (!name)
+			r = -ENOMEM;
+		else if (!sc_modinfo_has_param(mi, name)) {
+			char near[sizeof(have)];
+
+			if (sc_nearest_word(name, have, near, sizeof(near)) == 0)
+				sc_error_set(
+					err,
+					"-G %s: the script has no global %s; did you "
+					"mean -G %s=...? (%s declares %s); nothing was run",
+					name, name, near, sc_modinfo_name(mi), have);
+			else
+				sc_error_set(err,
+					     "-G %s: the script has no global %s (%s declares "
+					     "%s%s); -G sets a global of the script: check the "
+					     "name; nothing was run",
+					     name, name, sc_modinfo_name(mi),
+					     have[0] ? "" : "none", have);
+			r = -ENOENT;
+		}
+		free(name);
+	}
+	sc_modinfo_free(mi);
+	return r;
+}
+
+int sc_run_params_check(const struct sc_request *req, const char *module_path,
+			struct sc_error *err)
 {
 	struct sc_argv opts = {0}, params = {0};
 	int r = sc_run_opts(req, &opts, &params);
@@ -98,6 +174,8 @@ int sc_run_params_check(const struct sc_request *req, struct sc_error *err)
 			r = -EINVAL;
 		}
 	}
+	if (r == 0 && params.n && module_path)
+		r = params_declared(&params, module_path, err);
 	sc_argv_free(&opts);
 	sc_argv_free(&params);
 	return r;
@@ -119,7 +197,8 @@ int sc_run_module(const struct sc_request *req, const char *module_path,
 	struct sc_argv a = {0};
 	struct sc_error err = {{0}};
 
-	if (sc_run_refused(req, runner, &err) < 0 || sc_run_params_check(req, &err) < 0) {
+	if (sc_run_refused(req, runner, &err) < 0 ||
+	    sc_run_params_check(req, module_path, &err) < 0) {
 		fprintf(stderr, "stapcache: %s\n", err.msg);
 		return 1;
 	}

@@ -40,11 +40,13 @@ int sc_run_refused(const struct sc_request *req, const char *runner,
 /*
  * Can req's -G NAME=VALUE values be passed to init_module at all
  * (sc_param_value_problem: no whitespace, quote, control character...)?
- * Checked before anything connects, uploads or loads; whether the module
- * declares NAME is its runner's to say. Returns 0, or -EINVAL with err
- * saying which and why.
+ * With module_path (NULL: the values only), does that module declare each
+ * NAME (a global of the script)? Checked before anything connects, uploads
+ * or loads, so that the runner (or the target's admin) is never blamed for
+ * a typo. Returns 0, or -errno with err saying which and why.
  */
-int sc_run_params_check(const struct sc_request *req, struct sc_error *err);
+int sc_run_params_check(const struct sc_request *req, const char *module_path,
+			struct sc_error *err);
 
 /*
  * How long a run may last, in seconds (0: no limit): --duration, capped by

@@ -70,7 +70,7 @@ trust fleet "$P1"; trust fleet "$P2"
 target web1 "ssh:root@127.0.0.1:$P1:auth"
 target web2 "ssh:root@127.0.0.1:$P2:auth"
 target dead "ssh:root@127.0.0.1:$(free_port):auth"
-"$PTY" "$T/ftty" -- $STAPCACHE -T web1 -T web2 -T dead -e "$SCRIPT" -G sleep=2 >"$T/fout"
+"$PTY" "$T/ftty" -- $STAPCACHE -T web1 -T web2 -T dead -e "$SCRIPT" -G fake_sleep=2 >"$T/fout"
 is $? 1 "the fan-out ends 1 (the dead target failed)"
 ftty=$(k "$(cat "$T/ftty")")
 like "$ftty" "stapcache: [0-9]+\\.[0-9] s .*\\| web1 (connecting|shipping|running), web2 [a-z]+, dead [a-z]+" \
@@ -83,7 +83,7 @@ case $(cat "$T/fout") in *"$ESC"*|*running*|*connecting*) r=1 ;; *) r=0 ;; esac
 ok $r "stdout holds no status line"
 is "$(grep -c '^web[12]: tick [01]$' "$T/fout")" 4 "stdout has both targets' prefixed output lines"
 
-$STAPCACHE -T web1 -T web2 -T dead -e "$SCRIPT" -G sleep=1 >"$T/fout2" 2>"$T/ferr2"
+$STAPCACHE -T web1 -T web2 -T dead -e "$SCRIPT" -G fake_sleep=1 >"$T/fout2" 2>"$T/ferr2"
 is $? 1 "the same fan-out with stderr a pipe"
 case $(cat "$T/ferr2") in *"$ESC"*|*" running"*|*connecting*) r=1 ;; *) r=0 ;; esac
 ok $r "stderr a pipe: no status line"

@@ -24,6 +24,15 @@ cp "$HOME/.ssh/id_ed25519.pub" "$R/authorized_keys"
 KH=$XDG_CONFIG_HOME/stapcache/known_hosts
 mkdir -p "$XDG_CONFIG_HOME/stapcache"
 
+# The stand-in's instructions travel as -G fake_NAME=VALUE module parameters
+# (fake_stderr=TEXT, fake_exit=STATUS, fake_quiet=SECS, fake_sleep=SECS), and
+# stapcache refuses a -G the module does not declare before anything connects
+# (issue 23): a script run on these targets declares them as globals, used so
+# that stap keeps them. SCRIPT is such a script (greeting too, "hi").
+FAKE_GLOBALS='global greeting = "hi", fake_sleep, fake_quiet, fake_exit, fake_stderr = ""'
+FAKE_USES='if (fake_sleep + fake_quiet + fake_exit) printf("%s", fake_stderr)'
+SCRIPT="$FAKE_GLOBALS probe begin { printf(\"%s\\n\", greeting) $FAKE_USES exit() }"
+
 # The stand-in runner, installed for every runner name on the targets' PATH.
 cat > "$R/bin/staprun-auth" <<'RUNNER'
 #!/bin/sh
@@ -38,13 +47,13 @@ for a in "$@"; do
 done
 for a in "$@"; do
 	case $a in
-	stderr=*) echo "to stderr: ${a#stderr=}" >&2 ;;
-	exit=*) exit "${a#exit=}" ;;
-	quiet=*) sleep "${a#quiet=}"; echo "quiet for ${a#quiet=} s" ;;
-	sleep=*)
+	fake_stderr=*) echo "to stderr: ${a#fake_stderr=}" >&2 ;;
+	fake_exit=*) exit "${a#fake_exit=}" ;;
+	fake_quiet=*) sleep "${a#fake_quiet=}"; echo "quiet for ${a#fake_quiet=} s" ;;
+	fake_sleep=*)
 		trap 'echo "stopped by TERM" >> "$FAKE_LOG/stopped"; exit 0' TERM
 		echo started >> "$FAKE_LOG/started"
-		i=0; while [ $i -lt "${a#sleep=}" ]; do sleep 1; echo "tick $i"; i=$((i + 1)); done
+		i=0; while [ $i -lt "${a#fake_sleep=}" ]; do sleep 1; echo "tick $i"; i=$((i + 1)); done
 		echo "ran to the end" >> "$FAKE_LOG/stopped"
 		;;
 	esac

@@ -15,7 +15,6 @@ command -v python3 >/dev/null 2>&1 || skip_all "no python3 (the fault proxy)"
 . "$top_srcdir/tests/lib/remote-lib.sh"
 export STAPCACHE_DIR=$top_builddir/tests/remote-cache
 write_config "runtime: $RUNTIME"
-SCRIPT='probe begin { printf("hi\n") exit() }'
 PROXY=$top_srcdir/tests/lib/fault-proxy
 TMO=(--connect-timeout 3 --io-timeout 3)
 BOUND=25 # seconds: far above 3 + 3 + 1, far below a hang (the wrapper kills at 90)
@@ -171,7 +170,7 @@ for f in stall:USR2:"answered nothing for 3 s" reset:USR1:"connection lost" \
 	# this watcher may already have seen that case's "started".
 	rm -f "$R/log/"*
 	(started && sleep 2 && kill -"$sig" "$PPX") &
-	run_case "$name" -G sleep=60
+	run_case "$name" -G fake_sleep=60
 	expect_failure "$name" "$why"
 	fired "$name"
 	is "$(cat "$R/log/started" 2>/dev/null)" started "$name: the runner had started"
@@ -186,7 +185,7 @@ sshd_pid=${_sshd_pids##* }
 rm -f "$R/log/"*
 (started && sleep 1 && for p in $(pgrep -P "$sshd_pid"); do
 	kill -STOP "$p" $(pgrep -P "$p"); done) &
-run_case direct -G sleep=60
+run_case direct -G fake_sleep=60
 expect_failure direct "answered nothing for 3 s"
 for p in $(pgrep -P "$sshd_pid"); do kill -CONT "$p" $(pgrep -P "$p") 2>/dev/null; done
 wait_stopped "sshd stopped, then resumed"
@@ -194,7 +193,7 @@ for i in $(seq 3000); do [ "$(remote_leftovers)" = 0 ] && break; sleep 0.1; done
 is "$(remote_leftovers)" 0 "sshd stopped, then resumed: the wrapper removed its dir"
 
 # A quiet run is not a hung one: 8 s without a byte of output, --io-timeout 3.
-run_case direct -G quiet=8
+run_case direct -G fake_quiet=8
 is "$st" 0 "a silent run on a healthy target outlives --io-timeout (probes answered)"
 like "$(cat "$T/out")" "quiet for 8 s" "the silent run ran to its end"
 

@@ -11,7 +11,6 @@ require_stap
 # One real module build, shared by the remote tests (stap builds are reproducible).
 export STAPCACHE_DIR=$top_builddir/tests/remote-cache
 write_config "runtime: $RUNTIME"
-SCRIPT='probe begin { printf("hi\n") exit() }'
 # has FILE FIXED-STRING DESC (fingerprints hold '+' and '/': no regex)
 has() { grep -qF -- "$2" "$1"; ok $? "$3"; }
 
@@ -77,9 +76,16 @@ is "$st" 1 "-G with a space in its value: refused (status 1)"
 like "$(cat "$T/err")" "-G 'greeting=a b': the value contains whitespace, which no runner can pass" \
 	"  saying why, before anything ran there"
 is "$(cat "$T/out")" "" "  the runner never ran"
+# A -G naming a global the script lacks: refused with the script's globals,
+# before anything connects (the runner would blame the target's policy).
+$STAPCACHE -T a -e "$SCRIPT" -G gretting=x >"$T/out" 2>"$T/err"; st=$?
+is "$st" 1 "-G with a global the script lacks: refused (status 1)"
+like "$(cat "$T/err")" "^stapcache: -G gretting: the script has no global gretting; did you mean -G greeting=\.\.\.\? \(stap_[0-9a-f]+ declares .*greeting" \
+	"  naming the nearest of the script's globals, and all of them"
+is "$(cat "$T/out")" "" "  the runner never ran"
 
 # Exit status and stderr pass through; stdout and stderr stay apart.
-$STAPCACHE -T a -e "$SCRIPT" -G stderr=oops -G exit=7 >"$T/out" 2>"$T/err"; st=$?
+$STAPCACHE -T a -e "$SCRIPT" -G fake_stderr=oops -G fake_exit=7 >"$T/out" 2>"$T/err"; st=$?
 is "$st" 7 "the remote exit status is stapcache's"
 like "$(cat "$T/err")" "^to stderr: oops" "remote stderr arrives on stderr"
 if grep -q "to stderr" "$T/out"; then ok 1 "stderr not mixed into stdout"; else ok 0 "stderr not mixed into stdout"; fi

@@ -9,7 +9,6 @@ require_stap
 . "$top_srcdir/tests/lib/remote-lib.sh"
 export STAPCACHE_DIR=$top_builddir/tests/remote-cache
 write_config "runtime: $RUNTIME"
-SCRIPT='probe begin { printf("hi\n") exit() }'
 
 # 14 ports on one sshd (one sshd listens on at most 16), one refusing host.
 ports=()
@@ -44,7 +43,7 @@ for i in $(seq 14); do args+=(-T "t$i"); done
 # lines in the output, the process still there), with a generous ceiling.
 t0=$(date +%s.%N)
 $STAPCACHE "${args[@]}" -T refusing -T dead -T silent --connect-timeout 600 \
-	-e "$SCRIPT" -G sleep=2 >"$T/out" 2>"$T/err" &
+	-e "$SCRIPT" -G fake_sleep=2 >"$T/out" 2>"$T/err" &
 run=$!
 for i in $(seq 3000); do
 	[ "$(grep -c '^t[0-9]*: tick 1$' "$T/out")" = 14 ] && break
@@ -70,7 +69,7 @@ is "$(remote_leftovers)" 0 "no temp dir left on any target"
 
 # Ctrl-C: the remote run is stopped (the runner gets TERM) and cleaned up.
 rm -f "$R/log/"*
-$STAPCACHE -T t1 -T t2 -e "$SCRIPT" -G sleep=60 >"$T/out" 2>"$T/err" &
+$STAPCACHE -T t1 -T t2 -e "$SCRIPT" -G fake_sleep=60 >"$T/out" 2>"$T/err" &
 pid=$!
 for i in $(seq 3000); do [ "$(cat "$R/log/started" 2>/dev/null | wc -l)" -ge 2 ] && break; sleep 0.1; done
 kill -INT "$pid"
@@ -81,7 +80,7 @@ is "$(remote_leftovers)" 0 "Ctrl-C: the remote temp dirs are gone"
 
 # SIGKILL of the client: sshd closes the channel, the wrapper sees EOF and stops the runner.
 rm -f "$R/log/"*
-$STAPCACHE -T t3 -e "$SCRIPT" -G sleep=60 >"$T/out" 2>"$T/err" &
+$STAPCACHE -T t3 -e "$SCRIPT" -G fake_sleep=60 >"$T/out" 2>"$T/err" &
 pid=$!
 for i in $(seq 3000); do [ -s "$R/log/started" ] && break; sleep 0.1; done
 kill -KILL "$pid"
@@ -96,7 +95,7 @@ is "$st" 0 "--jobs 1: all three ran"
 is "$(grep -c '^t[123]: sha256 ' "$T/out")" 3 "--jobs 1: three outputs"
 # --output json: every line one JSON object naming its target, a summary each
 # (the dead target's too: it never ran); -o FILE: FILE.TARGET each.
-$STAPCACHE -T t1 -T t2 -T dead --output json -e "$SCRIPT" -G stderr=oops -G exit=3 \
+$STAPCACHE -T t1 -T t2 -T dead --output json -e "$SCRIPT" -G fake_stderr=oops -G fake_exit=3 \
 	>"$T/json" 2>"$T/json.err"; st=$?
 is "$st" 1 "--output json, three targets, one dead: exit status 1"
 python3 - "$T/json" >"$T/py" 2>&1 <<'EOF'

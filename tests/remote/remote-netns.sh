@@ -16,7 +16,6 @@ command -v ip >/dev/null 2>&1 || skip_all "no ip (apt-get install iproute2)"
 . "$top_srcdir/tests/lib/remote-lib.sh"
 export STAPCACHE_DIR=$top_builddir/tests/remote-cache
 write_config "runtime: $RUNTIME"
-SCRIPT='probe begin { printf("hi\n") exit() }'
 
 # Names unique to this run (interface names: at most 15 characters).
 P=sc$$
@@ -62,7 +61,7 @@ is "$(printf '%s\n' "$out" | wc -l | tr -d ' ')" 1 "one path for three targets w
 SUM=$(sha256sum "$out" | cut -c1-64)
 
 # The three at once, from the client namespace.
-inc "$STAPCACHE" -T a -T b -T c --connect-timeout 10 -e "$SCRIPT" -G sleep=2 \
+inc "$STAPCACHE" -T a -T b -T c --connect-timeout 10 -e "$SCRIPT" -G fake_sleep=2 \
 	>"$T/out" 2>"$T/err"; st=$?
 is "$st" 0 "stapcache -T a -T b -T c across the namespaces: all ran"
 for h in $HOSTS; do
@@ -82,7 +81,7 @@ rm -f "$R/log/"*
 	for i in $(seq 3000); do grep -q '^stapcache: b: ' "$T/err" && break; sleep 0.1; done
 	ip netns exec "${P}hb" ip link set eth0 up) &
 cutter=$!
-inc "$STAPCACHE" -T a -T b -T c --io-timeout 3 -e "$SCRIPT" -G sleep=25 \
+inc "$STAPCACHE" -T a -T b -T c --io-timeout 3 -e "$SCRIPT" -G fake_sleep=25 \
 	>"$T/out" 2>"$T/err"; st=$?
 is "$st" 1 "b cut off mid-run: stapcache exits 1 (one target failed)"
 like "$(cat "$T/err")" "^stapcache: b: 10\\.77\\.0\\.12:22 answered nothing for 3 s" \

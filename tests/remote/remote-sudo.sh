@@ -21,7 +21,6 @@ unshare --mount true 2>/dev/null || skip_all "cannot make a mount namespace"
 . "$top_srcdir/tests/lib/remote-lib.sh"
 export STAPCACHE_DIR=$top_builddir/tests/remote-cache
 write_config "runtime: $RUNTIME"
-SCRIPT='probe begin { printf("hi\n") exit() }'
 unlike() { if printf '%s' "$1" | grep -Eq -- "$2"; then ok 1 "$3"; diag "matches: $2"; else ok 0 "$3"; fi; }
 U=scsudo
 UID_=47901
@@ -149,7 +148,7 @@ on_tty_bg() {
 	BG=$!
 	exec 7>"$T/in"
 }
-on_tty_bg "$STAPCACHE -T s1 -e '$SCRIPT' -G sleep=60"
+on_tty_bg "$STAPCACHE -T s1 -e '$SCRIPT' -G fake_sleep=60"
 for i in $(seq 3000); do grep -q "sudo password" "$T/bg.out" && break; sleep 0.1; done
 printf '%s\r' "$PW1" >&7
 for i in $(seq 3000); do [ -s "$R/log/started" ] && break; sleep 0.1; done

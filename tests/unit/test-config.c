@@ -53,6 +53,10 @@ int main(void)
 	sc_config_free(cfg);
 
 	bad("cache_dir: /x\n", "unknown key 'cache_dir'", "a misspelt key is an error");
+	bad("max_size: 1G\n", "unknown key 'max_size'; did you mean 'max-size'?",
+	    "a misspelt key: the nearest key suggested");
+	bad("colour: red\n", "unknown key 'colour' (known keys: cache-dir, ",
+	    "a key near none: the known keys listed");
 	bad("max-size: lots\n", "config.yaml:1: max-size",
 	    "a bad size names file and line");
 	bad("max-size: -5G\n", "invalid size", "a negative size");

@@ -189,5 +189,29 @@ int main(void)
 		test_types(p);
 	free(p);
 	tap_is_int(sc_rm_rf(dir), 0, "cleanup");
+	/* Typos: the nearest word of a ", " list, within SC_TYPO_DISTANCE_MAX. */
+	{
+		char near[16];
+
+		tap_is_int(sc_word_distance("cahce", 5, "cache", 5), 2,
+			   "a swap is 2 edits");
+		tap_is_int(sc_nearest_word("max_size", "cache-dir, max-size, stap", near,
+					   sizeof(near)),
+			   0, "max_size: a near word");
+		tap_is_str(near, "max-size", "  max-size");
+		tap_is_int(sc_nearest_word("gretting", "fake_sleep, greeting", near,
+					   sizeof(near)),
+			   0, "gretting: a near word");
+		tap_is_str(near, "greeting", "  greeting, the last of the list");
+		tap_is_int(sc_nearest_word("colour", "cache-dir, max-size", near,
+					   sizeof(near)),
+			   -ENOENT, "nothing near colour");
+		tap_is_int(sc_nearest_word("stap", "stap, runtime", near, sizeof(near)),
+			   -ENOENT, "the word itself is no suggestion");
+		tap_is_int(sc_nearest_word("x", "", near, sizeof(near)), -ENOENT,
+			   "an empty list");
+		tap_is_int(sc_nearest_word("shared-cach", "shared-cache", near, 4),
+			   -ENOENT, "a word that does not fit out is not given");
+	}
 	return tap_done();
 }
