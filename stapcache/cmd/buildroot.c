@@ -174,19 +174,10 @@ int sc_cmd_buildroot(int argc, char **argv)
 		.max_args = -1,
 		.stop_at_operand = true,
 	};
-	const struct sc_cmdopt_spec *specs[] = {&verbs[0], &verbs[1]};
 	const struct sc_cmdopt_spec *verb;
-	int r = sc_cmdopt_parse(&top, argc, argv);
+	int r = sc_cmdopt_verb(&top, verbs, sizeof(verbs) / sizeof(verbs[0]), &argc,
+			       &argv, &verb);
 
-	if (r < 0)
-		return sc_cmdopt_exit(r);
-	verb = sc_cmdopt_find(specs, sizeof(specs) / sizeof(specs[0]), argv[r]);
-	if (!verb)
-		return sc_cmdopt_usage_error(&top, "unknown verb '%s' (create or show)",
-					     argv[r]);
-	argc -= r;
-	argv += r;
-	r = sc_cmdopt_parse(verb, argc, argv);
 	if (r < 0)
 		return sc_cmdopt_exit(r);
 	if (verb == &verbs[1])

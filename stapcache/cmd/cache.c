@@ -315,20 +315,10 @@ int sc_cmd_cache(int argc, char **argv)
 		.max_args = -1,
 		.stop_at_operand = true,
 	};
-	const struct sc_cmdopt_spec *specs[] = {&verbs[0], &verbs[1], &verbs[2],
-						&verbs[3], &verbs[4], &verbs[5]};
 	const struct sc_cmdopt_spec *verb;
-	int r = sc_cmdopt_parse(&top, argc, argv);
+	int r = sc_cmdopt_verb(&top, verbs, sizeof(verbs) / sizeof(verbs[0]), &argc,
+			       &argv, &verb);
 
-	if (r < 0)
-		return sc_cmdopt_exit(r);
-	verb = sc_cmdopt_find(specs, sizeof(specs) / sizeof(specs[0]), argv[r]);
-	if (!verb)
-		return sc_cmdopt_usage_error(&top,
-					     "unknown verb '%s' (stats, list, check, prune, "
-					     "clear or zero)",
-					     argv[r]);
-	r = sc_cmdopt_parse(verb, argc - r, argv + r);
 	if (r < 0)
 		return sc_cmdopt_exit(r);
 	a.max_size_given = a.max_size != UINT64_MAX;

@@ -70,7 +70,6 @@ int sc_cmd_signing_key(int argc, char **argv)
 		.max_args = -1,
 		.stop_at_operand = true,
 	};
-	const struct sc_cmdopt_spec *specs[] = {&verbs[0], &verbs[1]};
 	const struct sc_cmdopt_spec *verb;
 	struct sc_error err = {{0}};
 	struct sc_argv a = {0};
@@ -78,17 +77,10 @@ int sc_cmd_signing_key(int argc, char **argv)
 	struct sc_ctx ctx = {0};
 	const char *key;
 	char *helper = NULL;
-	int r = sc_cmdopt_parse(&top, argc, argv), status = 1;
+	int r = sc_cmdopt_verb(&top, verbs, sizeof(verbs) / sizeof(verbs[0]), &argc,
+			       &argv, &verb),
+	    status = 1;
 
-	if (r < 0)
-		return sc_cmdopt_exit(r);
-	verb = sc_cmdopt_find(specs, 2, argv[r]);
-	if (!verb)
-		return sc_cmdopt_usage_error(&top, "unknown verb '%s' (generate or show)",
-					     argv[r]);
-	argc -= r;
-	argv += r;
-	r = sc_cmdopt_parse(verb, argc, argv);
 	if (r < 0)
 		return sc_cmdopt_exit(r);
 	sc_env_read(&env);

@@ -328,14 +328,48 @@ out:
 	return r;
 }
 
-const struct sc_cmdopt_spec *sc_cmdopt_find(const struct sc_cmdopt_spec *const *specs,
-					    size_t n, const char *verb)
+/* A verb's word: the last of its spec's name ("cache prune" -> "prune"). */
+static const char *verb_word(const struct sc_cmdopt_spec *spec)
 {
-	for (size_t i = 0; verb && i < n; i++) {
-		const char *sp = strrchr(specs[i]->name, ' ');
+	const char *sp = strrchr(spec->name, ' ');
 
-		if (!strcmp(sp ? sp + 1 : specs[i]->name, verb))
-			return specs[i];
+	return sp ? sp + 1 : spec->name;
+}
+
+/* "unknown verb 'X' (a, b or c)", with the nearest verb when X is a typo. */
+static void unknown_verb(const struct sc_cmdopt_spec *top,
+			 const struct sc_cmdopt_spec *verbs, size_t n, const char *word)
+{
+	char list[512], near[64];
+	size_t used = 0;
+
+	list[0] = '\0';
+	for (size_t i = 0; i < n && used < sizeof(list); i++)
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
+					 i == 0 ? "" : ", ", verb_word(&verbs[i]));
+	if (sc_nearest_word(word, list, near, sizeof(near)) == 0)
+		sc_cmdopt_usage_error(top, "unknown verb '%s'; did you mean '%s'? (%s)",
+				      word, near, list);
+	else
+		sc_cmdopt_usage_error(top, "unknown verb '%s' (%s)", word, list);
+}
+
+int sc_cmdopt_verb(const struct sc_cmdopt_spec *top, const struct sc_cmdopt_spec *verbs,
+		   size_t n, int *argc, char ***argv, const struct sc_cmdopt_spec **verb)
+{
+	int r = sc_cmdopt_parse(top, *argc, *argv);
+
+	if (r < 0)
+		return r;
+	*verb = NULL;
+	for (size_t i = 0; i < n && !*verb; i++)
+		if (!strcmp(verb_word(&verbs[i]), (*argv)[r]))
+			*verb = &verbs[i];
+	if (!*verb) {
+		unknown_verb(top, verbs, n, (*argv)[r]);
+		return SC_CMDOPT_USAGE;
 	}
-	return NULL;
+	*argc -= r;
+	*argv += r;
+	return sc_cmdopt_parse(*verb, *argc, *argv);
 }

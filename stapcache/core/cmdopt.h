@@ -136,10 +136,15 @@ int sc_cmdopt_usage_error(const struct sc_cmdopt_spec *spec, const char *fmt, ..
 	__attribute__((format(printf, 2, 3)));
 
 /*
- * A command with sub-verbs (`stapcache cache stats`): the spec whose name
- * ends with argv[0]'s word among specs (NULL when none does).
+ * A command with verbs (`stapcache cache stats`): parse *argv by top (which
+ * sets stop_at_operand and min_args 1), take its first operand as the verb
+ * among verbs[0..n) (the last word of each one's name), move *argc and
+ * *argv to start at it, and parse them by the verb's spec, *verb. Returns
+ * what that parse returns (the index of the verb's first operand in *argv),
+ * or SC_CMDOPT_HELP / SC_CMDOPT_USAGE: an unknown verb is said on stderr
+ * with the list of verbs, built from verbs, and the nearest one of a typo.
  */
-const struct sc_cmdopt_spec *sc_cmdopt_find(const struct sc_cmdopt_spec *const *specs,
-					    size_t n, const char *verb);
+int sc_cmdopt_verb(const struct sc_cmdopt_spec *top, const struct sc_cmdopt_spec *verbs,
+		   size_t n, int *argc, char ***argv, const struct sc_cmdopt_spec **verb);
 
 #endif

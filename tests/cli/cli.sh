@@ -97,9 +97,15 @@ like "$out" "is not a kernel module: " "and says what is wrong with it"
 
 out=$("$STAPCACHE" cache frobnicate 2>&1); rc=$?
 is "$rc" 2 "an unknown cache subcommand exits 2"
-like "$out" "unknown verb 'frobnicate' \(stats, list, check, prune, clear or zero\)" \
+like "$out" "unknown verb 'frobnicate' \(stats, list, check, prune, clear, zero\)" \
 	"and lists the real ones"
+out=$("$STAPCACHE" cache stast 2>&1); rc=$?
+is "$rc" 2 "a mistyped cache verb exits 2"
+like "$out" "unknown verb 'stast'; did you mean 'stats'\? \(stats, list," \
+	"and names the verb it is nearest to"
 like "$out" "Try 'stapcache cache --help'" "and where to look"
+out=$("$STAPCACHE" host lsit 2>&1)
+like "$out" "unknown verb 'lsit'; did you mean 'list'\?" "the same for host (every command with verbs)"
 
 # Looking at a cache creates nothing (issue 23): stats, list and check of a
 # cache-dir that does not exist yet show an empty cache and leave no directory.

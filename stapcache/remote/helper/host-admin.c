@@ -697,23 +697,11 @@ int sc_helper_host(int argc, char **argv, const struct sc_helper_env *env)
 		.max_args = -1,
 		.stop_at_operand = true,
 	};
-	const struct sc_cmdopt_spec *specs[] = {&verbs[0], &verbs[1], &verbs[2],
-						&verbs[3], &verbs[4], &verbs[5],
-						&verbs[6]};
 	const char *verb;
-	int r = sc_cmdopt_parse(&top, argc, argv), status;
+	int r = sc_cmdopt_verb(&top, verbs, sizeof(verbs) / sizeof(verbs[0]), &argc,
+			       &argv, &a.spec),
+	    status;
 
-	if (r < 0)
-		return sc_cmdopt_exit(r);
-	a.spec = sc_cmdopt_find(specs, sizeof(specs) / sizeof(specs[0]), argv[r]);
-	if (!a.spec)
-		return sc_cmdopt_usage_error(&top,
-					     "unknown verb '%s' (self, list, add, remove, refresh "
-					     "or accept)",
-					     argv[r]);
-	argc -= r;
-	argv += r;
-	r = sc_cmdopt_parse(a.spec, argc, argv);
 	if (r < 0) {
 		status = sc_cmdopt_exit(r);
 	} else {

@@ -291,20 +291,10 @@ int main(int argc, char **argv)
 		.max_args = -1,
 		.stop_at_operand = true,
 	};
-	const struct sc_cmdopt_spec *specs[] = {&verbs[0], &verbs[1], &verbs[2]};
 	const struct sc_cmdopt_spec *spec;
-	int r = sc_cmdopt_parse(&top, argc, argv);
+	int r = sc_cmdopt_verb(&top, verbs, sizeof(verbs) / sizeof(verbs[0]), &argc,
+			       &argv, &spec);
 
-	if (r < 0)
-		return sc_cmdopt_exit(r);
-	spec = sc_cmdopt_find(specs, 3, argv[r]);
-	if (!spec)
-		return sc_cmdopt_usage_error(&top,
-					     "unknown verb '%s' (keygen, show or sign)",
-					     argv[r]);
-	argc -= r;
-	argv += r;
-	r = sc_cmdopt_parse(spec, argc, argv);
 	if (r < 0)
 		return sc_cmdopt_exit(r);
 	if (spec == &verbs[0])

@@ -805,27 +805,12 @@ static const char *parse(int argc, char **argv, struct args *a, int *status)
 		 .min_args = 1,
 		 .max_args = 1},
 	};
-	const struct sc_cmdopt_spec *specs[] = {&verbs[0], &verbs[1], &verbs[2],
-						&verbs[3]};
-	const struct sc_cmdopt_spec *verb;
+	const struct sc_cmdopt_spec *verb = NULL;
 	const char *word = NULL;
-	int r = sc_cmdopt_parse(&top, argc, argv);
+	int r = sc_cmdopt_verb(&top, verbs, sizeof(verbs) / sizeof(verbs[0]), &argc,
+			       &argv, &verb);
 
 	*status = 2;
-	if (r < 0) {
-		*status = sc_cmdopt_exit(r);
-		return NULL;
-	}
-	verb = sc_cmdopt_find(specs, sizeof(specs) / sizeof(specs[0]), argv[r]);
-	if (!verb) {
-		sc_cmdopt_usage_error(&top,
-				      "unknown verb '%s' (get, put, keygen or pubkey)",
-				      argv[r]);
-		return NULL;
-	}
-	argc -= r;
-	argv += r;
-	r = sc_cmdopt_parse(verb, argc, argv);
 	if (r < 0)
 		*status = sc_cmdopt_exit(r);
 	else if (verb == &verbs[0] && (!a->key || !a->module || !a->out))
