@@ -88,7 +88,7 @@ out=$("$STAPCACHE" -T testvm -G greeting=bonjour -e "$HELLO" 2>>"$T/err"); st=$?
 is "$st" 0 "-G greeting=bonjour: allowed by params= (status 0)"
 is "$out" "bonjour from the guest" "the run-time global reaches the script in the guest"
 out=$("$STAPCACHE" -T testvm -G bufsize=1 -e "$HELLO" 2>&1); st=$?
-isnt "$st" 0 "-G of a parameter the entry does not allow fails (status $st)"
+isnt "$st" 0 "-G of a global the script lacks fails before the upload (status $st)"
 out=$("$STAPCACHE" -T testvm -c 'id -u; whoami' -e "$CMD" 2>>"$T/err"); st=$?
 is "$st" 0 "-c CMD: status 0"
 like "$out" "^1000\$" "CMD runs in the guest under scuser's own uid"
