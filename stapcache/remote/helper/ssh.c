@@ -960,8 +960,20 @@ int sc_ssh_exec(struct sc_ssh *s, const char *cmd, const void *in, size_t inlen,
 
 	if (r < 0)
 		return r;
+	bool unread = false;
+
 	r = write_in(s, ch, in, inlen, err);
-	if (r == 0 && ssh_channel_send_eof(ch) != SSH_OK) {
+	/*
+	 * The command ended before it read all of its input (sudo -n refusing,
+	 * a script that stops early): what it said and its status are the news,
+	 * as with ssh, not the write that found its channel closing. (A write
+	 * that fails while the session stays connected failed on the channel
+	 * alone: the other side closed it.)
+	 */
+	if (r == -EIO && ssh_is_connected(s->ss)) {
+		unread = true;
+		r = 0;
+	} else if (r == 0 && ssh_channel_send_eof(ch) != SSH_OK) {
 		sc_error_set(err, "upload to %s failed: %s", s->where,
 			     ssh_get_error(s->ss));
 		r = -EIO;
@@ -969,8 +981,13 @@ int sc_ssh_exec(struct sc_ssh *s, const char *cmd, const void *in, size_t inlen,
 	if (r == 0)
 		r = pump(s, ch, NULL, NULL, capture_line, &c, NULL, 0, err);
 	r = finish(s, ch, r, status, err);
+	if (r == 0 && unread && *status == 0)
+		*status = 255; /* it ended well, yet without reading what it was sent */
 	if (r == 0 && *status != 0)
-		sc_error_set(err, "%s", c.errs ? c.errs : "(no message)");
+		sc_error_set(err, "%s",
+			     c.errs   ? c.errs
+			     : unread ? "it ended before reading all of its input"
+				      : "(no message)");
 	if (r == 0 && out) {
 		*out = c.out ? c.out : sc_strdupf("%s", "");
 		c.out = NULL;
