@@ -33,6 +33,7 @@ grep -q '^- name: web1$' "$XDG_CONFIG_HOME/stapcache/known_hosts"
 ok $? "the guest is the target web1"
 # stap's per-kernel tracepoint data (~/.systemtap) stays the suite's shared
 # one under the guest's HOME: the one-liners' first build is not this test's.
+mkdir -p "$HOME/.systemtap"
 [ -e "$VM_HOME/.systemtap" ] || ln -s "$HOME/.systemtap" "$VM_HOME/.systemtap"
 export HOME=$VM_HOME PATH=$(dirname "$STAPCACHE"):$PATH
 unset SSH_AUTH_SOCK
