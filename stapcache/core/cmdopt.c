@@ -362,6 +362,10 @@ int sc_cmdopt_verb(const struct sc_cmdopt_spec *top, const struct sc_cmdopt_spec
 	if (r < 0)
 		return r;
 	*verb = NULL;
+	if (r >= *argc) { /* top lets a verb be left out: say which there are */
+		unknown_verb(top, verbs, n, "");
+		return SC_CMDOPT_USAGE;
+	}
 	for (size_t i = 0; i < n && !*verb; i++)
 		if (!strcmp(verb_word(&verbs[i]), (*argv)[r]))
 			*verb = &verbs[i];

@@ -229,7 +229,8 @@ int sc_run_captured(const struct sc_request *req, const char *module_path,
 	struct timespec t0;
 	int status = 1;
 
-	if (sc_run_refused(req, runner, &err) < 0 || sc_run_params_check(req, module_path, &err) < 0 ||
+	if (sc_run_refused(req, runner, &err) < 0 ||
+	    sc_run_params_check(req, module_path, &err) < 0 ||
 	    sc_output_new(oo, &name, 1, &out, &err) < 0) {
 		fprintf(stderr, "stapcache: %s\n", err.msg);
 		return 1;

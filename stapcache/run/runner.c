@@ -82,12 +82,6 @@ int sc_run_refused(const struct sc_request *req, const char *runner, struct sc_e
 	return 0;
 }
 
-/*
- * The -G names the module at module_path declares no parameter for (a
- * global of the script is one): refused here, before anything connects or
- * loads, rather than by the runner after the upload. Returns 0, -ENOENT with
- * err naming the global and the module's own, or another -errno.
- */
 /* Whether the parameter p (n bytes) was declared before, by an earlier entry. */
 static bool declared_before(const struct sc_modinfo *mi, const char *p, size_t n)
 {
@@ -100,6 +94,12 @@ static bool declared_before(const struct sc_modinfo *mi, const char *p, size_t n
 	return false;
 }
 
+/*
+ * The -G names the module at module_path declares no parameter for (a
+ * global of the script is one): refused here, before anything connects or
+ * loads, rather than by the runner after the upload. Returns 0, -ENOENT with
+ * err naming the global and the module's own, or another -errno.
+ */
 static int params_declared(const struct sc_argv *params, const char *module_path,
 			   struct sc_error *err)
 {
