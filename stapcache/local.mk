@@ -31,6 +31,7 @@ stapcache_libstapcache_la_SOURCES = \
 	stapcache/output/progress.c stapcache/output/progress.h \
 	stapcache/remote/fleet.c stapcache/remote/fleet.h \
 	stapcache/remote/hostfacts.c stapcache/remote/hostfacts.h \
+	stapcache/remote/inventory.c stapcache/remote/inventory.h \
 	stapcache/remote/launch.c stapcache/remote/launch.h \
 	stapcache/remote/targets.c stapcache/remote/targets.h \
 	stapcache/store/client.c stapcache/store/client.h \

@@ -43,7 +43,7 @@ tests-clean-local:
 # symbols (stapcache/local.mk).
 UNIT_TESTS = tests/unit/test-record tests/unit/test-config tests/unit/test-fsutil \
 	tests/unit/test-policy tests/unit/test-policy-sh tests/unit/test-modinfo \
-	tests/unit/test-targets \
+	tests/unit/test-targets tests/unit/test-inventory \
 	tests/unit/test-entry tests/unit/test-options tests/unit/test-key \
 	tests/unit/test-trace tests/unit/test-output tests/unit/test-cache \
 	tests/unit/test-modsign tests/unit/test-signing
