@@ -20,6 +20,7 @@
 #include "common/modinfo.h"
 #include "core/cmdopt.h"
 #include "remote/helper/host-admin.h"
+#include "remote/helper/host-import.h"
 #include "remote/helper/helper.h"
 #include "remote/helper/ssh.h"
 #include "remote/hostfacts.h"
@@ -217,8 +218,8 @@ static int host_list(const struct sc_targets *all, bool json)
 }
 
 /* Rewrite the file from entries (all of them but skip, which may be NULL). */
-static int save(const char *path, const struct sc_targets *all,
-		const struct sc_target *skip)
+int sc_host_save(const char *path, const struct sc_targets *all,
+		 const struct sc_target *skip)
 {
 	char *text = sc_strdupf("# stapcache known_hosts (stapcache-known_hosts(5))\n"),
 	     *n;
@@ -291,11 +292,11 @@ static void refuse_report(const char *name, char *const l[4])
  * (into facts: hostfacts.h); check its runner is there.
  */
 static int probe(const struct sc_helper_env *env, const char *name,
-		 const struct sc_execute *ex, bool quiet, const struct host_args *a,
-		 char **kernel, char **arch, char **cpu, struct sc_target *facts)
+		 const struct sc_execute *ex, bool quiet, const char *accept_fp,
+		 const char *accept_how, char **kernel, char **arch, char **cpu,
+		 struct sc_target *facts)
 {
 	struct sc_ssh_opts o = sc_helper_ssh_opts(env, name);
-	char *how = NULL;
 	static const char *const need[] = {"staprun-auth", "staprun", "staprun"};
 	static const char *const runners[] = {"staprun-auth", "staprun", "sudo"};
 	struct sc_error err = {{0}};
@@ -305,17 +306,9 @@ static int probe(const struct sc_helper_env *env, const char *name,
 
 	char *cmd = sc_strdupf("%s; %s", probe_cmd, sc_hostfacts_script);
 
-	if (a) /* host add or probe: the key of a host met for the first time */
-		o.accept_fp = a->accept;
-	if (a && !strcmp(a->spec->name, "host add")) {
-		char *q = sc_shell_quote(a->ops[1]);
-
-		how = sc_strdupf("stapcache host add %s %s --accept", name, q);
-		free(q);
-		o.accept_how = how;
-	}
+	o.accept_fp = accept_fp; /* the key of a host met for the first time */
+	o.accept_how = accept_how;
 	r = sc_ssh_connect(ex, &o, &s, &err);
-	free(how);
 	if (r == 0)
 		r = sc_ssh_exec(s, cmd, NULL, 0, &out, &st, &err);
 	sc_ssh_free(s);
@@ -364,6 +357,50 @@ static int probe(const struct sc_helper_env *env, const char *name,
 	return 0;
 }
 
+int sc_host_ask(const struct sc_helper_env *env, struct sc_target *t,
+		const char *accept_fp, const char *accept_how, bool quiet,
+		struct sc_targets *out, char **entry)
+{
+	struct sc_error err = {{0}};
+	char *e;
+	int r = probe(env, t->name, &t->ex, quiet, accept_fp, accept_how, &t->kernel,
+		      &t->arch, &t->cpu, t);
+
+	if (r < 0)
+		return r;
+	/* Through the parser once more: what is saved is what will be read. */
+	e = sc_target_format(t);
+	r = sc_targets_parse("new entry", e, strlen(e), out, &err);
+	if (r < 0) {
+		fprintf(stderr, "stapcache: %s: %s\n", t->name, err.msg);
+		free(e);
+		return r;
+	}
+	*entry = e;
+	return 0;
+}
+
+void sc_host_target_clear(struct sc_target *t)
+{
+	sc_execute_clear(&t->ex);
+	free(t->name);
+	free(t->execute);
+	free(t->kernel);
+	free(t->arch);
+	free(t->cpu);
+	free(t->build_root);
+	for (size_t g = 0; g < t->ngroups; g++)
+		free(t->groups[g]);
+	free(t->groups);
+	free(t->lockdown);
+	free(t->sig_enforce);
+	free(t->secure_boot);
+	for (size_t i = 0; i < t->nsigners; i++)
+		free(t->signers[i]);
+	free(t->signers);
+	memset(t, 0, sizeof(*t));
+}
+
 /*
  * host add NAME EXECUTE [--group G]...: ask the host, append its entry to
  * known_hosts (all, read from path). With probe_only (host probe, for
@@ -377,7 +414,7 @@ static int host_add(struct sc_targets *all, const char *path, const struct host_
 	struct sc_target t = {0};
 	struct sc_error err = {{0}};
 	struct sc_targets one = {0};
-	char *entry;
+	char *entry = NULL, *how = NULL, *q;
 	int r = 1;
 
 	if (!probe_only && sc_targets_find(all, name)) {
@@ -396,47 +433,32 @@ static int host_add(struct sc_targets *all, const char *path, const struct host_
 		sc_oom();
 	for (; t.ngroups < a->groups.n; t.ngroups++)
 		t.groups[t.ngroups] = sc_strdupf("%s", a->groups.v[t.ngroups]);
-	if (probe(env, t.name, &t.ex, probe_only, a, &t.kernel, &t.arch, &t.cpu, &t) < 0)
-		goto out;
-	/* Through the parser once more: what is saved is what will be read. */
-	entry = sc_target_format(&t);
-	if (sc_targets_parse("new entry", entry, strlen(entry), &one, &err) < 0) {
-		fprintf(stderr, "stapcache: host add: %s\n", err.msg);
-		free(entry);
-		goto out;
+	if (!probe_only) {
+		q = sc_shell_quote(execute);
+		how = sc_strdupf("stapcache host add %s %s --accept", name, q);
+		free(q);
 	}
+	if (sc_host_ask(env, &t, a->accept, how, probe_only, &one, &entry) < 0)
+		goto out;
 	if (probe_only) {
 		fputs(entry, stdout);
 		r = fflush(stdout) == 0 ? 0 : 1;
-		sc_targets_clear(&one);
-		free(entry);
 		goto out;
 	}
 	all->v = realloc(all->v, (all->n + 1) * sizeof(*all->v));
+	if (!all->v)
+		sc_oom();
 	all->v[all->n++] = one.v[0];
 	one.n = 0;
-	if (save(path, all, NULL) == 0) {
+	if (sc_host_save(path, all, NULL) == 0) {
 		fputs(entry, stdout);
 		r = 0;
 	}
-	free(entry);
 out:
-	free(one.v);
-	sc_execute_clear(&t.ex);
-	free(t.name);
-	free(t.execute);
-	free(t.kernel);
-	free(t.arch);
-	free(t.cpu);
-	for (size_t g = 0; g < t.ngroups; g++)
-		free(t.groups[g]);
-	free(t.groups);
-	free(t.lockdown);
-	free(t.sig_enforce);
-	free(t.secure_boot);
-	for (size_t i = 0; i < t.nsigners; i++)
-		free(t.signers[i]);
-	free(t.signers);
+	free(entry);
+	free(how);
+	sc_targets_clear(&one);
+	sc_host_target_clear(&t);
 	return r;
 }
 
@@ -467,7 +489,7 @@ static int host_refresh(struct sc_targets *all, const char *path,
 		bool facts_changed;
 
 		old_fmt = sc_target_format(t);
-		if (probe(env, t->name, &t->ex, false, NULL, &k, &ar, &c, t) < 0) {
+		if (probe(env, t->name, &t->ex, false, NULL, NULL, &k, &ar, &c, t) < 0) {
 			failed++;
 			free(before);
 			free(old_fmt);
@@ -501,7 +523,7 @@ static int host_refresh(struct sc_targets *all, const char *path,
 		t->cpu = c;
 	}
 	free(idx);
-	if (changed && save(path, all, NULL) < 0)
+	if (changed && sc_host_save(path, all, NULL) < 0)
 		return 1;
 	return failed ? 1 : 0;
 }
@@ -517,7 +539,7 @@ static int host_remove(struct sc_targets *all, const char *path,
 			path);
 		return 1;
 	}
-	return save(path, all, t) < 0;
+	return sc_host_save(path, all, t) < 0;
 }
 
 /* host accept NAME SHA256:...: add the target's host key if it is that one. */
@@ -678,7 +700,7 @@ int sc_helper_host(int argc, char **argv, const struct sc_helper_env *env)
 	};
 	const struct sc_cmdopt_spec top = {
 		.name = "host",
-		.synopsis = "self|list|add|remove|refresh|accept [ARGUMENTS]",
+		.synopsis = "self|list|add|import|remove|refresh|accept [ARGUMENTS]",
 		.about =
 			"The targets of -T, kept in $XDG_CONFIG_HOME/stapcache/known_hosts\n"
 			"(stapcache-known_hosts(5)):\n"
@@ -686,6 +708,8 @@ int sc_helper_host(int argc, char **argv, const struct sc_helper_env *env)
 			"  list [--json]         every target\n"
 			"  add NAME EXECUTE [--group G]...\n"
 			"                        ask the host over SSH; append its entry\n"
+			"  import FILE|-         an Ansible inventory's hosts, its groups as\n"
+			"                        @GROUPs, each host asked as add asks\n"
 			"  remove NAME           take it out\n"
 			"  refresh NAME|@GROUP|--all\n"
 			"                        ask again (after an upgrade); save changes\n"
@@ -698,10 +722,12 @@ int sc_helper_host(int argc, char **argv, const struct sc_helper_env *env)
 		.stop_at_operand = true,
 	};
 	const char *verb;
-	int r = sc_cmdopt_verb(&top, verbs, sizeof(verbs) / sizeof(verbs[0]), &argc,
-			       &argv, &a.spec),
-	    status;
+	int r, status;
 
+	if (argc > 1 && !strcmp(argv[1], "import")) /* its own options: host-import.c */
+		return sc_host_import(argc - 1, argv + 1, env);
+	r = sc_cmdopt_verb(&top, verbs, sizeof(verbs) / sizeof(verbs[0]), &argc, &argv,
+			   &a.spec);
 	if (r < 0) {
 		status = sc_cmdopt_exit(r);
 	} else {

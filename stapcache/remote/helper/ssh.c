@@ -241,9 +241,10 @@ static int verify_host(struct sc_ssh *s, const struct sc_ssh_opts *o,
 		sc_error_set(err,
 			     "%s: refused: %s is not in %s/known_hosts; its %s key has the "
 			     "fingerprint %s. Check it out of band, then accept it with: "
-			     "%s %s   (or: mkdir -p -m 700 %s && ssh-keyscan -p %u %s >> "
+			     "%s%s%s   (or: mkdir -p -m 700 %s && ssh-keyscan -p %u %s >> "
 			     "%s/known_hosts)",
-			     o->name, s->where, o->ssh_dir, type, s->fp, how, s->fp,
+			     o->name, s->where, o->ssh_dir, type, s->fp, how,
+			     how[0] && how[strlen(how) - 1] == '=' ? "" : " ", s->fp,
 			     o->ssh_dir, port, host ? host : "HOST", o->ssh_dir);
 		free(how);
 		break;

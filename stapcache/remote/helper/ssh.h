@@ -35,8 +35,9 @@ struct sc_ssh_opts {
 	int io_timeout;
 	bool may_prompt;       /* a terminal may be asked for a password */
 	const char *accept_fp; /* "SHA256:..." to add to known_hosts if it matches */
-	/* the command that accepts an unknown key, before its fingerprint
-	   (NULL: "stapcache host accept NAME") */
+	/* the command that accepts an unknown key, before its fingerprint (a
+	   space between them unless it ends in '='; NULL: "stapcache host
+	   accept NAME") */
 	const char *accept_how;
 	int verbose;
 };
