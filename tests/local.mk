@@ -72,7 +72,7 @@ STORE_TESTS = tests/store/shared-key.sh tests/store/shared-store.sh \
 	tests/store/shared-filetypes.sh
 REMOTE_TESTS = tests/remote/remote-basic.sh tests/remote/remote-fanout.sh \
 	tests/remote/remote-sudo.sh tests/remote/ops-local.sh tests/remote/faults-ssh.sh \
-	tests/remote/remote-netns.sh
+	tests/remote/remote-netns.sh tests/remote/host-import.sh
 # auth-setuid.sh and auth-fake-kmod.sh build and install their own copy of
 # staprun-auth; auth-hardening.sh checks the built binaries.
 AUTH_COPY_TESTS = tests/auth/auth-setuid.sh tests/auth/auth-fake-kmod.sh \

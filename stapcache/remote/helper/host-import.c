@@ -341,6 +341,16 @@ out:
 	return status;
 }
 
+/* s as a shell word: as it is when that is safe, else quoted. Caller frees. */
+static char *shell_word(const char *s)
+{
+	if (*s &&
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+		      "_./=:@%+,-") == strlen(s))
+		return sc_strdupf("%s", s);
+	return sc_shell_quote(s);
+}
+
 int sc_host_import(int argc, char **argv, const struct sc_helper_env *env)
 {
 	struct import_args a = {.runner = "auth"};
@@ -395,7 +405,7 @@ int sc_host_import(int argc, char **argv, const struct sc_helper_env *env)
 		goto out;
 	a.again = sc_strdupf("%s", "stapcache host import");
 	for (int i = 1; i < argc; i++) {
-		char *q = sc_shell_quote(argv[i]), *next;
+		char *q = shell_word(argv[i]), *next;
 
 		if (strncmp(argv[i], "--accept", 8) &&
 		    (i == 1 || strcmp(argv[i - 1], "--accept"))) {
