@@ -27,7 +27,7 @@ const struct sc_command sc_commands[] = {
 	{"signing-key", sc_cmd_signing_key,
 	 "the module-signing key for Secure Boot hosts: generate, show"},
 	{"host", sc_cmd_remote,
-	 "known_hosts targets: self, list, add, remove, refresh, accept"},
+	 "known_hosts targets: self, list, add, import, remove, refresh, accept"},
 	{"doctor", sc_cmd_doctor,
 	 "check this host and targets, with a fix for each problem"},
 	{"ps", sc_cmd_remote, "what staprun-auth runs, here or on targets"},

@@ -73,6 +73,13 @@ for lib in 0 1; do
 	is "$(complete_words $lib "stapcache --remote-runner=su")" "sudo" "$w --opt=VALUE"
 	is "$(complete_words $lib "stapcache host remove w")" "$(printf 'web1\nweb2')" \
 		"$w host remove: target names"
+	is "$(complete_words $lib "stapcache host im")" "import" "$w host im -> import"
+	is "$(complete_words $lib "stapcache host import --dr")" "--dry-run" \
+		"$w host import --dr -> --dry-run"
+	is "$(complete_words $lib "stapcache host import --runner ")" "$(printf 'auth\ndirect\nsudo')" \
+		"$w host import --runner: its words, from its --help"
+	is "$(complete_words $lib "stapcache host import --r")" "--runner" \
+		"$w host import --r: the option, not its argument's words"
 	is "$(complete_words $lib "stapcache cache ")" "$(printf 'check\nclear\nlist\nprune\nstats\nzero')" \
 		"$w cache: its verbs, from its --help"
 	is "$(complete_words $lib "stapcache cache prune --")" "$(printf -- '--help\n--max-size')" \
