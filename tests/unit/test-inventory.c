@@ -300,8 +300,8 @@ static void test_bad(void)
 	bad("[web:hosts]\nw1\n", "1", "expected [GROUP]", "an unknown section kind");
 	bad("[web]\nw1 ansible_port\n", "2", "expected key=value",
 	    "a variable without '='");
-	bad("{\n  \"web\": {\n    \"hosts\": [\"w1\" \"w2\"]\n  }\n}\n", "3", "not valid JSON",
-	    "a JSON syntax error");
+	bad("{\n  \"web\": {\n    \"hosts\": [\"w1\" \"w2\"]\n  }\n}\n", "3",
+	    "not valid JSON", "a JSON syntax error");
 	bad("{\"web\": {\"hosts\": \"w1\"}}", "1", "must be a list",
 	    "JSON hosts not a list");
 	bad("all:\n  hosts:\n    w1:\n      ansible_host: [a, b]\n", "4", "single value",
