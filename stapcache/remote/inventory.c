@@ -59,10 +59,18 @@ struct var {
 	const char *spelled; /* the name it was set under, for messages */
 };
 
+/* Names to indexes (hosts, groups): open addressing, a slot's name borrowed. */
+struct name_index {
+	struct {
+		const char *name;
+		size_t i;
+	} * v;
+	size_t cap, n;
+};
+
 struct group {
 	char *name;
 	size_t line;
-	size_t *hosts, nhosts;
 	size_t *children, nchildren;
 	struct var vars[V_N];
 	long priority;
@@ -73,7 +81,8 @@ struct group {
 struct host {
 	char *name;
 	size_t line;
-	struct var vars[V_N]; /* "HOST:PORT" sets V_PORT as a host variable */
+	size_t *groups, ngroups; /* the groups that list it */
+	struct var vars[V_N];    /* "HOST:PORT" sets V_PORT as a host variable */
 };
 
 struct model {
@@ -82,6 +91,7 @@ struct model {
 	size_t ng;
 	struct host *h;
 	size_t nh;
+	struct name_index gx, hx;
 	size_t visits;
 	struct sc_error *err;
 };
@@ -106,16 +116,18 @@ static void model_clear(struct model *m)
 {
 	for (size_t i = 0; i < m->ng; i++) {
 		free(m->g[i].name);
-		free(m->g[i].hosts);
 		free(m->g[i].children);
 		vars_clear(m->g[i].vars);
 	}
 	for (size_t i = 0; i < m->nh; i++) {
 		free(m->h[i].name);
+		free(m->h[i].groups);
 		vars_clear(m->h[i].vars);
 	}
 	free(m->g);
 	free(m->h);
+	free(m->gx.v);
+	free(m->hx.v);
 }
 
 /* An error at line (1-based) of the file: always -EINVAL. */
@@ -138,18 +150,69 @@ static const char *shown(const char *s, char buf[84])
 {
 	size_t i;
 
-	for (i = 0; s[i] && i < 80; i++)
+	for (i = 0; i < 80 && s[i]; i++)
 		buf[i] = s[i] < 0x20 || s[i] > 0x7e ? '?' : s[i];
 	strcpy(buf + i, s[i] ? "..." : "");
 	return buf;
 }
 
+/* Only printable ASCII: what known_hosts holds (targets.c set_field). */
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			return false;
+	return true;
+}
+
+/* FNV-1a. */
+static size_t name_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return (size_t)h;
+}
+
+/* The index of name in x, or -1. */
+static long ix_find(const struct name_index *x, const char *name)
+{
+	for (size_t h = x->cap ? name_hash(name) & (x->cap - 1) : 0; x->cap;
+	     h = (h + 1) & (x->cap - 1)) {
+		if (!x->v[h].name)
+			return -1;
+		if (!strcmp(x->v[h].name, name))
+			return (long)x->v[h].i;
+	}
+	return -1;
+}
+
+static void ix_put(struct name_index *x, const char *name, size_t i)
+{
+	size_t h;
+
+	if ((x->n + 1) * 2 > x->cap) { /* at most half full: lookups stay short */
+		struct name_index big = {.cap = x->cap ? x->cap * 2 : 64};
+
+		big.v = xrealloc(NULL, big.cap, sizeof(*big.v));
+		memset(big.v, 0, big.cap * sizeof(*big.v));
+		for (size_t j = 0; j < x->cap; j++)
+			if (x->v[j].name)
+				ix_put(&big, x->v[j].name, x->v[j].i);
+		free(x->v);
+		*x = big;
+	}
+	for (h = name_hash(name) & (x->cap - 1); x->v[h].name; h = (h + 1) & (x->cap - 1))
+		;
+	x->v[h].name = name;
+	x->v[h].i = i;
+	x->n++;
+}
+
 static int find_group(const struct model *m, const char *name)
 {
-	for (size_t i = 0; i < m->ng; i++)
-		if (!strcmp(m->g[i].name, name))
-			return (int)i;
-	return -1;
+	return (int)ix_find(&m->gx, name);
 }
 
 /* The group called name, made when new. Returns its index or -EINVAL. */
@@ -158,7 +221,7 @@ static int group_get(struct model *m, const char *name, size_t line)
 	char v[84];
 	int i = find_group(m, name);
 
-	if (i >= 0)
+	if (i >= 0 && (size_t)i < m->ng) /* found (the bound for the analyzers) */
 		return i;
 	if (!sc_target_name_ok(name))
 		return fail(m, line,
@@ -173,6 +236,7 @@ static int group_get(struct model *m, const char *name, size_t line)
 	m->g[m->ng].name = sc_strdupf("%s", name);
 	m->g[m->ng].line = line;
 	m->g[m->ng].priority = 1;
+	ix_put(&m->gx, m->g[m->ng].name, m->ng);
 	return (int)m->ng++;
 }
 
@@ -180,10 +244,10 @@ static int group_get(struct model *m, const char *name, size_t line)
 static long host_get(struct model *m, const char *name, size_t line)
 {
 	char v[84];
+	long i = ix_find(&m->hx, name);
 
-	for (size_t i = 0; i < m->nh; i++)
-		if (!strcmp(m->h[i].name, name))
-			return (long)i;
+	if (i >= 0 && (size_t)i < m->nh) /* found (the bound for the analyzers) */
+		return i;
 	if (!sc_target_name_ok(name))
 		return fail(m, line,
 			    "host '%s' cannot be a stapcache target name (1-64 letters, "
@@ -191,10 +255,13 @@ static long host_get(struct model *m, const char *name, size_t line)
 			    "it such a name in the inventory and its address as "
 			    "ansible_host",
 			    shown(name, v));
+	if (m->nh >= SC_INVENTORY_HOSTS_MAX)
+		return fail(m, line, "more than %d hosts", SC_INVENTORY_HOSTS_MAX);
 	m->h = xrealloc(m->h, m->nh + 1, sizeof(*m->h));
 	memset(&m->h[m->nh], 0, sizeof(*m->h));
 	m->h[m->nh].name = sc_strdupf("%s", name);
 	m->h[m->nh].line = line;
+	ix_put(&m->hx, m->h[m->nh].name, m->nh);
 	return (long)m->nh++;
 }
 
@@ -355,11 +422,11 @@ static int expand(struct model *m, const char *pat, size_t line, char ***names, 
 
 /*
  * A host pattern: its names (expanded when ranges allows) and ":PORT" after
- * it, each host made and, when group >= 0, put in that group. The first
- * host's index goes to *first (for its variables), the count to *count.
+ * it, each host made and, when group >= 0, put in that group. Their
+ * indexes (for their variables) go to *idx (caller frees), *count of them.
  */
 static int add_hosts(struct model *m, const char *pattern, size_t line, bool ranges,
-		     int group, size_t *first, size_t *count)
+		     int group, size_t **idx, size_t *count)
 {
 	char *pat = sc_strdupf("%s", pattern), *colon = strrchr(pat, ':'), **names = NULL;
 	size_t n = 0;
@@ -381,6 +448,7 @@ static int add_hosts(struct model *m, const char *pattern, size_t line, bool ran
 		names = xrealloc(NULL, 1, sizeof(*names));
 		names[n++] = sc_strdupf("%s", pat);
 	}
+	*idx = NULL;
 	*count = 0;
 	for (size_t i = 0; i < n; i++) {
 		long h = r == 0 ? host_get(m, names[i], line) : -1;
@@ -399,9 +467,9 @@ static int add_hosts(struct model *m, const char *pattern, size_t line, bool ran
 			v->spelled = "HOST:PORT";
 		}
 		if (group >= 0)
-			add_index(&m->g[group].hosts, &m->g[group].nhosts, (size_t)h);
-		if ((*count)++ == 0)
-			*first = (size_t)h;
+			add_index(&m->h[h].groups, &m->h[h].ngroups, (size_t)group);
+		*idx = xrealloc(*idx, *count + 1, sizeof(**idx));
+		(*idx)[(*count)++] = (size_t)h;
 	}
 	free(names);
 	free(pat);
@@ -482,14 +550,15 @@ static int yaml_names(struct model *m, yaml_document_t *doc, yaml_node_t *n,
 	for (yaml_node_item_t *it = n->data.sequence.items.start;
 	     it < n->data.sequence.items.top; it++) {
 		yaml_node_t *v = yaml_document_get_node(doc, *it);
-		size_t first, count;
+		size_t *idx, count;
 		int r;
 
 		if (!v || v->type != YAML_SCALAR_NODE)
 			return fail(m, line_of(n), "'%s' must be a list of names", what);
 		if (hosts) {
 			r = add_hosts(m, (const char *)v->data.scalar.value, line_of(v),
-				      false, group, &first, &count);
+				      false, group, &idx, &count);
+			free(idx);
 		} else {
 			r = group_get(m, (const char *)v->data.scalar.value, line_of(v));
 			if (r >= 0)
@@ -562,17 +631,18 @@ static int json_meta(struct model *m, yaml_document_t *doc, yaml_node_t *v)
 	     p < hv->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(doc, p->key);
 		yaml_node_t *vars = yaml_document_get_node(doc, p->value);
-		size_t first, count;
+		size_t *idx, count;
 		int r;
 
 		if (!k || !vars || k->type != YAML_SCALAR_NODE)
 			return fail(m, line_of(hv),
 				    "_meta.hostvars: a host's name is a word");
 		r = add_hosts(m, (const char *)k->data.scalar.value, line_of(k), false,
-			      -1, &first, &count);
-		if (r == 0)
-			r = yaml_vars(m, doc, vars, m->h[first].vars,
+			      -1, &idx, &count);
+		for (size_t h = 0; r == 0 && h < count; h++)
+			r = yaml_vars(m, doc, vars, m->h[idx[h]].vars,
 				      "a host's variables");
+		free(idx);
 		if (r < 0)
 			return r;
 	}
@@ -617,17 +687,17 @@ static int yaml_hosts(struct model *m, yaml_document_t *doc, yaml_node_t *n, int
 	     p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(doc, p->value);
-		size_t first, count;
+		size_t *idx, count;
 		int r;
 
 		if (!k || !v || k->type != YAML_SCALAR_NODE)
 			return fail(m, line_of(n), "group '%s': a host is a word",
 				    m->g[g].name);
 		r = add_hosts(m, (const char *)k->data.scalar.value, line_of(k), true, g,
-			      &first, &count);
+			      &idx, &count);
 		for (size_t i = 0; r == 0 && i < count; i++)
-			r = yaml_vars(m, doc, v, m->h[first + i].vars,
-				      "a host's variables");
+			r = yaml_vars(m, doc, v, m->h[idx[i]].vars, "a host's variables");
+		free(idx);
 		if (r < 0)
 			return r;
 	}
@@ -875,11 +945,11 @@ static int ini_var(struct model *m, char *s, size_t line, int g)
 static int ini_host(struct model *m, const char *s, size_t line, int g)
 {
 	char *buf, **w;
-	size_t n, first = 0, count = 0;
+	size_t n, *idx = NULL, count = 0;
 	int r = ini_words(m, s, line, &buf, &w, &n);
 
 	if (r == 0 && n > 0)
-		r = add_hosts(m, w[0], line, true, g, &first, &count);
+		r = add_hosts(m, w[0], line, true, g, &idx, &count);
 	for (size_t i = 1; r == 0 && i < n; i++) {
 		char *eq = strchr(w[i], '=');
 
@@ -891,9 +961,10 @@ static int ini_host(struct model *m, const char *s, size_t line, int g)
 			break;
 		}
 		*eq = '\0';
-		for (size_t h = first; r == 0 && h < first + count; h++)
-			r = set_var(m, m->h[h].vars, w[i], eq + 1, line);
+		for (size_t h = 0; r == 0 && h < count; h++)
+			r = set_var(m, m->h[idx[h]].vars, w[i], eq + 1, line);
 	}
+	free(idx);
 	free(w);
 	free(buf);
 	return r;
@@ -1024,30 +1095,32 @@ static int name_order(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Host h's groups: those listing it and every group above them, "all" too. */
+/*
+ * Host h's groups into out: those listing it and every group above them,
+ * "all" too. mark[g] == h + 1: g is in already (no clearing per host).
+ */
 static size_t host_groups(const struct model *m, size_t h, size_t **parents,
-			  const size_t *nparents, unsigned char *mark, size_t *out)
+			  const size_t *nparents, size_t *mark, size_t *out)
 {
+	const struct host *ho = &m->h[h];
 	size_t n = 0, done = 0;
 	int all = find_group(m, "all");
 
-	memset(mark, 0, m->ng);
-	for (size_t g = 0; g < m->ng; g++)
-		for (size_t i = 0; i < m->g[g].nhosts; i++)
-			if (m->g[g].hosts[i] == h && !mark[g]) {
-				mark[g] = 1;
-				out[n++] = g;
-			}
-	if (all >= 0 && !mark[all]) {
-		mark[all] = 1;
+	for (size_t i = 0; i < ho->ngroups; i++)
+		if (mark[ho->groups[i]] != h + 1) {
+			mark[ho->groups[i]] = h + 1;
+			out[n++] = ho->groups[i];
+		}
+	if (all >= 0 && mark[all] != h + 1) {
+		mark[all] = h + 1;
 		out[n++] = (size_t)all;
 	}
 	for (; done < n; done++)
 		for (size_t i = 0; i < nparents[out[done]]; i++) {
 			size_t p = parents[out[done]][i];
 
-			if (!mark[p]) {
-				mark[p] = 1;
+			if (mark[p] != h + 1) {
+				mark[p] = h + 1;
 				out[n++] = p;
 			}
 		}
@@ -1159,9 +1232,10 @@ static int resolve_host(struct model *m, size_t h, size_t *gs, size_t ngs,
 			return 0;
 		}
 	}
-	if (v[V_ROOT].value && v[V_ROOT].value[0] != '/')
+	if (v[V_ROOT].value && (v[V_ROOT].value[0] != '/' || !printable(v[V_ROOT].value)))
 		return fail(m, v[V_ROOT].line,
-			    "host %s: stapcache_build_root '%s' must be an absolute directory",
+			    "host %s: stapcache_build_root '%s' must be an absolute directory "
+			    "(printable ASCII)",
 			    ho->name, shown(v[V_ROOT].value, vb));
 	if (v[V_ROOT].value)
 		out->build_root = sc_strdupf("%s", v[V_ROOT].value);
@@ -1174,9 +1248,10 @@ static int resolve(struct model *m, enum sc_runner runner, struct sc_inventory *
 	size_t **parents = xrealloc(NULL, m->ng + 1, sizeof(*parents));
 	size_t *nparents = xrealloc(NULL, m->ng + 1, sizeof(*nparents));
 	size_t *gs = xrealloc(NULL, m->ng + 1, sizeof(*gs));
-	unsigned char *mark = xrealloc(NULL, m->ng + 1, 1);
+	size_t *mark = xrealloc(NULL, m->ng + 1, sizeof(*mark));
 	int r = group_depths(m);
 
+	memset(mark, 0, (m->ng + 1) * sizeof(*mark));
 	memset(parents, 0, (m->ng + 1) * sizeof(*parents));
 	memset(nparents, 0, (m->ng + 1) * sizeof(*nparents));
 	for (size_t g = 0; g < m->ng; g++)

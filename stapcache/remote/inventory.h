@@ -39,7 +39,8 @@
  * it is listed in and every group above those (children flattened), except
  * Ansible's implicit "all" and "ungrouped". Host patterns with ranges
  * ("web[01:03]", "db-[a:c]", "[1:9:2]") are expanded in YAML and INI, as
- * Ansible expands them, at most SC_INVENTORY_RANGE_MAX hosts a pattern;
+ * Ansible expands them, at most SC_INVENTORY_RANGE_MAX hosts a pattern
+ * and SC_INVENTORY_HOSTS_MAX in all;
  * "HOST:PORT" sets the port. A value holding "{{" or "{%" (a Jinja
  * template) is refused: stapcache does not evaluate templates.
  *
@@ -48,9 +49,10 @@
  * YAML group are each one error naming FILE:LINE and what to do.
  */
 
-/* The largest inventory read (bytes), and the most hosts one pattern expands to. */
+/* The largest inventory read (bytes), the most hosts one pattern expands to, the most hosts. */
 #define SC_INVENTORY_MAX (16u << 20)
 #define SC_INVENTORY_RANGE_MAX 4096
+#define SC_INVENTORY_HOSTS_MAX 65536
 
 enum sc_inventory_format { SC_INVENTORY_JSON, SC_INVENTORY_YAML, SC_INVENTORY_INI };
 
