@@ -32,6 +32,8 @@ stapcache_libstapcache_la_SOURCES = \
 	stapcache/remote/fleet.c stapcache/remote/fleet.h \
 	stapcache/remote/hostfacts.c stapcache/remote/hostfacts.h \
 	stapcache/remote/inventory.c stapcache/remote/inventory.h \
+	stapcache/remote/inventory-model.c stapcache/remote/inventory-model.h \
+	stapcache/remote/inventory-yaml.c stapcache/remote/inventory-ini.c \
 	stapcache/remote/launch.c stapcache/remote/launch.h \
 	stapcache/remote/targets.c stapcache/remote/targets.h \
 	stapcache/store/client.c stapcache/store/client.h \

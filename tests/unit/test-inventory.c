@@ -203,6 +203,11 @@ static void test_yaml(void)
 	tap_is_str(h ? h->origin : "", "inv:16", "yaml: an expanded host's origin");
 	sc_inventory_free(inv);
 
+	inv = parse("all:\n  hosts:\n    n[:2]:\n", &err);
+	expect(inv, "n2", "ssh:n2:auth", "", "yaml: [:2] begins at 0");
+	tap_ok(host(inv, "n0") != NULL, "yaml: n0 too");
+	sc_inventory_free(inv);
+
 	inv = parse("---\nweb:\n  hosts:\n    w1:2022:\n    w2:\n", &err);
 	expect(inv, "w1", "ssh:w1:2022:auth", "web",
 	       "yaml: HOST:PORT, a top-level group");
@@ -294,6 +299,9 @@ static void test_bad(void)
 	    "an address as the host's name");
 	bad("[web]\nw[0:99999]\n", "2", "more than 4096 hosts", "a range too large");
 	bad("[web]\nw[3:1]\n", "2", "begin is after its end", "a range backwards");
+	bad("[web]\nw[]\n", "2", "expected [BEGIN:END]", "an empty range");
+	bad("[web]\nw[1:]\n", "2", "expected [BEGIN:END]", "a range without its end");
+	bad("[web]\nw[1:2:3:4]\n", "2", "expected [BEGIN:END]", "a range of four parts");
 	bad("[web]\nw[01:3]\n", "2", "same length", "a padded range of two lengths");
 	bad("[web]\nw1 ansible_user='ops\n", "2", "quote without its end",
 	    "an open quote");
