@@ -24,7 +24,8 @@ ran_on() { sed -n 's/^\([A-Za-z0-9_.-]*\): runner .*/\1/p' "$1" | sort | tr '\n'
 
 PA=$(free_port); start_sshd a "$PA" || skip_all "cannot start sshd"
 PB=$(free_port); start_sshd b "$PB" || skip_all "cannot start sshd"
-trust a "$PA"       # b's key is not trusted: met for the first time
+PC=$(free_port); start_sshd c "$PC" || skip_all "cannot start sshd"
+trust a "$PA"       # b's and c's keys are not trusted: met for the first time
 cd "$T" || exit 1
 
 # ---------------------------------------------------------------- INI
@@ -51,6 +52,10 @@ like "$(cat out)" "db1: would add ssh:root@127.0.0.1:$PA:auth groups=db,prod" "-
 like "$(cat out)" "local1: skipped: ansible_connection=local \(inv.ini:6\) is not SSH" \
 	"--dry-run: a local host is skipped, saying why"
 ok "$([ ! -e "$KH" ]; echo $?)" "--dry-run: known_hosts not written"
+$STAPCACHE host import inv.ini --accept "$(fp b)" >out 2>err; st=$?
+is "$st" 2 "--accept SHA256:FP with three new hosts: a usage error (2)"
+like "$(cat err)" "3 hosts are new; name the host: --accept NAME=SHA256:" "  saying how to name the host"
+is "$(cat out)" "" "  before anything is done"
 
 $STAPCACHE host import inv.ini >out 2>err; st=$?
 is "$st" 0 "import inv.ini: exit 0"
@@ -135,6 +140,11 @@ is "$st" 0 "import inv.yml --accept newkey=FP: exit 0"
 like "$(cat out)" "yaml1: already in" "  yaml1 left alone"
 like "$(cat out)" "newkey: added ssh:root@127.0.0.1:$PB:direct" "  newkey added, its runner direct"
 grep -q "^\[127.0.0.1\]:$PB " "$HOME/.ssh/known_hosts"; ok $? "  its key is in ~/.ssh/known_hosts"
+# One new host: the fingerprint alone, as host add takes it.
+printf 'lone ansible_host=127.0.0.1 ansible_port=%s ansible_user=root\n' "$PC" > one.ini
+$STAPCACHE host import one.ini --accept "$(fp c)" >out 2>err; st=$?
+is "$st" 0 "one new host: --accept SHA256:FP alone"
+like "$(cat out)" "lone: added ssh:root@127.0.0.1:$PC:auth kernel=$KREL" "  it is added"
 
 # ---------------------------------------------------------------- JSON
 # ansible-inventory --list's shape (ansible-core: indent 4, sorted keys; the

@@ -239,17 +239,14 @@ static void append(char **text, const char *s)
  * differs from what is there.
  */
 static bool import_hosts(const struct sc_inventory *inv, const struct sc_targets *all,
-			 const struct import_args *a, const struct sc_helper_env *env,
-			 struct tally *n, char **text)
+			 const struct import_args *a, size_t nnew,
+			 const struct sc_helper_env *env, struct tally *n, char **text)
 {
 	char **upd = calloc(all->n + 1, sizeof(*upd)), *news = sc_strdupf("%s", "");
-	size_t nnew = 0;
 	bool changed = false;
 
 	if (!upd)
 		sc_oom();
-	for (size_t i = 0; i < inv->n; i++)
-		nnew += !inv->v[i].skip && !sc_targets_find(all, inv->v[i].name);
 	for (size_t i = 0; i < inv->n; i++) {
 		const struct sc_inventory_host *h = &inv->v[i];
 		const struct sc_target *old = sc_targets_find(all, h->name);
@@ -292,7 +289,7 @@ static int import(const struct import_args *a, const char *file, enum sc_runner 
 	struct tally n = {0};
 	const char *name = strcmp(file, "-") ? file : "stdin";
 	char *buf = NULL, *text = NULL;
-	size_t len = 0;
+	size_t len = 0, nnew = 0;
 	int r = strcmp(file, "-")
 			? sc_read_file(file, SC_INVENTORY_MAX, &buf, &len)
 			: sc_read_fd(STDIN_FILENO, SC_INVENTORY_MAX, &buf, &len);
@@ -300,9 +297,14 @@ static int import(const struct import_args *a, const char *file, enum sc_runner 
 	bool changed;
 
 	if (r < 0) {
-		fprintf(stderr, "stapcache: host import: cannot read %s: %s%s\n", name,
-			strerror(-r),
-			r == -EFBIG ? " (an inventory is at most 16 MiB)" : "");
+		if (r == -EFBIG)
+			fprintf(stderr,
+				"stapcache: host import: cannot read %s: larger than %u MiB, "
+				"the most an inventory may be\n",
+				name, SC_INVENTORY_MAX >> 20);
+		else
+			fprintf(stderr, "stapcache: host import: cannot read %s: %s\n",
+				name, strerror(-r));
 		return 1;
 	}
 	if (sc_inventory_parse(name, buf, len, runner, &inv, &err) < 0 ||
@@ -310,11 +312,23 @@ static int import(const struct import_args *a, const char *file, enum sc_runner 
 		fprintf(stderr, "stapcache: host import: %s\n", err.msg);
 		goto out;
 	}
+	for (size_t i = 0; i < inv->n; i++)
+		nnew += !inv->v[i].skip && !sc_targets_find(&all, inv->v[i].name);
+	for (size_t i = 0; i < a->accepts.n; i++)
+		if (!strncmp(a->accepts.v[i], "SHA256:", 7) && nnew != 1) {
+			status =
+				sc_cmdopt_usage_error(a->spec,
+						      "--accept %s: %zu hosts are new; name the "
+						      "host: --accept NAME=%s",
+						      a->accepts.v[i], nnew,
+						      a->accepts.v[i]);
+			goto out;
+		}
 	printf("# %s: %s, %zu host%s%s\n", name, sc_inventory_format_name(inv->format),
 	       inv->n, inv->n == 1 ? "" : "s",
 	       a->dry_run ? "; nothing is connected to or saved" : "");
 	fflush(stdout);
-	changed = import_hosts(inv, &all, a, env, &n, &text);
+	changed = import_hosts(inv, &all, a, nnew, env, &n, &text);
 
 	if (sc_targets_parse(env->known_hosts, text, strlen(text), &next, &err) < 0) {
 		fprintf(stderr, "stapcache: host import: nothing saved: %s\n", err.msg);
