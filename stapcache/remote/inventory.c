@@ -161,17 +161,10 @@ static int host_execute(struct model *m, const struct host *h, const struct var 
 	long n;
 	int r;
 
-	if (v[V_RUNNER].value) {
-		for (n = 0; n < 3 &&
-			    strcmp(v[V_RUNNER].value, sc_runner_name((enum sc_runner)n));
-		     n++)
-			;
-		if (n == 3)
-			return sc_inv_fail(m, v[V_RUNNER].line,
-					   "stapcache_runner '%s': auth, sudo or direct",
-					   sc_inv_shown(v[V_RUNNER].value, vb));
-		runner = (enum sc_runner)n;
-	}
+	if (v[V_RUNNER].value && sc_runner_parse(v[V_RUNNER].value, &runner) < 0)
+		return sc_inv_fail(m, v[V_RUNNER].line,
+				   "stapcache_runner '%s': auth, sudo or direct",
+				   sc_inv_shown(v[V_RUNNER].value, vb));
 	if (v[V_PORT].value) {
 		if (sc_parse_int(v[V_PORT].spelled, v[V_PORT].value, 1, 65535, &n, &e1) <
 		    0)

@@ -28,6 +28,16 @@ const char *sc_runner_name(enum sc_runner r)
 	return runner_names[r];
 }
 
+int sc_runner_parse(const char *s, enum sc_runner *out)
+{
+	for (size_t i = 0; i < sizeof(runner_names) / sizeof(runner_names[0]); i++)
+		if (!strcmp(s, runner_names[i])) {
+			*out = (enum sc_runner)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 int sc_target_name_ok(const char *s)
 {
 	size_t n = strlen(s);

@@ -140,6 +140,9 @@ void sc_execute_clear(struct sc_execute *ex);
 /* "auth", "sudo", "direct". */
 const char *sc_runner_name(enum sc_runner r);
 
+/* The runner called s: 0 and *out, or -EINVAL when s is none of them. */
+int sc_runner_parse(const char *s, enum sc_runner *out);
+
 /* A target name: 1-64 of [A-Za-z0-9_.-], starting with a letter, digit or '_'. */
 int sc_target_name_ok(const char *s);
 

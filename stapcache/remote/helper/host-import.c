@@ -65,15 +65,10 @@ static const char *accept_for(const struct import_args *a, const char *name, siz
 
 static int check_args(const struct import_args *a, enum sc_runner *runner)
 {
-	int i;
-
-	for (i = 0; i < 3 && strcmp(a->runner, sc_runner_name((enum sc_runner)i)); i++)
-		;
-	if (i == 3)
+	if (sc_runner_parse(a->runner, runner) < 0)
 		return sc_cmdopt_usage_error(a->spec,
 					     "--runner '%s': auth, sudo or direct",
 					     a->runner);
-	*runner = (enum sc_runner)i;
 	for (size_t g = 0; g < a->groups.n; g++)
 		if (!sc_target_name_ok(a->groups.v[g]))
 			return sc_cmdopt_usage_error(a->spec,
