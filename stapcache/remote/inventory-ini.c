@@ -42,7 +42,7 @@ static int ini_words(struct model *m, const char *s, size_t line, char **buf,
 			return 0;
 		if (!w) {
 			w = out + o;
-			*words = sc_inv_xrealloc(*words, *n + 1, sizeof(**words));
+			*words = sc_inv_room(*words, *n, sizeof(**words));
 			(*words)[(*n)++] = w;
 		}
 		if (c == '\0' || c == ' ' || c == '\t') {

@@ -32,6 +32,14 @@ static const struct {
 	{"stapcache_build_root", V_ROOT}, {"ansible_group_priority", V_PRIORITY},
 };
 
+void *sc_inv_room(void *p, size_t n, size_t size)
+{
+	/* The capacity is implied by n: 4, then each power of two doubled. */
+	if (n == 0 || (n >= 4 && (n & (n - 1)) == 0))
+		return sc_inv_xrealloc(p, n ? 2 * n : 4, size);
+	return p;
+}
+
 void *sc_inv_xrealloc(void *p, size_t n, size_t size)
 {
 	if (size && n > SIZE_MAX / size)
@@ -166,7 +174,7 @@ int sc_inv_group_get(struct model *m, const char *name, size_t line)
 				   sc_inv_shown(name, v));
 	if (m->ng >= (size_t)1 << 20)
 		return sc_inv_fail(m, line, "too many groups");
-	m->g = sc_inv_xrealloc(m->g, m->ng + 1, sizeof(*m->g));
+	m->g = sc_inv_room(m->g, m->ng, sizeof(*m->g));
 	memset(&m->g[m->ng], 0, sizeof(*m->g));
 	m->g[m->ng].name = sc_strdupf("%s", name);
 	m->g[m->ng].line = line;
@@ -193,7 +201,7 @@ long sc_inv_host_get(struct model *m, const char *name, size_t line)
 			sc_inv_shown(name, v));
 	if (m->nh >= SC_INVENTORY_HOSTS_MAX)
 		return sc_inv_fail(m, line, "more than %d hosts", SC_INVENTORY_HOSTS_MAX);
-	m->h = sc_inv_xrealloc(m->h, m->nh + 1, sizeof(*m->h));
+	m->h = sc_inv_room(m->h, m->nh, sizeof(*m->h));
 	memset(&m->h[m->nh], 0, sizeof(*m->h));
 	m->h[m->nh].name = sc_strdupf("%s", name);
 	m->h[m->nh].line = line;
@@ -206,7 +214,7 @@ void sc_inv_add_index(size_t **v, size_t *n, size_t i)
 	for (size_t j = 0; j < *n; j++)
 		if ((*v)[j] == i)
 			return;
-	*v = sc_inv_xrealloc(*v, *n + 1, sizeof(**v));
+	*v = sc_inv_room(*v, *n, sizeof(**v));
 	(*v)[(*n)++] = i;
 }
 
@@ -323,7 +331,7 @@ static int range_items(struct model *m, const char *p, size_t n, size_t line,
 		goto out;
 	}
 	for (long i = b; i <= e; i += s) {
-		*items = sc_inv_xrealloc(*items, *nitems + 1, sizeof(**items));
+		*items = sc_inv_room(*items, *nitems, sizeof(**items));
 		(*items)[(*nitems)++] = alpha ? sc_strdupf("%c", letters[i])
 					      : sc_strdupf("%0*ld", width, i);
 	}
@@ -350,7 +358,7 @@ static int expand(struct model *m, const char *pat, size_t line, char ***names, 
 			return sc_inv_fail(m, line,
 					   "host pattern '%s': more than %d hosts", pat,
 					   SC_INVENTORY_RANGE_MAX);
-		*names = sc_inv_xrealloc(*names, *n + 1, sizeof(**names));
+		*names = sc_inv_room(*names, *n, sizeof(**names));
 		(*names)[(*n)++] = sc_strdupf("%s", pat);
 		return 0;
 	}
@@ -397,7 +405,7 @@ int sc_inv_add_hosts(struct model *m, const char *pattern, size_t line, bool ran
 	if (r == 0 && ranges)
 		r = expand(m, pat, line, &names, &n);
 	else if (r == 0) {
-		names = sc_inv_xrealloc(NULL, 1, sizeof(*names));
+		names = sc_inv_room(NULL, 0, sizeof(*names));
 		names[n++] = sc_strdupf("%s", pat);
 	}
 	*idx = NULL;
@@ -421,7 +429,7 @@ int sc_inv_add_hosts(struct model *m, const char *pattern, size_t line, bool ran
 		if (group >= 0)
 			sc_inv_add_index(&m->h[h].groups, &m->h[h].ngroups,
 					 (size_t)group);
-		*idx = sc_inv_xrealloc(*idx, *count + 1, sizeof(**idx));
+		*idx = sc_inv_room(*idx, *count, sizeof(**idx));
 		(*idx)[(*count)++] = (size_t)h;
 	}
 	free(names);

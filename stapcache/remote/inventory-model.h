@@ -68,6 +68,13 @@ struct model {
 /* realloc of n items of size, or the process ends (sc_oom). */
 void *sc_inv_xrealloc(void *p, size_t n, size_t size);
 
+/*
+ * Room for item n (0-based) of a list p that only ever grows through this,
+ * one item at a time: reallocated (doubled) only when n is 0, or 4 or more
+ * and a power of two, so that a long list costs linear time.
+ */
+void *sc_inv_room(void *p, size_t n, size_t size);
+
 /* Free everything m holds (not m). */
 void sc_inv_model_clear(struct model *m);
 

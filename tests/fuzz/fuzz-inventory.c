@@ -10,6 +10,7 @@
  * and parses back to the same name, execute, groups and build root.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 #include "common/fsutil.h"
 #include "remote/inventory.h"
 
-static void check_host(const struct sc_inventory_host *h)
+static void check_host(const struct sc_inventory_host *h, bool round_trip)
 {
 	struct sc_target t = {0};
 	struct sc_targets back = {0};
@@ -39,6 +40,8 @@ static void check_host(const struct sc_inventory_host *h)
 	sc_execute_clear(&ex);
 	if (h->build_root && h->build_root[0] != '/')
 		abort();
+	if (!round_trip)
+		return;
 	/* What host import saves for it, once host add's questions are answered. */
 	t.name = h->name;
 	t.execute = h->execute;
@@ -74,8 +77,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (!inv || inv->n == 0)
 		abort();
+	/* Every host's fields; the (slower) entry round trip for the first 64. */
 	for (size_t i = 0; i < inv->n; i++)
-		check_host(&inv->v[i]);
+		check_host(&inv->v[i], i < 64);
 	sc_inventory_free(inv);
 	return 0;
 }
