@@ -5,7 +5,8 @@
  *
  * Each new host is asked what host add asks (sc_host_ask: release, arch,
  * cpu, module-signature facts; an unknown host key refused unless
- * --accept names its fingerprint). A host already in known_hosts is left
+ * --accept names its fingerprint), all of them at once as -T's fan-out
+ * does (at most SC_REMOTE_DEFAULT_JOBS threads). A host already in known_hosts is left
  * alone; --update rewrites its execute and groups from the inventory (and
  * its build-root when the inventory or --build-root names one) without
  * connecting: host refresh asks it again. --dry-run connects to nothing and
@@ -20,6 +21,8 @@
 #include "build-config.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,49 +186,85 @@ static char *existing(const struct sc_target *old, const struct sc_inventory_hos
 	return after;
 }
 
-/* A new host: asked over SSH (or, with --dry-run, only said). Its entry, or NULL. */
-static char *added(const struct sc_inventory_host *h, const struct import_args *a,
-		   size_t nnew, const struct sc_helper_env *env, struct tally *n)
-{
+/* A new host's questions, asked by a worker (ask_all). */
+struct ask {
+	const struct sc_inventory_host *h;
 	struct sc_target t;
-	struct sc_targets one = {0};
-	char *entry = NULL, *how, *g;
+	const char *accept; /* its --accept fingerprint, or NULL */
+	char *how;          /* the command that accepts its key */
+	char *entry;        /* its known_hosts entry; NULL: not added */
+};
 
-	target_of(h, a, &t);
-	g = joined(t.groups, t.ngroups);
-	if (a->dry_run) {
-		printf("%s: would add %s groups=%s%s%s\n", h->name, t.execute, g,
-		       t.build_root ? " build-root=" : "",
-		       t.build_root ? t.build_root : "");
-		n->added++;
-		goto out;
+struct asks {
+	struct ask *v;
+	size_t n;
+	atomic_size_t next;
+	const struct sc_helper_env *env;
+};
+
+static void *ask_worker(void *arg)
+{
+	struct asks *q = arg;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&q->next, 1)) < q->n) {
+		struct ask *k = &q->v[i];
+		struct sc_targets one = {0};
+
+		if (sc_host_ask(q->env, &k->t, k->accept, k->how, false, &one,
+				&k->entry) < 0)
+			k->entry = NULL;
+		sc_targets_clear(&one);
 	}
-	how = sc_strdupf("%s --accept %s=", a->again, h->name);
-	if (sc_host_ask(env, &t, accept_for(a, h->name, nnew), how, false, &one,
-			&entry) == 0) {
-		printf("%s: added %s kernel=%s arch=%s groups=%s\n", h->name, t.execute,
-		       t.kernel, t.arch, g);
-		n->added++;
-	} else {
-		fprintf(stderr, "stapcache: host import: %s (%s) not added\n", h->name,
-			h->origin);
-		n->failed++;
-	}
-	free(how);
-out:
-	fflush(stdout);
-	free(g);
-	sc_targets_clear(&one);
-	sc_host_target_clear(&t);
-	return entry;
+	return NULL;
 }
 
-static void append(char **text, const char *s)
+/*
+ * Ask every new host at once, at most SC_REMOTE_DEFAULT_JOBS at a time (a
+ * thread each, as -T's fan-out): an inventory's dead hosts cost one connect
+ * timeout, not one each. What a host says wrong goes to stderr as it comes.
+ */
+static void ask_all(struct ask *v, size_t n, const struct sc_helper_env *env)
 {
-	char *next = sc_strdupf("%s%s", *text, s);
+	struct asks q = {.v = v, .n = n, .env = env};
+	size_t nth = n < SC_REMOTE_DEFAULT_JOBS ? n : SC_REMOTE_DEFAULT_JOBS, started = 0;
+	pthread_t *th = calloc(nth + 1, sizeof(*th));
 
-	free(*text);
-	*text = next;
+	if (!th)
+		sc_oom();
+	atomic_init(&q.next, 0);
+	for (; started < nth; started++)
+		if (pthread_create(&th[started], NULL, ask_worker, &q) != 0)
+			break;
+	if (started == 0)
+		ask_worker(&q); /* one after another rather than not at all */
+	for (size_t i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	free(th);
+}
+
+/* A new host: what --dry-run would add, or what the asking added (its entry to out). */
+static void report_new(const struct ask *k, const struct import_args *a, FILE *out,
+		       struct tally *n)
+{
+	char *g = joined(k->t.groups, k->t.ngroups);
+
+	if (a->dry_run) {
+		printf("%s: would add %s groups=%s%s%s\n", k->h->name, k->t.execute, g,
+		       k->t.build_root ? " build-root=" : "",
+		       k->t.build_root ? k->t.build_root : "");
+		n->added++;
+	} else if (k->entry) {
+		printf("%s: added %s kernel=%s arch=%s groups=%s\n", k->h->name,
+		       k->t.execute, k->t.kernel, k->t.arch, g);
+		fputs(k->entry, out);
+		n->added++;
+	} else {
+		fprintf(stderr, "stapcache: host import: %s (%s) not added\n", k->h->name,
+			k->h->origin);
+		n->failed++;
+	}
+	free(g);
 }
 
 /*
@@ -237,40 +276,55 @@ static bool import_hosts(const struct sc_inventory *inv, const struct sc_targets
 			 const struct import_args *a, size_t nnew,
 			 const struct sc_helper_env *env, struct tally *n, char **text)
 {
-	char **upd = calloc(all->n + 1, sizeof(*upd)), *news = sc_strdupf("%s", "");
+	char **upd = calloc(all->n + 1, sizeof(*upd));
+	struct ask *asks = calloc(nnew + 1, sizeof(*asks));
+	size_t nask = 0, len = 0;
+	FILE *out = open_memstream(text, &len);
 	bool changed = false;
 
-	if (!upd)
+	if (!upd || !asks || !out)
 		sc_oom();
 	for (size_t i = 0; i < inv->n; i++) {
 		const struct sc_inventory_host *h = &inv->v[i];
 		const struct sc_target *old = sc_targets_find(all, h->name);
-		char *e;
 
 		if (h->skip) {
 			printf("%s: skipped: %s\n", h->name, h->skip);
 			n->skipped++;
 		} else if (old) {
-			e = existing(old, h, a, n);
 			free(upd[old - all->v]);
-			upd[old - all->v] = e;
-		} else if ((e = added(h, a, nnew, env, n)) != NULL) {
-			append(&news, e);
-			free(e);
+			upd[old - all->v] = existing(old, h, a, n);
+		} else {
+			struct ask *k = &asks[nask++];
+
+			k->h = h;
+			target_of(h, a, &k->t);
+			k->accept = accept_for(a, h->name, nnew);
+			k->how = sc_strdupf("%s --accept %s=", a->again, h->name);
 		}
 	}
-	*text = sc_strdupf("%s", "");
+	fflush(stdout);
+	if (!a->dry_run)
+		ask_all(asks, nask, env);
 	for (size_t i = 0; i < all->n; i++) {
 		char *e = sc_target_format(&all->v[i]);
 
 		changed |= upd[i] && strcmp(upd[i], e) != 0;
-		append(text, upd[i] ? upd[i] : e);
+		fputs(upd[i] ? upd[i] : e, out);
 		free(e);
 		free(upd[i]);
 	}
-	changed |= news[0] != '\0';
-	append(text, news);
-	free(news);
+	for (size_t i = 0; i < nask; i++) {
+		report_new(&asks[i], a, out, n);
+		changed |= asks[i].entry != NULL;
+		free(asks[i].entry);
+		free(asks[i].how);
+		sc_host_target_clear(&asks[i].t);
+	}
+	fflush(stdout);
+	if (fclose(out) != 0)
+		sc_oom();
+	free(asks);
 	free(upd);
 	return changed;
 }
