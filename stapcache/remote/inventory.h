@@ -19,6 +19,8 @@
  *         Read with libyaml, as YAML flow syntax (every JSON document
  *         ansible-inventory writes is one): that gives every value its
  *         line, so every error names FILE:LINE (json-c keeps no positions).
+ *         The price: a string holding a raw DEL or C1 control character,
+ *         valid JSON but not YAML, is refused; a trailing comma is let by.
  *   YAML  starts with "---", "%YAML" or "KEY:" ("all:"): top-level groups,
  *         each a mapping of hosts: {HOST: VARS}, children: {GROUP: ...} and
  *         vars: {...}, nested to any depth.
@@ -39,9 +41,8 @@
  * it is listed in and every group above those (children flattened), except
  * Ansible's implicit "all" and "ungrouped". Host patterns with ranges
  * ("web[01:03]", "db-[a:c]", "[1:9:2]") are expanded in YAML and INI, as
- * Ansible expands them, at most SC_INVENTORY_RANGE_MAX hosts a pattern
- * and SC_INVENTORY_HOSTS_MAX in all;
- * "HOST:PORT" sets the port. A value holding "{{" or "{%" (a Jinja
+ * Ansible expands them (at most SC_INVENTORY_RANGE_MAX hosts a pattern,
+ * SC_INVENTORY_HOSTS_MAX in all); "HOST:PORT" sets the port. A value holding "{{" or "{%" (a Jinja
  * template) is refused: stapcache does not evaluate templates.
  *
  * Nothing is guessed: a host or group name known_hosts cannot hold, a bad
