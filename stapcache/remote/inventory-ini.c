@@ -8,6 +8,7 @@
 #include "build-config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,8 +26,9 @@ enum ini_section { INI_HOSTS, INI_CHILDREN, INI_VARS };
 static int ini_words(struct model *m, const char *s, size_t line, char **buf,
 		     char ***words, size_t *n)
 {
-	char *out = sc_inv_xrealloc(NULL, strlen(s) + 1, 1), *w = NULL;
+	char *out = sc_inv_xrealloc(NULL, strlen(s) + 1, 1);
 	size_t o = 0;
+	bool in_word = false;
 
 	*n = 0;
 	*words = NULL;
@@ -34,20 +36,20 @@ static int ini_words(struct model *m, const char *s, size_t line, char **buf,
 	for (;;) {
 		char c = *s;
 
-		if (!w && (c == ' ' || c == '\t')) {
+		if (!in_word && (c == ' ' || c == '\t')) {
 			s++;
 			continue;
 		}
-		if (!w && (c == '\0' || c == '#'))
+		if (!in_word && (c == '\0' || c == '#'))
 			return 0;
-		if (!w) {
-			w = out + o;
+		if (!in_word) {
+			in_word = true;
 			*words = sc_inv_room(*words, *n, sizeof(**words));
-			(*words)[(*n)++] = w;
+			(*words)[(*n)++] = out + o;
 		}
 		if (c == '\0' || c == ' ' || c == '\t') {
 			out[o++] = '\0';
-			w = NULL;
+			in_word = false;
 			continue;
 		}
 		s++;

@@ -138,8 +138,9 @@ static void ix_put(struct name_index *x, const char *name, size_t i)
 	if ((x->n + 1) * 2 > x->cap) { /* at most half full: lookups stay short */
 		struct name_index big = {.cap = x->cap ? x->cap * 2 : 64};
 
-		big.v = sc_inv_xrealloc(NULL, big.cap, sizeof(*big.v));
-		memset(big.v, 0, big.cap * sizeof(*big.v));
+		big.v = calloc(big.cap, sizeof(*big.v));
+		if (!big.v)
+			sc_oom();
 		for (size_t j = 0; j < x->cap; j++)
 			if (x->v[j].name)
 				ix_put(&big, x->v[j].name, x->v[j].i);
