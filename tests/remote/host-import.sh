@@ -14,7 +14,7 @@ require_stap
 . "$top_srcdir/tests/lib/remote-lib.sh"
 export STAPCACHE_DIR=$top_builddir/tests/remote-cache
 write_config "runtime: $RUNTIME"
-SCRIPT='probe begin { printf("hi\n") exit() }'
+# SCRIPT: remote-lib.sh's (the module the other remote tests build)
 # has FILE FIXED-STRING DESC (fingerprints hold '+' and '/': no regex)
 has() { grep -qF -- "$2" "$1"; ok $? "$3"; }
 # entry NAME: its known_hosts entry, one "key: value" a line

@@ -630,6 +630,8 @@ static int host_verb(const char *verb, const struct host_args *a,
 int sc_helper_host(int argc, char **argv, const struct sc_helper_env *env)
 {
 	struct host_args a = {0};
+	struct sc_host_import_args imp; /* host import's own (host-import.c) */
+	const struct sc_cmdopt_spec import_spec = sc_host_import_spec(&imp);
 	const struct sc_cmdopt list_opts[] = {
 		SC_CMDOPT_FLAG(0, "json", &a.json, "one JSON array, an object a target"),
 	};
@@ -668,6 +670,7 @@ int sc_helper_host(int argc, char **argv, const struct sc_helper_env *env)
 		 SC_CMDOPT_ROWS(add_opts),
 		 .min_args = 2,
 		 .max_args = 2},
+		import_spec,
 		{.name = "host remove",
 		 .synopsis = "NAME",
 		 .about = "Take the target out of known_hosts.",
@@ -724,8 +727,6 @@ int sc_helper_host(int argc, char **argv, const struct sc_helper_env *env)
 	const char *verb;
 	int r, status;
 
-	if (argc > 1 && !strcmp(argv[1], "import")) /* its own options: host-import.c */
-		return sc_host_import(argc - 1, argv + 1, env);
 	r = sc_cmdopt_verb(&top, verbs, sizeof(verbs) / sizeof(verbs[0]), &argc, &argv,
 			   &a.spec);
 	if (r < 0) {
@@ -735,8 +736,11 @@ int sc_helper_host(int argc, char **argv, const struct sc_helper_env *env)
 		a.nops = argc - r;
 		verb = strrchr(a.spec->name, ' ') + 1;
 		status = !strcmp(verb, "self") ? host_self(&a, env)
-					       : host_verb(verb, &a, env);
+			 : !strcmp(verb, "import")
+				 ? sc_host_import(&imp, a.spec, argc, argv, r, env)
+				 : host_verb(verb, &a, env);
 	}
 	free(a.groups.v);
+	sc_host_import_clear(&imp);
 	return status;
 }

@@ -37,21 +37,14 @@
 #include "remote/inventory.h"
 #include "remote/targets.h"
 
-struct import_args {
-	const struct sc_cmdopt_spec *spec;
-	bool dry_run, update;
-	struct sc_strv groups, accepts;
-	const char *runner, *build_root;
-	char *again; /* the command again, for a refusal's hint (shell-quoted) */
-};
-
 /* What became of each host, counted for the summary. */
 struct tally {
 	size_t added, updated, unchanged, left, skipped, failed;
 };
 
 /* The --accept for host name: NAME=SHA256:... or, for a lone new host, SHA256:... */
-static const char *accept_for(const struct import_args *a, const char *name, size_t nnew)
+static const char *accept_for(const struct sc_host_import_args *a, const char *name,
+			      size_t nnew)
 {
 	size_t n = strlen(name);
 
@@ -66,7 +59,7 @@ static const char *accept_for(const struct import_args *a, const char *name, siz
 	return NULL;
 }
 
-static int check_args(const struct import_args *a, enum sc_runner *runner)
+static int check_args(const struct sc_host_import_args *a, enum sc_runner *runner)
 {
 	if (sc_runner_parse(a->runner, runner) < 0)
 		return sc_cmdopt_usage_error(a->spec,
@@ -94,8 +87,8 @@ static int check_args(const struct import_args *a, enum sc_runner *runner)
 }
 
 /* The groups h gets: the inventory's, then --group's, once each. Caller frees. */
-static char **host_groups(const struct sc_inventory_host *h, const struct import_args *a,
-			  size_t *n)
+static char **host_groups(const struct sc_inventory_host *h,
+			  const struct sc_host_import_args *a, size_t *n)
 {
 	char **v = calloc(h->ngroups + a->groups.n + 1, sizeof(*v));
 
@@ -128,8 +121,8 @@ static char *joined(char *const *v, size_t n)
 }
 
 /* The target an inventory host describes (no kernel yet). Clear with sc_host_target_clear. */
-static void target_of(const struct sc_inventory_host *h, const struct import_args *a,
-		      struct sc_target *t)
+static void target_of(const struct sc_inventory_host *h,
+		      const struct sc_host_import_args *a, struct sc_target *t)
 {
 	struct sc_error err = {{0}};
 
@@ -150,7 +143,7 @@ static void target_of(const struct sc_inventory_host *h, const struct import_arg
  * NULL. Says what happens on stdout.
  */
 static char *existing(const struct sc_target *old, const struct sc_inventory_host *h,
-		      const struct import_args *a, struct tally *n)
+		      const struct sc_host_import_args *a, struct tally *n)
 {
 	struct sc_target t, now = *old;
 	char *before, *after = NULL, *g;
@@ -244,8 +237,8 @@ static void ask_all(struct ask *v, size_t n, const struct sc_helper_env *env)
 }
 
 /* A new host: what --dry-run would add, or what the asking added (its entry to out). */
-static void report_new(const struct ask *k, const struct import_args *a, FILE *out,
-		       struct tally *n)
+static void report_new(const struct ask *k, const struct sc_host_import_args *a,
+		       FILE *out, struct tally *n)
 {
 	char *g = joined(k->t.groups, k->t.ngroups);
 
@@ -273,7 +266,7 @@ static void report_new(const struct ask *k, const struct import_args *a, FILE *o
  * differs from what is there.
  */
 static bool import_hosts(const struct sc_inventory *inv, const struct sc_targets *all,
-			 const struct import_args *a, size_t nnew,
+			 const struct sc_host_import_args *a, size_t nnew,
 			 const struct sc_helper_env *env, struct tally *n, char **text)
 {
 	char **upd = calloc(all->n + 1, sizeof(*upd));
@@ -329,8 +322,8 @@ static bool import_hosts(const struct sc_inventory *inv, const struct sc_targets
 	return changed;
 }
 
-static int import(const struct import_args *a, const char *file, enum sc_runner runner,
-		  const struct sc_helper_env *env)
+static int import(const struct sc_host_import_args *a, const char *file,
+		  enum sc_runner runner, const struct sc_helper_env *env)
 {
 	struct sc_inventory *inv = NULL;
 	struct sc_targets all = {0}, next = {0};
@@ -414,29 +407,33 @@ static char *shell_word(const char *s)
 	return sc_shell_quote(s);
 }
 
-int sc_host_import(int argc, char **argv, const struct sc_helper_env *env)
+struct sc_cmdopt_spec sc_host_import_spec(struct sc_host_import_args *a)
 {
-	struct import_args a = {.runner = "auth"};
 	const struct sc_cmdopt opts[] = {
-		SC_CMDOPT_FLAG(0, "dry-run", &a.dry_run,
+		SC_CMDOPT_FLAG(0, "dry-run", &a->dry_run,
 			       "say what would be added or updated; connect to nothing,\n"
 			       "write nothing"),
-		SC_CMDOPT_FLAG(0, "update", &a.update,
+		SC_CMDOPT_FLAG(0, "update", &a->update,
 			       "hosts already in known_hosts: take their execute, groups\n"
 			       "(and build-root, when given) from the inventory (default:\n"
 			       "leave them alone); host refresh asks them again"),
-		SC_CMDOPT_LIST(0, "group", "G", &a.groups,
+		SC_CMDOPT_LIST(0, "group", "G", &a->groups,
 			       "put every imported host in group G too; repeat for more"),
-		SC_CMDOPT_STRING(0, "runner", "auth|sudo|direct", &a.runner,
+		SC_CMDOPT_STRING(0, "runner", "auth|sudo|direct", &a->runner,
 				 "the runner of hosts without stapcache_runner (auth)"),
-		SC_CMDOPT_STRING(0, "build-root", "DIR", &a.build_root,
+		SC_CMDOPT_STRING(0, "build-root", "DIR", &a->build_root,
 				 "the build root of hosts without stapcache_build_root"),
-		SC_CMDOPT_LIST(0, "accept", "NAME=SHA256:FP", &a.accepts,
+		SC_CMDOPT_LIST(0, "accept", "NAME=SHA256:FP", &a->accepts,
 			       "a host not yet in ~/.ssh/known_hosts: add its key if it\n"
 			       "has this fingerprint (checked out of band); repeat for\n"
 			       "more; SHA256:FP alone when one host is new"),
 	};
-	const struct sc_cmdopt_spec spec = {
+
+	_Static_assert(sizeof(opts) == sizeof(a->opts), "host import: its options' room");
+	memset(a, 0, sizeof(*a));
+	a->runner = "auth";
+	memcpy(a->opts, opts, sizeof(opts));
+	return (struct sc_cmdopt_spec){
 		.name = "host import",
 		.synopsis = "FILE|- [--dry-run] [--update] [--accept NAME=SHA256:FP]... "
 			    "[OPTIONS]",
@@ -451,37 +448,42 @@ int sc_host_import(int argc, char **argv, const struct sc_helper_env *env)
 			"the address, port and user; stapcache_runner and\n"
 			"stapcache_build_root, the runner and build root. Ranges such as\n"
 			"web[01:03] are expanded. Hosts already there are left alone.",
-		SC_CMDOPT_ROWS(opts),
+		SC_CMDOPT_ROWS(a->opts),
 		.min_args = 1,
 		.max_args = 1,
 	};
-	enum sc_runner runner = SC_RUNNER_AUTH;
-	int r = sc_cmdopt_parse(&spec, argc, argv), status;
+}
 
-	a.spec = &spec;
-	if (r < 0) {
-		status = sc_cmdopt_exit(r);
-		goto out;
-	}
-	status = check_args(&a, &runner);
+void sc_host_import_clear(struct sc_host_import_args *a)
+{
+	free(a->again);
+	free(a->groups.v);
+	free(a->accepts.v);
+	a->again = NULL;
+	a->groups.v = a->accepts.v = NULL;
+}
+
+int sc_host_import(struct sc_host_import_args *a, const struct sc_cmdopt_spec *spec,
+		   int argc, char **argv, int first, const struct sc_helper_env *env)
+{
+	enum sc_runner runner = SC_RUNNER_AUTH;
+	int status;
+
+	a->spec = spec;
+	status = check_args(a, &runner);
 	if (status)
-		goto out;
-	a.again = sc_strdupf("%s", "stapcache host import");
+		return status;
+	a->again = sc_strdupf("%s", "stapcache host import");
 	for (int i = 1; i < argc; i++) {
 		char *q = shell_word(argv[i]), *next;
 
 		if (strncmp(argv[i], "--accept", 8) &&
 		    (i == 1 || strcmp(argv[i - 1], "--accept"))) {
-			next = sc_strdupf("%s %s", a.again, q);
-			free(a.again);
-			a.again = next;
+			next = sc_strdupf("%s %s", a->again, q);
+			free(a->again);
+			a->again = next;
 		}
 		free(q);
 	}
-	status = import(&a, argv[r], runner, env);
-out:
-	free(a.again);
-	free(a.groups.v);
-	free(a.accepts.v);
-	return status;
+	return import(a, argv[first], runner, env);
 }
