@@ -236,6 +236,10 @@ const struct sc_opt sc_opts[] = {
 	{SC_OPT_DURATION, "duration", "SECONDS", SC_ROLE_OWN, .example = "2",
 	 .help = "stop the run cleanly after SECONDS (the module is unloaded);\n"
 		 "max-duration: in config.yaml caps it (the smaller wins)"},
+	{SC_OPT_DETACH, "detach", NULL, SC_ROLE_OWN,
+	 .help = "with -T and --duration: start the run on each target, print\n"
+		 "its run id and return; it outlives the connection, its output\n"
+		 "stays there (stapcache logs, ps, kill)"},
 	/*
 	 * stap's own cache options, given stapcache's meaning (ccache's
 	 * CCACHE_DISABLE, CCACHE_RECACHE and a cleanup): stap(1) documents them,
@@ -648,6 +652,9 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 	case SC_OPT_DURATION:
 		return int_arg("--duration", arg, 1, (int)SC_MAX_DURATION, &req->duration,
 			       err);
+	case SC_OPT_DETACH:
+		req->detach = true;
+		return 0;
 	case SC_OPT_EXPLAIN:
 		req->explain = true;
 		return 0;

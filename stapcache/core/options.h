@@ -89,6 +89,7 @@ enum sc_opt_id {
 	SC_OPT_SAVE_UPROBES,
 	SC_OPT_TARGET_NAMESPACE,
 	SC_OPT_DURATION,
+	SC_OPT_DETACH,
 	SC_OPT_DISABLE_CACHE,
 	SC_OPT_POISON_CACHE,
 	SC_OPT_CLEAN_CACHE,
@@ -178,7 +179,8 @@ struct sc_request {
 	 */
 	bool output_here;
 	bool trace;
-	int duration;      /* --duration SECONDS: stop the run then; 0: no limit */
+	int duration; /* --duration SECONDS: stop the run then; 0: no limit */
+	bool detach;  /* --detach: -T runs outlive the connection (needs --duration) */
 	int build_timeout; /* --build-timeout SECONDS (0: none); -1: config.yaml's */
 	bool no_progress;  /* --no-progress: no status line, even on a terminal */
 	bool help;         /* -h, --help: the parser returned 1; the caller prints it */

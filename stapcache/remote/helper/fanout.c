@@ -247,6 +247,19 @@ static void summary(const struct fanout *f)
 }
 
 /*
+ * --detach: one line a started run on stdout, its last word the run id
+ * (stapcache logs, kill and ps take it); a target that failed said why.
+ */
+static void say_detached(const struct fanout *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->res[i].status == 0 && f->res[i].run_id[0])
+			printf("%s: detached %s\n", f->items[i].target->name,
+			       f->res[i].run_id);
+	fflush(stdout);
+}
+
+/*
  * Wait for the workers; a signal asks them to stop (a second: give up). With
  * a status line, it is redrawn every tick; without one this thread sleeps
  * until a signal or SIG_DONE.
@@ -413,7 +426,9 @@ int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
 	sc_progress_free(f.progress);
 	if (req.sudo)
 		req.sudo->pause = NULL;
-	if (n > 1 || f.json)
+	if (req.detach)
+		say_detached(&f);
+	else if (n > 1 || f.json)
 		summary(&f);
 	for (size_t i = 0; i < n; i++)
 		if (f.res[i].status != 0)

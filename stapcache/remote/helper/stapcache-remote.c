@@ -8,7 +8,8 @@
  *                        [--io-timeout S] [--jobs N] [--output json] [--trace]
  *                        [--output-file FILE] [--no-progress]
  *                        -T NAME=MODULE.ko ...
- *                        [--duration S] [--runner-arg WORD ...] [--] [NAME=VALUE ...]
+ *                        [--duration S [--detach]] [--runner-arg WORD ...]
+ *                        [--] [NAME=VALUE ...]
  *
  * The runner's options (WORDs, before the module) and parameters (after it)
  * arrive spelled for the runner already: the frontend takes them from the
@@ -112,6 +113,11 @@ static int run_fanout(const struct run_args *a, const struct sc_helper_env *env,
 	rq.ssh.io_timeout = req->io_timeout;
 	rq.ssh.verbose = req->verbose;
 	rq.duration = (unsigned)req->duration;
+	rq.detach = req->detach;
+	if (rq.detach && !rq.duration) {
+		fprintf(stderr, "stapcache: --detach needs --duration SECONDS\n");
+		return 2;
+	}
 	if (sc_run_secret_init(&sudo, env->may_prompt && isatty(STDERR_FILENO)) < 0) {
 		fprintf(stderr, "stapcache: cannot set up the sudo prompt: %s\n",
 			strerror(errno));
@@ -152,6 +158,7 @@ static int helper_run(int argc, char **argv, const struct sc_helper_env *env)
 		SC_CMDOPT_ROW(SC_OPT_IO_TIMEOUT),
 		SC_CMDOPT_ROW(SC_OPT_JOBS),
 		SC_CMDOPT_ROW(SC_OPT_DURATION),
+		SC_CMDOPT_ROW(SC_OPT_DETACH),
 		SC_CMDOPT_ROW(SC_OPT_OUTPUT),
 		SC_CMDOPT_ROW(SC_OPT_NO_PROGRESS),
 	};
