@@ -24,6 +24,8 @@ struct sc_helper_env {
 	const char *known_hosts; /* stapcache-known_hosts(5): from XDG_CONFIG_HOME, HOME */
 	const char *user;        /* USER (NULL: unset), host self's login */
 	const char *term;        /* TERM (NULL: unset): "dumb" gets no progress line */
+	const char *
+		cache_dir; /* $XDG_CACHE_HOME/stapcache (~/.cache/stapcache): logs' cursors */
 	bool may_prompt; /* stdin is a terminal and /dev/tty opens: a person to ask */
 };
 

@@ -375,9 +375,9 @@ static char *detach_launcher(const char *module_name, const struct sc_run_req *r
 		"%s; b=" SC_RUNS_DIR_SH "; { [ -n \"$HOME\" ] && mkdir -p \"$b\" && "
 		"[ ! -L \"$b\" ] && [ -d \"$b\" ] && [ -O \"$b\" ] && chmod 700 \"$b\"; } || "
 		"{ cd / && rm -rf \"$d\"; echo \"cannot make $b, a directory of the "
-		"login's only\" >&2; exit 125; }; i=%s@$(date +%%s); r=$b/$i; "
+		"login's only\" >&2; exit 125; }; i=%s@%lld; r=$b/$i; "
 		"mkdir \"$r\" && mv \"$d/%s.ko\" \"$r/\" || { cd / && rm -rf \"$d\"; echo "
-		"\"cannot make $r (a run of this module started this second?)\" >&2; "
+		"\"cannot make $r: a run of that id is there already\" >&2; "
 		"exit 125; }; echo %u > \"$r/duration\"; cd / && rm -rf \"$d\"; "
 		"exec 3<&0; p=; "
 		"trap '( set -C; echo interrupted > \"$r/how\" ) 2>/dev/null; "
@@ -394,7 +394,8 @@ static char *detach_launcher(const char *module_name, const struct sc_run_req *r
 		"{ read -r p < \"$r/pid\"; } 2>/dev/null; ( set -C; echo error > \"$r/how\" ) "
 		"2>/dev/null; [ -z \"$p\" ] || stop; echo \"the run did not start within "
 		"150 s: stopped\" >&2; exit 125",
-		stop_fn, module_name, module_name, rq->duration, qbody);
+		stop_fn, module_name, (long long)rq->run_epoch, module_name, rq->duration,
+		qbody);
 	free(qbody);
 	free(body);
 	return out;

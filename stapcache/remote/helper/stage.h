@@ -57,6 +57,12 @@ struct sc_run_req {
 	 * runs, with the run id (sc_run_result.run_id).
 	 */
 	bool detach;
+	/*
+	 * --detach: the id's second half, the client's clock when the command
+	 * started: one id for every target of one command (those of one kernel
+	 * run one module), so one `stapcache logs` covers the fleet.
+	 */
+	long long run_epoch;
 };
 
 /*

@@ -20,6 +20,7 @@
  *   stapcache-remote doctor [--json] [--local] [--check LINE]... [-T NAME]...
  *                        (doctor-report.c)
  *   stapcache-remote ps|kill ...        (runs.c)
+ *   stapcache-remote logs ...           (logs.c)
  *
  * Every verb parses its arguments with core/cmdopt.h (-h/--help: its usage
  * on stdout, exit 0; a usage error: one line and a hint, exit 2); run takes
@@ -34,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/fsutil.h"
@@ -44,6 +46,7 @@
 #include "remote/helper/fanout.h"
 #include "remote/helper/helper.h"
 #include "remote/helper/host-admin.h"
+#include "remote/helper/logs.h"
 #include "remote/helper/policy-edit.h"
 #include "remote/helper/runs.h"
 #include "remote/targets.h"
@@ -114,6 +117,7 @@ static int run_fanout(const struct run_args *a, const struct sc_helper_env *env,
 	rq.ssh.verbose = req->verbose;
 	rq.duration = (unsigned)req->duration;
 	rq.detach = req->detach;
+	rq.run_epoch = (long long)time(NULL);
 	if (rq.detach && !rq.duration) {
 		fprintf(stderr, "stapcache: --detach needs --duration SECONDS\n");
 		return 2;
@@ -214,9 +218,10 @@ out:
  * person is there to ask. ssh_dir[0..n) holds the one; the other is returned
  * (env->known_hosts points to it; the caller frees it).
  */
-static char *read_env(struct sc_helper_env *env, char *ssh_dir, size_t n)
+static char *read_env(struct sc_helper_env *env, char *ssh_dir, size_t n, char *cache_dir,
+		      size_t cn)
 {
-	const char *home = getenv("HOME");
+	const char *home = getenv("HOME"), *xdg_cache = getenv("XDG_CACHE_HOME");
 	char *known_hosts = sc_targets_default_path(getenv("XDG_CONFIG_HOME"), home);
 
 	if (!home || !*home) {
@@ -225,11 +230,16 @@ static char *read_env(struct sc_helper_env *env, char *ssh_dir, size_t n)
 		home = pw ? pw->pw_dir : "/";
 	}
 	snprintf(ssh_dir, n, "%s/.ssh", home);
+	if (xdg_cache && xdg_cache[0] == '/')
+		snprintf(cache_dir, cn, "%s/stapcache", xdg_cache);
+	else
+		snprintf(cache_dir, cn, "%s/.cache/stapcache", home);
 	*env = (struct sc_helper_env){
 		.ssh_dir = ssh_dir,
 		.known_hosts = known_hosts,
 		.user = getenv("USER"),
 		.term = getenv("TERM"),
+		.cache_dir = cache_dir,
 		.may_prompt = isatty(STDIN_FILENO) &&
 			      access("/dev/tty", R_OK | W_OK) == 0,
 	};
@@ -243,18 +253,20 @@ static const struct {
 	{"run", helper_run},        {"host", sc_helper_host},
 	{"bless", sc_helper_bless}, {"doctor", sc_helper_doctor},
 	{"ps", sc_helper_ps},       {"kill", sc_helper_kill},
+	{"logs", sc_helper_logs},
 };
 
 int main(int argc, char **argv)
 {
 	struct sc_helper_env env;
-	char ssh_dir[4096], *known_hosts;
+	char ssh_dir[4096], cache_dir[4096], *known_hosts;
 	int status;
 
 	for (size_t i = 0; argc > 1 && i < sizeof(verbs) / sizeof(verbs[0]); i++) {
 		if (strcmp(argv[1], verbs[i].name) != 0)
 			continue;
-		known_hosts = read_env(&env, ssh_dir, sizeof(ssh_dir));
+		known_hosts = read_env(&env, ssh_dir, sizeof(ssh_dir), cache_dir,
+				       sizeof(cache_dir));
 		status = verbs[i].run(argc - 1, argv + 1, &env);
 		free(known_hosts);
 		return status;
