@@ -95,6 +95,13 @@ char *sc_policy_bless_script(const char *path, const char *hex, const char *line
  */
 #define SC_POLICY_BUFSIZE_DEFAULT 64
 #define SC_POLICY_BUFSIZE_MAX 2047
+/*
+ * staprun-auth -S MB[,N], stapio's output rotation: MB MiB a file (MB << 20
+ * must fit stapio's long), at most N files kept. stapcache --rotate checks
+ * the same bounds before it sends anything.
+ */
+#define SC_POLICY_ROTATE_MB_MAX 4096
+#define SC_POLICY_ROTATE_FILES_MAX 65536
 
 /* Returns a new, empty policy (free with sc_policy_free), or NULL when out of memory. */
 struct sc_policy *sc_policy_new(void);

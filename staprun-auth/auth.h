@@ -27,6 +27,9 @@
 #define SA_AS_LIMIT ((rlim_t)SC_MODULE_MAX + (64u << 20))
 /* Root-side staprun-auth processes one user may have at once (root: no limit). */
 #define SA_MAX_PER_USER 4
+/* -S MB[,N]: stapio's output rotation, bounded so that MB << 20 fits stapio's long. */
+#define SA_ROTATE_MB_MAX 4096
+#define SA_ROTATE_FILES_MAX 65536
 /*
  * Descriptors: ours from the start (before sa_attrs_reset_root raises them
  * to 1024), for syslog's socket, the NSS look-ups, /proc/self/uid_map, the
@@ -60,6 +63,8 @@ struct sa_opts {
 	const char *outfile; /* -o FILE */
 	const char *color;   /* -C never|auto|always */
 	unsigned bufsize;    /* -b MB, 0: the module's default */
+	unsigned rot_mb;     /* -S MB[,N]: stapio's rotation (0: none), needs -o */
+	unsigned rot_files;  /* N of -S MB,N: files kept (0: all) */
 	const char *module;  /* MODULE.ko, or MODULE_NAME for -d */
 	char **params;       /* NAME=VALUE ... */
 	int nparams;

@@ -47,6 +47,8 @@ static const char usage_text[] =
 	"  -x PID        set the script's target() to PID\n"
 	"  -o FILE       write the output to FILE (strftime formats allowed)\n"
 	"  -b BUFSIZE    buffer size in MiB per CPU, 1-2047 (the policy may allow less)\n"
+	"  -S MB[,N]     with -o: a new output file (FILE.0, FILE.1, ...) every MB MiB,\n"
+	"                the oldest removed beyond N files (stapio's -S)\n"
 	"  -C WHEN       colour error messages: never, auto or always\n"
 	"  -d NAME       unload module NAME, if staprun-auth loaded it for you\n"
 	"  --verify      say whether MODULE.ko would be allowed, and why not; load nothing\n"
@@ -85,6 +87,32 @@ static int digits(const char *s, size_t max)
 	return n > 0 && n <= max && strspn(s, "0123456789") == n && s[0] != '0';
 }
 
+/*
+ * -S MB[,N]: two numbers without sign, space or leading zero, each checked
+ * by digits() on its own copy; staprun-auth prints them again for stapio,
+ * never the caller's bytes.
+ */
+static int parse_rotation(struct sa_opts *o, const char *arg)
+{
+	char mb[8] = "", n[8] = "";
+	const char *comma = strchr(arg, ',');
+	size_t len = comma ? (size_t)(comma - arg) : strlen(arg);
+
+	if (len < sizeof(mb) && (!comma || strlen(comma + 1) < sizeof(n))) {
+		memcpy(mb, arg, len);
+		mb[len] = '\0';
+		if (comma)
+			strcpy(n, comma + 1);
+	}
+	o->rot_mb = digits(mb, 4) ? (unsigned)atoi(mb) : 0;
+	o->rot_files = comma ? (digits(n, 5) ? (unsigned)atoi(n) : 0) : 0;
+	if (o->rot_mb < 1 || o->rot_mb > SC_POLICY_ROTATE_MB_MAX ||
+	    (comma && (o->rot_files < 1 || o->rot_files > SC_POLICY_ROTATE_FILES_MAX)))
+		return usage_error("invalid -S '%s' (MB[,N]: MB 1-%d, N 1-%d)", arg,
+				   SC_POLICY_ROTATE_MB_MAX, SC_POLICY_ROTATE_FILES_MAX);
+	return 0;
+}
+
 static int parse_flag(struct sa_opts *o, int c, const char *arg)
 {
 	switch (c) {
@@ -108,6 +136,8 @@ static int parse_flag(struct sa_opts *o, int c, const char *arg)
 			       ? 0
 			       : usage_error("invalid buffer size '%s' (1-%d MiB)", arg,
 					     SC_POLICY_BUFSIZE_MAX);
+	case 'S':
+		return parse_rotation(o, arg);
 	case 'C':
 		o->color = arg;
 		return !strcmp(arg, "never") || !strcmp(arg, "auto") ||
@@ -166,7 +196,7 @@ static int parse_options(int argc, char **argv, struct sa_opts *o)
 	memset(o, 0, sizeof(*o));
 	opterr = 0;
 	/* '+': stop at the module; everything after it is a module parameter. */
-	while ((c = getopt_long(argc, argv, "+vc:x:o:b:C:dhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+vc:x:o:b:S:C:dhV", longopts, NULL)) != -1) {
 		if (c == '?')
 			return usage_error("invalid option or missing argument near '%s'",
 					   argv[optind - 1]);
@@ -177,6 +207,8 @@ static int parse_options(int argc, char **argv, struct sa_opts *o)
 	if (o->mode != SA_RUN && (o->cmd || o->pid || o->outfile))
 		return usage_error("%s",
 				   "-c, -x and -o only apply when loading a module");
+	if (o->rot_mb && !o->outfile)
+		return usage_error("%s", "-S needs -o FILE (it rotates that file)");
 	if (o->cmd && o->pid)
 		return usage_error("%s", "-c and -x cannot be used together");
 	return parse_operands(o, argc - optind, argv + optind);

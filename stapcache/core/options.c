@@ -10,6 +10,7 @@
 #include "common/config.h"
 #include "common/modinfo.h"
 #include "common/parse.h"
+#include "common/policy.h"
 #include "core/options.h"
 
 /*
@@ -240,6 +241,9 @@ const struct sc_opt sc_opts[] = {
 	 .help = "with -T and --duration: start the run on each target, print\n"
 		 "its run id and return; it outlives the connection, its output\n"
 		 "stays there (stapcache logs, ps, kill)"},
+	{SC_OPT_ROTATE, "rotate", "MB,N", SC_ROLE_OWN, .example = "1,8",
+	 .help = "with --detach: a new output file every MB MiB on the target,\n"
+		 "the oldest removed beyond N files (default 64,16)"},
 	/*
 	 * stap's own cache options, given stapcache's meaning (ccache's
 	 * CCACHE_DISABLE, CCACHE_RECACHE and a cleanup): stap(1) documents them,
@@ -525,6 +529,23 @@ static int int_arg(const char *name, const char *arg, int min, int max, int *out
 	return r;
 }
 
+/* --rotate MB,N, in staprun-auth -S's bounds (common/policy.h). */
+static int rotate_arg(const char *arg, struct sc_request *req, struct sc_error *err)
+{
+	unsigned mb = 0, n = 0;
+	char tail;
+
+	if (sscanf(arg, "%u,%u%c", &mb, &n, &tail) != 2 || arg[0] < '1' || arg[0] > '9' ||
+	    mb > SC_POLICY_ROTATE_MB_MAX || n < 1 || n > SC_POLICY_ROTATE_FILES_MAX) {
+		sc_error_set(err, "--rotate '%s': MB,N (MB 1-%d, N 1-%d)", arg,
+			     SC_POLICY_ROTATE_MB_MAX, SC_POLICY_ROTATE_FILES_MAX);
+		return -EINVAL;
+	}
+	req->rotate_mb = mb;
+	req->rotate_files = n;
+	return 0;
+}
+
 static int unsupported(int c, const char *arg, struct sc_error *err)
 {
 	if (c == '?' && arg)
@@ -655,6 +676,8 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 	case SC_OPT_DETACH:
 		req->detach = true;
 		return 0;
+	case SC_OPT_ROTATE:
+		return rotate_arg(arg, req, err);
 	case SC_OPT_EXPLAIN:
 		req->explain = true;
 		return 0;

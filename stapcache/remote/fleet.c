@@ -352,7 +352,12 @@ static int helper_argv(const struct sc_request *req, unsigned duration,
 	if (r == 0 && duration)
 		r = sc_argv_pushf(a, "--duration=%u", duration);
 	if (r == 0 && req->detach)
-		r = sc_argv_push(a, "--detach");
+		r = sc_argv_push(a, "--detach")
+			    ?: sc_argv_pushf(a, "--rotate=%u,%u",
+					     req->rotate_mb ? req->rotate_mb
+							    : SC_DETACH_ROTATE_MB,
+					     req->rotate_mb ? req->rotate_files
+							    : SC_DETACH_ROTATE_FILES);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = sc_argv_push(a, "-T")
 			    ?: sc_argv_pushf(a, "%s=%s", all->v[idx[i]].name, paths[i]);

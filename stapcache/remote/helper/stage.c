@@ -334,7 +334,8 @@ static char *detached_body(const char *module_name, const struct sc_run_req *rq)
 
 	for (size_t i = 0; i < rq->nrunner_opts; i++)
 		cmd = append(cmd, rq->runner_opts[i]);
-	with = sc_strdupf("%s -o \"$r/out\" \"$r\"/%s.ko", cmd, module_name);
+	with = sc_strdupf("%s -o \"$r/out\" -S %u,%u \"$r\"/%s.ko", cmd, rq->rotate_mb,
+			  rq->rotate_files, module_name);
 	free(cmd);
 	cmd = with;
 	for (size_t i = 0; i < rq->nparams; i++)

@@ -63,6 +63,7 @@ struct sc_run_req {
 	 * run one module), so one `stapcache logs` covers the fleet.
 	 */
 	long long run_epoch;
+	unsigned rotate_mb, rotate_files; /* --detach: staprun-auth -S MB,N */
 };
 
 /*

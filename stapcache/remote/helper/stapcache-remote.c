@@ -118,6 +118,8 @@ static int run_fanout(const struct run_args *a, const struct sc_helper_env *env,
 	rq.duration = (unsigned)req->duration;
 	rq.detach = req->detach;
 	rq.run_epoch = (long long)time(NULL);
+	rq.rotate_mb = req->rotate_mb ? req->rotate_mb : SC_DETACH_ROTATE_MB;
+	rq.rotate_files = req->rotate_mb ? req->rotate_files : SC_DETACH_ROTATE_FILES;
 	if (rq.detach && !rq.duration) {
 		fprintf(stderr, "stapcache: --detach needs --duration SECONDS\n");
 		return 2;
@@ -163,6 +165,7 @@ static int helper_run(int argc, char **argv, const struct sc_helper_env *env)
 		SC_CMDOPT_ROW(SC_OPT_JOBS),
 		SC_CMDOPT_ROW(SC_OPT_DURATION),
 		SC_CMDOPT_ROW(SC_OPT_DETACH),
+		SC_CMDOPT_ROW(SC_OPT_ROTATE),
 		SC_CMDOPT_ROW(SC_OPT_OUTPUT),
 		SC_CMDOPT_ROW(SC_OPT_NO_PROGRESS),
 	};

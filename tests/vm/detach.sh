@@ -1,0 +1,122 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Detached runs (issue 22) against a real kernel, the QEMU guest as testvm
+# (scuser through the setuid staprun-auth) and testvm-other (the same guest
+# as scother): --detach --duration of a probe printing numbered lines, the
+# client gone; the run ends on its own (its end record, the module gone);
+# stapcache logs returns exactly 1..N in order, over several rotated files;
+# a second logs prints nothing new; --follow; ps and kill of a second run;
+# scother's logs and kill refused; the output dir only scuser's.
+. "$top_srcdir/tests/lib/testlib.sh"
+. "$top_srcdir/tests/vm/vmtest.sh"
+require_stap
+make_stap_wrapper
+vm_test_setup "stap: $T/bin/stap"
+unlike() { # unlike TEXT EXTENDED-REGEX DESCRIPTION
+	! printf '%s' "$1" | grep -Eq -- "$2"
+	ok $? "$3"
+}
+
+# Numbered lines, 100 a second, each 4 KiB (eight 500-byte pads: stap's
+# strings hold 512), so that 10 s of it fills several 1 MiB files.
+PAD=$(printf '%0500d' 0)
+NUMBERED="global n probe timer.ms(10) { n++; printf(\"%d %s%s%s%s%s%s%s%s\\n\", n,
+ \"$PAD\", \"$PAD\", \"$PAD\", \"$PAD\", \"$PAD\", \"$PAD\", \"$PAD\", \"$PAD\") }"
+LONG='probe timer.s(1) { printf("tick\n") }'
+numbered=$(vm_compile "$NUMBERED") && long=$(vm_compile "$LONG") ||
+	{ diag "$(cat "$T/compile.err")"; skip_all "could not compile the test modules"; }
+
+vm_start || skip_all "the guest did not boot (see the console log above)"
+cp "$VM_KNOWN_HOSTS_YAML" "$XDG_CONFIG_HOME/stapcache/known_hosts"
+sed -e 's/^- name: testvm$/- name: testvm-other/' -e 's/ssh:scuser@/ssh:scother@/' \
+	"$VM_KNOWN_HOSTS_YAML" >> "$XDG_CONFIG_HOME/stapcache/known_hosts"
+export HOME=$VM_HOME
+unset SSH_AUTH_SOCK
+bless "$numbered" && bless "$long"
+ok $? "the test modules are blessed in the guest"
+name=$(basename "$numbered" .ko)
+runs=/home/scuser/.cache/stapcache/runs
+
+# 1. Usage: a duration is required.
+out=$("$STAPCACHE" -T testvm --detach -e "$NUMBERED" 2>&1); st=$?
+is "$st" 2 "--detach without --duration: a usage error"
+like "$out" "needs --duration" "  saying a duration is required"
+
+# 2. Detach: the command returns once the run runs, with its id.
+out=$("$STAPCACHE" -T testvm --detach --duration 10 --rotate 1,64 -e "$NUMBERED" \
+	2>"$T/detach.err"); st=$?
+diag "detach: $out $(cat "$T/detach.err")"
+is "$st" 0 "--detach --duration 10: status 0"
+like "$out" "^testvm: detached ${name}@[0-9]+\$" "one line: the target, and the run id last"
+id=${out##* }
+live "$name"; ok $? "the module is loaded in the guest, with no client connected"
+perms=$(vm_ssh root "stat -c '%a %U' $runs $runs/$id" </dev/null)
+is "$(echo $perms)" "700 scuser 700 scuser" "its run dir and the runs dir: scuser's, mode 0700"
+
+# 3. It ends on its own: wait on its end record (a generous ceiling).
+for _ in $(seq 300); do
+	vm_ssh scuser "test -e $runs/$id/end" </dev/null && break
+	sleep 1
+done
+end=$(vm_ssh scuser "cat $runs/$id/end" </dev/null)
+like "$end" "how=duration" "the run ended by its duration (end record: $(echo $end))"
+like "$end" "status=0" "  with status 0"
+no_stap_modules 30; ok $? "nothing loaded afterwards"
+files=$(vm_ssh scuser "cd $runs/$id && ls out.*" </dev/null | wc -l)
+[ "$files" -ge 2 ]
+ok $? "rotation (-S 1,64) wrote several files ($files)"
+owners=$(vm_ssh root "stat -c '%U %a' $runs/$id/out.*" </dev/null | sort -u)
+is "$owners" "scuser 600" "  each scuser's, mode 0600"
+
+# 4. logs: exactly 1..N, in order; a second call: nothing new.
+"$STAPCACHE" logs -T testvm "$id" >"$T/logs.out" 2>"$T/logs.err"; st=$?
+is "$st" 0 "logs of the finished run: status 0"
+n=$(wc -l <"$T/logs.out")
+[ "$n" -ge 100 ]
+ok $? "  it printed $n lines"
+cut -d' ' -f1 "$T/logs.out" | cmp -s - <(seq 1 "$n")
+ok $? "  exactly 1..$n, in order"
+is "$(awk 'length($2) != 4000 { bad++ } END { print bad + 0 }' "$T/logs.out")" 0 \
+	"  every line whole (its 4000-byte pad)"
+like "$(cat "$T/logs.err")" "ended: its duration was reached, status 0" "  and the end on stderr"
+"$STAPCACHE" logs -T testvm "$id" >"$T/logs2.out" 2>/dev/null; st=$?
+is "$st:$(wc -c <"$T/logs2.out")" "0:0" "a second logs: status 0, nothing new"
+"$STAPCACHE" logs -T testvm --since 0 "$id" >"$T/logs3.out" 2>/dev/null
+cmp -s "$T/logs.out" "$T/logs3.out"
+ok $? "--since 0: all of it again, the same bytes"
+
+# 5. A second detached run: ps, logs --follow from another client, kill.
+out=$("$STAPCACHE" -T testvm --detach --duration 300 -e "$LONG" 2>&1); st=$?
+is "$st" 0 "a second detached run (300 s): status 0"
+id2=${out##* }
+name2=$(basename "$long" .ko)
+out=$("$STAPCACHE" ps -T testvm 2>&1)
+printf '%s\n' "$out" | sed 's/^/# /'
+like "$out" "^testvm +$name2 +scuser " "ps: the registry lists it"
+like "$out" "^testvm +$id2 +running " "ps: and the detached runs list it, running"
+like "$out" "^testvm +$id +ended:duration " "  the first one: ended by its duration"
+"$STAPCACHE" logs -T testvm --follow "$id2" >"$T/follow.out" 2>"$T/follow.err" &
+fpid=$!
+for _ in $(seq 120); do grep -q tick "$T/follow.out" && break; sleep 0.5; done
+like "$(cat "$T/follow.out")" "tick" "logs --follow streams the second run's lines"
+out=$("$STAPCACHE" logs -T testvm-other "$id2" 2>&1); st=$?
+is "$st" 1 "scother's logs of scuser's run: refused (status 1)"
+like "$out" "no run $id2 of scother there" "  saying it has no such run"
+unlike "$out" "tick" "  and printing none of its output"
+out=$(vm_ssh scother "cat $runs/$id/out.0 2>&1 | head -c 200" </dev/null)
+like "$out" "Permission denied" "scother cannot read scuser's output files in the guest"
+out=$("$STAPCACHE" kill -T testvm-other "$id2" 2>&1); st=$?
+is "$st" 4 "scother's kill of scuser's run: refused (status 4)"
+live "$name2"; ok $? "  it still runs"
+out=$("$STAPCACHE" kill -T testvm "$id2" 2>&1); st=$?
+is "$st" 0 "scuser's kill of the run id: status 0"
+like "$out" "^testvm: stopped $id2 " "  says so"
+live "$name2"; isnt $? 0 "  the module is gone"
+for _ in $(seq 120); do kill -0 "$fpid" 2>/dev/null || break; sleep 0.5; done
+kill -0 "$fpid" 2>/dev/null; isnt $? 0 "logs --follow ended with the run"
+wait "$fpid"; st=$?
+is "$st" 0 "  status 0"
+like "$(cat "$T/follow.err")" "ended: stopped \(stapcache kill\)" "  its end: killed"
+no_stap_modules; ok $? "nothing left loaded"
+
+done_testing
