@@ -294,7 +294,7 @@ static int fetch_once(struct one *o, const char *id, const struct sc_helper_env 
 	free(f->held);
 	f->held = NULL;
 	f->have_held = false;
-	if (r < 0 || st != 0 || !f->done) {
+	if (r < 0 || st != 0 || (!f->done && !f->none)) {
 		fprintf(stderr, "stapcache: logs: %s: %s\n", o->t->name,
 			r < 0 ? err.msg : "the answer was cut short");
 		return 1;
