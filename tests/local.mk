@@ -114,7 +114,7 @@ VM_TESTS = tests/vm/e2e.sh tests/vm/attacks.sh tests/vm/attacks-review.sh \
 	tests/vm/remote.sh tests/vm/fleet.sh tests/vm/ops.sh tests/vm/attacks-ops.sh \
 	tests/vm/faults.sh tests/vm/trace.sh tests/vm/secureboot.sh \
 	tests/vm/attacks-files.sh tests/vm/attacks-versions.sh tests/vm/tour.sh \
-	tests/vm/detach.sh
+	tests/vm/detach.sh tests/vm/detach-fleet.sh
 # The mixed fleet (issue 21): the Debian 12 and 13 guests at once; its
 # modules are kept outside the clone, beside the build root and the Debian 13
 # guest (/var/lib/stapcache-test/fleet13-cache), between runs and clones.
