@@ -6,7 +6,9 @@
 # client gone; the run ends on its own (its end record, the module gone);
 # stapcache logs returns exactly 1..N in order, over several rotated files;
 # a second logs prints nothing new; --follow; ps and kill of a second run;
-# scother's logs and kill refused; the output dir only scuser's.
+# a second --detach of a running module refused; scother's logs and kill
+# refused; the output dir only scuser's; stapio SIGKILLed (unloaded, 'error');
+# a filesystem that fills (stopped before it is full: 'disk-full').
 . "$top_srcdir/tests/lib/testlib.sh"
 . "$top_srcdir/tests/vm/vmtest.sh"
 require_stap
@@ -105,6 +107,10 @@ like "$out" "no run $id2 of scother there" "  saying it has no such run"
 unlike "$out" "tick" "  and printing none of its output"
 out=$(vm_ssh scother "cat $runs/$id/out.0 2>&1 | head -c 200" </dev/null)
 like "$out" "Permission denied" "scother cannot read scuser's output files in the guest"
+out=$("$STAPCACHE" -T testvm --detach --duration 300 -e "$LONG" 2>&1); st=$?
+isnt "$st" 0 "a second --detach of the module while it runs: refused"
+like "$out" "$name2 is in use by a run of scuser" "  saying whose run holds it"
+live "$name2"; ok $? "  the first run goes on"
 out=$("$STAPCACHE" kill -T testvm-other "$id2" 2>&1); st=$?
 is "$st" 4 "scother's kill of scuser's run: refused (status 4)"
 live "$name2"; ok $? "  it still runs"
@@ -118,5 +124,44 @@ wait "$fpid"; st=$?
 is "$st" 0 "  status 0"
 like "$(cat "$T/follow.err")" "ended: stopped \(stapcache kill\)" "  its end: killed"
 no_stap_modules; ok $? "nothing left loaded"
+
+# wait_end ID: its end record, within a generous ceiling; prints it.
+wait_end() {
+	local _
+	for _ in $(seq 300); do
+		vm_ssh scuser "test -e $runs/$1/end" </dev/null && break
+		sleep 1
+	done
+	vm_ssh scuser "head -n 3 $runs/$1/end" </dev/null
+}
+
+# 6. stapio SIGKILLed: the watchdog unloads, the record says so.
+out=$("$STAPCACHE" -T testvm --detach --duration 300 -e "$LONG" 2>&1); st=$?
+is "$st" 0 "a third detached run: status 0"
+id3=${out##* }
+vm_ssh scuser 'kill -KILL $(pidof stapio)' </dev/null
+end=$(wait_end "$id3")
+like "$end" "how=error" "stapio SIGKILLed: the run ended, 'error' ($(echo $end))"
+like "$end" "status=137" "  status 137 (KILL)"
+no_stap_modules 30; ok $? "  the module was unloaded"
+
+# 7. A filesystem that fills: a 4 MiB tmpfs as scuser's runs dir. The run is
+# stopped cleanly before it is full, with a record of why; nothing is lost.
+vm_ssh root "mount -t tmpfs -o size=4m,mode=700,uid=1000,gid=1000 tmpfs $runs" </dev/null
+ok $? "a 4 MiB filesystem mounted as scuser's runs dir"
+out=$("$STAPCACHE" -T testvm --detach --duration 300 --rotate 1,64 -e "$NUMBERED" 2>&1); st=$?
+is "$st" 0 "a detached run into it (300 s, 400 KiB/s): status 0"
+id4=${out##* }
+end=$(wait_end "$id4")
+like "$end" "how=disk-full" "it was stopped because the disk was nearly full ($(echo $end))"
+like "$end" "status=0" "  cleanly (status 0)"
+no_stap_modules 30; ok $? "  the module was unloaded"
+"$STAPCACHE" logs -T testvm "$id4" >"$T/full.out" 2>"$T/full.err"; st=$?
+is "$st" 0 "logs of it: status 0"
+n=$(wc -l <"$T/full.out")
+cut -d' ' -f1 "$T/full.out" | cmp -s - <(seq 1 "$n")
+ok $? "  exactly 1..$n, in order"
+like "$(cat "$T/full.err")" "ended: stopped: its filesystem there was nearly full" "  and why it ended"
+vm_ssh root "umount $runs" </dev/null
 
 done_testing

@@ -247,6 +247,7 @@ static const char *how_words(const char *how)
 		{"exit", "the probe exited"},
 		{"error", "it failed (its messages are above)"},
 		{"interrupted", "interrupted while it started"},
+		{"disk-full", "stopped: its filesystem there was nearly full"},
 	};
 
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)

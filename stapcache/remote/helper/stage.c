@@ -327,6 +327,14 @@ bool sc_run_id_ok(const char *id, char *module, size_t n)
  * name and renamed, so a reader sees all of it or nothing) and removes the
  * module. HUP and INT are ignored: the login's logout or a terminal's
  * Ctrl-C is not the end of this run.
+ *
+ * The disk: every 2 s the timer looks at the free space of $r's
+ * filesystem (stat -f, for the login: what it may still write) and stops
+ * the run cleanly (how: disk-full) when less than one rotation file
+ * (rotate_mb MiB) is left, before the disk is full; a run whose write
+ * failed anyway (stapio: "No space left") is disk-full too. The end record's
+ * space is taken at the start (1 KiB of blanks in $r/.end, overwritten in
+ * place at the end), so a full disk cannot keep it from being written.
  */
 static char *detached_body(const char *module_name, const struct sc_run_req *rq)
 {
@@ -343,18 +351,25 @@ static char *detached_body(const char *module_name, const struct sc_run_req *rq)
 	out = sc_strdupf(
 		"r=$1; cd \"$r\" || exit 125; trap '' PIPE HUP INT; %s; "
 		"mark() { ( set -C; echo \"$1\" > \"$r/how\" ) 2>/dev/null; }; "
+		"printf '%%1023s\\n' '' > \"$r/.end\"; "
 		"%s </dev/null >\"$r/stderr\" 2>&1 & p=$!; echo \"$p\" > \"$r/pid\"; "
 		"( trap 'kill $z 2>/dev/null; exit 0' TERM; i=0; "
 		"while [ $i -lt 1200 ] && ! started; do sleep 0.1; i=$((i + 1)); done; "
-		"started || exit 0; date +%%s > \"$r/.started\" && mv \"$r/.started\" "
-		"\"$r/started\"; sleep %u & z=$!; wait $z; mark duration; stop ) "
+		"started || exit 0; n=$(date +%%s); echo \"$n\" > \"$r/.started\" && "
+		"mv \"$r/.started\" \"$r/started\"; e=$((n + %u)); "
+		"while [ \"$n\" -lt \"$e\" ]; do w=$((e - n)); [ $w -le 2 ] || w=2; "
+		"sleep $w & z=$!; wait $z; f=$(stat -f -c '%%a %%S' \"$r\" 2>/dev/null) && "
+		"set -- $f && [ $(($1 * $2 >> 20)) -lt %u ] && { mark disk-full; break; }; "
+		"n=$(date +%%s); done; mark duration; stop ) "
 		"</dev/null >/dev/null 2>&1 & t=$!; trap 'mark killed; stop' TERM; "
 		"while :; do wait \"$p\"; s=$?; [ -e /proc/$p ] || break; done; "
 		"trap '' TERM; kill $t 2>/dev/null; h=; { read -r h < \"$r/how\"; } "
 		"2>/dev/null; [ -n \"$h\" ] || { [ \"$s\" = 0 ] && h=exit || h=error; }; "
-		"printf 'how=%%s\\nstatus=%%s\\nended=%%s\\n' \"$h\" \"$s\" \"$(date +%%s)\" "
-		"> \"$r/.end\" && mv \"$r/.end\" \"$r/end\"; rm -f \"$r\"/*.ko",
-		stop_fn, cmd, rq->duration);
+		"[ \"$h\" != error ] || ! grep -q 'No space left' \"$r/stderr\" 2>/dev/null || "
+		"h=disk-full; { printf 'how=%%s\\nstatus=%%s\\nended=%%s\\n' \"$h\" \"$s\" "
+		"\"$(date +%%s)\"; } 1<> \"$r/.end\" && mv \"$r/.end\" \"$r/end\"; "
+		"rm -f \"$r\"/*.ko",
+		stop_fn, cmd, rq->duration, rq->rotate_mb);
 	free(cmd);
 	return out;
 }
