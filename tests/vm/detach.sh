@@ -86,6 +86,9 @@ is "$st:$(wc -c <"$T/logs2.out")" "0:0" "a second logs: status 0, nothing new"
 "$STAPCACHE" logs -T testvm --since 0 "$id" >"$T/logs3.out" 2>/dev/null
 cmp -s "$T/logs.out" "$T/logs3.out"
 ok $? "--since 0: all of it again, the same bytes"
+"$STAPCACHE" logs --since 0 "$id" >"$T/logs4.out" 2>/dev/null
+cmp -s "$T/logs.out" "$T/logs4.out"
+ok $? "without -T: the targets --detach noted for the id"
 
 # 5. A second detached run: ps, logs --follow from another client, kill.
 out=$("$STAPCACHE" -T testvm --detach --duration 300 -e "$LONG" 2>&1); st=$?

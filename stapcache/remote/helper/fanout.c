@@ -252,11 +252,35 @@ static void summary(const struct fanout *f)
  */
 static void say_detached(const struct fanout *f)
 {
-	for (size_t i = 0; i < f->n; i++)
-		if (f->res[i].status == 0 && f->res[i].run_id[0])
-			printf("%s: detached %s\n", f->items[i].target->name,
-			       f->res[i].run_id);
+	char *names = sc_strdupf("%s", "");
+
+	for (size_t i = 0; i < f->n; i++) {
+		char *more;
+
+		if (f->res[i].status != 0 || !f->res[i].run_id[0])
+			continue;
+		printf("%s: detached %s\n", f->items[i].target->name, f->res[i].run_id);
+		more = sc_strdupf("%s%s\n", names, f->items[i].target->name);
+		free(names);
+		names = more;
+	}
 	fflush(stdout);
+	/* Where each id runs, so that logs and kill need no -T for it. */
+	for (size_t i = 0; f->rq->detach_record && i < f->n; i++) {
+		char *path;
+
+		if (f->res[i].status != 0 || !f->res[i].run_id[0])
+			continue;
+		path = sc_strdupf("%s/%s", f->rq->detach_record, f->res[i].run_id);
+		if (sc_mkdir_p(f->rq->detach_record, 0700) < 0 ||
+		    sc_write_file_atomic(path, names, strlen(names), 0600, NULL) < 0)
+			fprintf(stderr,
+				"stapcache: cannot note where %s runs in %s (logs and "
+				"kill will need -T)\n",
+				f->res[i].run_id, f->rq->detach_record);
+		free(path);
+	}
+	free(names);
 }
 
 /*

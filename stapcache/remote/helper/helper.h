@@ -29,6 +29,12 @@ struct sc_helper_env {
 	bool may_prompt; /* stdin is a terminal and /dev/tty opens: a person to ask */
 };
 
+/*
+ * Under cache_dir: where --detach notes the targets of each run id (one file
+ * a run id, one target name a line), read by logs and kill without -T.
+ */
+#define SC_DETACHED_DIR "detached"
+
 /* The SSH options for target name from env, with the default connect timeout. */
 static inline struct sc_ssh_opts sc_helper_ssh_opts(const struct sc_helper_env *env,
 						    const char *name)

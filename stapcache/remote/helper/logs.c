@@ -339,10 +339,11 @@ int sc_helper_logs(int argc, char **argv, const struct sc_helper_env *env)
 	};
 	const struct sc_cmdopt_spec spec = {
 		.name = "logs",
-		.synopsis = "-T TARGET|@GROUP... [--follow] [--since K:OFF] RUN",
+		.synopsis = "[-T TARGET|@GROUP]... [--follow] [--since K:OFF] RUN",
 		.about =
 			"What the detached run RUN (stapcache --detach's id) has written\n"
 			"so far on each target; a second call prints only what is new.\n"
+			"Without -T: the targets the --detach that printed RUN noted.\n"
 			"The run's end (how, status, messages) goes to stderr. Exit 1\n"
 			"when a target could not be asked or has no such run of yours.",
 		SC_CMDOPT_ROWS(opts),
@@ -356,7 +357,7 @@ int sc_helper_logs(int argc, char **argv, const struct sc_helper_env *env)
 	struct one *ones = NULL;
 	size_t *idx = NULL, n = 0;
 	const char **names = NULL;
-	char module[64];
+	char module[64], *noted = NULL;
 	const char *id;
 	int rc = 1, r = sc_cmdopt_parse(&spec, argc, argv);
 
@@ -375,8 +376,11 @@ int sc_helper_logs(int argc, char **argv, const struct sc_helper_env *env)
 		rc = sc_cmdopt_usage_error(&spec, "--since '%s': K:OFF or K", since);
 		goto out;
 	}
-	if (specs.n == 0) {
-		rc = sc_cmdopt_usage_error(&spec, "which target? -T TARGET");
+	if (specs.n == 0 && sc_detached_targets(env, id, &noted, &specs) < 0) {
+		rc = sc_cmdopt_usage_error(&spec,
+					   "which target? -T TARGET (no --detach "
+					   "here noted where %s runs)",
+					   id);
 		goto out;
 	}
 	if (sc_targets_load(env->known_hosts, &all, &err) < 0 ||
@@ -468,7 +472,30 @@ out:
 	free(names);
 	free(idx);
 	free(specs.v);
+	free(noted);
 	sc_targets_clear(&all);
 	sc_options_free(&req);
 	return rc;
+}
+
+int sc_detached_targets(const struct sc_helper_env *env, const char *id, char **text,
+			struct sc_strv *names)
+{
+	char *path = sc_strdupf("%s/" SC_DETACHED_DIR "/%s", env->cache_dir, id);
+	size_t len, n = 0;
+	int r = sc_read_file(path, 1u << 16, text, &len);
+
+	free(path);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < len; i++)
+		n += (*text)[i] == '\n';
+	names->v = calloc(n + 1, sizeof(*names->v));
+	if (!names->v)
+		return -ENOMEM;
+	names->n = 0;
+	for (char *p = *text, *l; (l = strsep(&p, "\n"));)
+		if (*l && names->n < n)
+			names->v[names->n++] = l;
+	return names->n ? 0 : -ENOENT;
 }

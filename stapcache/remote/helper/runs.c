@@ -25,6 +25,7 @@
 #include "core/cmdopt.h"
 #include "remote/helper/runs.h"
 #include "remote/helper/helper.h"
+#include "remote/helper/logs.h"
 #include "common/spawn.h"
 #include "remote/helper/ssh.h"
 #include "remote/helper/stage.h"
@@ -518,7 +519,7 @@ int sc_helper_kill(int argc, char **argv, const struct sc_helper_env *env)
 	struct source src = {.name = "local"};
 	const struct sc_target *t;
 	const char *module, *id = NULL;
-	char modbuf[64];
+	char modbuf[64], *noted = NULL;
 	int rc = 1, r = sc_cmdopt_parse(&spec, argc, argv);
 
 	if (r < 0) {
@@ -535,7 +536,8 @@ int sc_helper_kill(int argc, char **argv, const struct sc_helper_env *env)
 			rc = sc_cmdopt_usage_error(&spec, "'%s' is not a run id", module);
 			goto out;
 		}
-		if (!specs.n) {
+		if (!specs.n && (sc_detached_targets(env, module, &noted, &specs) < 0 ||
+				 specs.n != 1)) {
 			rc = sc_cmdopt_usage_error(&spec, "a detached run: which target? "
 							  "-T TARGET");
 			goto out;
@@ -568,5 +570,6 @@ out:
 	sc_ssh_free(src.s);
 	sc_targets_clear(&all);
 	free(specs.v);
+	free(noted);
 	return rc;
 }

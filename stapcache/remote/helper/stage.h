@@ -64,6 +64,8 @@ struct sc_run_req {
 	 */
 	long long run_epoch;
 	unsigned rotate_mb, rotate_files; /* --detach: staprun-auth -S MB,N */
+	/* --detach: the dir where a file named by each run id lists its targets */
+	const char *detach_record;
 };
 
 /*

@@ -108,7 +108,10 @@ static int run_fanout(const struct run_args *a, const struct sc_helper_env *env,
 				    .file = a->output_file};
 	struct sc_run_secret sudo;
 	bool progress = !req->no_progress && sc_progress_wanted(STDERR_FILENO, env->term);
+	char detached[4200];
 	int status;
+
+	snprintf(detached, sizeof(detached), "%s/" SC_DETACHED_DIR, env->cache_dir);
 
 	rq.ssh = sc_helper_ssh_opts(env, NULL);
 	if (req->connect_timeout)
@@ -118,6 +121,7 @@ static int run_fanout(const struct run_args *a, const struct sc_helper_env *env,
 	rq.duration = (unsigned)req->duration;
 	rq.detach = req->detach;
 	rq.run_epoch = (long long)time(NULL);
+	rq.detach_record = detached;
 	rq.rotate_mb = req->rotate_mb ? req->rotate_mb : SC_DETACH_ROTATE_MB;
 	rq.rotate_files = req->rotate_mb ? req->rotate_files : SC_DETACH_ROTATE_FILES;
 	if (rq.detach && !rq.duration) {
