@@ -52,6 +52,11 @@ is "$st" 0 "--detach --duration 10: status 0"
 like "$out" "^testvm: detached ${name}@[0-9]+\$" "one line: the target, and the run id last"
 id=${out##* }
 live "$name"; ok $? "the module is loaded in the guest, with no client connected"
+# The SSH server restarted while it runs (dropbear's listener, as /init runs it).
+vm_ssh root 'kill $(cat /run/dropbear.pid); sleep 1; dropbear -E -s -j -k -p 22 \
+	-r /etc/dropbear/dropbear_ed25519_host_key -P /run/dropbear.pid 2>/dev/null' </dev/null
+for _ in $(seq 60); do vm_ssh root true </dev/null 2>/dev/null && break; sleep 1; done
+live "$name"; ok $? "the SSH server restarted: the run goes on"
 perms=$(vm_ssh root "stat -c '%a %U' $runs $runs/$id" </dev/null)
 is "$(echo $perms)" "700 scuser 700 scuser" "its run dir and the runs dir: scuser's, mode 0700"
 
@@ -63,6 +68,11 @@ done
 end=$(vm_ssh scuser "cat $runs/$id/end" </dev/null)
 like "$end" "how=duration" "the run ended by its duration (end record: $(echo $end))"
 like "$end" "status=0" "  with status 0"
+t0=$(vm_ssh scuser "cat $runs/$id/started" </dev/null)
+t1=$(sed -n 's/^ended=//p' <<<"$end")
+diag "stapio started at $t0, the run ended (module unloaded) at $t1: $((t1 - t0)) s"
+[ $((t1 - t0)) -ge 9 ] && [ $((t1 - t0)) -le 14 ]
+ok $? "  10 s after stapio started, to the second ($((t1 - t0)) s; generous ceiling 14 s)"
 no_stap_modules 30; ok $? "nothing loaded afterwards"
 files=$(vm_ssh scuser "cd $runs/$id && ls out.*" </dev/null | wc -l)
 [ "$files" -ge 2 ]
