@@ -87,32 +87,6 @@ static int digits(const char *s, size_t max)
 	return n > 0 && n <= max && strspn(s, "0123456789") == n && s[0] != '0';
 }
 
-/*
- * -S MB[,N]: two numbers without sign, space or leading zero, each checked
- * by digits() on its own copy; staprun-auth prints them again for stapio,
- * never the caller's bytes.
- */
-static int parse_rotation(struct sa_opts *o, const char *arg)
-{
-	char mb[8] = "", n[8] = "";
-	const char *comma = strchr(arg, ',');
-	size_t len = comma ? (size_t)(comma - arg) : strlen(arg);
-
-	if (len < sizeof(mb) && (!comma || strlen(comma + 1) < sizeof(n))) {
-		memcpy(mb, arg, len);
-		mb[len] = '\0';
-		if (comma)
-			strcpy(n, comma + 1);
-	}
-	o->rot_mb = digits(mb, 4) ? (unsigned)atoi(mb) : 0;
-	o->rot_files = comma ? (digits(n, 5) ? (unsigned)atoi(n) : 0) : 0;
-	if (o->rot_mb < 1 || o->rot_mb > SC_POLICY_ROTATE_MB_MAX ||
-	    (comma && (o->rot_files < 1 || o->rot_files > SC_POLICY_ROTATE_FILES_MAX)))
-		return usage_error("invalid -S '%s' (MB[,N]: MB 1-%d, N 1-%d)", arg,
-				   SC_POLICY_ROTATE_MB_MAX, SC_POLICY_ROTATE_FILES_MAX);
-	return 0;
-}
-
 static int parse_flag(struct sa_opts *o, int c, const char *arg)
 {
 	switch (c) {
@@ -136,8 +110,12 @@ static int parse_flag(struct sa_opts *o, int c, const char *arg)
 			       ? 0
 			       : usage_error("invalid buffer size '%s' (1-%d MiB)", arg,
 					     SC_POLICY_BUFSIZE_MAX);
-	case 'S':
-		return parse_rotation(o, arg);
+	case 'S': /* printed again for stapio (run.c), never passed on as given */
+		return sc_policy_rotation_parse(arg, &o->rot_mb, &o->rot_files) == 0
+			       ? 0
+			       : usage_error("invalid -S '%s' (MB[,N]: MB 1-%d, N 1-%d)",
+					     arg, SC_POLICY_ROTATE_MB_MAX,
+					     SC_POLICY_ROTATE_FILES_MAX);
 	case 'C':
 		o->color = arg;
 		return !strcmp(arg, "never") || !strcmp(arg, "auto") ||

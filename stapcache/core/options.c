@@ -118,7 +118,8 @@ const struct sc_opt sc_opts[] = {
 	 .help = "flight recorder: in memory (runner -L), or with -o in files\n"
 		 "in the background (runner -D)"},
 	{'S', NULL, "SIZE[,N]", SC_ROLE_RUN, .runner = "-S", .example = "1,2",
-	 .no_auth = "staprun-auth does not rotate output files",
+	 .no_auth = "stapcache runs staprun-auth with the output its own; a detached "
+		    "run rotates its files on the target (--detach --rotate MB,N)",
 	 .help = "-o files of at most SIZE MB, at most N of them (runner)"},
 	{SC_OPT_TARGET_NAMESPACE, "target-namespace", "PID", SC_ROLE_RUN, .runner = "-N",
 	 .example = "1", .no_auth = "staprun-auth does not set the target namespace",
@@ -529,20 +530,14 @@ static int int_arg(const char *name, const char *arg, int min, int max, int *out
 	return r;
 }
 
-/* --rotate MB,N, in staprun-auth -S's bounds (common/policy.h). */
+/* --rotate MB[,N]: staprun-auth -S's words, by its own parser (common/policy.c). */
 static int rotate_arg(const char *arg, struct sc_request *req, struct sc_error *err)
 {
-	unsigned mb = 0, n = 0;
-	char tail;
-
-	if (sscanf(arg, "%u,%u%c", &mb, &n, &tail) != 2 || arg[0] < '1' || arg[0] > '9' ||
-	    mb > SC_POLICY_ROTATE_MB_MAX || n < 1 || n > SC_POLICY_ROTATE_FILES_MAX) {
-		sc_error_set(err, "--rotate '%s': MB,N (MB 1-%d, N 1-%d)", arg,
+	if (sc_policy_rotation_parse(arg, &req->rotate_mb, &req->rotate_files) < 0) {
+		sc_error_set(err, "--rotate '%s': MB[,N] (MB 1-%d, N 1-%d)", arg,
 			     SC_POLICY_ROTATE_MB_MAX, SC_POLICY_ROTATE_FILES_MAX);
 		return -EINVAL;
 	}
-	req->rotate_mb = mb;
-	req->rotate_files = n;
 	return 0;
 }
 
