@@ -8,7 +8,8 @@
 # a second logs prints nothing new; --follow; ps and kill of a second run;
 # a second --detach of a running module refused; scother's logs and kill
 # refused; the output dir only scuser's; stapio SIGKILLed (unloaded, 'error');
-# a filesystem that fills (stopped before it is full: 'disk-full').
+# a Ctrl-C while it starts (it started, or nothing is left); a filesystem
+# that fills (stopped before it is full: 'disk-full').
 . "$top_srcdir/tests/lib/testlib.sh"
 . "$top_srcdir/tests/vm/vmtest.sh"
 require_stap
@@ -158,7 +159,31 @@ like "$end" "how=error" "stapio SIGKILLed: the run ended, 'error' ($(echo $end))
 like "$end" "status=137" "  status 137 (KILL)"
 no_stap_modules 30; ok $? "  the module was unloaded"
 
-# 7. A filesystem that fills: a 4 MiB tmpfs as scuser's runs dir. The run is
+# 7. Ctrl-C while it starts: either it had started (the id was printed, and
+# it runs) or nothing is left (its end record says interrupted, nothing
+# loaded). The Ctrl-C comes once the target made the run's dir.
+before=$(vm_ssh scuser "ls $runs | grep -c '^$name2@'" </dev/null)
+"$STAPCACHE" -T testvm --detach --duration 300 -e "$LONG" >"$T/int.out" 2>"$T/int.err" &
+cpid=$!
+for _ in $(seq 600); do
+	[ "$(vm_ssh scuser "ls $runs | grep -c '^$name2@'" </dev/null)" -gt "$before" ] && break
+	kill -0 "$cpid" 2>/dev/null || break
+	sleep 0.2
+done
+kill -INT "$cpid" 2>/dev/null
+wait "$cpid"; st=$?
+id5=$(vm_ssh scuser "ls -t $runs | grep '^$name2@' | head -n 1" </dev/null)
+if grep -q detached "$T/int.out"; then
+	diag "the Ctrl-C came after the target confirmed the start: the run goes on"
+	live "$name2"; ok $? "Ctrl-C after the start was confirmed: the run goes on (status $st)"
+	"$STAPCACHE" kill -T testvm "$id5" >/dev/null 2>&1
+else
+	end=$(wait_end "$id5")
+	like "$end" "how=interrupted" "Ctrl-C before the start was confirmed: interrupted ($(echo $end))"
+fi
+no_stap_modules 30; ok $? "  nothing left loaded"
+
+# 8. A filesystem that fills: a 4 MiB tmpfs as scuser's runs dir. The run is
 # stopped cleanly before it is full, with a record of why; nothing is lost.
 vm_ssh root "mount -t tmpfs -o size=4m,mode=700,uid=1000,gid=1000 tmpfs $runs" </dev/null
 ok $? "a 4 MiB filesystem mounted as scuser's runs dir"

@@ -326,7 +326,8 @@ bool sc_run_id_ok(const char *id, char *module, size_t n)
  * takes, then publishes $r/end (how, status, ended: written under another
  * name and renamed, so a reader sees all of it or nothing) and removes the
  * module. HUP and INT are ignored: the login's logout or a terminal's
- * Ctrl-C is not the end of this run.
+ * Ctrl-C is not the end of this run. A run the launcher marked
+ * "interrupted" before its stapio ran is stopped as soon as stapio runs.
  *
  * The disk: every 2 s the timer looks at the free space of $r's
  * filesystem (stat -f, for the login: what it may still write) and stops
@@ -355,7 +356,9 @@ static char *detached_body(const char *module_name, const struct sc_run_req *rq)
 		"%s </dev/null >\"$r/stderr\" 2>&1 & p=$!; echo \"$p\" > \"$r/pid\"; "
 		"( trap 'kill $z 2>/dev/null; exit 0' TERM; i=0; "
 		"while [ $i -lt 1200 ] && ! started; do sleep 0.1; i=$((i + 1)); done; "
-		"started || exit 0; n=$(date +%%s); echo \"$n\" > \"$r/.started\" && "
+		"started || exit 0; h=; { read -r h < \"$r/how\"; } 2>/dev/null; "
+		"[ \"$h\" != interrupted ] || { stop; exit 0; }; "
+		"n=$(date +%%s); echo \"$n\" > \"$r/.started\" && "
 		"mv \"$r/.started\" \"$r/started\"; e=$((n + %u)); "
 		"while [ \"$n\" -lt \"$e\" ]; do w=$((e - n)); [ $w -le 2 ] || w=2; "
 		"sleep $w & z=$!; wait $z; f=$(stat -f -c '%%a %%S' \"$r\" 2>/dev/null) && "
