@@ -433,6 +433,19 @@ static int mark_killed(const struct source *src, const char *id)
 	return rc;
 }
 
+/* Has the login's detached run id there published its end record? */
+static bool run_ended(const struct source *src, const char *id)
+{
+	struct sc_error err = {{0}};
+	char *script = sc_strdupf("test -f " SC_RUNS_DIR_SH "/%s/end", id);
+	int st = 1;
+	bool ended = sc_ssh_exec(src->s, script, NULL, 0, NULL, &st, &err) == 0 &&
+		     st == 0;
+
+	free(script);
+	return ended;
+}
+
 static int kill_in(const struct source *src, const char *module, const char *id)
 {
 	struct sc_error err = {{0}};
@@ -452,6 +465,13 @@ static int kill_in(const struct source *src, const char *module, const char *id)
 	for (size_t i = 0; i < n && !r; i++)
 		if (!strcmp(runs[i].module, module))
 			r = &runs[i];
+	if (!r && id && src->s && run_ended(src, id)) {
+		fprintf(stderr,
+			"stapcache: kill: %s: run %s has ended already (stapcache logs "
+			"-T %s %s says how)\n",
+			src->name, id, src->name, id);
+		goto out;
+	}
 	if (!r) {
 		fprintf(stderr,
 			"stapcache: kill: %s: staprun-auth runs no module %s there "
