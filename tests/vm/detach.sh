@@ -200,6 +200,10 @@ n=$(wc -l <"$T/full.out")
 cut -d' ' -f1 "$T/full.out" | cmp -s - <(seq 1 "$n")
 ok $? "  exactly 1..$n, in order"
 like "$(cat "$T/full.err")" "ended: stopped: its filesystem there was nearly full" "  and why it ended"
+out=$("$STAPCACHE" logs -T testvm --remove "$id4" 2>&1 >/dev/null); st=$?
+is "$st" 0 "logs --remove of the ended run: status 0"
+vm_ssh scuser "test -e $runs/$id4" </dev/null
+isnt $? 0 "  its dir is gone from the target"
 vm_ssh root "umount $runs" </dev/null
 
 done_testing

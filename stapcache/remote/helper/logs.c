@@ -319,16 +319,53 @@ static int fetch_once(struct one *o, const char *id, const struct sc_helper_env 
 	return 0;
 }
 
+/*
+ * --remove: the ended run's dir on the target (the login's, ended, its name
+ * checked again there), then its position here.
+ * Returns 0 or -1 after saying why.
+ */
+static int remove_run(struct one *o)
+{
+	struct sc_error err = {{0}};
+	/* o->f.run came from the target: only a run id is used in a path */
+	char module[64], *script = NULL;
+	int st = 1, r = -1;
+
+	if (!sc_run_id_ok(o->f.run, module, sizeof(module))) {
+		fprintf(stderr, "stapcache: logs: %s: not removed: odd run name '%s'\n",
+			o->t->name, o->f.run);
+		return -1;
+	}
+	script = sc_strdupf("r=" SC_RUNS_DIR_SH
+			    "/%s; [ -d \"$r\" ] && [ ! -L \"$r\" ] && "
+			    "[ -O \"$r\" ] && [ -f \"$r/end\" ] && rm -rf \"$r\"",
+			    o->f.run);
+	if (sc_ssh_exec(o->s, script, NULL, 0, NULL, &st, &err) == 0 && st == 0) {
+		r = 0;
+		unlink(o->cpath);
+		fprintf(stderr, "stapcache: logs: %s: removed run %s there\n", o->t->name,
+			o->f.run);
+	} else {
+		fprintf(stderr, "stapcache: logs: %s: cannot remove run %s there: %s\n",
+			o->t->name, o->f.run, err.msg[0] ? err.msg : "not an ended run");
+	}
+	free(script);
+	return r;
+}
+
 int sc_helper_logs(int argc, char **argv, const struct sc_helper_env *env)
 {
 	struct sc_strv specs = {0};
 	struct sc_request req = {0};
 	const char *since = NULL;
-	bool follow = false;
+	bool follow = false, remove = false;
 	const struct sc_cmdopt opts[] = {
 		SC_CMDOPT_LIST('T', NULL, "TARGET", &specs,
 			       "the run's target (a known_hosts target or @GROUP); "
 			       "repeat for more"),
+		SC_CMDOPT_FLAG(0, "remove", &remove,
+			       "once all of an ended run was printed, remove its dir\n"
+			       "on the target (and the position kept here)"),
 		SC_CMDOPT_FLAG('f', "follow", &follow,
 			       "go on printing what comes until the run ends (Ctrl-C "
 			       "stops following, not the run)"),
@@ -449,6 +486,8 @@ int sc_helper_logs(int argc, char **argv, const struct sc_helper_env *env)
 
 				print(&o->f, true, line, (size_t)len);
 				o->finished = true;
+				if (remove && remove_run(o) < 0)
+					rc = 1;
 			}
 			more |= !o->finished;
 		}
