@@ -259,13 +259,14 @@ static char *wrapper_body(enum sc_runner runner, const char *module_name,
 	 * gone from /proc (not kill -0: the login may not signal a root
 	 * runner, and leaving then lost the end probes' output).
 	 * --duration: a timer subshell calls stop() too, that many seconds
-	 * after stapio started (at most 120 s of waiting for the load); when
-	 * the run ends first, it is TERMed and takes its sleep with it.
+	 * after stapio started (however long the load takes: the client is
+	 * there to stop it); when the run ends first, it is TERMed and takes
+	 * its sleep with it.
 	 */
 	timer = rq->duration
-			? sc_strdupf("( trap 'kill $z 2>/dev/null; exit 0' TERM; i=0; "
-				     "while [ $i -lt 1200 ] && ! started; do sleep 0.1; "
-				     "i=$((i + 1)); done; sleep %u & z=$!; wait $z; stop ) "
+			? sc_strdupf("( trap 'kill $z 2>/dev/null; exit 0' TERM; "
+				     "until started || ! running; do sleep 0.1; done; "
+				     "sleep %u & z=$!; wait $z; stop ) "
 				     "</dev/null 3<&- >/dev/null 2>&1 & t=$!; ",
 				     rq->duration)
 			: sc_strdupf("t=; ");
@@ -316,6 +317,15 @@ bool sc_run_id_ok(const char *id, char *module, size_t n)
 }
 
 /*
+ * How long a --detach waits on the target for its run's stapio (staprun-auth
+ * checking and loading the module), in seconds: the one start deadline of a
+ * detached run. (A test build includes this file with a shorter one.)
+ */
+#ifndef SC_DETACH_START_S
+#define SC_DETACH_START_S 150
+#endif
+
+/*
  * A detached run's own shell ($1: its dir $r), in a session of its own,
  * with nothing of the connection's (stdin /dev/null, output in $r): it runs
  * the runner with the output in $r/out (stapio writes it, as the login),
@@ -326,8 +336,10 @@ bool sc_run_id_ok(const char *id, char *module, size_t n)
  * takes, then publishes $r/end (how, status, ended: written under another
  * name and renamed, so a reader sees all of it or nothing) and removes the
  * module. HUP and INT are ignored: the login's logout or a terminal's
- * Ctrl-C is not the end of this run. A run the launcher marked
- * "interrupted" before its stapio ran is stopped as soon as stapio runs.
+ * Ctrl-C is not the end of this run. The timer waits for stapio as long as
+ * the runner lives (the start deadline is the launcher's alone, below): a
+ * run whose $r/how already holds a word when its stapio runs (the launcher
+ * interrupted, or timed out, or a kill came first) is stopped at once.
  *
  * The disk: every 2 s the timer looks at the free space of $r's
  * filesystem (stat -f, for the login: what it may still write) and stops
@@ -354,10 +366,10 @@ static char *detached_body(const char *module_name, const struct sc_run_req *rq)
 		"mark() { ( set -C; echo \"$1\" > \"$r/how\" ) 2>/dev/null; }; "
 		"printf '%%1023s\\n' '' > \"$r/.end\"; "
 		"%s </dev/null >\"$r/stderr\" 2>&1 & p=$!; echo \"$p\" > \"$r/pid\"; "
-		"( trap 'kill $z 2>/dev/null; exit 0' TERM; i=0; "
-		"while [ $i -lt 1200 ] && ! started; do sleep 0.1; i=$((i + 1)); done; "
+		"( trap 'kill $z 2>/dev/null; exit 0' TERM; "
+		"until started || ! running; do sleep 0.1; done; "
 		"started || exit 0; h=; { read -r h < \"$r/how\"; } 2>/dev/null; "
-		"[ \"$h\" != interrupted ] || { stop; exit 0; }; "
+		"[ -z \"$h\" ] || { stop; exit 0; }; "
 		"n=$(date +%%s); echo \"$n\" > \"$r/.started\" && "
 		"mv \"$r/.started\" \"$r/started\"; e=$((n + %u)); "
 		"while [ \"$n\" -lt \"$e\" ]; do w=$((e - n)); [ $w -le 2 ] || w=2; "
@@ -386,6 +398,11 @@ static char *detached_body(const char *module_name, const struct sc_run_req *rq)
  * run to end first (its messages and status are ours then). The client's
  * Ctrl-C or a lost connection (EOF on the channel's stdin, or TERM, INT,
  * HUP) before that stops what was started: nothing is left half-started.
+ * So does SC_DETACH_START_S seconds (the target's clock, looked at every
+ * second) without stapio: until stapio runs, staprun-auth holds root's ids
+ * and the login cannot stop it, so the run is marked "interrupted" and its
+ * timer stops it as soon as its stapio runs (or this stop(), if stapio came
+ * meanwhile).
  */
 static char *detach_launcher(const char *module_name, const struct sc_run_req *rq)
 {
@@ -404,17 +421,20 @@ static char *detach_launcher(const char *module_name, const struct sc_run_req *r
 		"TERM INT HUP; "
 		"setsid sh -c %s stapcache-run \"$r\" </dev/null >/dev/null 2>&1 3<&- & "
 		"( while read -r _ <&3; do :; done; kill -TERM $$ ) >/dev/null 2>&1 & w=$!; "
-		"n=0; while [ $n -lt 1500 ] && [ ! -e \"$r/started\" ] && [ ! -e \"$r/end\" ]; "
-		"do sleep 0.1; n=$((n + 1)); done; kill $w 2>/dev/null; "
+		"n=0; e=$(($(date +%%s) + %d)); "
+		"while [ ! -e \"$r/started\" ] && [ ! -e \"$r/end\" ]; do sleep 0.1; "
+		"n=$((n + 1)); [ $((n %% 10)) != 0 ] || [ \"$(date +%%s)\" -lt \"$e\" ] || "
+		"break; done; kill $w 2>/dev/null; "
 		"if [ -e \"$r/started\" ]; then printf 'stapcache-detached %%s\\n' \"$i\"; "
 		"exit 0; fi; if [ -e \"$r/end\" ]; then cat \"$r/stderr\" >&2; s=1; "
 		"while read -r l; do case $l in status=*) s=${l#status=};; esac; "
-		"done < \"$r/end\"; [ \"$s\" != 0 ] || s=1; exit \"$s\"; fi; "
-		"{ read -r p < \"$r/pid\"; } 2>/dev/null; ( set -C; echo error > \"$r/how\" ) "
-		"2>/dev/null; [ -z \"$p\" ] || stop; echo \"the run did not start within "
-		"150 s: stopped\" >&2; exit 125",
+		"done < \"$r/end\"; case $s in ''|0|*[!0-9]*) s=1;; esac; exit \"$s\"; fi; "
+		"{ read -r p < \"$r/pid\"; } 2>/dev/null; ( set -C; echo interrupted > "
+		"\"$r/how\" ) 2>/dev/null; [ -z \"$p\" ] || stop; echo \"the run did not "
+		"start within %d s: it will be stopped as soon as its stapio runs (stapcache "
+		"logs $i says when)\" >&2; exit 125",
 		stop_fn, module_name, (long long)rq->run_epoch, module_name, rq->duration,
-		qbody);
+		qbody, SC_DETACH_START_S, SC_DETACH_START_S);
 	free(qbody);
 	free(body);
 	return out;
