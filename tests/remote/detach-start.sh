@@ -106,4 +106,22 @@ ok $? "  the run ends when its stapio has run"
 is "$(field how "$R/end")" interrupted "  interrupted"
 ok "$(gone "$(stapio_of)"; echo $?)" "  its stapio is gone"
 
+# 4. The run's own shell SIGKILLed after the detach (the OOM killer, the
+# login's kill -9): its timer still stops the run at the duration and, with
+# the shell gone, writes the end record itself (how=lost, status unknown), so
+# that ps, logs --follow and logs --remove do not wait for ever.
+launch lost 0 4
+wait $L
+is "$?:$(cat "$H/out")" "0:stapcache-detached $ID" "a run detached"
+sh_pid=$(awk '/^PPid:/ { print $2 }' "/proc/$(cat "$R/pid")/status")
+like "$(tr '\0' ' ' < "/proc/$sh_pid/cmdline")" "stapcache-run $R" "  its shell found"
+kill -KILL "$sh_pid"
+wait_for $CEIL test -e "$R/end"
+ok $? "  SIGKILL of the run's shell: the run still ends, with an end record"
+is "$(field how "$R/end"):$(field status "$R/end")" lost:unknown "  how=lost, status unknown"
+like "$(field ended "$R/end")" "^[0-9]+$" "  and when"
+ok "$(gone "$(stapio_of)"; echo $?)" "  its stapio is gone (stopped at the duration)"
+wait_for $CEIL no_module
+ok $? "  the module file is removed"
+
 done_testing

@@ -248,6 +248,9 @@ static const char *how_words(const char *how)
 		{"error", "it failed (its messages are above)"},
 		{"interrupted", "interrupted while it started"},
 		{"disk-full", "stopped: its filesystem there was nearly full"},
+		{"lost",
+		 "its shell on the target was killed (the run was still stopped at "
+		 "its duration, if not before)"},
 	};
 
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)

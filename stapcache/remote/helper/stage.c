@@ -204,9 +204,9 @@ static int upload_quiet_s(const struct sc_run_req *rq)
  * also for a non-dumpable root process), else children only, by a scan of
  * /proc; stop: TERM them all (only those the login may signal take it);
  * started: one of them is stapio (the module is loaded and running), from
- * when --duration counts; running: the runner has not ended (a zombie has),
- * from /proc (not kill -0, which fails on a root runner the login may not
- * signal: a lost connection would then not stop it).
+ * when --duration counts; running [PID]: the runner (or PID) has not ended
+ * (a zombie has), from /proc (not kill -0, which fails on a root runner the
+ * login may not signal: a lost connection would then not stop it).
  */
 static const char stop_fn[] =
 	"kids_of() { [ \"$2\" -lt 4 ] || return 0; l=; "
@@ -219,7 +219,7 @@ static const char stop_fn[] =
 	"stop() { for k in $(kids); do kill -TERM \"$k\" 2>/dev/null; done; }; "
 	"started() { for k in $(kids); do read -r c </proc/$k/comm && [ \"$c\" = stapio ] "
 	"&& return 0; done 2>/dev/null; return 1; }; "
-	"running() { { read -r l < /proc/$p/stat; } 2>/dev/null || return 1; l=${l##*) }; "
+	"running() { { read -r l < /proc/${1:-$p}/stat; } 2>/dev/null || return 1; l=${l##*) }; "
 	"[ \"${l%% *}\" != Z ]; }";
 
 /* The wrapper of sc_run_wrapper, for the dir in $d. */
@@ -348,6 +348,11 @@ bool sc_run_id_ok(const char *id, char *module, size_t n)
  * failed anyway (stapio: "No space left") is disk-full too. The end record's
  * space is taken at the start (1 KiB of blanks in $r/.end, overwritten in
  * place at the end), so a full disk cannot keep it from being written.
+ *
+ * The run's shell killed (SIGKILL, the OOM killer): the timer still stops
+ * the run at its duration, waits for the runner to end and, finding the
+ * shell gone and no end record, publishes one itself (how=lost, the status
+ * unknown), so that ps, logs --follow and logs --remove see the run end.
  */
 static char *detached_body(const char *module_name, const struct sc_run_req *rq)
 {
@@ -367,15 +372,19 @@ static char *detached_body(const char *module_name, const struct sc_run_req *rq)
 		"printf '%%1023s\\n' '' > \"$r/.end\"; "
 		"%s </dev/null >\"$r/stderr\" 2>&1 & p=$!; echo \"$p\" > \"$r/pid\"; "
 		"( trap 'kill $z 2>/dev/null; exit 0' TERM; "
-		"until started || ! running; do sleep 0.1; done; "
-		"started || exit 0; h=; { read -r h < \"$r/how\"; } 2>/dev/null; "
-		"[ -z \"$h\" ] || { stop; exit 0; }; "
+		"tm() { until started || ! running; do sleep 0.1; done; "
+		"started || return 0; h=; { read -r h < \"$r/how\"; } 2>/dev/null; "
+		"[ -z \"$h\" ] || { stop; return 0; }; "
 		"n=$(date +%%s); echo \"$n\" > \"$r/.started\" && "
 		"mv \"$r/.started\" \"$r/started\"; e=$((n + %u)); "
 		"while [ \"$n\" -lt \"$e\" ]; do w=$((e - n)); [ $w -le 2 ] || w=2; "
 		"sleep $w & z=$!; wait $z; f=$(stat -f -c '%%a %%S' \"$r\" 2>/dev/null) && "
 		"set -- $f && [ $(($1 * $2 >> 20)) -lt %u ] && { mark disk-full; break; }; "
-		"n=$(date +%%s); done; mark duration; stop ) "
+		"n=$(date +%%s); done; mark duration; stop; }; tm; "
+		"while running; do sleep 1 & z=$!; wait $z; done; running $$ || "
+		"[ -e \"$r/end\" ] || { { printf 'how=lost\\nstatus=unknown\\nended=%%s\\n' "
+		"\"$(date +%%s)\"; } 1<> \"$r/.end\" && mv \"$r/.end\" \"$r/end\"; "
+		"rm -f \"$r\"/*.ko; } ) "
 		"</dev/null >/dev/null 2>&1 & t=$!; trap 'mark killed; stop' TERM; "
 		"while :; do wait \"$p\"; s=$?; [ -e /proc/$p ] || break; done; "
 		"trap '' TERM; kill $t 2>/dev/null; h=; { read -r h < \"$r/how\"; } "
