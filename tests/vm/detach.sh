@@ -9,7 +9,8 @@
 # a second --detach of a running module refused; scother's logs and kill
 # refused; the output dir only scuser's; stapio SIGKILLed (unloaded, 'error');
 # a Ctrl-C while it starts (it started, or nothing is left); a filesystem
-# that fills (stopped before it is full: 'disk-full').
+# that fills (stopped before it is full: 'disk-full'); kill of a stale id
+# and logs --remove of an id that is not there touch no other run.
 . "$top_srcdir/tests/lib/testlib.sh"
 . "$top_srcdir/tests/vm/vmtest.sh"
 require_stap
@@ -100,6 +101,14 @@ ok $? "--since 0: all of it again, the same bytes"
 "$STAPCACHE" logs --since 0 "$id" >"$T/logs4.out" 2>/dev/null
 cmp -s "$T/logs.out" "$T/logs4.out"
 ok $? "without -T: the targets --detach noted for the id"
+# --remove of an id that is not there: logs finds the run of that start
+# time (for a fleet, whose modules differ), but removes only the run asked for.
+typo=stap_typo@${id#*@}
+out=$("$STAPCACHE" logs -T testvm --remove "$typo" 2>&1 >/dev/null); st=$?
+is "$st" 1 "logs --remove $typo (no such run; $id has its start time): status 1"
+like "$out" "not removed: the run there is $id, not $typo" "  saying which run it found"
+vm_ssh scuser "test -d $runs/$id" </dev/null
+ok $? "  $id is still there"
 
 # 5. A second detached run: ps, logs --follow from another client, kill.
 out=$("$STAPCACHE" -T testvm --detach --duration 300 -e "$LONG" 2>&1); st=$?
@@ -138,6 +147,25 @@ wait "$fpid"; st=$?
 is "$st" 0 "  status 0"
 like "$(cat "$T/follow.err")" "ended: stopped \(stapcache kill\)" "  its end: killed"
 no_stap_modules; ok $? "nothing left loaded"
+
+# A stale id of the module (a run dir whose shell is gone without an end
+# record, as after a reboot of the target) while a new run of it goes on:
+# kill of the stale id stops nothing.
+stale=$name2@1000000000
+vm_ssh scuser "mkdir $runs/$stale && echo 999999 > $runs/$stale/pid" </dev/null
+out=$("$STAPCACHE" -T testvm --detach --duration 300 -e "$LONG" 2>&1); st=$?
+is "$st" 0 "a new detached run of $name2: status 0"
+id6=${out##* }
+out=$("$STAPCACHE" kill -T testvm "$stale" 2>&1); st=$?
+is "$st" 1 "kill of a stale id of that module: status 1"
+like "$out" "run $stale is not the run of $name2 there now .*nothing stopped" "  saying why"
+live "$name2"; ok $? "  the current run goes on"
+vm_ssh scuser "test -e $runs/$id6/how" </dev/null
+isnt $? 0 "  and is not marked killed"
+out=$("$STAPCACHE" kill -T testvm "$id6" 2>&1); st=$?
+is "$st" 0 "kill of the current id: status 0"
+vm_ssh scuser "rm -rf $runs/$stale" </dev/null
+no_stap_modules 30; ok $? "nothing left loaded"
 
 # wait_end ID: its end record, within a generous ceiling; prints it.
 wait_end() {

@@ -324,10 +324,11 @@ static int fetch_once(struct one *o, const char *id, const struct sc_helper_env 
 
 /*
  * --remove: the ended run's dir on the target (the login's, ended, its name
- * checked again there), then its position here.
+ * checked again there), then its position here; only the run asked for (id),
+ * not one of another module that logs found by its start time alone.
  * Returns 0 or -1 after saying why.
  */
-static int remove_run(struct one *o)
+static int remove_run(struct one *o, const char *id)
 {
 	struct sc_error err = {{0}};
 	/* o->f.run came from the target: only a run id is used in a path */
@@ -337,6 +338,13 @@ static int remove_run(struct one *o)
 	if (!sc_run_id_ok(o->f.run, module, sizeof(module))) {
 		fprintf(stderr, "stapcache: logs: %s: not removed: odd run name '%s'\n",
 			o->t->name, o->f.run);
+		return -1;
+	}
+	if (strcmp(o->f.run, id) != 0) {
+		fprintf(stderr,
+			"stapcache: logs: %s: not removed: the run there is %s, not %s "
+			"(stapcache logs -T %s --remove %s removes it)\n",
+			o->t->name, o->f.run, id, o->t->name, o->f.run);
 		return -1;
 	}
 	script = sc_strdupf("r=" SC_RUNS_DIR_SH
@@ -489,7 +497,7 @@ int sc_helper_logs(int argc, char **argv, const struct sc_helper_env *env)
 
 				print(&o->f, true, line, (size_t)len);
 				o->finished = true;
-				if (remove && remove_run(o) < 0)
+				if (remove && remove_run(o, id) < 0)
 					rc = 1;
 			}
 			more |= !o->finished;

@@ -398,11 +398,16 @@ static int stop_run(const struct source *src, const struct run *r, struct sc_err
 }
 
 /*
- * Kill of a run id: the login's run dir must be there, its run not ended;
- * "killed" goes into its how (first word wins: a duration that ended it
- * just before keeps its word). Returns 0, or 1 after saying why.
+ * Kill of a run id: the login's run dir must be there, its run not ended,
+ * and its runner (the pid in its dir) the watchdog that staprun-auth lists
+ * for the module now (pid): else the id is a stale one (its shell was
+ * killed, the target rebooted) and the module's current run, another one,
+ * is not touched. "killed" goes into its how (first word wins: a duration
+ * that ended it just before keeps its word). Returns 0, or 1 after saying
+ * why.
  */
-static int mark_killed(const struct source *src, const char *id)
+static int mark_killed(const struct source *src, const char *id, const char *module,
+		       int pid)
 {
 	struct sc_error err = {{0}};
 	char *script, *out = NULL;
@@ -412,15 +417,22 @@ static int mark_killed(const struct source *src, const char *id)
 	script =
 		sc_strdupf("r=" SC_RUNS_DIR_SH "/%s; [ -d \"$r\" ] && [ ! -L \"$r\" ] "
 			   "&& [ -O \"$r\" ] || { echo norun; exit 0; }; [ -e \"$r/end\" ] "
-			   "&& { echo ended; exit 0; }; ( set -C; echo killed > "
-			   "\"$r/how\" ) 2>/dev/null; echo marked",
-			   id);
+			   "&& { echo ended; exit 0; }; p=; { read -r p < \"$r/pid\"; } "
+			   "2>/dev/null; [ \"$p\" = %d ] || { echo stale; exit 0; }; "
+			   "( set -C; echo killed > \"$r/how\" ) 2>/dev/null; echo marked",
+			   id, pid);
 	if (sc_ssh_exec(src->s, script, NULL, 0, &out, &st, &err) < 0 || st != 0)
 		fprintf(stderr, "stapcache: kill: %s: %s\n", src->name, err.msg);
 	else if (!strncmp(out, "norun", 5))
 		fprintf(stderr,
 			"stapcache: kill: %s: no detached run %s of this login there\n",
 			src->name, id);
+	else if (!strncmp(out, "stale", 5))
+		fprintf(stderr,
+			"stapcache: kill: %s: run %s is not the run of %s there now (its "
+			"shell is gone: killed, or the target rebooted); nothing stopped. "
+			"stapcache ps -T %s lists what runs\n",
+			src->name, id, module, src->name);
 	else if (!strncmp(out, "ended", 5))
 		fprintf(stderr,
 			"stapcache: kill: %s: run %s has ended already (stapcache logs "
@@ -487,7 +499,7 @@ static int kill_in(const struct source *src, const char *module, const char *id)
 		rc = 4;
 		goto out;
 	}
-	if (id && (!src->s || mark_killed(src, id) != 0))
+	if (id && (!src->s || mark_killed(src, id, module, r->pid) != 0))
 		goto out;
 	/* stapio=0: not started yet, or ended and the unload goes on; its old
 	 * pid is not named, and "kill 0" would be this process group. */
