@@ -9,6 +9,7 @@
  *
  * usage: detach-script MODULE DURATION EPOCH   (rotation: 1 MiB, 3 files)
  *        detach-script --start-s               (prints the start deadline)
+ *        detach-script --stderr-max            (prints the cap of its stderr)
  */
 #define SC_DETACH_START_S 8
 #include "stapcache/remote/helper/stage.c"
@@ -20,6 +21,10 @@ int main(int argc, char **argv)
 
 	if (argc == 2 && !strcmp(argv[1], "--start-s")) {
 		printf("%d\n", SC_DETACH_START_S);
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "--stderr-max")) {
+		printf("%u\n", SC_DETACH_STDERR_MAX);
 		return 0;
 	}
 	if (argc != 4) {

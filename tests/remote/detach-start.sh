@@ -25,8 +25,20 @@ trap '' TERM INT HUP
 sleep "${FAKE_DELAY:-0}" &
 wait $!
 (trap - TERM INT HUP; exec "$(dirname "$0")/stapio" 100000) &
-echo "$!" > "$FAKE_LOG.stapio"
-wait $!
+s=$!
+echo "$s" > "$FAKE_LOG.stapio"
+# FAKE_NOISE: that many bytes of messages (a probe's warn()s, through stapio)
+[ -z "${FAKE_NOISE:-}" ] || head -c "$FAKE_NOISE" /dev/zero | tr '\0' w >&2
+# FAKE_FAIL: stapio's write fails with that message
+# (once the run counts as started: the fake runs in the run's dir)
+if [ -n "${FAKE_FAIL:-}" ]; then
+	for _ in $(seq 1800); do [ -e started ] && break; sleep 0.1; done
+	echo "$FAKE_FAIL" >&2
+	kill $s
+	wait $s
+	exit 1
+fi
+wait $s
 EOS
 chmod +x "$T/fake/staprun-auth"
 
@@ -53,6 +65,7 @@ launch() {
 	mkfifo "$H/chan"
 	exec {chan}<>"$H/chan" # the channel: open, nothing sent until the end
 	env HOME="$H" PATH="$T/fake:$PATH" FAKE_DELAY="$2" FAKE_LOG="$H/fake" \
+		FAKE_NOISE="${FAKE_NOISE:-}" FAKE_FAIL="${FAKE_FAIL:-}" \
 		sh -c "umask 077; d='$H/stage'; $(cat "$H/launcher.sh")" \
 		< "$H/chan" > "$H/out" 2> "$H/err" &
 	L=$!
@@ -123,5 +136,27 @@ like "$(field ended "$R/end")" "^[0-9]+$" "  and when"
 ok "$(gone "$(stapio_of)"; echo $?)" "  its stapio is gone (stopped at the duration)"
 wait_for $CEIL no_module
 ok $? "  the module file is removed"
+
+# 5. Its messages (stderr) reach their cap: the run is stopped, not left to
+# fill the disk with them.
+MAX=$("$SCRIPT" --stderr-max)
+t0=$(date +%s)
+FAKE_NOISE=$((MAX + 1)) launch noisy 0 60
+wait $L
+is "$?" 0 "a run whose stapio writes $((MAX + 1)) bytes of messages: detached"
+wait_for $CEIL test -e "$R/end"
+ok $? "  it ends"
+t1=$(date +%s)
+ok $((t1 - t0 < 60 ? 0 : 1)) "  before its duration (60 s): after $((t1 - t0)) s"
+is "$(field how "$R/end")" stderr-full "  how=stderr-full"
+ok "$(gone "$(stapio_of)"; echo $?)" "  its stapio is gone"
+
+# 6. A write that fails on the login's quota (EDQUOT) counts as a full disk.
+FAKE_FAIL="stapio: write: Disk quota exceeded" launch quota 0 60
+wait $L
+is "$?" 0 "a run whose stapio fails on the quota: detached"
+wait_for $CEIL test -e "$R/end"
+ok $? "  it ends"
+is "$(field how "$R/end"):$(field status "$R/end")" disk-full:1 "  how=disk-full (status 1)"
 
 done_testing

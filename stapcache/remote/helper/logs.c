@@ -184,8 +184,8 @@ static char *logs_script(const struct fetch *f, const char *id)
 		"echo \"${M}file $k $o $s\"; tail -c +$((o + 1)) \"$f\" | head -c $((s - o)); "
 		"printf '\\n%%seof\\n' \"$M\"; fi; k=$((k + 1)); o=0; done; "
 		"if [ -n \"$e\" ]; then echo \"${M}end\"; cat end; echo \"${M}stderr\"; "
-		"head -c 65536 stderr; printf '\\n%%seof\\n' \"$M\"; fi; echo \"${M}done\"",
-		f->marker, id, epoch, f->at.file, f->at.off);
+		"head -c %u stderr; printf '\\n%%seof\\n' \"$M\"; fi; echo \"${M}done\"",
+		f->marker, id, epoch, f->at.file, f->at.off, SC_DETACH_STDERR_MAX);
 }
 
 static char *cursor_path(const struct sc_helper_env *env, const char *target,
@@ -248,6 +248,7 @@ static const char *how_words(const char *how)
 		{"error", "it failed (its messages are above)"},
 		{"interrupted", "interrupted while it started"},
 		{"disk-full", "stopped: its filesystem there was nearly full"},
+		{"stderr-full", "stopped: its messages (stderr) reached their cap"},
 		{"lost",
 		 "its shell on the target was killed (the run was still stopped at "
 		 "its duration, if not before)"},

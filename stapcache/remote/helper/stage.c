@@ -345,7 +345,10 @@ bool sc_run_id_ok(const char *id, char *module, size_t n)
  * filesystem (stat -f, for the login: what it may still write) and stops
  * the run cleanly (how: disk-full) when less than one rotation file
  * (rotate_mb MiB) is left, before the disk is full; a run whose write
- * failed anyway (stapio: "No space left") is disk-full too. The end record's
+ * failed anyway (stapio: "No space left", or "Disk quota exceeded": the
+ * early stop sees free space, not the login's quota) is disk-full too. Its
+ * messages ($r/stderr) are looked at then too: SC_DETACH_STDERR_MAX bytes
+ * of them stop the run (how: stderr-full). The end record's
  * space is taken at the start (1 KiB of blanks in $r/.end, overwritten in
  * place at the end), so a full disk cannot keep it from being written.
  *
@@ -380,7 +383,8 @@ static char *detached_body(const char *module_name, const struct sc_run_req *rq)
 		"while [ \"$n\" -lt \"$e\" ]; do w=$((e - n)); [ $w -le 2 ] || w=2; "
 		"sleep $w & z=$!; wait $z; f=$(stat -f -c '%%a %%S' \"$r\" 2>/dev/null) && "
 		"set -- $f && [ $(($1 * $2 >> 20)) -lt %u ] && { mark disk-full; break; }; "
-		"n=$(date +%%s); done; mark duration; stop; }; tm; "
+		"f=$(stat -c %%s \"$r/stderr\" 2>/dev/null) && [ \"$f\" -ge %u ] && "
+		"{ mark stderr-full; break; }; n=$(date +%%s); done; mark duration; stop; }; tm; "
 		"while running; do sleep 1 & z=$!; wait $z; done; running $$ || "
 		"[ -e \"$r/end\" ] || { { printf 'how=lost\\nstatus=unknown\\nended=%%s\\n' "
 		"\"$(date +%%s)\"; } 1<> \"$r/.end\" && mv \"$r/.end\" \"$r/end\"; "
@@ -389,11 +393,12 @@ static char *detached_body(const char *module_name, const struct sc_run_req *rq)
 		"while :; do wait \"$p\"; s=$?; [ -e /proc/$p ] || break; done; "
 		"trap '' TERM; kill $t 2>/dev/null; h=; { read -r h < \"$r/how\"; } "
 		"2>/dev/null; [ -n \"$h\" ] || { [ \"$s\" = 0 ] && h=exit || h=error; }; "
-		"[ \"$h\" != error ] || ! grep -q 'No space left' \"$r/stderr\" 2>/dev/null || "
+		"[ \"$h\" != error ] || ! grep -q -e 'No space left' -e 'Disk quota exceeded' "
+		"\"$r/stderr\" 2>/dev/null || "
 		"h=disk-full; { printf 'how=%%s\\nstatus=%%s\\nended=%%s\\n' \"$h\" \"$s\" "
 		"\"$(date +%%s)\"; } 1<> \"$r/.end\" && mv \"$r/.end\" \"$r/end\"; "
 		"rm -f \"$r\"/*.ko",
-		stop_fn, cmd, rq->duration, rq->rotate_mb);
+		stop_fn, cmd, rq->duration, rq->rotate_mb, SC_DETACH_STDERR_MAX);
 	free(cmd);
 	return out;
 }

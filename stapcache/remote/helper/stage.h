@@ -77,6 +77,14 @@ struct sc_run_req {
 #define SC_RUNS_DIR_SH "\"$HOME\"/.cache/stapcache/runs"
 
 /*
+ * A detached run's messages (staprun-auth's and stapio's stderr, in
+ * ID/stderr, with a probe's warn()s): its wrapper stops the run
+ * (how=stderr-full) once they reach this size (looked at every 2 s, as the
+ * disk), and stapcache logs prints at most this much of them.
+ */
+#define SC_DETACH_STDERR_MAX (256u << 10)
+
+/*
  * Is id a run id (MODULE@EPOCH: a module name, '@', digits)? Module name
  * into module[0..n) when it is.
  */
