@@ -97,8 +97,9 @@ char *sc_policy_bless_script(const char *path, const char *hex, const char *line
 #define SC_POLICY_BUFSIZE_MAX 2047
 /*
  * staprun-auth -S MB[,N], stapio's output rotation: MB MiB a file (MB << 20
- * must fit stapio's long), at most N files kept. stapcache --rotate checks
- * the same bounds before it sends anything.
+ * must fit stapio's off_t, 64 bits there), at most N files kept. stapcache
+ * --rotate checks the same bounds before it sends anything; staprun-auth
+ * uses these too (the only definition).
  */
 #define SC_POLICY_ROTATE_MB_MAX 4096
 #define SC_POLICY_ROTATE_FILES_MAX 65536

@@ -27,9 +27,6 @@
 #define SA_AS_LIMIT ((rlim_t)SC_MODULE_MAX + (64u << 20))
 /* Root-side staprun-auth processes one user may have at once (root: no limit). */
 #define SA_MAX_PER_USER 4
-/* -S MB[,N]: stapio's output rotation, bounded so that MB << 20 fits stapio's long. */
-#define SA_ROTATE_MB_MAX 4096
-#define SA_ROTATE_FILES_MAX 65536
 /*
  * Descriptors: ours from the start (before sa_attrs_reset_root raises them
  * to 1024), for syslog's socket, the NSS look-ups, /proc/self/uid_map, the
