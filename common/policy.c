@@ -652,3 +652,37 @@ int sc_policy_check(const struct sc_policy *pol, const struct sc_policy_request 
 			     first.msg, matched - 1);
 	return -EACCES;
 }
+
+/* s[0..len) a decimal number in 1..max without sign or leading zero: *out. */
+static int small_number(const char *s, size_t len, unsigned max, unsigned *out)
+{
+	unsigned long v = 0;
+
+	if (len == 0 || len > 9 || s[0] == '0')
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v > max)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
+int sc_policy_rotation_parse(const char *arg, unsigned *mb, unsigned *files)
+{
+	const char *comma = strchr(arg, ',');
+	size_t len = comma ? (size_t)(comma - arg) : strlen(arg);
+	int r;
+
+	*mb = *files = 0;
+	r = small_number(arg, len, SC_POLICY_ROTATE_MB_MAX, mb);
+	if (r == 0 && comma)
+		r = small_number(comma + 1, strlen(comma + 1), SC_POLICY_ROTATE_FILES_MAX,
+				 files);
+	if (r < 0)
+		*mb = *files = 0;
+	return r;
+}

@@ -95,6 +95,22 @@ char *sc_policy_bless_script(const char *path, const char *hex, const char *line
  */
 #define SC_POLICY_BUFSIZE_DEFAULT 64
 #define SC_POLICY_BUFSIZE_MAX 2047
+/*
+ * staprun-auth -S MB[,N], stapio's output rotation: MB MiB a file (MB << 20
+ * must fit stapio's off_t, 64 bits there), at most N files kept. stapcache
+ * --rotate checks the same bounds before it sends anything; staprun-auth
+ * uses these too (the only definition).
+ */
+#define SC_POLICY_ROTATE_MB_MAX 4096
+#define SC_POLICY_ROTATE_FILES_MAX 65536
+
+/*
+ * MB[,N] as staprun-auth -S and stapcache --rotate take it: decimal numbers
+ * without sign, space or leading zero, MB 1..SC_POLICY_ROTATE_MB_MAX, N
+ * 1..SC_POLICY_ROTATE_FILES_MAX (*files 0 without ",N"). Returns 0, or
+ * -EINVAL (then *mb and *files are 0).
+ */
+int sc_policy_rotation_parse(const char *arg, unsigned *mb, unsigned *files);
 
 /* Returns a new, empty policy (free with sc_policy_free), or NULL when out of memory. */
 struct sc_policy *sc_policy_new(void);

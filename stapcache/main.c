@@ -32,6 +32,7 @@ const struct sc_command sc_commands[] = {
 	 "check this host and targets, with a fix for each problem"},
 	{"ps", sc_cmd_remote, "what staprun-auth runs, here or on targets"},
 	{"kill", sc_cmd_remote, "stop your run of a module, here or on a target"},
+	{"logs", sc_cmd_remote, "what a detached run (--detach) wrote, on its targets"},
 	{"verify", sc_cmd_verify, "rebuild a cached module and compare the bytes"},
 	{"buildroot", sc_cmd_buildroot,
 	 "build roots: another Debian release's stap, for its targets"},

@@ -60,6 +60,8 @@ struct sa_opts {
 	const char *outfile; /* -o FILE */
 	const char *color;   /* -C never|auto|always */
 	unsigned bufsize;    /* -b MB, 0: the module's default */
+	unsigned rot_mb;     /* -S MB[,N]: stapio's rotation (0: none), needs -o */
+	unsigned rot_files;  /* N of -S MB,N: files kept (0: all) */
 	const char *module;  /* MODULE.ko, or MODULE_NAME for -d */
 	char **params;       /* NAME=VALUE ... */
 	int nparams;

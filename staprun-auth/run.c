@@ -59,10 +59,10 @@ int sa_cmd_verify(const struct sa_opts *o, const struct sa_ids *ids)
 
 /* stapio's argv, as staprun 4.8 builds it from its own: options, module, params, -F. */
 static void build_argv(const struct sa_opts *o, char **argv, char *bopt, size_t blen,
-		       char *modpath, size_t mlen)
+		       char *sopt, size_t slen, char *modpath, size_t mlen)
 {
 	static char vflag[] = "-v", Cflag[] = "-C", cflag[] = "-c", xflag[] = "-x",
-		    oflag[] = "-o", bflag[] = "-b", Fopt[] = "-F3";
+		    oflag[] = "-o", bflag[] = "-b", Sflag[] = "-S", Fopt[] = "-F3";
 	int i, n = 0;
 
 	argv[n++] = (char *)SC_STAPIO;
@@ -83,6 +83,14 @@ static void build_argv(const struct sa_opts *o, char **argv, char *bopt, size_t 
 	if (o->outfile) {
 		argv[n++] = oflag;
 		argv[n++] = (char *)o->outfile;
+	}
+	if (o->rot_mb) {
+		if (o->rot_files)
+			snprintf(sopt, slen, "%u,%u", o->rot_mb, o->rot_files);
+		else
+			snprintf(sopt, slen, "%u", o->rot_mb);
+		argv[n++] = Sflag;
+		argv[n++] = sopt;
 	}
 	if (o->bufsize) {
 		snprintf(bopt, blen, "%u", o->bufsize);
@@ -124,7 +132,8 @@ static void __attribute__((noreturn))
 exec_stapio(const struct sa_opts *o, const struct sa_ids *ids, const struct sa_module *m,
 	    int relay_fd, int exec_fd)
 {
-	char *argv[SA_MAX_PARAMS + 32], bopt[16], modpath[4096 + 8], verbose[16];
+	char *argv[SA_MAX_PARAMS + 32], bopt[16], sopt[32], modpath[4096 + 8],
+		verbose[16];
 	struct sc_error err = {.msg = ""};
 	int r;
 
@@ -144,7 +153,8 @@ exec_stapio(const struct sa_opts *o, const struct sa_ids *ids, const struct sa_m
 		sc_error_set(&err, "cannot set up stapio: %s", strerror(-r));
 	umask(ids->umask);
 	if (r == 0 && sa_drop_privileges(ids, &err) == 0) {
-		build_argv(o, argv, bopt, sizeof(bopt), modpath, sizeof(modpath));
+		build_argv(o, argv, bopt, sizeof(bopt), sopt, sizeof(sopt), modpath,
+			   sizeof(modpath));
 		execv(SC_STAPIO, argv);
 		sc_error_set(&err, "cannot run %s: %s", SC_STAPIO, strerror(errno));
 	}

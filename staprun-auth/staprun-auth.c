@@ -47,6 +47,8 @@ static const char usage_text[] =
 	"  -x PID        set the script's target() to PID\n"
 	"  -o FILE       write the output to FILE (strftime formats allowed)\n"
 	"  -b BUFSIZE    buffer size in MiB per CPU, 1-2047 (the policy may allow less)\n"
+	"  -S MB[,N]     with -o: a new output file (FILE.0, FILE.1, ...) every MB MiB,\n"
+	"                the oldest removed beyond N files (stapio's -S)\n"
 	"  -C WHEN       colour error messages: never, auto or always\n"
 	"  -d NAME       unload module NAME, if staprun-auth loaded it for you\n"
 	"  --verify      say whether MODULE.ko would be allowed, and why not; load nothing\n"
@@ -108,6 +110,12 @@ static int parse_flag(struct sa_opts *o, int c, const char *arg)
 			       ? 0
 			       : usage_error("invalid buffer size '%s' (1-%d MiB)", arg,
 					     SC_POLICY_BUFSIZE_MAX);
+	case 'S': /* printed again for stapio (run.c), never passed on as given */
+		return sc_policy_rotation_parse(arg, &o->rot_mb, &o->rot_files) == 0
+			       ? 0
+			       : usage_error("invalid -S '%s' (MB[,N]: MB 1-%d, N 1-%d)",
+					     arg, SC_POLICY_ROTATE_MB_MAX,
+					     SC_POLICY_ROTATE_FILES_MAX);
 	case 'C':
 		o->color = arg;
 		return !strcmp(arg, "never") || !strcmp(arg, "auto") ||
@@ -166,7 +174,7 @@ static int parse_options(int argc, char **argv, struct sa_opts *o)
 	memset(o, 0, sizeof(*o));
 	opterr = 0;
 	/* '+': stop at the module; everything after it is a module parameter. */
-	while ((c = getopt_long(argc, argv, "+vc:x:o:b:C:dhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+vc:x:o:b:S:C:dhV", longopts, NULL)) != -1) {
 		if (c == '?')
 			return usage_error("invalid option or missing argument near '%s'",
 					   argv[optind - 1]);
@@ -177,6 +185,8 @@ static int parse_options(int argc, char **argv, struct sa_opts *o)
 	if (o->mode != SA_RUN && (o->cmd || o->pid || o->outfile))
 		return usage_error("%s",
 				   "-c, -x and -o only apply when loading a module");
+	if (o->rot_mb && !o->outfile)
+		return usage_error("%s", "-S needs -o FILE (it rotates that file)");
 	if (o->cmd && o->pid)
 		return usage_error("%s", "-c and -x cannot be used together");
 	return parse_operands(o, argc - optind, argv + optind);

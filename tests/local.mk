@@ -72,7 +72,7 @@ STORE_TESTS = tests/store/shared-key.sh tests/store/shared-store.sh \
 	tests/store/shared-filetypes.sh
 REMOTE_TESTS = tests/remote/remote-basic.sh tests/remote/remote-fanout.sh \
 	tests/remote/remote-sudo.sh tests/remote/ops-local.sh tests/remote/faults-ssh.sh \
-	tests/remote/remote-netns.sh tests/remote/host-import.sh
+	tests/remote/remote-netns.sh tests/remote/host-import.sh tests/remote/detach-start.sh
 # auth-setuid.sh and auth-fake-kmod.sh build and install their own copy of
 # staprun-auth; auth-hardening.sh checks the built binaries.
 AUTH_COPY_TESTS = tests/auth/auth-setuid.sh tests/auth/auth-fake-kmod.sh \
@@ -105,6 +105,15 @@ tests_fakes_announce_preload_LDADD =
 tests_fakes_exec_empty_argv_SOURCES = tests/fakes/exec-empty-argv.c
 tests_fakes_exec_empty_argv_LDADD =
 EXTRA_DIST += tests/fakes/auth-module.sh
+# The --detach launcher script, as stage.c writes it but with a short start
+# deadline (tests/remote/detach-start.sh).
+check_PROGRAMS += tests/fakes/detach-script
+tests_fakes_detach_script_SOURCES = tests/fakes/detach-script.c \
+	stapcache/remote/helper/ssh.c stapcache/remote/helper/ssh.h
+tests_fakes_detach_script_CFLAGS = $(AM_CFLAGS) $(SSH_CFLAGS) -pthread
+tests_fakes_detach_script_LDFLAGS = $(AM_LDFLAGS) -pthread
+tests_fakes_detach_script_LDADD = stapcache/libstapcache.la common/libcommon.la \
+	$(SSH_LIBS) $(YAML_LIBS) $(JSONC_LINK) $(CRYPTO_LINK)
 
 # ---------------------------------------------------------------- tests/vm
 # End to end in Debian's kernel under QEMU: precompiled modules blessed and
@@ -113,7 +122,8 @@ EXTRA_DIST += tests/fakes/auth-module.sh
 VM_TESTS = tests/vm/e2e.sh tests/vm/attacks.sh tests/vm/attacks-review.sh \
 	tests/vm/remote.sh tests/vm/fleet.sh tests/vm/ops.sh tests/vm/attacks-ops.sh \
 	tests/vm/faults.sh tests/vm/trace.sh tests/vm/secureboot.sh \
-	tests/vm/attacks-files.sh tests/vm/attacks-versions.sh tests/vm/tour.sh
+	tests/vm/attacks-files.sh tests/vm/attacks-versions.sh tests/vm/tour.sh \
+	tests/vm/detach.sh tests/vm/detach-fleet.sh
 # The mixed fleet (issue 21): the Debian 12 and 13 guests at once; its
 # modules are kept outside the clone, beside the build root and the Debian 13
 # guest (/var/lib/stapcache-test/fleet13-cache), between runs and clones.

@@ -346,6 +346,12 @@ int sc_cmd_compile(int argc, char **argv, bool as_stap, bool trace)
 		sc_error_set(&err, "out of memory");
 		goto fail;
 	}
+	if (req->detach && !req->targets.n && !req->remotes.n && req->last_pass != 4) {
+		fprintf(stderr, "stapcache: --detach needs -T TARGET: a detached run "
+				"keeps its output on the target\n");
+		status = 2;
+		goto out;
+	}
 	if (open_cache(&j, &err) < 0)
 		goto fail;
 	if (req->targets.n || req->remotes.n) {

@@ -10,6 +10,7 @@
 #include "common/config.h"
 #include "common/modinfo.h"
 #include "common/parse.h"
+#include "common/policy.h"
 #include "core/options.h"
 
 /*
@@ -117,7 +118,8 @@ const struct sc_opt sc_opts[] = {
 	 .help = "flight recorder: in memory (runner -L), or with -o in files\n"
 		 "in the background (runner -D)"},
 	{'S', NULL, "SIZE[,N]", SC_ROLE_RUN, .runner = "-S", .example = "1,2",
-	 .no_auth = "staprun-auth does not rotate output files",
+	 .no_auth = "stapcache runs staprun-auth with the output its own; a detached "
+		    "run rotates its files on the target (--detach --rotate MB,N)",
 	 .help = "-o files of at most SIZE MB, at most N of them (runner)"},
 	{SC_OPT_TARGET_NAMESPACE, "target-namespace", "PID", SC_ROLE_RUN, .runner = "-N",
 	 .example = "1", .no_auth = "staprun-auth does not set the target namespace",
@@ -236,6 +238,13 @@ const struct sc_opt sc_opts[] = {
 	{SC_OPT_DURATION, "duration", "SECONDS", SC_ROLE_OWN, .example = "2",
 	 .help = "stop the run cleanly after SECONDS (the module is unloaded);\n"
 		 "max-duration: in config.yaml caps it (the smaller wins)"},
+	{SC_OPT_DETACH, "detach", NULL, SC_ROLE_OWN,
+	 .help = "with -T and --duration: start the run on each target, print\n"
+		 "its run id and return; it outlives the connection, its output\n"
+		 "stays there (stapcache logs, ps, kill)"},
+	{SC_OPT_ROTATE, "rotate", "MB,N", SC_ROLE_OWN, .example = "1,8",
+	 .help = "with --detach: a new output file every MB MiB on the target,\n"
+		 "the oldest removed beyond N files (default 64,16)"},
 	/*
 	 * stap's own cache options, given stapcache's meaning (ccache's
 	 * CCACHE_DISABLE, CCACHE_RECACHE and a cleanup): stap(1) documents them,
@@ -521,6 +530,17 @@ static int int_arg(const char *name, const char *arg, int min, int max, int *out
 	return r;
 }
 
+/* --rotate MB[,N]: staprun-auth -S's words, by its own parser (common/policy.c). */
+static int rotate_arg(const char *arg, struct sc_request *req, struct sc_error *err)
+{
+	if (sc_policy_rotation_parse(arg, &req->rotate_mb, &req->rotate_files) < 0) {
+		sc_error_set(err, "--rotate '%s': MB[,N] (MB 1-%d, N 1-%d)", arg,
+			     SC_POLICY_ROTATE_MB_MAX, SC_POLICY_ROTATE_FILES_MAX);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int unsupported(int c, const char *arg, struct sc_error *err)
 {
 	if (c == '?' && arg)
@@ -648,6 +668,11 @@ static int apply(struct sc_request *req, const struct sc_opt *o, const char *arg
 	case SC_OPT_DURATION:
 		return int_arg("--duration", arg, 1, (int)SC_MAX_DURATION, &req->duration,
 			       err);
+	case SC_OPT_DETACH:
+		req->detach = true;
+		return 0;
+	case SC_OPT_ROTATE:
+		return rotate_arg(arg, req, err);
 	case SC_OPT_EXPLAIN:
 		req->explain = true;
 		return 0;

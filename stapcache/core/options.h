@@ -89,6 +89,8 @@ enum sc_opt_id {
 	SC_OPT_SAVE_UPROBES,
 	SC_OPT_TARGET_NAMESPACE,
 	SC_OPT_DURATION,
+	SC_OPT_DETACH,
+	SC_OPT_ROTATE,
 	SC_OPT_DISABLE_CACHE,
 	SC_OPT_POISON_CACHE,
 	SC_OPT_CLEAN_CACHE,
@@ -136,6 +138,12 @@ struct sc_strv {
 #define SC_REMOTE_CONNECT_TIMEOUT_MAX 3600
 #define SC_BUILD_TIMEOUT_MAX 604800 /* a week */
 #define SC_REMOTE_JOBS_MAX 4096
+/*
+ * A detached run's output on the target without --rotate: a new file every
+ * 64 MiB, at most 16 kept (1 GiB a run; staprun-auth -S bounds both).
+ */
+#define SC_DETACH_ROTATE_MB 64
+#define SC_DETACH_ROTATE_FILES 16
 
 /* A stap-compatible request: what to compile, for what, and what to do with it. */
 struct sc_request {
@@ -178,12 +186,15 @@ struct sc_request {
 	 */
 	bool output_here;
 	bool trace;
-	int duration;      /* --duration SECONDS: stop the run then; 0: no limit */
-	int build_timeout; /* --build-timeout SECONDS (0: none); -1: config.yaml's */
-	bool no_progress;  /* --no-progress: no status line, even on a terminal */
-	bool help;         /* -h, --help: the parser returned 1; the caller prints it */
-	bool recache;      /* --poison-cache: rebuild and replace the entry */
-	bool clean_cache;  /* --clean-cache: prune the cache to its limit first */
+	int duration; /* --duration SECONDS: stop the run then; 0: no limit */
+	bool detach;  /* --detach: -T runs outlive the connection (needs --duration) */
+	unsigned rotate_mb,
+		rotate_files; /* --rotate MB,N: a detached run's files (0: default) */
+	int build_timeout;    /* --build-timeout SECONDS (0: none); -1: config.yaml's */
+	bool no_progress;     /* --no-progress: no status line, even on a terminal */
+	bool help;        /* -h, --help: the parser returned 1; the caller prints it */
+	bool recache;     /* --poison-cache: rebuild and replace the entry */
+	bool clean_cache; /* --clean-cache: prune the cache to its limit first */
 };
 
 /*

@@ -351,6 +351,13 @@ static int helper_argv(const struct sc_request *req, unsigned duration,
 		r = r ?: sc_argv_push(a, "--no-progress");
 	if (r == 0 && duration)
 		r = sc_argv_pushf(a, "--duration=%u", duration);
+	if (r == 0 && req->detach)
+		r = sc_argv_push(a, "--detach")
+			    ?: sc_argv_pushf(a, "--rotate=%u,%u",
+					     req->rotate_mb ? req->rotate_mb
+							    : SC_DETACH_ROTATE_MB,
+					     req->rotate_mb ? req->rotate_files
+							    : SC_DETACH_ROTATE_FILES);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = sc_argv_push(a, "-T")
 			    ?: sc_argv_pushf(a, "%s=%s", all->v[idx[i]].name, paths[i]);
@@ -464,6 +471,27 @@ static const char *module_for(struct build *const *of, const struct signing *sg,
 	return sg->signed_path[i] ? sg->signed_path[i] : of[i]->path;
 }
 
+/*
+ * --detach: a run nobody watches must end by itself, so a duration is
+ * required (max-duration: caps it as for any run); its output stays on the
+ * target, so -o FILE here means nothing. Returns 0, or -1 after saying why.
+ */
+static int detach_usage(const struct sc_request *req)
+{
+	const char *why = !req->duration ? "--detach needs --duration SECONDS: a "
+					   "detached run must end by itself "
+					   "(max-duration: in config.yaml caps it)"
+			  : req->output_file
+				  ? "--detach and -o FILE do not go together: "
+				    "the output stays on the target (stapcache "
+				    "logs fetches it)"
+				  : NULL;
+
+	if (why)
+		fprintf(stderr, "stapcache: %s\n", why);
+	return why ? -1 : 0;
+}
+
 int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
 		      const struct sc_ctx *ctx, struct sc_cache *c)
 {
@@ -482,6 +510,8 @@ int sc_remote_targets(const struct sc_request *req, const struct sc_env *env,
 				"known_hosts entry says its kernel and arch\n");
 		goto out;
 	}
+	if (req->detach && req->last_pass != 4 && detach_usage(req) < 0)
+		goto out;
 	status = 1;
 	if (sc_targets_load(path, &all, &err) < 0) {
 		fprintf(stderr, "stapcache: %s\n", err.msg);

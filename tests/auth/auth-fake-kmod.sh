@@ -461,4 +461,32 @@ is "$?:$(cat "$OUTD/delete" 2>/dev/null)" "0:sc_auth_f 2048" "the owner's -d unl
 registry_empty
 ok $? "  and removes its record"
 
+# ------------------------------- -S MB[,N]: stapio's output rotation (issue 22)
+# New parsing in the setuid program: two bounded numbers, printed again by
+# staprun-auth for stapio (never the caller's bytes); anything else is a
+# usage error before anything is opened or loaded.
+full 0 -o "$T/rot.out" -S 2,3 "$MOD" greeting=hello count=7
+is "$RC" 0 "-o FILE -S 2,3: a whole run"
+printf '%s\n' "$STAPIO" -o "$T/rot.out" -S 2,3 "$MOD" greeting=hello count=7 -F3 \
+	>"$T/want-S.argv"
+is "$(cat "$OUTD/exec.argv" 2>/dev/null)" "$(cat "$T/want-S.argv")" \
+	"  stapio gets -S 2,3 after -o, as staprun passes it"
+full 0 -o "$T/rot.out" -S 4096 "$MOD"
+like "$(tr '\n' ' ' <"$OUTD/exec.argv" 2>/dev/null)" " -S 4096 " "-S 4096 (the largest): passed on"
+for bad in 0 1,0 01 1,01 1, ,1 , 4097 1,65537 1,2,3 ' 1' '1 ' +1 -1 1x 1,2x 0x10 \
+	99999999999999999999 1,99999999999999999999 '1,2 ' $'1\n' ''; do
+	fake 0 -o "$T/rot.out" -S "$bad" "$MOD"
+	is "$RC" 2 "-S $(printf %q "$bad"): a usage error (status 2)"
+	like "$OUT" "invalid -S" "  saying so"
+	[ ! -e "$OUTD/module.bin" ] && [ ! -e "$OUTD/exec.argv" ]
+	ok $? "  nothing loaded, no stapio"
+done
+fake 0 -S 1 "$MOD"
+is "$RC" 2 "-S without -o: a usage error"
+like "$OUT" "-S needs -o FILE" "  saying so"
+[ ! -e "$OUTD/module.bin" ]
+ok $? "  nothing loaded"
+fake 0 --verify -S 1 "$MOD"
+is "$RC" 2 "--verify -S: a usage error"
+
 done_testing

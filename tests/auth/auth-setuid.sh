@@ -174,6 +174,35 @@ ok $? "  and the registry record is gone again"
 run --list
 is "$RC:$OUT" "0:" "--list: nothing is loaded"
 
+# -------------------------- -S MB[,N]: stapio's output rotation (issue 22)
+# The shapes auth-fake-kmod.sh tries on its non-setuid copy, and a few more,
+# against the setuid copy as the user: a bad -S is a usage error before
+# anything is opened, claimed or loaded; a good one takes the allowed path.
+mkdir -m 700 "$T/rot-rootonly"
+run -b 16 -o "$T/rot-rootonly/out" -S 4096,65536 "$RUNMOD" greeting=hello
+is "$RC" 1 "-o FILE -S 4096,65536 (the largest): the allowed path, to init_module"
+like "$OUT" "cannot load sc_auth_a: this kernel cannot load modules" "  which fails here"
+is "$(ls -A "$T/rot-rootonly")" "" "  nothing written into the root-only dir of -o"
+registry_empty
+ok $? "  nothing loaded or claimed"
+for bad in 0 1,0 01 1,01 1, ,1 , 4097 1,65537 1,2,3 ' 1' '1 ' +1 -1 1x 1,2x 0x10 \
+	99999999999999999999 1,99999999999999999999 '1,2 ' $'1\n' '' '1;id' \
+	'1 -o /etc/x' '%n%n%n' "$(printf '%05000d' 1)" $'\xd9\xa1' $'1\xff'; do
+	run -o "$T/rot.out" -S "$bad" "$RUNMOD"
+	is "$RC" 2 "-S $(printf %q "${bad:0:40}"): a usage error (status 2)"
+	like "$OUT" "invalid -S" "  saying so"
+	registry_empty && [ ! -e "$T/rot.out" ]
+	ok $? "  nothing loaded, claimed or written"
+done
+run -o "$T/rot.out" -S 2,3 -S 1,0 "$RUNMOD"
+is "$RC" 2 "-S given twice, the last one bad: a usage error"
+run -S 1 "$RUNMOD"
+is "$RC" 2 "-S without -o: a usage error"
+like "$OUT" "-S needs -o FILE" "  saying so"
+run --verify -S 1 "$RUNMOD"
+is "$RC" 2 "--verify -S: a usage error"
+refused "-S after the module (a module parameter)" "is not NAME=VALUE" "$RUNMOD" -S 1
+
 # A file under a root-only directory, reached through /proc/PID/cwd of a root
 # process whose cwd is below it: only CAP_SYS_PTRACE (or CAP_DAC_*) gets
 # there, and the open must have no capability at all.

@@ -247,6 +247,43 @@ static void summary(const struct fanout *f)
 }
 
 /*
+ * --detach: one line a started run on stdout, its last word the run id
+ * (stapcache logs, kill and ps take it); a target that failed said why.
+ */
+static void say_detached(const struct fanout *f)
+{
+	char *names = sc_strdupf("%s", "");
+
+	for (size_t i = 0; i < f->n; i++) {
+		char *more;
+
+		if (f->res[i].status != 0 || !f->res[i].run_id[0])
+			continue;
+		printf("%s: detached %s\n", f->items[i].target->name, f->res[i].run_id);
+		more = sc_strdupf("%s%s\n", names, f->items[i].target->name);
+		free(names);
+		names = more;
+	}
+	fflush(stdout);
+	/* Where each id runs, so that logs and kill need no -T for it. */
+	for (size_t i = 0; f->rq->detach_record && i < f->n; i++) {
+		char *path;
+
+		if (f->res[i].status != 0 || !f->res[i].run_id[0])
+			continue;
+		path = sc_strdupf("%s/%s", f->rq->detach_record, f->res[i].run_id);
+		if (sc_mkdir_p(f->rq->detach_record, 0700) < 0 ||
+		    sc_write_file_atomic(path, names, strlen(names), 0600, NULL) < 0)
+			fprintf(stderr,
+				"stapcache: cannot note where %s runs in %s (logs and "
+				"kill will need -T)\n",
+				f->res[i].run_id, f->rq->detach_record);
+		free(path);
+	}
+	free(names);
+}
+
+/*
  * Wait for the workers; a signal asks them to stop (a second: give up). With
  * a status line, it is redrawn every tick; without one this thread sleeps
  * until a signal or SIG_DONE.
@@ -413,7 +450,9 @@ int sc_fanout_run(const struct sc_fanout_item *items, size_t n,
 	sc_progress_free(f.progress);
 	if (req.sudo)
 		req.sudo->pause = NULL;
-	if (n > 1 || f.json)
+	if (req.detach)
+		say_detached(&f);
+	else if (n > 1 || f.json)
 		summary(&f);
 	for (size_t i = 0; i < n; i++)
 		if (f.res[i].status != 0)

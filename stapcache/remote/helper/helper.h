@@ -24,8 +24,16 @@ struct sc_helper_env {
 	const char *known_hosts; /* stapcache-known_hosts(5): from XDG_CONFIG_HOME, HOME */
 	const char *user;        /* USER (NULL: unset), host self's login */
 	const char *term;        /* TERM (NULL: unset): "dumb" gets no progress line */
+	const char *
+		cache_dir; /* $XDG_CACHE_HOME/stapcache (~/.cache/stapcache): logs' cursors */
 	bool may_prompt; /* stdin is a terminal and /dev/tty opens: a person to ask */
 };
+
+/*
+ * Under cache_dir: where --detach notes the targets of each run id (one file
+ * a run id, one target name a line), read by logs and kill without -T.
+ */
+#define SC_DETACHED_DIR "detached"
 
 /* The SSH options for target name from env, with the default connect timeout. */
 static inline struct sc_ssh_opts sc_helper_ssh_opts(const struct sc_helper_env *env,

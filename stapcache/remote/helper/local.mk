@@ -10,6 +10,7 @@ stapcache_stapcache_remote_SOURCES = \
 	stapcache/remote/helper/fanout.c stapcache/remote/helper/fanout.h \
 	stapcache/remote/helper/host-admin.c stapcache/remote/helper/host-admin.h \
 	stapcache/remote/helper/host-import.c stapcache/remote/helper/host-import.h \
+	stapcache/remote/helper/logs.c stapcache/remote/helper/logs.h \
 	stapcache/remote/helper/policy-edit.c stapcache/remote/helper/policy-edit.h \
 	stapcache/remote/helper/runs.c stapcache/remote/helper/runs.h \
 	stapcache/remote/helper/ssh.c stapcache/remote/helper/ssh.h \

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/fsutil.h"
@@ -24,8 +25,10 @@
 #include "core/cmdopt.h"
 #include "remote/helper/runs.h"
 #include "remote/helper/helper.h"
+#include "remote/helper/logs.h"
 #include "common/spawn.h"
 #include "remote/helper/ssh.h"
+#include "remote/helper/stage.h"
 #include "remote/targets.h"
 
 #define LIST_MAX (1u << 20)
@@ -190,6 +193,73 @@ static int connect_to(const struct sc_target *t, const struct sc_helper_env *env
 	return sc_ssh_connect(&t->ex, &o, s, err);
 }
 
+/*
+ * The login's detached runs on a target (stage.c's run dirs): one line a
+ * run, "ID<TAB>STATE<TAB>STARTED<TAB>DURATION<TAB>BYTES", then "now=EPOCH".
+ */
+static const char detached_cmd[] =
+	"for r in " SC_RUNS_DIR_SH "/*@*; do [ -d \"$r\" ] && [ ! -L \"$r\" ] && "
+	"[ -O \"$r\" ] || continue; s=-; d=-; h=running; { read -r s < \"$r/started\"; "
+	"read -r d < \"$r/duration\"; } 2>/dev/null; [ -f \"$r/end\" ] && { h=ended; "
+	"while read -r l; do case $l in how=*) h=ended:${l#how=};; esac; done < "
+	"\"$r/end\"; }; z=0; for f in \"$r\"/out \"$r\"/out.*; do [ -f \"$f\" ] && "
+	"z=$((z + $(stat -c %s \"$f\"))); done; printf '%s\\t%s\\t%s\\t%s\\t%s\\n' "
+	"\"${r##*/}\" \"$h\" \"$s\" \"$d\" \"$z\"; done; echo \"now=$(date +%s)\"";
+
+#define PS_DROW "%-12s %-52s %-22s %-20s %-8s %s\n"
+
+/* The detached runs of src's login, after the registry's rows (none: nothing). */
+static int ps_detached(const struct source *src)
+{
+	struct sc_error err = {{0}};
+	char *out = NULL, *text, *now_at;
+	long long now = 0;
+	bool header = false;
+	int st = 0;
+
+	if (!src->s)
+		return 0;
+	if (sc_ssh_exec(src->s, detached_cmd, NULL, 0, &out, &st, &err) < 0 || st != 0) {
+		fprintf(stderr, "stapcache: ps: %s: cannot list the detached runs: %s\n",
+			src->name, err.msg);
+		free(out);
+		return 1;
+	}
+	if ((now_at = strstr(out, "now=")))
+		now = atoll(now_at + 4);
+	text = out;
+	for (char *l; (l = strsep(&text, "\n"));) {
+		char *f[5], module[64], started[32] = "-", left[24] = "-";
+		int k = 0;
+
+		for (char *t; k < 5 && (t = strsep(&l, "\t"));)
+			f[k++] = t;
+		if (k != 5 || l || !sc_run_id_ok(f[0], module, sizeof(module)))
+			continue;
+		if (strspn(f[2], "0123456789") == strlen(f[2]) && f[2][0]) {
+			time_t t0 = (time_t)atoll(f[2]);
+			struct tm tm;
+
+			if (gmtime_r(&t0, &tm))
+				strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ",
+					 &tm);
+			if (!strcmp(f[1], "running") && atoll(f[3]) > 0)
+				snprintf(left, sizeof(left), "%llds",
+					 atoll(f[2]) + atoll(f[3]) - now > 0
+						 ? atoll(f[2]) + atoll(f[3]) - now
+						 : 0);
+		}
+		if (!header) {
+			printf("\n" PS_DROW, "TARGET", "DETACHED RUN", "STATE", "STARTED",
+			       "LEFT", "OUTPUT");
+			header = true;
+		}
+		printf(PS_DROW, src->name, f[0], f[1], started, left, f[4]);
+	}
+	free(out);
+	return 0;
+}
+
 /* ps for one source: its lines, or what went wrong on stderr. Returns 0 or 1. */
 static int ps_one(const struct source *src, bool *header)
 {
@@ -217,7 +287,7 @@ static int ps_one(const struct source *src, bool *header)
 		print_run(src->name, &runs[i]);
 	free(runs);
 	free(text);
-	return 0;
+	return ps_detached(src);
 }
 
 int sc_helper_ps(int argc, char **argv, const struct sc_helper_env *env)
@@ -327,7 +397,68 @@ static int stop_run(const struct source *src, const struct run *r, struct sc_err
 	return rc;
 }
 
-static int kill_in(const struct source *src, const char *module)
+/*
+ * Kill of a run id: the login's run dir must be there, its run not ended,
+ * and its runner (the pid in its dir) the watchdog that staprun-auth lists
+ * for the module now (pid): else the id is a stale one (its shell was
+ * killed, the target rebooted) and the module's current run, another one,
+ * is not touched. "killed" goes into its how (first word wins: a duration
+ * that ended it just before keeps its word). Returns 0, or 1 after saying
+ * why.
+ */
+static int mark_killed(const struct source *src, const char *id, const char *module,
+		       int pid)
+{
+	struct sc_error err = {{0}};
+	char *script, *out = NULL;
+	int st = 0, rc = 1;
+
+	/* id passed sc_run_id_ok: [A-Za-z0-9_]+@[0-9]+, nothing to quote */
+	script =
+		sc_strdupf("r=" SC_RUNS_DIR_SH "/%s; [ -d \"$r\" ] && [ ! -L \"$r\" ] "
+			   "&& [ -O \"$r\" ] || { echo norun; exit 0; }; [ -e \"$r/end\" ] "
+			   "&& { echo ended; exit 0; }; p=; { read -r p < \"$r/pid\"; } "
+			   "2>/dev/null; [ \"$p\" = %d ] || { echo stale; exit 0; }; "
+			   "( set -C; echo killed > \"$r/how\" ) 2>/dev/null; echo marked",
+			   id, pid);
+	if (sc_ssh_exec(src->s, script, NULL, 0, &out, &st, &err) < 0 || st != 0)
+		fprintf(stderr, "stapcache: kill: %s: %s\n", src->name, err.msg);
+	else if (!strncmp(out, "norun", 5))
+		fprintf(stderr,
+			"stapcache: kill: %s: no detached run %s of this login there\n",
+			src->name, id);
+	else if (!strncmp(out, "stale", 5))
+		fprintf(stderr,
+			"stapcache: kill: %s: run %s is not the run of %s there now (its "
+			"shell is gone: killed, or the target rebooted); nothing stopped. "
+			"stapcache ps -T %s lists what runs\n",
+			src->name, id, module, src->name);
+	else if (!strncmp(out, "ended", 5))
+		fprintf(stderr,
+			"stapcache: kill: %s: run %s has ended already (stapcache logs "
+			"-T %s %s says how)\n",
+			src->name, id, src->name, id);
+	else
+		rc = 0;
+	free(out);
+	free(script);
+	return rc;
+}
+
+/* Has the login's detached run id there published its end record? */
+static bool run_ended(const struct source *src, const char *id)
+{
+	struct sc_error err = {{0}};
+	char *script = sc_strdupf("test -f " SC_RUNS_DIR_SH "/%s/end", id);
+	int st = 1;
+	bool ended = sc_ssh_exec(src->s, script, NULL, 0, NULL, &st, &err) == 0 &&
+		     st == 0;
+
+	free(script);
+	return ended;
+}
+
+static int kill_in(const struct source *src, const char *module, const char *id)
 {
 	struct sc_error err = {{0}};
 	struct run *runs = calloc(SC_RUNS_MAX, sizeof(*runs)), *r = NULL;
@@ -346,6 +477,13 @@ static int kill_in(const struct source *src, const char *module)
 	for (size_t i = 0; i < n && !r; i++)
 		if (!strcmp(runs[i].module, module))
 			r = &runs[i];
+	if (!r && id && src->s && run_ended(src, id)) {
+		fprintf(stderr,
+			"stapcache: kill: %s: run %s has ended already (stapcache logs "
+			"-T %s %s says how)\n",
+			src->name, id, src->name, id);
+		goto out;
+	}
 	if (!r) {
 		fprintf(stderr,
 			"stapcache: kill: %s: staprun-auth runs no module %s there "
@@ -361,6 +499,8 @@ static int kill_in(const struct source *src, const char *module)
 		rc = 4;
 		goto out;
 	}
+	if (id && (!src->s || mark_killed(src, id, module, r->pid) != 0))
+		goto out;
 	/* stapio=0: not started yet, or ended and the unload goes on; its old
 	 * pid is not named, and "kill 0" would be this process group. */
 	if (!r->orphan && r->stapio <= 0) {
@@ -376,7 +516,7 @@ static int kill_in(const struct source *src, const char *module)
 		fprintf(stderr, "stapcache: kill: %s: %s\n", src->name, err.msg);
 		goto out;
 	}
-	printf("%s: stopped %s (%s), module unloaded\n", src->name, module,
+	printf("%s: stopped %s (%s), module unloaded\n", src->name, id ? id : module,
 	       r->orphan ? "an orphan, unloaded with staprun-auth -d"
 			 : "its stapio TERMed");
 	rc = 0;
@@ -396,9 +536,10 @@ int sc_helper_kill(int argc, char **argv, const struct sc_helper_env *env)
 	};
 	const struct sc_cmdopt_spec spec = {
 		.name = "kill",
-		.synopsis = "[-T TARGET] MODULE",
+		.synopsis = "[-T TARGET] MODULE\n-T TARGET RUN",
 		.about =
-			"Stop your run of MODULE (as stapcache ps names it) the way a Ctrl-C\n"
+			"Stop your run of MODULE (as stapcache ps names it), or your detached\n"
+			"run RUN (MODULE@EPOCH, as --detach printed it), the way a Ctrl-C\n"
 			"does, and wait until the module is unloaded. Another user's run is\n"
 			"refused (exit 4).",
 		SC_CMDOPT_ROWS(opts),
@@ -409,7 +550,8 @@ int sc_helper_kill(int argc, char **argv, const struct sc_helper_env *env)
 	struct sc_error err = {{0}};
 	struct source src = {.name = "local"};
 	const struct sc_target *t;
-	const char *module;
+	const char *module, *id = NULL;
+	char modbuf[64], *noted = NULL;
 	int rc = 1, r = sc_cmdopt_parse(&spec, argc, argv);
 
 	if (r < 0) {
@@ -421,7 +563,20 @@ int sc_helper_kill(int argc, char **argv, const struct sc_helper_env *env)
 		rc = sc_cmdopt_usage_error(&spec, "one -T TARGET at most");
 		goto out;
 	}
-	if (!sc_module_name_ok(module)) {
+	if (strchr(module, '@')) { /* a detached run's id */
+		if (!sc_run_id_ok(module, modbuf, sizeof(modbuf))) {
+			rc = sc_cmdopt_usage_error(&spec, "'%s' is not a run id", module);
+			goto out;
+		}
+		if (!specs.n && (sc_detached_targets(env, module, &noted, &specs) < 0 ||
+				 specs.n != 1)) {
+			rc = sc_cmdopt_usage_error(&spec, "a detached run: which target? "
+							  "-T TARGET");
+			goto out;
+		}
+		id = module;
+		module = modbuf;
+	} else if (!sc_module_name_ok(module)) {
 		rc = sc_cmdopt_usage_error(&spec, "'%s' is not a module name", module);
 		goto out;
 	}
@@ -442,10 +597,11 @@ int sc_helper_kill(int argc, char **argv, const struct sc_helper_env *env)
 			goto out;
 		}
 	}
-	rc = kill_in(&src, module);
+	rc = kill_in(&src, module, id);
 out:
 	sc_ssh_free(src.s);
 	sc_targets_clear(&all);
 	free(specs.v);
+	free(noted);
 	return rc;
 }

@@ -204,9 +204,9 @@ static int upload_quiet_s(const struct sc_run_req *rq)
  * also for a non-dumpable root process), else children only, by a scan of
  * /proc; stop: TERM them all (only those the login may signal take it);
  * started: one of them is stapio (the module is loaded and running), from
- * when --duration counts; running: the runner has not ended (a zombie has),
- * from /proc (not kill -0, which fails on a root runner the login may not
- * signal: a lost connection would then not stop it).
+ * when --duration counts; running [PID]: the runner (or PID) has not ended
+ * (a zombie has), from /proc (not kill -0, which fails on a root runner the
+ * login may not signal: a lost connection would then not stop it).
  */
 static const char stop_fn[] =
 	"kids_of() { [ \"$2\" -lt 4 ] || return 0; l=; "
@@ -219,7 +219,7 @@ static const char stop_fn[] =
 	"stop() { for k in $(kids); do kill -TERM \"$k\" 2>/dev/null; done; }; "
 	"started() { for k in $(kids); do read -r c </proc/$k/comm && [ \"$c\" = stapio ] "
 	"&& return 0; done 2>/dev/null; return 1; }; "
-	"running() { { read -r l < /proc/$p/stat; } 2>/dev/null || return 1; l=${l##*) }; "
+	"running() { { read -r l < /proc/${1:-$p}/stat; } 2>/dev/null || return 1; l=${l##*) }; "
 	"[ \"${l%% *}\" != Z ]; }";
 
 /* The wrapper of sc_run_wrapper, for the dir in $d. */
@@ -259,13 +259,14 @@ static char *wrapper_body(enum sc_runner runner, const char *module_name,
 	 * gone from /proc (not kill -0: the login may not signal a root
 	 * runner, and leaving then lost the end probes' output).
 	 * --duration: a timer subshell calls stop() too, that many seconds
-	 * after stapio started (at most 120 s of waiting for the load); when
-	 * the run ends first, it is TERMed and takes its sleep with it.
+	 * after stapio started (however long the load takes: the client is
+	 * there to stop it); when the run ends first, it is TERMed and takes
+	 * its sleep with it.
 	 */
 	timer = rq->duration
-			? sc_strdupf("( trap 'kill $z 2>/dev/null; exit 0' TERM; i=0; "
-				     "while [ $i -lt 1200 ] && ! started; do sleep 0.1; "
-				     "i=$((i + 1)); done; sleep %u & z=$!; wait $z; stop ) "
+			? sc_strdupf("( trap 'kill $z 2>/dev/null; exit 0' TERM; "
+				     "until started || ! running; do sleep 0.1; done; "
+				     "sleep %u & z=$!; wait $z; stop ) "
 				     "</dev/null 3<&- >/dev/null 2>&1 & t=$!; ",
 				     rq->duration)
 			: sc_strdupf("t=; ");
@@ -299,6 +300,157 @@ static char *wrapper_body(enum sc_runner runner, const char *module_name,
 	}
 	free(timer);
 	free(cmd);
+	return out;
+}
+
+bool sc_run_id_ok(const char *id, char *module, size_t n)
+{
+	const char *at = strchr(id, '@');
+	size_t len = at ? (size_t)(at - id) : 0;
+
+	if (!at || len == 0 || len >= n || len >= 64 || !at[1] || strlen(at + 1) > 12 ||
+	    strspn(at + 1, "0123456789") != strlen(at + 1))
+		return false;
+	memcpy(module, id, len);
+	module[len] = '\0';
+	return sc_module_name_ok(module);
+}
+
+/*
+ * How long a --detach waits on the target for its run's stapio (staprun-auth
+ * checking and loading the module), in seconds: the one start deadline of a
+ * detached run. (A test build includes this file with a shorter one.)
+ */
+#ifndef SC_DETACH_START_S
+#define SC_DETACH_START_S 150
+#endif
+
+/*
+ * A detached run's own shell ($1: its dir $r), in a session of its own,
+ * with nothing of the connection's (stdin /dev/null, output in $r): it runs
+ * the runner with the output in $r/out (stapio writes it, as the login),
+ * its messages in $r/stderr; stops it duration seconds after stapio started
+ * (writing $r/started then, and "duration" into $r/how), or on TERM (how:
+ * killed, unless something said otherwise first: $r/how is written with
+ * noclobber, the first word wins); waits for it however long the unload
+ * takes, then publishes $r/end (how, status, ended: written under another
+ * name and renamed, so a reader sees all of it or nothing) and removes the
+ * module. HUP and INT are ignored: the login's logout or a terminal's
+ * Ctrl-C is not the end of this run. The timer waits for stapio as long as
+ * the runner lives (the start deadline is the launcher's alone, below): a
+ * run whose $r/how already holds a word when its stapio runs (the launcher
+ * interrupted, or timed out, or a kill came first) is stopped at once.
+ *
+ * The disk: every 2 s the timer looks at the free space of $r's
+ * filesystem (stat -f, for the login: what it may still write) and stops
+ * the run cleanly (how: disk-full) when less than one rotation file
+ * (rotate_mb MiB) is left, before the disk is full; a run whose write
+ * failed anyway (stapio: "No space left", or "Disk quota exceeded": the
+ * early stop sees free space, not the login's quota) is disk-full too. Its
+ * messages ($r/stderr) are looked at then too: SC_DETACH_STDERR_MAX bytes
+ * of them stop the run (how: stderr-full). The end record's
+ * space is taken at the start (1 KiB of blanks in $r/.end, overwritten in
+ * place at the end), so a full disk cannot keep it from being written.
+ *
+ * The run's shell killed (SIGKILL, the OOM killer): the timer still stops
+ * the run at its duration, waits for the runner to end and, finding the
+ * shell gone and no end record, publishes one itself (how=lost, the status
+ * unknown), so that ps, logs --follow and logs --remove see the run end.
+ */
+static char *detached_body(const char *module_name, const struct sc_run_req *rq)
+{
+	char *cmd = sc_strdupf("%s", "staprun-auth"), *with, *out;
+
+	for (size_t i = 0; i < rq->nrunner_opts; i++)
+		cmd = append(cmd, rq->runner_opts[i]);
+	with = sc_strdupf("%s -o \"$r/out\" -S %u,%u \"$r\"/%s.ko", cmd, rq->rotate_mb,
+			  rq->rotate_files, module_name);
+	free(cmd);
+	cmd = with;
+	for (size_t i = 0; i < rq->nparams; i++)
+		cmd = append(cmd, rq->params[i]);
+	out = sc_strdupf(
+		"r=$1; cd \"$r\" || exit 125; trap '' PIPE HUP INT; %s; "
+		"mark() { ( set -C; echo \"$1\" > \"$r/how\" ) 2>/dev/null; }; "
+		"printf '%%1023s\\n' '' > \"$r/.end\"; "
+		"%s </dev/null >\"$r/stderr\" 2>&1 & p=$!; echo \"$p\" > \"$r/pid\"; "
+		"( trap 'kill $z 2>/dev/null; exit 0' TERM; "
+		"tm() { until started || ! running; do sleep 0.1; done; "
+		"started || return 0; h=; { read -r h < \"$r/how\"; } 2>/dev/null; "
+		"[ -z \"$h\" ] || { stop; return 0; }; "
+		"n=$(date +%%s); echo \"$n\" > \"$r/.started\" && "
+		"mv \"$r/.started\" \"$r/started\"; e=$((n + %u)); "
+		"while [ \"$n\" -lt \"$e\" ]; do w=$((e - n)); [ $w -le 2 ] || w=2; "
+		"sleep $w & z=$!; wait $z; f=$(stat -f -c '%%a %%S' \"$r\" 2>/dev/null) && "
+		"set -- $f && [ $(($1 * $2 >> 20)) -lt %u ] && { mark disk-full; break; }; "
+		"f=$(stat -c %%s \"$r/stderr\" 2>/dev/null) && [ \"$f\" -ge %u ] && "
+		"{ mark stderr-full; break; }; n=$(date +%%s); done; mark duration; stop; }; tm; "
+		"while running; do sleep 1 & z=$!; wait $z; done; running $$ || "
+		"[ -e \"$r/end\" ] || { { printf 'how=lost\\nstatus=unknown\\nended=%%s\\n' "
+		"\"$(date +%%s)\"; } 1<> \"$r/.end\" && mv \"$r/.end\" \"$r/end\"; "
+		"rm -f \"$r\"/*.ko; } ) "
+		"</dev/null >/dev/null 2>&1 & t=$!; trap 'mark killed; stop' TERM; "
+		"while :; do wait \"$p\"; s=$?; [ -e /proc/$p ] || break; done; "
+		"trap '' TERM; kill $t 2>/dev/null; h=; { read -r h < \"$r/how\"; } "
+		"2>/dev/null; [ -n \"$h\" ] || { [ \"$s\" = 0 ] && h=exit || h=error; }; "
+		"[ \"$h\" != error ] || ! grep -q -e 'No space left' -e 'Disk quota exceeded' "
+		"\"$r/stderr\" 2>/dev/null || "
+		"h=disk-full; { printf 'how=%%s\\nstatus=%%s\\nended=%%s\\n' \"$h\" \"$s\" "
+		"\"$(date +%%s)\"; } 1<> \"$r/.end\" && mv \"$r/.end\" \"$r/end\"; "
+		"rm -f \"$r\"/*.ko",
+		stop_fn, cmd, rq->duration, rq->rotate_mb, SC_DETACH_STDERR_MAX);
+	free(cmd);
+	return out;
+}
+
+/*
+ * After the stage script (the module whole in $d, the channel on stdin):
+ * make the login's run dir (SC_RUNS_DIR_SH/ID, 0700, refused unless a real
+ * directory of the login's), move the module there, remove $d, start
+ * detached_body with setsid, and wait for its stapio to run (then say
+ * "stapcache-detached ID" and end: the run goes on without us) or for the
+ * run to end first (its messages and status are ours then). The client's
+ * Ctrl-C or a lost connection (EOF on the channel's stdin, or TERM, INT,
+ * HUP) before that stops what was started: nothing is left half-started.
+ * So does SC_DETACH_START_S seconds (the target's clock, looked at every
+ * second) without stapio: until stapio runs, staprun-auth holds root's ids
+ * and the login cannot stop it, so the run is marked "interrupted" and its
+ * timer stops it as soon as its stapio runs (or this stop(), if stapio came
+ * meanwhile).
+ */
+static char *detach_launcher(const char *module_name, const struct sc_run_req *rq)
+{
+	char *body = detached_body(module_name, rq), *qbody = sc_shell_quote(body);
+	char *out = sc_strdupf(
+		"%s; b=" SC_RUNS_DIR_SH "; { [ -n \"$HOME\" ] && mkdir -p \"$b\" && "
+		"[ ! -L \"$b\" ] && [ -d \"$b\" ] && [ -O \"$b\" ] && chmod 700 \"$b\"; } || "
+		"{ cd / && rm -rf \"$d\"; echo \"cannot make $b, a directory of the "
+		"login's only\" >&2; exit 125; }; i=%s@%lld; r=$b/$i; "
+		"mkdir \"$r\" && mv \"$d/%s.ko\" \"$r/\" || { cd / && rm -rf \"$d\"; echo "
+		"\"cannot make $r: a run of that id is there already\" >&2; "
+		"exit 125; }; echo %u > \"$r/duration\"; cd / && rm -rf \"$d\"; "
+		"exec 3<&0; p=; "
+		"trap '( set -C; echo interrupted > \"$r/how\" ) 2>/dev/null; "
+		"{ read -r p < \"$r/pid\"; } 2>/dev/null; [ -z \"$p\" ] || stop; exit 130' "
+		"TERM INT HUP; "
+		"setsid sh -c %s stapcache-run \"$r\" </dev/null >/dev/null 2>&1 3<&- & "
+		"( while read -r _ <&3; do :; done; kill -TERM $$ ) >/dev/null 2>&1 & w=$!; "
+		"n=0; e=$(($(date +%%s) + %d)); "
+		"while [ ! -e \"$r/started\" ] && [ ! -e \"$r/end\" ]; do sleep 0.1; "
+		"n=$((n + 1)); [ $((n %% 10)) != 0 ] || [ \"$(date +%%s)\" -lt \"$e\" ] || "
+		"break; done; kill $w 2>/dev/null; "
+		"if [ -e \"$r/started\" ]; then printf 'stapcache-detached %%s\\n' \"$i\"; "
+		"exit 0; fi; if [ -e \"$r/end\" ]; then cat \"$r/stderr\" >&2; s=1; "
+		"while read -r l; do case $l in status=*) s=${l#status=};; esac; "
+		"done < \"$r/end\"; case $s in ''|0|*[!0-9]*) s=1;; esac; exit \"$s\"; fi; "
+		"{ read -r p < \"$r/pid\"; } 2>/dev/null; ( set -C; echo interrupted > "
+		"\"$r/how\" ) 2>/dev/null; [ -z \"$p\" ] || stop; echo \"the run did not "
+		"start within %d s: it will be stopped as soon as its stapio runs (stapcache "
+		"logs $i says when)\" >&2; exit 125",
+		stop_fn, module_name, (long long)rq->run_epoch, module_name, rq->duration,
+		qbody, SC_DETACH_START_S, SC_DETACH_START_S);
+	free(qbody);
+	free(body);
 	return out;
 }
 
@@ -379,6 +531,7 @@ struct gate {
 	char kernel[128];
 	char dir[512];
 	char errs[900];
+	char run_id[96]; /* --detach: what the target said */
 };
 
 /* Is the line the stage script's (taken into g) rather than the run's? */
@@ -386,7 +539,13 @@ static bool gate_take(struct gate *g, int is_stderr, const char *line, size_t le
 {
 	size_t n = strlen(g->errs);
 
-	if (is_stderr) {
+	if (g->open) { /* the run's, but for a detached run's id */
+		if (is_stderr || !g->rq || !g->rq->detach || len <= 19 ||
+		    len >= 19 + sizeof(g->run_id) ||
+		    strncmp(line, "stapcache-detached ", 19))
+			return false;
+		snprintf(g->run_id, sizeof(g->run_id), "%.*s", (int)len - 19, line + 19);
+	} else if (is_stderr) {
 		snprintf(g->errs + n, sizeof(g->errs) - n, "%s%.*s", n ? "; " : "",
 			 (int)len, line);
 	} else if (len > 17 && !strncmp(line, "stapcache-kernel ", 17)) {
@@ -406,7 +565,7 @@ static void gate_line(void *ud, int is_stderr, const char *line, size_t len)
 {
 	struct gate *g = ud;
 
-	if (g->open || !gate_take(g, is_stderr, line, len))
+	if (!gate_take(g, is_stderr, line, len))
 		g->fn(g->ud, is_stderr, line, len);
 }
 
@@ -519,7 +678,8 @@ static int stage_and_run(struct sc_ssh *s, const struct sc_target *t,
 {
 	struct gate g = {.fn = fn, .ud = ud, .rq = rq};
 	char *stage = stage_script(t->kernel, m->name, m->len, upload_quiet_s(rq));
-	char *body = wrapper_body(t->ex.runner, m->name, rq);
+	char *body = rq->detach ? detach_launcher(m->name, rq)
+				: wrapper_body(t->ex.runner, m->name, rq);
 	char *cmd = sc_strdupf("%s%s", stage, body);
 	int st = 255, r;
 
@@ -534,6 +694,11 @@ static int stage_and_run(struct sc_ssh *s, const struct sc_target *t,
 	if (r < 0)
 		return r;
 	res->status = st;
+	if (rq->detach && st == 0 && !sc_run_id_ok(g.run_id, (char[64]){0}, 64)) {
+		sc_error_set(err, "the target started the run but did not say its id");
+		return fail(res, SC_PHASE_RUN, -EIO, err);
+	}
+	snprintf(res->run_id, sizeof(res->run_id), "%s", g.run_id);
 	return 0;
 }
 
@@ -556,7 +721,12 @@ int sc_run_target(const struct sc_target *t, const struct sc_run_module *m,
 		tell(rq, ud, SC_PHASE_UPLOAD);
 	if (r < 0)
 		fail(res, SC_PHASE_CONNECT, r, &err);
-	else if (t->ex.runner == SC_RUNNER_SUDO)
+	else if (rq->detach && t->ex.runner != SC_RUNNER_AUTH) {
+		sc_error_set(&err, "--detach needs the auth runner there (execute: "
+				   "...:auth): its root-side watchdog unloads the module "
+				   "whoever ends the run");
+		r = fail(res, SC_PHASE_CONNECT, -EINVAL, &err);
+	} else if (t->ex.runner == SC_RUNNER_SUDO)
 		r = stage_then_sudo(s, t, m, rq, fn, ud, stop, res, &err);
 	else
 		r = stage_and_run(s, t, m, rq, fn, ud, stop, res, &err);

@@ -50,7 +50,45 @@ struct sc_run_req {
 	 */
 	void (*phase)(void *ud, int phase);
 	unsigned duration; /* --duration: stop the run there then; 0: never */
+	/*
+	 * --detach: the run outlives the connection (it needs duration): the
+	 * target starts it in a session of its own, its output into the
+	 * login's run dir (SC_RUNS_DIR_SH), and the channel ends once stapio
+	 * runs, with the run id (sc_run_result.run_id).
+	 */
+	bool detach;
+	/*
+	 * --detach: the id's second half, the client's clock when the command
+	 * started: one id for every target of one command (those of one kernel
+	 * run one module), so one `stapcache logs` covers the fleet.
+	 */
+	long long run_epoch;
+	unsigned rotate_mb, rotate_files; /* --detach: staprun-auth -S MB,N */
+	/* --detach: the dir where a file named by each run id lists its targets */
+	const char *detach_record;
 };
+
+/*
+ * Where a detached run keeps its output on the target, for the login's shell:
+ * one directory a run, named by its id (MODULE@EPOCH), in a directory only
+ * the login (and root) can enter (0700). stage.c makes it, runs.c and logs.c
+ * read it.
+ */
+#define SC_RUNS_DIR_SH "\"$HOME\"/.cache/stapcache/runs"
+
+/*
+ * A detached run's messages (staprun-auth's and stapio's stderr, in
+ * ID/stderr, with a probe's warn()s): its wrapper stops the run
+ * (how=stderr-full) once they reach this size (looked at every 2 s, as the
+ * disk), and stapcache logs prints at most this much of them.
+ */
+#define SC_DETACH_STDERR_MAX (256u << 10)
+
+/*
+ * Is id a run id (MODULE@EPOCH: a module name, '@', digits)? Module name
+ * into module[0..n) when it is.
+ */
+bool sc_run_id_ok(const char *id, char *module, size_t n);
 
 enum sc_run_phase {
 	SC_PHASE_READ,
@@ -67,6 +105,7 @@ struct sc_run_result {
 	enum sc_run_phase phase; /* how far it got (SC_PHASE_DONE: the runner ran) */
 	char msg[1024];          /* why it failed, when it did before the run */
 	size_t lines;            /* output lines received */
+	char run_id[96];         /* --detach: the run's id there (MODULE@EPOCH) */
 	double seconds;          /* connect to end */
 };
 

@@ -8,7 +8,8 @@
  *                        [--io-timeout S] [--jobs N] [--output json] [--trace]
  *                        [--output-file FILE] [--no-progress]
  *                        -T NAME=MODULE.ko ...
- *                        [--duration S] [--runner-arg WORD ...] [--] [NAME=VALUE ...]
+ *                        [--duration S [--detach]] [--runner-arg WORD ...]
+ *                        [--] [NAME=VALUE ...]
  *
  * The runner's options (WORDs, before the module) and parameters (after it)
  * arrive spelled for the runner already: the frontend takes them from the
@@ -19,6 +20,7 @@
  *   stapcache-remote doctor [--json] [--local] [--check LINE]... [-T NAME]...
  *                        (doctor-report.c)
  *   stapcache-remote ps|kill ...        (runs.c)
+ *   stapcache-remote logs ...           (logs.c)
  *
  * Every verb parses its arguments with core/cmdopt.h (-h/--help: its usage
  * on stdout, exit 0; a usage error: one line and a hint, exit 2); run takes
@@ -33,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/fsutil.h"
@@ -43,6 +46,7 @@
 #include "remote/helper/fanout.h"
 #include "remote/helper/helper.h"
 #include "remote/helper/host-admin.h"
+#include "remote/helper/logs.h"
 #include "remote/helper/policy-edit.h"
 #include "remote/helper/runs.h"
 #include "remote/targets.h"
@@ -104,7 +108,10 @@ static int run_fanout(const struct run_args *a, const struct sc_helper_env *env,
 				    .file = a->output_file};
 	struct sc_run_secret sudo;
 	bool progress = !req->no_progress && sc_progress_wanted(STDERR_FILENO, env->term);
+	char detached[4200];
 	int status;
+
+	snprintf(detached, sizeof(detached), "%s/" SC_DETACHED_DIR, env->cache_dir);
 
 	rq.ssh = sc_helper_ssh_opts(env, NULL);
 	if (req->connect_timeout)
@@ -112,6 +119,15 @@ static int run_fanout(const struct run_args *a, const struct sc_helper_env *env,
 	rq.ssh.io_timeout = req->io_timeout;
 	rq.ssh.verbose = req->verbose;
 	rq.duration = (unsigned)req->duration;
+	rq.detach = req->detach;
+	rq.run_epoch = (long long)time(NULL);
+	rq.detach_record = detached;
+	rq.rotate_mb = req->rotate_mb ? req->rotate_mb : SC_DETACH_ROTATE_MB;
+	rq.rotate_files = req->rotate_mb ? req->rotate_files : SC_DETACH_ROTATE_FILES;
+	if (rq.detach && !rq.duration) {
+		fprintf(stderr, "stapcache: --detach needs --duration SECONDS\n");
+		return 2;
+	}
 	if (sc_run_secret_init(&sudo, env->may_prompt && isatty(STDERR_FILENO)) < 0) {
 		fprintf(stderr, "stapcache: cannot set up the sudo prompt: %s\n",
 			strerror(errno));
@@ -152,6 +168,8 @@ static int helper_run(int argc, char **argv, const struct sc_helper_env *env)
 		SC_CMDOPT_ROW(SC_OPT_IO_TIMEOUT),
 		SC_CMDOPT_ROW(SC_OPT_JOBS),
 		SC_CMDOPT_ROW(SC_OPT_DURATION),
+		SC_CMDOPT_ROW(SC_OPT_DETACH),
+		SC_CMDOPT_ROW(SC_OPT_ROTATE),
 		SC_CMDOPT_ROW(SC_OPT_OUTPUT),
 		SC_CMDOPT_ROW(SC_OPT_NO_PROGRESS),
 	};
@@ -207,9 +225,10 @@ out:
  * person is there to ask. ssh_dir[0..n) holds the one; the other is returned
  * (env->known_hosts points to it; the caller frees it).
  */
-static char *read_env(struct sc_helper_env *env, char *ssh_dir, size_t n)
+static char *read_env(struct sc_helper_env *env, char *ssh_dir, size_t n, char *cache_dir,
+		      size_t cn)
 {
-	const char *home = getenv("HOME");
+	const char *home = getenv("HOME"), *xdg_cache = getenv("XDG_CACHE_HOME");
 	char *known_hosts = sc_targets_default_path(getenv("XDG_CONFIG_HOME"), home);
 
 	if (!home || !*home) {
@@ -218,11 +237,16 @@ static char *read_env(struct sc_helper_env *env, char *ssh_dir, size_t n)
 		home = pw ? pw->pw_dir : "/";
 	}
 	snprintf(ssh_dir, n, "%s/.ssh", home);
+	if (xdg_cache && xdg_cache[0] == '/')
+		snprintf(cache_dir, cn, "%s/stapcache", xdg_cache);
+	else
+		snprintf(cache_dir, cn, "%s/.cache/stapcache", home);
 	*env = (struct sc_helper_env){
 		.ssh_dir = ssh_dir,
 		.known_hosts = known_hosts,
 		.user = getenv("USER"),
 		.term = getenv("TERM"),
+		.cache_dir = cache_dir,
 		.may_prompt = isatty(STDIN_FILENO) &&
 			      access("/dev/tty", R_OK | W_OK) == 0,
 	};
@@ -236,18 +260,20 @@ static const struct {
 	{"run", helper_run},        {"host", sc_helper_host},
 	{"bless", sc_helper_bless}, {"doctor", sc_helper_doctor},
 	{"ps", sc_helper_ps},       {"kill", sc_helper_kill},
+	{"logs", sc_helper_logs},
 };
 
 int main(int argc, char **argv)
 {
 	struct sc_helper_env env;
-	char ssh_dir[4096], *known_hosts;
+	char ssh_dir[4096], cache_dir[4096], *known_hosts;
 	int status;
 
 	for (size_t i = 0; argc > 1 && i < sizeof(verbs) / sizeof(verbs[0]); i++) {
 		if (strcmp(argv[1], verbs[i].name) != 0)
 			continue;
-		known_hosts = read_env(&env, ssh_dir, sizeof(ssh_dir));
+		known_hosts = read_env(&env, ssh_dir, sizeof(ssh_dir), cache_dir,
+				       sizeof(cache_dir));
 		status = verbs[i].run(argc - 1, argv + 1, &env);
 		free(known_hosts);
 		return status;
