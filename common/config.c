@@ -10,6 +10,7 @@
 
 #include "common/fsutil.h"
 #include "common/parse.h"
+#include "common/policy.h"
 #include "common/config.h"
 
 #define CONFIG_MAX (1u << 20)

@@ -35,9 +35,6 @@
  * A system-wide file and the user's are read in that order and merged field
  * by field (sc_config_merge), as ccache reads /etc/ccache.conf first.
  */
-/* The longest run --duration and max-duration: accept (seconds: 30 days). */
-#define SC_MAX_DURATION 2592000u
-
 struct sc_config {
 	char *cache_dir;
 	char *stap;

@@ -103,6 +103,12 @@ char *sc_policy_bless_script(const char *path, const char *hex, const char *line
  */
 #define SC_POLICY_ROTATE_MB_MAX 4096
 #define SC_POLICY_ROTATE_FILES_MAX 65536
+/*
+ * The longest run, in seconds (30 days): stapcache's --duration and
+ * max-duration:, and staprun-auth's --duration, which its root watchdog
+ * enforces.
+ */
+#define SC_MAX_DURATION 2592000u
 
 /*
  * MB[,N] as staprun-auth -S and stapcache --rotate take it: decimal numbers

@@ -43,11 +43,15 @@
 #define SA_WRITE_TIMEOUT_MS 2000
 /* Longest init_module(2) before the loading child is killed. */
 #define SA_LOAD_TIMEOUT_MS 60000
+/* --duration: how long stapio has to stop after SIGTERM before SIGKILL. */
+#define SA_STOP_GRACE_MS 10000
 
 /* Exit statuses. */
 #define SA_EXIT_OK 0
 #define SA_EXIT_REFUSED 1
 #define SA_EXIT_USAGE 2
+/* The run was stopped because its --duration was over (timeout(1)'s status). */
+#define SA_EXIT_DURATION 124
 
 enum sa_mode { SA_RUN, SA_VERIFY, SA_DELETE, SA_LIST, SA_HELP, SA_VERSION };
 
@@ -62,6 +66,7 @@ struct sa_opts {
 	unsigned bufsize;    /* -b MB, 0: the module's default */
 	unsigned rot_mb;     /* -S MB[,N]: stapio's rotation (0: none), needs -o */
 	unsigned rot_files;  /* N of -S MB,N: files kept (0: all) */
+	unsigned duration;   /* --duration SECONDS after stapio starts (0: none) */
 	const char *module;  /* MODULE.ko, or MODULE_NAME for -d */
 	char **params;       /* NAME=VALUE ... */
 	int nparams;

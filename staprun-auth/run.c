@@ -8,7 +8,7 @@
  * signal, stop nor freeze, stays behind as a small watchdog that ignores the
  * terminal's signals, waits for the child and unloads the module however
  * the child ended (Ctrl-C, SIGTERM, SIGHUP, SIGKILL), for as long as that
- * takes.
+ * takes. With --duration, the watchdog also ends the run on its own clock.
  *
  * Until stapio runs, SIGINT, SIGTERM, SIGHUP and SIGQUIT are blocked and
  * looked at between steps: a run interrupted while loading ends with the
@@ -18,12 +18,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -184,13 +188,66 @@ static int wait_child(pid_t pid)
 	return 128 + WTERMSIG(st);
 }
 
+static long long boot_ms(void)
+{
+	struct timespec t;
+
+	/* CLOCK_BOOTTIME: no one but root sets it, and it counts a suspend. */
+	clock_gettime(CLOCK_BOOTTIME, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/*
+ * --duration: SECONDS after stapio started, the watchdog asks it to stop
+ * (SIGTERM, as a Ctrl-C: the end probes run and the output is flushed), and
+ * SA_STOP_GRACE_MS later kills it; the unload follows as for any end. The
+ * watchdog's clock is its own: the caller can neither signal, stop nor
+ * freeze it (harden()), and whatever the caller does to stapio, its own
+ * child, only ends the run sooner. pidfd is stapio's, an unreaped child, so
+ * no signal can reach a reused pid. Returns the exit status, or
+ * SA_EXIT_DURATION when the duration ended a run that stopped cleanly.
+ */
+static int wait_child_until(pid_t pid, int pidfd, unsigned duration,
+			    const struct sa_event *ev)
+{
+	static const struct timespec pause = {.tv_nsec = 100 * 1000000};
+	long long at = boot_ms() + (long long)duration * 1000, left;
+	struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+	int sig = 0, n, rc;
+
+	for (;;) {
+		left = at - boot_ms();
+		if (left > 0) {
+			n = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+			if (n > 0)
+				break; /* stapio ended */
+			if (n < 0 && errno != EINTR)
+				nanosleep(&pause, NULL); /* never give up the clock */
+			continue;
+		}
+		if (sig == SIGKILL)
+			break; /* it dies: waitpid below */
+		sig = sig ? SIGKILL : SIGTERM;
+		if (sig == SIGTERM)
+			sa_say(2, "%s: the run's duration of %u s is over: stopping it\n",
+			       SA_PROG, duration);
+		sa_audit_allow(ev, "duration of %u s over: %s to stapio", duration,
+			       sig == SIGTERM ? "SIGTERM" : "SIGKILL");
+		if (pidfd_send_signal(pidfd, sig, NULL, 0) < 0)
+			kill(pid, sig); /* still our unreaped child: never a reused pid */
+		at = boot_ms() + SA_STOP_GRACE_MS;
+	}
+	rc = wait_child(pid);
+	return sig == SIGTERM && rc == 0 ? SA_EXIT_DURATION : rc;
+}
+
 /* Fork stapio, watch it, unload after it. Returns the exit status. */
 static int run_stapio(const struct sa_opts *o, const struct sa_ids *ids,
 		      const struct sa_module *m, struct sa_control *ctl,
 		      struct sa_record *rec, const struct sa_event *ev)
 {
 	struct sc_error err = {.msg = ""};
-	int p[2], r, rc;
+	int p[2], r, rc, pidfd = -1;
 	pid_t pid = -1;
 
 	r = pipe2(p, O_CLOEXEC) < 0 ? -errno : sa_signals_watchdog();
@@ -201,6 +258,12 @@ static int run_stapio(const struct sa_opts *o, const struct sa_ids *ids,
 	if (pid == 0) {
 		close(p[0]);
 		exec_stapio(o, ids, m, ctl->relay_fd, p[1]);
+	}
+	/* No run whose duration we could not enforce: the child is killed. */
+	if (r == 0 && o->duration && (pidfd = pidfd_open(pid, 0)) < 0) {
+		r = -errno;
+		kill(pid, SIGKILL);
+		wait_child(pid);
 	}
 	if (r < 0) {
 		sa_control_close(ctl);
@@ -216,7 +279,12 @@ static int run_stapio(const struct sa_opts *o, const struct sa_ids *ids,
 	wait_exec(p[0]);
 	close(p[0]);
 	sa_control_close(ctl);
-	rc = wait_child(pid);
+	if (pidfd >= 0) {
+		rc = wait_child_until(pid, pidfd, o->duration, ev);
+		close(pidfd);
+	} else {
+		rc = wait_child(pid);
+	}
 	/* Its pid is free now: --list must not name it while the unload goes
 	 * on (a held .cmd makes that last), or a kill would hit its reuser. */
 	if (sa_registry_commit(rec, 0, &err) < 0)

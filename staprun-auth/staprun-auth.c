@@ -29,34 +29,38 @@
 #include "auth.h"
 #include "common/policy.h"
 
-enum { OPT_VERIFY = 256, OPT_LIST };
+enum { OPT_VERIFY = 256, OPT_LIST, OPT_DURATION };
 
-static const char usage_text[] =
-	"Usage: staprun-auth [-v] [-c CMD | -x PID] [-o FILE] [-b BUFSIZE] [-C WHEN]\n"
-	"                    MODULE.ko [NAME=VALUE ...]\n"
-	"       staprun-auth -d MODULE_NAME\n"
-	"       staprun-auth --verify MODULE.ko [NAME=VALUE ...]\n"
-	"       staprun-auth --list | --help | --version\n"
-	"\n"
-	"Load a SystemTap module whose SHA-256 is listed in\n"
-	"  " SYSCONFDIR "/systemtap/authorized_probes\n"
-	"run it through stapio as you, and unload it at the end.\n"
-	"\n"
-	"  -v            more messages (repeat for more)\n"
-	"  -c CMD        run CMD (as you) and stop when it exits\n"
-	"  -x PID        set the script's target() to PID\n"
-	"  -o FILE       write the output to FILE (strftime formats allowed)\n"
-	"  -b BUFSIZE    buffer size in MiB per CPU, 1-2047 (the policy may allow less)\n"
-	"  -S MB[,N]     with -o: a new output file (FILE.0, FILE.1, ...) every MB MiB,\n"
-	"                the oldest removed beyond N files (stapio's -S)\n"
-	"  -C WHEN       colour error messages: never, auto or always\n"
-	"  -d NAME       unload module NAME, if staprun-auth loaded it for you\n"
-	"  --verify      say whether MODULE.ko would be allowed, and why not; load nothing\n"
-	"  --list        modules staprun-auth loaded that are still loaded\n"
-	"  -h, --help    this text\n"
-	"  -V, --version the version\n"
-	"\n"
-	"See staprun-auth(8) and authorized_probes(5).\n";
+/* A printf format: its numbers are SC_POLICY_BUFSIZE_MAX and SC_MAX_DURATION. */
+#define USAGE_TEXT                                                                            \
+	"Usage: staprun-auth [-v] [-c CMD | -x PID] [-o FILE [-S MB[,N]]] [-b BUFSIZE]\n"     \
+	"                    [-C WHEN] [--duration SECONDS] MODULE.ko [NAME=VALUE ...]\n"     \
+	"       staprun-auth -d MODULE_NAME\n"                                                \
+	"       staprun-auth --verify MODULE.ko [NAME=VALUE ...]\n"                           \
+	"       staprun-auth --list | --help | --version\n"                                   \
+	"\n"                                                                                  \
+	"Load a SystemTap module whose SHA-256 is listed in\n"                                \
+	"  " SYSCONFDIR "/systemtap/authorized_probes\n"                                      \
+	"run it through stapio as you, and unload it at the end.\n"                           \
+	"\n"                                                                                  \
+	"  -v            more messages (repeat for more)\n"                                   \
+	"  -c CMD        run CMD (as you) and stop when it exits\n"                           \
+	"  -x PID        set the script's target() to PID\n"                                  \
+	"  -o FILE       write the output to FILE (strftime formats allowed)\n"               \
+	"  -b BUFSIZE    buffer size in MiB per CPU, 1-%d (the policy may allow less)\n"      \
+	"  -S MB[,N]     with -o: a new output file (FILE.0, FILE.1, ...) every MB MiB,\n"    \
+	"                the oldest removed beyond N files (stapio's -S)\n"                   \
+	"  -C WHEN       colour error messages: never, auto or always\n"                      \
+	"  --duration SECONDS\n"                                                              \
+	"                stop the run SECONDS after it started (at most %u), whatever\n"      \
+	"                happens to the processes you own; exit status 124 then\n"            \
+	"  -d NAME       unload module NAME, if staprun-auth loaded it for you\n"             \
+	"  --verify      say whether MODULE.ko would be allowed, and why not; load nothing\n" \
+	"  --list        modules staprun-auth loaded that are still loaded\n"                 \
+	"  -h, --help    this text\n"                                                         \
+	"  -V, --version the version\n"                                                       \
+	"\n"                                                                                  \
+	"See staprun-auth(8) and authorized_probes(5).\n"
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
@@ -116,6 +120,12 @@ static int parse_flag(struct sa_opts *o, int c, const char *arg)
 			       : usage_error("invalid -S '%s' (MB[,N]: MB 1-%d, N 1-%d)",
 					     arg, SC_POLICY_ROTATE_MB_MAX,
 					     SC_POLICY_ROTATE_FILES_MAX);
+	case OPT_DURATION: /* the watchdog's own clock enforces it (run.c) */
+		o->duration = digits(arg, 7) ? (unsigned)atol(arg) : 0;
+		return o->duration >= 1 && o->duration <= SC_MAX_DURATION
+			       ? 0
+			       : usage_error("invalid --duration '%s' (1-%u seconds)",
+					     arg, SC_MAX_DURATION);
 	case 'C':
 		o->color = arg;
 		return !strcmp(arg, "never") || !strcmp(arg, "auto") ||
@@ -165,6 +175,7 @@ static int parse_options(int argc, char **argv, struct sa_opts *o)
 	static const struct option longopts[] = {
 		{"verify", no_argument, NULL, OPT_VERIFY},
 		{"list", no_argument, NULL, OPT_LIST},
+		{"duration", required_argument, NULL, OPT_DURATION},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -182,9 +193,10 @@ static int parse_options(int argc, char **argv, struct sa_opts *o)
 		if (r)
 			return r;
 	}
-	if (o->mode != SA_RUN && (o->cmd || o->pid || o->outfile))
-		return usage_error("%s",
-				   "-c, -x and -o only apply when loading a module");
+	if (o->mode != SA_RUN && (o->cmd || o->pid || o->outfile || o->duration))
+		return usage_error(
+			"%s",
+			"-c, -x, -o and --duration only apply when loading a module");
 	if (o->rot_mb && !o->outfile)
 		return usage_error("%s", "-S needs -o FILE (it rotates that file)");
 	if (o->cmd && o->pid)
@@ -196,7 +208,7 @@ static int dispatch(const struct sa_opts *o, const struct sa_ids *ids)
 {
 	switch (o->mode) {
 	case SA_HELP:
-		sa_say(1, "%s", usage_text);
+		sa_say(1, USAGE_TEXT, SC_POLICY_BUFSIZE_MAX, SC_MAX_DURATION);
 		return SA_EXIT_OK;
 	case SA_VERSION: {
 		char stapio[SC_STAP_VERSION_MAX];

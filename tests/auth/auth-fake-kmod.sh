@@ -489,4 +489,38 @@ ok $? "  nothing loaded"
 fake 0 --verify -S 1 "$MOD"
 is "$RC" 2 "--verify -S: a usage error"
 
+# -------------------- --duration SECONDS: the watchdog's own clock (issue 22)
+# The fake stapio behaves as if it ran ("run": the exec pipe closed, exit 0 on
+# SIGTERM as stapio; "stubborn": SIGTERM ignored). The watchdog stops it
+# SECONDS after it started, kills it SA_STOP_GRACE_MS later if it must, and
+# unloads as after any end. Nothing but the watchdog's clock ends these runs.
+full run --duration 1 "$MOD" greeting=hello count=7
+is "$RC" 124 "--duration 1: the watchdog stops the run (status 124, as timeout(1))"
+like "$OUT" "the run's duration of 1 s is over: stopping it" "  saying why"
+is "$(cat "$OUTD/exec.argv" 2>/dev/null)" "$(printf '%s\n' "$STAPIO" "$MOD" greeting=hello count=7 -F3)" \
+	"  stapio's argv carries no --duration (the watchdog keeps it)"
+is "$(cat "$OUTD/delete" 2>/dev/null)" "sc_auth_f 2048" "  the module unloaded"
+registry_empty
+ok $? "  and no record left"
+full stubborn --duration 1 "$MOD"
+is "$RC" 137 "a stapio that ignores SIGTERM is killed after the grace period (status 137)"
+is "$(cat "$OUTD/delete" 2>/dev/null)" "sc_auth_f 2048" "  the module unloaded"
+registry_empty
+ok $? "  and no record left"
+full 0 --duration 2592000 "$MOD"
+is "$RC" 0 "--duration 2592000 (the most): a run that ends first ends as usual"
+for bad in 0 01 -1 +1 ' 1' '1 ' 1x 0x10 2592001 99999999 99999999999999999999 $'1\n' ''; do
+	fake 0 --duration "$bad" "$MOD"
+	is "$RC" 2 "--duration $(printf %q "$bad"): a usage error (status 2)"
+	like "$OUT" "invalid --duration" "  saying so"
+	[ ! -e "$OUTD/module.bin" ]
+	ok $? "  nothing loaded"
+done
+for mode in --verify --list "-d sc_auth_f"; do
+	# shellcheck disable=SC2086 # the mode's words
+	fake 0 --duration 5 $mode
+	is "$RC" 2 "--duration with $mode: a usage error"
+	like "$OUT" "only apply when loading a module" "  saying so"
+done
+
 done_testing

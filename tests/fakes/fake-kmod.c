@@ -38,7 +38,11 @@
  *   FAKE_EXEC            a program path: execv() of it is recorded, not run;
  *                        the child then exits with FAKE_EXEC_STATUS, kills
  *                        itself with SIGKILL when that is "kill", or sleeps
- *                        (for signals to reach it) when it is "sleep"
+ *                        (for signals to reach it) when it is "sleep"; when
+ *                        it is "run" or "stubborn", the child behaves as if
+ *                        the exec happened (its close-on-exec descriptors
+ *                        closed) and waits: "run" exits 0 on SIGTERM, as
+ *                        stapio does, "stubborn" ignores SIGTERM
  * Records in FAKE_KMOD_OUT: module.bin (the exact bytes), params (the
  * parameter string), env (the environment at that moment), fds (the open
  * descriptors and their targets), ids (real/effective/saved uid and gid),
@@ -532,6 +536,27 @@ static void record_exec(char *const argv[])
 	record_str("exec.ids", line, 1);
 }
 
+static void on_term(int sig)
+{
+	(void)sig;
+	_exit(0);
+}
+
+/* As after a real exec: close-on-exec descriptors gone; then wait for a signal. */
+static void __attribute__((noreturn)) run_as_if_execed(int stops_on_term)
+{
+	int fd, flags;
+
+	for (fd = 3; fd < 1024; fd++) {
+		flags = fcntl(fd, F_GETFD);
+		if (flags >= 0 && (flags & FD_CLOEXEC))
+			close(fd);
+	}
+	signal(SIGTERM, stops_on_term ? on_term : SIG_IGN);
+	for (;;)
+		pause();
+}
+
 int execv(const char *path, char *const argv[])
 {
 	if (exec_path[0] && !strcmp(path, exec_path)) {
@@ -540,6 +565,8 @@ int execv(const char *path, char *const argv[])
 			raise(SIGKILL);
 		if (!strcmp(exec_status, "sleep"))
 			sleep(15);
+		if (!strcmp(exec_status, "run") || !strcmp(exec_status, "stubborn"))
+			run_as_if_execed(!strcmp(exec_status, "run"));
 		_exit(atoi(exec_status));
 	}
 	return REAL("execv", int (*)(const char *, char *const[]))(path, argv);

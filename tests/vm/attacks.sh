@@ -227,4 +227,30 @@ is "$?" 0 "personality(UNAME26) before exec changes nothing: the run goes ahead"
 like "$out" "^hello from the guest" "  with its output"
 no_stap_modules; ok $? "  and is unloaded"
 
+# ----------------------------------- 8. --duration, the watchdog's clock
+# A detached run's time limit (issue 22) is kept by the root watchdog: the
+# user can stop, not extend it. Through: the ticker (it never ends by itself)
+# with --duration 3 ends with status 124 and is unloaded.
+out=$(vm_ssh scuser "staprun-auth --duration 3 /tmp/$K.ko; echo rc=\$?" 2>&1 </dev/null)
+like "$out" "^ticker started" "--duration 3: the ticker runs"
+like "$out" "the run's duration of 3 s is over: stopping it" "  until the watchdog stops it, saying why"
+like "$out" "rc=124$" "  status 124"
+no_stap_modules; ok $? "  and it is unloaded"
+like "$(syslog)" "allow load user=scuser\(1000\) .*duration of 3 s over: SIGTERM to stapio" \
+	"  syslog: the duration's end"
+# The user freezes its own stapio (SIGSTOP: SIGTERM cannot be handled) and
+# tries to freeze the watchdog, then logs out: SIGKILL after the grace period.
+vm_ssh scuser "(staprun-auth --duration 3 /tmp/$K.ko; echo rc=\$?) >/tmp/dur.out 2>&1 &" </dev/null
+for _ in $(seq 300); do live "$K" && stapio_pid >/dev/null && break; sleep 0.2; done
+out=$(vm_ssh scuser 'kill -STOP $(pidof stapio); echo stapio=$?; kill -STOP $(pidof staprun-auth); echo watchdog=$?' 2>&1 </dev/null)
+like "$out" "stapio=0" "scuser stops its own stapio"
+like "$out" "watchdog=1" "  but not the root watchdog"
+for _ in $(seq 600); do vm_ssh root "grep -q '^rc=' /tmp/dur.out" </dev/null && break; sleep 0.2; done
+like "$(vm_ssh root "cat /tmp/dur.out" </dev/null)" "rc=137$" \
+	"  a stopped stapio is killed after the grace period (status 137)"
+no_stap_modules; ok $? "  and the module unloaded"
+like "$(syslog)" "allow load user=scuser\(1000\) .*duration of 3 s over: SIGKILL to stapio" \
+	"  syslog: the SIGKILL"
+others_ok; ok $? "after the duration attacks another user loads at once"
+
 done_testing
