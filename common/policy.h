@@ -109,6 +109,8 @@ char *sc_policy_bless_script(const char *path, const char *hex, const char *line
  * enforces.
  */
 #define SC_MAX_DURATION 2592000u
+/* staprun-auth's exit status when its --duration ended the run (timeout(1)'s). */
+#define SC_EXIT_DURATION 124
 
 /*
  * MB[,N] as staprun-auth -S and stapcache --rotate take it: decimal numbers

@@ -16,6 +16,7 @@
 #include "common/digest.h"
 #include "common/error.h"
 #include "common/modinfo.h"
+#include "common/policy.h"
 
 #define SA_PROG "staprun-auth"
 #define SA_POLICY_DIR SYSCONFDIR "/systemtap"
@@ -50,8 +51,7 @@
 #define SA_EXIT_OK 0
 #define SA_EXIT_REFUSED 1
 #define SA_EXIT_USAGE 2
-/* The run was stopped because its --duration was over (timeout(1)'s status). */
-#define SA_EXIT_DURATION 124
+#define SA_EXIT_DURATION SC_EXIT_DURATION /* common/policy.h */
 
 enum sa_mode { SA_RUN, SA_VERIFY, SA_DELETE, SA_LIST, SA_HELP, SA_VERSION };
 

@@ -49,6 +49,7 @@
 
 #include "common/digest.h"
 #include "common/fsutil.h"
+#include "common/policy.h"
 #include "common/modinfo.h"
 #include "remote/helper/stage.h"
 
@@ -324,6 +325,13 @@ bool sc_run_id_ok(const char *id, char *module, size_t n)
 #ifndef SC_DETACH_START_S
 #define SC_DETACH_START_S 150
 #endif
+/*
+ * staprun-auth --duration is the run's duration plus this: its root
+ * watchdog ends the run even when nothing of the login's is left to (the
+ * run's shell and timer stopped or killed), a moment after the timer would
+ * have, so that normally the timer's stop, with its record, comes first.
+ */
+#define SC_DETACH_ROOT_SLACK_S 1
 
 /*
  * A detached run's own shell ($1: its dir $r), in a session of its own,
@@ -356,15 +364,21 @@ bool sc_run_id_ok(const char *id, char *module, size_t n)
  * the run at its duration, waits for the runner to end and, finding the
  * shell gone and no end record, publishes one itself (how=lost, the status
  * unknown), so that ps, logs --follow and logs --remove see the run end.
+ * Both killed, or stopped: staprun-auth's root watchdog ends the run at its
+ * --duration (SC_DETACH_ROOT_SLACK_S later) all the same; its status then,
+ * SC_EXIT_DURATION, reads as how=duration.
  */
 static char *detached_body(const char *module_name, const struct sc_run_req *rq)
 {
 	char *cmd = sc_strdupf("%s", "staprun-auth"), *with, *out;
+	unsigned root_s = rq->duration > SC_MAX_DURATION - SC_DETACH_ROOT_SLACK_S
+				  ? SC_MAX_DURATION
+				  : rq->duration + SC_DETACH_ROOT_SLACK_S;
 
 	for (size_t i = 0; i < rq->nrunner_opts; i++)
 		cmd = append(cmd, rq->runner_opts[i]);
-	with = sc_strdupf("%s -o \"$r/out\" -S %u,%u \"$r\"/%s.ko", cmd, rq->rotate_mb,
-			  rq->rotate_files, module_name);
+	with = sc_strdupf("%s --duration %u -o \"$r/out\" -S %u,%u \"$r\"/%s.ko", cmd,
+			  root_s, rq->rotate_mb, rq->rotate_files, module_name);
 	free(cmd);
 	cmd = with;
 	for (size_t i = 0; i < rq->nparams; i++)
@@ -392,13 +406,15 @@ static char *detached_body(const char *module_name, const struct sc_run_req *rq)
 		"</dev/null >/dev/null 2>&1 & t=$!; trap 'mark killed; stop' TERM; "
 		"while :; do wait \"$p\"; s=$?; [ -e /proc/$p ] || break; done; "
 		"trap '' TERM; kill $t 2>/dev/null; h=; { read -r h < \"$r/how\"; } "
-		"2>/dev/null; [ -n \"$h\" ] || { [ \"$s\" = 0 ] && h=exit || h=error; }; "
+		"2>/dev/null; [ -n \"$h\" ] || { [ \"$s\" = 0 ] && h=exit || { [ \"$s\" = %d ] "
+		"&& h=duration || h=error; }; }; "
 		"[ \"$h\" != error ] || ! grep -q -e 'No space left' -e 'Disk quota exceeded' "
 		"\"$r/stderr\" 2>/dev/null || "
 		"h=disk-full; { printf 'how=%%s\\nstatus=%%s\\nended=%%s\\n' \"$h\" \"$s\" "
 		"\"$(date +%%s)\"; } 1<> \"$r/.end\" && mv \"$r/.end\" \"$r/end\"; "
 		"rm -f \"$r\"/*.ko",
-		stop_fn, cmd, rq->duration, rq->rotate_mb, SC_DETACH_STDERR_MAX);
+		stop_fn, cmd, rq->duration, rq->rotate_mb, SC_DETACH_STDERR_MAX,
+		SC_EXIT_DURATION);
 	free(cmd);
 	return out;
 }
