@@ -10,7 +10,8 @@
 # refused; the output dir only scuser's; stapio SIGKILLed (unloaded, 'error');
 # a Ctrl-C while it starts (it started, or nothing is left); a filesystem
 # that fills (stopped before it is full: 'disk-full'); kill of a stale id
-# and logs --remove of an id that is not there touch no other run.
+# and logs --remove of an id that is not there touch no other run; the
+# login's processes stopped, the root watchdog keeps the duration.
 . "$top_srcdir/tests/lib/testlib.sh"
 . "$top_srcdir/tests/vm/vmtest.sh"
 require_stap
@@ -233,5 +234,21 @@ is "$st" 0 "logs --remove of the ended run: status 0"
 vm_ssh scuser "test -e $runs/$id4" </dev/null
 isnt $? 0 "  its dir is gone from the target"
 vm_ssh root "umount $runs" </dev/null
+
+# 9. Everything of scuser's stopped but stapio (the run's shell, its timer,
+# their sleeps): the duration is kept anyway, by staprun-auth --duration, the
+# root watchdog's own clock (the login cannot extend a run, only end it).
+out=$("$STAPCACHE" -T testvm --detach --duration 5 -e "$LONG" 2>&1); st=$?
+is "$st" 0 "a detached run of 5 s: status 0"
+id6=${out##* }
+out=$(vm_ssh scuser 'n=0; for d in /proc/[0-9]*; do p=${d#/proc/}; [ "$p" = $$ ] && continue
+	[ "$(stat -c %u "$d" 2>/dev/null)" = "$(id -u)" ] || continue
+	[ "$(cat "$d/comm" 2>/dev/null)" = stapio ] && continue
+	kill -STOP "$p" 2>/dev/null && n=$((n + 1)); done; echo "stopped=$n"' </dev/null)
+like "$out" "stopped=[1-9]" "scuser stops all of its processes but stapio ($out)"
+no_stap_modules 60; ok $? "  the root watchdog ended the run at its duration all the same: unloaded"
+vm_ssh scuser 'for d in /proc/[0-9]*; do kill -CONT "${d#/proc/}" 2>/dev/null; done' </dev/null
+end=$(wait_end "$id6")
+like "$end" "how=duration" "  continued, the run's shell records the duration's end ($(echo $end))"
 
 done_testing
