@@ -51,6 +51,8 @@ struct sc_policy;
 /* staprun-auth's refusal of a digest the policy does not list: stapcache
    -T looks for it in a target's stderr to print the bless that fixes it. */
 #define SC_POLICY_UNBLESSED "is not an authorized module"
+/* What staprun-auth says when a run holds the module; stapcache adds the fix. */
+#define SC_POLICY_IN_USE "is in use by a run of"
 
 /* authorized_probes.d: names skipped (as well as dot files and NAME~). */
 #define SC_POLICY_SKIPPED_INFIXES(X) X(".dpkg-") X(".rpmnew") X(".rpmsave") X(".ucf-")

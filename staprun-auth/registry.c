@@ -215,7 +215,7 @@ static int lock_record(struct sa_record *rec, const char *name, struct sc_error 
 		if (flock(rec->fd, LOCK_EX | LOCK_NB) < 0) {
 			r = errno == EWOULDBLOCK ? -EBUSY : -errno;
 			if (read_run(rec->fd, &other) == 0)
-				sc_error_set(err, "%s is in use by a run of %s (pid %d)",
+				sc_error_set(err, "%s " SC_POLICY_IN_USE " %s (pid %d)",
 					     name, other.user, (int)other.watchdog);
 			else
 				sc_error_set(err, "%s is in use by another run", name);

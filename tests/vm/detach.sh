@@ -134,6 +134,8 @@ like "$out" "Permission denied" "scother cannot read scuser's output files in th
 out=$("$STAPCACHE" -T testvm --detach --duration 300 -e "$LONG" 2>&1); st=$?
 isnt "$st" 0 "a second --detach of the module while it runs: refused"
 like "$out" "$name2 is in use by a run of scuser" "  saying whose run holds it"
+like "$out" "that module runs there already: stop that run first \\(stapcache ps -T testvm lists it" \
+	"  and what to do (stop that run, or change the script)"
 live "$name2"; ok $? "  the first run goes on"
 out=$("$STAPCACHE" kill -T testvm-other "$id2" 2>&1); st=$?
 is "$st" 4 "scother's kill of scuser's run: refused (status 4)"

@@ -81,6 +81,7 @@ struct line_ctx {
 	size_t lines;
 	size_t i;       /* the item: its index in the output sink too */
 	bool unblessed; /* its staprun-auth refused an unblessed module */
+	bool in_use;    /* or a module that a run holds */
 };
 
 static void emit(void *ud, int is_stderr, const char *line, size_t len)
@@ -93,6 +94,8 @@ static void emit(void *ud, int is_stderr, const char *line, size_t len)
 	if (is_stderr &&
 	    memmem(line, len, SC_POLICY_UNBLESSED, strlen(SC_POLICY_UNBLESSED)))
 		c->unblessed = true;
+	if (is_stderr && memmem(line, len, SC_POLICY_IN_USE, strlen(SC_POLICY_IN_USE)))
+		c->in_use = true;
 	/* Nobody reads the output any more (| head): stop the runs, as Ctrl-C. */
 	if (!c->f->stop.level && sc_output_failed(c->f->out))
 		sc_ssh_stop_raise(&c->f->stop);
@@ -202,6 +205,16 @@ static void *worker(void *arg)
 			report(f, it->target, hint);
 			free(hint);
 			free(q);
+		}
+		if (c.in_use && res->status != 0) {
+			char *hint = sc_strdupf(
+				"%s: that module runs there already: stop that run first "
+				"(stapcache ps -T %s lists it, stapcache kill -T %s stops it) or "
+				"wait for its end; any change to the script makes another module",
+				it->target->name, it->target->name, it->target->name);
+
+			report(f, it->target, hint);
+			free(hint);
 		}
 		res->lines = c.lines;
 		atomic_store(&f->state[i], res->phase == SC_PHASE_DONE && res->status == 0
