@@ -15,13 +15,16 @@
  * Every process started there is a cost each target pays on every run, so
  * the script starts as few as it can: with the login shell, uname, mktemp,
  * dd, the upload's watchdog (a subshell and its sleep), the runner and rm
- * (what sshd itself starts comes on top). The
- * copy is not hashed there: SSH's MAC already proves every byte that
- * arrives, dd's record count proves that all of them did, and staprun-auth
- * hashes the module itself before it loads it (its policy check). Nor does
- * a second process watch the stdin: the runner holds the channel's output
- * alone, so the end of its output is the end of the run, and the client
- * closes the stdin then (or earlier, to stop it); the shell waits on that.
+ * (what sshd itself starts comes on top): 8, and sshd's two make 10, as
+ * many as three OpenSSH sessions. The copy is not hashed there: SSH's MAC
+ * already proves every byte that arrives, dd's record count proves that all
+ * of them did, and staprun-auth hashes the module itself before it loads it
+ * (its policy check). The stdin, the stop signal, is read by the upload's
+ * watchdog once the runner has started (told so by a URG), while the shell
+ * waits for the runner and ends with it: the shell cannot do both (its read
+ * is not interrupted by a child's end), and a runner that ends by itself
+ * (stapcache kill, or -c's command outliving stapio, which still holds the
+ * output) must end the session.
  *
  * Cleanup, however the run ends:
  * - normal end, or the runner failing: its output ends, the client closes
@@ -125,6 +128,32 @@ static int sudo_answer(void *ud, char *buf, size_t n)
 }
 
 /*
+ * The runner's pid is $p. kids: it and its descendants, four generations
+ * deep (stapio under staprun-auth's watchdog, under sudo's monitor, and what
+ * stapio runs for -c), from /proc/PID/task/PID/children (read by the shell
+ * itself, not cat: a trace --comm cat must not see us; readable by anyone,
+ * also for a non-dumpable root process), else children only, by a scan of
+ * /proc; stop: TERM them all (only those the login may signal take it);
+ * started: one of them is stapio (the module is loaded and running), from
+ * when --duration counts; running [PID]: the runner (or PID) has not ended
+ * (a zombie has), from /proc (not kill -0, which fails on a root runner the
+ * login may not signal: a lost connection would then not stop it).
+ */
+static const char stop_fn[] =
+	"kids_of() { [ \"$2\" -lt 4 ] || return 0; l=; "
+	"{ read -r l < /proc/$1/task/$1/children; } 2>/dev/null; for c in $l; do "
+	"echo \"$c\"; kids_of \"$c\" $(($2 + 1)); done; }; "
+	"kids() { echo \"$p\"; if [ -r /proc/$p/task/$p/children ]; then kids_of \"$p\" 0; "
+	"return; fi; for f in /proc/[0-9]*/stat; do "
+	"{ read -r l <\"$f\"; } 2>/dev/null || continue; l=${l##*) }; set -- $l; "
+	"[ \"$2\" = \"$p\" ] || continue; c=${f#/proc/}; echo \"${c%/stat}\"; done; }; "
+	"stop() { for k in $(kids); do kill -TERM \"$k\" 2>/dev/null; done; }; "
+	"started() { for k in $(kids); do read -r c </proc/$k/comm && [ \"$c\" = stapio ] "
+	"&& return 0; done 2>/dev/null; return 1; }; "
+	"running() { { read -r l < /proc/${1:-$p}/stat; } 2>/dev/null || return 1; l=${l##*) }; "
+	"[ \"${l%% *}\" != Z ]; }";
+
+/*
  * Remove dirs of earlier runs whose runner (or, before the run, connection:
  * the shell's parent, the sshd of that connection) is gone, with TERM, INT
  * and HUP ignored meanwhile (an rm killed after it removed a dir's pid file
@@ -154,17 +183,29 @@ static int sudo_answer(void *ud, char *buf, size_t n)
  * processes (a wc and a sleep each second cost more). A target whose
  * /proc/PID/io cannot be read waits on for the connection, as before.
  *
+ * With watch (the runner follows in the same shell), the watchdog stays
+ * after the upload and becomes the stdin's reader: the wrapper writes the
+ * runner's pid to $d/pid and then sends it a URG (ignored by default, and
+ * one sent before its trap is set is lost: so before each sleep it looks at
+ * $d/pid, and a URG only makes it look again). Once $d/pid names the runner
+ * it kills its sleep, reads its copy of the stdin (fd 4) to EOF, and stops
+ * the runner if it still runs (a Ctrl-C there, the client killed or the
+ * connection lost). A wake by a URG skips the read-count check (only a full
+ * quiet_s of sleep counts as silence). Without watch it is TERMed as soon as
+ * dd ends, and $d/pid never changes while it runs.
+ *
  * A TERM, INT or HUP before the runner starts removes $d, with those signals
  * ignored from then on: a second one (a Ctrl-C followed by the hangup of the
  * PTY when the connection goes) must not kill the rm half-way and leave part
  * of $d behind. The wrappers do the same once the runner has ended.
  */
-static char *stage_script(const char *kernel, const char *name, size_t len, int quiet_s)
+static char *stage_script(const char *kernel, const char *name, size_t len, int quiet_s,
+			  bool watch)
 {
 	char *qk = sc_shell_quote(kernel), *out;
 
 	out = sc_strdupf(
-		"umask 077; trap '' TERM INT HUP; for x in \"${TMPDIR:-/tmp}\"/stapcache.*; do "
+		"%s%sumask 077; trap '' TERM INT HUP; for x in \"${TMPDIR:-/tmp}\"/stapcache.*; do "
 		"[ ! -L \"$x\" ] && [ -d \"$x\" ] && [ -O \"$x\" ] && [ ! -L \"$x/pid\" ] && "
 		"[ -f \"$x/pid\" ] && { o=; { read -r o < \"$x/pid\"; } 2>/dev/null; "
 		"case $o in ''|*[!0-9]*) rm -rf \"$x\";; *) [ -e /proc/$o ] || rm -rf \"$x\";; esac; }; "
@@ -176,16 +217,24 @@ static char *stage_script(const char *kernel, const char *name, size_t len, int 
 		"exit 129' TERM INT HUP; "
 		"cd \"$d\" || { cd / && rm -rf \"$d\"; exit 125; }; exec 4<&0; "
 		"LC_ALL=C dd of=%s.ko bs=%zu count=1 iflag=fullblock <&4 2>.dd & h=$!; "
-		"( trap 'kill $z 2>/dev/null; exit 0' TERM; z= n0=; while :; do "
-		"sleep %d & z=$!; wait $z; n=; { read -r _ n < /proc/$h/io; } 2>/dev/null; "
-		"[ -z \"$n\" ] || [ \"$n\" != \"$n0\" ] || { kill $h; exit 0; }; n0=$n; done ) "
-		"</dev/null >/dev/null 2>&1 & w=$!; wait $h; kill $w 2>/dev/null; "
-		"exec 4<&-; h= w= r=; { read -r r < .dd; } 2>/dev/null; "
+		"( trap 'kill $z 2>/dev/null; exit 0' TERM; trap 'g=1; kill $z 2>/dev/null' URG; "
+		"z= n0=; while :; do g= q=; { read -r q < \"$d/pid\"; } 2>/dev/null; "
+		"case $q in ''|\"$PPID\") ;; *) break ;; esac; sleep %d & z=$!; "
+		"[ -z \"$g\" ] && wait $z; [ -z \"$g\" ] || continue; "
+		"n=; { read -r _ n < /proc/$h/io; } 2>/dev/null; "
+		"[ -z \"$n\" ] || [ \"$n\" != \"$n0\" ] || { kill $h; exit 0; }; n0=$n; done; "
+		"kill $z 2>/dev/null; %s) "
+		"</dev/null >/dev/null 2>&1 & w=$!; wait $h; %s"
+		"exec 4<&-; h= r=; { read -r r < .dd; } 2>/dev/null; "
 		"case $r in \"1+0 records in\"*) ;; *) false ;; esac || "
-		"{ cd / && rm -rf \"$d\"; echo \"the module did not arrive whole or could not be "
-		"stored (dd: ${r:-no word: no byte came for %d s})\" >&2; exit 125; }; "
-		"printf 'stapcache-ok %%s\\n' \"$d\"; ",
-		qk, name, len, quiet_s, quiet_s);
+		"{ kill $w 2>/dev/null; cd / && rm -rf \"$d\"; echo \"the module did not arrive "
+		"whole or could not be stored (dd: ${r:-no word: no byte came for %d s})\" >&2; "
+		"exit 125; }; printf 'stapcache-ok %%s\\n' \"$d\"; ",
+		watch ? stop_fn : "", watch ? "; " : "", qk, name, len, quiet_s,
+		watch ? "trap '' URG; trap - TERM; p=$q; while read -r _ <&4; do :; done; "
+			"! running || stop "
+		      : "",
+		watch ? "" : "kill $w 2>/dev/null; w=; ", quiet_s);
 	free(qk);
 	return out;
 }
@@ -196,32 +245,6 @@ static int upload_quiet_s(const struct sc_run_req *rq)
 	return 2 *
 	       (rq->ssh.io_timeout > 0 ? rq->ssh.io_timeout : SC_SSH_DEFAULT_IO_TIMEOUT);
 }
-
-/*
- * The runner's pid is $p. kids: it and its descendants, four generations
- * deep (stapio under staprun-auth's watchdog, under sudo's monitor, and what
- * stapio runs for -c), from /proc/PID/task/PID/children (read by the shell
- * itself, not cat: a trace --comm cat must not see us; readable by anyone,
- * also for a non-dumpable root process), else children only, by a scan of
- * /proc; stop: TERM them all (only those the login may signal take it);
- * started: one of them is stapio (the module is loaded and running), from
- * when --duration counts; running [PID]: the runner (or PID) has not ended
- * (a zombie has), from /proc (not kill -0, which fails on a root runner the
- * login may not signal: a lost connection would then not stop it).
- */
-static const char stop_fn[] =
-	"kids_of() { [ \"$2\" -lt 4 ] || return 0; l=; "
-	"{ read -r l < /proc/$1/task/$1/children; } 2>/dev/null; for c in $l; do "
-	"echo \"$c\"; kids_of \"$c\" $(($2 + 1)); done; }; "
-	"kids() { echo \"$p\"; if [ -r /proc/$p/task/$p/children ]; then kids_of \"$p\" 0; "
-	"return; fi; for f in /proc/[0-9]*/stat; do "
-	"{ read -r l <\"$f\"; } 2>/dev/null || continue; l=${l##*) }; set -- $l; "
-	"[ \"$2\" = \"$p\" ] || continue; c=${f#/proc/}; echo \"${c%/stat}\"; done; }; "
-	"stop() { for k in $(kids); do kill -TERM \"$k\" 2>/dev/null; done; }; "
-	"started() { for k in $(kids); do read -r c </proc/$k/comm && [ \"$c\" = stapio ] "
-	"&& return 0; done 2>/dev/null; return 1; }; "
-	"running() { { read -r l < /proc/${1:-$p}/stat; } 2>/dev/null || return 1; l=${l##*) }; "
-	"[ \"${l%% *}\" != Z ]; }";
 
 /* The wrapper of sc_run_wrapper, for the dir in $d. */
 static char *wrapper_body(enum sc_runner runner, const char *module_name,
@@ -244,12 +267,14 @@ static char *wrapper_body(enum sc_runner runner, const char *module_name,
 	for (size_t i = 0; i < rq->nparams; i++)
 		cmd = append(cmd, rq->params[i]);
 	/*
-	 * The runner gets /dev/null as stdin; the channel's stdin (fd 3) is
-	 * read by a subshell that stops the runner at EOF if it still runs (a
-	 * Ctrl-C there, the client killed or the connection lost), while the
-	 * shell waits for the runner and ends with it: a runner that ends by
-	 * itself (stapcache kill, or -c's command outliving stapio) ends the
-	 * session too. SIGPIPE is ignored
+	 * The stage script ran in this shell, in $d: stop_fn is defined and
+	 * the upload's watchdog ($w) holds the channel's stdin. The runner gets
+	 * /dev/null as stdin; once its pid is in $d/pid, a URG turns the
+	 * watchdog into the stdin's reader, which stops the runner at EOF if it
+	 * still runs (a Ctrl-C there, the client killed or the connection lost),
+	 * while the shell waits for the runner and ends with it: a runner that
+	 * ends by itself (stapcache kill, or -c's command outliving stapio) ends
+	 * the session too. SIGPIPE is ignored
 	 * so that a lost connection makes writes fail instead of killing the
 	 * runner before it has unloaded the module. stop() TERMs the runner and
 	 * its children: staprun execs stapio, but staprun-auth forks it under a
@@ -268,18 +293,15 @@ static char *wrapper_body(enum sc_runner runner, const char *module_name,
 			? sc_strdupf("( trap 'kill $z 2>/dev/null; exit 0' TERM; "
 				     "until started || ! running; do sleep 0.1; done; "
 				     "sleep %u & z=$!; wait $z; stop ) "
-				     "</dev/null 3<&- >/dev/null 2>&1 & t=$!; ",
+				     "</dev/null >/dev/null 2>&1 & t=$!; ",
 				     rq->duration)
 			: sc_strdupf("t=; ");
-	out = sc_strdupf(
-		"cd \"$d\" || exit 125; trap '' PIPE; exec 3<&0; %s; "
-		"%s </dev/null 3<&- & p=$!; echo \"$p\" > \"$d/pid\"; "
-		"( while read -r _ <&3; do :; done; ! running || stop ) >/dev/null 2>&1 & w=$!; "
-		"%strap 'stop' TERM INT HUP; "
-		"while :; do wait \"$p\"; s=$?; [ -e /proc/$p ] || break; "
-		"done; trap '' TERM INT HUP; kill $w $t 2>/dev/null; cd / && rm -rf \"$d\"; "
-		"exit \"$s\"",
-		stop_fn, cmd, timer);
+	out = sc_strdupf("trap '' PIPE; %s </dev/null & p=$!; echo \"$p\" > \"$d/pid\"; "
+			 "kill -s URG $w 2>/dev/null; %strap 'stop' TERM INT HUP; "
+			 "while :; do wait \"$p\"; s=$?; [ -e /proc/$p ] || break; "
+			 "done; trap '' TERM INT HUP; kill $w $t 2>/dev/null; cd / && rm -rf \"$d\"; "
+			 "exit \"$s\"",
+			 cmd, timer);
 	if (runner == SC_RUNNER_SUDO) {
 		/*
 		 * On the PTY: no echo (nothing typed comes back, whenever it is
@@ -657,7 +679,7 @@ static int stage_then_sudo(struct sc_ssh *s, const struct sc_target *t,
 			   struct sc_run_result *res, struct sc_error *err)
 {
 	struct gate g = {.fn = fn, .ud = ud}; /* the run is the second channel */
-	char *stage = stage_script(t->kernel, m->name, m->len, upload_quiet_s(rq));
+	char *stage = stage_script(t->kernel, m->name, m->len, upload_quiet_s(rq), false);
 	char *cmd = sc_strdupf("%sexit 0", stage);
 	int st = 255, r;
 
@@ -693,7 +715,8 @@ static int stage_and_run(struct sc_ssh *s, const struct sc_target *t,
 			 struct sc_run_result *res, struct sc_error *err)
 {
 	struct gate g = {.fn = fn, .ud = ud, .rq = rq};
-	char *stage = stage_script(t->kernel, m->name, m->len, upload_quiet_s(rq));
+	char *stage = stage_script(t->kernel, m->name, m->len, upload_quiet_s(rq),
+				   !rq->detach);
 	char *body = rq->detach ? detach_launcher(m->name, rq)
 				: wrapper_body(t->ex.runner, m->name, rq);
 	char *cmd = sc_strdupf("%s%s", stage, body);

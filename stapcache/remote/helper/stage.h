@@ -111,12 +111,14 @@ struct sc_run_result {
 
 /*
  * The shell command that runs the module on the target: it starts RUNNER in
- * the background with the channel's output to itself alone, reads the
- * channel's stdin to EOF (the client closes it when that output has ended,
- * or to stop the run; or it was killed, or the connection died) and then
- * stops the runner (TERM) if it still runs; TERM/INT/HUP stop it too (the
- * sudo runner runs on a PTY, where the hangup when the connection goes is
- * the signal, and sudo -p takes rq->sudo's marker as its prompt). It waits
+ * the background with the channel's output to itself alone; TERM/INT/HUP
+ * stop it (the sudo runner runs on a PTY, where the hangup when the
+ * connection goes is the signal, and sudo -p takes rq->sudo's marker as its
+ * prompt). For the other runners, which run in the stage script's shell, the
+ * upload's watchdog reads the channel's stdin to EOF (the client closes it
+ * when that output has ended, or to stop the run; or it was killed, or the
+ * connection died) and then stops the runner (TERM) if it still runs: this
+ * standalone command is for SC_RUNNER_SUDO, on its own channel. It waits
  * for the runner (so that it unloads the module), removes DIR and exits with
  * the runner's status (125 if DIR is gone). With rq->duration it stops the
  * runner the same way after that many seconds. Caller frees.
