@@ -715,8 +715,8 @@ static int stage_and_run(struct sc_ssh *s, const struct sc_target *t,
 			 struct sc_run_result *res, struct sc_error *err)
 {
 	struct gate g = {.fn = fn, .ud = ud, .rq = rq};
-	char *stage = stage_script(t->kernel, m->name, m->len, upload_quiet_s(rq),
-				   !rq->detach);
+	char *stage =
+		stage_script(t->kernel, m->name, m->len, upload_quiet_s(rq), !rq->detach);
 	char *body = rq->detach ? detach_launcher(m->name, rq)
 				: wrapper_body(t->ex.runner, m->name, rq);
 	char *cmd = sc_strdupf("%s%s", stage, body);
