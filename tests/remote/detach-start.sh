@@ -92,7 +92,7 @@ t0=$(date +%s)
 wait $L
 st=$? t1=$(date +%s)
 is "$st" 125 "a start slower than the deadline ($START_S s): the launcher gives up (125)"
-like "$(cat "$H/err")" "^the run did not start within $START_S s: it will be stopped as soon as its stapio runs \(stapcache logs $ID says when\)$" \
+like "$(cat "$H/err")" "^the run did not start within $START_S s: it will be stopped as soon as its stapio runs \(stapcache logs -T TARGET $ID says when\)$" \
 	"  and says what becomes of the run"
 ok $((t1 - t0 >= START_S ? 0 : 1)) "  after the deadline ($((t1 - t0)) s), not earlier"
 ok "$([ ! -e "$H/fake.stapio" ]; echo $?)" "  before stapio ran"
@@ -158,5 +158,18 @@ is "$?" 0 "a run whose stapio fails on the quota: detached"
 wait_for $CEIL test -e "$R/end"
 ok $? "  it ends"
 is "$(field how "$R/end"):$(field status "$R/end")" disk-full:1 "  how=disk-full (status 1)"
+
+# 7. A '%' in HOME: stapio reads its -o FILE as a strftime format (a%m would
+# become a12), so the output would go to another directory: refused first.
+H=$T/a%m
+mkdir -p "$H/stage" && : > "$H/stage/stap_pct.ko"
+"$SCRIPT" stap_pct 5 "$(date +%s)" > "$T/pct.sh"
+env HOME="$H" PATH="$T/fake:$PATH" sh -c "umask 077; d='$H/stage'; $(cat "$T/pct.sh")" \
+	< /dev/null > "$T/pct.out" 2> "$T/pct.err"
+is "$?" 125 "HOME with a '%': refused (125)"
+like "$(cat "$T/pct.err")" "^cannot run detached: HOME \($H\) has a '%', which stapio reads in -o FILE as a date format" \
+	"  saying why"
+[ ! -e "$H/.cache" ] && [ ! -e "$H/stage" ]
+ok $? "  nothing made, the staged module removed"
 
 done_testing
