@@ -67,11 +67,19 @@ launch() {
 	env HOME="$H" PATH="$T/fake:$PATH" FAKE_DELAY="$2" FAKE_LOG="$H/fake" \
 		FAKE_NOISE="${FAKE_NOISE:-}" FAKE_FAIL="${FAKE_FAIL:-}" \
 		sh -c "umask 077; d='$H/stage'; $(cat "$H/launcher.sh")" \
-		< "$H/chan" > "$H/out" 2> "$H/err" &
+		< "$H/chan" > "$H/out" 2> "$H/err" {chan}>&- &
 	L=$!
 	at_exit "exec $chan>&-"
 }
 stapio_of() { cat "$H/fake.stapio" 2>/dev/null; }
+# no_reader: nothing has the channel open any more (the launcher's watcher
+# of the channel is gone too).
+no_reader() {
+	local f
+	for f in /proc/[0-9]*/fd/*; do
+		[ "$(readlink "$f" 2>/dev/null)" != "$H/chan" ] || return 1
+	done
+}
 
 # 1. The control: a quick start is detached at once, its id on stdout, and
 # ends at its duration.
@@ -114,6 +122,9 @@ wait_for $CEIL test -s "$R/pid"
 kill -TERM $L
 wait $L
 is "$?" 130 "Ctrl-C during the start: the launcher ends (130)"
+exec {chan}>&-
+wait_for $CEIL no_reader
+ok $? "  with the watcher of its channel"
 wait_for $CEIL test -e "$R/end"
 ok $? "  the run ends when its stapio has run"
 is "$(field how "$R/end")" interrupted "  interrupted"
