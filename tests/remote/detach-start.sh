@@ -67,11 +67,19 @@ launch() {
 	env HOME="$H" PATH="$T/fake:$PATH" FAKE_DELAY="$2" FAKE_LOG="$H/fake" \
 		FAKE_NOISE="${FAKE_NOISE:-}" FAKE_FAIL="${FAKE_FAIL:-}" \
 		sh -c "umask 077; d='$H/stage'; $(cat "$H/launcher.sh")" \
-		< "$H/chan" > "$H/out" 2> "$H/err" &
+		< "$H/chan" > "$H/out" 2> "$H/err" {chan}>&- &
 	L=$!
 	at_exit "exec $chan>&-"
 }
 stapio_of() { cat "$H/fake.stapio" 2>/dev/null; }
+# no_reader: nothing has the channel open any more (the launcher's watcher
+# of the channel is gone too).
+no_reader() {
+	local f
+	for f in /proc/[0-9]*/fd/*; do
+		[ "$(readlink "$f" 2>/dev/null)" != "$H/chan" ] || return 1
+	done
+}
 
 # 1. The control: a quick start is detached at once, its id on stdout, and
 # ends at its duration.
@@ -92,7 +100,7 @@ t0=$(date +%s)
 wait $L
 st=$? t1=$(date +%s)
 is "$st" 125 "a start slower than the deadline ($START_S s): the launcher gives up (125)"
-like "$(cat "$H/err")" "^the run did not start within $START_S s: it will be stopped as soon as its stapio runs \(stapcache logs $ID says when\)$" \
+like "$(cat "$H/err")" "^the run did not start within $START_S s: it will be stopped as soon as its stapio runs \(stapcache logs -T TARGET $ID says when\)$" \
 	"  and says what becomes of the run"
 ok $((t1 - t0 >= START_S ? 0 : 1)) "  after the deadline ($((t1 - t0)) s), not earlier"
 ok "$([ ! -e "$H/fake.stapio" ]; echo $?)" "  before stapio ran"
@@ -114,6 +122,9 @@ wait_for $CEIL test -s "$R/pid"
 kill -TERM $L
 wait $L
 is "$?" 130 "Ctrl-C during the start: the launcher ends (130)"
+exec {chan}>&-
+wait_for $CEIL no_reader
+ok $? "  with the watcher of its channel"
 wait_for $CEIL test -e "$R/end"
 ok $? "  the run ends when its stapio has run"
 is "$(field how "$R/end")" interrupted "  interrupted"
@@ -158,5 +169,18 @@ is "$?" 0 "a run whose stapio fails on the quota: detached"
 wait_for $CEIL test -e "$R/end"
 ok $? "  it ends"
 is "$(field how "$R/end"):$(field status "$R/end")" disk-full:1 "  how=disk-full (status 1)"
+
+# 7. A '%' in HOME: stapio reads its -o FILE as a strftime format (a%m would
+# become a12), so the output would go to another directory: refused first.
+H=$T/a%m
+mkdir -p "$H/stage" && : > "$H/stage/stap_pct.ko"
+"$SCRIPT" stap_pct 5 "$(date +%s)" > "$T/pct.sh"
+env HOME="$H" PATH="$T/fake:$PATH" sh -c "umask 077; d='$H/stage'; $(cat "$T/pct.sh")" \
+	< /dev/null > "$T/pct.out" 2> "$T/pct.err"
+is "$?" 125 "HOME with a '%': refused (125)"
+like "$(cat "$T/pct.err")" "^cannot run detached: HOME \($H\) has a '%', which stapio reads in -o FILE as a date format" \
+	"  saying why"
+[ ! -e "$H/.cache" ] && [ ! -e "$H/stage" ]
+ok $? "  nothing made, the staged module removed"
 
 done_testing

@@ -365,8 +365,10 @@ bool sc_run_id_ok(const char *id, char *module, size_t n)
  * noclobber, the first word wins); waits for it however long the unload
  * takes, then publishes $r/end (how, status, ended: written under another
  * name and renamed, so a reader sees all of it or nothing) and removes the
- * module. HUP and INT are ignored: the login's logout or a terminal's
- * Ctrl-C is not the end of this run. The timer waits for stapio as long as
+ * module. (A wait that answers 127 has nothing left to wait for: the runner
+ * was reaped and its pid is another process's now, so the loop ends with
+ * the status it had.) HUP and INT are ignored: the login's logout or a
+ * terminal's Ctrl-C is not the end of this run. The timer waits for stapio as long as
  * the runner lives (the start deadline is the launcher's alone, below): a
  * run whose $r/how already holds a word when its stapio runs (the launcher
  * interrupted, or timed out, or a kill came first) is stopped at once.
@@ -426,7 +428,8 @@ static char *detached_body(const char *module_name, const struct sc_run_req *rq)
 		"\"$(date +%%s)\"; } 1<> \"$r/.end\" && mv \"$r/.end\" \"$r/end\"; "
 		"rm -f \"$r\"/*.ko; } ) "
 		"</dev/null >/dev/null 2>&1 & t=$!; trap 'mark killed; stop' TERM; "
-		"while :; do wait \"$p\"; s=$?; [ -e /proc/$p ] || break; done; "
+		"s=127; while :; do wait \"$p\"; x=$?; [ \"$x\" != 127 ] || break; s=$x; "
+		"[ -e /proc/$p ] || break; done; "
 		"trap '' TERM; kill $t 2>/dev/null; h=; { read -r h < \"$r/how\"; } "
 		"2>/dev/null; [ -n \"$h\" ] || { [ \"$s\" = 0 ] && h=exit || { [ \"$s\" = %d ] "
 		"&& h=duration || h=error; }; }; "
@@ -444,7 +447,8 @@ static char *detached_body(const char *module_name, const struct sc_run_req *rq)
 /*
  * After the stage script (the module whole in $d, the channel on stdin):
  * make the login's run dir (SC_RUNS_DIR_SH/ID, 0700, refused unless a real
- * directory of the login's), move the module there, remove $d, start
+ * directory of the login's, and refused under a HOME with a '%': stapio
+ * applies strftime to its -o FILE), move the module there, remove $d, start
  * detached_body with setsid, and wait for its stapio to run (then say
  * "stapcache-detached ID" and end: the run goes on without us) or for the
  * run to end first (its messages and status are ours then). The client's
@@ -460,16 +464,20 @@ static char *detach_launcher(const char *module_name, const struct sc_run_req *r
 {
 	char *body = detached_body(module_name, rq), *qbody = sc_shell_quote(body);
 	char *out = sc_strdupf(
-		"%s; b=" SC_RUNS_DIR_SH "; { [ -n \"$HOME\" ] && mkdir -p \"$b\" && "
+		"%s; case $HOME in *%%*) cd / && rm -rf \"$d\"; echo \"cannot run detached: "
+		"HOME ($HOME) has a '%%', which stapio reads in -o FILE as a date format: "
+		"its output would go elsewhere\" >&2; exit 125;; esac; "
+		"b=" SC_RUNS_DIR_SH "; { [ -n \"$HOME\" ] && mkdir -p \"$b\" && "
 		"[ ! -L \"$b\" ] && [ -d \"$b\" ] && [ -O \"$b\" ] && chmod 700 \"$b\"; } || "
 		"{ cd / && rm -rf \"$d\"; echo \"cannot make $b, a directory of the "
 		"login's only\" >&2; exit 125; }; i=%s@%lld; r=$b/$i; "
 		"mkdir \"$r\" && mv \"$d/%s.ko\" \"$r/\" || { cd / && rm -rf \"$d\"; echo "
 		"\"cannot make $r: a run of that id is there already\" >&2; "
 		"exit 125; }; echo %u > \"$r/duration\"; cd / && rm -rf \"$d\"; "
-		"exec 3<&0; p=; "
+		"exec 3<&0; p= w=; "
 		"trap '( set -C; echo interrupted > \"$r/how\" ) 2>/dev/null; "
-		"{ read -r p < \"$r/pid\"; } 2>/dev/null; [ -z \"$p\" ] || stop; exit 130' "
+		"{ read -r p < \"$r/pid\"; } 2>/dev/null; [ -z \"$p\" ] || stop; "
+		"kill $w 2>/dev/null; exit 130' "
 		"TERM INT HUP; "
 		"setsid sh -c %s stapcache-run \"$r\" </dev/null >/dev/null 2>&1 3<&- & "
 		"( while read -r _ <&3; do :; done; kill -TERM $$ ) >/dev/null 2>&1 & w=$!; "
@@ -484,7 +492,7 @@ static char *detach_launcher(const char *module_name, const struct sc_run_req *r
 		"{ read -r p < \"$r/pid\"; } 2>/dev/null; ( set -C; echo interrupted > "
 		"\"$r/how\" ) 2>/dev/null; [ -z \"$p\" ] || stop; echo \"the run did not "
 		"start within %d s: it will be stopped as soon as its stapio runs (stapcache "
-		"logs $i says when)\" >&2; exit 125",
+		"logs -T TARGET $i says when)\" >&2; exit 125",
 		stop_fn, module_name, (long long)rq->run_epoch, module_name, rq->duration,
 		qbody, SC_DETACH_START_S, SC_DETACH_START_S);
 	free(qbody);
