@@ -91,8 +91,12 @@ void sa_attrs_reset_early(struct rlimit *nofile)
 	/* UNAME26 and the like change what uname(2) says. */
 	if (personality(PER_LINUX) < 0)
 		_exit(SA_EXIT_REFUSED);
-	/* A huge slack would stretch every timed wait of ours. */
-	(void)prctl(PR_SET_TIMERSLACK, 0, 0, 0, 0);
+	/* A huge slack would stretch every timed wait of ours (--duration's
+	 * too). Not 0: that means "the default", which is the slack the
+	 * caller's fork copied, so the kernel's own default is set, and checked. */
+	if (prctl(PR_SET_TIMERSLACK, SA_TIMERSLACK_NS, 0, 0, 0) < 0 ||
+	    prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) != SA_TIMERSLACK_NS)
+		_exit(SA_EXIT_REFUSED);
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 	/* PR_TSC_SIGSEGV / a CPUID trap would turn the vDSO's clock into SIGSEGV. */
 	(void)prctl(PR_SET_TSC, PR_TSC_ENABLE, 0, 0, 0);

@@ -44,6 +44,8 @@
 #define SA_WRITE_TIMEOUT_MS 2000
 /* Longest init_module(2) before the loading child is killed. */
 #define SA_LOAD_TIMEOUT_MS 60000
+/* Our timer slack (the kernel's default): not the caller's (attrs.c). */
+#define SA_TIMERSLACK_NS 50000
 /* --duration: how long stapio has to stop after SIGTERM before SIGKILL. */
 #define SA_STOP_GRACE_MS 10000
 

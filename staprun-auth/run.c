@@ -166,13 +166,35 @@ exec_stapio(const struct sa_opts *o, const struct sa_ids *ids, const struct sa_m
 	_exit(127);
 }
 
-/* Until end-of-file: stapio has started (or its child died trying). */
-static void wait_exec(int fd)
+static long long boot_ms(void)
 {
+	struct timespec t;
+
+	/* CLOCK_BOOTTIME: no one but root sets it, and it counts a suspend. */
+	clock_gettime(CLOCK_BOOTTIME, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/*
+ * Until end-of-file: stapio has started (or its child died trying); with a
+ * deadline (--duration), no later than that: a child held before its exec
+ * (its cgroup frozen by the caller) must not hold the clock.
+ */
+static void wait_exec(int fd, long long at)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	long long left;
 	char c;
 
-	while (read(fd, &c, 1) < 0 && errno == EINTR)
-		;
+	for (;;) {
+		left = at ? at - boot_ms() : -1;
+		if (at && left <= 0)
+			return;
+		if (at && poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left) <= 0)
+			continue; /* time (looked at again), EINTR, or an error */
+		if (read(fd, &c, 1) >= 0 || errno != EINTR)
+			return;
+	}
 }
 
 static int wait_child(pid_t pid)
@@ -188,30 +210,22 @@ static int wait_child(pid_t pid)
 	return 128 + WTERMSIG(st);
 }
 
-static long long boot_ms(void)
-{
-	struct timespec t;
-
-	/* CLOCK_BOOTTIME: no one but root sets it, and it counts a suspend. */
-	clock_gettime(CLOCK_BOOTTIME, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /*
- * --duration: SECONDS after stapio started, the watchdog asks it to stop
+ * --duration: SECONDS after stapio's fork (at), the watchdog asks it to stop
  * (SIGTERM, as a Ctrl-C: the end probes run and the output is flushed), and
  * SA_STOP_GRACE_MS later kills it; the unload follows as for any end. The
  * watchdog's clock is its own: the caller can neither signal, stop nor
  * freeze it (harden()), and whatever the caller does to stapio, its own
  * child, only ends the run sooner. pidfd is stapio's, an unreaped child, so
- * no signal can reach a reused pid. Returns the exit status, or
- * SA_EXIT_DURATION when the duration ended a run that stopped cleanly.
+ * no signal can reach a reused pid. Returns the exit status as timeout(1)
+ * would: SA_EXIT_DURATION when the duration was over and stapio stopped
+ * when asked, 128 + SIGKILL when it had to be killed.
  */
-static int wait_child_until(pid_t pid, int pidfd, unsigned duration,
+static int wait_child_until(pid_t pid, int pidfd, long long at, unsigned duration,
 			    const struct sa_event *ev)
 {
 	static const struct timespec pause = {.tv_nsec = 100 * 1000000};
-	long long at = boot_ms() + (long long)duration * 1000, left;
+	long long left;
 	struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
 	int sig = 0, n, rc;
 
@@ -238,7 +252,7 @@ static int wait_child_until(pid_t pid, int pidfd, unsigned duration,
 		at = boot_ms() + SA_STOP_GRACE_MS;
 	}
 	rc = wait_child(pid);
-	return sig == SIGTERM && rc == 0 ? SA_EXIT_DURATION : rc;
+	return sig == SIGTERM ? SA_EXIT_DURATION : sig == SIGKILL ? 128 + SIGKILL : rc;
 }
 
 /* Fork stapio, watch it, unload after it. Returns the exit status. */
@@ -248,6 +262,7 @@ static int run_stapio(const struct sa_opts *o, const struct sa_ids *ids,
 {
 	struct sc_error err = {.msg = ""};
 	int p[2], r, rc, pidfd = -1;
+	long long at = 0;
 	pid_t pid = -1;
 
 	r = pipe2(p, O_CLOEXEC) < 0 ? -errno : sa_signals_watchdog();
@@ -275,12 +290,14 @@ static int run_stapio(const struct sa_opts *o, const struct sa_ids *ids,
 	close(p[1]);
 	if (sa_registry_commit(rec, pid, &err) < 0)
 		sa_audit_fail(ev, "%s", err.msg); /* --list shows no stapio pid */
+	if (o->duration)
+		at = boot_ms() + (long long)o->duration * 1000;
 	/* As staprun: the .gnu.linkonce.this_module files stay open until stapio runs. */
-	wait_exec(p[0]);
+	wait_exec(p[0], at);
 	close(p[0]);
 	sa_control_close(ctl);
 	if (pidfd >= 0) {
-		rc = wait_child_until(pid, pidfd, o->duration, ev);
+		rc = wait_child_until(pid, pidfd, at, o->duration, ev);
 		close(pidfd);
 	} else {
 		rc = wait_child(pid);

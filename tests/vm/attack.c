@@ -6,6 +6,10 @@
  *   attack itimer real|virtual|prof USEC PROG ARGS...
  *       arm that interval timer, then exec PROG (the timer survives execve)
  *   attack uname26 PROG ARGS...     personality(UNAME26), then exec PROG
+ *   attack slack NS PROG ARGS...
+ *       timer slack NS, then fork and exec PROG in the child (whose default
+ *       slack, what PR_SET_TIMERSLACK 0 goes back to, is NS then); exits
+ *       with its status
  *   attack runas UID GID PROG ARGS...   (root) become UID:GID, exec PROG
  *   attack hold-open PATH PID SIGNAL SECONDS
  *       kill -SIGNAL PID, then spin on open(PATH) until it opens (or 10 s),
@@ -25,7 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,7 +45,7 @@ static long now_ms(void)
 
 static int usage(void)
 {
-	fputs("usage: attack itimer|uname26|runas|hold-open|exec-empty|stop-loader ...\n",
+	fputs("usage: attack itimer|uname26|slack|runas|hold-open|exec-empty|stop-loader ...\n",
 	      stderr);
 	return 2;
 }
@@ -71,6 +77,27 @@ static int itimer(int argc, char **argv)
 		return 1;
 	}
 	return do_exec(argv + 3);
+}
+
+static int slack(int argc, char **argv)
+{
+	pid_t pid;
+	int st;
+
+	if (argc < 3)
+		return usage();
+	if (prctl(PR_SET_TIMERSLACK, strtoul(argv[1], NULL, 10), 0, 0, 0) < 0) {
+		perror("PR_SET_TIMERSLACK");
+		return 1;
+	}
+	pid = fork();
+	if (pid == 0)
+		_exit(do_exec(argv + 2));
+	if (pid < 0 || waitpid(pid, &st, 0) < 0) {
+		perror("fork");
+		return 1;
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 static int uname26(int argc, char **argv)
@@ -210,6 +237,8 @@ int main(int argc, char **argv)
 		return itimer(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "uname26"))
 		return uname26(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "slack"))
+		return slack(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "runas"))
 		return runas(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "hold-open"))

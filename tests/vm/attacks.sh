@@ -251,6 +251,37 @@ like "$(vm_ssh root "cat /tmp/dur.out" </dev/null)" "rc=137$" \
 no_stap_modules; ok $? "  and the module unloaded"
 like "$(syslog)" "allow load user=scuser\(1000\) .*duration of 3 s over: SIGKILL to stapio" \
 	"  syslog: the SIGKILL"
+# A timer slack of 120 s set before a fork and exec (prctl's 0 would go back
+# to it): the watchdog's slack is the kernel's default all the same.
+vm_ssh scuser "(attack slack 120000000000 /usr/bin/staprun-auth --duration 3 /tmp/$K.ko;
+	echo rc=\$?) >/tmp/slack.out 2>&1 &" </dev/null
+for _ in $(seq 300); do live "$K" && stapio_pid >/dev/null && break; sleep 0.2; done
+WD=$(vm_ssh root "for p in \$(pidof staprun-auth); do grep -q '^Uid:.*0.*0.*0.*0' /proc/\$p/status && echo \$p; done" </dev/null | head -n 1)
+is "$(vm_ssh root "cat /proc/$WD/timerslack_ns /proc/\$(pidof stapio)/timerslack_ns" </dev/null | tr '\n' ' ')" \
+	"50000 50000 " "a 120 s timer slack set before exec: the watchdog's and stapio's are 50 us"
+for _ in $(seq 600); do vm_ssh root "grep -q '^rc=' /tmp/slack.out" </dev/null && break; sleep 0.2; done
+like "$(vm_ssh root "cat /tmp/slack.out" </dev/null)" "rc=124$" "  the run ends by its duration (status 124)"
+no_stap_modules; ok $? "  and is unloaded"
+# The caller's cgroup frozen while the root side loads: stapio's child, back
+# in it before its exec, freezes there. The clock runs from the fork, and
+# SIGKILL ends a frozen process: the run ends, unloaded, while still frozen.
+vm_ssh root "sed -i 's|exec staprun-auth |exec staprun-auth \$DUR |' /tmp/cg-run.sh" </dev/null
+vm_ssh root "DUR='--duration 3' /tmp/cg-run.sh > /tmp/cg.out 2>&1; echo rc=\$? >> /tmp/cg.out" </dev/null &
+froze=
+for _ in $(seq 600); do
+	WD=$(vm_ssh root "for p in \$(pidof staprun-auth); do grep -q '^0::/staprun-auth\$' /proc/\$p/cgroup && echo \$p; done" </dev/null | head -n 1)
+	if [ -n "$WD" ]; then
+		vm_ssh scuser "echo 1 > /sys/fs/cgroup/user-1000/run/cgroup.freeze" </dev/null && froze=1
+		break
+	fi
+	sleep 0.1
+done
+ok $((froze != 1)) "scuser freezes its cgroup once the root side has left it"
+for _ in $(seq 900); do vm_ssh root "grep -q '^rc=' /tmp/cg.out" </dev/null && break; sleep 0.2; done
+like "$(vm_ssh root "cat /tmp/cg.out" </dev/null)" "rc=137$" "  the run is killed at its duration and grace (status 137), frozen or not"
+no_stap_modules; ok $? "  and unloaded while the cgroup is still frozen"
+vm_ssh scuser "echo 0 > /sys/fs/cgroup/user-1000/run/cgroup.freeze" </dev/null
+wait
 others_ok; ok $? "after the duration attacks another user loads at once"
 
 done_testing
