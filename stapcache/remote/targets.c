@@ -178,7 +178,7 @@ fail:
 	return -EINVAL;
 }
 
-static void target_clear(struct sc_target *t)
+void sc_target_clear(struct sc_target *t)
 {
 	free(t->name);
 	free(t->execute);
@@ -206,7 +206,7 @@ static void target_clear(struct sc_target *t)
 void sc_targets_clear(struct sc_targets *t)
 {
 	for (size_t i = 0; i < t->n; i++)
-		target_clear(&t->v[i]);
+		sc_target_clear(&t->v[i]);
 	free(t->v);
 	t->v = NULL;
 	t->n = 0;
@@ -568,7 +568,7 @@ static int finish_entry(struct sc_targets *all, struct sc_target *t, int r,
 		r = check_entry(all, t, err);
 	if (r == 0)
 		r = push(all, t);
-	target_clear(t);
+	sc_target_clear(t);
 	return r;
 }
 
@@ -815,7 +815,7 @@ int sc_targets_parse(const char *name, const char *buf, size_t len, struct sc_ta
 				      : parse_lines(name, buf, len, t, err);
 	if (r < 0)
 		while (t->n > before)
-			target_clear(&t->v[--t->n]);
+			sc_target_clear(&t->v[--t->n]);
 	return r;
 }
 

@@ -90,6 +90,8 @@ int sc_targets_load(const char *path, struct sc_targets *t, struct sc_error *err
 
 /* Free every entry (t itself is the caller's). */
 void sc_targets_clear(struct sc_targets *t);
+/* Free what one target holds (a parsed entry or one built for host add), and zero it. */
+void sc_target_clear(struct sc_target *t);
 
 /*
  * The default file for these values of XDG_CONFIG_HOME and HOME (either may

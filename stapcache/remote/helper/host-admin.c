@@ -380,27 +380,6 @@ int sc_host_ask(const struct sc_helper_env *env, struct sc_target *t,
 	return 0;
 }
 
-void sc_host_target_clear(struct sc_target *t)
-{
-	sc_execute_clear(&t->ex);
-	free(t->name);
-	free(t->execute);
-	free(t->kernel);
-	free(t->arch);
-	free(t->cpu);
-	free(t->build_root);
-	for (size_t g = 0; g < t->ngroups; g++)
-		free(t->groups[g]);
-	free(t->groups);
-	free(t->lockdown);
-	free(t->sig_enforce);
-	free(t->secure_boot);
-	for (size_t i = 0; i < t->nsigners; i++)
-		free(t->signers[i]);
-	free(t->signers);
-	memset(t, 0, sizeof(*t));
-}
-
 /*
  * host add NAME EXECUTE [--group G]...: ask the host, append its entry to
  * known_hosts (all, read from path). With probe_only (host probe, for
@@ -458,7 +437,7 @@ out:
 	free(entry);
 	free(how);
 	sc_targets_clear(&one);
-	sc_host_target_clear(&t);
+	sc_target_clear(&t);
 	return r;
 }
 

@@ -31,9 +31,6 @@ int sc_host_ask(const struct sc_helper_env *env, struct sc_target *t,
 		const char *accept_fp, const char *accept_how, bool quiet,
 		struct sc_targets *out, char **entry);
 
-/* Free what a target built for sc_host_ask holds, and zero it. */
-void sc_host_target_clear(struct sc_target *t);
-
 /*
  * Rewrite known_hosts (path) from all, but skip (NULL: none), atomically
  * (common/fsutil.h's one atomic write). Returns 0, or -errno after saying

@@ -120,7 +120,7 @@ static char *joined(char *const *v, size_t n)
 	return s;
 }
 
-/* The target an inventory host describes (no kernel yet). Clear with sc_host_target_clear. */
+/* The target an inventory host describes (no kernel yet). Clear with sc_target_clear. */
 static void target_of(const struct sc_inventory_host *h,
 		      const struct sc_host_import_args *a, struct sc_target *t)
 {
@@ -175,7 +175,7 @@ static char *existing(const struct sc_target *old, const struct sc_inventory_hos
 	}
 	free(g);
 	free(before);
-	sc_host_target_clear(&t);
+	sc_target_clear(&t);
 	return after;
 }
 
@@ -312,7 +312,7 @@ static bool import_hosts(const struct sc_inventory *inv, const struct sc_targets
 		changed |= asks[i].entry != NULL;
 		free(asks[i].entry);
 		free(asks[i].how);
-		sc_host_target_clear(&asks[i].t);
+		sc_target_clear(&asks[i].t);
 	}
 	fflush(stdout);
 	if (fclose(out) != 0)
