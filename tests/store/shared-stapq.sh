@@ -19,8 +19,8 @@ start_redis || skip_all "redis-server did not start: $(tail -n 3 "$T/redis/log")
 SHARED_STAP=$(command -v stap)
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 
+for m in a b c; do machine "$m"; done
 for m in a b c; do
-	machine "$m"
 	config "$m" "redis://127.0.0.1:$REDIS_PORT" a b
 	conf "$m" "build-timeout: 0"
 done
