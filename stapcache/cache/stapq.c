@@ -70,8 +70,8 @@ static char *stap_cache_dir(const struct sc_build *b)
 }
 
 /* Part part's inputs record, serialized, and its key. Returns 0 or -ENOMEM. */
-static int part_inputs(const struct sc_build *b, unsigned part, char **buf, size_t *len,
-		       char hex[SC_SHA256_HEXLEN + 1])
+static int part_inputs(const struct sc_build *b, size_t kind, unsigned part, char **buf,
+		       size_t *len, char hex[SC_SHA256_HEXLEN + 1])
 {
 	struct sc_record *rec = sc_record_new();
 	const struct sc_record *k = b->key->record;
@@ -79,6 +79,9 @@ static int part_inputs(const struct sc_build *b, unsigned part, char **buf, size
 	int r = rec ? 0 : -ENOMEM;
 
 	r = r ?: sc_record_addf(rec, "stapq.format", "%d", SC_STAPQ_FORMAT);
+	r = r
+		    ?: sc_record_addf(rec, "stapq.kind", "%.*s",
+				      (int)strlen(prefixes[kind]) - 1, prefixes[kind]);
 	for (size_t i = 0; r == 0 && i < sc_record_count(k); i++) {
 		size_t l;
 		const char *v = sc_record_value(k, i, &l);
@@ -104,20 +107,19 @@ static bool is_hex(const char *s, size_t n)
 	return true;
 }
 
-/* Is name XX/PREFIX_HASH.EXT as stap writes it (XX the hash's first two digits)? */
-static bool name_ok(const char *name)
+/*
+ * Is name XX/PREFIX_HASH.EXT as stap writes it (PREFIX prefixes[kind], XX
+ * the hash's first two digits)?
+ */
+static bool name_ok(const char *name, size_t kind)
 {
 	const char *base = name + 3, *dot, *p;
 	size_t i;
 
-	if (strlen(name) < 8 || !is_hex(name, 2) || name[2] != '/')
+	if (strlen(name) < 8 || !is_hex(name, 2) || name[2] != '/' ||
+	    strncmp(base, prefixes[kind], strlen(prefixes[kind])))
 		return false;
-	for (i = 0; i < N_OF(prefixes); i++)
-		if (!strncmp(base, prefixes[i], strlen(prefixes[i])))
-			break;
-	if (i == N_OF(prefixes))
-		return false;
-	p = base + strlen(prefixes[i]);
+	p = base + strlen(prefixes[kind]);
 	dot = strrchr(p, '.');
 	if (!dot || strncmp(p, name, 2))
 		return false;
@@ -214,8 +216,8 @@ static int install(const char *dir, const char *name, const char *data, size_t l
  * (names appended to list), or -EBADMSG for a part that is not one, or
  * -errno. *parts: the part count it states (must agree across parts).
  */
-static int unpack(const char *buf, size_t len, const char *dir, unsigned *parts,
-		  unsigned *installed, char **list, size_t *list_len)
+static int unpack(const char *buf, size_t len, const char *dir, size_t kind,
+		  unsigned *parts, unsigned *installed, char **list, size_t *list_len)
 {
 	struct sc_record *rec = NULL;
 	size_t n, count = 0;
@@ -242,7 +244,7 @@ static int unpack(const char *buf, size_t len, const char *dir, unsigned *parts,
 		size_t dl;
 
 		if (strcmp(sc_record_label(rec, i), "file") ||
-		    strcmp(sc_record_label(rec, i + 1), "data") || !name_ok(name)) {
+		    strcmp(sc_record_label(rec, i + 1), "data") || !name_ok(name, kind)) {
 			r = -EBADMSG;
 			break;
 		}
@@ -257,22 +259,22 @@ static int unpack(const char *buf, size_t len, const char *dir, unsigned *parts,
 	return r < 0 ? r : (int)count;
 }
 
-void sc_stapq_fetch(const struct sc_build *b, const char *scratch)
+/* One kind's parts into dir. Returns true when one was refused. */
+static bool fetch_kind(const struct sc_build *b, struct sc_shared *s, const char *dir,
+		       size_t kind, const char *scratch, unsigned *files,
+		       unsigned *installed)
 {
-	struct sc_shared *s = sc_shared_new(b->ctx);
 	char key[SC_SHA256_HEXLEN + 1], key0[SC_SHA256_HEXLEN + 1];
-	char *dir = stap_cache_dir(b), *marker = NULL, *list = NULL;
+	char *marker = NULL, *list = NULL;
 	size_t list_len = 0;
-	unsigned parts = 0, got = 0, installed = 0, files = 0;
+	unsigned parts = 0, got = 0;
 	bool refused = false;
 
-	if (!s || !dir)
-		goto out;
 	for (unsigned part = 0; part < (parts ? parts : 1); part++) {
 		char *inputs = NULL, *sub = NULL, *ko = NULL, *buf = NULL;
 		size_t il = 0, bl = 0;
 		enum sc_shared_result res = SC_SHARED_ERROR;
-		int r = part_inputs(b, part, &inputs, &il, key);
+		int r = part_inputs(b, kind, part, &inputs, &il, key);
 
 		free(inputs);
 		if (r == 0 && part == 0) {
@@ -281,7 +283,7 @@ void sc_stapq_fetch(const struct sc_build *b, const char *scratch)
 			if (!marker || marker_complete(marker, dir))
 				r = -EEXIST; /* nothing lacking here */
 		}
-		sub = r == 0 ? sc_strdupf("%s/get%u", scratch, part) : NULL;
+		sub = r == 0 ? sc_strdupf("%s/get%zu.%u", scratch, kind, part) : NULL;
 		if (r == 0 && (!sub || mkdir(sub, 0700) < 0))
 			r = -errno;
 		if (r == 0)
@@ -291,11 +293,11 @@ void sc_stapq_fetch(const struct sc_build *b, const char *scratch)
 			r = ko ? sc_read_file(ko, SC_RECORD_MAX_VALUE, &buf, &bl)
 			       : -ENOMEM;
 			r = r
-				    ?: unpack(buf, bl, dir, &parts, &installed, &list,
-					      &list_len);
+				    ?: unpack(buf, bl, dir, kind, &parts, installed,
+					      &list, &list_len);
 			if (r >= 0) {
 				got++;
-				files += (unsigned)r;
+				*files += (unsigned)r;
 			} else if (r == -EBADMSG) {
 				refused = true;
 			} else {
@@ -314,23 +316,35 @@ void sc_stapq_fetch(const struct sc_build *b, const char *scratch)
 		if (res != SC_SHARED_HIT || r < 0 || refused)
 			break;
 	}
+	if (got && got == parts && !refused)
+		marker_write(marker, list ? list : "", list_len);
+	free(marker);
+	free(list);
+	return refused;
+}
+
+void sc_stapq_fetch(const struct sc_build *b, const char *scratch)
+{
+	struct sc_shared *s = sc_shared_new(b->ctx);
+	char *dir = stap_cache_dir(b);
+	unsigned installed = 0, files = 0;
+	bool refused = false;
+
+	for (size_t kind = 0; s && dir && kind < N_OF(prefixes); kind++)
+		refused = fetch_kind(b, s, dir, kind, scratch, &files, &installed) ||
+			  refused;
 	if (refused)
 		fprintf(stderr,
 			"stapcache: warning: the shared store's copy of stap's per-kernel "
 			"files for %s was refused; stap builds its own\n",
 			b->kernel->release);
-	if (got && got == parts && !refused)
-		marker_write(marker, list ? list : "", list_len);
-	if (got && !b->quiet)
+	if (files && !b->quiet)
 		fprintf(stderr,
 			"stapcache: %u of stap's per-kernel query files for %s from the shared "
 			"store (%u new here)\n",
 			files, b->kernel->release, installed);
-out:
 	sc_shared_free(s);
 	free(dir);
-	free(marker);
-	free(list);
 }
 
 /* ------------------------------------------------------------ publish */
@@ -366,8 +380,8 @@ static bool used_since(int dfd, const char *log, time_t t0, const char *release)
 }
 
 /* Every file of this kernel stap created or used since t0; *created: any made since. */
-static int collect(const char *dir, time_t t0, const char *release, struct qfile **out,
-		   size_t *n, bool *created)
+static int collect(const char *dir, size_t kind, time_t t0, const char *release,
+		   struct qfile **out, size_t *n, bool *created)
 {
 	DIR *top = opendir(dir);
 	struct dirent *de;
@@ -391,7 +405,8 @@ static int collect(const char *dir, time_t t0, const char *release, struct qfile
 			char base[112];
 
 			if (l <= ll || l - ll >= sizeof(base) - 4 ||
-			    strcmp(e->d_name + l - ll, HASH_LOG))
+			    strcmp(e->d_name + l - ll, HASH_LOG) ||
+			    strncmp(e->d_name, prefixes[kind], strlen(prefixes[kind])))
 				continue;
 			snprintf(base, sizeof(base), "%.*s", (int)(l - ll), e->d_name);
 			if (!used_since(dirfd(d), e->d_name, t0, release))
@@ -402,7 +417,7 @@ static int collect(const char *dir, time_t t0, const char *release, struct qfile
 
 				snprintf(name, sizeof(name), "%s/%s%s", de->d_name, base,
 					 exts[i]);
-				if (!name_ok(name) ||
+				if (!name_ok(name, kind) ||
 				    fstatat(dirfd(d), name + 3, &st,
 					    AT_SYMLINK_NOFOLLOW) < 0 ||
 				    !S_ISREG(st.st_mode) ||
@@ -437,7 +452,7 @@ static int collect(const char *dir, time_t t0, const char *release, struct qfile
 
 /* Write part's entry directory (inputs, meta, MODULE.ko) and upload it. */
 static int upload_part(const struct sc_build *b, struct sc_shared *s, const char *scratch,
-		       unsigned part, unsigned parts, const char *dir,
+		       size_t kind, unsigned part, unsigned parts, const char *dir,
 		       const struct qfile *f, size_t nf)
 {
 	char key[SC_SHA256_HEXLEN + 1], hex[SC_SHA256_HEXLEN + 1];
@@ -447,7 +462,7 @@ static int upload_part(const struct sc_build *b, struct sc_shared *s, const char
 	uint8_t md[SC_SHA256_LEN];
 	int r = rec && meta ? 0 : -ENOMEM;
 
-	r = r ?: part_inputs(b, part, &inputs, &il, key);
+	r = r ?: part_inputs(b, kind, part, &inputs, &il, key);
 	r = r ?: sc_record_addf(rec, "stapq.parts", "%u", parts);
 	for (size_t i = 0; r == 0 && i < nf; i++) {
 		char *path = sc_strdupf("%s/%s", dir, f[i].name), *data = NULL;
@@ -471,7 +486,7 @@ static int upload_part(const struct sc_build *b, struct sc_shared *s, const char
 	r = r ?: sc_record_add_str(meta, "kernel", b->kernel->release);
 	r = r ?: sc_record_addf(meta, "stapq.files", "%zu", nf);
 	r = r ?: sc_record_serialize(meta, &mbuf, &ml);
-	sub = r == 0 ? sc_strdupf("%s/put%u", scratch, part) : NULL;
+	sub = r == 0 ? sc_strdupf("%s/put%zu.%u", scratch, kind, part) : NULL;
 	if (r == 0 && (!sub || mkdir(sub, 0700) < 0))
 		r = -errno;
 #define PART_FILE(NAME, BUF, LEN)                                                        \
@@ -498,20 +513,22 @@ static int upload_part(const struct sc_build *b, struct sc_shared *s, const char
 	return r;
 }
 
-void sc_stapq_publish(const struct sc_build *b, time_t t0, const char *scratch)
+/*
+ * One kind: when stap made any of its files since t0, upload all it made or
+ * used. Adds to *files and *uploaded; *parts_total, *parts_done count parts.
+ */
+static void publish_kind(const struct sc_build *b, struct sc_shared *s, const char *dir,
+			 size_t kind, time_t t0, const char *scratch, size_t *files,
+			 unsigned *parts_total, unsigned *parts_done)
 {
-	struct sc_shared *s = NULL;
 	struct qfile *f = NULL;
-	char *dir = stap_cache_dir(b), *list = NULL, *marker = NULL, *inputs = NULL;
+	char *list = NULL, *marker = NULL, *inputs = NULL;
 	char key0[SC_SHA256_HEXLEN + 1];
 	size_t n = 0, start = 0, list_len = 0, il = 0;
 	unsigned parts = 0, done = 0;
 	bool created = false;
-	int r;
+	int r = collect(dir, kind, t0, b->kernel->release, &f, &n, &created);
 
-	if (!b->ctx->shared_cache || !dir || access(b->ctx->builder_key, R_OK) < 0)
-		goto out;
-	r = collect(dir, t0, b->kernel->release, &f, &n, &created);
 	if (r < 0 || !n || !created)
 		goto out; /* nothing new: all of it came from here or from the store */
 	for (size_t i = 0, sz = 0; i < n; i++) {
@@ -523,19 +540,19 @@ void sc_stapq_publish(const struct sc_build *b, time_t t0, const char *scratch)
 	}
 	if (parts > SC_STAPQ_PARTS_MAX) {
 		fprintf(stderr,
-			"stapcache: warning: stap's per-kernel files for %s are too many to "
-			"share (%u parts of %u MiB, at most %d); not uploaded\n",
+			"stapcache: warning: stap's %.*s files for %s are too many to share "
+			"(%u parts of %u MiB, at most %d); not uploaded\n",
+			(int)strlen(prefixes[kind]) - 1, prefixes[kind],
 			b->kernel->release, parts, SC_STAPQ_PART_MAX >> 20,
 			SC_STAPQ_PARTS_MAX);
 		goto out;
 	}
-	s = sc_shared_new(b->ctx);
-	for (unsigned part = 0; s && part < parts; part++) {
+	for (unsigned part = 0; part < parts; part++) {
 		size_t end = start, sz = 0;
 
 		while (end < n && (end == start || sz + f[end].size <= SC_STAPQ_PART_MAX))
 			sz += f[end++].size;
-		if (upload_part(b, s, scratch, part, parts, dir, f + start,
+		if (upload_part(b, s, scratch, kind, part, parts, dir, f + start,
 				end - start) == 0)
 			done++;
 		start = end;
@@ -543,19 +560,35 @@ void sc_stapq_publish(const struct sc_build *b, time_t t0, const char *scratch)
 	for (size_t i = 0; i < n; i++)
 		if (list_add(&list, &list_len, f[i].name) < 0)
 			break;
-	if (done == parts && part_inputs(b, 0, &inputs, &il, key0) == 0 &&
+	if (done == parts && part_inputs(b, kind, 0, &inputs, &il, key0) == 0 &&
 	    (marker = marker_path(b, key0, dir)) != NULL)
 		marker_write(marker, list ? list : "", list_len);
-	if (!b->quiet)
-		fprintf(stderr,
-			"stapcache: shared %zu of stap's per-kernel query files for %s "
-			"(%u of %u parts uploaded)\n",
-			n, b->kernel->release, done, parts);
+	*files += n;
+	*parts_total += parts;
+	*parts_done += done;
 out:
-	sc_shared_free(s);
 	free(f);
-	free(dir);
 	free(list);
 	free(marker);
 	free(inputs);
+}
+
+void sc_stapq_publish(const struct sc_build *b, time_t t0, const char *scratch)
+{
+	struct sc_shared *s = NULL;
+	char *dir = stap_cache_dir(b);
+	unsigned parts = 0, done = 0;
+	size_t files = 0;
+
+	if (b->ctx->shared_cache && dir && access(b->ctx->builder_key, R_OK) == 0)
+		s = sc_shared_new(b->ctx);
+	for (size_t kind = 0; s && kind < N_OF(prefixes); kind++)
+		publish_kind(b, s, dir, kind, t0, scratch, &files, &parts, &done);
+	if (parts && !b->quiet)
+		fprintf(stderr,
+			"stapcache: shared %zu of stap's per-kernel query files for %s "
+			"(%u of %u parts uploaded)\n",
+			files, b->kernel->release, done, parts);
+	sc_shared_free(s);
+	free(dir);
 }

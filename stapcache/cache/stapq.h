@@ -16,12 +16,17 @@
  * home, core/build-root.h).
  *
  * The store holds them as ordinary signed entries (store/helper/entry.h)
- * under the module name SC_STAPQ_MODULE, in parts of at most
- * SC_STAPQ_PART_MAX bytes: part I's key is the SHA-256 of its inputs
- * record, "stapq.format", then every field of the module's key record that
- * shapes these files (the stap binary and its version, the runtime tree,
- * the compiler, the build root and its packages, the kernel release, arch,
- * build tree and its files, every -B), then "stapq.part I". A part's
+ * under the module name SC_STAPQ_MODULE, one set a kind (tracequery,
+ * typequery, stapconf: a begin probe's build makes only the stapconf
+ * header, and a later tracepoint build must still find the tracequery set
+ * missing and upload it), in parts of at most SC_STAPQ_PART_MAX bytes:
+ * part I's key is the SHA-256 of its inputs record, "stapq.format",
+ * "stapq.kind", then every field of the module's key record that shapes
+ * these files (the stap binary and its version, the runtime tree, the
+ * compiler, the build root and its packages, the kernel release, arch,
+ * build tree and its files, every -B), then "stapq.part I". The first
+ * complete upload of a set stays (an upload never replaces a valid entry):
+ * typequeries made later for other headers are not shared. A part's
  * "module" is a record: "stapq.parts N", then a "file" (XX/NAME, as stap
  * named it) and its "data" for each file.
  *
