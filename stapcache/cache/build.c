@@ -367,7 +367,7 @@ int sc_build_run(void *arg, const char *tmpdir, struct sc_record *meta,
 	char *work = sc_strdupf("%s/work", tmpdir), *script_copy = NULL;
 	char *built = NULL, *dest = NULL, *stapq = NULL;
 	double t0 = now();
-	time_t stap_started;
+	struct timespec stap_started;
 	unsigned timeout = sc_build_timeout(b->req, b->ctx);
 	int status = 0, r;
 
@@ -408,8 +408,8 @@ int sc_build_run(void *arg, const char *tmpdir, struct sc_record *meta,
 	stapq = sc_strdupf("%s/stapq", tmpdir);
 	if (stapq && mkdir(stapq, 0700) == 0)
 		sc_stapq_fetch(b, stapq);
-	/* A second back: file times are the kernel's coarse clock. */
-	stap_started = time(NULL) - 1;
+	/* The clock file times come from: what the fetch installed is not later. */
+	clock_gettime(CLOCK_REALTIME_COARSE, &stap_started);
 	r = run_stap(&a, work, b, jail, &status);
 	if (r == -ETIMEDOUT) {
 		sc_error_set(err,
@@ -443,7 +443,7 @@ int sc_build_run(void *arg, const char *tmpdir, struct sc_record *meta,
 		goto out;
 	}
 	if (stapq)
-		sc_stapq_publish(b, stap_started, stapq);
+		sc_stapq_publish(b, &stap_started, stapq);
 	r = sc_record_add_str(meta, "kernel", b->kernel->release);
 	r = r ?: sc_record_add_str(meta, "arch", b->kernel->arch);
 	r = r

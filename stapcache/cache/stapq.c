@@ -359,19 +359,27 @@ static int by_name(const void *a, const void *b)
 	return strcmp(((const struct qfile *)a)->name, ((const struct qfile *)b)->name);
 }
 
+/* Is a later than b? */
+static bool after(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec > b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
+}
+
 /*
  * Did stap compute log's name (XX/PREFIX_HASH_hash.log) since t0 for this
  * kernel release? Then its object (the same name with one of exts) is one
  * it created or used in this build.
  */
-static bool used_since(int dfd, const char *log, time_t t0, const char *release)
+static bool used_since(int dfd, const char *log, const struct timespec *t0,
+		       const char *release)
 {
 	char *text = NULL, *want = sc_strdupf("\nKernel Release: %s\n", release);
 	struct stat st;
 	bool used = false;
 
 	if (want && fstatat(dfd, log, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISREG(st.st_mode) && st.st_mtime >= t0 &&
+	    S_ISREG(st.st_mode) && after(&st.st_mtim, t0) &&
 	    sc_read_regular(dfd, log, HASH_LOG_MAX, &text, NULL, NULL, NULL) == 0)
 		used = strstr(text, want) != NULL;
 	free(text);
@@ -380,8 +388,8 @@ static bool used_since(int dfd, const char *log, time_t t0, const char *release)
 }
 
 /* Every file of this kernel stap created or used since t0; *created: any made since. */
-static int collect(const char *dir, size_t kind, time_t t0, const char *release,
-		   struct qfile **out, size_t *n, bool *created)
+static int collect(const char *dir, size_t kind, const struct timespec *t0,
+		   const char *release, struct qfile **out, size_t *n, bool *created)
 {
 	DIR *top = opendir(dir);
 	struct dirent *de;
@@ -435,7 +443,7 @@ static int collect(const char *dir, size_t kind, time_t t0, const char *release,
 				}
 				snprintf(v[*n].name, sizeof(v[*n].name), "%s", name);
 				v[(*n)++].size = (size_t)st.st_size;
-				*created = *created || st.st_mtime >= t0;
+				*created = *created || after(&st.st_mtim, t0);
 				break;
 			}
 		}
@@ -518,8 +526,8 @@ static int upload_part(const struct sc_build *b, struct sc_shared *s, const char
  * used. Adds to *files and *uploaded; *parts_total, *parts_done count parts.
  */
 static void publish_kind(const struct sc_build *b, struct sc_shared *s, const char *dir,
-			 size_t kind, time_t t0, const char *scratch, size_t *files,
-			 unsigned *parts_total, unsigned *parts_done)
+			 size_t kind, const struct timespec *t0, const char *scratch,
+			 size_t *files, unsigned *parts_total, unsigned *parts_done)
 {
 	struct qfile *f = NULL;
 	char *list = NULL, *marker = NULL, *inputs = NULL;
@@ -573,7 +581,8 @@ out:
 	free(inputs);
 }
 
-void sc_stapq_publish(const struct sc_build *b, time_t t0, const char *scratch)
+void sc_stapq_publish(const struct sc_build *b, const struct timespec *t0,
+		      const char *scratch)
 {
 	struct sc_shared *s = NULL;
 	char *dir = stap_cache_dir(b);

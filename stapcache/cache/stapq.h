@@ -58,11 +58,13 @@
 void sc_stapq_fetch(const struct sc_build *b, const char *scratch);
 
 /*
- * After stap succeeded for b (started at t0, wall clock): when it created
+ * After stap succeeded for b (started after t0: CLOCK_REALTIME_COARSE, the
+ * clock file times come from, read after sc_stapq_fetch): when it created
  * any of these files for b's kernel, upload every one it created or used
  * (each has a NAME_hash.log stap rewrote since t0) in signed parts. scratch
  * as above. Never fails the build.
  */
-void sc_stapq_publish(const struct sc_build *b, time_t t0, const char *scratch);
+void sc_stapq_publish(const struct sc_build *b, const struct timespec *t0,
+		      const char *scratch);
 
 #endif
