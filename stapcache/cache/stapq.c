@@ -9,7 +9,7 @@
  * function of those, with its own cache a memo. A wrong tracequery object
  * does break that: its DWARF tells stap which tracepoints exist and the
  * types of their arguments, and the module stap then writes reads them as
- * those types; a wrong stapconf header switches runtime code. Such a module
+ * those types. Such a module
  * would be published, locally and to the store, under the ordinary key. So
  * a file is installed only from an entry the store helper verified as it
  * verifies a module: signed by a key in trusted-builders, over the SHA-256
@@ -38,9 +38,14 @@
 #include "common/record.h"
 #include "store/client.h"
 
-/* What stap names its per-kernel cache files; each is STAP_DIR/cache/XX/PREFIX_HASH.EXT. */
-static const char *const prefixes[] = {"tracequery_", "typequery_", "stapconf_"};
-static const char *const exts[] = {".o", ".ko", ".so", ".h"};
+/*
+ * What stap names its per-kernel cache files; each is
+ * STAP_DIR/cache/XX/PREFIX_HASH.EXT. Not its stapconf_HASH.h: stapcache
+ * always passes -m, and with -m stap makes that header anew every time
+ * (it reads it from its cache only when it may cache the script).
+ */
+static const char *const prefixes[] = {"tracequery_", "typequery_"};
+static const char *const exts[] = {".o", ".ko", ".so"};
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 #define HASH_LOG "_hash.log"
 #define HASH_LOG_MAX (64u << 10)

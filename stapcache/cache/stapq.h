@@ -9,17 +9,17 @@
 /*
  * stap's own per-kernel caches, shared through the team store (issue 21,
  * item 5): the tracequery objects (one a kernel tracepoint header: what
- * makes a new kernel's first tracepoint or syscall script take minutes),
- * typequery modules (@cast(..., "kernel<HEADER>")) and stapconf headers
- * (the runtime's autoconf results) that stap keeps in STAP_DIR/cache/XX/
+ * makes a new kernel's first tracepoint or syscall script take minutes)
+ * and typequery modules (@cast(..., "kernel<HEADER>")) that stap keeps in
+ * STAP_DIR/cache/XX/ (not its stapconf header: with -m, which stapcache
+ * always passes, stap makes that anew every build)
  * (STAP_DIR: $SYSTEMTAP_DIR, else ~/.systemtap; in a build root, the root's
  * home, core/build-root.h).
  *
  * The store holds them as ordinary signed entries (store/helper/entry.h)
  * under the module name SC_STAPQ_MODULE, one set a kind (tracequery,
- * typequery, stapconf: a begin probe's build makes only the stapconf
- * header, and a later tracepoint build must still find the tracequery set
- * missing and upload it), in parts of at most SC_STAPQ_PART_MAX bytes:
+ * typequery: a build that made only typequeries must not stand in for the
+ * tracequery set a later build makes), in parts of at most SC_STAPQ_PART_MAX bytes:
  * part I's key is the SHA-256 of its inputs record, "stapq.format",
  * "stapq.kind", then every field of the module's key record that shapes
  * these files (the stap binary and its version, the runtime tree, the

@@ -83,13 +83,12 @@ PY
 done
 # C builds a begin probe (no tracequery needed, so no long build): the
 # fetch before stap is the same.
+[ ! -e "$(sdir c)" ]
+ok $? "C's stap cache is empty"
 on c -v -p4 -r "$KREL" -e 'probe begin { printf("c\n") exit() }' >"$T/c.out" 2>"$T/c.err"
 ok $? "C builds anyway" || sed 's/^/# /' "$T/c.err" | tail -n 20
 like "$(cat "$T/c.err")" "rejected" "C's helper rejected the tampered parts"
 like "$(cat "$T/c.err")" "per-kernel files for $KREL was refused; stap builds its own" \
 	"C says it was refused"
 is "$(tq c | wc -l)" 0 "no tracequery object from the tampered parts was installed"
-c_conf=$(find "$(sdir c)" -name 'stapconf_*.h')
-[ -n "$c_conf" ] && [ "$(stat -c %.9Y "$c_conf")" \> "$(stat -c %.9Y "${c_conf%.h}_hash.log")" ]
-ok $? "C's stapconf header was made by its own stap"
 done_testing
