@@ -20,6 +20,7 @@ stapcache_libstapcache_la_SOURCES = \
 	stapcache/cache/entries.c stapcache/cache/layout.c \
 	stapcache/cache/publish.c stapcache/cache/stats.c \
 	stapcache/cache/stamp.c stapcache/cache/stamp.h \
+	stapcache/cache/stapq.c stapcache/cache/stapq.h \
 	stapcache/run/capture.c stapcache/run/capture.h \
 	stapcache/run/runner.c stapcache/run/runner.h \
 	stapcache/run/runproc.c stapcache/run/runproc.h \

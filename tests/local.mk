@@ -69,7 +69,7 @@ CACHE_TESTS = tests/cache/key.sh tests/cache/cache-hit.sh tests/cache/cache-conc
 	tests/cache/cache-filetypes.sh
 STORE_TESTS = tests/store/shared-key.sh tests/store/shared-store.sh \
 	tests/store/shared-http.sh tests/store/shared-rediss.sh tests/store/shared-signed.sh \
-	tests/store/shared-filetypes.sh
+	tests/store/shared-filetypes.sh tests/store/shared-stapq.sh
 REMOTE_TESTS = tests/remote/remote-basic.sh tests/remote/remote-fanout.sh \
 	tests/remote/remote-sudo.sh tests/remote/ops-local.sh tests/remote/faults-ssh.sh \
 	tests/remote/remote-netns.sh tests/remote/host-import.sh tests/remote/detach-start.sh

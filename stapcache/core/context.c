@@ -119,10 +119,12 @@ int sc_ctx_init(struct sc_ctx *ctx, const struct sc_env *env, struct sc_error *e
 					    : tapset_for(ctx->stap);
 	if (env->systemtap_dir) {
 		ctx->stap_rc = sc_strdupf("%s/rc", env->systemtap_dir);
+		ctx->stap_dir = sc_strdupf("%s", env->systemtap_dir);
 		ctx->buildroot_homes =
 			sc_strdupf("%s/stapcache-buildroots", env->systemtap_dir);
 	} else {
 		ctx->stap_rc = sc_strdupf("%s/.systemtap/rc", env->home ? env->home : "");
+		ctx->stap_dir = sc_strdupf("%s/.systemtap", env->home ? env->home : "");
 		ctx->buildroot_homes = sc_strdupf("%s/.systemtap/stapcache-buildroots",
 						  env->home ? env->home : "");
 	}
@@ -165,6 +167,7 @@ void sc_ctx_clear(struct sc_ctx *ctx)
 	free(ctx->tapset);
 	free(ctx->stap_rc);
 	free(ctx->buildroot_homes);
+	free(ctx->stap_dir);
 	free(ctx->path);
 	free(ctx->builder_key);
 	free(ctx->signing_key);

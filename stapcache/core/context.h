@@ -38,9 +38,10 @@ struct sc_ctx {
 	struct sc_config *cfg; /* the two merged: the user's wins, field by field */
 	char *cache_dir; /* $STAPCACHE_DIR, else cache-dir:, else $XDG_CACHE_HOME/stapcache */
 	char *stap;      /* stap: from config, else the one found at build time */
-	char *runtime; /* runtime: from config, else stap's own runtime */
-	char *tapset;  /* $SYSTEMTAP_TAPSET, else stap's tapset directory */
-	char *stap_rc; /* $SYSTEMTAP_DIR/rc, else ~/.systemtap/rc */
+	char *runtime;  /* runtime: from config, else stap's own runtime */
+	char *tapset;   /* $SYSTEMTAP_TAPSET, else stap's tapset directory */
+	char *stap_rc;  /* $SYSTEMTAP_DIR/rc, else ~/.systemtap/rc */
+	char *stap_dir; /* $SYSTEMTAP_DIR, else ~/.systemtap: stap's cache/ is there */
 	/* Where stap's home in each build root is (core/build-root.h):
 	 * $SYSTEMTAP_DIR/stapcache-buildroots, else ~/.systemtap/..., next to
 	 * this host's stap's own state, shared as that is. */

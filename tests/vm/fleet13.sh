@@ -157,6 +157,54 @@ like "$(cat "$T/doctor")" "build root.*$ROOT: trixie, systemtap 5\.1-5, headers 
 like "$(cat "$T/doctor")" "stap in the build root.*version 5\.1/0\.192" "doctor: stap runs in it"
 is "$st" 0 "doctor -T testvm -T testvm13: every check passes" || diag "$(cat "$T/doctor")"
 
+# ------------------------------- a second client through the shared store
+# The modules above reach a real redis-server (started here) as a build
+# uploads them: by stapcache-store put, the helper stapcache runs after a
+# build, signed with this client's builder key (they may have come from the
+# persistent cache, where nothing was built this time). A second client with
+# an empty cache that trusts that key gets a shared hit for each release and
+# runs each script on both guests without building anything.
+. "$top_srcdir/tests/lib/shared-lib.sh"
+if start_redis; then
+	url=redis://127.0.0.1:$REDIS_PORT
+	"$STAPCACHE" key generate >"$T/pub1" 2>/dev/null
+	for m in "$M12_begin" "$M13_begin" "$M12_syscall" "$M13_syscall" "$M12_tracepoint" \
+		"$M13_tracepoint"; do
+		d=$(dirname "$m")
+		"$top_builddir/stapcache/stapcache-store" put --key "$(basename "$d")" \
+			--module "$(basename "$m" .ko)" --entry "$d" --store "$url" \
+			--builder-key "$XDG_CONFIG_HOME/stapcache/builder.key" || echo "upload of $m failed"
+	done >"$T/put.err" 2>&1
+	is "$(cat "$T/put.err")" "" "the first client's six modules are in the store"
+	C2=$T/client2
+	mkdir -p "$C2/config/stapcache"
+	cp "$XDG_CONFIG_HOME/stapcache/known_hosts" "$C2/config/stapcache/"
+	{
+		grep -v '^cache-dir:' "$XDG_CONFIG_HOME/stapcache/config.yaml"
+		echo "cache-dir: $C2/cache"
+		echo "shared-cache: $url"
+		echo "trusted-builders:"
+		echo "  - $(cat "$T/pub1")"
+	} >"$C2/config/stapcache/config.yaml"
+	on2() { XDG_CONFIG_HOME=$C2/config STAPCACHE_CONFIG=$C2/config/stapcache/config.yaml "$STAPCACHE" "$@"; }
+	on2 -T testvm -T testvm13 "$T/begin.stp" >"$T/out" 2>"$T/err"
+	is "$?" 0 "second client, begin: status 0" || diag "$(tail -n 5 "$T/err")"
+	is "$(sort "$T/out")" "testvm13: hello from the mixed fleet
+testvm: hello from the mixed fleet" "  both print"
+	on2 -T testvm -T testvm13 -c 'cat /etc/hostname' "$T/syscall.stp" >"$T/out" 2>"$T/err"
+	like "$(cat "$T/out")" '^testvm13: openat "/etc/hostname"' "second client, syscall: testvm13 saw it" ||
+		diag "$(tail -n 5 "$T/err")"
+	on2 -T testvm -T testvm13 -c true "$T/tracepoint.stp" >"$T/out" 2>"$T/err"
+	like "$(cat "$T/out")" '^testvm: exec true$' "second client, tracepoint: testvm printed the exec"
+	like "$(cat "$T/out")" '^testvm13: exec true$' "  and testvm13"
+	st=$(on2 cache stats)
+	is "$(awk '$1 == "builds" { print $2 }' <<<"$st")" 0 "the second client built nothing"
+	is "$(sed -n 's/^shared hits  *//p' <<<"$st")" 6 "  six shared hits: one a script and release"
+	is "$(live12)$(live13)" 00 "  nothing left loaded"
+else
+	skip "redis-server did not start: no second client through the shared store"
+fi
+
 # ------------------------------------------------------------ once more
 before=$(builds)
 "$STAPCACHE" -T testvm -T testvm13 "$T/begin.stp" >"$T/out" 2>&1
