@@ -69,7 +69,7 @@ CACHE_TESTS = tests/cache/key.sh tests/cache/cache-hit.sh tests/cache/cache-conc
 	tests/cache/cache-filetypes.sh
 STORE_TESTS = tests/store/shared-key.sh tests/store/shared-store.sh \
 	tests/store/shared-http.sh tests/store/shared-rediss.sh tests/store/shared-signed.sh \
-	tests/store/shared-filetypes.sh tests/store/shared-stapq.sh
+	tests/store/shared-filetypes.sh
 REMOTE_TESTS = tests/remote/remote-basic.sh tests/remote/remote-fanout.sh \
 	tests/remote/remote-sudo.sh tests/remote/ops-local.sh tests/remote/faults-ssh.sh \
 	tests/remote/remote-netns.sh tests/remote/host-import.sh tests/remote/detach-start.sh
@@ -128,9 +128,16 @@ VM_TESTS = tests/vm/e2e.sh tests/vm/attacks.sh tests/vm/attacks-review.sh \
 # modules are kept outside the clone, beside the build root and the Debian 13
 # guest (/var/lib/stapcache-test/fleet13-cache), between runs and clones.
 VM_TESTS += tests/vm/fleet13.sh
+# stap's per-kernel files through the store (issue 21 item 5): its builder A
+# makes every tracequery object of the test kernel from an empty stap cache
+# (minutes), so it runs where the guest tests run (make check in build/): not
+# sanitized (stapq.c's fetch runs sanitized in the other store tests, at every
+# miss) and not in make distcheck.
+SLOW_TESTS = tests/store/shared-stapq.sh
 if VM_TESTS
-TESTS += $(VM_TESTS)
+TESTS += $(VM_TESTS) $(SLOW_TESTS)
 endif
+EXTRA_DIST += $(SLOW_TESTS)
 # The attacker's tools, copied into the guest: static, so that they need
 # nothing there.
 check_PROGRAMS += tests/vm/attack tests/vm/attack-review
