@@ -23,7 +23,7 @@ vm_test_setup
 awk '/^## A tour$/ { t = 1 } t && /^```sh$/ { b = 1; next } b && /^```$/ { exit } b' \
 	"$top_srcdir/README.md" | sed -E -e '/^ *#/d' -e 's/ {2,}#.*$//' >"$T/tour"
 mapfile -t lines <"$T/tour"
-is "${#lines[@]}" 9 "README.md's tour has its 9 commands"
+is "${#lines[@]}" 11 "README.md's tour has its 11 commands"
 for l in "${lines[@]}"; do diag "tour: $l"; done
 
 vm_start || skip_all "the guest did not boot (see the console log above)"
@@ -41,7 +41,7 @@ S=$T/samples
 mkdir -p "$S" && cp "$top_srcdir"/etc/samples/*.stp "$S/"
 
 HINT='an admin there can bless it with: '
-last_ko='' last_module='' refusals=0 n=0
+last_ko='' last_module='' last_id='' refusals=0 n=0
 # blessed ERRFILE: when ERRFILE says the run was refused for want of a
 # blessing, run the bless line it prints (as the admin would) and succeed.
 blessed() {
@@ -87,6 +87,7 @@ for line in "${lines[@]}"; do
 	n=$((n + 1))
 	o=$T/line.$n
 	line=${line//stap_3f2a….ko/$last_ko}
+	line=${line//stap_3f2a…@1765000000/$last_id}
 	line=${line//stap_3f2a…/$last_module}
 	case $line in
 	*' &')
@@ -126,6 +127,16 @@ for line in "${lines[@]}"; do
 		is "$?" 0 "  the background run ends with status 0"
 		like "$(cat "$ticker_out")" '^ticker: [0-9]+ ticks$' \
 			"  its end probe's line arrived"
+		;;
+	*'--detach '*)
+		like "$(cat "$o")" '^web1: detached stap_[0-9a-f]+@[0-9]+$' \
+			"  one line, the run id last"
+		last_id=$(awk '{ print $NF; exit }' "$o")
+		;;
+	*' logs '*)
+		like "$(head -n 1 "$o")" '^tick 1$' "  the run's output from its first line"
+		like "$(cat "$o")" '^ticker: [0-9]+ ticks$' "  to its end probe's line"
+		like "$(cat "$o.err")" 'its duration was reached' "  and how it ended, on stderr"
 		;;
 	*' doctor '*)
 		like "$(cat "$o")" '✓' "  with ✓ lines"
