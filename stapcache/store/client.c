@@ -24,6 +24,15 @@ struct sc_shared {
 	int lease_fd;        /* its stdin: closing it releases the lease */
 };
 
+/*
+ * A store that failed once (down, hanging, garbage: the helper said so, with
+ * its one warning) is not asked again by this process: the module's lookup
+ * and stap's per-kernel files (stapq.c) for the same build must not each
+ * wait another timeout and print another warning. The upload after a build
+ * is skipped for the same reason (publish.c).
+ */
+static bool store_failed;
+
 char *sc_shared_helper_path(void)
 {
 	return sc_helper_path("stapcache-store");
@@ -154,6 +163,8 @@ static enum sc_shared_result fetch(struct sc_shared *s, const char *key,
 	ssize_t n;
 	pid_t pid;
 
+	if (store_failed)
+		return SC_SHARED_ERROR;
 	if (base_argv(s, &a, "get", key, module) < 0 || sc_argv_push(&a, "--out") < 0 ||
 	    sc_argv_push(&a, dir) < 0 || (lease && sc_argv_push(&a, "--lease") < 0)) {
 		sc_argv_free(&a);
@@ -164,6 +175,7 @@ static enum sc_shared_result fetch(struct sc_shared *s, const char *key,
 	if (pid < 0) {
 		fprintf(stderr, "stapcache: cannot run %s: %s; building locally\n",
 			s->helper, strerror((int)-pid));
+		store_failed = true;
 		return SC_SHARED_ERROR;
 	}
 	do
@@ -191,6 +203,7 @@ static enum sc_shared_result fetch(struct sc_shared *s, const char *key,
 			s->helper, WTERMSIG(status), strsignal(WTERMSIG(status)));
 	else if (!word[0])
 		fprintf(stderr, "stapcache: %s failed; building locally\n", s->helper);
+	store_failed = res == SC_SHARED_ERROR;
 	return res;
 }
 
@@ -213,6 +226,8 @@ int sc_shared_upload(struct sc_shared *s, const char *key, const char *module,
 	int in = -1, out = -1, status = 1;
 	pid_t pid;
 
+	if (store_failed)
+		return -1;
 	if (base_argv(s, &a, "put", key, module) < 0 || sc_argv_push(&a, "--entry") < 0 ||
 	    sc_argv_push(&a, entry_dir) < 0) {
 		sc_argv_free(&a);
