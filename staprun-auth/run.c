@@ -215,8 +215,11 @@ static int wait_child(pid_t pid)
  * (SIGTERM, as a Ctrl-C: the end probes run and the output is flushed), and
  * SA_STOP_GRACE_MS later kills it; the unload follows as for any end. The
  * watchdog's clock is its own: the caller can neither signal, stop nor
- * freeze it (harden()), and whatever the caller does to stapio, its own
- * child, only ends the run sooner. pidfd is stapio's, an unreaped child, so
+ * freeze it (harden()), nor stretch it (the timer slack, attrs.c). What the
+ * caller does to stapio, its own, ends the run sooner, with one exception
+ * that staprun-auth(8) states: a stapio its owner holds in a ptrace
+ * exit-stop keeps the module until the tracer lets go (as a run without
+ * --duration would). pidfd is stapio's, an unreaped child, so
  * no signal can reach a reused pid. Returns the exit status as timeout(1)
  * would: SA_EXIT_DURATION when the duration was over and stapio stopped
  * when asked, 128 + SIGKILL when it had to be killed.
