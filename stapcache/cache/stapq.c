@@ -400,9 +400,12 @@ static int collect(const char *dir, size_t kind, const struct timespec *t0,
 	struct dirent *de;
 	struct qfile *v = NULL;
 	size_t cap = 0;
-	int r = top ? 0 : -errno;
+	int r = 0;
 
 	*n = 0;
+	*out = NULL;
+	if (!top)
+		return errno ? -errno : -EIO;
 	while (r == 0 && (de = readdir(top)) != NULL) {
 		char *sub;
 		DIR *d;
@@ -455,8 +458,7 @@ static int collect(const char *dir, size_t kind, const struct timespec *t0,
 		if (d)
 			closedir(d);
 	}
-	if (top)
-		closedir(top);
+	closedir(top);
 	if (r == 0 && *n)
 		qsort(v, *n, sizeof(*v), by_name);
 	*out = v;
