@@ -21,7 +21,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,90 +210,27 @@ static int wait_child(pid_t pid)
 	return 128 + WTERMSIG(st);
 }
 
-/* The first number after "FIELD:" in /proc/PID/status, or -1. */
-static long status_number(pid_t pid, const char *field)
-{
-	char path[40], buf[4096];
-	size_t fl = strlen(field);
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	for (const char *l = buf; l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
-		if (!strncmp(l, field, fl) && l[fl] == ':')
-			return strtol(l + fl + 1, NULL, 10);
-	return -1;
-}
-
-/*
- * stapio still there a grace period after SIGKILL: only a ptrace stop holds
- * it, an exit-stop its tracer does not let go of. The tracer (a thread:
- * TracerPid names the task that attached) is killed with its whole process
- * when that process's real uid is the caller's, a process the caller could
- * kill itself: then stapio ends its exit (an exiting task takes no new
- * tracer). The process's pidfd is taken before the checks and signalled
- * after them, and the tracer's Tgid and stapio's TracerPid are read again
- * last, so the process killed is the one checked. Any other tracer (root's)
- * is left alone and logged once (*told).
- */
-static void kill_callers_tracer(pid_t pid, uid_t uid, const struct sa_event *ev,
-				bool *told)
-{
-	long tracer = status_number(pid, "TracerPid");
-	long tgid = tracer > 0 ? status_number((pid_t)tracer, "Tgid") : -1;
-	int tfd = tgid > 0 ? pidfd_open((pid_t)tgid, 0) : -1;
-
-	if (tfd < 0)
-		return;
-	if (status_number((pid_t)tgid, "Uid") == (long)uid &&
-	    status_number((pid_t)tracer, "Tgid") == tgid &&
-	    status_number(pid, "TracerPid") == tracer &&
-	    pidfd_send_signal(tfd, SIGKILL, NULL, 0) == 0) {
-		sa_say(2, "%s: stapio is held by its tracer (pid %ld): killed it\n",
-		       SA_PROG, tgid);
-		sa_audit_allow(
-			ev,
-			"stapio held by its tracer, pid %ld, the caller's: SIGKILL to it",
-			tgid);
-	} else if (!*told) {
-		*told = true;
-		sa_audit_fail(ev,
-			      "stapio held by its tracer, pid %ld, not the caller's: waiting",
-			      tgid);
-	}
-	close(tfd);
-}
-
 /*
  * --duration: SECONDS after stapio's fork (at), the watchdog asks it to stop
  * (SIGTERM, as a Ctrl-C: the end probes run and the output is flushed), and
  * SA_STOP_GRACE_MS later kills it; the unload follows as for any end. The
  * watchdog's clock is its own: the caller can neither signal, stop nor
  * freeze it (harden()), nor stretch it (the timer slack, attrs.c). What the
- * caller does to stapio, its own, ends the run sooner. What SIGKILL cannot
- * end is a ptrace stop its owner holds it in (an exit-stop): then, each
- * grace period, the caller's tracer is killed (kill_callers_tracer). pidfd
- * is stapio's, an unreaped child, so no signal can reach a reused pid.
- * Returns the exit status as timeout(1) would: SA_EXIT_DURATION when the
- * duration was over and stapio stopped when asked, 128 + SIGKILL when it
- * had to be killed.
+ * caller does to stapio, its own, ends the run sooner, with one exception
+ * that staprun-auth(8) states: a stapio its owner holds in a ptrace
+ * exit-stop keeps the module until the tracer lets go (as a run without
+ * --duration would). pidfd is stapio's, an unreaped child, so
+ * no signal can reach a reused pid. Returns the exit status as timeout(1)
+ * would: SA_EXIT_DURATION when the duration was over and stapio stopped
+ * when asked, 128 + SIGKILL when it had to be killed.
  */
 static int wait_child_until(pid_t pid, int pidfd, long long at, unsigned duration,
-			    uid_t uid, const struct sa_event *ev)
+			    const struct sa_event *ev)
 {
 	static const struct timespec pause = {.tv_nsec = 100 * 1000000};
 	long long left;
 	struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
 	int sig = 0, n, rc;
-	bool told = false;
 
 	for (;;) {
 		left = at - boot_ms();
@@ -306,11 +242,8 @@ static int wait_child_until(pid_t pid, int pidfd, long long at, unsigned duratio
 				nanosleep(&pause, NULL); /* never give up the clock */
 			continue;
 		}
-		if (sig == SIGKILL) {
-			kill_callers_tracer(pid, uid, ev, &told);
-			at = boot_ms() + SA_STOP_GRACE_MS;
-			continue;
-		}
+		if (sig == SIGKILL)
+			break; /* it dies: waitpid below */
 		sig = sig ? SIGKILL : SIGTERM;
 		if (sig == SIGTERM)
 			sa_say(2, "%s: the run's duration of %u s is over: stopping it\n",
@@ -367,7 +300,7 @@ static int run_stapio(const struct sa_opts *o, const struct sa_ids *ids,
 	close(p[0]);
 	sa_control_close(ctl);
 	if (pidfd >= 0) {
-		rc = wait_child_until(pid, pidfd, at, o->duration, ids->uid, ev);
+		rc = wait_child_until(pid, pidfd, at, o->duration, ev);
 		close(pidfd);
 	} else {
 		rc = wait_child(pid);

@@ -141,8 +141,8 @@ EXTRA_DIST += $(SLOW_TESTS)
 # The attacker's tools, copied into the guest: static, so that they need
 # nothing there.
 check_PROGRAMS += tests/vm/attack tests/vm/attack-review
-tests_vm_attack_CFLAGS = $(WARN_CFLAGS) -pthread
-tests_vm_attack_LDFLAGS = -all-static -pthread
+tests_vm_attack_CFLAGS = $(WARN_CFLAGS)
+tests_vm_attack_LDFLAGS = -all-static
 tests_vm_attack_LDADD =
 tests_vm_attack_review_CFLAGS = $(WARN_CFLAGS)
 tests_vm_attack_review_LDFLAGS = -all-static

@@ -19,24 +19,17 @@
  *       find, within SECONDS, a process called NAME whose real uid is ours
  *       and whose effective uid is 0 (staprun-auth's init_module child),
  *       SIGSTOP it; prints "stopped PID" or "missed"
- *   attack ptexit PID SECONDS
- *       from a second thread (TracerPid then names a thread, not the
- *       process), PTRACE_SEIZE PID with PTRACE_O_TRACEEXIT, swallow every
- *       signal sent to it, and hold its exit-stop SECONDS; prints "seized",
- *       then "exit-stop" (exits 0 after SECONDS, 1 if PID ended otherwise)
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
-#include <sys/ptrace.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -52,7 +45,7 @@ static long now_ms(void)
 
 static int usage(void)
 {
-	fputs("usage: attack itimer|uname26|slack|runas|hold-open|exec-empty|stop-loader|ptexit ...\n",
+	fputs("usage: attack itimer|uname26|slack|runas|hold-open|exec-empty|stop-loader ...\n",
 	      stderr);
 	return 2;
 }
@@ -223,56 +216,6 @@ static int stop_loader(int argc, char **argv)
 	return 1;
 }
 
-struct ptexit_args {
-	pid_t pid;
-	unsigned hold;
-	int rc;
-};
-
-static void *ptexit_thread(void *arg)
-{
-	struct ptexit_args *a = arg;
-	int st;
-
-	a->rc = 1;
-	if (ptrace(PTRACE_SEIZE, a->pid, 0, (void *)(long)PTRACE_O_TRACEEXIT) < 0) {
-		perror("PTRACE_SEIZE");
-		return NULL;
-	}
-	puts("seized");
-	fflush(stdout);
-	while (waitpid(a->pid, &st, __WALL) == a->pid) {
-		if (!WIFSTOPPED(st))
-			return NULL; /* it ended without an exit-stop */
-		if (st >> 8 == (SIGTRAP | (PTRACE_EVENT_EXIT << 8))) {
-			puts("exit-stop");
-			fflush(stdout);
-			sleep(a->hold);
-			ptrace(PTRACE_DETACH, a->pid, 0, 0);
-			a->rc = 0;
-			return NULL;
-		}
-		/* a signal for it, or a group stop: swallowed, it runs on */
-		ptrace(PTRACE_CONT, a->pid, 0, 0);
-	}
-	return NULL;
-}
-
-static int ptexit(int argc, char **argv)
-{
-	struct ptexit_args a;
-	pthread_t t;
-
-	if (argc < 3)
-		return usage();
-	a.pid = (pid_t)atoi(argv[1]);
-	a.hold = (unsigned)atoi(argv[2]);
-	if (pthread_create(&t, NULL, ptexit_thread, &a) != 0)
-		return 1;
-	pthread_join(t, NULL);
-	return a.rc;
-}
-
 extern char **environ;
 
 static int exec_empty(int argc, char **argv)
@@ -304,7 +247,5 @@ int main(int argc, char **argv)
 		return exec_empty(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "stop-loader"))
 		return stop_loader(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "ptexit"))
-		return ptexit(argc - 1, argv + 1);
 	return usage();
 }

@@ -282,27 +282,6 @@ like "$(vm_ssh root "cat /tmp/cg.out" </dev/null)" "rc=137$" "  the run is kille
 no_stap_modules; ok $? "  and unloaded while the cgroup is still frozen"
 vm_ssh scuser "echo 0 > /sys/fs/cgroup/user-1000/run/cgroup.freeze" </dev/null
 wait
-# scuser's tracer (a second thread of tests/vm/attack) seizes its own stapio,
-# swallows the SIGTERM and holds the exit-stop the SIGKILL leads to, where no
-# signal reaches stapio: a grace period later the watchdog kills the tracer's
-# process, stapio ends its exit and the module is unloaded.
-vm_ssh scuser "(staprun-auth --duration 10 /tmp/$K.ko; echo rc=\$?) >/tmp/pt.out 2>&1 &" </dev/null
-sp=
-for _ in $(seq 300); do live "$K" && sp=$(stapio_pid) && [ -n "$sp" ] && break; sleep 0.2; done
-vm_ssh scuser "(attack ptexit $sp 900; echo rc=\$?) >/tmp/ptexit.out 2>&1 &" </dev/null
-for _ in $(seq 900); do vm_ssh root "grep -q '^rc=' /tmp/pt.out" </dev/null && break; sleep 0.2; done
-out=$(vm_ssh root "cat /tmp/ptexit.out" </dev/null)
-like "$out" "^seized" "scuser's tracer seizes its own stapio"
-like "$out" "^exit-stop" "  and holds it in a ptrace exit-stop after the SIGKILL"
-out=$(vm_ssh root "cat /tmp/pt.out" </dev/null)
-like "$out" "stapio is held by its tracer \(pid [0-9]+\): killed it" \
-	"  the watchdog kills the tracer's process"
-like "$out" "rc=137$" "  the run ends (status 137)"
-no_stap_modules; ok $? "  and is unloaded"
-for _ in $(seq 300); do vm_ssh root "grep -q '^rc=' /tmp/ptexit.out" </dev/null && break; sleep 0.2; done
-like "$(vm_ssh root "cat /tmp/ptexit.out" </dev/null)" "rc=137$" "  the tracer was SIGKILLed"
-like "$(syslog)" "allow load user=scuser\(1000\) .*stapio held by its tracer, pid [0-9]+, the caller's: SIGKILL to it" \
-	"  syslog: the tracer's kill"
 others_ok; ok $? "after the duration attacks another user loads at once"
 
 done_testing
